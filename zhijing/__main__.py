@@ -1,0 +1,3 @@
+from zhijing.cli import main
+
+main()

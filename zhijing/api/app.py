@@ -1,0 +1,33 @@
+"""The FastAPI application: every served capability, each router behind the access layer.
+
+Routers live beside the package that owns the capability (``zhijing.<pkg>.routes``) and
+are listed here in data-flow order. A router module that does not exist yet is skipped.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from fastapi import FastAPI
+
+from zhijing import __version__
+
+ROUTER_MODULES = (
+    "zhijing.governance.routes",  # catalog, quality, quarantine
+    "zhijing.entities.routes",  # person file, masters, judgements, explain
+    "zhijing.access.routes",  # login, tokens, audit, oversight
+    "zhijing.console.routes",  # server-rendered console pages
+)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="智警 zhijing", version=__version__)
+    for name in ROUTER_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue
+            raise
+        module.register(app)
+    return app

@@ -1,0 +1,74 @@
+"""The ``zhijing`` command line: one Typer app, one sub-command group per package.
+
+Each package that has jobs exposes ``register(app)`` in its own ``cli`` module; the list
+below is the only place that knows them all, in data-flow order.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.console import Console
+
+from zhijing.errors import ZhijingError
+
+COMMAND_MODULES = (
+    "zhijing.sources.generate.cli",  # generate
+    "zhijing.sources.connectors.cli",  # land / push / stream
+    "zhijing.governance.cli",  # ingest, catalog, quarantine, purge
+    "zhijing.entities.cli",  # resolve, masters, judgements
+    "zhijing.access.cli",  # units, users, audit, oversight
+    "zhijing.api.cli",  # serve
+    "zhijing.demo",  # demo
+)
+
+app = typer.Typer(
+    name="zhijing",
+    help="智警 zhijing — public-security data platform (lawful, purposeful, provable).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err = Console(stderr=True)
+
+
+def _register_all() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a package not built yet
+            if exc.name and name.startswith(exc.name):
+                continue
+            raise
+        module.register(app)
+
+
+@app.callback()
+def _root() -> None:
+    """智警 zhijing."""
+
+
+_register_all()
+
+
+def main() -> None:
+    """Entry point: expected failures become one line and a non-zero exit."""
+    try:
+        app(standalone_mode=False)
+    except ZhijingError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,92 @@
+"""Configuration: zero-config embedded default, overridable by a TOML file and environment.
+
+Precedence (highest first): environment variables ``ZHIJING_*`` (nested with ``__``), the
+file named by ``ZHIJING_CONFIG`` or ``./zhijing.toml``, then the defaults below. The
+defaults run everything on one machine with no services: DuckDB, SQLite, an in-process
+queue.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+
+class SparkSettings(BaseModel):
+    master: str = "local[2]"
+    driver_memory: str = "4g"
+
+
+class NatsSettings(BaseModel):
+    url: str = "nats://127.0.0.1:4222"
+    stream: str = "SENSORS"
+
+
+class AuthSettings(BaseModel):
+    token_minutes: int = 15
+    issuer: str = "zhijing"
+    audience: str = "zhijing-api"
+
+
+class Settings(BaseSettings):
+    """Everything a deployment may change; nothing here is required."""
+
+    model_config = SettingsConfigDict(env_prefix="ZHIJING_", env_nested_delimiter="__", extra="ignore")
+
+    home: Path = Path("var")
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    stream: Literal["memory", "nats"] = "memory"
+    metadata_url: str | None = None  # SQLAlchemy URL; default SQLite under home
+    audit_url: str | None = None  # SQLAlchemy URL; default SQLite under home
+    timezone: str = "Asia/Shanghai"
+    spark: SparkSettings = SparkSettings()
+    nats: NatsSettings = NatsSettings()
+    auth: AuthSettings = AuthSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("ZHIJING_CONFIG", "zhijing.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    # Derived locations: one root, one folder per concern.
+    @property
+    def city_dir(self) -> Path:
+        """Generated department sources and (beside them, never read by jobs) ground truth."""
+        return self.home / "city"
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.home / "lake"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.home / "state"
+
+    def sqlalchemy_url(self, which: Literal["metadata", "audit"]) -> str:
+        url = self.metadata_url if which == "metadata" else self.audit_url
+        if url:
+            return url
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.state_dir / f'{which}.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change ZHIJING_* between cases)."""
+    get_settings.cache_clear()

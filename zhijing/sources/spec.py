@@ -1,0 +1,104 @@
+"""The source registry: which datasets arrive, how, and what each field means.
+
+``city_sources.yaml`` is the contract between department systems (or the generator that
+imitates them) and the platform's connectors and governance jobs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+SPEC_FILE = Path(__file__).with_name("city_sources.yaml")
+
+Element = Literal[
+    "record_id", "citizen_id", "name", "name_pinyin", "sex", "birth_date", "phone", "address",
+    "division_code", "plate", "vin", "uscc", "company_name", "datetime", "date", "lon", "lat",
+    "place_code", "amount", "account_no", "duration_s", "text", "category", "code", "count", "number",
+]  # fmt: skip
+PERSON_ELEMENTS = ("name", "name_pinyin", "citizen_id", "sex", "birth_date", "phone", "address")
+
+
+class FieldSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    element: Element
+    title: str | None = None
+    note: str | None = None
+
+
+class PersonRole(BaseModel):
+    """One person mention in a row: a role and which field holds each person element."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: str
+    name: str | None = None
+    name_pinyin: str | None = None
+    citizen_id: str | None = None
+    sex: str | None = None
+    birth_date: str | None = None
+    phone: str | None = None
+    address: str | None = None
+
+    def element_fields(self) -> dict[str, str]:
+        """{element: source field} for the elements this role carries."""
+        return {e: getattr(self, e) for e in PERSON_ELEMENTS if getattr(self, e)}
+
+
+class DatasetSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    title: str
+    owner: str
+    format: Literal["csv", "jsonl", "excel", "sqlite", "stream"]
+    path: str  # relative to the sources folder; may contain one '*'
+    encoding: str | None = None
+    table: str | None = None
+    sheet: str | None = None
+    subject: str | None = None
+    key: str
+    time_field: str | None = None
+    partition: Literal["none", "day", "month"] = "none"
+    grade: Literal["一般", "重要", "核心"]
+    pi: Literal["none", "general", "sensitive"]
+    retention_days: int
+    fields: list[FieldSpec]
+    persons: list[PersonRole] = Field(default_factory=list)
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def element_of(self, field: str) -> str:
+        return next(f.element for f in self.fields if f.name == field)
+
+
+class ReferenceSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    title: str
+    format: Literal["csv", "geojson"]
+    path: str
+    encoding: str | None = None
+
+
+class CitySpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    city: dict[str, str]
+    datasets: list[DatasetSpec]
+    reference: list[ReferenceSpec]
+
+    def dataset(self, name: str) -> DatasetSpec:
+        for d in self.datasets:
+            if d.name == name:
+                return d
+        raise KeyError(name)
+
+
+@lru_cache(maxsize=4)
+def load_spec(path: Path = SPEC_FILE) -> CitySpec:
+    return CitySpec.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
