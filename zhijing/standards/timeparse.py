@@ -1,0 +1,85 @@
+"""Times as departments really send them, to one UTC instant.
+
+Accepted: ISO 8601 (with or without offset), 2024/3/5 [13:04[:05]], 20240305[130405],
+2024年3月5日[ 13时04分], Excel serial days (e.g. 45356.54), epoch seconds and epoch
+milliseconds. Naive local times are in the bureau's zone (Asia/Shanghai).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from zhijing.standards.result import Normalized, invalid
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+EXCEL_EPOCH = datetime(1899, 12, 30)
+_SEP = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2})?)?$")
+_CHINESE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日(?:\s*(\d{1,2})[时:](\d{1,2})分?(?:(\d{1,2})秒?)?)?$")
+_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
+# Plausible bounds for a recorded event, to tell epoch seconds from serials from junk.
+MIN_YEAR, MAX_YEAR = 1900, 2100
+
+
+def _local(y: str, mo: str, d: str, h: str | None, mi: str | None, s: str | None) -> datetime:
+    return datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), tzinfo=LOCAL)
+
+
+def parse(raw: object) -> datetime | None:
+    """A timezone-aware UTC datetime, or None if ``raw`` is no recognisable time."""
+    if raw is None:
+        return None
+    if isinstance(raw, datetime):
+        dt = raw if raw.tzinfo else raw.replace(tzinfo=LOCAL)
+        return dt.astimezone(UTC)
+    s = str(raw).strip()
+    if not s:
+        return None
+    try:
+        for pattern in (_SEP, _COMPACT, _CHINESE):
+            m = pattern.match(s)
+            if m:
+                return _local(*m.groups()).astimezone(UTC)
+        if _NUMBER.match(s):
+            return _from_number(float(s))
+        dt = datetime.fromisoformat(s)
+        return (dt if dt.tzinfo else dt.replace(tzinfo=LOCAL)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _from_number(x: float) -> datetime | None:
+    if 1e12 <= x < 1e13:  # epoch milliseconds
+        return datetime.fromtimestamp(x / 1000, UTC)
+    if 1e8 <= x < 1e10:  # epoch seconds
+        return datetime.fromtimestamp(x, UTC)
+    if 1 <= x < 80000:  # Excel serial days, local wall time
+        return (EXCEL_EPOCH + timedelta(days=x)).replace(tzinfo=LOCAL).astimezone(UTC)
+    return None
+
+
+def normalize(raw: object) -> Normalized:
+    """ISO 8601 UTC text (``2024-03-05T05:04:00Z``) or a reason."""
+    if raw is None or str(raw).strip() == "":
+        return invalid("missing")
+    dt = parse(raw)
+    if dt is None:
+        return invalid("bad_format")
+    if not MIN_YEAR <= dt.year <= MAX_YEAR:
+        return invalid("out_of_range")
+    return Normalized(dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def normalize_date(raw: object) -> Normalized:
+    """A calendar date (``YYYY-MM-DD``) as the sender meant it, in local time."""
+    if raw is None or str(raw).strip() == "":
+        return invalid("missing")
+    dt = parse(raw)
+    if dt is None:
+        return invalid("bad_format")
+    local = dt.astimezone(LOCAL)
+    if not MIN_YEAR <= local.year <= MAX_YEAR:
+        return invalid("out_of_range")
+    return Normalized(local.strftime("%Y-%m-%d"))
