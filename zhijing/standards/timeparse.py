@@ -37,11 +37,14 @@ def parse(raw: object) -> datetime | None:
     s = str(raw).strip()
     if not s:
         return None
-    try:
-        for pattern in (_SEP, _COMPACT, _CHINESE):
-            m = pattern.match(s)
-            if m:
+    for pattern in (_SEP, _COMPACT, _CHINESE):
+        m = pattern.match(s)
+        if m:
+            try:
                 return _local(*m.groups()).astimezone(UTC)
+            except ValueError:
+                break  # e.g. 12 digits that are epoch milliseconds, not yyyymmddHHMM
+    try:
         if _NUMBER.match(s):
             return _from_number(float(s))
         dt = datetime.fromisoformat(s)
@@ -51,9 +54,9 @@ def parse(raw: object) -> datetime | None:
 
 
 def _from_number(x: float) -> datetime | None:
-    if 1e12 <= x < 1e13:  # epoch milliseconds
+    if 1e11 <= x < 1e14:  # epoch milliseconds (1973 on)
         return datetime.fromtimestamp(x / 1000, UTC)
-    if 1e8 <= x < 1e10:  # epoch seconds
+    if 1e8 <= x < 1e10:  # epoch seconds (1973 to 2286)
         return datetime.fromtimestamp(x, UTC)
     if 1 <= x < 80000:  # Excel serial days, local wall time
         return (EXCEL_EPOCH + timedelta(days=x)).replace(tzinfo=LOCAL).astimezone(UTC)
