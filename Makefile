@@ -14,7 +14,15 @@ $(BIN)/zhijing: pyproject.toml requirements.lock
 	$(BIN)/pip install -q --no-deps -e .
 	@touch $@
 
-setup: $(BIN)/zhijing
+# ECharts for the console's charts, graphs and maps, from the npm registry (served offline).
+ECHARTS := zhijing/console/static/vendor/echarts.min.js
+$(ECHARTS):
+	@mkdir -p $(dir $@)
+	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack -q echarts@6.1.0 >/dev/null 2>&1 && tar xzf echarts-6.1.0.tgz) \
+	  && cp $$tmp/package/dist/echarts.min.js $@ && rm -rf $$tmp \
+	  || echo "echarts could not be fetched (no npm?): the console shows tables instead of charts"
+
+setup: $(BIN)/zhijing $(ECHARTS)
 
 demo: setup
 	ZHIJING_HOME=$(HOME_DIR) $(BIN)/zhijing demo --persons $(PERSONS)

@@ -1,0 +1,42 @@
+"""Console pages (一个门户): shells that hold no data.
+
+Every page is HTML + JS that asks the JSON API for data with the user's token and the
+purpose they chose; the API is where policy, masking and audit apply. So the pages are
+declared public, and the only way to personal data is the guarded API.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from zhijing.access.guard import require
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+
+PAGES = {
+    "/": ("index.html", "总览"),
+    "/login": ("login.html", "登录"),
+    "/catalog": ("catalog.html", "资源目录"),
+    "/persons": ("persons.html", "一人一档"),
+    "/audit": ("audit.html", "审计监督"),
+}
+
+
+def _page(template: str, title: str):
+    def page(request: Request, _ctx=Depends(require("console:page", person_data=False))) -> HTMLResponse:
+        return templates.TemplateResponse(request, template, {"title": title})
+
+    return page
+
+
+def register(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for path, (template, title) in PAGES.items():
+        app.add_api_route(path, _page(template, title), methods=["GET"], response_class=HTMLResponse,
+                          include_in_schema=False, name=f"console:{template}")

@@ -1,0 +1,201 @@
+/* 智警 console: pages are shells; all data comes from the guarded JSON API with the
+   user's token and the purpose they chose (X-Purpose), so policy, masking and audit apply. */
+"use strict";
+const zj = (() => {
+  const EN = {
+    "nav.overview": "Overview", "nav.catalog": "Catalog", "nav.persons": "Person file", "nav.audit": "Audit & oversight",
+    "purpose.label": "Purpose", "logout": "Log out", "purpose.none": "— choose a purpose —",
+    "login.notice": "Every query of personal data names its purpose and is written to a tamper-evident audit trail.",
+    "login.user": "User", "login.password": "Password", "login.submit": "Log in",
+    "overview.map": "Jurisdictions and incidents", "overview.datasets": "Datasets (rows)", "overview.quality": "Data quality",
+    "catalog.name": "Dataset", "catalog.owner": "Owner", "catalog.grade": "Grade", "catalog.rows": "Rows",
+    "catalog.quarantined": "Quarantined", "catalog.quality": "Quality", "catalog.freshness": "Updated",
+    "catalog.field": "Field", "catalog.element": "Data element", "catalog.note": "Note",
+    "persons.placeholder": "name / citizen ID / mobile", "persons.search": "Search",
+    "persons.notice": "The search is audited under the chosen purpose.", "persons.timeline": "Timeline",
+    "persons.graph": "Relations", "persons.records": "Linked records (sources)",
+    "audit.chain": "Audit chain", "audit.activity": "Access activity (hourly)", "audit.flags": "Oversight flags",
+    "audit.events": "Audit events",
+  };
+  let lang = localStorage.getItem("zj.lang") || "zh";
+  const zh = {};
+  function t(key, fallback) { return lang === "en" ? (EN[key] || fallback || key) : (zh[key] || fallback || key); }
+  function applyI18n() {
+    document.querySelectorAll("[data-i18n]").forEach((el) => {
+      const k = el.dataset.i18n; if (!(k in zh)) zh[k] = el.textContent; el.textContent = t(k, zh[k]);
+    });
+    document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => {
+      const k = el.dataset.i18nPlaceholder; if (!(k in zh)) zh[k] = el.placeholder; el.placeholder = t(k, zh[k]);
+    });
+    const b = document.getElementById("lang"); if (b) b.textContent = lang === "en" ? "中文" : "EN";
+  }
+
+  const token = () => sessionStorage.getItem("zj.token");
+  const purpose = () => sessionStorage.getItem("zj.purpose") || "";
+  function toast(msg) {
+    const el = document.getElementById("toast"); if (!el) return alert(msg);
+    el.textContent = msg; el.style.display = "block"; setTimeout(() => { el.style.display = "none"; }, 5000);
+  }
+  async function api(path, opts = {}) {
+    const headers = Object.assign({ Accept: "application/json" }, opts.headers || {});
+    if (token()) headers.Authorization = "Bearer " + token();
+    if (purpose()) headers["X-Purpose"] = purpose();
+    const res = await fetch(path, Object.assign({}, opts, { headers }));
+    if (res.status === 401) { sessionStorage.removeItem("zj.token"); location.href = "/login"; throw new Error("401"); }
+    const body = res.headers.get("content-type")?.includes("json") ? await res.json() : await res.text();
+    if (!res.ok) { const msg = (body && body.detail) || res.statusText; toast(msg); throw new Error(msg); }
+    return body;
+  }
+  const esc = (v) => String(v ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
+  const chart = (id) => (window.echarts && document.getElementById(id)) ? echarts.init(document.getElementById(id)) : null;
+  function rows(tbody, items, cols, onClick) {
+    const el = typeof tbody === "string" ? document.querySelector(tbody) : tbody;
+    el.innerHTML = items.map((it, i) => `<tr data-i="${i}" class="${onClick ? "click" : ""}">` +
+      cols.map((c) => `<td>${typeof c === "function" ? c(it) : esc(it[c])}</td>`).join("") + "</tr>").join("");
+    if (onClick) el.querySelectorAll("tr").forEach((tr) => tr.addEventListener("click", () => onClick(items[+tr.dataset.i])));
+  }
+
+  async function chrome() {
+    applyI18n();
+    document.getElementById("lang")?.addEventListener("click", () => {
+      lang = lang === "en" ? "zh" : "en"; localStorage.setItem("zj.lang", lang); applyI18n();
+    });
+    if (location.pathname === "/login") return null;
+    if (!token()) { location.href = "/login"; return null; }
+    document.getElementById("logout")?.addEventListener("click", async () => {
+      try { await api("/api/auth/logout", { method: "POST" }); } catch (e) { /* already logged out */ }
+      sessionStorage.clear(); location.href = "/login";
+    });
+    const me = await api("/api/me");
+    document.getElementById("who").textContent = `${me.name || me.username} · ${me.unit_name || me.unit || ""}`;
+    const sel = document.getElementById("purpose");
+    const purposes = me.purposes || [];
+    sel.innerHTML = `<option value="">${esc(t("purpose.none", "— 选择用途 —"))}</option>` +
+      purposes.map((p) => `<option value="${esc(p.value)}">${esc(p.label)}</option>`).join("");
+    sel.value = purpose();
+    sel.addEventListener("change", () => sessionStorage.setItem("zj.purpose", sel.value));
+    return me;
+  }
+
+  const pages = {
+    login() {
+      document.addEventListener("DOMContentLoaded", () => {
+        applyI18n();
+        document.getElementById("login-form").addEventListener("submit", async (ev) => {
+          ev.preventDefault();
+          const form = new URLSearchParams(new FormData(ev.target)); form.set("grant_type", "password");
+          const res = await fetch("/api/auth/token", { method: "POST", body: form });
+          const body = await res.json().catch(() => ({}));
+          if (!res.ok) { document.getElementById("login-error").textContent = body.detail || "登录失败"; return; }
+          sessionStorage.setItem("zj.token", body.access_token); location.href = "/";
+        });
+      });
+    },
+    async overview() {
+      await chrome();
+      const cat = await api("/api/catalog");
+      const items = cat.datasets || cat;
+      const bar = chart("dataset-chart");
+      bar?.setOption({ tooltip: {}, grid: { left: 140 }, xAxis: { type: "log" },
+        yAxis: { type: "category", data: items.map((d) => d.title || d.name) },
+        series: [{ type: "bar", data: items.map((d) => d.row_count || d.rows || 0) }] });
+      const q = chart("quality-chart");
+      q?.setOption({ tooltip: {}, grid: { left: 140 }, xAxis: { max: 1 },
+        yAxis: { type: "category", data: items.map((d) => d.title || d.name) },
+        series: [{ type: "bar", data: items.map((d) => (d.quality && d.quality.score) || d.quality_score || 0) }] });
+      try {
+        const geo = await api("/api/geo/stations");
+        const m = chart("map");
+        if (m && geo.features) {
+          echarts.registerMap("city", geo);
+          m.setOption({ tooltip: { trigger: "item" },
+            visualMap: { min: 0, max: Math.max(1, ...geo.features.map((f) => f.properties.incidents || 0)), calculable: true, left: 10 },
+            series: [{ type: "map", map: "city", roam: true, nameProperty: "name",
+              data: geo.features.map((f) => ({ name: f.properties.name, value: f.properties.incidents || 0 })) }] });
+        }
+      } catch (e) { /* map optional */ }
+    },
+    async catalog() {
+      await chrome();
+      const cat = await api("/api/catalog");
+      const items = cat.datasets || cat;
+      rows("#catalog tbody", items, [
+        (d) => `<b>${esc(d.title)}</b><br><span class="muted">${esc(d.name)}</span>`, "owner",
+        (d) => `<span class="badge ${esc(d.grade)}">${esc(d.grade)}</span> <span class="badge">${esc(d.pi || "")}</span>`,
+        (d) => esc((d.row_count ?? d.rows ?? "").toLocaleString()), (d) => esc(d.quarantined ?? ""),
+        (d) => esc(((d.quality && d.quality.score) ?? d.quality_score ?? "")),
+        (d) => esc(d.freshness || d.updated_at || ""),
+      ], async (d) => {
+        const detail = await api(`/api/catalog/${encodeURIComponent(d.name)}`);
+        document.getElementById("dataset-detail").hidden = false;
+        document.getElementById("dataset-title").textContent = `${detail.title || d.title} (${d.name})`;
+        rows("#schema tbody", detail.fields || detail.schema || [], ["name", "element", "grade", "note"]);
+        const lineage = detail.lineage || {};
+        const lc = chart("lineage");
+        const nodes = [...new Set([...(lineage.inputs || []), d.name])].map((n) => ({ name: String(n) }));
+        lc?.setOption({ title: { text: "lineage", textStyle: { fontSize: 12 } }, series: [{ type: "graph", layout: "force",
+          force: { repulsion: 200 }, label: { show: true }, data: nodes,
+          links: (lineage.inputs || []).map((s) => ({ source: String(s), target: d.name })), edgeSymbol: ["none", "arrow"] }] });
+        try {
+          const qh = await api(`/api/catalog/${encodeURIComponent(d.name)}/quality`);
+          const hist = qh.history || qh;
+          const dims = ["completeness", "validity", "uniqueness", "timeliness", "consistency"];
+          chart("quality-history")?.setOption({ tooltip: { trigger: "axis" }, legend: {}, xAxis: { type: "category",
+            data: hist.map((h) => h.measured_at || h.at) }, yAxis: { max: 1 },
+            series: dims.map((k) => ({ name: k, type: "line", data: hist.map((h) => h[k]) })) });
+        } catch (e) { /* optional */ }
+      });
+    },
+    async persons() {
+      await chrome();
+      document.getElementById("person-search").addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        const q = new FormData(ev.target).get("q");
+        const res = await api(`/api/persons/search?q=${encodeURIComponent(q)}`);
+        rows("#results tbody", res.results || res, ["master_id", "name", "citizen_id", "sex", "birth_date",
+          (r) => esc(r.records ?? r.record_count ?? "")], (r) => openFile(r.master_id));
+      });
+      async function openFile(id) {
+        const f = await api(`/api/persons/${encodeURIComponent(id)}`);
+        document.getElementById("file").hidden = false;
+        document.getElementById("file-title").textContent = `${f.name || ""} · ${f.master_id || id}`;
+        const facts = f.facts || f.values || {};
+        document.getElementById("facts").innerHTML = Object.entries(facts).map(([k, v]) => {
+          const vals = Array.isArray(v) ? v : [v];
+          return `<dt>${esc(k)}</dt><dd>${vals.map((x) => typeof x === "object" && x
+            ? `${esc(x.value)}<span class="src">${esc(x.dataset || "")} ${esc(x.first_seen || "")}</span>` : esc(x)).join("<br>")}</dd>`;
+        }).join("");
+        const records = f.records || [];
+        rows("#records tbody", records, ["dataset", "record_id", "role", (r) => esc(r.time || r.first_seen || "")]);
+        let tl = f.timeline; if (!tl) { try { tl = (await api(`/api/persons/${encodeURIComponent(id)}/timeline`)).events; } catch (e) { tl = []; } }
+        const ds = [...new Set((tl || []).map((e) => e.dataset))];
+        chart("timeline")?.setOption({ tooltip: { formatter: (p) => esc(p.data.label) }, grid: { left: 120 },
+          xAxis: { type: "time" }, yAxis: { type: "category", data: ds },
+          series: [{ type: "scatter", symbolSize: 10, data: (tl || []).map((e) => ({ value: [e.time, e.dataset], label: e.summary || e.record_id })) }] });
+        const rel = f.relations || f.graph || { nodes: [], links: [] };
+        chart("graph")?.setOption({ tooltip: {}, legend: {}, series: [{ type: "graph", layout: "force", roam: true,
+          force: { repulsion: 160, edgeLength: 80 }, label: { show: true },
+          categories: [...new Set((rel.nodes || []).map((n) => n.kind))].map((k) => ({ name: k })),
+          data: (rel.nodes || []).map((n) => ({ id: n.id, name: n.label || n.id, category: n.kind })),
+          links: (rel.links || rel.edges || []).map((l) => ({ source: l.source, target: l.target, label: { show: !!l.kind, formatter: l.kind } })) }] });
+      }
+    },
+    async audit() {
+      await chrome();
+      const v = await api("/api/audit/verify");
+      const ok = v.ok ?? v.valid;
+      document.getElementById("verify").innerHTML = `<span class="${ok ? "ok" : "bad"}">${ok ? "✔" : "✘"}</span> ` +
+        `${esc(v.entries ?? v.size ?? "")} <span class="muted">${esc(v.first_broken ? "broken at " + v.first_broken : "")}</span>`;
+      const flags = await api("/api/oversight/flags");
+      rows("#flags tbody", flags.flags || flags, ["rule", "actor", "summary", "status", "created_at"]);
+      const ev = await api("/api/audit/events?limit=200");
+      const events = ev.events || ev;
+      rows("#events tbody", events, ["seq", "time", "actor", "operation", "purpose", "outcome"]);
+      const byHour = {}; events.forEach((e) => { const h = String(e.time || "").slice(0, 13); byHour[h] = (byHour[h] || 0) + 1; });
+      const hours = Object.keys(byHour).sort();
+      chart("activity")?.setOption({ tooltip: {}, xAxis: { type: "category", data: hours }, yAxis: {},
+        series: [{ type: "bar", data: hours.map((h) => byHour[h]) }] });
+    },
+  };
+  return { api, pages, t };
+})();
