@@ -1,0 +1,54 @@
+"""API for the console: catalog, quality, quarantine, and the departments' push endpoint.
+
+Every route declares its access requirement with ``zhijing.access.guard.require``;
+quarantine rows are raw person data, so that route needs a purpose.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
+
+from zhijing.access.guard import require
+from zhijing.config import get_settings
+from zhijing.governance import catalog, quarantine
+
+router = APIRouter(prefix="/api", tags=["catalog"])
+
+
+@router.get("/catalog")
+def list_catalog(ctx=Depends(require("catalog:read", person_data=False))) -> list[dict[str, Any]]:
+    return catalog.list_entries(get_settings())
+
+
+@router.get("/catalog/{name}")
+def show_catalog(name: str, ctx=Depends(require("catalog:read", person_data=False))) -> dict[str, Any]:
+    entry = catalog.get(get_settings(), name)
+    if entry is None:
+        raise HTTPException(404, f"dataset {name!r} is not catalogued")
+    return entry
+
+
+@router.get("/catalog/{name}/quality")
+def show_quality(name: str, ctx=Depends(require("catalog:read", person_data=False))) -> dict[str, Any]:
+    settings = get_settings()
+    if catalog.get(settings, name) is None:
+        raise HTTPException(404, f"dataset {name!r} is not catalogued")
+    return {"dataset": name, "history": catalog.quality_history(settings, name),
+            "quarantine_reasons": quarantine.reason_counts(settings, name)}  # fmt: skip
+
+
+@router.get("/quarantine/{name}")
+def list_quarantine(
+    name: str, limit: int = Query(100, le=1000), offset: int = Query(0, ge=0),
+    ctx=Depends(require("quarantine:read")),
+) -> dict[str, Any]:  # fmt: skip
+    return {"dataset": name, "rows": quarantine.rows(get_settings(), name, limit, offset)}
+
+
+def register(app: FastAPI) -> None:
+    from zhijing.sources.connectors.http_push import router as push_router
+
+    app.include_router(router)
+    app.include_router(push_router)

@@ -1,0 +1,423 @@
+"""The data elements of DESIGN.md §5 as SQL: one expression builder per element.
+
+These are the SQL twins of ``zhijing.standards`` (the reference implementations): same
+cleaning, same checks, same reason codes, so a job can standardize millions of rows inside
+DuckDB or Spark without a Python call per row. The SQL is written in DuckDB's dialect
+with portable functions only (regexes in the RE2/Java common subset, integer arithmetic
+for calendars and time zones); ``engines.base`` transpiles it to Spark with SQLGlot and
+expands the few ``zj_*`` placeholders whose spelling differs between engines.
+
+Known, documented divergences from the Python reference (inputs departments do not send):
+digits of scripts other than ASCII and full-width, and ISO 8601 forms beyond
+``YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]][Z|±HH[:MM]]`` (week dates, hour-only times, arbitrary
+separators) are treated as invalid here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from zhijing.standards import citizen_id as ref_cid
+from zhijing.standards import phone as ref_phone
+from zhijing.standards import plate as ref_plate
+from zhijing.standards import timeparse as ref_time
+from zhijing.standards import uscc as ref_uscc
+from zhijing.standards.divisions import divisions
+
+
+def lit(value: str) -> str:
+    """A SQL string literal (DuckDB spelling; SQLGlot re-escapes for Spark)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _re_class(chars: str) -> str:
+    """A regex character class body naming each char by code point (RE2 and Java agree)."""
+    return "".join(c if c.isalnum() and c.isascii() else f"\\x{{{ord(c):x}}}" for c in chars)
+
+
+# Python's ``\s`` / ``str.strip()`` whitespace, spelled for RE2 and Java.
+WHITESPACE = "".join(chr(i) for i in range(0x3001) if chr(i).isspace())
+WS = f"[{_re_class(WHITESPACE)}]"
+FULLWIDTH_DIGITS = "０１２３４５６７８９"
+FULLWIDTH_ASCII = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
+HALFWIDTH_ASCII = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
+GARBAGE = "[" + _re_class("".join(chr(c) for c in (*range(0, 9), 11, 12, *range(14, 32), 127)) + "\ufffd") + "]"
+
+
+def strip(e: str) -> str:
+    """Python's ``str.strip()``."""
+    return f"regexp_replace({e}, {lit(f'^{WS}+|{WS}+$')}, '', 'g')"
+
+
+def blank(e: str) -> str:
+    """True when the value is missing: NULL or only whitespace (the reference's 'missing')."""
+    return f"({e} IS NULL OR {strip(e)} = '')"
+
+
+def text(e: str) -> str:
+    """Plain text elements: trimmed, empty -> NULL."""
+    return f"nullif({strip(e)}, '')"
+
+
+def matches(e: str, pattern: str) -> str:
+    return f"regexp_matches({e}, {lit(pattern)})"
+
+
+def extract(e: str, pattern: str, group: int) -> str:
+    return f"regexp_extract({e}, {lit(pattern)}, {group})"
+
+
+def in_list(e: str, values: list[str]) -> str:
+    return f"{e} IN ({', '.join(lit(v) for v in sorted(values))})"
+
+
+def fdiv(a: str, m: int) -> str:
+    """Floor division of integers (SQL ``//`` / ``DIV`` truncate toward zero)."""
+    return f"(({a}) - ((({a}) % {m}) + {m}) % {m}) // {m}"
+
+
+def digit(e: str, i: int) -> str:
+    return f"CAST(substr({e}, {i}, 1) AS BIGINT)"
+
+
+# ---------------------------------------------------------------------------- calendars
+
+def days_in_month(y: str, m: str) -> str:
+    leap = f"(({y}) % 4 = 0 AND (({y}) % 100 <> 0 OR ({y}) % 400 = 0))"
+    return f"(CASE WHEN {m} = 2 THEN CASE WHEN {leap} THEN 29 ELSE 28 END WHEN {m} IN (4, 6, 9, 11) THEN 30 ELSE 31 END)"
+
+
+def valid_date(y: str, m: str, d: str) -> str:
+    return f"({y} BETWEEN 1 AND 9999 AND {m} BETWEEN 1 AND 12 AND {d} BETWEEN 1 AND {days_in_month(y, m)})"
+
+
+def days_from_civil(y: str, m: str, d: str) -> str:
+    """Days since 1970-01-01 of a proleptic Gregorian date (y >= 1), integer-only."""
+    yy = f"({y} - CASE WHEN {m} <= 2 THEN 1 ELSE 0 END)"
+    era = f"({yy} // 400)"
+    yoe = f"({yy} - {era} * 400)"
+    doy = f"((153 * (({m} + 9) % 12) + 2) // 5 + {d} - 1)"
+    doe = f"({yoe} * 365 + {yoe} // 4 - {yoe} // 100 + {doy})"
+    return f"({era} * 146097 + {doe} - 719468)"
+
+
+# ---------------------------------------------------------------------------- time zone
+
+@lru_cache(maxsize=4)
+def transitions(zone: str = "Asia/Shanghai") -> list[tuple[int, int, int]]:
+    """(UTC epoch second, offset before, offset after) of every change of ``zone``'s UTC
+    offset 1850-2100, from the same tz database the Python reference uses."""
+    tz = ZoneInfo(zone)
+    off = lambda t: int(t.astimezone(tz).utcoffset().total_seconds())  # noqa: E731
+    out, t = [], datetime(1850, 1, 1, tzinfo=UTC)
+    before = off(t)
+    while t.year < 2100:
+        t2 = t + timedelta(days=1)
+        if off(t2) != before:
+            lo, hi = t, t2
+            while (hi - lo).total_seconds() > 1:
+                mid = lo + (hi - lo) / 2
+                lo, hi = (mid, hi) if off(mid) == before else (lo, mid)
+            after = off(hi)
+            out.append((int(hi.timestamp()), before, after))
+            before = after
+        t = t2
+    return out
+
+
+def offset_at_utc(sec: str, zone: str) -> str:
+    """UTC offset (seconds) of ``zone`` at a UTC epoch second."""
+    trans = transitions(zone)
+    whens = " ".join(f"WHEN {sec} < {t} THEN {o1}" for t, o1, _ in trans)
+    return f"CAST(CASE {whens} ELSE {trans[-1][2] if trans else 0} END AS BIGINT)"
+
+
+def offset_at_local(sec: str, zone: str) -> str:
+    """UTC offset of a local wall time (as epoch-like seconds), resolving gaps and repeats
+    the way Python does with fold=0: the offset in force before the transition."""
+    trans = transitions(zone)
+    whens = " ".join(f"WHEN {sec} < {t + max(o1, o2)} THEN {o1}" for t, o1, o2 in trans)
+    return f"CAST(CASE {whens} ELSE {trans[-1][2] if trans else 0} END AS BIGINT)"
+
+
+# ---------------------------------------------------------------------------- times
+
+_D = "[0-9]"
+SEP = rf"^({_D}{{4}})[-/.]({_D}{{1,2}})[-/.]({_D}{{1,2}})(?:[ T]({_D}{{1,2}}):({_D}{{2}})(?::({_D}{{2}}))?)?$"
+COMPACT = rf"^({_D}{{4}})({_D}{{2}})({_D}{{2}})(?:({_D}{{2}})({_D}{{2}})({_D}{{2}})?)?$"
+CHINESE = (
+    rf"^({_D}{{4}})年({_D}{{1,2}})月({_D}{{1,2}})日(?:{WS}*({_D}{{1,2}})[时:]({_D}{{1,2}})分?(?:({_D}{{1,2}})秒?)?)?$"
+)
+NUMBER = rf"^{_D}+(?:\.{_D}+)?$"
+ISO = (
+    rf"^({_D}{{4}})-({_D}{{2}})-({_D}{{2}})[T ]({_D}{{2}}):({_D}{{2}})(?::({_D}{{2}})(?:\.({_D}{{1,6}}))?)?"
+    rf"(Z|[+-]{_D}{{2}}(?::?{_D}{{2}})?)?$"
+)
+_CIVIL = {"sep": SEP, "compact": COMPACT, "cn": CHINESE, "iso": ISO}
+MIN_SEC = int(datetime(ref_time.MIN_YEAR, 1, 1, tzinfo=UTC).timestamp())
+MAX_SEC = int(datetime(ref_time.MAX_YEAR + 1, 1, 1, tzinfo=UTC).timestamp())
+EXCEL_EPOCH_US = int((ref_time.EXCEL_EPOCH.replace(tzinfo=UTC)).timestamp()) * 1_000_000
+
+
+class TimeColumns:
+    """Staged columns that parse one source field into a UTC instant (microseconds).
+
+    ``stages()`` gives, in order, the helper columns each stage adds (a stage may only use
+    columns of earlier stages); ``us`` / ``reason`` name the results.
+    """
+
+    def __init__(self, source: str, prefix: str, zone: str = "Asia/Shanghai") -> None:
+        self.src, self.p, self.zone = source, prefix, zone
+        self.us = f"{prefix}us"
+        self.reason = f"{prefix}why"
+
+    def col(self, name: str) -> str:
+        return f"{self.p}{name}"
+
+    def _civil(self, names: tuple[str, ...], zone: str | None = None) -> tuple[str, str]:
+        """(valid?, local epoch seconds) of y, mo, d, h, mi, s columns (+ optional offset text)."""
+        y, mo, d, h, mi, s = (self.col(n) for n in names)
+        hh, mm, ss = (f"coalesce({v}, 0)" for v in (h, mi, s))
+        ok = f"({valid_date(y, mo, d)} AND {hh} < 24 AND {mm} < 60 AND {ss} < 60)"
+        if zone is not None:
+            z = self.col(zone)
+            z_h = f"CAST(substr({z}, 2, 2) AS BIGINT)"
+            z_m = f"CAST(right(replace({z}, ':', ''), 2) AS BIGINT)"
+            z_len = f"length(replace({z}, ':', ''))"
+            ok = f"({ok} AND ({z} IS NULL OR {z} = 'Z' OR ({z_h} < 24 AND ({z_len} = 3 OR {z_m} < 60))))"
+        return ok, f"({days_from_civil(y, mo, d)} * 86400 + {hh} * 3600 + {mm} * 60 + {ss})"
+
+    def _zone_offset(self) -> str:
+        z = self.col("z")
+        z_h = f"CAST(substr({z}, 2, 2) AS BIGINT)"
+        z_m = f"CAST(right(replace({z}, ':', ''), 2) AS BIGINT)"
+        z_len = f"length(replace({z}, ':', ''))"
+        return (
+            f"CASE WHEN {z} IS NULL THEN NULL WHEN {z} = 'Z' THEN 0 ELSE "
+            f"(CASE WHEN substr({z}, 1, 1) = '-' THEN -1 ELSE 1 END) * "
+            f"({z_h} * 3600 + CASE WHEN {z_len} = 3 THEN 0 ELSE {z_m} * 60 END) END"
+        )
+
+    def stages(self) -> list[list[tuple[str, str]]]:
+        """Order of the reference: a civil pattern (separated, compact, Chinese) that gives
+        a real date wins; otherwise a plain number (epoch ms / s, Excel serial); otherwise
+        ISO 8601."""
+        c = self.col
+        t = c("t")
+        kind = "CASE " + " ".join(f"WHEN {matches(t, _CIVIL[k])} THEN '{k}'" for k in ("sep", "compact", "cn")) + " END"
+
+        def civil_group(i: int) -> str:
+            arms = " ".join(
+                f"WHEN '{k}' THEN CAST(nullif({extract(t, _CIVIL[k], i)}, '') AS BIGINT)" for k in ("sep", "compact", "cn")
+            )
+            return f"CASE {c('k')} {arms} END"
+
+        def iso_group(i: int) -> str:
+            return f"CASE WHEN {c('iso')} THEN CAST(nullif({extract(t, ISO, i)}, '') AS BIGINT) END"
+
+        civ_ok, civ_local = self._civil(("y", "mo", "d", "h", "mi", "s"))
+        iso_ok, iso_local = self._civil(("iy", "imo", "id", "ih", "imi", "is"), zone="z")
+        x = c("x")
+        num_us = (
+            f"CASE WHEN {x} >= 1e11 AND {x} < 1e14 THEN CAST(round({x} * 1000) AS BIGINT) "
+            f"WHEN {x} >= 1e8 AND {x} < 1e10 THEN CAST(round({x} * 1000000) AS BIGINT) END"
+        )
+        excel_local = f"CASE WHEN {x} >= 1 AND {x} < 80000 THEN CAST(round({x} * 86400000000) AS BIGINT) + {EXCEL_EPOCH_US} END"
+        ls, li, lx = c("ls"), c("li"), c("lx")
+        us = (
+            f"CASE WHEN {ls} IS NOT NULL THEN ({ls} - {offset_at_local(ls, self.zone)}) * 1000000 "
+            f"WHEN {c('num')} THEN coalesce({c('nu')}, {lx} - {offset_at_local(fdiv(lx, 1_000_000), self.zone)} * 1000000) "
+            f"WHEN {li} IS NOT NULL THEN ({li} - coalesce({c('off')}, {offset_at_local(li, self.zone)})) * 1000000 "
+            f"+ coalesce({c('fr')}, 0) END"
+        )
+        sec = fdiv(self.us, 1_000_000)
+        reason = (
+            f"CASE WHEN {blank(self.src)} THEN 'missing' WHEN {self.us} IS NULL THEN 'bad_format' "
+            f"WHEN {sec} < {MIN_SEC} OR {sec} >= {MAX_SEC} THEN 'out_of_range' END"
+        )
+        return [
+            [(t, strip(f"translate({self.src}, {lit(FULLWIDTH_DIGITS)}, '0123456789')"))],
+            [(c("k"), kind), (c("num"), f"coalesce({matches(t, NUMBER)}, false)"), (c("iso"), f"coalesce({matches(t, ISO)}, false)")],
+            [*[(c(n), civil_group(i)) for i, n in enumerate(("y", "mo", "d", "h", "mi", "s"), 1)],
+             *[(c(n), iso_group(i)) for i, n in enumerate(("iy", "imo", "id", "ih", "imi", "is"), 1)],
+             (c("fr"), f"CASE WHEN {c('iso')} THEN CAST(rpad(nullif({extract(t, ISO, 7)}, ''), 6, '0') AS BIGINT) END"),
+             (c("z"), f"CASE WHEN {c('iso')} THEN nullif({extract(t, ISO, 8)}, '') END"),
+             (x, f"CASE WHEN {c('num')} THEN CAST({t} AS DOUBLE) END")],
+            [(ls, f"CASE WHEN {c('k')} IS NOT NULL AND {civ_ok} THEN {civ_local} END"),
+             (li, f"CASE WHEN {c('iso')} AND {iso_ok} THEN {iso_local} END"),
+             (c("off"), self._zone_offset()), (lx, excel_local), (c("nu"), num_us)],
+            [(self.us, us)],
+            [(self.reason, reason)],
+        ]  # fmt: skip
+
+    def value_us(self) -> str:
+        """The instant (UTC microseconds) when valid, else NULL."""
+        return f"CASE WHEN {self.reason} IS NULL THEN {self.us} END"
+
+    def local_days(self) -> str:
+        """Local calendar day (days since epoch) of the instant, for DATE and partitions."""
+        sec = fdiv(self.us, 1_000_000)
+        return fdiv(f"{sec} + {offset_at_utc(sec, self.zone)}", 86400)
+
+    def date_reason(self) -> str:
+        """The reference's ``normalize_date`` reason: range checked on the local year."""
+        sec = fdiv(self.us, 1_000_000)
+        local = f"({sec} + {offset_at_utc(sec, self.zone)})"
+        return (
+            f"CASE WHEN {blank(self.src)} THEN 'missing' WHEN {self.us} IS NULL THEN 'bad_format' "
+            f"WHEN {local} < {MIN_SEC} OR {local} >= {MAX_SEC} THEN 'out_of_range' END"
+        )
+
+
+# ---------------------------------------------------------------------------- identifiers
+
+@lru_cache(maxsize=1)
+def known_provinces() -> list[str]:
+    """Two-digit prefixes that make ``divisions.is_known`` true: every code in the table
+    has its province in the table, so ``is_known(c)`` is ``c[:2] + '0000' in table``."""
+    table = divisions()
+    assert all(c[:2] + "0000" in table for c in table), "division table lost a province"
+    return sorted({c[:2] for c in table if c[:2] + "0000" in table})
+
+
+def cid_stages(src: str, p: str, today: date) -> tuple[list[list[tuple[str, str]]], str, str]:
+    """Citizen ID: staged columns, value expression, reason expression."""
+    cleaned = (
+        f"upper(translate(regexp_replace({src}, {lit(f'{WS}|-')}, '', 'g'), "
+        f"{lit('０１２３４５６７８９Ｘｘ')}, '0123456789XX'))"
+    )
+    cs, body, given, full = f"{p}cs", f"{p}body", f"{p}given", f"{p}full"
+    weights = " + ".join(f"{digit(body, i + 1)} * {w}" for i, w in enumerate(ref_cid.WEIGHTS))
+    check = f"substr({lit(ref_cid.CHECK_CHARS)}, ({weights}) % 11 + 1, 1)"
+    y, m, d = (f"CAST(substr({full}, {a}, {n}) AS BIGINT)" for a, n in ((7, 4), (11, 2), (13, 2)))
+    stages = [
+        [(cs, cleaned)],
+        [(body, f"CASE WHEN {matches(cs, '^[0-9]{15}$')} THEN substr({cs}, 1, 6) || '19' || substr({cs}, 7, 9) "
+                f"WHEN {matches(cs, '^[0-9]{17}[0-9X]$')} THEN substr({cs}, 1, 17) END"),
+         (given, f"CASE WHEN {matches(cs, '^[0-9]{17}[0-9X]$')} THEN substr({cs}, 18, 1) END")],
+        [(f"{p}chk", f"CASE WHEN {body} IS NOT NULL THEN {check} END")],
+        [(full, f"{body} || coalesce({given}, {p}chk)")],
+    ]  # fmt: skip
+    reason = (
+        f"CASE WHEN {blank(src)} THEN 'missing' WHEN {body} IS NULL THEN 'bad_shape' "
+        f"WHEN {given} IS NOT NULL AND {given} <> {p}chk THEN 'bad_check_char' "
+        f"WHEN NOT ({valid_date(y, m, d)} AND {y} >= 1880 AND substr({full}, 7, 8) <= {lit(today.strftime('%Y%m%d'))}) "
+        f"THEN 'bad_birth_date' "
+        f"WHEN NOT {in_list(f'substr({full}, 1, 2)', known_provinces())} THEN 'unknown_division' END"
+    )
+    return stages, full, reason
+
+
+COUNTRY_PREFIXED = r"^(\+?86|0086)1[0-9]{10}$"
+
+
+def phone_stages(src: str, p: str) -> tuple[list[list[tuple[str, str]]], str, str]:
+    s, n = f"{p}s", f"{p}n"
+    stages = [
+        [(s, f"regexp_replace({src}, {lit(f'{WS}|[-()（）]')}, '', 'g')")],
+        [(n, f"CASE WHEN {matches(s, COUNTRY_PREFIXED)} THEN right({s}, 11) ELSE {s} END")],
+    ]
+    reason = (
+        f"CASE WHEN {blank(src)} THEN 'missing' WHEN NOT {matches(n, '^1[0-9]{10}$')} THEN 'bad_shape' "
+        f"WHEN NOT {in_list(f'substr({n}, 1, 3)', sorted(ref_phone.MOBILE_PREFIXES))} THEN 'unknown_prefix' END"
+    )
+    return stages, n, reason
+
+
+def _py_to_re(pattern: str) -> str:
+    return pattern.replace("\\d", "[0-9]")
+
+
+PLATE_PATTERNS = [_py_to_re(r.pattern) for r in (ref_plate._NEW_ENERGY, ref_plate._ORDINARY, ref_plate._SPECIAL, ref_plate._EMBASSY)]
+
+
+def plate_stages(src: str, p: str) -> tuple[list[list[tuple[str, str]]], str, str]:
+    s = f"{p}s"
+    fw_from = "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ"
+    fw_to = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    stages = [[(s, f"upper(translate(regexp_replace({src}, {lit(f'{WS}|[·.•・-]')}, '', 'g'), {lit(fw_from)}, {lit(fw_to)}))")]]
+    ok = " OR ".join(matches(s, pat) for pat in PLATE_PATTERNS)
+    reason = f"CASE WHEN {blank(src)} THEN 'missing' WHEN NOT ({ok}) THEN 'bad_shape' END"
+    return stages, s, reason
+
+
+def uscc_stages(src: str, p: str) -> tuple[list[list[tuple[str, str]]], str, str]:
+    s = f"{p}s"
+    weights = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+    alpha = lit(ref_uscc.ALPHABET)
+    total = " + ".join(f"(strpos({alpha}, substr({s}, {i + 1}, 1)) - 1) * {w}" for i, w in enumerate(weights))
+    check = f"substr({alpha}, (31 - ({total}) % 31) % 31 + 1, 1)"
+    stages = [[(s, f"upper(regexp_replace({src}, {lit(f'{WS}|-')}, '', 'g'))")]]
+    reason = (
+        f"CASE WHEN {blank(src)} THEN 'missing' WHEN NOT {matches(s, _py_to_re(ref_uscc._SHAPE.pattern))} THEN 'bad_shape' "
+        f"WHEN substr({s}, 18, 1) <> {check} THEN 'bad_check_char' END"
+    )
+    return stages, s, reason
+
+
+# ---------------------------------------------------------------------------- people, numbers
+
+def name(src: str) -> str:
+    """Names: full-width ASCII folded to half-width, trimmed; empty -> NULL."""
+    return f"nullif({strip(f'translate({src}, {lit(FULLWIDTH_ASCII)}, {lit(HALFWIDTH_ASCII)})')}, '')"
+
+
+SEX_CODES = {"1": "男", "男": "男", "男性": "男", "M": "男", "MALE": "男", "2": "女", "女": "女", "女性": "女", "F": "女", "FEMALE": "女"}
+SEX_UNKNOWN = ("0", "9", "未知", "未说明")
+
+
+def sex(src: str) -> tuple[str, str]:
+    s = f"upper({strip(src)})"
+    arms = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in SEX_CODES.items())
+    value = f"CASE {s} {arms} END"
+    reason = f"CASE WHEN {blank(src)} OR {in_list(s, list(SEX_UNKNOWN))} THEN NULL WHEN {value} IS NULL THEN 'bad_code' END"
+    return value, reason
+
+
+def number(src: str, cleanup: str = "") -> tuple[str, str]:
+    """Decimal numbers (DOUBLE); ``cleanup`` is a regex of characters to drop first."""
+    s = strip(src) if not cleanup else f"regexp_replace({strip(src)}, {lit(cleanup)}, '', 'g')"
+    ok = matches(s, r"^[+-]?[0-9]+(\.[0-9]+)?$")
+    return f"CASE WHEN {ok} THEN CAST({s} AS DOUBLE) END", f"CASE WHEN NOT {blank(src)} AND NOT {ok} THEN 'bad_number' END"
+
+
+def integer(src: str) -> tuple[str, str]:
+    s = strip(src)
+    pat = r"^([+-]?[0-9]{1,15})(\.0*)?$"
+    value = f"CASE WHEN {matches(s, pat)} THEN CAST({extract(s, pat, 1)} AS BIGINT) END"
+    return value, f"CASE WHEN NOT {blank(src)} AND {value} IS NULL THEN 'bad_number' END"
+
+
+def coordinate(src: str, limit: int) -> tuple[str, str]:
+    value, reason = number(src)
+    ranged = f"CASE WHEN abs({value}) <= {limit} THEN {value} END"
+    return ranged, f"coalesce({reason}, CASE WHEN {value} IS NOT NULL AND abs({value}) > {limit} THEN 'out_of_range' END)"
+
+
+def pattern_code(src: str, pattern: str, transform: str = "upper") -> tuple[str, str]:
+    """Codes with a fixed shape (division codes, VINs): kept only when they fit."""
+    s = f"{transform}({strip(src)})"
+    return f"CASE WHEN {matches(s, pattern)} THEN {s} END", f"CASE WHEN NOT {blank(src)} AND NOT {matches(s, pattern)} THEN 'bad_shape' END"
+
+
+def garbage(fields: list[str]) -> str:
+    """True when a raw value holds control characters or undecodable bytes (U+FFFD)."""
+    joined = " || ".join(f"coalesce({f}, '')" for f in fields)
+    return matches(f"({joined})", GARBAGE)
+
+
+def row_hash(fields: list[str]) -> str:
+    """Identity of a source row's content, for exact-duplicate detection."""
+    return "md5(concat_ws('\u241e', " + ", ".join(f"coalesce({f}, '\u2400')" for f in fields) + "))"
+
+
+def csv_line(fields: list[str]) -> str:
+    """The row as a CSV line (fields quoted when needed), for quarantine's ``raw``."""
+    def one(f: str) -> str:
+        return (
+            f"CASE WHEN {f} IS NULL THEN '' WHEN {f} LIKE '%,%' OR {f} LIKE '%\"%' "
+            f"THEN '\"' || replace({f}, '\"', '\"\"') || '\"' ELSE {f} END"
+        )
+    return "concat_ws(',', " + ", ".join(one(f) for f in fields) + ")"
