@@ -46,6 +46,7 @@ const zj = (() => {
     if (!res.ok) { const msg = (body && body.detail) || res.statusText; toast(msg); throw new Error(msg); }
     return body;
   }
+  const quality = (d) => (typeof d.quality === "number" ? d.quality : d.quality?.score ?? d.quality_score ?? null);
   const esc = (v) => String(v ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
   const chart = (id) => (window.echarts && document.getElementById(id)) ? echarts.init(document.getElementById(id)) : null;
   function rows(tbody, items, cols, onClick) {
@@ -102,7 +103,7 @@ const zj = (() => {
       const q = chart("quality-chart");
       q?.setOption({ tooltip: {}, grid: { left: 140 }, xAxis: { max: 1 },
         yAxis: { type: "category", data: items.map((d) => d.title || d.name) },
-        series: [{ type: "bar", data: items.map((d) => (d.quality && d.quality.score) || d.quality_score || 0) }] });
+        series: [{ type: "bar", data: items.map((d) => quality(d) ?? 0) }] });
       try {
         const geo = await api("/api/geo/stations");
         const m = chart("map");
@@ -123,7 +124,7 @@ const zj = (() => {
         (d) => `<b>${esc(d.title)}</b><br><span class="muted">${esc(d.name)}</span>`, "owner",
         (d) => `<span class="badge ${esc(d.grade)}">${esc(d.grade)}</span> <span class="badge">${esc(d.pi || "")}</span>`,
         (d) => esc((d.row_count ?? d.rows ?? "").toLocaleString()), (d) => esc(d.quarantined ?? ""),
-        (d) => esc(((d.quality && d.quality.score) ?? d.quality_score ?? "")),
+        (d) => esc(quality(d) ?? ""),
         (d) => esc(d.freshness || d.updated_at || ""),
       ], async (d) => {
         const detail = await api(`/api/catalog/${encodeURIComponent(d.name)}`);

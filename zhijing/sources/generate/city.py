@@ -1,0 +1,194 @@
+"""``generate_city``: the whole synthetic city, its department sources and its truth.
+
+Output appears atomically: everything is written to a hidden folder beside the target
+and renamed into place when complete, with truth/manifest.json written last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from zhijing.errors import ZhijingError
+from zhijing.sources.generate import (
+    cases,
+    epidemic,
+    faults,
+    geography,
+    org,
+    population,
+    records,
+    structures,
+    writers,
+)
+from zhijing.sources.spec import load_spec
+
+GENERATOR_VERSION = "1"
+MIN_PERSONS, MAX_PERSONS = 10_000, 10_000_000
+
+
+def _check(out: Path, persons: int, force: bool) -> None:
+    if not MIN_PERSONS <= persons <= MAX_PERSONS:
+        raise ZhijingError(f"--persons must be between {MIN_PERSONS:,} and {MAX_PERSONS:,} (got {persons:,})")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise ZhijingError(f"{out} already holds a city; pass --force to replace it")
+    parent = out.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ZhijingError(f"cannot create {parent}: {exc.strerror}") from None
+    if not os.access(parent, os.W_OK):
+        raise ZhijingError(f"cannot write to {parent}")
+
+
+def generate_city(out: Path, persons: int, seed: int = 7, progress: bool = True, force: bool = False) -> dict:
+    """Generate a city of ``persons`` people into ``out``; return the summary (manifest)."""
+    out = Path(out)
+    _check(out, persons, force)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        manifest = _generate(tmp, persons, seed, progress)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(old)
+            shutil.rmtree(old)
+        tmp.rename(out)
+        return manifest
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _generate(root: Path, persons: int, seed: int, show: bool) -> dict:
+    spec = load_spec()
+    src, truth = root / "sources", root / "truth"
+    (truth / "structures").mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    steps = ["city", *[d.name for d in spec.datasets], "truth"]
+    with Progress(TextColumn("[bold]{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), disable=not show) as bar:  # fmt: skip
+        task = bar.add_task("城市 city", total=len(steps))
+        geo = geography.build(rng, max(1000, persons * 2 // 5))
+        pop = population.build(rng, geo, persons)
+        hotels = org.hotels(rng, geo, max(20, persons // 1000))
+        checkpoints = org.checkpoints(rng, geo, max(20, persons // 2000))
+        units = org.units(geo)
+        planted = structures.plant(rng, pop, geo)
+        recs = _build_records(rng, pop, geo, hotels, checkpoints, planted)
+        planted.truth["epidemic_contacts"] = epidemic.plant(rng, pop, recs)
+        bar.advance(task)
+
+        mentions, fault_logs, counts = [], [], {}
+        for ds in spec.datasets:
+            bar.update(task, description=ds.title)
+            rec = recs[ds.name]
+            log = faults.FaultLog(ds.name)
+            month = _month(rec.rows, ds)
+            rows = faults.plant_field_faults(rng, ds, rec.rows, log)
+            rows["_month"] = month
+            rows = faults.plant_duplicates(rng, ds, rows, log)
+            bad = faults.malformed_positions(rng, ds, rows, log)
+            month = rows.pop("_month")
+            writers.write(ds, rows, src, bad, month if ds.partition != "none" else None)
+            counts[ds.name] = len(rows)
+            fault_logs.append(log.frame())
+            if len(rec.persons):
+                mentions.append(rec.persons.assign(dataset=ds.name)[["dataset", "record_id", "role", "person_id"]])
+            bar.advance(task)
+
+        bar.update(task, description="真值 truth")
+        _write_reference(src, geo, units, org.officers(rng, units), hotels, checkpoints)
+        _write_truth(truth, pop, planted, mentions, fault_logs)
+        bar.advance(task)
+    fault_table = pd.concat(fault_logs, ignore_index=True)
+    manifest = {
+        "generator_version": GENERATOR_VERSION, "seed": seed, "persons": persons, "rows": counts,
+        "records": int(sum(counts.values())), "faults": fault_table.fault.value_counts().to_dict(),
+        "fault_rates": faults.RATES,
+        "structures": {"pyramid_members": len(planted.truth["pyramid"]), "fraud_victims": len(planted.truth["fraud_ring"]["victims"]),
+                       "crime_events": len(planted.truth["crime_events"]), "epidemic_contacts": len(planted.truth["epidemic_contacts"]),
+                       "fundraising_investors": len(planted.truth["fundraising"]["investors"]), "blackspots": len(planted.truth["blackspots"])},
+    }  # fmt: skip
+    (truth / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=int), encoding="utf-8")
+    return manifest
+
+
+def _build_records(rng, pop, geo, hotels, checkpoints, planted) -> dict[str, records.Records]:
+    case_info, case_person = cases.build(rng, pop, geo, planted)
+    return {
+        "hukou_person": records.hukou(rng, pop, geo),
+        "case_info": case_info,
+        "case_person": case_person,
+        "lodging": records.lodging(rng, pop, geo, hotels),
+        "rail_ticket": records.rail(rng, pop),
+        "flight_ticket": records.flight(rng, pop),
+        "coach_ticket": records.coach(rng, pop),
+        "checkpoint_read": records.checkpoint_reads(rng, pop, checkpoints),
+        "door_access": records.door_access(rng, pop, geo),
+        "phone_subscriber": records.subscribers(rng, pop),
+        "call_record": _with_planted_calls(records.calls(rng, pop), planted),
+        "bank_account": records.bank_accounts(rng, pop),
+        "bank_transaction": records.transactions(rng, pop, pd.concat(planted.transactions, ignore_index=True)),
+        "incident_110": records.incidents(rng, pop, geo, pd.concat(planted.incidents, ignore_index=True)),
+        "traffic_accident": cases.accidents(rng, pop, planted),
+        "vehicle_registration": records.vehicle_registrations(rng, pop),
+        "enterprise": records.enterprises(rng, pop),
+        "enterprise_person": records.enterprise_people(rng, pop),
+    }
+
+
+def _with_planted_calls(rec: records.Records, planted: structures.Planted) -> records.Records:
+    extra = pd.concat(planted.calls, ignore_index=True)
+    extra.insert(0, "cdr_id", [f"CDR{i:010d}" for i in range(len(rec.rows), len(rec.rows) + len(extra))])
+    rec.rows = pd.concat([rec.rows, extra], ignore_index=True)
+    return rec
+
+
+def _month(rows: pd.DataFrame, ds) -> pd.Series:
+    """Month (or day→month) of each row's true time, for splitting files into batches."""
+    if not ds.time_field:
+        return pd.Series("all", index=rows.index)
+    col = rows[ds.time_field]
+    if np.issubdtype(col.dtype, np.number):
+        unit = "ms" if col.abs().max() > 1e11 else "s"
+        t = pd.to_datetime(col, unit=unit) + pd.Timedelta(hours=8)
+    else:
+        t = pd.to_datetime(col.astype(str).str.slice(0, 19), errors="coerce", format="mixed")
+    return t.dt.strftime("%Y-%m").fillna("unknown")
+
+
+def _write_reference(src: Path, geo, units, officers, hotels, checkpoints) -> None:
+    (src / "geo").mkdir(parents=True, exist_ok=True)
+    (src / "org").mkdir(parents=True, exist_ok=True)
+    (src / "geo" / "districts.geojson").write_text(json.dumps(geography.districts_geojson(geo), ensure_ascii=False), encoding="utf-8")
+    (src / "geo" / "stations.geojson").write_text(json.dumps(geography.stations_geojson(geo), ensure_ascii=False), encoding="utf-8")
+    geo.addresses.to_csv(src / "geo" / "addresses.csv", index=False)
+    checkpoints.to_csv(src / "geo" / "checkpoints.csv", index=False)
+    hotels.to_csv(src / "geo" / "hotels.csv", index=False)
+    units.to_csv(src / "org" / "units.csv", index=False)
+    officers.to_csv(src / "org" / "officers.csv", index=False)
+
+
+def _write_truth(truth: Path, pop, planted, mentions, fault_logs) -> None:
+    pop.persons.drop(columns=["surname", "given"]).to_parquet(truth / "persons.parquet", index=False)
+    pop.households.to_parquet(truth / "households.parquet", index=False)
+    pop.companies.to_parquet(truth / "companies.parquet", index=False)
+    pop.company_people.to_parquet(truth / "company_people.parquet", index=False)
+    pop.vehicles.to_parquet(truth / "vehicles.parquet", index=False)
+    pop.accounts.to_parquet(truth / "accounts.parquet", index=False)
+    pop.phones.to_parquet(truth / "phones.parquet", index=False)
+    pd.concat(mentions, ignore_index=True).to_parquet(truth / "record_persons.parquet", index=False)
+    pd.concat(fault_logs, ignore_index=True).to_parquet(truth / "record_faults.parquet", index=False)
+    for name, value in planted.truth.items():
+        if isinstance(value, pd.DataFrame):
+            value.to_parquet(truth / "structures" / f"{name}.parquet", index=False)
+        else:
+            (truth / "structures" / f"{name}.json").write_text(json.dumps(value, ensure_ascii=False, indent=1, default=str), encoding="utf-8")

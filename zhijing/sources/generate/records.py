@@ -1,0 +1,285 @@
+"""Department records drawn from the true city, one builder per dataset.
+
+Each builder returns the rows in the department's own field names (city_sources.yaml)
+with true values, plus who each person mention really is: ``(record_id, role,
+person_id)``. Faults are planted afterwards, in one place (faults.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from zhijing.sources.generate.geography import Geography, jitter
+from zhijing.sources.generate.names import airline_name
+from zhijing.sources.generate.population import Population, day_offsets
+
+STATIONS_RAIL = ["宁波站", "宁波东站", "余姚北站", "上海虹桥站", "杭州东站", "南京南站", "北京南站", "温州南站"]
+AIRPORTS = ["NGB", "PEK", "PVG", "CAN", "SZX", "CTU", "XIY", "KMG"]
+COACH_STATIONS = ["宁波汽车南站", "宁波汽车北站", "余姚客运中心", "慈溪客运站", "象山汽车站", "舟山客运站"]
+
+
+@dataclass
+class Records:
+    rows: pd.DataFrame
+    persons: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["record_id", "role", "person_id"]))
+
+
+def _mentions(record_ids, person_ids, role: str) -> pd.DataFrame:
+    return pd.DataFrame({"record_id": record_ids, "role": role, "person_id": person_ids})
+
+
+def _ids(prefix: str, n: int, start: int = 0) -> np.ndarray:
+    return np.char.add(prefix, np.char.zfill(np.arange(start, start + n).astype(str), 10))
+
+
+def _local(ts: np.ndarray) -> pd.Series:
+    return pd.Series(pd.to_datetime(ts)).dt.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _pick(rng: np.random.Generator, df: pd.DataFrame, n: int) -> pd.DataFrame:
+    return df.iloc[rng.integers(0, len(df), n)].reset_index(drop=True)
+
+
+def hukou(rng, pop: Population, geo: Geography) -> Records:
+    p = pop.persons[~pop.persons.non_local].reset_index(drop=True)
+    rel = np.select([p.household_role == 0, p.household_role == 1, p.household_role == 4],
+                    ["02", "10", "50"], np.where(p.sex == "男", "20", "30"))  # fmt: skip
+    dzbm = geo.addresses.dzbm.to_numpy()[p.address_id]
+    rid = _ids("RK", len(p))
+    rows = pd.DataFrame({
+        "RKBM": rid, "GMSFHM": p.citizen_id, "XM": p.name, "XB": np.where(p.sex == "男", "1", "2"),
+        "CSRQ": pd.to_datetime(p.birth_date).dt.strftime("%Y%m%d"), "HH": np.char.add("HH", p.household_id.astype(str)),
+        "YHZGX": rel, "ZZ": p.address, "DZBM": dzbm, "LXDH": p.phone,
+        "DJRQ": pd.to_datetime(p.birth_date).dt.strftime("%Y-%m-%d"),
+    })  # fmt: skip
+    return Records(rows, _mentions(rid, p.person_id, "self"))
+
+
+def lodging(rng, pop: Population, geo: Geography, hotels: pd.DataFrame) -> Records:
+    n = len(pop.persons) * 3 // 10
+    guests = _pick(rng, pop.persons, n)
+    h = _pick(rng, hotels, n)
+    t_in = day_offsets(rng, n)
+    t_out = t_in + rng.integers(3600 * 8, 3600 * 24 * 4, n).astype("timedelta64[s]")
+    rid = _ids("LD", n)
+    rows = pd.DataFrame({
+        "入住单号": rid, "旅馆编码": h.hotel_code, "旅馆名称": h.name, "姓名": guests.name, "证件类型": "居民身份证",
+        "证件号码": guests.citizen_id, "入住时间": _local(t_in), "退房时间": _local(t_out),
+        "房号": rng.integers(101, 1230, n).astype(str), "旅馆地址": h.address,
+    })  # fmt: skip
+    return Records(rows, _mentions(rid, guests.person_id, "guest"))
+
+
+def rail(rng, pop: Population) -> Records:
+    n = len(pop.persons) // 2
+    pax = _pick(rng, pop.persons, n)
+    t = day_offsets(rng, n)
+    rid = _ids("E", n)
+    dep = rng.choice(np.array(STATIONS_RAIL[:3]), n)
+    arr = rng.choice(np.array(STATIONS_RAIL[3:]), n)
+    swap = rng.random(n) < 0.5
+    rows = pd.DataFrame({
+        "ticket_no": rid, "passenger_name": pax.name, "id_no": pax.citizen_id,
+        "train_no": np.char.add(rng.choice(np.array(["G", "D", "K"]), n, p=[0.7, 0.2, 0.1]), rng.integers(10, 9999, n).astype(str)),
+        "dep_station": np.where(swap, arr, dep), "arr_station": np.where(swap, dep, arr),
+        "dep_time": pd.Series(pd.to_datetime(t)).dt.strftime("%Y-%m-%dT%H:%M:%S+08:00"),
+        "coach": np.char.zfill(rng.integers(1, 17, n).astype(str), 2),
+        "seat": np.char.add(np.char.zfill(rng.integers(1, 20, n).astype(str), 2), rng.choice(np.array(list("ABCDF")), n)),
+    })  # fmt: skip
+    return Records(rows, _mentions(rid, pax.person_id, "passenger"))
+
+
+def flight(rng, pop: Population) -> Records:
+    n = len(pop.persons) // 10
+    pax = _pick(rng, pop.persons, n)
+    t = day_offsets(rng, n)
+    rid = np.char.add(_ids("PNR", n), "-1")
+    plus86 = rng.random(n) < 0.5
+    phone = np.where(pax.phone.isna(), "", pax.phone.fillna(""))
+    rows = pd.DataFrame({
+        "PNR_SEG": rid, "PAX_NAME": [airline_name(s, g) for s, g in zip(pax.surname, pax.given, strict=True)],
+        "ID_NO": pax.citizen_id, "FLIGHT_NO": np.char.add(rng.choice(np.array(["MU", "CA", "CZ", "ZH", "3U"]), n), rng.integers(1000, 9999, n).astype(str)),
+        "DEP": "NGB", "ARR": rng.choice(np.array(AIRPORTS[1:]), n),
+        "DEP_TIME": pd.Series(pd.to_datetime(t)).dt.strftime("%Y%m%d%H%M"),
+        "SEAT": np.char.add(rng.integers(1, 40, n).astype(str), rng.choice(np.array(list("ABCDEF")), n)),
+        "MOBILE": np.where(plus86 & (phone != ""), np.char.add("+86", phone.astype(str)), phone),
+    })  # fmt: skip
+    return Records(rows, _mentions(rid, pax.person_id, "passenger"))
+
+
+def coach(rng, pop: Population) -> Records:
+    n = len(pop.persons) // 5
+    pax = _pick(rng, pop.persons, n)
+    t = day_offsets(rng, n)
+    rid = _ids("KY", n)
+    rows = pd.DataFrame({
+        "票号": rid, "姓名": pax.name, "身份证号": pax.citizen_id,
+        "班次": np.char.add("B", rng.integers(100, 999, n).astype(str)), "发车时间": _local(t),
+        "起点站": rng.choice(np.array(COACH_STATIONS[:3]), n), "终点站": rng.choice(np.array(COACH_STATIONS[3:]), n),
+        "座位号": rng.integers(1, 50, n).astype(str),
+    })  # fmt: skip
+    return Records(rows, _mentions(rid, pax.person_id, "passenger"))
+
+
+def checkpoint_reads(rng, pop: Population, checkpoints: pd.DataFrame) -> Records:
+    n = len(pop.vehicles) * 10
+    v = _pick(rng, pop.vehicles, n)
+    cp = _pick(rng, checkpoints, n)
+    t = day_offsets(rng, n)
+    rows = pd.DataFrame({
+        "read_id": _ids("KK", n), "checkpoint_id": cp.checkpoint_id, "plate": v.plate,
+        "plate_color": np.where(v.new_energy, "绿", "蓝"),
+        "ts": (t.astype("datetime64[ms]").astype(np.int64) - 8 * 3600 * 1000),
+        "direction": rng.choice(np.array(["东向西", "西向东", "南向北", "北向南"]), n),
+        "speed_kmh": rng.integers(15, 120, n),
+    })  # fmt: skip
+    return Records(rows)
+
+
+def door_access(rng, pop: Population, geo: Geography) -> Records:
+    residents = pop.persons[pop.persons.phone.notna()]
+    n = len(pop.persons) * 2
+    r = _pick(rng, residents, n)
+    t = day_offsets(rng, n, start="2026-01-01", days=170)
+    rid = _ids("MJ", n)
+    rows = pd.DataFrame({
+        "event_id": rid, "community_code": geo.addresses.dzbm.str.slice(0, 14).to_numpy()[r.address_id],
+        "door_id": np.char.add("D", rng.integers(1, 9, n).astype(str)), "card_holder": r.name, "holder_phone": r.phone,
+        "time": (t.astype("datetime64[s]").astype(np.int64) - 8 * 3600), "result": np.where(rng.random(n) < 0.98, "open", "denied"),
+    })  # fmt: skip
+    return Records(rows, _mentions(rid, r.person_id, "holder"))
+
+
+def subscribers(rng, pop: Population) -> Records:
+    p = pop.persons[pop.persons.phone.notna()].reset_index(drop=True)
+    rid = _ids("SUB", len(p))
+    rows = pd.DataFrame({
+        "sub_id": rid, "msisdn": p.phone, "holder_name": p.name, "holder_id": p.citizen_id,
+        "activated": (np.datetime64("2012-01-01") + rng.integers(0, 5000, len(p)).astype("timedelta64[D]")).astype(str),
+        "operator": rng.choice(np.array(["中国移动", "中国联通", "中国电信"]), len(p)),
+    })  # fmt: skip
+    return Records(rows, _mentions(rid, p.person_id, "holder"))
+
+
+def calls(rng, pop: Population) -> Records:
+    p = pop.phones
+    n = len(pop.persons) * 5
+    a = rng.integers(0, len(p), n)
+    # most calls stay within a household or a small circle: pick the callee near the caller
+    b = np.clip(a + rng.integers(-30, 30, n), 0, len(p) - 1)
+    b = np.where(b == a, (a + 1) % len(p), b)
+    t = day_offsets(rng, n, start="2026-01-01", days=170)
+    rows = pd.DataFrame({
+        "cdr_id": _ids("CDR", n), "caller": p.phone.to_numpy()[a], "callee": p.phone.to_numpy()[b],
+        "start_time": (t.astype("datetime64[ms]").astype(np.int64) - 8 * 3600 * 1000),
+        "duration_s": rng.exponential(90, n).astype(int), "cell_id": np.char.add("CELL", rng.integers(1, 500, n).astype(str)),
+        "call_type": np.where(rng.random(n) < 0.85, "voice", "sms"),
+    })  # fmt: skip
+    return Records(rows)
+
+
+def bank_accounts(rng, pop: Population) -> Records:
+    acc = pop.accounts
+    persons = pop.persons.set_index("person_id")
+    companies = pop.companies.set_index("company_id")
+    personal = acc.holder_person_id.notna().to_numpy()
+    hp = persons.reindex(acc.holder_person_id)
+    hc = companies.reindex(acc.holder_company_id)
+    rows = pd.DataFrame({
+        "账号": acc.account_no, "户名": np.where(personal, hp.name.to_numpy(), hc.name.to_numpy()),
+        "证件号码": np.where(personal, hp.citizen_id.to_numpy(), None), "开户行": acc.bank,
+        "开户日期": pd.to_datetime(acc.opened).dt.strftime("%Y/%m/%d").to_numpy(),
+        "预留手机": np.where(personal, hp.phone.to_numpy(), None), "账户类型": acc.kind,
+        "统一社会信用代码": np.where(personal, None, hc.uscc.to_numpy()),
+    })  # fmt: skip
+    mentions = _mentions(acc.account_no[personal].to_numpy(), acc.holder_person_id[personal].to_numpy(), "holder")
+    return Records(rows, mentions)
+
+
+def transactions(rng, pop: Population, planted: pd.DataFrame | None = None) -> Records:
+    acc = pop.accounts[pop.accounts.kind == "个人"].reset_index(drop=True)
+    names = pop.persons.set_index("person_id").name.reindex(acc.holder_person_id).to_numpy()
+    n = len(pop.persons) * 2
+    a = rng.integers(0, len(acc), n)
+    b = rng.integers(0, len(acc), n)
+    t = day_offsets(rng, n)
+    rows = pd.DataFrame({
+        "付款账号": acc.account_no.to_numpy()[a], "付款户名": names[a], "收款账号": acc.account_no.to_numpy()[b],
+        "收款户名": names[b], "金额": np.round(rng.lognormal(5.5, 1.2, n), 2), "交易时间": _local(t),
+        "渠道": rng.choice(np.array(["柜面", "网银", "手机银行", "ATM", "第三方支付"]), n, p=[0.05, 0.2, 0.5, 0.05, 0.2]),
+        "摘要": rng.choice(np.array(["转账", "消费", "还款", "生活费", "货款", "工资"]), n),
+    })  # fmt: skip
+    if planted is not None and len(planted):
+        rows = pd.concat([rows, planted[rows.columns]], ignore_index=True)
+    rows.insert(0, "流水号", _ids("TX", len(rows)))
+    return Records(rows)
+
+
+INCIDENT_TEXT = {
+    "盗窃": ["报警人称其停放在{place}的电动车被盗。", "报警人称家中财物被盗，门锁有撬痕。"],
+    "纠纷": ["报警人称在{place}与他人发生口角纠纷，请求处理。", "邻里因噪音发生纠纷。"],
+    "交通事故": ["{place}附近两车相撞，无人员受伤。", "{place}发生剐蹭事故，双方对责任有争议。"],
+    "求助": ["报警人称老人走失，身穿灰色外套。", "报警人称钥匙被锁在车内，请求帮助。"],
+    "诈骗": ["报警人称接到自称客服的电话，被骗转账{amount}元。", "报警人称网上刷单被骗{amount}元。"],
+}
+
+
+def incidents(rng, pop: Population, geo: Geography, extra: pd.DataFrame | None = None) -> Records:
+    n = max(50, len(pop.persons) // 20)
+    callers = _pick(rng, pop.persons[pop.persons.phone.notna()], n)
+    addr = _pick(rng, geo.addresses, n)
+    kinds = rng.choice(np.array(list(INCIDENT_TEXT)), n, p=[0.3, 0.3, 0.2, 0.15, 0.05])
+    text = [INCIDENT_TEXT[k][int(i)].format(place=a[:22], amount=int(m))
+            for k, i, a, m in zip(kinds, rng.integers(0, 2, n), addr.text, rng.integers(500, 50000, n), strict=True)]  # fmt: skip
+    lon, lat = jitter(rng, addr.lon.to_numpy(), addr.lat.to_numpy(), 30)
+    rows = pd.DataFrame({
+        "bjsj": _local(day_offsets(rng, n)), "bjrxm": callers.name, "bjrdh": callers.phone,
+        "sfdz": addr.text.str.slice(0, 22), "jd": lon, "wd": lat, "bjnr": text, "jqlb": kinds, "cjdw": addr.station_code,
+        "_person": callers.person_id,
+    })  # fmt: skip
+    if extra is not None and len(extra):
+        rows = pd.concat([rows, extra[rows.columns]], ignore_index=True)
+    rid = _ids("JJ", len(rows))
+    rows.insert(0, "jjdbh", rid)
+    mentions = _mentions(rid, rows.pop("_person"), "caller")
+    return Records(rows, mentions.dropna())
+
+
+def vehicle_registrations(rng, pop: Population) -> Records:
+    v = pop.vehicles
+    owner = pop.persons.set_index("person_id").reindex(v.owner_person_id)
+    rid = _ids("CL", len(v))
+    rows = pd.DataFrame({
+        "登记编号": rid, "号牌号码": v.plate, "号牌种类": np.where(v.new_energy, "52", "02"), "车辆识别代号": v.vin,
+        "所有人": owner.name.to_numpy(), "身份证明号码": owner.citizen_id.to_numpy(), "联系电话": owner.phone.to_numpy(),
+        "住所地址": owner.address.to_numpy(), "初次登记日期": pd.to_datetime(v.reg_date).dt.strftime("%Y-%m-%d"),
+        "车辆品牌": v.brand,
+    })  # fmt: skip
+    return Records(rows, _mentions(rid, v.owner_person_id, "owner"))
+
+
+def enterprises(rng, pop: Population) -> Records:
+    c = pop.companies
+    rep = pop.persons.set_index("person_id").reindex(c.legal_rep_person_id)
+    rid = _ids("QY", len(c))
+    variant = rng.random(len(c)) < 0.3  # registries write both forms
+    rows = pd.DataFrame({
+        "reg_id": rid, "uscc": c.uscc, "name": np.where(variant, c.name.str.replace("有限公司$", "有限责任公司", regex=True), c.name),
+        "legal_rep": rep.name.to_numpy(), "legal_rep_id": rep.citizen_id.to_numpy(), "address": c.address,
+        "reg_date": pd.to_datetime(c.reg_date).dt.strftime("%Y-%m-%d"), "capital_wan": c.capital_wan,
+        "status": np.where(rng.random(len(c)) < 0.9, "存续", "注销"), "scope": np.where(c.name.str.contains("投资"), "投资咨询；资产管理", "一般项目"),
+    })  # fmt: skip
+    return Records(rows, _mentions(rid, c.legal_rep_person_id, "legal_rep"))
+
+
+def enterprise_people(rng, pop: Population) -> Records:
+    cp = pop.company_people
+    who = pop.persons.set_index("person_id").reindex(cp.person_id)
+    codes = pop.companies.set_index("company_id").uscc.reindex(cp.company_id).to_numpy()
+    rid = _ids("QR", len(cp))
+    rows = pd.DataFrame({"rec_id": rid, "uscc": codes, "person_name": who.name.to_numpy(), "person_id": who.citizen_id.to_numpy(),
+                         "position": cp.position, "share_pct": cp.share_pct})  # fmt: skip
+    return Records(rows, _mentions(rid, cp.person_id, "officer"))

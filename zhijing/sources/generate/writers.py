@@ -1,0 +1,108 @@
+"""Writers for each department format, including the damage real transfers do.
+
+Files whose registry path has a '*' are split by month of the record's time (one file a
+month, the way departments send batches); Excel files are also capped in rows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+
+from zhijing.sources.spec import DatasetSpec
+
+EXCEL_MAX_ROWS = 200_000
+GARBAGE = b"\x00\xff\xfe\x8b\x08PK\x03\x04\x9c\xe2\x80"
+
+
+def target_files(spec: DatasetSpec, rows: pd.DataFrame, month: pd.Series | None) -> list[tuple[str, pd.DataFrame]]:
+    """(relative path, rows) pairs: one per month where the path has a '*' (Excel capped)."""
+    if "*" not in spec.path:
+        return [(spec.path, rows)]
+    if month is None:
+        month = pd.Series("all", index=rows.index)
+    out = []
+    cap = EXCEL_MAX_ROWS if spec.format == "excel" else max(1, len(rows))
+    for m, part in rows.groupby(month.to_numpy(), sort=True):
+        for k, start in enumerate(range(0, len(part), cap)):
+            out.append((spec.path.replace("*", m if k == 0 else f"{m}-{k}"), part.iloc[start : start + cap]))
+    return out
+
+
+def write(spec: DatasetSpec, rows: pd.DataFrame, root: Path, malformed: np.ndarray,
+          month: pd.Series | None = None) -> list[Path]:  # fmt: skip
+    """Write ``rows`` in the spec's format under ``root``; break the ``malformed`` rows."""
+    broken = pd.Series(False, index=rows.index)
+    broken.iloc[malformed] = True
+    written = []
+    for rel, part in target_files(spec, rows, month):
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        bad = broken.loc[part.index].to_numpy()
+        if spec.format == "csv":
+            _csv(part, path, spec.encoding or "utf-8", bad)
+        elif spec.format in ("jsonl", "stream"):
+            _jsonl(part, path, bad)
+        elif spec.format == "excel":
+            _excel(part, path, spec.sheet or "Sheet1")
+        elif spec.format == "sqlite":
+            _sqlite(part, path, spec.table or spec.name)
+        written.append(path)
+    return written
+
+
+def _csv(rows: pd.DataFrame, path: Path, encoding: str, bad: np.ndarray) -> None:
+    text = rows.to_csv(index=False, lineterminator="\n")
+    lines = text.split("\n")
+    out = bytearray(lines[0].encode(encoding, errors="replace") + b"\n")
+    for i, line in enumerate(lines[1:-1]):
+        if bad[i]:
+            out += (GARBAGE if i % 2 else line.rsplit(",", 3)[0].encode(encoding, errors="replace")) + b"\n"
+        else:
+            out += line.encode(encoding, errors="replace") + b"\n"
+    path.write_bytes(bytes(out))
+
+
+def _jsonl(rows: pd.DataFrame, path: Path, bad: np.ndarray) -> None:
+    records = rows.to_dict(orient="records")
+    with path.open("w", encoding="utf-8") as fh:
+        for rec, b in zip(records, bad, strict=True):
+            line = json.dumps({k: (None if _isnull(v) else _plain(v)) for k, v in rec.items()}, ensure_ascii=False)
+            fh.write((line[: len(line) // 2] if b else line) + "\n")
+
+
+def _isnull(v) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v))
+
+
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _excel(rows: pd.DataFrame, path: Path, sheet: str) -> None:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
+    ws.append(list(rows.columns))
+    for rec in rows.itertuples(index=False):
+        ws.append([_cell(v) for v in rec])
+    wb.save(path)
+
+
+def _cell(v):
+    """Excel cells as a clerk's sheet has them: serial dates are numbers, the rest text."""
+    if _isnull(v):
+        return None
+    v = _plain(v)
+    if isinstance(v, str) and v.replace(".", "", 1).isdigit() and "." in v:
+        return float(v)
+    return v
+
+
+def _sqlite(rows: pd.DataFrame, path: Path, table: str) -> None:
+    with sqlite3.connect(path) as con:
+        rows.astype(object).where(rows.notna(), None).to_sql(table, con, index=False, if_exists="replace", chunksize=50_000)
