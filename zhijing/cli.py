@@ -56,19 +56,7 @@ _register_all()
 def main() -> None:
     """Entry point: expected failures become one line and a non-zero exit."""
     try:
-        app(standalone_mode=False)
+        app()  # standalone: usage errors print their one-line message and exit 2
     except ZhijingError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(1)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
