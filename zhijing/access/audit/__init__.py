@@ -1,0 +1,5 @@
+"""Tamper-evident audit trail: a hash chain of events, sealed by signed Merkle tree heads."""
+
+from zhijing.access.audit.store import AuditEvent, AuditLog, append
+
+__all__ = ["AuditEvent", "AuditLog", "append"]
