@@ -1,32 +1,148 @@
-"""The access guard every route declares (DESIGN.md §2).
+"""The access guard every route declares (DESIGN.md §2): identity → purpose → policy →
+audit, in one dependency.
 
-Stub until the access layer lands: a route touching person-level data depends on
-``require(permission, person_data=True)``; the dependency refuses a request without a
-stated purpose. The access layer replaces the internals (identity, policy, audit) and
-keeps this interface.
+``Depends(require("person:read"))`` on a route means: a valid token, a usable purpose
+(``X-Purpose`` header or ``purpose`` query), a policy decision, and an audit event for the
+request whatever its outcome (refusals too). ``person_data=False`` routes still need a
+token unless the permission is ``public:*`` — public is a declaration, never an absence.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from fastapi import HTTPException, Query
+import sqlalchemy as sa
+from fastapi import Header, HTTPException, Query, Request
+
+from zhijing.access import masking, models, policy, tokens
+from zhijing.access import purpose as purposes
+from zhijing.access.audit import AuditEvent, append
+from zhijing.config import get_settings
+from zhijing.errors import AccessDenied
+
+OPERATION_OF = {"read": "consult", "search": "consult", "export": "disclose", "judge": "alter", "push": "collect",
+                "combine": "combine", "erase": "erase"}  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass
+class User:
+    username: str
+    name: str
+    unit: str
+    department: str
+    roles: tuple[str, ...]
+    clearance: int
+    kind: str
+    household_id: str | None = None
+
+
+@dataclass
 class AccessContext:
     permission: str
+    user: User | None
     purpose: str | None
+    purpose_kind: str = ""
+    client: str | None = None
+    records: list[str] = field(default_factory=list)
+    query: str | None = None
+
+    def audit(self, operation: str, records: list[str] | None = None, query: str | None = None, outcome: str = "allowed") -> None:
+        """Note what the route touched; the guard writes one event when the request ends."""
+        self.records.extend(records or [])
+        if query:
+            self.query = query
+        if operation:
+            self._operation = operation
+
+    def mask(self, record: dict, field_grades: dict[str, str], kinds: dict[str, str] | None = None) -> dict:
+        return masking.mask(record, field_grades, self.user.clearance if self.user else 0, kinds)
+
+    @property
+    def operation(self) -> str:
+        return getattr(self, "_operation", OPERATION_OF.get(self.permission.split(":")[-1], "consult"))
+
+
+def load_user(settings, username: str) -> User:
+    with models.engine(settings).connect() as conn:
+        u = conn.execute(sa.select(models.users).where(models.users.c.username == username)).first()
+    if u is None or not u.active:
+        raise AccessDenied("unknown or inactive user")
+    return User(u.username, u.name, u.unit_code, u.department, tuple(r for r in u.roles.split(",") if r), u.clearance,
+                u.kind, u.household_id)  # fmt: skip
+
+
+def subject(user: User) -> policy.Subject:
+    return policy.Subject(user.username, user.unit, user.department, user.clearance, True,
+                          "admin" in user.roles, "auditor" in user.roles, user.kind == "external")  # fmt: skip
+
+
+def _refuse(settings, status: int, reason: str, ctx: AccessContext | None, person_data: bool) -> HTTPException:
+    if person_data and ctx is not None:
+        append(AuditEvent(actor=ctx.user.username if ctx.user else "anonymous", unit=ctx.user.unit if ctx.user else None,
+                          operation=ctx.operation, outcome="refused", purpose=ctx.purpose, query=ctx.query,
+                          client=ctx.client, reason=reason), settings)  # fmt: skip
+    return HTTPException(status_code=status, detail=reason, headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
 
 
 def require(permission: str, person_data: bool = True):
-    """A FastAPI dependency declaring the permission (and purpose) a route needs."""
+    """A FastAPI dependency declaring the permission (and, for person data, the purpose) a
+    route needs."""
+    resource, _, action = permission.partition(":")
 
-    def dependency(purpose: str | None = Query(default=None, description="案件/工单/指令编号")) -> AccessContext:
-        if person_data and not purpose:
-            raise HTTPException(status_code=403, detail="a purpose (case, ticket, order or emergency) is required")
-        return AccessContext(permission=permission, purpose=purpose)
+    async def dependency(
+        request: Request,
+        authorization: str | None = Header(default=None),
+        x_purpose: str | None = Header(default=None),
+        purpose: str | None = Query(default=None, description="用途: case:… / ticket:… / order:… / emergency:…"),
+    ):
+        settings = get_settings()
+        client = request.client.host if request.client else None
+        stated = x_purpose or purpose
+        ctx = AccessContext(permission, None, stated, client=client, query=str(request.url.path))
+        if resource == "public":
+            yield ctx
+            return
+        if not authorization or not authorization.lower().startswith("bearer "):
+            raise _refuse(settings, 401, "login required", ctx, person_data)
+        try:
+            claims = tokens.verify(settings, authorization.split(" ", 1)[1].strip())
+            ctx.user = load_user(settings, claims["sub"])
+        except AccessDenied as exc:
+            raise _refuse(settings, 401, str(exc), ctx, person_data) from None
+        request.state.claims = claims
+        check = purposes.check(settings, ctx.user.username, ctx.user.unit, stated) if person_data else None
+        if check is not None:
+            ctx.purpose_kind = check.kind
+            if not check.ok or not check.in_scope:
+                raise _refuse(settings, 403, check.reason or "purpose refused", ctx, person_data)
+        decision = policy.Context(check.ok if check else True, check.kind if check else "", check.in_scope if check else True)
+        if not policy.allowed(subject(ctx.user), f"{resource}:api", action, decision):
+            raise _refuse(settings, 403, f"not permitted: {permission}", ctx, person_data)
+        outcome = "allowed"
+        try:
+            yield ctx
+        except Exception:
+            outcome = "error"
+            raise
+        finally:
+            if person_data:
+                append(AuditEvent(actor=ctx.user.username, unit=ctx.user.unit, operation=ctx.operation, outcome=outcome,
+                                  purpose=stated, records=ctx.records, query=ctx.query, client=client), settings)  # fmt: skip
 
     dependency.__zhijing_permission__ = permission  # type: ignore[attr-defined]
     dependency.__zhijing_person_data__ = person_data  # type: ignore[attr-defined]
     return dependency
+
+
+def declared(dependant: Any) -> list[tuple[str, bool]]:
+    """Every access declaration in a route's dependency tree (for the policy matrix)."""
+    found = []
+    stack = [dependant]
+    while stack:
+        d = stack.pop()
+        call = getattr(d, "call", None)
+        if call is not None and hasattr(call, "__zhijing_permission__"):
+            found.append((call.__zhijing_permission__, call.__zhijing_person_data__))
+        stack.extend(getattr(d, "dependencies", []))
+    return found

@@ -25,18 +25,12 @@ from zhijing.sources.spec import load_spec
 log = logging.getLogger(__name__)
 
 
-def _audit(event: dict[str, Any]) -> None:
+def _audit(settings: Settings, dataset: str, removed: int, cutoff: str) -> None:
     """Hand the purge to the audit trail (DESIGN.md §2.7: a purge is itself audited)."""
-    try:
-        from zhijing.access import audit
-    except ImportError:  # TODO(access): remove once zhijing.access.audit exists
-        log.info("purge (audit module not available yet): %s", event)
-        return
-    append = getattr(audit, "append", None) or getattr(audit, "append_event", None)
-    if append is None:  # TODO(access): agree the function name; expected append(event: dict)
-        log.warning("zhijing.access.audit has no append(); purge not audited: %s", event)
-        return
-    append(event)
+    from zhijing.access.audit import AuditEvent, append
+
+    append(AuditEvent(actor="system:retention", operation="erase", outcome="allowed", purpose="retention",
+                      query=f"purge {dataset} before {cutoff}", reason=f"{removed} rows past retention"), settings)  # fmt: skip
 
 
 def purge(settings: Settings, as_of: datetime | None = None, datasets: list[str] | None = None,
@@ -77,7 +71,6 @@ def purge(settings: Settings, as_of: datetime | None = None, datasets: list[str]
                  "removed": removed, "dry_run": dry_run}  # fmt: skip
         if not dry_run and any(removed.values()):
             catalog.record_purge(settings, spec.name, cutoff, removed)
-            _audit({"action": "erase", "actor": "system:retention", "purpose": "retention",
-                    "dataset": spec.name, "records": sum(removed.values()), "cutoff": cutoff.isoformat()})  # fmt: skip
+            _audit(settings, spec.name, sum(removed.values()), cutoff.isoformat())
         report.append(entry)
     return report

@@ -1,0 +1,138 @@
+"""``zhijing units|users|purposes|audit|oversight|access`` — administration from the shell."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from zhijing.config import get_settings
+from zhijing.errors import ZhijingError
+
+console = Console()
+
+
+def _table(title: str, rows: list[dict]) -> None:
+    t = Table(title=title)
+    for c in rows[0].keys() if rows else ["(none)"]:
+        t.add_column(str(c))
+    for r in rows:
+        t.add_row(*[str(v) for v in r.values()])
+    console.print(t)
+
+
+def register(app: typer.Typer) -> None:
+    from zhijing.access import models, seed
+
+    units = typer.Typer(help="公安机关单位 units (省厅/市局/分局/派出所)", no_args_is_help=True)
+    users = typer.Typer(help="用户 officers and external accounts", no_args_is_help=True)
+    purposes = typer.Typer(help="用途 cases, tickets, orders, emergencies", no_args_is_help=True)
+    audit = typer.Typer(help="审计 the tamper-evident audit trail", no_args_is_help=True)
+    oversight = typer.Typer(help="督察 misuse flags", no_args_is_help=True)
+    access = typer.Typer(help="access layer set-up", no_args_is_help=True)
+    for name, sub in (("units", units), ("users", users), ("purposes", purposes), ("audit", audit),
+                      ("oversight", oversight), ("access", access)):  # fmt: skip
+        app.add_typer(sub, name=name)
+
+    @units.command("add")
+    def units_add(code: str, name: str, tier: str, parent: str = typer.Option(None)) -> None:
+        seed.add_unit(get_settings(), code, name, tier, parent)
+
+    @units.command("list")
+    def units_list() -> None:
+        with models.engine(get_settings()).connect() as conn:
+            _table("units", [dict(r._mapping) for r in conn.execute(sa.select(models.units))])
+
+    @users.command("add")
+    def users_add(username: str, name: str, unit: str, department: str,
+                  password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+                  roles: str = "officer", clearance: int = 1, external: bool = False) -> None:  # fmt: skip
+        seed.add_user(get_settings(), username, name, unit, department, password, roles, clearance, "external" if external else "officer")
+        console.print(f"user {username} created")
+
+    @users.command("list")
+    def users_list() -> None:
+        with models.engine(get_settings()).connect() as conn:
+            cols = [c for c in models.users.c if c.name != "password_hash"]
+            _table("users", [dict(r._mapping) for r in conn.execute(sa.select(*cols))])
+
+    @purposes.command("add")
+    def purposes_add(ref: str, title: str, unit: str, assign: list[str] = typer.Option([]), days: int = typer.Option(None)) -> None:
+        expires = datetime.now(UTC) + timedelta(days=days) if days else None
+        if ref.startswith("emergency:") and not expires:
+            raise ZhijingError("an emergency needs an expiry (--days)")
+        seed.add_purpose(get_settings(), ref, title, unit, assign, expires_at=expires)
+
+    @purposes.command("close")
+    def purposes_close(ref: str) -> None:
+        seed.set_purpose_status(get_settings(), ref, "closed")
+
+    @audit.command("verify")
+    def audit_verify() -> None:
+        """Check the whole chain and every signed head; exit 1 at the first broken entry."""
+        from zhijing.access.audit.store import log_for
+
+        v = log_for(get_settings()).verify()
+        if v.ok:
+            console.print(f"[green]ok[/green]: {v.entries:,} entries chained, {v.seals_checked} signed heads valid")
+            return
+        console.print(f"[red]BROKEN[/red] at entry {v.first_broken}: {v.reason} ({v.entries:,} entries verified before it)")
+        raise typer.Exit(1)
+
+    @audit.command("seal")
+    def audit_seal() -> None:
+        from zhijing.access.audit.store import log_for
+
+        head = log_for(get_settings()).seal()
+        console.print(json.dumps(head, ensure_ascii=False, indent=1) if head else "nothing to seal")
+
+    @audit.command("prove")
+    def audit_prove(seq: int) -> None:
+        from zhijing.access.audit.store import log_for
+
+        try:
+            console.print_json(json.dumps(log_for(get_settings()).inclusion(seq)))
+        except KeyError as exc:
+            raise ZhijingError(str(exc.args[0])) from None
+
+    @audit.command("purge")
+    def audit_purge(days: int = typer.Option(1095, help="keep this many days (PIPL: ≥ 3 years of processing records)")) -> None:
+        if days < 183:
+            raise ZhijingError("audit records must be kept at least 6 months (CSL Art. 21)")
+        from zhijing.access.audit.store import log_for
+
+        cutoff = (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S")
+        console.print(f"removed {log_for(get_settings()).purge_before(cutoff, 'system:retention'):,} entries")
+
+    @oversight.command("run")
+    def oversight_run() -> None:
+        from zhijing.access import oversight as ov
+        from zhijing.access.context import home_of, household_of, subjects_of
+
+        s = get_settings()
+        console.print(f"{ov.run(s, subjects_of(s), household_of(s), home_of(s))} new flags")
+
+    @oversight.command("list")
+    def oversight_list(status: str = typer.Option(None)) -> None:
+        from zhijing.access import oversight as ov
+
+        _table("flags", [{k: v for k, v in f.items() if k != "evidence"} for f in ov.list_flags(get_settings(), status)])
+
+    @oversight.command("review")
+    def oversight_review(flag_id: int, decision: str, reviewer: str, note: str = "") -> None:
+        from zhijing.access import oversight as ov
+
+        try:
+            ov.review(get_settings(), flag_id, decision, reviewer, note)
+        except (KeyError, ValueError) as exc:
+            raise ZhijingError(f"cannot review flag {flag_id}: {exc}") from None
+
+    @access.command("seed-demo")
+    def seed_demo() -> None:
+        """Create the demo organisation and print its logins."""
+        for user, password, what in seed.seed_demo(get_settings()):
+            console.print(f"{user:<14} {password:<18} {what}")

@@ -1,0 +1,31 @@
+"""What oversight rules need to know about purposes and people, from the platform's data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from zhijing.access import models
+
+
+def subjects_of(settings) -> Callable[[str], set[str]]:
+    with models.engine(settings).connect() as conn:
+        table = {r.ref: {s for s in (r.subjects or "").split(",") if s} for r in conn.execute(sa.select(models.purposes))}
+    return lambda ref: table.get(ref, set())
+
+
+def household_of(settings) -> Callable[[str], str | None]:
+    """Master person -> household, from the person master when it exists."""
+    try:
+        from zhijing.entities.person_file import household_index
+    except ImportError:
+        return lambda _record: None
+    index = household_index(settings)
+    return index.get
+
+
+def home_of(settings) -> Callable[[str], str | None]:
+    with models.engine(settings).connect() as conn:
+        table = {r.username: r.household_id for r in conn.execute(sa.select(models.users.c.username, models.users.c.household_id))}
+    return table.get

@@ -1,0 +1,50 @@
+"""Minimisation and masking (DESIGN.md §2.4), the same in API, exports and UI.
+
+A field graded above the caller's clearance is masked by what it is: citizen ID →
+4301**********1234, phone → 138****5678, address → down to the district, name → 张*,
+anything else → ***.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from zhijing.access.models import CLEARANCE
+
+_DISTRICT = re.compile(r"^(.*?(?:区|县|市(?!场)))")
+
+
+def mask_value(value: Any, kind: str) -> Any:
+    if value is None or value == "":
+        return value
+    s = str(value)
+    if kind == "citizen_id" and len(s) >= 8:
+        return s[:4] + "*" * (len(s) - 8) + s[-4:]
+    if kind == "phone" and len(s) >= 7:
+        return s[:3] + "****" + s[-4:]
+    if kind == "address":
+        m = _DISTRICT.match(s.removeprefix("浙江省宁波市").removeprefix("宁波市"))
+        return (m.group(1) if m else "") + "…"
+    if kind == "name":
+        return s[0] + "*" * (len(s) - 1)
+    if kind == "account_no" and len(s) >= 8:
+        return s[:4] + "*" * (len(s) - 8) + s[-4:]
+    return "***"
+
+
+def mask(record: dict, field_grades: dict[str, str], clearance: int, kinds: dict[str, str] | None = None) -> dict:
+    """A copy of ``record`` with every field above ``clearance`` masked; ``kinds`` names
+    each field's data element (citizen_id, phone, address, name...)."""
+    kinds = kinds or {}
+    out = {}
+    for k, v in record.items():
+        grade = field_grades.get(k, "internal")
+        out[k] = mask_value(v, kinds.get(k, k)) if CLEARANCE.get(grade, 1) > clearance else v
+    return out
+
+
+def watermark(username: str, purpose: str | None) -> str:
+    """The line every export carries: who, when, under which purpose."""
+    return f"智警导出 {username} {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} 用途 {purpose or '-'} 仅限本案使用"

@@ -1,0 +1,40 @@
+"""The one policy engine (全警统一按需授权): Casbin over rich attributes, policies as data
+(policy.conf + policy.csv, or rows in a deployment's own adapter). Views never decide."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import casbin
+
+HERE = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Subject:
+    username: str
+    unit: str
+    department: str
+    clearance: int
+    active: bool = True
+    is_admin: bool = False
+    is_auditor: bool = False
+    is_external: bool = False
+
+
+@dataclass(frozen=True)
+class Context:
+    purpose_ok: bool = False
+    purpose_kind: str = ""
+    in_scope: bool = False
+
+
+@lru_cache(maxsize=1)
+def enforcer() -> casbin.Enforcer:
+    return casbin.Enforcer(str(HERE / "policy.conf"), str(HERE / "policy.csv"))
+
+
+def allowed(sub: Subject, obj: str, act: str, ctx: Context) -> bool:
+    return bool(enforcer().enforce(sub, obj, act, ctx))

@@ -1,0 +1,96 @@
+"""Login, tokens, the caller's identity, the audit trail and oversight flags."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
+
+from zhijing.access import oversight, tokens
+from zhijing.access import purpose as purposes
+from zhijing.access.audit.store import log_for
+from zhijing.access.guard import AccessContext, require
+from zhijing.access.passwords import verify_password
+from zhijing.config import get_settings
+from zhijing.errors import AccessDenied
+
+router = APIRouter(prefix="/api", tags=["access"])
+
+
+@router.post("/auth/token")
+def token(
+    grant_type: str = Form("password"), username: str = Form(None), password: str = Form(None),
+    client_id: str = Form(None), client_secret: str = Form(None),
+    _ctx=Depends(require("public:login", person_data=False)),
+) -> dict[str, Any]:  # fmt: skip
+    """OAuth2 password flow (officers) and client-credentials flow (external systems)."""
+    import sqlalchemy as sa
+
+    from zhijing.access import models
+
+    settings = get_settings()
+    who, secret = (username, password) if grant_type == "password" else (client_id, client_secret)
+    if grant_type not in ("password", "client_credentials") or not who or not secret:
+        raise HTTPException(400, "unsupported grant or missing credentials")
+    with models.engine(settings).connect() as conn:
+        row = conn.execute(sa.select(models.users).where(models.users.c.username == who)).first()
+    if row is None or not row.active or not verify_password(row.password_hash, secret):
+        raise HTTPException(401, "wrong user or password")
+    if grant_type == "client_credentials" and row.kind != "external":
+        raise HTTPException(400, "client credentials are for external department accounts")
+    return {"access_token": tokens.issue(settings, who), "token_type": "bearer", "expires_in": settings.auth.token_minutes * 60}
+
+
+@router.post("/auth/logout")
+def logout(request: Request, ctx: AccessContext = Depends(require("public:logout", person_data=False))) -> dict:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        with contextlib.suppress(AccessDenied):
+            tokens.revoke(get_settings(), tokens.verify(get_settings(), auth.split(" ", 1)[1]))
+    return {"ok": True}
+
+
+@router.get("/me")
+def me(ctx: AccessContext = Depends(require("catalog:read", person_data=False))) -> dict[str, Any]:
+    u = ctx.user
+    return {"username": u.username, "name": u.name, "unit": u.unit, "department": u.department, "roles": list(u.roles),
+            "clearance": u.clearance, "purposes": purposes.open_purposes(get_settings(), u.username)}  # fmt: skip
+
+
+@router.get("/audit/events")
+def audit_events(limit: int = 200, actor: str | None = None,
+                 ctx: AccessContext = Depends(require("audit:read", person_data=False))) -> dict:  # fmt: skip
+    return {"events": log_for(get_settings()).events(min(limit, 5000), actor)}
+
+
+@router.get("/audit/verify")
+def audit_verify(ctx: AccessContext = Depends(require("audit:read", person_data=False))) -> dict:
+    v = log_for(get_settings()).verify()
+    return {"ok": v.ok, "entries": v.entries, "first_broken": v.first_broken, "reason": v.reason, "seals": v.seals_checked}
+
+
+@router.get("/audit/proof/{seq}")
+def audit_proof(seq: int, ctx: AccessContext = Depends(require("audit:read", person_data=False))) -> dict:
+    try:
+        return log_for(get_settings()).inclusion(seq)
+    except KeyError as exc:
+        raise HTTPException(404, str(exc.args[0])) from None
+
+
+@router.get("/oversight/flags")
+def flags(status: str | None = None, ctx: AccessContext = Depends(require("oversight:read", person_data=False))) -> dict:
+    return {"flags": oversight.list_flags(get_settings(), status)}
+
+
+@router.post("/oversight/flags/{flag_id}/review")
+def review(flag_id: int, decision: str = Form(...), note: str = Form(""),
+           ctx: AccessContext = Depends(require("oversight:review", person_data=False))) -> dict:  # fmt: skip
+    try:
+        return oversight.review(get_settings(), flag_id, decision, ctx.user.username, note)
+    except KeyError:
+        raise HTTPException(404, "no such flag") from None
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(router)

@@ -1,0 +1,110 @@
+"""Organisation administration and the demo organisation (units from the generated city
+when there is one, demo officers with logins, demo cases and an emergency)."""
+
+from __future__ import annotations
+
+import csv
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from zhijing.access import models
+from zhijing.access.passwords import hash_password
+from zhijing.errors import ZhijingError
+
+
+def add_unit(settings, code: str, name: str, tier: str, parent: str | None = None) -> None:
+    if tier not in models.TIERS:
+        raise ZhijingError(f"tier must be one of {', '.join(models.TIERS)}")
+    with models.engine(settings).begin() as conn:
+        if parent and conn.execute(sa.select(models.units.c.code).where(models.units.c.code == parent)).first() is None:
+            raise ZhijingError(f"parent unit {parent} does not exist")
+        _upsert(conn, models.units, "code", {"code": code, "name": name, "tier": tier, "parent_code": parent})
+
+
+def add_user(settings, username: str, name: str, unit: str, department: str, password: str, roles: str = "officer",
+             clearance: int = 1, kind: str = "officer", household_id: str | None = None) -> None:  # fmt: skip
+    if not 0 <= clearance <= 3:
+        raise ZhijingError("clearance must be 0 (public) .. 3 (secret)")
+    if len(password) < 10:
+        raise ZhijingError("password must have at least 10 characters")
+    with models.engine(settings).begin() as conn:
+        if conn.execute(sa.select(models.units.c.code).where(models.units.c.code == unit)).first() is None:
+            raise ZhijingError(f"unit {unit} does not exist")
+        _upsert(conn, models.users, "username", {
+            "username": username, "name": name, "unit_code": unit, "department": department, "roles": roles,
+            "clearance": clearance, "password_hash": hash_password(password), "kind": kind, "household_id": household_id,
+            "active": True})  # fmt: skip
+
+
+def add_purpose(settings, ref: str, title: str, unit: str, assigned: list[str], status: str = "open",
+                expires_at: datetime | None = None, subjects: list[str] | None = None) -> None:  # fmt: skip
+    kind = ref.split(":", 1)[0]
+    with models.engine(settings).begin() as conn:
+        _upsert(conn, models.purposes, "ref", {"ref": ref, "kind": kind, "title": title, "unit_code": unit, "status": status,
+                                               "expires_at": expires_at, "subjects": ",".join(subjects or [])})  # fmt: skip
+        conn.execute(sa.delete(models.assignments).where(models.assignments.c.ref == ref))
+        if assigned:
+            conn.execute(sa.insert(models.assignments), [{"ref": ref, "username": u} for u in assigned])
+
+
+def set_purpose_status(settings, ref: str, status: str) -> None:
+    with models.engine(settings).begin() as conn:
+        conn.execute(sa.update(models.purposes).where(models.purposes.c.ref == ref).values(status=status))
+
+
+def _upsert(conn, table, key: str, values: dict) -> None:
+    conn.execute(sa.delete(table).where(table.c[key] == values[key]))
+    conn.execute(sa.insert(table).values(**values))
+
+
+DEMO_USERS = [
+    # username, name, unit (tier), department, roles, clearance, description
+    ("xingzhen01", "陈刑侦", "分局", "刑侦", "officer", 2, "刑侦民警 (分局) — assigned to the burglary series and fraud cases"),
+    ("paichusuo01", "李社区", "派出所", "治安", "officer", 1, "派出所社区民警 — own station only, low clearance"),
+    ("ducha01", "王督察", "市局", "督察", "auditor", 3, "督察 — audit trail and misuse flags"),
+    ("admin", "系统管理员", "市局", "指挥中心", "admin", 1, "administrator"),
+    ("weijian01", "卫健委对接", "外部", "卫健委", "external", 1, "external department (卫健委) — service tickets only"),
+]
+
+
+def seed_demo(settings) -> list[tuple[str, str, str]]:
+    """Create the demo organisation; returns (username, password, description) logins."""
+    units_csv = settings.city_dir / "sources" / "org" / "units.csv"
+    add_unit(settings, "330000000000", "浙江省公安厅", "省厅")
+    if units_csv.exists():
+        with units_csv.open(encoding="utf-8") as fh:
+            for r in csv.DictReader(fh):
+                add_unit(settings, r["unit_code"], r["name"], r["tier"], r["parent_code"] or "330000000000")
+    else:
+        add_unit(settings, "330200000000", "宁波市公安局", "市局", "330000000000")
+        add_unit(settings, "330212000000", "宁波市公安局鄞州区分局", "分局", "330200000000")
+        add_unit(settings, "330212010000", "鄞州区第1派出所", "派出所", "330212000000")
+    add_unit(settings, "EXT-WJW", "宁波市卫生健康委员会", "外部", None)
+    with models.engine(settings).connect() as conn:
+        by_tier = {t: conn.execute(sa.select(models.units.c.code).where(models.units.c.tier == t).order_by(models.units.c.code)).scalars().first()
+                   for t in models.TIERS}  # fmt: skip
+    station = by_tier["派出所"]
+    with models.engine(settings).connect() as conn:
+        branch = conn.execute(sa.select(models.units.c.parent_code).where(models.units.c.code == station)).scalar()
+    by_tier["分局"] = branch or by_tier["分局"]
+    logins = []
+    path = settings.state_dir / "demo_logins.txt"
+    known = dict(line.split("\t", 1) for line in path.read_text().splitlines()) if path.exists() else {}
+    for username, name, tier, dept, roles, clearance, what in DEMO_USERS:
+        password = known.get(username) or f"zj-{secrets.token_urlsafe(9)}"
+        add_user(settings, username, name, by_tier[tier] if tier != "外部" else "EXT-WJW", dept, password, roles, clearance,
+                 "external" if roles == "external" else "officer")  # fmt: skip
+        logins.append((username, password, what))
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(f"{u}\t{p}" for u, p, _ in logins))
+    path.chmod(0o600)
+    now = datetime.now(UTC)
+    add_purpose(settings, "case:A330200000000001", "鄞州入室盗窃系列案", by_tier["分局"], ["xingzhen01"])
+    add_purpose(settings, "case:A330200000000002", "冒充客服电信诈骗案", by_tier["分局"], ["xingzhen01"])
+    add_purpose(settings, "case:A330200000000003", "已结纠纷案", station, ["xingzhen01", "paichusuo01"], status="closed")
+    add_purpose(settings, "ticket:GD2026000001", "户籍证明开具工单", station, ["paichusuo01", "weijian01"])
+    add_purpose(settings, "emergency:PH2026-01", "公共卫生应急(密接排查)", by_tier["市局"], ["xingzhen01"],
+                expires_at=now + timedelta(days=14))  # fmt: skip
+    return logins
