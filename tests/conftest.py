@@ -21,3 +21,50 @@ def small_city(tmp_path_factory) -> Path:
 def settings(tmp_path) -> Settings:
     """Settings rooted in a fresh temporary home (never ./var)."""
     return Settings(home=tmp_path / "home")
+
+
+class ApiClient:
+    """A TestClient on a fresh app with the demo organisation and logins."""
+
+    def __init__(self, client, logins: dict[str, str]):
+        self.client = client
+        self.logins = logins
+
+    def headers(self, user: str, purpose: str | None = None) -> dict[str, str]:
+        r = self.client.post("/api/auth/token", data={"username": user, "password": self.logins[user]})
+        assert r.status_code == 200, r.text
+        h = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        if purpose:
+            h["X-Purpose"] = purpose
+        return h
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+@pytest.fixture()
+def make_api(monkeypatch):
+    """make_api(home) -> ApiClient serving the platform rooted at ``home``."""
+    from fastapi.testclient import TestClient
+
+    from zhijing.config import get_settings, reset_settings
+
+    def make(home: Path) -> ApiClient:
+        monkeypatch.setenv("ZHIJING_HOME", str(home))
+        reset_settings()
+        from zhijing.access.seed import seed_demo
+        from zhijing.api.app import create_app
+
+        logins = {u: p for u, p, _ in seed_demo(get_settings())}
+        return ApiClient(TestClient(create_app()), logins)
+
+    yield make
+    reset_settings()
+
+
+@pytest.fixture()
+def api(settings, make_api) -> ApiClient:
+    return make_api(settings.home)
+
+
+

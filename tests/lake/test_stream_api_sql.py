@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 
 from zhijing.errors import ZhijingError
 from zhijing.governance.ingest import DatasetSummary, clean_pending, consume_stream, ingest_city
@@ -78,28 +77,21 @@ def test_nats_stream_ingest(settings, city):
     asyncio.run(reset())
 
 
-@pytest.fixture()
-def client(ingested, monkeypatch):
-    from zhijing.api.app import create_app
-    from zhijing.config import reset_settings
+def test_catalog_and_quarantine_routes(ingested, make_api):
+    from zhijing.access.seed import DEMO_CASE as CASE
 
-    settings, _ = ingested
-    monkeypatch.setenv("ZHIJING_HOME", str(settings.home))
-    reset_settings()
-    yield TestClient(create_app())
-    reset_settings()
-
-
-def test_catalog_and_quarantine_routes(client):
-    listing = client.get("/api/catalog").json()
+    client = make_api(ingested[0].home)
+    h = client.headers("xingzhen01")
+    assert client.get("/api/catalog").status_code == 401  # identity first
+    listing = client.get("/api/catalog", headers=h).json()
     assert {"lodging", "hukou_person"} <= {e["name"] for e in listing}
-    entry = client.get("/api/catalog/lodging").json()
+    entry = client.get("/api/catalog/lodging", headers=h).json()
     assert entry["grade"] == "重要" and entry["lineage"]["job"] and entry["quality"]["score"] > 0
-    q = client.get("/api/catalog/lodging/quality").json()
+    q = client.get("/api/catalog/lodging/quality", headers=h).json()
     assert q["history"] and q["quarantine_reasons"]
-    assert client.get("/api/catalog/nope").status_code == 404
-    assert client.get("/api/quarantine/lodging").status_code == 403  # person data: purpose required
-    rows = client.get("/api/quarantine/lodging", params={"purpose": "CASE-1"}).json()["rows"]
+    assert client.get("/api/catalog/nope", headers=h).status_code == 404
+    assert client.get("/api/quarantine/lodging", headers=h).status_code == 403  # person data: purpose required
+    rows = client.get("/api/quarantine/lodging", headers=h, params={"purpose": CASE}).json()["rows"]
     assert rows and all(r["reason"] and r["reason_text"] for r in rows)
 
 
@@ -118,22 +110,18 @@ def test_routes_declare_their_permissions():
     assert declared["/api/ingest/push/{dataset}"] == ("ingest:push", False)
 
 
-def test_http_push(settings, monkeypatch):
-    from zhijing.api.app import create_app
-    from zhijing.config import reset_settings
-
-    monkeypatch.setenv("ZHIJING_HOME", str(settings.home))
-    reset_settings()
-    c = TestClient(create_app())
+def test_http_push(api):
+    c = api
+    h = api.headers("weijian01")  # an external department account pushes
     batch = [{"jjdbh": "J1", "bjsj": "2024-03-05 13:04:05", "bjrxm": "王伟", "bjrdh": "+8613812345678", "sfdz": "宁波市海曙区中山西路1号"},
              {"jjdbh": "J2", "bjsj": "明天"}, {"jjdbh": "", "bjsj": "2024-03-05"}]  # fmt: skip
-    r = c.post("/api/ingest/push/incident_110", json=batch).json()
+    assert c.post("/api/ingest/push/incident_110", json=batch, headers=api.headers("paichusuo01")).status_code == 403
+    r = c.post("/api/ingest/push/incident_110", json=batch, headers=h).json()
     assert (r["rows_in"], r["clean"], r["quarantined"]) == (3, 1, 2) and r["balanced"]
-    again = c.post("/api/ingest/push/incident_110", json={"records": batch}).json()
+    again = c.post("/api/ingest/push/incident_110", json={"records": batch}, headers=h).json()
     assert again["status"] == "unchanged"
-    assert c.post("/api/ingest/push/nope", json=batch).status_code == 400
-    assert c.post("/api/ingest/push/incident_110", json=[]).status_code == 422
-    reset_settings()
+    assert c.post("/api/ingest/push/nope", json=batch, headers=h).status_code == 400
+    assert c.post("/api/ingest/push/incident_110", json=[], headers=h).status_code == 422
 
 
 @pytest.mark.postgres

@@ -59,6 +59,7 @@ def _upsert(conn, table, key: str, values: dict) -> None:
     conn.execute(sa.insert(table).values(**values))
 
 
+DEMO_CASE = "case:A330200000000001"  # the burglary series, assigned to xingzhen01
 DEMO_USERS = [
     # username, name, unit (tier), department, roles, clearance, description
     ("xingzhen01", "陈刑侦", "分局", "刑侦", "officer", 2, "刑侦民警 (分局) — assigned to the burglary series and fraud cases"),
@@ -101,7 +102,7 @@ def seed_demo(settings) -> list[tuple[str, str, str]]:
     path.write_text("\n".join(f"{u}\t{p}" for u, p, _ in logins))
     path.chmod(0o600)
     now = datetime.now(UTC)
-    add_purpose(settings, "case:A330200000000001", "鄞州入室盗窃系列案", by_tier["分局"], ["xingzhen01"])
+    add_purpose(settings, DEMO_CASE, "鄞州入室盗窃系列案", by_tier["分局"], ["xingzhen01"])
     add_purpose(settings, "case:A330200000000002", "冒充客服电信诈骗案", by_tier["分局"], ["xingzhen01"])
     add_purpose(settings, "case:A330200000000003", "已结纠纷案", station, ["xingzhen01", "paichusuo01"], status="closed")
     add_purpose(settings, "ticket:GD2026000001", "户籍证明开具工单", station, ["paichusuo01", "weijian01"])
