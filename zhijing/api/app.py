@@ -31,3 +31,17 @@ def create_app() -> FastAPI:
             raise
         module.register(app)
     return app
+
+
+def all_routes(app: FastAPI) -> list:
+    """Every route object of ``app``, descending into included routers (FastAPI keeps
+    included routers as wrappers), so policy checks can enumerate them."""
+    out, stack = [], list(app.routes)
+    while stack:
+        r = stack.pop(0)
+        inner = getattr(r, "original_router", None)
+        if inner is not None:
+            stack[:0] = list(inner.routes)
+        else:
+            out.append(r)
+    return out
