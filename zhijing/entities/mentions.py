@@ -1,0 +1,60 @@
+"""Person mentions (人员提及): every person a clean record names, one row per role.
+
+The source registry's ``persons`` roles say which fields carry which person elements;
+this module lifts them from every clean dataset into one table in the same shape, and
+repairs what clerks swap (a name field holding an ID and the ID field holding a name).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from zhijing.lake.store import current_files
+from zhijing.sources.spec import load_spec
+
+COLUMNS = ("mention_id", "dataset", "record_id", "role", "name", "name_pinyin", "citizen_id", "id_raw", "sex",
+           "phone", "address_district", "seen_at")  # fmt: skip
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _select(dataset: str, role, columns: set[str], time_field: str | None) -> str:
+    def col(element: str, suffix: str = "") -> str:
+        field = getattr(role, element)
+        name = f"{field}{suffix}" if field else None
+        return f"CAST({_q(name)} AS VARCHAR)" if name and name in columns else "NULL"
+
+    addr = role.address
+    district = _q(f"{addr}__district") if addr and f"{addr}__district" in columns else "NULL"
+    seen = f"CAST({_q(time_field)} AS TIMESTAMP)" if time_field and time_field in columns else "NULL"
+    return f"""
+      SELECT '{dataset}|' || _record_id || '|{role.role}' AS mention_id, '{dataset}' AS dataset,
+             _record_id AS record_id, '{role.role}' AS role,
+             {col('name')} AS name, {col('name_pinyin')} AS name_pinyin,
+             {col('citizen_id')} AS citizen_id, {col('citizen_id', '__raw')} AS id_raw,
+             {col('sex')} AS sex, {col('phone')} AS phone, {district} AS address_district, {seen} AS seen_at
+      FROM read_parquet($files, union_by_name = true)"""
+
+
+def extract(settings, con: duckdb.DuckDBPyConnection, table: str = "person_mentions") -> int:
+    """Create ``table`` in ``con`` with every person mention of the clean zone."""
+    parts = []
+    for ds in load_spec().datasets:
+        files = current_files(settings, "clean", ds.name)
+        if not files or not ds.persons:
+            continue
+        cols = {r[0] for r in con.sql(f"DESCRIBE SELECT * FROM read_parquet({files!r}, union_by_name = true)").fetchall()}
+        for role in ds.persons:
+            parts.append(_select(ds.name, role, cols, ds.time_field).replace("$files", repr(files)))
+    if not parts:
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT " + ", ".join(f"NULL::VARCHAR AS {c}" for c in COLUMNS) + " WHERE false")
+        return 0
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS " + " UNION ALL ".join(parts))
+    # a clerk's swap: the name field holds an ID-shaped value and the ID field a name
+    con.execute(f"""
+      UPDATE {table} SET name = id_raw, id_raw = name
+      WHERE citizen_id IS NULL AND regexp_full_match(coalesce(name, ''), '[0-9]{{15}}([0-9]{{2}}[0-9Xx])?')
+        AND regexp_full_match(coalesce(id_raw, ''), '[\\x{{4e00}}-\\x{{9fff}}]{{2,4}}')""")
+    return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
