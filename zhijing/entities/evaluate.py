@@ -27,10 +27,13 @@ def _pairs(counts: pd.Series) -> int:
     return int((counts * (counts - 1) // 2).sum())
 
 
-def score(links: pd.DataFrame, truth: pd.DataFrame) -> Scores:
-    """``links``: mention_id, master_id; ``truth``: dataset, record_id, role, person_id."""
+def score(links: pd.DataFrame, truth: pd.DataFrame, only: pd.Series | None = None) -> Scores:
+    """``links``: mention_id, master_id; ``truth``: dataset, record_id, role, person_id;
+    ``only``: restrict to these mention ids (e.g. the identifiable ones)."""
     t = truth.assign(mention_id=truth.dataset + "|" + truth.record_id.astype(str) + "|" + truth.role)
     df = links.merge(t[["mention_id", "person_id"]], on="mention_id", how="inner")
+    if only is not None:
+        df = df[df.mention_id.isin(set(only))]
     tp = _pairs(df.groupby(["master_id", "person_id"]).size())
     pred = _pairs(df.groupby("master_id").size())
     true = _pairs(df.groupby("person_id").size())
@@ -46,3 +49,10 @@ def score(links: pd.DataFrame, truth: pd.DataFrame) -> Scores:
 
 def read_truth(city_dir) -> pd.DataFrame:
     return pd.read_parquet(city_dir / "truth" / "record_persons.parquet")
+
+
+def identifiable(mentions: pd.DataFrame) -> pd.Series:
+    """Mentions carrying an identifier (a citizen ID, valid or not, or a phone): a name
+    alone never identifies a person, so name-only records are held apart by design."""
+    has = mentions.citizen_id.notna() | mentions.id_raw.notna() | mentions.phone.notna()
+    return mentions.mention_id[has]

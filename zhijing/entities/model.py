@@ -38,6 +38,7 @@ def _name_comparison():
             cll.And(cll.ExactMatchLevel("surname_py"), cll.ExactMatchLevel("name_shape")).configure(
                 label_for_charts="same shape codes"),
             cll.JaroWinklerLevel("name_py", 0.9).configure(label_for_charts="pinyin close"),
+            cll.LevenshteinLevel("name", 1).configure(label_for_charts="one character differs"),
             cll.ElseLevel(),
         ],
     )

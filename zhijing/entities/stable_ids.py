@@ -19,7 +19,7 @@ def assign(labels: pd.Series, citizen_ids: pd.Series, previous: pd.DataFrame | N
     out = {}
     prev = previous.set_index("mention_id").master_id if previous is not None and len(previous) else pd.Series(dtype=str)
     taken: set[str] = set()
-    for c, g in df.groupby("cluster"):
+    for _cluster, g in df.groupby("cluster"):
         ids = g.cid.dropna()
         if len(ids):
             master = _hid("cid:" + ids.value_counts().index[0])
