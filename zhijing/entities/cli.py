@@ -1,0 +1,62 @@
+"""``zhijing resolve`` and ``zhijing persons ...``."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+
+from zhijing.config import get_settings
+from zhijing.errors import ZhijingError
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    persons = typer.Typer(help="一人一档 person master", no_args_is_help=True)
+    app.add_typer(persons, name="persons")
+
+    @app.command()
+    def resolve(engine: str = typer.Option("duckdb", help="duckdb | spark"),
+                incremental: bool = typer.Option(False, help="link only records new since the last run")) -> None:  # fmt: skip
+        """Resolve every person mention of the lake to master persons (Splink)."""
+        if engine not in ("duckdb", "spark"):
+            raise ZhijingError("engine must be duckdb or spark")
+        if incremental:
+            from zhijing.entities.incremental import link_new
+
+            console.print(link_new(get_settings()))
+            return
+        from zhijing.entities.resolve import resolve_all
+
+        console.print(resolve_all(get_settings(), engine=engine))
+
+    @persons.command("show")
+    def show(master_id: str, purpose: str = typer.Option(..., help="case:… / ticket:… / order:… / emergency:…"),
+             user: str = typer.Option(..., help="your username")) -> None:  # fmt: skip
+        """Print a person file — checked and audited like the API."""
+        from zhijing.access.cli_access import consult
+
+        console.print_json(json.dumps(consult(get_settings(), user, purpose, "person:read", master_id), ensure_ascii=False, default=str))
+
+    @persons.command("judge")
+    def judge(a: str, b: str, verdict: str, user: str = typer.Option(...)) -> None:
+        """Record an analyst's judgement on a pair of mentions: same / different / unsure."""
+        from zhijing.access.audit import AuditEvent, append
+        from zhijing.entities import judgements
+
+        try:
+            jid = judgements.judge(get_settings(), a, b, verdict, user)
+        except ValueError as exc:
+            raise ZhijingError(str(exc)) from None
+        append(AuditEvent(actor=user, operation="alter", outcome="allowed", records=[a, b], query=f"judge {verdict}"))
+        console.print(f"judgement {jid} recorded")
+
+    @persons.command("review")
+    def review() -> None:
+        """Conflicts held apart by the last run, with their reasons."""
+        from zhijing.entities import judgements
+
+        for item in judgements.review_queue(get_settings()):
+            console.print(f"[{item['kind']}] {item['reason']}: {', '.join(item['mentions'][:6])}")
