@@ -68,3 +68,15 @@ def api(settings, make_api) -> ApiClient:
 
 
 
+
+
+@pytest.fixture(scope="session")
+def resolved_city(small_city, tmp_path_factory):
+    """(settings, city) with the small city ingested and resolved, once per session."""
+    from zhijing.entities.resolve import resolve_all
+    from zhijing.governance.ingest import ingest_city
+
+    s = Settings(home=tmp_path_factory.mktemp("resolved"))
+    ingest_city(s, small_city / "sources", progress=False)
+    summary = resolve_all(s, progress=False)
+    return s, small_city, summary
