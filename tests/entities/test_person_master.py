@@ -128,3 +128,22 @@ def test_person_file_has_provenance(world):
     for values in f["facts"].values():
         for v in values:
             assert v["datasets"] and v["record"] and v["sources"] >= 1
+
+
+def test_company_vehicle_phone_masters_link_to_the_right_persons(world):
+    settings, city, links, ments, truth = world
+    companies = _table(settings, "companies_master")
+    vehicles = _table(settings, "vehicles_master")
+    phones = _table(settings, "phones_master")
+    true_companies = pd.read_parquet(city / "truth" / "companies.parquet")
+    assert companies.uscc.is_unique and len(companies) >= 0.95 * len(true_companies)
+    person_master = links.merge(truth[["mention_id", "person_id"]], on="mention_id").groupby("person_id").master_id.agg(
+        lambda s: s.value_counts().index[0])
+    rep = true_companies.set_index("uscc").legal_rep_person_id
+    hits = [person_master.get(rep.get(u)) in (masters if masters is not None else []) for u, masters in
+            zip(companies.uscc, companies.legal_rep_masters, strict=True) if u in rep.index]  # fmt: skip
+    assert sum(hits) / len(hits) >= 0.95
+    true_vehicles = pd.read_parquet(city / "truth" / "vehicles.parquet")
+    assert vehicles.plate.is_unique and len(vehicles) >= 0.95 * len(true_vehicles)
+    assert (vehicles.checkpoint_reads.fillna(0) > 0).mean() > 0.9
+    assert phones.number.is_unique and phones.holder_masters.map(lambda m: m is not None and len(m) >= 1).mean() > 0.9

@@ -18,6 +18,7 @@ import pyarrow as pa
 from rich.console import Console
 
 from zhijing.entities import clustering, features, judgements, mentions, model, stable_ids
+from zhijing.entities import masters as masters_mod
 from zhijing.lake.store import current_files, publish
 
 log = logging.getLogger(__name__)
@@ -95,11 +96,13 @@ def resolve_all(settings, engine: str = "duckdb", progress: bool = True, spark=N
     publish(settings, "entities", "person_links", pa.Table.from_pandas(links, preserve_index=False), lineage, mode="replace")
     publish(settings, "entities", "persons_master", pa.Table.from_pandas(build_masters(frame, links), preserve_index=False),
             lineage, mode="replace")  # fmt: skip
+    summary_masters = masters_mod.build_all(settings, lineage)
     _save_model(settings, trained)
     judgements.record_run(settings, run_id, cl.review, events)
     summary = {"run_id": run_id, "engine": engine, "mentions": len(frame), "pairs_scored": len(pairs),
                "masters": int(links.master_id.nunique()), "held_apart": len(cl.review),
-               "merges": sum(e["event"] == "merge" for e in events), "splits": sum(e["event"] == "split" for e in events)}  # fmt: skip
+               "merges": sum(e["event"] == "merge" for e in events), "splits": sum(e["event"] == "split" for e in events),
+               **summary_masters}  # fmt: skip
     console.print(f"一人一档: {summary['mentions']:,} mentions → {summary['masters']:,} persons "
                   f"({summary['held_apart']} held apart for review)")  # fmt: skip
     return summary
