@@ -43,7 +43,7 @@ def _db_api(engine: str, spark=None):
     if engine == "spark":
         from splink import SparkAPI
 
-        from zhijing.governance.engines.spark_engine import spark_session
+        from zhijing.governance.engines.spark_engine import session as spark_session
 
         return SparkAPI(spark_session=spark or spark_session())
     from splink import DuckDBAPI
@@ -62,6 +62,31 @@ def train(frame: pd.DataFrame, engine: str = "duckdb", spark=None, seed: int = 4
     for rule in model.TRAINING_BLOCKS:
         linker.training.estimate_parameters_using_expectation_maximisation(rule, fix_u_probabilities=True)
     return Trained(linker, db_api)
+
+
+def score_with_model(frame: pd.DataFrame, model_json: dict, engine: str = "duckdb", spark=None,
+                     floor: float = 0.05) -> pd.DataFrame:  # fmt: skip
+    """Score pairs of ``frame`` with an already-trained model on either engine."""
+    from splink import Linker
+
+    db_api = _db_api(engine, spark)
+    data = frame if engine == "duckdb" else db_api.spark.createDataFrame(frame.astype(object).where(frame.notna(), None))
+    linker = Linker(db_api.register(data, table_name="mentions"), model_for(engine, model_json), log_level=logging.WARNING)
+    return predict(Trained(linker, db_api), floor)
+
+
+def model_for(engine: str, trained_json: dict) -> dict:
+    """The trained parameters in the SQL dialect of ``engine``: a saved model's conditions
+    are written in the dialect it was trained on, so rebuild them from the model
+    definition and carry the m / u probabilities over level by level."""
+    fresh = model.settings().create_settings_dict("spark" if engine == "spark" else "duckdb")
+    fresh["probability_two_random_records_match"] = trained_json["probability_two_random_records_match"]
+    for new_c, old_c in zip(fresh["comparisons"], trained_json["comparisons"], strict=True):
+        for new_l, old_l in zip(new_c["comparison_levels"], old_c["comparison_levels"], strict=True):
+            for k in ("m_probability", "u_probability"):
+                if k in old_l:
+                    new_l[k] = old_l[k]
+    return fresh
 
 
 def predict(trained: Trained, floor: float = 0.05) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,6 +20,15 @@ from zhijing.errors import ZhijingError
 from zhijing.governance.engines.base import Engine, parquet_files
 
 _SESSION = None
+
+
+def _similarity_jar() -> str:
+    try:
+        from splink.backends.spark import similarity_jar_location
+
+        return similarity_jar_location()
+    except ImportError:  # pragma: no cover
+        return ""
 
 
 def session(settings: Settings | None = None):
@@ -43,9 +53,11 @@ def session(settings: Settings | None = None):
         .config("spark.ui.enabled", "false")
         .config("spark.sql.codegen.wholeStage", "false")
         .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+        .config("spark.jars", _similarity_jar())  # Splink's string-similarity UDFs (entity resolution)
         .getOrCreate()
     )
     _SESSION.sparkContext.setLogLevel("ERROR")
+    _SESSION.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="zhijing-spark-checkpoints-"))
     return _SESSION
 
 
