@@ -15,6 +15,7 @@ from zhijing import __version__
 ROUTER_MODULES = (
     "zhijing.governance.routes",  # catalog, quality, quarantine
     "zhijing.entities.routes",  # person file, masters, judgements, explain
+    "zhijing.derived.routes",  # aggregate GIS views
     "zhijing.access.routes",  # login, tokens, audit, oversight
     "zhijing.console.routes",  # server-rendered console pages
 )

@@ -29,7 +29,7 @@ PAGES = {
 
 
 def _page(template: str, title: str):
-    def page(request: Request, _ctx=Depends(require("console:page", person_data=False))) -> HTMLResponse:
+    def page(request: Request, _ctx=Depends(require("public:page", person_data=False))) -> HTMLResponse:
         return templates.TemplateResponse(request, template, {"title": title})
 
     return page

@@ -22,6 +22,7 @@ from zhijing.entities import masters as masters_mod
 from zhijing.lake.store import current_files, publish
 
 log = logging.getLogger(__name__)
+logging.getLogger("splink").setLevel(logging.ERROR)  # its untrained-parameter notes are expected here
 JOB_VERSION = "person-master/1"
 PAIR_COLUMNS = ["mention_id_l", "mention_id_r", "match_probability", "match_weight", "citizen_id_l", "citizen_id_r"]
 

@@ -161,13 +161,14 @@ const zj = (() => {
         document.getElementById("file").hidden = false;
         document.getElementById("file-title").textContent = `${f.name || ""} · ${f.master_id || id}`;
         const facts = f.facts || f.values || {};
+        const LABELS = { name: "姓名", citizen_id: "公民身份号码", phone: "手机号", address_district: "住址区县", sex: "性别" };
         document.getElementById("facts").innerHTML = Object.entries(facts).map(([k, v]) => {
           const vals = Array.isArray(v) ? v : [v];
-          return `<dt>${esc(k)}</dt><dd>${vals.map((x) => typeof x === "object" && x
-            ? `${esc(x.value)}<span class="src">${esc(x.dataset || "")} ${esc(x.first_seen || "")}</span>` : esc(x)).join("<br>")}</dd>`;
+          return `<dt>${esc(t("fact." + k, LABELS[k] || k))}</dt><dd>${vals.map((x) => typeof x === "object" && x
+            ? `${esc(x.value)}<span class="src">${esc((x.datasets || []).join(" · "))} ×${esc(x.sources || 1)} ${esc((x.first_seen || "").slice(0, 10))}</span>` : esc(x)).join("<br>")}</dd>`;
         }).join("");
         const records = f.records || [];
-        rows("#records tbody", records, ["dataset", "record_id", "role", (r) => esc(r.time || r.first_seen || "")]);
+        rows("#records tbody", records, ["title", "dataset", "record_id", "summary"]);
         let tl = f.timeline; if (!tl) { try { tl = (await api(`/api/persons/${encodeURIComponent(id)}/timeline`)).events; } catch (e) { tl = []; } }
         const ds = [...new Set((tl || []).map((e) => e.dataset))];
         chart("timeline")?.setOption({ tooltip: { formatter: (p) => esc(p.data.label) }, grid: { left: 120 },

@@ -1,0 +1,92 @@
+"""The console in a real browser (Debian's Chromium via Playwright): log in, choose a
+purpose, search a person, open the file with its timeline and graph; refused without a
+purpose."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def server(resolved_city):
+    if not shutil.which("chromium") and not __import__("os").path.exists(CHROMIUM):
+        pytest.skip("Debian chromium is not installed")
+    import os
+
+    import uvicorn
+
+    from zhijing.access.seed import seed_demo
+    from zhijing.config import get_settings, reset_settings
+
+    settings = resolved_city[0]
+    old = os.environ.get("ZHIJING_HOME")
+    os.environ["ZHIJING_HOME"] = str(settings.home)
+    reset_settings()
+    logins = {u: p for u, p, _ in seed_demo(get_settings())}
+    from zhijing.api.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}", logins
+    srv.should_exit = True
+    thread.join(5)
+    if old is None:
+        os.environ.pop("ZHIJING_HOME", None)
+    else:
+        os.environ["ZHIJING_HOME"] = old
+    reset_settings()
+
+
+@pytest.mark.browser
+def test_login_search_and_person_file(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from zhijing.access.seed import DEMO_CASE
+
+    base, logins = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{base}/persons")
+        page.wait_for_url(f"{base}/login")  # no token: to the login page
+        page.fill("input[name=username]", "xingzhen01")
+        page.fill("input[name=password]", "wrong password!")
+        page.click("button[type=submit]")
+        page.wait_for_selector("#login-error:not(:empty)")
+        page.fill("input[name=password]", logins["xingzhen01"])
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/")
+        page.wait_for_selector("#dataset-chart canvas")
+        page.goto(f"{base}/persons")
+        page.wait_for_selector(f"#purpose option[value='{DEMO_CASE}']", state="attached")
+        page.fill("input[name=q]", "张伟")
+        page.click("#person-search button")
+        page.wait_for_selector("#toast", state="visible")
+        assert "purpose" in page.inner_text("#toast")  # refused without a purpose
+        page.select_option("#purpose", DEMO_CASE)
+        page.click("#person-search button")
+        page.wait_for_selector("#results tr")
+        page.click("#results tr >> nth=0")
+        page.wait_for_selector("#file:not([hidden])")
+        page.wait_for_selector("#timeline canvas")
+        page.wait_for_selector("#graph canvas")
+        assert page.locator("#records tr").count() >= 1
+        page.screenshot(path=str(tmp_path / "person.png"), full_page=True)
+        browser.close()

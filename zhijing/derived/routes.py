@@ -1,0 +1,21 @@
+"""Derived, aggregate views for the console (no person-level data)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from zhijing.access.guard import require
+from zhijing.config import get_settings
+from zhijing.derived.geo import stations_with_counts
+
+router = APIRouter(prefix="/api/geo", tags=["gis"])
+
+
+@router.get("/stations")
+def stations(ctx=Depends(require("catalog:read", person_data=False))) -> dict:
+    """Station jurisdictions (GeoJSON) with the number of 110 incidents in each."""
+    return stations_with_counts(get_settings())
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(router)
