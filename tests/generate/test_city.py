@@ -182,3 +182,12 @@ def test_cli_refusals_are_one_line(tmp_path):
         assert "Traceback" not in r.stderr
         assert len([ln for ln in r.stderr.strip().splitlines() if re.search(r"\w", ln)]) <= 6
     assert (tmp_path / "full" / "keep.txt").exists()
+
+
+def test_docs_sources_is_current():
+    from pathlib import Path
+
+    from zhijing.sources.generate.docs import render
+
+    doc = Path(__file__).parents[2] / "docs" / "sources.md"
+    assert doc.read_text(encoding="utf-8").strip() == render().strip(), "run: python -m zhijing.sources.generate.docs > docs/sources.md"
