@@ -82,14 +82,16 @@ def _generate(root: Path, persons: int, seed: int, show: bool) -> dict:
         checkpoints = org.checkpoints(rng, geo, max(20, persons // 2000))
         units = org.units(geo)
         planted = structures.plant(rng, pop, geo)
-        recs = _build_records(rng, pop, geo, hotels, checkpoints, planted)
+        builders = _builders(rng, pop, geo, hotels, checkpoints, planted)
+        # the cohort's co-occurrences go into these datasets before they are written
+        recs = {name: builders.pop(name)() for name in epidemic.DATASETS}
         planted.truth["epidemic_contacts"] = epidemic.plant(rng, pop, recs)
         bar.advance(task)
 
         mentions, fault_logs, counts = [], [], {}
         for ds in spec.datasets:
             bar.update(task, description=ds.title)
-            rec = recs[ds.name]
+            rec = recs.pop(ds.name) if ds.name in recs else builders.pop(ds.name)()  # one dataset in memory at a time
             log = faults.FaultLog(ds.name)
             month = _month(rec.rows, ds)
             rows = faults.plant_field_faults(rng, ds, rec.rows, log)
@@ -121,27 +123,34 @@ def _generate(root: Path, persons: int, seed: int, show: bool) -> dict:
     return manifest
 
 
-def _build_records(rng, pop, geo, hotels, checkpoints, planted) -> dict[str, records.Records]:
+def _builders(rng, pop, geo, hotels, checkpoints, planted) -> dict:
+    """Dataset name -> a function building its records (called once, when it is written).
+
+    Each builder draws from its own child generator, so the output does not depend on the
+    order in which datasets are built."""
     case_info, case_person = cases.build(rng, pop, geo, planted)
+    seeds = {name: np.random.default_rng(s) for name, s in zip(
+        ("hukou", "lodging", "rail", "flight", "coach", "kk", "door", "subs", "calls", "acc", "tx", "inc", "traffic", "veh", "ent", "entp"),
+        rng.integers(0, 2**63, 16), strict=True)}  # fmt: skip
     return {
-        "hukou_person": records.hukou(rng, pop, geo),
-        "case_info": case_info,
-        "case_person": case_person,
-        "lodging": records.lodging(rng, pop, geo, hotels),
-        "rail_ticket": records.rail(rng, pop),
-        "flight_ticket": records.flight(rng, pop),
-        "coach_ticket": records.coach(rng, pop),
-        "checkpoint_read": records.checkpoint_reads(rng, pop, checkpoints),
-        "door_access": records.door_access(rng, pop, geo),
-        "phone_subscriber": records.subscribers(rng, pop),
-        "call_record": _with_planted_calls(records.calls(rng, pop), planted),
-        "bank_account": records.bank_accounts(rng, pop),
-        "bank_transaction": records.transactions(rng, pop, pd.concat(planted.transactions, ignore_index=True)),
-        "incident_110": records.incidents(rng, pop, geo, pd.concat(planted.incidents, ignore_index=True)),
-        "traffic_accident": cases.accidents(rng, pop, planted),
-        "vehicle_registration": records.vehicle_registrations(rng, pop),
-        "enterprise": records.enterprises(rng, pop),
-        "enterprise_person": records.enterprise_people(rng, pop),
+        "hukou_person": lambda: records.hukou(seeds["hukou"], pop, geo),
+        "case_info": lambda: case_info,
+        "case_person": lambda: case_person,
+        "lodging": lambda: records.lodging(seeds["lodging"], pop, geo, hotels),
+        "rail_ticket": lambda: records.rail(seeds["rail"], pop),
+        "flight_ticket": lambda: records.flight(seeds["flight"], pop),
+        "coach_ticket": lambda: records.coach(seeds["coach"], pop),
+        "checkpoint_read": lambda: records.checkpoint_reads(seeds["kk"], pop, checkpoints),
+        "door_access": lambda: records.door_access(seeds["door"], pop, geo),
+        "phone_subscriber": lambda: records.subscribers(seeds["subs"], pop),
+        "call_record": lambda: _with_planted_calls(records.calls(seeds["calls"], pop), planted),
+        "bank_account": lambda: records.bank_accounts(seeds["acc"], pop),
+        "bank_transaction": lambda: records.transactions(seeds["tx"], pop, pd.concat(planted.transactions, ignore_index=True)),
+        "incident_110": lambda: records.incidents(seeds["inc"], pop, geo, pd.concat(planted.incidents, ignore_index=True)),
+        "traffic_accident": lambda: cases.accidents(seeds["traffic"], pop, planted),
+        "vehicle_registration": lambda: records.vehicle_registrations(seeds["veh"], pop),
+        "enterprise": lambda: records.enterprises(seeds["ent"], pop),
+        "enterprise_person": lambda: records.enterprise_people(seeds["entp"], pop),
     }
 
 

@@ -11,6 +11,7 @@ from zhijing.sources.generate.population import Population
 from zhijing.sources.generate.records import Records
 
 N_INDEX = 5
+DATASETS = ("rail_ticket", "flight_ticket", "lodging", "coach_ticket", "enterprise_person")
 PER_CHANNEL = {"train": 4, "flight": 3, "lodging": 2, "bus": 3, "workplace": 3}
 
 
@@ -50,7 +51,7 @@ def _append(rng, channel: str, g: pd.DataFrame, when, recs: dict[str, Records], 
         rows = pd.DataFrame({"ticket_no": ids, "passenger_name": g.name, "id_no": g.citizen_id, "train_no": "G7501",
                              "dep_station": "宁波站", "arr_station": "上海虹桥站", "dep_time": t.strftime("%Y-%m-%dT%H:%M:%S+08:00"),
                              "coach": "05", "seat": [f"{6 + j // 5:02d}{'ABCDF'[j % 5]}" for j in range(n)]})  # fmt: skip
-        role, ds = "passenger", "rail_ticket"
+        role = "passenger"
     elif channel == "flight":
         r = recs["flight_ticket"]
         ids = _next_ids(r, "PNR_SEG", "PNR", n, "-1")
@@ -58,7 +59,7 @@ def _append(rng, channel: str, g: pd.DataFrame, when, recs: dict[str, Records], 
                              "ID_NO": g.citizen_id, "FLIGHT_NO": "MU5122", "DEP": "NGB", "ARR": "PEK",
                              "DEP_TIME": (t + pd.Timedelta(hours=5)).strftime("%Y%m%d%H%M"),
                              "SEAT": [f"{20 + j // 6}{'ABCDEF'[j % 6]}" for j in range(n)], "MOBILE": g.phone})  # fmt: skip
-        role, ds = "passenger", "flight_ticket"
+        role = "passenger"
     elif channel == "lodging":
         r = recs["lodging"]
         ids = _next_ids(r, "入住单号", "LD", n)
@@ -68,23 +69,22 @@ def _append(rng, channel: str, g: pd.DataFrame, when, recs: dict[str, Records], 
                              "入住时间": (t + pd.Timedelta(hours=12)).strftime("%Y-%m-%d %H:%M:%S"),
                              "退房时间": (t + pd.Timedelta(hours=36)).strftime("%Y-%m-%d %H:%M:%S"),
                              "房号": [str(801 + j) for j in range(n)], "旅馆地址": first["旅馆地址"]})  # fmt: skip
-        role, ds = "guest", "lodging"
+        role = "guest"
     elif channel == "bus":
         r = recs["coach_ticket"]
         ids = _next_ids(r, "票号", "KY", n)
         rows = pd.DataFrame({"票号": ids, "姓名": g.name, "身份证号": g.citizen_id, "班次": "B520",
                              "发车时间": (t + pd.Timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S"), "起点站": "宁波汽车南站",
                              "终点站": "象山汽车站", "座位号": [str(10 + j) for j in range(n)]})  # fmt: skip
-        role, ds = "passenger", "coach_ticket"
+        role = "passenger"
     else:  # workplace: the same company's officers
         r = recs["enterprise_person"]
         ids = _next_ids(r, "rec_id", "QR", n)
         code = pop.companies.uscc.iloc[int(rng.integers(0, len(pop.companies)))]
         rows = pd.DataFrame({"rec_id": ids, "uscc": code, "person_name": g.name, "person_id": g.citizen_id,
                              "position": "经理", "share_pct": 0})  # fmt: skip
-        role, ds = "officer", "enterprise_person"
+        role = "officer"
     r.rows = pd.concat([r.rows, rows], ignore_index=True)
     r.persons = pd.concat([r.persons, pd.DataFrame({"record_id": ids, "role": role, "person_id": g.person_id.to_numpy()})],
                           ignore_index=True)  # fmt: skip
-    del ds
     return ids

@@ -56,16 +56,20 @@ def write(spec: DatasetSpec, rows: pd.DataFrame, root: Path, malformed: np.ndarr
     return written
 
 
-def _csv(rows: pd.DataFrame, path: Path, encoding: str, bad: np.ndarray) -> None:
-    text = rows.to_csv(index=False, lineterminator="\n")
-    lines = text.split("\n")
-    out = bytearray(lines[0].encode(encoding, errors="replace") + b"\n")
-    for i, line in enumerate(lines[1:-1]):
-        if bad[i]:
-            out += (GARBAGE if i % 2 else line.rsplit(",", 3)[0].encode(encoding, errors="replace")) + b"\n"
-        else:
-            out += line.encode(encoding, errors="replace") + b"\n"
-    path.write_bytes(bytes(out))
+def _csv(rows: pd.DataFrame, path: Path, encoding: str, bad: np.ndarray, chunk: int = 200_000) -> None:
+    """CSV in the department's encoding, written a chunk at a time; broken rows lose their
+    tail columns or become binary garbage."""
+    with path.open("wb") as fh:
+        fh.write(",".join(rows.columns).encode(encoding, errors="replace") + b"\n")
+        for start in range(0, len(rows), chunk):
+            lines = rows.iloc[start : start + chunk].to_csv(index=False, header=False, lineterminator="\n").split("\n")[:-1]
+            out = bytearray()
+            for i, line in enumerate(lines, start):
+                if bad[i]:
+                    out += (GARBAGE if i % 2 else line.rsplit(",", 3)[0].encode(encoding, errors="replace")) + b"\n"
+                else:
+                    out += line.encode(encoding, errors="replace") + b"\n"
+            fh.write(bytes(out))
 
 
 def _jsonl(rows: pd.DataFrame, path: Path, bad: np.ndarray) -> None:
