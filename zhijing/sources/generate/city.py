@@ -169,9 +169,12 @@ def _month(rows: pd.DataFrame, ds) -> pd.Series:
     if np.issubdtype(col.dtype, np.number):
         unit = "ms" if col.abs().max() > 1e11 else "s"
         t = pd.to_datetime(col, unit=unit) + pd.Timedelta(hours=8)
-    else:
-        t = pd.to_datetime(col.astype(str).str.slice(0, 19), errors="coerce", format="mixed")
-    return t.dt.strftime("%Y-%m").fillna("unknown")
+        return t.dt.strftime("%Y-%m").fillna("unknown")
+    text = col.astype(str)
+    iso = text.str.match(r"^\d{4}-\d{2}")
+    compact = text.str.match(r"^\d{6}")
+    month = np.where(iso, text.str.slice(0, 7), np.where(compact, text.str.slice(0, 4) + "-" + text.str.slice(4, 6), "unknown"))
+    return pd.Series(month, index=col.index)
 
 
 def _write_reference(src: Path, geo, units, officers, hotels, checkpoints) -> None:
