@@ -28,11 +28,16 @@ def main() -> None:
     d = Path(tempfile.mkdtemp())
     sub = policy.Subject("u", "U1", "刑侦", 2)
     ctx = policy.Context(True, "case", True)
-    dec = []
-    for _ in range(args.requests):
+    dec, bare = [], []
+    for i in range(args.requests):
+        s_i = policy.Subject(f"u{i % 200}", "U1", "刑侦", 2)  # 200 distinct officers, as in a busy bureau
         t = time.perf_counter()
-        policy.allowed(sub, "person:api", "read", ctx)
+        policy.allowed(s_i, "person:api", "read", ctx)
         dec.append((time.perf_counter() - t) * 1e6)
+        t = time.perf_counter()
+        policy.enforcer().enforce(s_i, "person:api", "read", ctx)
+        bare.append((time.perf_counter() - t) * 1e6)
+    del sub
     log = AuditLog(f"sqlite:///{d}/a.db", d)
     app = []
     for i in range(args.requests):
@@ -64,7 +69,8 @@ def main() -> None:
     seal_s = time.perf_counter() - t
     lines = ["## Access layer", "", f"Machine: {machine()}.", "",
              "| per request | p50 | p95 |", "| --- | ---: | ---: |",
-             f"| Casbin decision (purpose-bound ABAC, bare peer) | {pct(dec, 50):.0f} µs | {pct(dec, 95):.0f} µs |",
+             f"| zhijing decision (Casbin, memoised per attribute set) | {pct(dec, 50):.1f} µs | {pct(dec, 95):.1f} µs |",
+             f"| peer: bare Casbin enforce, same policy | {pct(bare, 50):.0f} µs | {pct(bare, 95):.0f} µs |",
              f"| audit append, hash-chained, committed (SQLite) | {pct(app, 50):.0f} µs | {pct(app, 95):.0f} µs |",
              f"| peer: plain SQLite insert + commit, no chain | {pct(plain, 50):.0f} µs | {pct(plain, 95):.0f} µs |", "",
              f"Audit trail of {v.entries:,} entries: bulk append {v.entries / fill:,.0f} entries/s; full verification "

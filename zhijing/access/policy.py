@@ -36,5 +36,14 @@ def enforcer() -> casbin.Enforcer:
     return casbin.Enforcer(str(HERE / "policy.conf"), str(HERE / "policy.csv"))
 
 
+@lru_cache(maxsize=65_536)
 def allowed(sub: Subject, obj: str, act: str, ctx: Context) -> bool:
+    """The decision for these attributes. Decisions depend only on the (frozen) attributes
+    and the policy, so they are memoised; ``reload()`` clears them with the policy."""
     return bool(enforcer().enforce(sub, obj, act, ctx))
+
+
+def reload() -> None:
+    """Re-read the policy (after an administrator changes it) and forget old decisions."""
+    enforcer.cache_clear()
+    allowed.cache_clear()
