@@ -218,6 +218,8 @@ class TimeColumns:
             return f"CASE WHEN {c('iso')} THEN CAST(nullif({extract(t, ISO, i)}, '') AS BIGINT) END"
 
         civ_ok, civ_local = self._civil(("y", "mo", "d", "h", "mi", "s"))
+        # as the reference: 12 / 14 digits whose "year" is implausible are epoch milliseconds
+        civ_ok = f"({civ_ok} AND ({c('k')} <> 'compact' OR {c('y')} BETWEEN 1900 AND 2100))"
         iso_ok, iso_local = self._civil(("iy", "imo", "id", "ih", "imi", "is"), zone="z")
         x = c("x")
         num_us = (

@@ -40,10 +40,12 @@ def parse(raw: object) -> datetime | None:
     for pattern in (_SEP, _COMPACT, _CHINESE):
         m = pattern.match(s)
         if m:
+            if pattern is _COMPACT and not MIN_YEAR <= int(m.group(1)) <= MAX_YEAR:
+                break  # 12 or 14 digits that are epoch milliseconds, not yyyymmddHHMM[SS]
             try:
                 return _local(*m.groups()).astimezone(UTC)
             except ValueError:
-                break  # e.g. 12 digits that are epoch milliseconds, not yyyymmddHHMM
+                break  # e.g. 12 digits that are epoch milliseconds with a month-like middle
     try:
         if _NUMBER.match(s):
             return _from_number(float(s))
