@@ -69,12 +69,17 @@ def judge(body: Judgement, ctx: AccessContext = Depends(require("person:judge"))
     return {"id": jid, "verdict": body.verdict}
 
 
-@router.get("/{master_id}")
-def person(master_id: str, ctx: AccessContext = Depends(require("person:read"))) -> dict[str, Any]:
+def _file_or_404(ctx: AccessContext, master_id: str, what: str) -> dict[str, Any]:
     f = person_file.person_file(get_settings(), master_id)
     if f is None:
         raise HTTPException(404, "no such person")
-    ctx.audit("consult", [master_id], query="person file")
+    ctx.audit("consult", [master_id], query=what)
+    return f
+
+
+@router.get("/{master_id}")
+def person(master_id: str, ctx: AccessContext = Depends(require("person:read"))) -> dict[str, Any]:
+    f = _file_or_404(ctx, master_id, "person file")
     f["facts"] = {k: [{**v, "value": _mask_row(ctx, {k: v["value"]})[k]} for v in vals] for k, vals in f["facts"].items()}
     f["relations"]["nodes"] = [{**n, "label": _mask_row(ctx, {"phone": n["label"]})["phone"]} if n["kind"] == "phone" else n
                                for n in f["relations"]["nodes"]]  # fmt: skip
@@ -84,11 +89,7 @@ def person(master_id: str, ctx: AccessContext = Depends(require("person:read")))
 
 @router.get("/{master_id}/timeline")
 def timeline(master_id: str, ctx: AccessContext = Depends(require("person:read"))) -> dict[str, Any]:
-    f = person_file.person_file(get_settings(), master_id)
-    if f is None:
-        raise HTTPException(404, "no such person")
-    ctx.audit("consult", [master_id], query="timeline")
-    return {"master_id": master_id, "events": f["timeline"]}
+    return {"master_id": master_id, "events": _file_or_404(ctx, master_id, "timeline")["timeline"]}
 
 
 def register(app: FastAPI) -> None:
