@@ -124,8 +124,8 @@ const zj = (() => {
         (d) => `<b>${esc(d.title)}</b><br><span class="muted">${esc(d.name)}</span>`, "owner",
         (d) => `<span class="badge ${esc(d.grade)}">${esc(d.grade)}</span> <span class="badge">${esc(d.pi || "")}</span>`,
         (d) => esc((d.row_count ?? d.rows ?? "").toLocaleString()), (d) => esc(d.quarantined ?? ""),
-        (d) => esc(quality(d) ?? ""),
-        (d) => esc(d.freshness || d.updated_at || ""),
+        (d) => (quality(d) == null ? "" : `${(quality(d) * 100).toFixed(1)}%`),
+        (d) => esc(String(d.freshness || d.updated_at || "").slice(0, 16).replace("T", " ")),
       ], async (d) => {
         const detail = await api(`/api/catalog/${encodeURIComponent(d.name)}`);
         document.getElementById("dataset-detail").hidden = false;
@@ -133,10 +133,14 @@ const zj = (() => {
         rows("#schema tbody", detail.fields || detail.schema || [], ["name", "element", "grade", "note"]);
         const lineage = detail.lineage || {};
         const lc = chart("lineage");
-        const nodes = [...new Set([...(lineage.inputs || []), d.name])].map((n) => ({ name: String(n) }));
-        lc?.setOption({ title: { text: "lineage", textStyle: { fontSize: 12 } }, series: [{ type: "graph", layout: "force",
-          force: { repulsion: 200 }, label: { show: true }, data: nodes,
-          links: (lineage.inputs || []).map((s) => ({ source: String(s), target: d.name })), edgeSymbol: ["none", "arrow"] }] });
+        const label = (s) => (typeof s === "object" && s ? `${s.zone || ""}/${s.dataset || s.name || ""}` : String(s));
+        const inputs = (lineage.inputs || []).map(label);
+        const target = `clean/${d.name}`;
+        const job = lineage.job ? `${lineage.job} (${lineage.engine || ""})` : "job";
+        const nodes = [...new Set([...inputs, job, target])].map((n) => ({ name: n }));
+        lc?.setOption({ title: { text: "血缘 lineage", textStyle: { fontSize: 12 } }, series: [{ type: "graph", layout: "force",
+          force: { repulsion: 300, edgeLength: 120 }, label: { show: true }, symbolSize: 14, data: nodes, edgeSymbol: ["none", "arrow"],
+          links: [...inputs.map((s) => ({ source: s, target: job })), { source: job, target }] }] });
         try {
           const qh = await api(`/api/catalog/${encodeURIComponent(d.name)}/quality`);
           const hist = qh.history || qh;
