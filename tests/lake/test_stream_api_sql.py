@@ -164,3 +164,15 @@ def test_purge_removes_expired_rows(settings, city):
 
     with engine(settings).connect() as conn:
         assert conn.execute(sa.select(purges)).first() is not None
+
+
+def test_quarantine_rows_are_masked_below_clearance(ingested, make_api):
+    from zhijing.access.seed import DEMO_CASE, add_purpose
+    from zhijing.config import get_settings
+
+    client = make_api(ingested[0].home)
+    add_purpose(get_settings(), "case:LOW", "低密级案件", "330200000000", ["paichusuo01"])
+    low = client.get("/api/quarantine/lodging", headers=client.headers("paichusuo01", "case:LOW")).json()["rows"]
+    high = client.get("/api/quarantine/lodging", headers=client.headers("xingzhen01", DEMO_CASE)).json()["rows"]
+    assert low and all(r["raw"] == "***" for r in low if r["raw"])  # clearance 1: raw content hidden
+    assert any(r["raw"] not in (None, "***") for r in high)  # clearance 2 sees the sensitive raw text

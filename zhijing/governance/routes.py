@@ -44,7 +44,11 @@ def list_quarantine(
     name: str, limit: int = Query(100, le=1000), offset: int = Query(0, ge=0),
     ctx=Depends(require("quarantine:read")),
 ) -> dict[str, Any]:  # fmt: skip
-    return {"dataset": name, "rows": quarantine.rows(get_settings(), name, limit, offset)}
+    settings = get_settings()
+    found = quarantine.rows(settings, name, limit, offset)
+    ctx.audit("consult", [f"{name}:{r['_source_file']}:{r['_source_line']}" for r in found], query=f"quarantine {name}")
+    grades = catalog.field_grades(settings, "quarantine")
+    return {"dataset": name, "rows": [ctx.mask(r, grades) for r in found]}  # raw rows are sensitive: masked below clearance
 
 
 def register(app: FastAPI) -> None:
