@@ -18,9 +18,10 @@ def register(app: typer.Typer) -> None:
     app.add_typer(persons, name="persons")
 
     @app.command()
-    def resolve(engine: str = typer.Option("duckdb", help="duckdb | spark"),
+    def resolve(engine: str = typer.Option(None, help="duckdb | spark (default: the configured engine)"),
                 incremental: bool = typer.Option(False, help="link only records new since the last run")) -> None:  # fmt: skip
         """Resolve every person mention of the lake to master persons (Splink)."""
+        engine = engine or get_settings().engine
         if engine not in ("duckdb", "spark"):
             raise ZhijingError("engine must be duckdb or spark")
         if incremental:
