@@ -26,6 +26,7 @@ from zhijing.sources.generate import (
     org,
     population,
     records,
+    spill,
     structures,
     writers,
 )
@@ -88,32 +89,44 @@ def _generate(root: Path, persons: int, seed: int, show: bool) -> dict:
         planted.truth["epidemic_contacts"] = epidemic.plant(rng, pop, recs)
         bar.advance(task)
 
-        mentions, fault_logs, counts = [], [], {}
+        # the truth tables that grow with every dataset wait on disk, not in memory
+        (root / ".spill").mkdir()
+        mentions = spill.Spill(root / ".spill" / "mentions.arrow", ["dataset", "record_id", "role", "person_id"])
+        fault_rows = spill.Spill(root / ".spill" / "faults.arrow", ["dataset", "record_id", "field", "fault"])
+        fault_kinds, counts = [], {}
         for ds in spec.datasets:
             bar.update(task, description=ds.title)
             rec = recs.pop(ds.name) if ds.name in recs else builders.pop(ds.name)()  # one dataset in memory at a time
             log = faults.FaultLog(ds.name)
             month = _month(rec.rows, ds)
             rows = faults.plant_field_faults(rng, ds, rec.rows, log)
+            rec.rows = None  # the faulted copy is all that is written
             rows["_month"] = month
+            del month
             rows = faults.plant_duplicates(rng, ds, rows, log)
             bad = faults.malformed_positions(rng, ds, rows, log)
             month = rows.pop("_month")
             writers.write(ds, rows, src, bad, month if ds.partition != "none" else None)
             counts[ds.name] = len(rows)
-            fault_logs.append(log.frame())
+            del rows, month, bad
+            frame = log.frame()
+            fault_rows.add(frame)
+            fault_kinds.append(frame.fault.to_numpy())
+            del frame, log
             if len(rec.persons):
-                mentions.append(rec.persons.assign(dataset=ds.name)[["dataset", "record_id", "role", "person_id"]])
+                mentions.add(rec.persons.assign(dataset=ds.name))
+            del rec
             bar.advance(task)
 
         bar.update(task, description="真值 truth")
         _write_reference(src, geo, units, org.officers(rng, units), hotels, checkpoints)
-        _write_truth(truth, pop, planted, mentions, fault_logs)
+        _write_truth(truth, pop, planted, mentions, fault_rows)
+        (root / ".spill").rmdir()
         bar.advance(task)
-    fault_table = pd.concat(fault_logs, ignore_index=True)
+    fault_kind = pd.Series(np.concatenate(fault_kinds), dtype=object)
     manifest = {
         "generator_version": GENERATOR_VERSION, "seed": seed, "persons": persons, "rows": counts,
-        "records": int(sum(counts.values())), "faults": fault_table.fault.value_counts().to_dict(),
+        "records": int(sum(counts.values())), "faults": fault_kind.value_counts().to_dict(),
         "fault_rates": faults.RATES,
         "structures": {"pyramid_members": len(planted.truth["pyramid"]), "fraud_victims": len(planted.truth["fraud_ring"]["victims"]),
                        "crime_events": len(planted.truth["crime_events"]), "epidemic_contacts": len(planted.truth["epidemic_contacts"]),
@@ -161,20 +174,27 @@ def _with_planted_calls(rec: records.Records, planted: structures.Planted) -> re
     return rec
 
 
-def _month(rows: pd.DataFrame, ds) -> pd.Series:
-    """Month (or day→month) of each row's true time, for splitting files into batches."""
+def _month(rows: pd.DataFrame, ds, chunk: int = 500_000) -> pd.Series:
+    """Month (or day→month) of each row's true time, for splitting files into batches.
+
+    A categorical: one string per month, not one per row."""
     if not ds.time_field:
         return pd.Series("all", index=rows.index)
     col = rows[ds.time_field]
     if np.issubdtype(col.dtype, np.number):
         unit = "ms" if col.abs().max() > 1e11 else "s"
-        t = pd.to_datetime(col, unit=unit) + pd.Timedelta(hours=8)
-        return t.dt.strftime("%Y-%m").fillna("unknown")
-    text = col.astype(str)
-    iso = text.str.match(r"^\d{4}-\d{2}")
-    compact = text.str.match(r"^\d{6}")
-    month = np.where(iso, text.str.slice(0, 7), np.where(compact, text.str.slice(0, 4) + "-" + text.str.slice(4, 6), "unknown"))
-    return pd.Series(month, index=col.index)
+        t = (pd.to_datetime(col, unit=unit) + pd.Timedelta(hours=8)).to_numpy().astype("datetime64[M]")
+        uniq, codes = np.unique(t, return_inverse=True)
+        labels = ["unknown" if np.isnat(u) else pd.Timestamp(u).strftime("%Y-%m") for u in uniq]
+        return pd.Series(pd.Categorical.from_codes(codes.ravel(), categories=labels), index=col.index)
+    parts = []
+    for start in range(0, len(col), chunk):
+        text = col.iloc[start : start + chunk].astype(str)
+        iso = text.str.match(r"^\d{4}-\d{2}")
+        compact = text.str.match(r"^\d{6}")
+        parts.append(np.where(iso, text.str.slice(0, 7), np.where(compact, text.str.slice(0, 4) + "-" + text.str.slice(4, 6), "unknown")))
+    uniq, codes = np.unique(np.concatenate(parts) if parts else np.array([], str), return_inverse=True)
+    return pd.Series(pd.Categorical.from_codes(codes.ravel(), categories=uniq.astype(object)), index=col.index)
 
 
 def _write_reference(src: Path, geo, units, officers, hotels, checkpoints) -> None:
@@ -189,7 +209,7 @@ def _write_reference(src: Path, geo, units, officers, hotels, checkpoints) -> No
     officers.to_csv(src / "org" / "officers.csv", index=False)
 
 
-def _write_truth(truth: Path, pop, planted, mentions, fault_logs) -> None:
+def _write_truth(truth: Path, pop, planted, mentions: spill.Spill, fault_rows: spill.Spill) -> None:
     pop.persons.drop(columns=["surname", "given"]).to_parquet(truth / "persons.parquet", index=False)
     pop.households.to_parquet(truth / "households.parquet", index=False)
     pop.companies.to_parquet(truth / "companies.parquet", index=False)
@@ -197,8 +217,8 @@ def _write_truth(truth: Path, pop, planted, mentions, fault_logs) -> None:
     pop.vehicles.to_parquet(truth / "vehicles.parquet", index=False)
     pop.accounts.to_parquet(truth / "accounts.parquet", index=False)
     pop.phones.to_parquet(truth / "phones.parquet", index=False)
-    pd.concat(mentions, ignore_index=True).to_parquet(truth / "record_persons.parquet", index=False)
-    pd.concat(fault_logs, ignore_index=True).to_parquet(truth / "record_faults.parquet", index=False)
+    mentions.to_parquet(truth / "record_persons.parquet")
+    fault_rows.to_parquet(truth / "record_faults.parquet")
     for name, value in planted.truth.items():
         if isinstance(value, pd.DataFrame):
             value.to_parquet(truth / "structures" / f"{name}.parquet", index=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,18 +21,19 @@ EXCEL_MAX_ROWS = 200_000
 GARBAGE = b"\x00\xff\xfe\x8b\x08PK\x03\x04\x9c\xe2\x80"
 
 
-def target_files(spec: DatasetSpec, rows: pd.DataFrame, month: pd.Series | None) -> list[tuple[str, pd.DataFrame]]:
-    """(relative path, rows) pairs: one per month where the path has a '*' (Excel capped)."""
+def target_files(spec: DatasetSpec, rows: pd.DataFrame, month: pd.Series | None) -> Iterator[tuple[str, pd.DataFrame]]:
+    """(relative path, rows) pairs: one per month where the path has a '*' (Excel capped).
+
+    Yielded one at a time, so only one month's copy of the rows exists at once."""
     if "*" not in spec.path:
-        return [(spec.path, rows)]
+        yield spec.path, rows
+        return
     if month is None:
         month = pd.Series("all", index=rows.index)
-    out = []
     cap = EXCEL_MAX_ROWS if spec.format == "excel" else max(1, len(rows))
     for m, part in rows.groupby(month.to_numpy(), sort=True):
         for k, start in enumerate(range(0, len(part), cap)):
-            out.append((spec.path.replace("*", m if k == 0 else f"{m}-{k}"), part.iloc[start : start + cap]))
-    return out
+            yield spec.path.replace("*", m if k == 0 else f"{m}-{k}"), part.iloc[start : start + cap]
 
 
 def write(spec: DatasetSpec, rows: pd.DataFrame, root: Path, malformed: np.ndarray,
@@ -72,12 +74,16 @@ def _csv(rows: pd.DataFrame, path: Path, encoding: str, bad: np.ndarray, chunk: 
             fh.write(bytes(out))
 
 
-def _jsonl(rows: pd.DataFrame, path: Path, bad: np.ndarray) -> None:
-    records = rows.to_dict(orient="records")
+def _jsonl(rows: pd.DataFrame, path: Path, bad: np.ndarray, chunk: int = 100_000) -> None:
+    """JSON lines, a chunk of rows at a time (row dicts are large); broken rows are cut in half."""
     with path.open("w", encoding="utf-8") as fh:
-        for rec, b in zip(records, bad, strict=True):
-            line = json.dumps({k: (None if _isnull(v) else _plain(v)) for k, v in rec.items()}, ensure_ascii=False)
-            fh.write((line[: len(line) // 2] if b else line) + "\n")
+        for start in range(0, len(rows), chunk):
+            records = rows.iloc[start : start + chunk].to_dict(orient="records")
+            lines = []
+            for rec, b in zip(records, bad[start : start + chunk], strict=True):
+                line = json.dumps({k: (None if _isnull(v) else _plain(v)) for k, v in rec.items()}, ensure_ascii=False)
+                lines.append((line[: len(line) // 2] if b else line) + "\n")
+            fh.write("".join(lines))
 
 
 def _isnull(v) -> bool:
