@@ -38,6 +38,35 @@ class Population:
     phones: pd.DataFrame
 
 
+def strings(values) -> np.ndarray:
+    """An object array in which equal strings are one Python object.
+
+    pandas holds one ``str`` per row for a numpy text array; for columns with few distinct
+    values (sex, station, month, operator ...) sharing them saves most of their memory."""
+    arr = np.asarray(values)
+    if not len(arr):
+        return arr.astype(object)
+    uniq, inv = np.unique(arr, return_inverse=True)
+    return uniq.astype(object)[inv.ravel()]
+
+
+def pick(mask, yes, no) -> np.ndarray:
+    """``np.where(mask, yes, no)`` for two strings, as shared objects."""
+    return np.array([no, yes], dtype=object)[np.asarray(mask, dtype=bool).astype(np.intp)]
+
+
+def table(fmt: str, size: int) -> np.ndarray:
+    """The strings ``fmt.format(i)`` for i in 0..size-1, to be indexed by drawn integers."""
+    return np.array([fmt.format(i) for i in range(size)], dtype=object)
+
+
+def date_strings(values, fmt: str) -> np.ndarray:
+    """``strftime`` of dates (or any timestamps that repeat), one object per distinct value."""
+    d = pd.to_datetime(pd.Series(values)).to_numpy()
+    uniq, inv = np.unique(d, return_inverse=True)
+    return np.asarray(pd.DatetimeIndex(uniq).strftime(fmt), dtype=object)[inv.ravel()]
+
+
 def _ids(divs: np.ndarray, births: np.ndarray, male: np.ndarray) -> np.ndarray:
     """Unique valid citizen IDs: sequence numbers counted within (division, birth date)."""
     df = pd.DataFrame({"d": divs, "b": births})
@@ -105,8 +134,8 @@ def build(rng: np.random.Generator, geo: Geography, n_persons: int) -> Populatio
     has_phone = (today - births).astype(int) > 365 * 14
     persons = pd.DataFrame({
         "person_id": [f"P{i:08d}" for i in range(n_persons)],
-        "citizen_id": ids, "name": name, "surname": surname, "given": given,
-        "sex": np.where(male, "男", "女"), "birth_date": births, "birth_division": divs,
+        "citizen_id": ids, "name": strings(name), "surname": strings(surname), "given": strings(given),
+        "sex": pick(male, "男", "女"), "birth_date": births, "birth_division": strings(divs),
         "phone": np.where(has_phone, phones, None), "household_id": household, "household_role": position,
         "address_id": address_id, "address": addresses.text.to_numpy()[address_id],
         "district_code": local_divs, "station_code": addresses.station_code.to_numpy()[address_id],
@@ -167,7 +196,7 @@ def _vehicles(rng, persons, adults, companies):
     return pd.DataFrame({
         "vehicle_id": [f"V{i:08d}" for i in range(n)], "plate": plate, "vin": vins,
         "owner_person_id": persons.person_id.to_numpy()[owners], "new_energy": ne,
-        "brand": rng.choice(["大众", "丰田", "比亚迪", "吉利", "本田", "特斯拉", "长安", "蔚来"], n),
+        "brand": rng.choice(np.array(["大众", "丰田", "比亚迪", "吉利", "本田", "特斯拉", "长安", "蔚来"], dtype=object), n),
         "reg_date": np.datetime64("2008-01-01") + rng.integers(0, 6500, n).astype("timedelta64[D]"),
     })[keep].reset_index(drop=True)  # fmt: skip
 
@@ -175,7 +204,7 @@ def _vehicles(rng, persons, adults, companies):
 def _accounts(rng, persons, adults, companies):
     n = max(10, len(persons) * 6 // 10)
     holders = rng.choice(adults, n)
-    banks = np.array(["工商银行宁波分行", "农业银行宁波分行", "建设银行宁波分行", "宁波银行", "中国银行宁波分行"])
+    banks = np.array(["工商银行宁波分行", "农业银行宁波分行", "建设银行宁波分行", "宁波银行", "中国银行宁波分行"], dtype=object)
     prefixes = np.array(["6222", "6228", "6217", "6230", "6013"])
     numbers = np.char.add(rng.choice(prefixes, n), np.char.zfill(rng.choice(10**12, n, replace=False).astype(str), 12))
     personal = pd.DataFrame({

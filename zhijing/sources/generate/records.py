@@ -14,7 +14,7 @@ import pandas as pd
 
 from zhijing.sources.generate.geography import Geography, jitter
 from zhijing.sources.generate.names import airline_name
-from zhijing.sources.generate.population import Population, day_offsets
+from zhijing.sources.generate.population import Population, date_strings, day_offsets, pick, strings, table
 
 STATIONS_RAIL = ["宁波站", "宁波东站", "余姚北站", "上海虹桥站", "杭州东站", "南京南站", "北京南站", "温州南站"]
 AIRPORTS = ["NGB", "PEK", "PVG", "CAN", "SZX", "CTU", "XIY", "KMG"]
@@ -47,13 +47,14 @@ def hukou(rng, pop: Population, geo: Geography) -> Records:
     p = pop.persons[~pop.persons.non_local].reset_index(drop=True)
     rel = np.select([p.household_role == 0, p.household_role == 1, p.household_role == 4],
                     ["02", "10", "50"], np.where(p.sex == "男", "20", "30"))  # fmt: skip
+    rel = strings(rel)
     dzbm = geo.addresses.dzbm.to_numpy()[p.address_id]
     rid = _ids("RK", len(p))
     rows = pd.DataFrame({
-        "RKBM": rid, "GMSFHM": p.citizen_id, "XM": p.name, "XB": np.where(p.sex == "男", "1", "2"),
-        "CSRQ": pd.to_datetime(p.birth_date).dt.strftime("%Y%m%d"), "HH": np.char.add("HH", p.household_id.astype(str)),
+        "RKBM": rid, "GMSFHM": p.citizen_id, "XM": p.name, "XB": pick(p.sex == "男", "1", "2"),
+        "CSRQ": date_strings(p.birth_date, "%Y%m%d"), "HH": table("HH{}", int(p.household_id.max()) + 1 if len(p) else 0)[p.household_id],
         "YHZGX": rel, "ZZ": p.address, "DZBM": dzbm, "LXDH": p.phone,
-        "DJRQ": pd.to_datetime(p.birth_date).dt.strftime("%Y-%m-%d"),
+        "DJRQ": date_strings(p.birth_date, "%Y-%m-%d"),
     })  # fmt: skip
     return Records(rows, _mentions(rid, p.person_id, "self"))
 
@@ -68,7 +69,7 @@ def lodging(rng, pop: Population, geo: Geography, hotels: pd.DataFrame) -> Recor
     rows = pd.DataFrame({
         "入住单号": rid, "旅馆编码": h.hotel_code, "旅馆名称": h.name, "姓名": guests.name, "证件类型": "居民身份证",
         "证件号码": guests.citizen_id, "入住时间": _local(t_in), "退房时间": _local(t_out),
-        "房号": rng.integers(101, 1230, n).astype(str), "旅馆地址": h.address,
+        "房号": table("{}", 1230)[rng.integers(101, 1230, n)], "旅馆地址": h.address,
     })  # fmt: skip
     return Records(rows, _mentions(rid, guests.person_id, "guest"))
 
@@ -78,16 +79,16 @@ def rail(rng, pop: Population) -> Records:
     pax = _pick(rng, pop.persons, n)
     t = day_offsets(rng, n)
     rid = _ids("E", n)
-    dep = rng.choice(np.array(STATIONS_RAIL[:3]), n)
-    arr = rng.choice(np.array(STATIONS_RAIL[3:]), n)
+    dep = rng.choice(np.array(STATIONS_RAIL[:3], dtype=object), n)
+    arr = rng.choice(np.array(STATIONS_RAIL[3:], dtype=object), n)
     swap = rng.random(n) < 0.5
     rows = pd.DataFrame({
         "ticket_no": rid, "passenger_name": pax.name, "id_no": pax.citizen_id,
-        "train_no": np.char.add(rng.choice(np.array(["G", "D", "K"]), n, p=[0.7, 0.2, 0.1]), rng.integers(10, 9999, n).astype(str)),
+        "train_no": strings(np.char.add(rng.choice(np.array(["G", "D", "K"]), n, p=[0.7, 0.2, 0.1]), rng.integers(10, 9999, n).astype(str))),
         "dep_station": np.where(swap, arr, dep), "arr_station": np.where(swap, dep, arr),
         "dep_time": pd.Series(pd.to_datetime(t)).dt.strftime("%Y-%m-%dT%H:%M:%S+08:00"),
-        "coach": np.char.zfill(rng.integers(1, 17, n).astype(str), 2),
-        "seat": np.char.add(np.char.zfill(rng.integers(1, 20, n).astype(str), 2), rng.choice(np.array(list("ABCDF")), n)),
+        "coach": table("{:02d}", 17)[rng.integers(1, 17, n)],
+        "seat": strings(np.char.add(np.char.zfill(rng.integers(1, 20, n).astype(str), 2), rng.choice(np.array(list("ABCDF")), n))),
     })  # fmt: skip
     return Records(rows, _mentions(rid, pax.person_id, "passenger"))
 
@@ -101,10 +102,10 @@ def flight(rng, pop: Population) -> Records:
     phone = np.where(pax.phone.isna(), "", pax.phone.fillna(""))
     rows = pd.DataFrame({
         "PNR_SEG": rid, "PAX_NAME": [airline_name(s, g) for s, g in zip(pax.surname, pax.given, strict=True)],
-        "ID_NO": pax.citizen_id, "FLIGHT_NO": np.char.add(rng.choice(np.array(["MU", "CA", "CZ", "ZH", "3U"]), n), rng.integers(1000, 9999, n).astype(str)),
-        "DEP": "NGB", "ARR": rng.choice(np.array(AIRPORTS[1:]), n),
+        "ID_NO": pax.citizen_id, "FLIGHT_NO": strings(np.char.add(rng.choice(np.array(["MU", "CA", "CZ", "ZH", "3U"]), n), rng.integers(1000, 9999, n).astype(str))),
+        "DEP": "NGB", "ARR": rng.choice(np.array(AIRPORTS[1:], dtype=object), n),
         "DEP_TIME": pd.Series(pd.to_datetime(t)).dt.strftime("%Y%m%d%H%M"),
-        "SEAT": np.char.add(rng.integers(1, 40, n).astype(str), rng.choice(np.array(list("ABCDEF")), n)),
+        "SEAT": strings(np.char.add(rng.integers(1, 40, n).astype(str), rng.choice(np.array(list("ABCDEF")), n))),
         "MOBILE": np.where(plus86 & (phone != ""), np.char.add("+86", phone.astype(str)), phone),
     })  # fmt: skip
     return Records(rows, _mentions(rid, pax.person_id, "passenger"))
@@ -117,9 +118,9 @@ def coach(rng, pop: Population) -> Records:
     rid = _ids("KY", n)
     rows = pd.DataFrame({
         "票号": rid, "姓名": pax.name, "身份证号": pax.citizen_id,
-        "班次": np.char.add("B", rng.integers(100, 999, n).astype(str)), "发车时间": _local(t),
-        "起点站": rng.choice(np.array(COACH_STATIONS[:3]), n), "终点站": rng.choice(np.array(COACH_STATIONS[3:]), n),
-        "座位号": rng.integers(1, 50, n).astype(str),
+        "班次": table("B{}", 999)[rng.integers(100, 999, n)], "发车时间": _local(t),
+        "起点站": rng.choice(np.array(COACH_STATIONS[:3], dtype=object), n), "终点站": rng.choice(np.array(COACH_STATIONS[3:], dtype=object), n),
+        "座位号": table("{}", 50)[rng.integers(1, 50, n)],
     })  # fmt: skip
     return Records(rows, _mentions(rid, pax.person_id, "passenger"))
 
@@ -131,9 +132,9 @@ def checkpoint_reads(rng, pop: Population, checkpoints: pd.DataFrame) -> Records
     t = day_offsets(rng, n)
     rows = pd.DataFrame({
         "read_id": _ids("KK", n), "checkpoint_id": cp.checkpoint_id, "plate": v.plate,
-        "plate_color": np.where(v.new_energy, "绿", "蓝"),
+        "plate_color": pick(v.new_energy, "绿", "蓝"),
         "ts": (t.astype("datetime64[ms]").astype(np.int64) - 8 * 3600 * 1000),
-        "direction": rng.choice(np.array(["东向西", "西向东", "南向北", "北向南"]), n),
+        "direction": rng.choice(np.array(["东向西", "西向东", "南向北", "北向南"], dtype=object), n),
         "speed_kmh": rng.integers(15, 120, n),
     })  # fmt: skip
     return Records(rows)
@@ -147,8 +148,8 @@ def door_access(rng, pop: Population, geo: Geography) -> Records:
     rid = _ids("MJ", n)
     rows = pd.DataFrame({
         "event_id": rid, "community_code": geo.addresses.dzbm.str.slice(0, 14).to_numpy()[r.address_id],
-        "door_id": np.char.add("D", rng.integers(1, 9, n).astype(str)), "card_holder": r.name, "holder_phone": r.phone,
-        "time": (t.astype("datetime64[s]").astype(np.int64) - 8 * 3600), "result": np.where(rng.random(n) < 0.98, "open", "denied"),
+        "door_id": table("D{}", 9)[rng.integers(1, 9, n)], "card_holder": r.name, "holder_phone": r.phone,
+        "time": (t.astype("datetime64[s]").astype(np.int64) - 8 * 3600), "result": pick(rng.random(n) < 0.98, "open", "denied"),
     })  # fmt: skip
     return Records(rows, _mentions(rid, r.person_id, "holder"))
 
@@ -158,8 +159,8 @@ def subscribers(rng, pop: Population) -> Records:
     rid = _ids("SUB", len(p))
     rows = pd.DataFrame({
         "sub_id": rid, "msisdn": p.phone, "holder_name": p.name, "holder_id": p.citizen_id,
-        "activated": (np.datetime64("2012-01-01") + rng.integers(0, 5000, len(p)).astype("timedelta64[D]")).astype(str),
-        "operator": rng.choice(np.array(["中国移动", "中国联通", "中国电信"]), len(p)),
+        "activated": (np.datetime64("2012-01-01") + np.arange(5000).astype("timedelta64[D]")).astype(str).astype(object)[rng.integers(0, 5000, len(p))],
+        "operator": rng.choice(np.array(["中国移动", "中国联通", "中国电信"], dtype=object), len(p)),
     })  # fmt: skip
     return Records(rows, _mentions(rid, p.person_id, "holder"))
 
@@ -175,8 +176,8 @@ def calls(rng, pop: Population) -> Records:
     rows = pd.DataFrame({
         "cdr_id": _ids("CDR", n), "caller": p.phone.to_numpy()[a], "callee": p.phone.to_numpy()[b],
         "start_time": (t.astype("datetime64[ms]").astype(np.int64) - 8 * 3600 * 1000),
-        "duration_s": rng.exponential(90, n).astype(int), "cell_id": np.char.add("CELL", rng.integers(1, 500, n).astype(str)),
-        "call_type": np.where(rng.random(n) < 0.85, "voice", "sms"),
+        "duration_s": rng.exponential(90, n).astype(int), "cell_id": table("CELL{}", 500)[rng.integers(1, 500, n)],
+        "call_type": pick(rng.random(n) < 0.85, "voice", "sms"),
     })  # fmt: skip
     return Records(rows)
 
@@ -191,7 +192,7 @@ def bank_accounts(rng, pop: Population) -> Records:
     rows = pd.DataFrame({
         "账号": acc.account_no, "户名": np.where(personal, hp.name.to_numpy(), hc.name.to_numpy()),
         "证件号码": np.where(personal, hp.citizen_id.to_numpy(), None), "开户行": acc.bank,
-        "开户日期": pd.to_datetime(acc.opened).dt.strftime("%Y/%m/%d").to_numpy(),
+        "开户日期": date_strings(acc.opened, "%Y/%m/%d"),
         "预留手机": np.where(personal, hp.phone.to_numpy(), None), "账户类型": acc.kind,
         "统一社会信用代码": np.where(personal, None, hc.uscc.to_numpy()),
     })  # fmt: skip
@@ -209,8 +210,8 @@ def transactions(rng, pop: Population, planted: pd.DataFrame | None = None) -> R
     rows = pd.DataFrame({
         "付款账号": acc.account_no.to_numpy()[a], "付款户名": names[a], "收款账号": acc.account_no.to_numpy()[b],
         "收款户名": names[b], "金额": np.round(rng.lognormal(5.5, 1.2, n), 2), "交易时间": _local(t),
-        "渠道": rng.choice(np.array(["柜面", "网银", "手机银行", "ATM", "第三方支付"]), n, p=[0.05, 0.2, 0.5, 0.05, 0.2]),
-        "摘要": rng.choice(np.array(["转账", "消费", "还款", "生活费", "货款", "工资"]), n),
+        "渠道": rng.choice(np.array(["柜面", "网银", "手机银行", "ATM", "第三方支付"], dtype=object), n, p=[0.05, 0.2, 0.5, 0.05, 0.2]),
+        "摘要": rng.choice(np.array(["转账", "消费", "还款", "生活费", "货款", "工资"], dtype=object), n),
     })  # fmt: skip
     if planted is not None and len(planted):
         rows = pd.concat([rows, planted[rows.columns]], ignore_index=True)
@@ -253,9 +254,9 @@ def vehicle_registrations(rng, pop: Population) -> Records:
     owner = pop.persons.set_index("person_id").reindex(v.owner_person_id)
     rid = _ids("CL", len(v))
     rows = pd.DataFrame({
-        "登记编号": rid, "号牌号码": v.plate, "号牌种类": np.where(v.new_energy, "52", "02"), "车辆识别代号": v.vin,
+        "登记编号": rid, "号牌号码": v.plate, "号牌种类": pick(v.new_energy, "52", "02"), "车辆识别代号": v.vin,
         "所有人": owner.name.to_numpy(), "身份证明号码": owner.citizen_id.to_numpy(), "联系电话": owner.phone.to_numpy(),
-        "住所地址": owner.address.to_numpy(), "初次登记日期": pd.to_datetime(v.reg_date).dt.strftime("%Y-%m-%d"),
+        "住所地址": owner.address.to_numpy(), "初次登记日期": date_strings(v.reg_date, "%Y-%m-%d"),
         "车辆品牌": v.brand,
     })  # fmt: skip
     return Records(rows, _mentions(rid, v.owner_person_id, "owner"))

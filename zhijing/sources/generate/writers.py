@@ -58,7 +58,7 @@ def write(spec: DatasetSpec, rows: pd.DataFrame, root: Path, malformed: np.ndarr
     return written
 
 
-def _csv(rows: pd.DataFrame, path: Path, encoding: str, bad: np.ndarray, chunk: int = 200_000) -> None:
+def _csv(rows: pd.DataFrame, path: Path, encoding: str, bad: np.ndarray, chunk: int = 50_000) -> None:
     """CSV in the department's encoding, written a chunk at a time; broken rows lose their
     tail columns or become binary garbage."""
     with path.open("wb") as fh:
@@ -74,7 +74,7 @@ def _csv(rows: pd.DataFrame, path: Path, encoding: str, bad: np.ndarray, chunk: 
             fh.write(bytes(out))
 
 
-def _jsonl(rows: pd.DataFrame, path: Path, bad: np.ndarray, chunk: int = 100_000) -> None:
+def _jsonl(rows: pd.DataFrame, path: Path, bad: np.ndarray, chunk: int = 25_000) -> None:
     """JSON lines, a chunk of rows at a time (row dicts are large); broken rows are cut in half."""
     with path.open("w", encoding="utf-8") as fh:
         for start in range(0, len(rows), chunk):
