@@ -36,9 +36,10 @@ def register(app: typer.Typer) -> None:
             generate_city(settings.city_dir, persons=persons, seed=seed)
 
         console.rule("2/4 汇聚治理 ingest and govern")
+        from zhijing.governance.cli import summary_table
         from zhijing.governance.ingest import ingest_city
 
-        ingest_city(settings)
+        console.print(summary_table(ingest_city(settings)))
 
         console.rule("3/4 一人一档 resolve persons")
         from zhijing.entities.resolve import resolve_all

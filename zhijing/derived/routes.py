@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from zhijing.access.guard import require
 from zhijing.config import get_settings
-from zhijing.derived.geo import stations_with_counts
+from zhijing.derived.geo import incident_cells, stations_with_counts
 
 router = APIRouter(prefix="/api/geo", tags=["gis"])
 
@@ -15,6 +15,12 @@ router = APIRouter(prefix="/api/geo", tags=["gis"])
 def stations(ctx=Depends(require("catalog:read", person_data=False))) -> dict:
     """Station jurisdictions (GeoJSON) with the number of 110 incidents in each."""
     return stations_with_counts(get_settings())
+
+
+@router.get("/incidents")
+def incidents(ctx=Depends(require("catalog:read", person_data=False))) -> dict:
+    """110 incidents as counts per H3 cell, per category and per month (aggregates only)."""
+    return incident_cells(get_settings())
 
 
 def register(app: FastAPI) -> None:

@@ -7,7 +7,9 @@ const zj = (() => {
     "purpose.label": "Purpose", "logout": "Log out", "purpose.none": "— choose a purpose —",
     "login.notice": "Every query of personal data names its purpose and is written to a tamper-evident audit trail.",
     "login.user": "User", "login.password": "Password", "login.submit": "Log in",
-    "overview.map": "Jurisdictions and incidents", "overview.datasets": "Datasets (rows)", "overview.quality": "Data quality",
+    "overview.map": "Jurisdictions and incidents",
+    "overview.months": "110 incidents per month", "overview.categories": "110 incidents by category",
+    "overview.heat.high": "more", "overview.heat.low": "fewer", "overview.datasets": "Datasets (rows)", "overview.quality": "Data quality",
     "catalog.name": "Dataset", "catalog.owner": "Owner", "catalog.grade": "Grade", "catalog.rows": "Rows",
     "catalog.quarantined": "Quarantined", "catalog.quality": "Quality", "catalog.freshness": "Updated",
     "catalog.field": "Field", "catalog.element": "Data element", "catalog.note": "Note",
@@ -98,22 +100,40 @@ const zj = (() => {
       const items = cat.datasets || cat;
       const bar = chart("dataset-chart");
       bar?.setOption({ tooltip: {}, grid: { left: 140 }, xAxis: { type: "log" },
-        yAxis: { type: "category", data: items.map((d) => d.title || d.name) },
+        yAxis: { type: "category", axisLabel: { interval: 0 }, data: items.map((d) => d.title || d.name) },
         series: [{ type: "bar", data: items.map((d) => d.row_count || d.rows || 0) }] });
       const q = chart("quality-chart");
       q?.setOption({ tooltip: {}, grid: { left: 140 }, xAxis: { max: 1 },
-        yAxis: { type: "category", data: items.map((d) => d.title || d.name) },
+        yAxis: { type: "category", axisLabel: { interval: 0 }, data: items.map((d) => d.title || d.name) },
         series: [{ type: "bar", data: items.map((d) => quality(d) ?? 0) }] });
       try {
-        const geo = await api("/api/geo/stations");
+        const [geo, inc] = await Promise.all([api("/api/geo/stations"), api("/api/geo/incidents")]);
         const m = chart("map");
         if (m && geo.features) {
           echarts.registerMap("city", geo);
+          const peak = Math.max(1, ...inc.cells.map((c) => c[2]));
+          const districts = {};  // label each district at the centre of its stations
+          geo.features.forEach((f) => {
+            const ring = f.geometry.coordinates[0], d = (districts[f.properties.district_code] ||= { name: f.properties.name.split("第")[0], xs: [], ys: [] });
+            ring.forEach(([x, y]) => { d.xs.push(x); d.ys.push(y); });
+          });
+          const mid = (v) => (Math.min(...v) + Math.max(...v)) / 2;
           m.setOption({ tooltip: { trigger: "item" },
-            visualMap: { min: 0, max: Math.max(1, ...geo.features.map((f) => f.properties.incidents || 0)), calculable: true, left: 10 },
-            series: [{ type: "map", map: "city", roam: true, nameProperty: "name",
-              data: geo.features.map((f) => ({ name: f.properties.name, value: f.properties.incidents || 0 })) }] });
+            geo: { map: "city", roam: true, nameProperty: "name", label: { show: false },
+              itemStyle: { areaColor: "#e4ecf7", borderColor: "#355f9c", borderWidth: 0.8 }, emphasis: { label: { show: true } } },
+            visualMap: { min: 0, max: peak, calculable: true, left: 10, seriesIndex: 0,
+              text: [t("overview.heat.high", "多"), t("overview.heat.low", "少")],
+              inRange: { color: ["#ffe9a8", "#f5a25d", "#d7301f", "#7f0000"] } },
+            series: [{ type: "heatmap", coordinateSystem: "geo", pointSize: 6, blurSize: 8, itemStyle: { opacity: 0.75 }, data: inc.cells },
+              { type: "scatter", coordinateSystem: "geo", symbolSize: 0, silent: true, z: 5,
+                label: { show: true, formatter: "{b}", color: "#123f7a", fontWeight: "bold", position: "top" },
+                data: Object.values(districts).map((d) => ({ name: d.name, value: [mid(d.xs), mid(d.ys) + 0.03] })) }] });
         }
+        const months = Object.keys(inc.months);
+        chart("incident-months")?.setOption({ tooltip: { trigger: "axis" }, xAxis: { type: "category", data: months },
+          yAxis: { type: "value" }, series: [{ type: "line", smooth: true, areaStyle: {}, data: months.map((k) => inc.months[k]) }] });
+        chart("incident-categories")?.setOption({ tooltip: { trigger: "item" }, series: [{ type: "pie", radius: ["40%", "70%"],
+          data: Object.entries(inc.categories).map(([name, value]) => ({ name, value })) }] });
       } catch (e) { /* map optional */ }
     },
     async catalog() {
