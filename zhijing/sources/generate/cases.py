@@ -35,9 +35,8 @@ def build(rng: np.random.Generator, pop: Population, geo: Geography, planted: Pl
     cases["FADD"] = np.where(cases.FADD == "", geo.stations.set_index("station_code").name.reindex(nearest).to_numpy() + "辖区", cases.FADD)
     planted.truth["crime_cases"] = cases.loc[cases._event_id >= 0, ["AJBH", "_event_id"]].rename(columns={"_event_id": "event_id"})
     people = cases[["AJBH", "_persons"]].explode("_persons").dropna()
-    persons = pop.persons.set_index("person_id")
     pid = [p[0] for p in people._persons]
-    who = persons.reindex(pid)
+    who = pop.lookup(pid, ["name", "citizen_id", "sex", "phone", "address"])
     rid = [f"R{i:012d}" for i in range(len(people))]
     case_person = pd.DataFrame({
         "RYBH": rid, "AJBH": people.AJBH.to_numpy(), "RYLX": [p[1] for p in people._persons], "XM": who.name.to_numpy(),
@@ -51,7 +50,7 @@ def accidents(rng: np.random.Generator, pop: Population, planted: Planted) -> Re
     acc = pd.concat(planted.accidents, ignore_index=True)
     n = len(acc)
     v = pop.vehicles.iloc[rng.integers(0, len(pop.vehicles), n)].reset_index(drop=True)
-    owner = pop.persons.set_index("person_id").reindex(v.owner_person_id)
+    owner = pop.lookup(v.owner_person_id, ["name", "citizen_id"])
     rid = [f"SG3302{i:08d}" for i in range(n)]
     t = np.datetime64("2025-01-01") + rng.integers(0, 540 * 86400, n).astype("timedelta64[s]")
     rows = pd.DataFrame({

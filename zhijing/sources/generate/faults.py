@@ -59,7 +59,7 @@ def _choose(rng, mask: np.ndarray, rate: float, taken: np.ndarray) -> np.ndarray
 def plant_field_faults(rng, spec: DatasetSpec, rows: pd.DataFrame, log: FaultLog) -> pd.DataFrame:
     """Name variants, ID faults, missing values and swaps on every person role; OCR misreads
     on plates; mixed date formats on the time field of text sources."""
-    rows = rows.copy()
+    rows = rows.copy(deep=False)  # faulted columns are replaced, never written into
     key = rows[spec.key].astype(str).to_numpy()
     for role in spec.persons:
         taken_name = np.zeros(len(rows), bool)
@@ -144,10 +144,11 @@ def plant_duplicates(rng, spec: DatasetSpec, rows: pd.DataFrame, log: FaultLog) 
     """Exact repeated rows (a system that re-sends a batch)."""
     idx = np.flatnonzero(rng.random(len(rows)) < RATES["duplicate_row"])
     log.add(rows[spec.key].astype(str).to_numpy()[idx], "*", "duplicate_row")
-    dup = rows.iloc[idx]
-    out = pd.concat([rows, dup])
-    order = np.concatenate([np.arange(len(rows)), idx + 0.5])
-    return out.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
+    times = np.ones(len(rows), dtype=np.intp)
+    times[idx] = 2  # each repeat right after its row
+    out = rows.take(np.repeat(np.arange(len(rows)), times))
+    out.index = pd.RangeIndex(len(out))
+    return out
 
 
 def malformed_positions(rng, spec: DatasetSpec, rows: pd.DataFrame, log: FaultLog) -> np.ndarray:

@@ -6,7 +6,7 @@ their faults. Vectorised with numpy so 10^7 persons stay minutes, not hours.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -36,6 +36,32 @@ class Population:
     vehicles: pd.DataFrame
     accounts: pd.DataFrame
     phones: pd.DataFrame
+    _index: pd.Index | None = field(default=None, repr=False)
+
+    @property
+    def index(self) -> pd.Index:
+        """person_id → row, built once (``persons.set_index`` would copy every column)."""
+        if self._index is None:
+            self._index = pd.Index(self.persons.person_id.to_numpy())
+        return self._index
+
+    def by_id(self, column: str) -> pd.Series:
+        """One column of the persons, indexed by person_id."""
+        return pd.Series(self.persons[column].to_numpy(), index=self.index, name=column)
+
+    def lookup(self, person_ids, columns: list[str]) -> pd.DataFrame:
+        """``persons.set_index("person_id").reindex(person_ids)[columns]`` without the copies:
+        unknown ids give rows of NaN, as reindex does."""
+        pos = self.index.get_indexer(np.asarray(person_ids, dtype=object))
+        miss = pos < 0
+        out = {}
+        for c in columns:
+            v = self.persons[c].to_numpy()[np.where(miss, 0, pos)]
+            if miss.any():
+                v = v.astype(object if v.dtype == object else float)
+                v[miss] = np.nan
+            out[c] = v
+        return pd.DataFrame(out)
 
 
 def strings(values) -> np.ndarray:

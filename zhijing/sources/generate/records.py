@@ -31,20 +31,26 @@ def _mentions(record_ids, person_ids, role: str) -> pd.DataFrame:
     return pd.DataFrame({"record_id": record_ids, "role": role, "person_id": person_ids})
 
 
-def _ids(prefix: str, n: int, start: int = 0) -> np.ndarray:
-    return np.char.add(prefix, np.char.zfill(np.arange(start, start + n).astype(str), 10))
+def _ids(prefix: str, n: int, start: int = 0, suffix: str = "") -> np.ndarray:
+    """Record ids as Python strings (shared by the rows and the mention truth)."""
+    return np.fromiter((f"{prefix}{i:010d}{suffix}" for i in range(start, start + n)), dtype=object, count=n)
 
 
 def _local(ts: np.ndarray) -> pd.Series:
     return pd.Series(pd.to_datetime(ts)).dt.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _pick(rng: np.random.Generator, df: pd.DataFrame, n: int) -> pd.DataFrame:
-    return df.iloc[rng.integers(0, len(df), n)].reset_index(drop=True)
+def _pick(rng: np.random.Generator, df: pd.DataFrame, n: int, columns: list[str] | None = None) -> pd.DataFrame:
+    """n random rows of ``df`` (only ``columns``, so large tables are not copied whole)."""
+    idx = rng.integers(0, len(df), n)
+    if columns is None:
+        return df.iloc[idx].reset_index(drop=True)
+    return pd.DataFrame({c: df[c].to_numpy()[idx] for c in columns})
 
 
 def hukou(rng, pop: Population, geo: Geography) -> Records:
-    p = pop.persons[~pop.persons.non_local].reset_index(drop=True)
+    cols = ["person_id", "citizen_id", "name", "sex", "birth_date", "phone", "household_id", "household_role", "address_id", "address"]
+    p = pop.persons.loc[~pop.persons.non_local.to_numpy(), cols].reset_index(drop=True)
     rel = np.select([p.household_role == 0, p.household_role == 1, p.household_role == 4],
                     ["02", "10", "50"], np.where(p.sex == "男", "20", "30"))  # fmt: skip
     rel = strings(rel)
@@ -61,7 +67,7 @@ def hukou(rng, pop: Population, geo: Geography) -> Records:
 
 def lodging(rng, pop: Population, geo: Geography, hotels: pd.DataFrame) -> Records:
     n = len(pop.persons) * 3 // 10
-    guests = _pick(rng, pop.persons, n)
+    guests = _pick(rng, pop.persons, n, ["name", "citizen_id", "person_id"])
     h = _pick(rng, hotels, n)
     t_in = day_offsets(rng, n)
     t_out = t_in + rng.integers(3600 * 8, 3600 * 24 * 4, n).astype("timedelta64[s]")
@@ -76,7 +82,7 @@ def lodging(rng, pop: Population, geo: Geography, hotels: pd.DataFrame) -> Recor
 
 def rail(rng, pop: Population) -> Records:
     n = len(pop.persons) // 2
-    pax = _pick(rng, pop.persons, n)
+    pax = _pick(rng, pop.persons, n, ["name", "citizen_id", "person_id"])
     t = day_offsets(rng, n)
     rid = _ids("E", n)
     dep = rng.choice(np.array(STATIONS_RAIL[:3], dtype=object), n)
@@ -95,9 +101,9 @@ def rail(rng, pop: Population) -> Records:
 
 def flight(rng, pop: Population) -> Records:
     n = len(pop.persons) // 10
-    pax = _pick(rng, pop.persons, n)
+    pax = _pick(rng, pop.persons, n, ["surname", "given", "citizen_id", "phone", "person_id"])
     t = day_offsets(rng, n)
-    rid = np.char.add(_ids("PNR", n), "-1")
+    rid = _ids("PNR", n, suffix="-1")
     plus86 = rng.random(n) < 0.5
     phone = np.where(pax.phone.isna(), "", pax.phone.fillna(""))
     rows = pd.DataFrame({
@@ -113,7 +119,7 @@ def flight(rng, pop: Population) -> Records:
 
 def coach(rng, pop: Population) -> Records:
     n = len(pop.persons) // 5
-    pax = _pick(rng, pop.persons, n)
+    pax = _pick(rng, pop.persons, n, ["name", "citizen_id", "person_id"])
     t = day_offsets(rng, n)
     rid = _ids("KY", n)
     rows = pd.DataFrame({
@@ -127,8 +133,8 @@ def coach(rng, pop: Population) -> Records:
 
 def checkpoint_reads(rng, pop: Population, checkpoints: pd.DataFrame) -> Records:
     n = len(pop.vehicles) * 10
-    v = _pick(rng, pop.vehicles, n)
-    cp = _pick(rng, checkpoints, n)
+    v = _pick(rng, pop.vehicles, n, ["plate", "new_energy"])
+    cp = _pick(rng, checkpoints, n, ["checkpoint_id"])
     t = day_offsets(rng, n)
     rows = pd.DataFrame({
         "read_id": _ids("KK", n), "checkpoint_id": cp.checkpoint_id, "plate": v.plate,
@@ -141,9 +147,9 @@ def checkpoint_reads(rng, pop: Population, checkpoints: pd.DataFrame) -> Records
 
 
 def door_access(rng, pop: Population, geo: Geography) -> Records:
-    residents = pop.persons[pop.persons.phone.notna()]
+    residents = pop.persons.loc[pop.persons.phone.notna().to_numpy(), ["address_id", "name", "phone", "person_id"]]
     n = len(pop.persons) * 2
-    r = _pick(rng, residents, n)
+    r = _pick(rng, residents, n, list(residents.columns))
     t = day_offsets(rng, n, start="2026-01-01", days=170)
     rid = _ids("MJ", n)
     rows = pd.DataFrame({
@@ -155,7 +161,7 @@ def door_access(rng, pop: Population, geo: Geography) -> Records:
 
 
 def subscribers(rng, pop: Population) -> Records:
-    p = pop.persons[pop.persons.phone.notna()].reset_index(drop=True)
+    p = pop.persons.loc[pop.persons.phone.notna().to_numpy(), ["person_id", "citizen_id", "name", "phone"]].reset_index(drop=True)
     rid = _ids("SUB", len(p))
     rows = pd.DataFrame({
         "sub_id": rid, "msisdn": p.phone, "holder_name": p.name, "holder_id": p.citizen_id,
@@ -184,10 +190,9 @@ def calls(rng, pop: Population) -> Records:
 
 def bank_accounts(rng, pop: Population) -> Records:
     acc = pop.accounts
-    persons = pop.persons.set_index("person_id")
     companies = pop.companies.set_index("company_id")
     personal = acc.holder_person_id.notna().to_numpy()
-    hp = persons.reindex(acc.holder_person_id)
+    hp = pop.lookup(acc.holder_person_id, ["name", "citizen_id", "phone"])
     hc = companies.reindex(acc.holder_company_id)
     rows = pd.DataFrame({
         "账号": acc.account_no, "户名": np.where(personal, hp.name.to_numpy(), hc.name.to_numpy()),
@@ -202,7 +207,7 @@ def bank_accounts(rng, pop: Population) -> Records:
 
 def transactions(rng, pop: Population, planted: pd.DataFrame | None = None) -> Records:
     acc = pop.accounts[pop.accounts.kind == "个人"].reset_index(drop=True)
-    names = pop.persons.set_index("person_id").name.reindex(acc.holder_person_id).to_numpy()
+    names = pop.lookup(acc.holder_person_id, ["name"]).name.to_numpy()
     n = len(pop.persons) * 2
     a = rng.integers(0, len(acc), n)
     b = rng.integers(0, len(acc), n)
@@ -230,7 +235,7 @@ INCIDENT_TEXT = {
 
 def incidents(rng, pop: Population, geo: Geography, extra: pd.DataFrame | None = None) -> Records:
     n = max(50, len(pop.persons) // 20)
-    callers = _pick(rng, pop.persons[pop.persons.phone.notna()], n)
+    callers = _pick(rng, pop.persons.loc[pop.persons.phone.notna().to_numpy(), ["name", "phone", "person_id"]], n)
     addr = _pick(rng, geo.addresses, n)
     kinds = rng.choice(np.array(list(INCIDENT_TEXT)), n, p=[0.3, 0.3, 0.2, 0.15, 0.05])
     text = [INCIDENT_TEXT[k][int(i)].format(place=a[:22], amount=int(m))
@@ -251,7 +256,7 @@ def incidents(rng, pop: Population, geo: Geography, extra: pd.DataFrame | None =
 
 def vehicle_registrations(rng, pop: Population) -> Records:
     v = pop.vehicles
-    owner = pop.persons.set_index("person_id").reindex(v.owner_person_id)
+    owner = pop.lookup(v.owner_person_id, ["name", "citizen_id", "phone", "address"])
     rid = _ids("CL", len(v))
     rows = pd.DataFrame({
         "登记编号": rid, "号牌号码": v.plate, "号牌种类": pick(v.new_energy, "52", "02"), "车辆识别代号": v.vin,
@@ -264,7 +269,7 @@ def vehicle_registrations(rng, pop: Population) -> Records:
 
 def enterprises(rng, pop: Population) -> Records:
     c = pop.companies
-    rep = pop.persons.set_index("person_id").reindex(c.legal_rep_person_id)
+    rep = pop.lookup(c.legal_rep_person_id, ["name", "citizen_id"])
     rid = _ids("QY", len(c))
     variant = rng.random(len(c)) < 0.3  # registries write both forms
     rows = pd.DataFrame({
@@ -278,7 +283,7 @@ def enterprises(rng, pop: Population) -> Records:
 
 def enterprise_people(rng, pop: Population) -> Records:
     cp = pop.company_people
-    who = pop.persons.set_index("person_id").reindex(cp.person_id)
+    who = pop.lookup(cp.person_id, ["name", "citizen_id"])
     codes = pop.companies.set_index("company_id").uscc.reindex(cp.company_id).to_numpy()
     rid = _ids("QR", len(cp))
     rows = pd.DataFrame({"rec_id": rid, "uscc": codes, "person_name": who.name.to_numpy(), "person_id": who.citizen_id.to_numpy(),

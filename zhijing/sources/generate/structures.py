@@ -44,7 +44,7 @@ def _account_of(pop: Population) -> pd.Series:
 
 def _transfers(pop, payer_pids, payee_accounts, payee_names, amounts, times, memo) -> pd.DataFrame:
     acct = _account_of(pop)
-    names = pop.persons.set_index("person_id").name
+    names = pop.by_id("name")
     return pd.DataFrame({
         "付款账号": acct.reindex(payer_pids).to_numpy(), "付款户名": names.reindex(payer_pids).to_numpy(),
         "收款账号": payee_accounts, "收款户名": payee_names, "金额": np.round(amounts, 2), "交易时间": _fmt(times),
@@ -53,7 +53,7 @@ def _transfers(pop, payer_pids, payee_accounts, payee_names, amounts, times, mem
 
 
 def _calls(pop, a_pids, b_pids, times) -> pd.DataFrame:
-    phone = pop.persons.set_index("person_id").phone
+    phone = pop.by_id("phone")
     n = len(a_pids)
     return pd.DataFrame({
         "caller": phone.reindex(a_pids).to_numpy(), "callee": phone.reindex(b_pids).to_numpy(),
@@ -124,7 +124,7 @@ def _plant_fraud_ring(rng, pop, geo, out: Planted, take) -> None:
     ring, mules, victims = take(4), take(10), take(40)
     acct = _account_of(pop)
     collect = acct.reindex(ring[:2]).to_numpy()
-    names = pop.persons.set_index("person_id").name
+    names = pop.by_id("name")
     t_v = _ts(rng, len(victims), days=300)
     mule_of_victim = rng.integers(0, len(mules), len(victims))
     amount = rng.integers(3000, 80000, len(victims)).astype(float)
@@ -137,7 +137,7 @@ def _plant_fraud_ring(rng, pop, geo, out: Planted, take) -> None:
     a = rng.choice(np.concatenate([ring, mules]), 80)
     b = rng.choice(ring, 80)
     out.calls.append(_calls(pop, a[a != b], b[a != b], _ts(rng, int((a != b).sum()), days=300)))
-    vict = pop.persons.set_index("person_id").reindex(victims)
+    vict = pop.lookup(victims, ["address_id", "name", "phone"])
     addr = geo.addresses.iloc[vict.address_id.to_numpy()]
     out.incidents.append(pd.DataFrame({
         "bjsj": _fmt(t_v + np.timedelta64(86400, "s")), "bjrxm": vict.name.to_numpy(), "bjrdh": vict.phone.to_numpy(),
@@ -170,7 +170,7 @@ def _plant_pyramid(rng, pop, out: Planted, take) -> None:
         parent[i] = cands[int(rng.integers(0, len(cands)))] if cands else i - 1
         level[i] = level[parent[i]] + 1
     acct = _account_of(pop)
-    names = pop.persons.set_index("person_id").name
+    names = pop.by_id("name")
     rec = np.arange(1, size)
     t = np.sort(_ts(rng, size - 1, days=200))
     up = members[parent[rec]]

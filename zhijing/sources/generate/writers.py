@@ -31,7 +31,9 @@ def target_files(spec: DatasetSpec, rows: pd.DataFrame, month: pd.Series | None)
     if month is None:
         month = pd.Series("all", index=rows.index)
     cap = EXCEL_MAX_ROWS if spec.format == "excel" else max(1, len(rows))
-    for m, part in rows.groupby(month.to_numpy(), sort=True):
+    codes, labels = pd.factorize(month.to_numpy())  # groupby would first copy every row in sorted order
+    for code in np.argsort(labels.astype(object), kind="stable"):
+        m, part = labels[code], rows.take(np.flatnonzero(codes == code))
         for k, start in enumerate(range(0, len(part), cap)):
             yield spec.path.replace("*", m if k == 0 else f"{m}-{k}"), part.iloc[start : start + cap]
 
