@@ -156,7 +156,7 @@ def _builders(rng, pop, geo, hotels, checkpoints, planted) -> dict:
         "checkpoint_read": lambda: records.checkpoint_reads(seeds["kk"], pop, checkpoints),
         "door_access": lambda: records.door_access(seeds["door"], pop, geo),
         "phone_subscriber": lambda: records.subscribers(seeds["subs"], pop),
-        "call_record": lambda: _with_planted_calls(records.calls(seeds["calls"], pop), planted),
+        "call_record": lambda: records.calls(seeds["calls"], pop, pd.concat(planted.calls, ignore_index=True)),
         "bank_account": lambda: records.bank_accounts(seeds["acc"], pop),
         "bank_transaction": lambda: records.transactions(seeds["tx"], pop, pd.concat(planted.transactions, ignore_index=True)),
         "incident_110": lambda: records.incidents(seeds["inc"], pop, geo, pd.concat(planted.incidents, ignore_index=True)),
@@ -165,13 +165,6 @@ def _builders(rng, pop, geo, hotels, checkpoints, planted) -> dict:
         "enterprise": lambda: records.enterprises(seeds["ent"], pop),
         "enterprise_person": lambda: records.enterprise_people(seeds["entp"], pop),
     }
-
-
-def _with_planted_calls(rec: records.Records, planted: structures.Planted) -> records.Records:
-    extra = pd.concat(planted.calls, ignore_index=True)
-    extra.insert(0, "cdr_id", [f"CDR{i:010d}" for i in range(len(rec.rows), len(rec.rows) + len(extra))])
-    rec.rows = pd.concat([rec.rows, extra], ignore_index=True)
-    return rec
 
 
 def _month(rows: pd.DataFrame, ds, chunk: int = 500_000) -> pd.Series:

@@ -171,7 +171,8 @@ def subscribers(rng, pop: Population) -> Records:
     return Records(rows, _mentions(rid, p.person_id, "holder"))
 
 
-def calls(rng, pop: Population) -> Records:
+def calls(rng, pop: Population, extra: pd.DataFrame | None = None) -> Records:
+    """Calls between phones, with the planted calls (``extra``, no cdr_id) appended."""
     p = pop.phones
     n = len(pop.persons) * 5
     a = rng.integers(0, len(p), n)
@@ -179,13 +180,23 @@ def calls(rng, pop: Population) -> Records:
     b = np.clip(a + rng.integers(-30, 30, n), 0, len(p) - 1)
     b = np.where(b == a, (a + 1) % len(p), b)
     t = day_offsets(rng, n, start="2026-01-01", days=170)
-    rows = pd.DataFrame({
-        "cdr_id": _ids("CDR", n), "caller": p.phone.to_numpy()[a], "callee": p.phone.to_numpy()[b],
+    cols = {
+        "caller": p.phone.to_numpy()[a], "callee": p.phone.to_numpy()[b],
         "start_time": (t.astype("datetime64[ms]").astype(np.int64) - 8 * 3600 * 1000),
         "duration_s": rng.exponential(90, n).astype(int), "cell_id": table("CELL{}", 500)[rng.integers(1, 500, n)],
         "call_type": pick(rng.random(n) < 0.85, "voice", "sms"),
-    })  # fmt: skip
-    return Records(rows)
+    }  # fmt: skip
+    del a, b, t
+    return Records(_frame("cdr_id", "CDR", cols, extra))
+
+
+def _frame(key: str, prefix: str, cols: dict[str, np.ndarray], extra: pd.DataFrame | None) -> pd.DataFrame:
+    """The rows of ``cols`` then those of ``extra``, numbered by ``key`` (one frame built
+    once, instead of a frame and its concatenation)."""
+    if extra is not None and len(extra):
+        cols = {k: np.concatenate([np.asarray(v), extra[k].to_numpy()]) for k, v in cols.items()}
+    n = len(next(iter(cols.values())))
+    return pd.DataFrame({key: _ids(prefix, n), **cols})
 
 
 def bank_accounts(rng, pop: Population) -> Records:
@@ -212,16 +223,14 @@ def transactions(rng, pop: Population, planted: pd.DataFrame | None = None) -> R
     a = rng.integers(0, len(acc), n)
     b = rng.integers(0, len(acc), n)
     t = day_offsets(rng, n)
-    rows = pd.DataFrame({
+    cols = {
         "付款账号": acc.account_no.to_numpy()[a], "付款户名": names[a], "收款账号": acc.account_no.to_numpy()[b],
-        "收款户名": names[b], "金额": np.round(rng.lognormal(5.5, 1.2, n), 2), "交易时间": _local(t),
+        "收款户名": names[b], "金额": np.round(rng.lognormal(5.5, 1.2, n), 2), "交易时间": _local(t).to_numpy(),
         "渠道": rng.choice(np.array(["柜面", "网银", "手机银行", "ATM", "第三方支付"], dtype=object), n, p=[0.05, 0.2, 0.5, 0.05, 0.2]),
         "摘要": rng.choice(np.array(["转账", "消费", "还款", "生活费", "货款", "工资"], dtype=object), n),
-    })  # fmt: skip
-    if planted is not None and len(planted):
-        rows = pd.concat([rows, planted[rows.columns]], ignore_index=True)
-    rows.insert(0, "流水号", _ids("TX", len(rows)))
-    return Records(rows)
+    }  # fmt: skip
+    del a, b, t
+    return Records(_frame("流水号", "TX", cols, planted))
 
 
 INCIDENT_TEXT = {
