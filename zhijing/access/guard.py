@@ -15,12 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import Header, HTTPException, Query, Request
 
-from zhijing.access import masking, models, policy, tokens
+from zhijing.access import masking, models, policy, scope, tokens
 from zhijing.access import purpose as purposes
 from zhijing.access.audit import AuditEvent, append
 from zhijing.config import get_settings
 from zhijing.errors import AccessDenied
 
+OUTSIDE = "this person is outside your jurisdiction and not named by the purpose"
 OPERATION_OF = {"read": "consult", "search": "consult", "export": "disclose", "judge": "alter", "push": "collect",
                 "combine": "combine", "erase": "erase"}  # fmt: skip
 
@@ -46,6 +47,8 @@ class AccessContext:
     client: str | None = None
     records: list[str] = field(default_factory=list)
     query: str | None = None
+    subjects: tuple[str, ...] = ()  # the persons the purpose names
+    refusal: str | None = None  # set when the route refuses a record after the request passed
 
     def audit(self, operation: str, records: list[str] | None = None, query: str | None = None, outcome: str = "allowed") -> None:
         """Note what the route touched; the guard writes one event when the request ends."""
@@ -57,6 +60,17 @@ class AccessContext:
 
     def mask(self, record: dict, field_grades: dict[str, str], kinds: dict[str, str] | None = None) -> dict:
         return masking.mask(record, field_grades, self.user.clearance if self.user else 0, kinds)
+
+    def may_see(self, master_id: str, districts: list[str | None]) -> bool:
+        """Need to know for one person: the policy's ``person:record`` rules."""
+        return record_visible(self.user, self.purpose_kind, self.subjects, master_id, districts)
+
+    def require_visible(self, master_id: str, districts: list[str | None]) -> None:
+        """Refuse (403, audited as a refusal naming the record) a person outside the caller's need to know."""
+        if not self.may_see(master_id, districts):
+            self.records.append(master_id)
+            self.refusal = OUTSIDE
+            raise HTTPException(status_code=403, detail=OUTSIDE)
 
     @property
     def operation(self) -> str:
@@ -75,6 +89,14 @@ def load_user(settings, username: str) -> User:
 def subject(user: User) -> policy.Subject:
     return policy.Subject(user.username, user.unit, user.department, user.clearance, True,
                           "admin" in user.roles, "auditor" in user.roles, user.kind == "external")  # fmt: skip
+
+
+def record_visible(user: User, purpose_kind: str, subjects: tuple[str, ...], master_id: str,
+                   districts: list[str | None]) -> bool:  # fmt: skip
+    """May ``user``, under a purpose of ``purpose_kind`` naming ``subjects``, see this person?"""
+    inside = scope.in_jurisdiction(scope.jurisdiction(user.unit), districts)
+    ctx = policy.Context(True, purpose_kind, True, inside, master_id in subjects)
+    return policy.allowed(subject(user), "person:record", "read", ctx)
 
 
 def _refuse(settings, status: int, reason: str, ctx: AccessContext | None, person_data: bool) -> HTTPException:
@@ -113,7 +135,7 @@ def require(permission: str, person_data: bool = True):
         request.state.claims = claims
         check = purposes.check(settings, ctx.user.username, ctx.user.unit, stated) if person_data else None
         if check is not None:
-            ctx.purpose_kind = check.kind
+            ctx.purpose_kind, ctx.subjects = check.kind, check.subjects
             if not check.ok or not check.in_scope:
                 raise _refuse(settings, 403, check.reason or "purpose refused", ctx, person_data)
         decision = policy.Context(check.ok if check else True, check.kind if check else "", check.in_scope if check else True)
@@ -123,12 +145,13 @@ def require(permission: str, person_data: bool = True):
         try:
             yield ctx
         except Exception:
-            outcome = "error"
+            outcome = "refused" if ctx.refusal else "error"
             raise
         finally:
             if person_data:
                 append(AuditEvent(actor=ctx.user.username, unit=ctx.user.unit, operation=ctx.operation, outcome=outcome,
-                                  purpose=stated, records=ctx.records, query=ctx.query, client=client), settings)  # fmt: skip
+                                  purpose=stated, records=ctx.records, query=ctx.query, client=client,
+                                  reason=ctx.refusal), settings)  # fmt: skip
 
     dependency.__zhijing_permission__ = permission  # type: ignore[attr-defined]
     dependency.__zhijing_person_data__ = person_data  # type: ignore[attr-defined]

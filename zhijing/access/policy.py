@@ -26,9 +26,13 @@ class Subject:
 
 @dataclass(frozen=True)
 class Context:
+    """Request attributes; the last two describe one person record (``person:record``)."""
+
     purpose_ok: bool = False
     purpose_kind: str = ""
     in_scope: bool = False
+    in_jurisdiction: bool = False  # the person lies in the caller's unit's jurisdiction
+    named: bool = False  # the purpose names the person
 
 
 @lru_cache(maxsize=1)

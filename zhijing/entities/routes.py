@@ -21,13 +21,19 @@ GRADES = {**ELEMENT_GRADES, "address_district": "public", "district": "public", 
 KINDS = {"address_district": "address", "district": "address"}
 
 
+def file_districts(f: dict[str, Any]) -> list[str | None]:
+    """Every district a person file knows for the person (places them for need to know)."""
+    return [v["value"] for v in f["facts"].get("address_district", [])]
+
+
 def _mask_row(ctx: AccessContext, row: dict) -> dict:
     return ctx.mask(row, GRADES, KINDS)
 
 
 @router.get("/search")
 def search(q: str = Query(..., min_length=2), ctx: AccessContext = Depends(require("person:search"))) -> dict[str, Any]:
-    results = person_file.search(get_settings(), q)
+    found = person_file.search(get_settings(), q, limit=500)  # need to know filters before the page is cut
+    results = [r for r in found if ctx.may_see(r["master_id"], [r["district"]])][:20]
     ctx.audit("consult", [r["master_id"] for r in results], query=f"search name/id/phone ({len(q)} chars)")
     return {"results": [_mask_row(ctx, r) for r in results]}
 
@@ -73,6 +79,8 @@ def _file_or_404(ctx: AccessContext, master_id: str, what: str) -> dict[str, Any
     f = person_file.person_file(get_settings(), master_id)
     if f is None:
         raise HTTPException(404, "no such person")
+    ctx.query = what
+    ctx.require_visible(master_id, file_districts(f))
     ctx.audit("consult", [master_id], query=what)
     return f
 

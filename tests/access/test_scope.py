@@ -1,0 +1,78 @@
+"""Need to know by place and by purpose (DESIGN.md §2.3): a service ticket opens only the
+persons of the caller's jurisdiction or those the ticket names; a case grants more; a
+control order opens only its named persons; every refusal is audited with the record."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from zhijing.access import policy
+from zhijing.access.scope import in_jurisdiction, jurisdiction
+from zhijing.access.seed import DEMO_CASE
+from zhijing.lake.store import current_files
+
+TICKET = "ticket:GD2026000001"
+
+
+@pytest.mark.parametrize(("unit", "prefix"), [("330212010000", "330212"), ("330212000000", "330212"),
+                                              ("330200000000", "3302"), ("330000000000", "33"), ("EXT-WJW", None), ("", None)])  # fmt: skip
+def test_a_units_jurisdiction(unit, prefix):
+    assert jurisdiction(unit) == prefix
+
+
+def test_persons_are_placed_by_district_name_or_code():
+    assert in_jurisdiction("330212", ["鄞州区"]) and in_jurisdiction("3302", [None, "330203"])
+    assert not in_jurisdiction("330212", ["海曙区", None]) and not in_jurisdiction(None, ["鄞州区"])
+    assert not in_jurisdiction("330212", [])
+
+
+def test_record_rules_are_policy_data():
+    officer = policy.Subject("u", "330212010000", "治安", 1)
+    rule = lambda kind, inside, named: policy.allowed(officer, "person:record", "read",  # noqa: E731
+                                                      policy.Context(True, kind, True, inside, named))  # fmt: skip
+    assert rule("case", False, False) and rule("emergency", False, False)  # the case grants more
+    assert rule("ticket", True, False) and rule("ticket", False, True) and not rule("ticket", False, False)
+    assert rule("order", False, True) and not rule("order", True, False)  # an order opens its named persons only
+
+
+def _masters(settings) -> list[tuple[str, str, str | None]]:
+    files = current_files(settings, "entities", "persons_master")
+    return duckdb.sql(f"SELECT master_id, name, district FROM read_parquet({files!r}) WHERE district IS NOT NULL "
+                      "ORDER BY mentions DESC, master_id").fetchall()  # fmt: skip
+
+
+def test_a_ticket_sees_its_jurisdiction_and_named_persons_a_case_sees_more(resolved_city, make_api):
+    from zhijing.access.audit.store import log_for
+    from zhijing.access.guard import load_user
+    from zhijing.access.seed import add_purpose
+    from zhijing.config import get_settings
+    from zhijing.standards.divisions import divisions
+
+    settings = resolved_city[0]
+    api = make_api(settings.home)
+    s = get_settings()
+    home = divisions()[jurisdiction(load_user(s, "paichusuo01").unit)].name
+    masters = _masters(s)
+    inside = next(m for m in masters if m[2] == home)
+    outside = next(m for m in masters if m[2] != home)
+    low = api.headers("paichusuo01", TICKET)
+    assert api.get(f"/api/persons/{inside[0]}", headers=low).status_code == 200
+    r = api.get(f"/api/persons/{outside[0]}", headers=low)
+    assert r.status_code == 403 and "jurisdiction" in r.json()["detail"] and outside[1] not in r.text
+    assert api.get(f"/api/persons/{outside[0]}/timeline", headers=low).status_code == 403
+    found = api.get("/api/persons/search", params={"q": outside[1]}, headers=low).json()["results"]
+    assert outside[0] not in {x["master_id"] for x in found}
+    assert all(x["district"] == home for x in found)
+    assert api.get(f"/api/persons/{outside[0]}", headers=api.headers("xingzhen01", DEMO_CASE)).status_code == 200
+
+    refused = [e for e in log_for(s).events(30) if e["outcome"] == "refused" and outside[0] in e["records"]]
+    assert refused and refused[0]["purpose"] == TICKET and refused[0]["reason"]
+
+    # the external department sees nobody until its ticket names the person
+    ext = api.headers("weijian01", TICKET)
+    assert api.get(f"/api/persons/{inside[0]}", headers=ext).status_code == 403
+    add_purpose(s, TICKET, "户籍证明开具工单", load_user(s, "paichusuo01").unit, ["paichusuo01", "weijian01"],
+                subjects=[outside[0]])  # fmt: skip
+    assert api.get(f"/api/persons/{outside[0]}", headers=api.headers("weijian01", TICKET)).status_code == 200
+    assert log_for(s).verify().ok
