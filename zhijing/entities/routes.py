@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
 from pydantic import BaseModel
 
 from zhijing.access.guard import AccessContext, require
+from zhijing.access.masking import watermarked_csv
 from zhijing.config import get_settings
 from zhijing.entities import explain as explainer
 from zhijing.entities import judgements, person_file
@@ -98,6 +99,24 @@ def person(master_id: str, ctx: AccessContext = Depends(require("person:read")))
 @router.get("/{master_id}/timeline")
 def timeline(master_id: str, ctx: AccessContext = Depends(require("person:read"))) -> dict[str, Any]:
     return {"master_id": master_id, "events": _file_or_404(ctx, master_id, "timeline")["timeline"]}
+
+
+EXPORT_COLUMNS = ["section", "element", "value", "dataset", "record_id", "summary", "sources", "first_seen", "last_seen"]
+
+
+@router.get("/{master_id}/export")
+def export(master_id: str, ctx: AccessContext = Depends(require("person:export"))) -> Response:
+    """The person file as a watermarked CSV: facts with provenance, then linked records —
+    masked exactly like the API, audited as a disclosure."""
+    f = _file_or_404(ctx, master_id, "person file export")
+    rows = [{"section": "fact", "element": k, "value": _mask_row(ctx, {k: v["value"]})[k], "dataset": " ".join(v["datasets"]),
+             "record_id": v.get("record", ""), "sources": v["sources"], "first_seen": v["first_seen"], "last_seen": v["last_seen"]}
+            for k, vals in f["facts"].items() for v in vals]  # fmt: skip
+    rows += [{"section": "record", **r} for r in f["records"]]
+    text, export_id = watermarked_csv(rows, EXPORT_COLUMNS, ctx.user.username, ctx.purpose)
+    ctx.audit("disclose", query=f"person file export {export_id}")
+    return Response(text, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{master_id}.csv"', "X-Export-Id": export_id})
 
 
 def register(app: FastAPI) -> None:

@@ -15,7 +15,7 @@ const zj = (() => {
     "catalog.field": "Field", "catalog.element": "Data element", "catalog.note": "Note",
     "persons.placeholder": "name / citizen ID / mobile", "persons.search": "Search",
     "persons.notice": "The search is audited under the chosen purpose.", "persons.timeline": "Timeline",
-    "persons.graph": "Relations", "persons.records": "Linked records (sources)",
+    "persons.graph": "Relations", "persons.export": "Export (watermarked)", "persons.records": "Linked records (sources)",
     "audit.chain": "Audit chain", "audit.activity": "Access activity (hourly)", "audit.flags": "Oversight flags",
     "audit.events": "Audit events",
   };
@@ -47,6 +47,14 @@ const zj = (() => {
     const body = res.headers.get("content-type")?.includes("json") ? await res.json() : await res.text();
     if (!res.ok) { const msg = (body && body.detail) || res.statusText; toast(msg); throw new Error(msg); }
     return body;
+  }
+  async function download(path, filename) {  // with the token and purpose, like api(); refusals shown the same way
+    const headers = { Authorization: "Bearer " + token() };
+    if (purpose()) headers["X-Purpose"] = purpose();
+    const res = await fetch(path, { headers });
+    if (!res.ok) { const body = await res.json().catch(() => ({})); toast(body.detail || res.statusText); return; }
+    const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(await res.blob()), download: filename });
+    a.click(); URL.revokeObjectURL(a.href);
   }
   const quality = (d) => (typeof d.quality === "number" ? d.quality : d.quality?.score ?? d.quality_score ?? null);
   const esc = (v) => String(v ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
@@ -184,6 +192,7 @@ const zj = (() => {
         const f = await api(`/api/persons/${encodeURIComponent(id)}`);
         document.getElementById("file").hidden = false;
         document.getElementById("file-title").textContent = `${f.name || ""} · ${f.master_id || id}`;
+        document.getElementById("export").onclick = () => download(`/api/persons/${encodeURIComponent(id)}/export`, `${id}.csv`);
         const facts = f.facts || f.values || {};
         const LABELS = { name: "姓名", citizen_id: "公民身份号码", phone: "手机号", address_district: "住址区县", sex: "性别" };
         document.getElementById("facts").innerHTML = Object.entries(facts).map(([k, v]) => {
