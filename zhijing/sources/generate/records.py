@@ -194,9 +194,11 @@ def _frame(key: str, prefix: str, cols: dict[str, np.ndarray], extra: pd.DataFra
     """The rows of ``cols`` then those of ``extra``, numbered by ``key`` (one frame built
     once, instead of a frame and its concatenation)."""
     if extra is not None and len(extra):
-        cols = {k: np.concatenate([np.asarray(v), extra[k].to_numpy()]) for k, v in cols.items()}
+        for k in list(cols):  # in place, so each column exists once
+            cols[k] = np.concatenate([np.asarray(cols[k]), extra[k].to_numpy()])
     n = len(next(iter(cols.values())))
-    return pd.DataFrame({key: _ids(prefix, n), **cols})
+    cols = {key: _ids(prefix, n), **cols}
+    return pd.DataFrame(cols)
 
 
 def bank_accounts(rng, pop: Population) -> Records:
