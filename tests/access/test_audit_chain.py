@@ -156,3 +156,109 @@ def test_verify_counts_every_entry(n):
 
     with tempfile.TemporaryDirectory() as d:
         assert _log(Path(d), n=n).verify().entries == n
+
+
+# --- the batched, parallel verifier agrees with the chain walk as first written -----------------------
+def _reference_verify(log: AuditLog) -> tuple:
+    """verify() as first written: one row at a time, columns through json.loads, every seal's root
+    over all its leaves. The fast verifier must give the same answer on any tampering."""
+    import json
+
+    from zhijing.access.audit.signing import SIGNERS
+    from zhijing.access.audit.store import heads
+
+    with log.engine.connect() as c:
+        start, prev = log._checkpoint_start(c), log._checkpoint_hash(c)
+        rows = c.execute(sa.text("select seq, body, prev_hash, hash, actor, operation, outcome, purpose, time "
+                                 "from audit_events where seq > :s order by seq"), {"s": start}).all()  # fmt: skip
+        hs = c.execute(sa.select(heads).order_by(heads.c.id)).all()
+    expected, n = start + 1, 0
+    for seq, body, p, h, *cols in rows:
+        if seq != expected:
+            return False, n, expected, "missing or reordered entry"
+        if p != prev or hashlib.sha256(bytes.fromhex(p) + body.encode()).hexdigest() != h:
+            return False, n, seq, "hash chain broken"
+        if [json.loads(body).get(k) for k in ("actor", "operation", "outcome", "purpose", "time")] != cols:
+            return False, n, seq, "columns differ from the signed body"
+        prev, expected, n = h, expected + 1, n + 1
+    leaves = [merkle.leaf_hash(bytes.fromhex(r[3])) for r in rows]
+    for h in hs:
+        msg = f"{h.kind}|{h.first_seq}|{h.size}|{h.root}|{h.chain_hash}|{h.signed_at}".encode()
+        if not SIGNERS[h.algorithm].verify(h.public_key, msg, h.signature):
+            return False, n, h.first_seq, f"bad signature on {h.kind} head {h.id}"
+        off = h.first_seq - start - 1
+        if h.kind == "seal" and off >= 0 and merkle.root(leaves[off : off + h.size]) != bytes.fromhex(h.root):
+            return False, n, h.first_seq, f"seal {h.id} does not match the entries it covers"
+    return True, n, None, None
+
+
+_TAMPER = {
+    "actor": "update audit_events set actor = 'intruder' where seq = {s}",
+    "purpose": "update audit_events set purpose = null where seq = {s}",
+    "body": "update audit_events set body = replace(body, 'M', 'N') where seq = {s}",
+    "bad json": "update audit_events set body = 'not json' where seq = {s}",
+    "prev": "update audit_events set prev_hash = '{z}' where seq = {s}",
+    "hash": "update audit_events set hash = '{z}' where seq = {s}",
+    "hash upper": "update audit_events set hash = upper(hash) where seq = {s}",
+    "hash and next prev": "update audit_events set hash = 'zz' where seq = {s}; update audit_events set prev_hash = 'zz' where seq = {s} + 1",
+    "delete": "delete from audit_events where seq = {s}",
+    "delete tail": "delete from audit_events where seq >= {s}",
+    "swap": "update audit_events set seq = -1 where seq = {s}; update audit_events set seq = {s} where seq = {s} + 1; "
+            "update audit_events set seq = {s} + 1 where seq = -1",
+}  # fmt: skip
+
+
+def _sealed_log(d, sizes: list[int]) -> AuditLog:
+    log = AuditLog(f"sqlite:///{d}/audit.db", d)
+    for k, size in enumerate(sizes):
+        log.append_many([AuditEvent(actor=f"u{i % 3}", operation="consult", outcome="allowed",
+                                    purpose=None if i % 5 == 0 else "case:A1", records=[f"M{i}"]) for i in range(size)])  # fmt: skip
+        if k % 2 == 0:
+            log.seal()
+    return log
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=23), min_size=1, max_size=5),
+       st.lists(st.tuples(st.sampled_from(sorted(_TAMPER)), st.integers(min_value=1, max_value=120)), max_size=2))  # fmt: skip
+def test_batched_verify_matches_the_row_by_row_walk(sizes, edits):
+    """Small batches (4 entries) and tasks (8) so every boundary is crossed: a break on a batch or
+    task edge, two breaks (the first wins), seals ending inside a batch."""
+    import tempfile
+    from pathlib import Path
+
+    from zhijing.access.audit import store
+
+    with tempfile.TemporaryDirectory() as d, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(store, "CHUNK", 4)
+        mp.setattr(store, "TASK", 8)
+        log = _sealed_log(Path(d), sizes)
+        with log.engine.begin() as c:
+            for kind, s in edits:
+                for stmt in _TAMPER[kind].format(s=s, z="0" * 64).split("; "):
+                    c.execute(sa.text(stmt))
+        v = log.verify(workers=1)
+        assert (v.ok, v.entries, v.first_broken, v.reason) == _reference_verify(log)
+
+
+def test_parallel_verify_in_worker_processes(tmp_path, monkeypatch):
+    """The same answers from two worker processes, tasks checked out of order by the pool."""
+    from zhijing.access.audit import store
+
+    monkeypatch.setattr(store, "CHUNK", 8)
+    monkeypatch.setattr(store, "TASK", 16)
+    log = _sealed_log(tmp_path, [37, 27, 13, 40])  # seals at 37 and 77 (inside a batch), 117 entries
+    v = log.verify(workers=2)
+    assert v.ok and v.entries == 117 and v.seals_checked == 2
+    with log.engine.begin() as c:  # a forged seal, validly signed: the root must not match
+        bad = log._sign_head("seal", 1, 77, merkle.leaf_hash(b"forged"), "0" * 64)
+        c.execute(sa.insert(store.heads).values(**bad))
+    v = log.verify(workers=2)
+    assert not v.ok and v.reason.startswith("seal 3 does not match")
+    with log.engine.begin() as c:
+        c.execute(sa.text("delete from audit_heads where id = 3"))
+        c.execute(sa.text("update audit_events set outcome = 'refused' where seq = 100"))  # task 7
+        c.execute(sa.text("delete from audit_events where seq = 49"))  # task 4, first of its batch
+    v = log.verify(workers=2)
+    assert (v.ok, v.first_broken, v.reason) == (False, 49, "missing or reordered entry")
+    assert (v.entries, v.first_broken, v.reason) == _reference_verify(log)[1:]
