@@ -38,6 +38,14 @@ class AuthSettings(BaseModel):
     audience: str = "zhijing-api"
 
 
+class ScheduleSettings(BaseModel):
+    """Work the server does on a clock (0 switches a job off)."""
+
+    seal_minutes: int = 10  # sign a Merkle tree head over the audit trail
+    oversight_minutes: int = 60  # run the misuse rules for 督察
+    retention_hour: int = 3  # local hour of the daily purge of expired data and audit entries
+
+
 class Settings(BaseSettings):
     """Everything a deployment may change; nothing here is required."""
 
@@ -49,9 +57,11 @@ class Settings(BaseSettings):
     metadata_url: str | None = None  # SQLAlchemy URL; default SQLite under home
     audit_url: str | None = None  # SQLAlchemy URL; default SQLite under home
     timezone: str = "Asia/Shanghai"
+    audit_retention_days: int = 1095  # PIPL: processing records ≥ 3 years; never below 183 (CSL Art. 21)
     spark: SparkSettings = SparkSettings()
     nats: NatsSettings = NatsSettings()
     auth: AuthSettings = AuthSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -54,8 +54,6 @@ def register(app: typer.Typer) -> None:
         lines += [f"{user:<14} {password:<18} {what}" for user, password, what in logins]
         console.print(Panel("\n".join(lines), title="智警 zhijing — log in", expand=False))
         if serve:
-            import uvicorn
+            from zhijing.api.cli import run
 
-            from zhijing.api.app import create_app
-
-            uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="warning")
+            run("127.0.0.1", port)

@@ -100,21 +100,18 @@ def register(app: typer.Typer) -> None:
             raise ZhijingError(str(exc.args[0])) from None
 
     @audit.command("purge")
-    def audit_purge(days: int = typer.Option(1095, help="keep this many days (PIPL: ≥ 3 years of processing records)")) -> None:
-        if days < 183:
-            raise ZhijingError("audit records must be kept at least 6 months (CSL Art. 21)")
-        from zhijing.access.audit.store import log_for
+    def audit_purge(days: int = typer.Option(None, help="keep this many days (default: audit_retention_days, 1095 = PIPL's 3 years)")) -> None:
+        """Remove audit entries past retention, keeping a signed checkpoint (never below 6 months, CSL Art. 21)."""
+        from zhijing.access.jobs import purge_audit
 
-        cutoff = (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S")
-        console.print(f"removed {log_for(get_settings()).purge_before(cutoff, 'system:retention'):,} entries")
+        console.print(f"removed {purge_audit(get_settings(), days):,} entries")
 
     @oversight.command("run")
     def oversight_run() -> None:
-        from zhijing.access import oversight as ov
-        from zhijing.access.context import home_of, household_of, subjects_of
+        """Run the misuse rules over the audit trail now (the server also runs them on a clock)."""
+        from zhijing.access.jobs import run_oversight
 
-        s = get_settings()
-        console.print(f"{ov.run(s, subjects_of(s), household_of(s), home_of(s))} new flags")
+        console.print(f"{run_oversight(get_settings())} new flags")
 
     @oversight.command("list")
     def oversight_list(status: str = typer.Option(None)) -> None:

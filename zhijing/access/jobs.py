@@ -1,0 +1,37 @@
+"""The access layer's periodic jobs (DESIGN.md §2.5–2.7): seal the audit trail, run the
+misuse rules for 督察, purge audit entries past retention. The CLI runs them on demand,
+the server's scheduler on a clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from zhijing.config import Settings
+from zhijing.errors import ZhijingError
+
+MIN_AUDIT_RETENTION_DAYS = 183  # CSL Art. 21: network logs kept at least six months
+
+
+def seal_audit(settings: Settings) -> dict | None:
+    from zhijing.access.audit.store import log_for
+
+    return log_for(settings).seal()
+
+
+def run_oversight(settings: Settings) -> int:
+    """New misuse flags raised over the whole audit trail."""
+    from zhijing.access import oversight
+    from zhijing.access.context import home_of, household_of, subjects_of
+
+    return oversight.run(settings, subjects_of(settings), household_of(settings), home_of(settings))
+
+
+def purge_audit(settings: Settings, days: int | None = None) -> int:
+    """Remove audit entries past retention (the purge is itself audited by the log)."""
+    from zhijing.access.audit.store import log_for
+
+    days = settings.audit_retention_days if days is None else days
+    if days < MIN_AUDIT_RETENTION_DAYS:
+        raise ZhijingError(f"audit records must be kept at least {MIN_AUDIT_RETENTION_DAYS} days (CSL Art. 21)")
+    cutoff = (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S")
+    return log_for(settings).purge_before(cutoff, "system:retention")

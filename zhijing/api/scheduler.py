@@ -1,0 +1,56 @@
+"""The server's clock (APScheduler): seal the audit trail, run the misuse rules for 督察,
+and enforce retention once a day — the scheduled half of DESIGN.md §2.5–2.7.
+
+Each job is the same function its CLI command runs; a failing job is logged and retried at
+its next turn, never taking the server down. Started by ``zhijing serve`` and the demo,
+not by the app factory, so tests and embedded uses get no background threads.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from zhijing.access.jobs import purge_audit, run_oversight, seal_audit
+from zhijing.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def purge_datasets(settings: Settings) -> None:
+    from zhijing.governance.retention import purge
+
+    purge(settings)
+
+
+def jobs(settings: Settings) -> dict[str, tuple[Callable[[Settings], object], dict]]:
+    """Name → (function, APScheduler trigger arguments) for every enabled job."""
+    s = settings.schedule
+    out: dict[str, tuple[Callable[[Settings], object], dict]] = {}
+    if s.seal_minutes > 0:
+        out["audit-seal"] = (seal_audit, {"trigger": "interval", "minutes": s.seal_minutes})
+    if s.oversight_minutes > 0:
+        out["oversight"] = (run_oversight, {"trigger": "interval", "minutes": s.oversight_minutes})
+    if 0 <= s.retention_hour <= 23:
+        daily = {"trigger": "cron", "hour": s.retention_hour, "minute": 0}
+        out["retention-datasets"] = (purge_datasets, daily)
+        out["retention-audit"] = (purge_audit, {**daily, "minute": 30})
+    return out
+
+
+def _guarded(name: str, fn: Callable[[Settings], object], settings: Settings) -> None:
+    try:
+        fn(settings)
+    except Exception as exc:  # a scheduled job must not take the server down
+        log.error("scheduled job %s failed: %s", name, type(exc).__name__)
+
+
+def start(settings: Settings) -> BackgroundScheduler:
+    sched = BackgroundScheduler(timezone=settings.timezone)
+    for name, (fn, trigger) in jobs(settings).items():
+        sched.add_job(_guarded, args=(name, fn, settings), id=name, name=name, coalesce=True, max_instances=1,
+                      misfire_grace_time=3600, **trigger)  # fmt: skip
+    sched.start()
+    return sched
