@@ -54,6 +54,6 @@ def link_new(settings, threshold: float = clustering.THRESHOLD) -> dict:
                           "run_id": run_id, "match_probability": 1.0})  # fmt: skip
     lineage = {"job": "person-master-incremental/1", "threshold": threshold}
     publish(settings, "entities", "person_mentions", pa.Table.from_pandas(frame, preserve_index=False), lineage, mode="replace")
-    publish(settings, "entities", "person_links", pa.Table.from_pandas(pd.concat([links, added[links.columns]]), preserve_index=False),
+    publish(settings, "entities", "person_links", pa.Table.from_pandas(pd.concat([links, added.reindex(columns=links.columns)]), preserve_index=False),
             lineage, mode="replace")  # fmt: skip
     return {"new_mentions": len(new), "attached": len(attached), "new_masters": int(fresh.nunique()) if len(fresh) else 0}

@@ -3,6 +3,11 @@
 The source registry's ``persons`` roles say which fields carry which person elements;
 this module lifts them from every clean dataset into one table in the same shape, and
 repairs what clerks swap (a name field holding an ID and the ID field holding a name).
+
+Beside the person elements, some datasets carry context that places a person: the
+community a door card was issued for, the address code of a household registration, the
+company an officer or legal representative belongs to. ``CONTEXT`` names those fields;
+they are evidence for mentions that carry a name and nothing else (``evidence.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +18,15 @@ from zhijing.lake.store import current_files
 from zhijing.sources.spec import load_spec
 
 COLUMNS = ("mention_id", "dataset", "record_id", "role", "name", "name_pinyin", "citizen_id", "id_raw", "sex",
-           "phone", "address_district", "seen_at")  # fmt: skip
+           "birth_date", "phone", "address", "address_district", "community", "company", "seen_at")  # fmt: skip
+
+# dataset -> {evidence column: SQL over the clean dataset's fields}
+CONTEXT = {
+    "door_access": {"community": "community_code"},  # the card holder's community (门禁卡按小区发放)
+    "hukou_person": {"community": "substr(DZBM, 1, 14)"},  # 地址编码: its first 14 characters are the community
+    "enterprise": {"company": "uscc"},
+    "enterprise_person": {"company": "uscc"},
+}
 
 
 def _q(name: str) -> str:
@@ -29,12 +42,22 @@ def _select(dataset: str, role, columns: set[str], time_field: str | None) -> st
     addr = role.address
     district = _q(f"{addr}__district") if addr and f"{addr}__district" in columns else "NULL"
     seen = f"CAST({_q(time_field)} AS TIMESTAMP)" if time_field and time_field in columns else "NULL"
+    born = f"strftime(TRY_CAST({_q(role.birth_date)} AS DATE), '%Y%m%d')" if role.birth_date in columns else "NULL"
+    ctx = CONTEXT.get(dataset, {})
+
+    def context(name: str) -> str:
+        expr = ctx.get(name)
+        fields = [c for c in columns if c in (expr or "")]
+        return f"CAST({expr} AS VARCHAR)" if expr and fields else "NULL"
+
     return f"""
       SELECT '{dataset}|' || _record_id || '|{role.role}' AS mention_id, '{dataset}' AS dataset,
              _record_id AS record_id, '{role.role}' AS role,
              {col('name')} AS name, {col('name_pinyin')} AS name_pinyin,
              {col('citizen_id')} AS citizen_id, {col('citizen_id', '__raw')} AS id_raw,
-             {col('sex')} AS sex, {col('phone')} AS phone, {district} AS address_district, {seen} AS seen_at
+             {col('sex')} AS sex, {born} AS birth_date, {col('phone')} AS phone, {col('address')} AS address,
+             {district} AS address_district, {context('community')} AS community, {context('company')} AS company,
+             {seen} AS seen_at
       FROM read_parquet($files, union_by_name = true)"""
 
 
@@ -49,7 +72,8 @@ def extract(settings, con: duckdb.DuckDBPyConnection, table: str = "person_menti
         for role in ds.persons:
             parts.append(_select(ds.name, role, cols, ds.time_field).replace("$files", repr(files)))
     if not parts:
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT " + ", ".join(f"NULL::VARCHAR AS {c}" for c in COLUMNS) + " WHERE false")
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT " + ", ".join(
+            f"NULL::{'TIMESTAMP' if c == 'seen_at' else 'VARCHAR'} AS {c}" for c in COLUMNS) + " WHERE false")  # fmt: skip
         return 0
     con.execute(f"CREATE OR REPLACE TABLE {table} AS " + " UNION ALL ".join(parts))
     # a clerk's swap: the name field holds an ID-shaped value and the ID field a name

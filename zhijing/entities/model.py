@@ -58,15 +58,22 @@ def settings() -> SettingsCreator:
             cl.ExactMatch("phone"),
             cl.ExactMatch("address_district"),
         ],
+        # every rule is an equi-join whose blocks stay small as the city grows: a name with
+        # its whole ID minus the tail (a typo or transposition in the serial or check
+        # digits), a name with the ID's tail (a typo in the division or birth date). A
+        # name with the ID's division alone, or an ID prefix without the name, grows with
+        # the square of a common name's holders and found no extra pair above the floor.
         blocking_rules_to_generate_predictions=[
             block_on("citizen_id"),
-            block_on("name_py", "id_division"),
-            block_on("name_py", "id_birth"),
             block_on("phone"),
-            block_on("substr(id_any, 1, 14)"),
+            block_on("name_py", "substr(id_any, 1, 13)"),
+            block_on("name_py", "substr(id_any, 15, 4)"),
         ],
-        retain_intermediate_calculation_columns=True,
-        retain_matching_columns=True,
+        # the clustering needs only ids and probabilities: keeping every compared column
+        # of every pair is what makes Splink's predict run out of memory at scale (#785);
+        # explanations re-score the one pair with them (explain.py)
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=False,
     )
 
 

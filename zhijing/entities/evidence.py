@@ -1,0 +1,77 @@
+"""Name plus evidence: mentions that carry a name and no identifier (no citizen ID, valid
+or mistyped, and no phone) cannot be scored by the model — a name alone never identifies
+a person, and 张伟 with nothing else stays apart. But a name *with* a fact that places
+the person can: the door card of 陈娟 issued for the community where exactly one known
+陈娟 is registered; the household registration of 李强 born 1975-03-02 when exactly one
+known 李强 has that birth date; the officer 王芳 of the company whose legal representative
+is the known 王芳.
+
+A cluster with no identifier is attached to an identified cluster only when
+
+- it shares the exact name **and** one of these facts with it: community (door card ↔
+  household address code), full registered address, birth date (stated, or from the ID),
+  company (USCC);
+- exactly one identified cluster matches over all its facts (two candidates: ambiguous,
+  stays apart);
+- nothing contradicts: a stated sex or birth date differs from the one the cluster's
+  citizen ID states → no attachment;
+- no analyst judged any of its mentions "different" from the target's.
+
+Each attachment keeps the fact it rests on (``person_links.evidence``)."""
+
+from __future__ import annotations
+
+import duckdb
+
+RULES = {  # evidence kind -> SQL of the fact (beside the exact name)
+    "same community": "community",
+    "same address": "address",
+    "same birth date": "coalesce(birth_date, id_birth)",
+    "same company": "company",
+}
+
+
+def attach(con: duckdb.DuckDBPyConnection, members: str, cannot: str | None = None, out: str = "attachments") -> int:
+    """Create ``out`` (cluster, target, evidence): clusters of ``members`` to fold into
+    another. ``members``: the mentions table with a ``cluster`` column and the columns
+    name, citizen_id, id_raw, phone, sex, birth_date, id_birth, community, address,
+    company. ``cannot``: a table (mention_a, mention_b) of pairs judged different."""
+    keys = " UNION ALL ".join(
+        f"SELECT cluster, '{kind}' AS kind, name || '|' || {expr} AS k FROM {members} "
+        f"WHERE name IS NOT NULL AND {expr} IS NOT NULL" for kind, expr in RULES.items())  # fmt: skip
+    banned = (f"""
+        SELECT DISTINCT ma.cluster AS a, mb.cluster AS b FROM {cannot} j
+        JOIN {members} ma ON ma.mention_id = j.mention_a JOIN {members} mb ON mb.mention_id = j.mention_b
+        UNION ALL
+        SELECT DISTINCT mb.cluster, ma.cluster FROM {cannot} j
+        JOIN {members} ma ON ma.mention_id = j.mention_a JOIN {members} mb ON mb.mention_id = j.mention_b"""
+              if cannot else "SELECT NULL::BIGINT AS a, NULL::BIGINT AS b WHERE false")  # fmt: skip
+    con.execute(f"""
+      CREATE OR REPLACE TEMP TABLE {out} AS
+      WITH identified AS (
+        SELECT cluster FROM {members} GROUP BY cluster
+        HAVING bool_or(citizen_id IS NOT NULL OR id_raw IS NOT NULL OR phone IS NOT NULL)),
+      keys AS (SELECT DISTINCT * FROM ({keys})),
+      floating AS (SELECT k.* FROM keys k ANTI JOIN identified i USING (cluster)),
+      candidates AS (
+        SELECT f.cluster, a.cluster AS target, min(f.kind) AS evidence
+        FROM floating f JOIN keys a ON a.k = f.k AND a.kind = f.kind SEMI JOIN identified i ON i.cluster = a.cluster
+        GROUP BY ALL),
+      single AS (
+        SELECT cluster, any_value(target) AS target, any_value(evidence) AS evidence FROM candidates
+        GROUP BY cluster HAVING count(DISTINCT target) = 1),
+      stated AS (  -- what the floating cluster states about sex and birth date
+        SELECT cluster, list(DISTINCT sex) FILTER (WHERE sex IS NOT NULL) AS sexes,
+               list(DISTINCT birth_date) FILTER (WHERE birth_date IS NOT NULL) AS births
+        FROM {members} WHERE cluster IN (SELECT cluster FROM single) GROUP BY cluster),
+      by_id AS (  -- what the target's valid citizen IDs state
+        SELECT cluster,
+               list(DISTINCT CASE WHEN CAST(substr(citizen_id, 17, 1) AS INTEGER) % 2 = 1 THEN '男' ELSE '女' END) AS sexes,
+               list(DISTINCT substr(citizen_id, 7, 8)) AS births
+        FROM {members} WHERE citizen_id IS NOT NULL AND cluster IN (SELECT target FROM single) GROUP BY cluster)
+      SELECT s.cluster, s.target, s.evidence FROM single s
+      LEFT JOIN stated st ON st.cluster = s.cluster LEFT JOIN by_id b ON b.cluster = s.target
+      WHERE (st.sexes IS NULL OR b.sexes IS NULL OR len(st.sexes) = 0 OR list_has_all(b.sexes, st.sexes))
+        AND (st.births IS NULL OR b.births IS NULL OR len(st.births) = 0 OR list_has_all(b.births, st.births))
+        AND NOT EXISTS (SELECT 1 FROM ({banned}) x WHERE x.a = s.cluster AND x.b = s.target)""")
+    return con.execute(f"SELECT count(*) FROM {out}").fetchall()[0][0]
