@@ -57,26 +57,42 @@ def _plan_field(spec: DatasetSpec, i: int, fname: str, params: JobParams) -> Fie
     element = spec.element_of(fname)
     src, p, out = q(fname), f"__f{i}_", q(fname)
     plan = FieldPlan()
+    # every value and reason is a staged column, computed once and referenced by the outputs,
+    # ``_issues`` and ``<field>__raw``
     if element in ("datetime", "date", "birth_date"):
         tc = S.TimeColumns(src, p, params.zone)
         plan.stages, plan.time = tc.stages(), tc
+        days = f"{p}days"
         if element == "datetime":
             plan.outputs = [(out, f"zj_us_to_ts({tc.value_us()})")]
             plan.reason = tc.reason
+            if fname == spec.time_field:
+                plan.stages.append([(days, tc.local_days())])
         else:
-            reason = tc.date_reason()
-            plan.outputs = [(out, f"CASE WHEN ({reason}) IS NULL THEN zj_days_to_date({tc.local_days()}) END")]
-            plan.reason = reason
+            why = f"{p}dwhy"
+            plan.stages.append([(why, tc.date_reason()), (days, tc.local_days())])
+            plan.outputs = [(out, f"CASE WHEN {why} IS NULL THEN zj_days_to_date({days}) END")]
+            plan.reason = why
     elif element in ("citizen_id", "phone", "plate", "uscc"):
         builder = {"citizen_id": lambda: S.cid_stages(src, p, params.today), "phone": lambda: S.phone_stages(src, p),
                    "plate": lambda: S.plate_stages(src, p), "uscc": lambda: S.uscc_stages(src, p)}[element]  # fmt: skip
         plan.stages, value, reason = builder()
-        plan.outputs = [(out, f"CASE WHEN ({reason}) IS NULL THEN {value} END")]
-        plan.reason = f"CASE WHEN NOT {S.blank(src)} THEN {reason} END"
+        r, why = f"{p}r", f"{p}why"
+        # 'missing' is the reason's first arm and exactly the blank values: not an issue
+        plan.stages += [[(r, reason)], [(why, f"nullif({r}, 'missing')")]]
+        plan.outputs = [(out, f"CASE WHEN {r} IS NULL THEN {value} END")]
+        plan.reason = why
     else:
-        value, reason = _simple(element, src)
-        plan.outputs = [(out, value)]
-        plan.reason = reason
+        if element in ("name", "company_name", "name_pinyin"):
+            folded = f"{p}fw"
+            plan.stages.append([(folded, S.translate_some(src, S.FULLWIDTH_ASCII, S.HALFWIDTH_ASCII))])
+            value, reason = f"nullif({S.strip(folded)}, '')", None
+            value = f"upper({value})" if element == "name_pinyin" else value
+        else:
+            value, reason = _simple(element, src)
+        plan.stages.append([(f"{p}v", value)] + ([(f"{p}why", reason)] if reason else []))
+        plan.outputs = [(out, f"{p}v")]
+        plan.reason = f"{p}why" if reason else None
     if element == "address":
         a = f"__a{i}"
         plan.outputs += [(q(f"{fname}__{part}"), f"{a}_{part}") for part in ADDRESS_PARTS]
@@ -87,10 +103,6 @@ def _plan_field(spec: DatasetSpec, i: int, fname: str, params: JobParams) -> Fie
 
 def _simple(element: str, src: str) -> tuple[str, str | None]:
     """Elements standardized by one expression: (value, reason or None)."""
-    if element in ("name", "company_name"):
-        return S.name(src), None
-    if element == "name_pinyin":
-        return f"upper({S.name(src)})", None
     if element == "sex":
         return S.sex(src)
     if element in ("amount",):
@@ -129,9 +141,15 @@ class CleanJob:
         return f"{JOB_NAME}@{JOB_REVISION}:{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
     def _std_sql(self) -> str:
-        """Stage after stage, each adding helper columns over the previous one."""
+        """Row hash and duplicate rank on the raw rows (the window sorts narrow rows, not the
+        helper columns), then stage after stage, each adding helper columns over the previous one."""
         depth = max((len(p.stages) for p in self.plans.values()), default=0)
-        sql = "SELECT * FROM raw_batch"
+        hashed = f"SELECT *, {S.row_hash([q(f) for f in self.fields])} AS _row_hash FROM raw_batch"
+        sql = (
+            f"SELECT r.*, ph._row_hash AS _prior FROM (SELECT h.*, row_number() OVER "
+            f"(PARTITION BY h._row_hash ORDER BY h._source_file, h._source_line) AS _dup_rank FROM ({hashed}) h) r "
+            f"LEFT JOIN (SELECT DISTINCT _row_hash FROM prior_hashes) ph ON ph._row_hash = r._row_hash"
+        )
         joins = "".join(
             f" LEFT JOIN addr_lookup __a{self.fields.index(f)} ON __a{self.fields.index(f)}.addr_key = {S.text(q(f))}"
             for f in self.address_fields
@@ -171,33 +189,37 @@ class CleanJob:
         return f"list_filter([{', '.join(items)}], lambda x: x IS NOT NULL)" if items else "CAST([] AS VARCHAR[])"
 
     def _steps(self, ingest_literals: bool = True) -> list[tuple[str, str]]:
+        """std (view) -> classified (materialized once: the output columns only, every row one
+        class) -> clean_out / quarantine_out (filters of classified)."""
         fields_q = [q(f) for f in self.fields]
         ingest_id = S.lit(self.params.ingest_id) if ingest_literals else "'?'"
         ingested = str(self.params.ingested_at_us) if ingest_literals else "0"
-        classified = (
-            f"SELECT c.*, CASE WHEN _error IS NOT NULL THEN 'quarantine' "
-            f"WHEN _dup_rank > 1 OR _prior IS NOT NULL THEN 'duplicate' "
-            f"WHEN _reason IS NOT NULL THEN 'quarantine' ELSE 'clean' END AS _class FROM ("
-            f"SELECT t.*, row_number() OVER (PARTITION BY t._row_hash ORDER BY t._source_file, t._source_line) AS _dup_rank, "
-            f"ph._row_hash AS _prior FROM (SELECT *, {S.row_hash(fields_q)} AS _row_hash, "
-            f"{self._quarantine_reason()} AS _reason FROM std) t "
-            f"LEFT JOIN (SELECT DISTINCT _row_hash FROM prior_hashes) ph ON ph._row_hash = t._row_hash) c"
-        )
         outputs = [f"{expr} AS {name}" for p in self.plans.values() for name, expr in p.outputs]
         part = []
         if self.partition:
             tc = self.plans[self.spec.time_field].time
             fmt = "%Y-%m" if self.partition == "month" else "%Y-%m-%d"
-            part = [f"strftime(zj_days_to_date({tc.local_days()}), '{fmt}') AS {self.partition}"]
-        clean = (
+            days = f"{tc.p}days"
+            part = [f"CASE WHEN {tc.reason} IS NULL THEN strftime(zj_days_to_date({days}), '{fmt}') END AS {self.partition}"]
+        self.clean_columns = [
+            "_record_id", "_source_file", "_source_line", "_ingest_id", "_ingested_at",
+            *[name for p in self.plans.values() for name, _ in p.outputs], "_issues", "_row_hash",
+            *([self.partition] if self.partition else []),
+        ]  # fmt: skip
+        classified = (
             f"SELECT {S.text(q(self.spec.key))} AS _record_id, _source_file, _source_line, {ingest_id} AS _ingest_id, "
             f"zj_us_to_ts({ingested}) AS _ingested_at, {', '.join(outputs)}, {self._issues()} AS _issues, "
-            f"_row_hash{''.join(', ' + p for p in part)} FROM classified WHERE _class = 'clean'"
+            f"_row_hash{''.join(', ' + p for p in part)}, _class, _reason, "
+            f"CASE WHEN _class = 'quarantine' THEN coalesce(_raw, {S.csv_line(fields_q)}) END AS _quarantine_raw FROM ("
+            f"SELECT *, CASE WHEN _error IS NOT NULL THEN 'quarantine' "
+            f"WHEN _dup_rank > 1 OR _prior IS NOT NULL THEN 'duplicate' "
+            f"WHEN _reason IS NOT NULL THEN 'quarantine' ELSE 'clean' END AS _class FROM ("
+            f"SELECT *, {self._quarantine_reason()} AS _reason FROM std) t) c"
         )
+        clean = f"SELECT {', '.join(self.clean_columns)} FROM classified WHERE _class = 'clean'"
         quarantine = (
-            f"SELECT {S.lit(self.spec.name)} AS dataset, _source_file, _source_line, "
-            f"coalesce(_raw, {S.csv_line(fields_q)}) AS raw, _reason AS reason, {ingest_id} AS _ingest_id, "
-            f"{S.text(q(self.spec.key))} AS _record_id FROM classified WHERE _class = 'quarantine'"
+            f"SELECT {S.lit(self.spec.name)} AS dataset, _source_file, _source_line, _quarantine_raw AS raw, "
+            f"_reason AS reason, _ingest_id, _record_id FROM classified WHERE _class = 'quarantine'"
         )
         return [("std", self._std_sql()), ("classified", classified), ("clean_out", clean), ("quarantine_out", quarantine)]
 

@@ -47,13 +47,25 @@ GARBAGE = "[" + _re_class("".join(chr(c) for c in (*range(0, 9), 11, 12, *range(
 
 
 def strip(e: str) -> str:
-    """Python's ``str.strip()``."""
-    return f"regexp_replace({e}, {lit(f'^{WS}+|{WS}+$')}, '', 'g')"
+    """Python's ``str.strip()`` (the replace only runs on values with edge whitespace: a
+    match is a cheap DFA scan, a replace is not)."""
+    return f"CASE WHEN {matches(e, f'^{WS}|{WS}$')} THEN regexp_replace({e}, {lit(f'^{WS}+|{WS}+$')}, '', 'g') ELSE {e} END"
 
 
 def blank(e: str) -> str:
     """True when the value is missing: NULL or only whitespace (the reference's 'missing')."""
-    return f"({e} IS NULL OR {strip(e)} = '')"
+    return f"({e} IS NULL OR {matches(e, f'^{WS}*$')})"
+
+
+def replace_re(e: str, pattern: str, replacement: str = "") -> str:
+    """``regexp_replace(e, pattern, replacement, 'g')``, run only on values that match."""
+    return f"CASE WHEN {matches(e, pattern)} THEN regexp_replace({e}, {lit(pattern)}, {lit(replacement)}, 'g') ELSE {e} END"
+
+
+def translate_some(e: str, source: str, target: str) -> str:
+    """``translate(e, source, target)``, run only on values holding one of ``source``'s
+    characters (translate is slow per row; most values hold none)."""
+    return f"CASE WHEN {matches(e, '[' + _re_class(source) + ']')} THEN translate({e}, {lit(source)}, {lit(target)}) ELSE {e} END"
 
 
 def text(e: str) -> str:
@@ -69,6 +81,13 @@ def extract(e: str, pattern: str, group: int) -> str:
     return f"regexp_extract({e}, {lit(pattern)}, {group})"
 
 
+def groups(e: str, pattern: str, n: int) -> str:
+    """The capture groups 1..n of ``pattern`` as a struct {g1, .., gn} ('' when a group is
+    unmatched) from one regex run; ``engines.base`` spells it for Spark."""
+    names = ", ".join(f"'g{i}'" for i in range(1, n + 1))
+    return f"regexp_extract({e}, {lit(pattern)}, [{names}])"
+
+
 def in_list(e: str, values: list[str]) -> str:
     return f"{e} IN ({', '.join(lit(v) for v in sorted(values))})"
 
@@ -76,10 +95,6 @@ def in_list(e: str, values: list[str]) -> str:
 def fdiv(a: str, m: int) -> str:
     """Floor division of integers (SQL ``//`` / ``DIV`` truncate toward zero)."""
     return f"(({a}) - ((({a}) % {m}) + {m}) % {m}) // {m}"
-
-
-def digit(e: str, i: int) -> str:
-    return f"CAST(substr({e}, {i}, 1) AS BIGINT)"
 
 
 # ---------------------------------------------------------------------------- calendars
@@ -130,22 +145,30 @@ def transitions(zone: str = "Asia/Shanghai") -> list[tuple[int, int, int]]:
 def offset_at_utc(sec: str, zone: str) -> str:
     """UTC offset (seconds) of ``zone`` at a UTC epoch second."""
     trans = transitions(zone)
+    if not trans:
+        return "CAST(0 AS BIGINT)"
+    # the first arm catches the present (after the last transition) in one comparison
     whens = " ".join(f"WHEN {sec} < {t} THEN {o1}" for t, o1, _ in trans)
-    return f"CAST(CASE {whens} ELSE {trans[-1][2] if trans else 0} END AS BIGINT)"
+    return f"CAST(CASE WHEN {sec} >= {trans[-1][0]} THEN {trans[-1][2]} {whens} ELSE {trans[-1][2]} END AS BIGINT)"
 
 
 def offset_at_local(sec: str, zone: str) -> str:
     """UTC offset of a local wall time (as epoch-like seconds), resolving gaps and repeats
     the way Python does with fold=0: the offset in force before the transition."""
     trans = transitions(zone)
+    if not trans:
+        return "CAST(0 AS BIGINT)"
+    last = trans[-1][0] + max(trans[-1][1], trans[-1][2])
     whens = " ".join(f"WHEN {sec} < {t + max(o1, o2)} THEN {o1}" for t, o1, o2 in trans)
-    return f"CAST(CASE {whens} ELSE {trans[-1][2] if trans else 0} END AS BIGINT)"
+    return f"CAST(CASE WHEN {sec} >= {last} THEN {trans[-1][2]} {whens} ELSE {trans[-1][2]} END AS BIGINT)"
 
 
 # ---------------------------------------------------------------------------- times
 
 _D = "[0-9]"
 SEP = rf"^({_D}{{4}})[-/.]({_D}{{1,2}})[-/.]({_D}{{1,2}})(?:[ T]({_D}{{1,2}}):({_D}{{2}})(?::({_D}{{2}}))?)?$"
+# the zero-padded subset of SEP: its digits sit at fixed positions (no capture groups needed)
+SEP_FIXED = rf"^{_D}{{4}}[-/.]{_D}{{2}}[-/.]{_D}{{2}}(?:[ T]{_D}{{2}}:{_D}{{2}}(?::{_D}{{2}})?)?$"
 COMPACT = rf"^({_D}{{4}})({_D}{{2}})({_D}{{2}})(?:({_D}{{2}})({_D}{{2}})({_D}{{2}})?)?$"
 CHINESE = (
     rf"^({_D}{{4}})年({_D}{{1,2}})月({_D}{{1,2}})日(?:{WS}*({_D}{{1,2}})[时:]({_D}{{1,2}})分?(?:({_D}{{1,2}})秒?)?)?$"
@@ -155,7 +178,8 @@ ISO = (
     rf"^({_D}{{4}})-({_D}{{2}})-({_D}{{2}})[T ]({_D}{{2}}):({_D}{{2}})(?::({_D}{{2}})(?:\.({_D}{{1,6}}))?)?"
     rf"(Z|[+-]{_D}{{2}}(?::?{_D}{{2}})?)?$"
 )
-_CIVIL = {"sep": SEP, "compact": COMPACT, "cn": CHINESE, "iso": ISO}
+GROUPS6 = tuple(f"g{i}" for i in range(1, 7))
+FIXED_AT = ((1, 4), (6, 2), (9, 2), (12, 2), (15, 2), (18, 2))  # (start, width) of SEP_FIXED's fields
 MIN_SEC = int(datetime(ref_time.MIN_YEAR, 1, 1, tzinfo=UTC).timestamp())
 MAX_SEC = int(datetime(ref_time.MAX_YEAR + 1, 1, 1, tzinfo=UTC).timestamp())
 EXCEL_EPOCH_US = int((ref_time.EXCEL_EPOCH.replace(tzinfo=UTC)).timestamp()) * 1_000_000
@@ -203,36 +227,57 @@ class TimeColumns:
     def stages(self) -> list[list[tuple[str, str]]]:
         """Order of the reference: a civil pattern (separated, compact, Chinese) that gives
         a real date wins; otherwise a plain number (epoch ms / s, Excel serial); otherwise
-        ISO 8601."""
+        ISO 8601.
+
+        ``k`` is the form: 1 zero-padded separated (digits by position), 2 other separated,
+        3 compact (by position), 4 Chinese, 5 ISO 8601 (only when no civil form matched: a
+        string both civil and ISO has the same fields, so the same verdict, either way).
+        Forms 2, 4 and 5 take all their capture groups from one regex run."""
         c = self.col
-        t = c("t")
-        kind = "CASE " + " ".join(f"WHEN {matches(t, _CIVIL[k])} THEN '{k}'" for k in ("sep", "compact", "cn")) + " END"
+        t, k, g, gi, x, z = c("t"), c("k"), c("g"), c("gi"), c("x"), c("z")
+        forms = ((1, SEP_FIXED), (2, SEP), (3, COMPACT), (4, CHINESE), (5, ISO))
+        kind = "CASE " + " ".join(f"WHEN {matches(t, pat)} THEN {num}" for num, pat in forms) + " END"
 
-        def civil_group(i: int) -> str:
-            arms = " ".join(
-                f"WHEN '{k}' THEN CAST(nullif({extract(t, _CIVIL[k], i)}, '') AS BIGINT)" for k in ("sep", "compact", "cn")
-            )
-            return f"CASE {c('k')} {arms} END"
+        def digits14(parts: list[str]) -> str:
+            """Groups (year, then 1-2 digit fields; '' when absent) as YYYYMMDDhhmmss."""
+            return " || ".join([parts[0]] + [f"lpad({e}, 2, '0')" for e in parts[1:]])
 
-        def iso_group(i: int) -> str:
-            return f"CASE WHEN {c('iso')} THEN CAST(nullif({extract(t, ISO, i)}, '') AS BIGINT) END"
+        # every form as one 14-digit number (absent time fields are 0, as the reference's
+        # defaults), fields by integer arithmetic
+        n = c("n")
+        canon = (
+            f"CAST(CASE {k} WHEN 1 THEN rpad({' || '.join(f'substr({t}, {a}, {w})' for a, w in FIXED_AT)}, 14, '0') "
+            f"WHEN 3 THEN rpad({t}, 14, '0') "
+            f"WHEN 5 THEN {digits14([f'{gi}[{lit(name)}]' for name in GROUPS6])} "
+            f"ELSE {digits14([f'{g}[{lit(name)}]' for name in GROUPS6])} END AS BIGINT)"
+        )
+        unit = {"y": 10**10, "mo": 10**8, "d": 10**6, "h": 10**4, "mi": 100, "s": 1}
 
-        civ_ok, civ_local = self._civil(("y", "mo", "d", "h", "mi", "s"))
-        # as the reference: 12 / 14 digits whose "year" is implausible are epoch milliseconds
-        civ_ok = f"({civ_ok} AND ({c('k')} <> 'compact' OR {c('y')} BETWEEN 1900 AND 2100))"
-        iso_ok, iso_local = self._civil(("iy", "imo", "id", "ih", "imi", "is"), zone="z")
-        x = c("x")
+        def field(name: str) -> str:
+            return f"{n} // {unit[name]}" if name == "y" else f"({n} // {unit[name]}) % 100"
+
+        y, mo, d, h, mi, sc = (c(name) for name in unit)
+        hh, mm, ss = (f"coalesce({v}, 0)" for v in (h, mi, sc))
+        z_h = f"CAST(substr({z}, 2, 2) AS BIGINT)"
+        z_m = f"CAST(right(replace({z}, ':', ''), 2) AS BIGINT)"
+        z_len = f"length(replace({z}, ':', ''))"
+        ok = (
+            f"({valid_date(y, mo, d)} AND {hh} < 24 AND {mm} < 60 AND {ss} < 60"
+            # as the reference: 12 / 14 digits whose "year" is implausible are epoch milliseconds
+            f" AND ({k} <> 3 OR {y} BETWEEN 1900 AND 2100)"
+            f" AND ({z} IS NULL OR {z} = 'Z' OR ({z_h} < 24 AND ({z_len} = 3 OR {z_m} < 60))))"
+        )
+        local = f"({days_from_civil(y, mo, d)} * 86400 + {hh} * 3600 + {mm} * 60 + {ss})"
         num_us = (
             f"CASE WHEN {x} >= 1e11 AND {x} < 1e14 THEN CAST(round({x} * 1000) AS BIGINT) "
             f"WHEN {x} >= 1e8 AND {x} < 1e10 THEN CAST(round({x} * 1000000) AS BIGINT) END"
         )
         excel_local = f"CASE WHEN {x} >= 1 AND {x} < 80000 THEN CAST(round({x} * 86400000000) AS BIGINT) + {EXCEL_EPOCH_US} END"
-        ls, li, lx = c("ls"), c("li"), c("lx")
+        lt, lx = c("l"), c("lx")
         us = (
-            f"CASE WHEN {ls} IS NOT NULL THEN ({ls} - {offset_at_local(ls, self.zone)}) * 1000000 "
-            f"WHEN {c('num')} THEN coalesce({c('nu')}, {lx} - {offset_at_local(fdiv(lx, 1_000_000), self.zone)} * 1000000) "
-            f"WHEN {li} IS NOT NULL THEN ({li} - coalesce({c('off')}, {offset_at_local(li, self.zone)})) * 1000000 "
-            f"+ coalesce({c('fr')}, 0) END"
+            f"CASE WHEN {lt} IS NOT NULL THEN ({lt} - coalesce({c('off')}, {offset_at_local(lt, self.zone)})) * 1000000 "
+            f"+ coalesce({c('fr')}, 0) "
+            f"WHEN {c('num')} THEN coalesce({c('nu')}, {lx} - {offset_at_local(fdiv(lx, 1_000_000), self.zone)} * 1000000) END"
         )
         sec = fdiv(self.us, 1_000_000)
         reason = (
@@ -240,15 +285,17 @@ class TimeColumns:
             f"WHEN {sec} < {MIN_SEC} OR {sec} >= {MAX_SEC} THEN 'out_of_range' END"
         )
         return [
-            [(t, strip(f"translate({self.src}, {lit(FULLWIDTH_DIGITS)}, '0123456789')"))],
-            [(c("k"), kind), (c("num"), f"coalesce({matches(t, NUMBER)}, false)"), (c("iso"), f"coalesce({matches(t, ISO)}, false)")],
-            [*[(c(n), civil_group(i)) for i, n in enumerate(("y", "mo", "d", "h", "mi", "s"), 1)],
-             *[(c(n), iso_group(i)) for i, n in enumerate(("iy", "imo", "id", "ih", "imi", "is"), 1)],
-             (c("fr"), f"CASE WHEN {c('iso')} THEN CAST(rpad(nullif({extract(t, ISO, 7)}, ''), 6, '0') AS BIGINT) END"),
-             (c("z"), f"CASE WHEN {c('iso')} THEN nullif({extract(t, ISO, 8)}, '') END"),
-             (x, f"CASE WHEN {c('num')} THEN CAST({t} AS DOUBLE) END")],
-            [(ls, f"CASE WHEN {c('k')} IS NOT NULL AND {civ_ok} THEN {civ_local} END"),
-             (li, f"CASE WHEN {c('iso')} AND {iso_ok} THEN {iso_local} END"),
+            [(c("t0"), translate_some(self.src, FULLWIDTH_DIGITS, "0123456789"))],
+            [(t, strip(c("t0")))],
+            [(k, kind)],
+            # a plain number can only be a value of no form or of the all-digit compact form
+            [(c("num"), f"CASE WHEN {k} IS NULL OR {k} = 3 THEN coalesce({matches(t, NUMBER)}, false) ELSE false END"),
+             (g, f"CASE {k} WHEN 2 THEN {groups(t, SEP, 6)} WHEN 4 THEN {groups(t, CHINESE, 6)} END"),
+             (gi, f"CASE WHEN {k} = 5 THEN {groups(t, ISO, 8)} END")],
+            [(n, canon), (c("fr"), f"CAST(rpad(nullif({gi}['g7'], ''), 6, '0') AS BIGINT)"),
+             (z, f"nullif({gi}['g8'], '')"), (x, f"CASE WHEN {c('num')} THEN CAST({t} AS DOUBLE) END")],
+            [(c(f), field(f)) for f in unit],
+            [(lt, f"CASE WHEN {k} IS NOT NULL AND {ok} THEN {local} END"),
              (c("off"), self._zone_offset()), (lx, excel_local), (c("nu"), num_us)],
             [(self.us, us)],
             [(self.reason, reason)],
@@ -286,21 +333,24 @@ def known_provinces() -> list[str]:
 
 def cid_stages(src: str, p: str, today: date) -> tuple[list[list[tuple[str, str]]], str, str]:
     """Citizen ID: staged columns, value expression, reason expression."""
-    cleaned = (
-        f"upper(translate(regexp_replace({src}, {lit(f'{WS}|-')}, '', 'g'), "
-        f"{lit('０１２３４５６７８９Ｘｘ')}, '0123456789XX'))"
+    cs, body, given, full, num = f"{p}cs", f"{p}body", f"{p}given", f"{p}full", f"{p}num"
+    # the 17 body digits by integer arithmetic on one BIGINT (17 digits < 2^63), not 17 substrings
+    weights = " + ".join(
+        f"({num} // {10 ** (16 - i)}) % 10 * {w}" if i < 16 else f"{num} % 10 * {w}" for i, w in enumerate(ref_cid.WEIGHTS)
     )
-    cs, body, given, full = f"{p}cs", f"{p}body", f"{p}given", f"{p}full"
-    weights = " + ".join(f"{digit(body, i + 1)} * {w}" for i, w in enumerate(ref_cid.WEIGHTS))
     check = f"substr({lit(ref_cid.CHECK_CHARS)}, ({weights}) % 11 + 1, 1)"
-    y, m, d = (f"CAST(substr({full}, {a}, {n}) AS BIGINT)" for a, n in ((7, 4), (11, 2), (13, 2)))
+    y, m, d = f"{p}y", f"{p}m", f"{p}d"
     stages = [
-        [(cs, cleaned)],
+        [(f"{p}cs0", replace_re(src, f"{WS}|-"))],
+        [(cs, f"upper({translate_some(f'{p}cs0', '０１２３４５６７８９Ｘｘ', '0123456789XX')})")],
         [(body, f"CASE WHEN {matches(cs, '^[0-9]{15}$')} THEN substr({cs}, 1, 6) || '19' || substr({cs}, 7, 9) "
                 f"WHEN {matches(cs, '^[0-9]{17}[0-9X]$')} THEN substr({cs}, 1, 17) END"),
          (given, f"CASE WHEN {matches(cs, '^[0-9]{17}[0-9X]$')} THEN substr({cs}, 18, 1) END")],
+        [(num, f"CAST({body} AS BIGINT)")],
         [(f"{p}chk", f"CASE WHEN {body} IS NOT NULL THEN {check} END")],
         [(full, f"{body} || coalesce({given}, {p}chk)")],
+        [(y, f"CAST(substr({full}, 7, 4) AS BIGINT)"), (m, f"CAST(substr({full}, 11, 2) AS BIGINT)"),
+         (d, f"CAST(substr({full}, 13, 2) AS BIGINT)")],
     ]  # fmt: skip
     reason = (
         f"CASE WHEN {blank(src)} THEN 'missing' WHEN {body} IS NULL THEN 'bad_shape' "
@@ -318,7 +368,7 @@ COUNTRY_PREFIXED = r"^(\+?86|0086)1[0-9]{10}$"
 def phone_stages(src: str, p: str) -> tuple[list[list[tuple[str, str]]], str, str]:
     s, n = f"{p}s", f"{p}n"
     stages = [
-        [(s, f"regexp_replace({src}, {lit(f'{WS}|[-()（）]')}, '', 'g')")],
+        [(s, replace_re(src, f"{WS}|[-()（）]"))],
         [(n, f"CASE WHEN {matches(s, COUNTRY_PREFIXED)} THEN right({s}, 11) ELSE {s} END")],
     ]
     reason = (
@@ -339,7 +389,7 @@ def plate_stages(src: str, p: str) -> tuple[list[list[tuple[str, str]]], str, st
     s = f"{p}s"
     fw_from = "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ"
     fw_to = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    stages = [[(s, f"upper(translate(regexp_replace({src}, {lit(f'{WS}|[·.•・-]')}, '', 'g'), {lit(fw_from)}, {lit(fw_to)}))")]]
+    stages = [[(f"{p}s0", replace_re(src, f"{WS}|[·.•・-]"))], [(s, f"upper({translate_some(f'{p}s0', fw_from, fw_to)})")]]
     ok = " OR ".join(matches(s, pat) for pat in PLATE_PATTERNS)
     reason = f"CASE WHEN {blank(src)} THEN 'missing' WHEN NOT ({ok}) THEN 'bad_shape' END"
     return stages, s, reason
@@ -351,7 +401,7 @@ def uscc_stages(src: str, p: str) -> tuple[list[list[tuple[str, str]]], str, str
     alpha = lit(ref_uscc.ALPHABET)
     total = " + ".join(f"(strpos({alpha}, substr({s}, {i + 1}, 1)) - 1) * {w}" for i, w in enumerate(weights))
     check = f"substr({alpha}, (31 - ({total}) % 31) % 31 + 1, 1)"
-    stages = [[(s, f"upper(regexp_replace({src}, {lit(f'{WS}|-')}, '', 'g'))")]]
+    stages = [[(s, f"upper({replace_re(src, f'{WS}|-')})")]]
     reason = (
         f"CASE WHEN {blank(src)} THEN 'missing' WHEN NOT {matches(s, _py_to_re(ref_uscc._SHAPE.pattern))} THEN 'bad_shape' "
         f"WHEN substr({s}, 18, 1) <> {check} THEN 'bad_check_char' END"
@@ -363,7 +413,7 @@ def uscc_stages(src: str, p: str) -> tuple[list[list[tuple[str, str]]], str, str
 
 def name(src: str) -> str:
     """Names: full-width ASCII folded to half-width, trimmed; empty -> NULL."""
-    return f"nullif({strip(f'translate({src}, {lit(FULLWIDTH_ASCII)}, {lit(HALFWIDTH_ASCII)})')}, '')"
+    return f"nullif({strip(translate_some(src, FULLWIDTH_ASCII, HALFWIDTH_ASCII))}, '')"
 
 
 SEX_CODES = {"1": "男", "男": "男", "男性": "男", "M": "男", "MALE": "男", "2": "女", "女": "女", "女性": "女", "F": "女", "FEMALE": "女"}

@@ -47,6 +47,15 @@ class Engine(ABC):
                 template = PLACEHOLDERS[str(node.this).lower()][self.dialect]
                 args = [a.sql(self.dialect) for a in node.expressions]
                 return sqlglot.parse_one(template.format(*args), read=self.dialect)
+            if isinstance(node, exp.RegexpExtract) and isinstance(node.args.get("group"), exp.Array):
+                # DuckDB's all-groups-in-one-run form -> a struct of one extract per group
+                names = node.args["group"].expressions
+                fields = ", ".join(
+                    f"{n.sql(self.dialect)}, regexp_extract({node.this.sql(self.dialect)}, "
+                    f"{node.expression.sql(self.dialect)}, {i})"
+                    for i, n in enumerate(names, 1)
+                )
+                return sqlglot.parse_one(f"named_struct({fields})", read=self.dialect)
             return node
 
         return tree.transform(expand).sql(self.dialect)
