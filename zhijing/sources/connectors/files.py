@@ -16,7 +16,15 @@ import duckdb
 import pyarrow as pa
 
 from zhijing.errors import ZhijingError
-from zhijing.sources.connectors.base import Landed, cap_sql, cap_text, quote_ident, raw_schema, sql_str
+from zhijing.sources.connectors.base import (
+    RAW_META,
+    Landed,
+    cap_sql,
+    cap_text,
+    quote_ident,
+    raw_schema,
+    sql_str,
+)
 from zhijing.sources.connectors.encoding import TextScan, detect_encoding, scan_text
 
 _JSON_DELIM = "\x1f"  # a raw unit separator never appears in valid JSON text
@@ -63,33 +71,39 @@ def _land_text(
     origin: str,
     out: Path,
 ) -> Landed:
-    """Shared second half of CSV and JSONL landing: parse, number lines, add rejects."""
-    meta = f"{sql_str(origin)} AS _source_file, {sql_str(scan.sha256)} AS _source_hash"
+    """Shared second half of CSV and JSONL landing: parse, number lines, add rejects.
+
+    One pass writes the rows numbered as if every line gave a row; only when the scan or
+    the reader skipped lines (blank, over-long, rejected) does a second pass renumber them
+    and add the rejected lines."""
+    offset = first_line - 1
+    meta = (
+        f"{sql_str(origin)} AS _source_file, (row_number() OVER () + {offset})::BIGINT AS _source_line, "
+        f"{sql_str(scan.sha256)} AS _source_hash, NULL::VARCHAR AS _error, NULL::VARCHAR AS _raw"
+    )
     good = out.with_suffix(".good.parquet")
     try:
-        con.execute(
-            f"COPY (SELECT {select_fields}, {meta}, row_number() OVER () AS _ord FROM {reader_sql}) "
-            f"TO {sql_str(str(good))} (FORMAT parquet)"
-        )
+        con.execute(f"COPY (SELECT {select_fields}, {meta} FROM {reader_sql}) TO {sql_str(str(good))} (FORMAT parquet)")
     except duckdb.Error as exc:
         raise ZhijingError(f"{dataset}: cannot parse {origin}: {str(exc).splitlines()[0][:160]}") from exc
     rejects = con.execute(
         "SELECT line, any_value(error_type), any_value(csv_line) FROM reject_errors GROUP BY line ORDER BY line"
     ).fetchall()
     skipped = sorted(set(scan.skipped) | {int(r[0]) for r in rejects})
-    offset = first_line - 1
+    notes = [f"encoding {scan.encoding}"] + ([f"{len(scan.long)} over-long line(s)"] if scan.long else [])
+    if not skipped:
+        good.replace(out)
+        rows = con.execute(f"SELECT count(*) FROM read_parquet({sql_str(str(out))})").fetchone()[0]
+        return Landed(dataset, origin, scan.sha256, [out], rows, 0, scan.size, notes)
     fields = con.sql(f"SELECT * FROM read_parquet({sql_str(str(good))}) LIMIT 0").columns
-    field_cols = ", ".join(quote_ident(c) for c in fields if c not in ("_source_file", "_source_hash", "_ord"))
-    if skipped:
-        gaps = _line_numbers_sql(con, [s for s in skipped if s >= first_line], first_line)
-        line_expr = f"r._ord + {offset} + coalesce(_gaps.j, 0)"
-        source = f"read_parquet({sql_str(str(good))}) r ASOF LEFT JOIN {gaps} ON {gaps}.g < r._ord"
-    else:
-        line_expr = f"_ord + {offset}"
-        source = f"read_parquet({sql_str(str(good))}) r"
+    names = [c for c in fields if c not in RAW_META]
+    field_cols = ", ".join(quote_ident(c) for c in names)
+    gaps = _line_numbers_sql(con, [s for s in skipped if s >= first_line], first_line)
+    ordinal = f"(r._source_line - {offset})"
+    line_expr = "r._source_line + coalesce(_gaps.j, 0)"
+    source = f"read_parquet({sql_str(str(good))}) r ASOF LEFT JOIN {gaps} ON {gaps}.g < {ordinal}"
     errors = [(int(line), str(kind).lower().replace(" ", "_"), cap_text(text)) for line, kind, text in rejects]
     errors += [(n, "line_too_long", cap_text(prefix)) for n, prefix in scan.long]
-    names = [c for c in fields if c not in ("_source_file", "_source_hash", "_ord")]
     err_table = pa.table(
         {
             **{n: pa.nulls(len(errors), pa.string()) for n in names},
@@ -109,7 +123,6 @@ def _land_text(
     )
     good.unlink()
     rows = con.execute(f"SELECT count(*) FROM read_parquet({sql_str(str(out))})").fetchone()[0]
-    notes = [f"encoding {scan.encoding}"] + ([f"{len(scan.long)} over-long line(s)"] if scan.long else [])
     return Landed(dataset, origin, scan.sha256, [out], rows, len(errors), scan.size, notes)
 
 
