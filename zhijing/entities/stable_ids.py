@@ -50,8 +50,12 @@ def assign_sql(con: duckdb.DuckDBPyConnection, members: str, previous: str | Non
                  row_number() OVER (PARTITION BY master_id ORDER BY n DESC, cluster) AS r_master
           FROM (SELECT cluster, arg_max(master_id, (n, master_id)) AS master_id, max(n) AS n FROM overlap GROUP BY cluster))
         WHERE r_master = 1 AND master_id NOT IN (SELECT by_id FROM derived WHERE by_id IS NOT NULL)),
-      final AS (
-        SELECT d.cluster, coalesce(d.by_id, c.master_id, {_hid_sql("'mention:' || d.first_mention")}) AS master_id
+      taken AS (SELECT master_id AS id FROM carried UNION SELECT by_id FROM derived WHERE by_id IS NOT NULL),
+      final AS (  -- a fresh ID never repeats one in use (the part of a split that keeps its smallest mention)
+        SELECT d.cluster, coalesce(d.by_id, c.master_id,
+               CASE WHEN {_hid_sql("'mention:' || d.first_mention")} IN (SELECT id FROM taken)
+                    THEN {_hid_sql("'mention:' || d.first_mention || '#split'")}
+                    ELSE {_hid_sql("'mention:' || d.first_mention")} END) AS master_id
         FROM derived d LEFT JOIN carried c USING (cluster))
       SELECT m.mention_id, f.master_id FROM {members} m JOIN final f USING (cluster)""")
 
