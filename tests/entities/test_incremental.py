@@ -36,3 +36,17 @@ def test_new_lodging_records_attach_to_their_masters(resolved_city, tmp_path):
     agree = [by_mention.get(f"lodging|{new}|guest") == by_mention.get(f"lodging|{orig}|guest") for new, orig in old_ids.items()]
     assert sum(agree) >= 0.9 * len(agree)
     assert link_new(settings)["new_mentions"] == 0  # nothing new the second time
+
+
+def test_new_name_only_mentions_attach_by_evidence():
+    from zhijing.entities.incremental import _by_evidence
+
+    cols = ["mention_id", "name", "citizen_id", "id_raw", "phone", "sex", "birth_date", "id_birth", "community", "address", "company"]
+    frame = pd.DataFrame([
+        ["hukou|1|self", "陈娟", "330203197503020028", None, None, "女", "19750302", "19750302", "DZ330203000001", None, None],
+        ["door|9|holder", "陈娟", None, None, None, None, None, None, "DZ330203000001", None, None],  # new, no phone
+        ["door|8|holder", "陈娟", None, None, None, None, None, None, "DZ330203000777", None, None],  # new, elsewhere
+    ], columns=cols)  # fmt: skip
+    master_of = pd.Series({"hukou|1|self": "PMAAAA"})
+    got = _by_evidence(frame, master_of, frame.iloc[1:])
+    assert got == {"door|9|holder": ("PMAAAA", "same community")}

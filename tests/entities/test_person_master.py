@@ -37,7 +37,7 @@ def test_accuracy_against_the_planted_truth(world):
     print("all mentions", all_scores.as_dict(), "identifiable", ident.as_dict())
     assert all_scores.precision >= 0.999
     assert ident.f1 >= 0.99, ident
-    assert all_scores.f1 >= 0.97, all_scores
+    assert all_scores.f1 >= 0.985, all_scores  # name plus evidence (was 0.97 with name-only mentions apart)
 
 
 def test_planted_duplicates_and_id_faults_resolve_to_their_true_person(world):

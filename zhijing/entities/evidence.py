@@ -45,7 +45,7 @@ def attach(con: duckdb.DuckDBPyConnection, members: str, cannot: str | None = No
         UNION ALL
         SELECT DISTINCT mb.cluster, ma.cluster FROM {cannot} j
         JOIN {members} ma ON ma.mention_id = j.mention_a JOIN {members} mb ON mb.mention_id = j.mention_b"""
-              if cannot else "SELECT NULL::BIGINT AS a, NULL::BIGINT AS b WHERE false")  # fmt: skip
+              if cannot else "SELECT NULL AS a, NULL AS b WHERE false")  # fmt: skip
     con.execute(f"""
       CREATE OR REPLACE TEMP TABLE {out} AS
       WITH identified AS (

@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from zhijing.entities import clustering, model, resolve, stable_ids
+from zhijing.entities import clustering, evidence, model, resolve, stable_ids
 from zhijing.errors import ZhijingError
 from zhijing.lake.store import current_files, publish
 
@@ -48,12 +48,33 @@ def link_new(settings, threshold: float = clustering.THRESHOLD) -> dict:
         best = ok.sort_values("match_probability", ascending=False).drop_duplicates("new_id")
         attached = dict(zip(best.new_id, master_of.reindex(best.old_id).to_numpy(), strict=True))
     rest = new[~new.mention_id.isin(attached)]
+    by_evidence = _by_evidence(frame, master_of, rest)
+    attached.update({m: master for m, (master, _) in by_evidence.items()})
+    rest = rest[~rest.mention_id.isin(by_evidence)]
     fresh = stable_ids.assign(pd.Series(range(len(rest)), index=rest.mention_id.to_numpy()), cid, None) if len(rest) else pd.Series(dtype=str)
     run_id = "incremental-" + pd.Timestamp.now("UTC").strftime("%Y%m%dT%H%M%SZ")
     added = pd.DataFrame({"mention_id": list(attached) + list(fresh.index), "master_id": list(attached.values()) + list(fresh.values),
                           "run_id": run_id, "match_probability": 1.0})  # fmt: skip
+    added["evidence"] = added.mention_id.map(lambda m: by_evidence[m][1] if m in by_evidence else None)
     lineage = {"job": "person-master-incremental/1", "threshold": threshold}
     publish(settings, "entities", "person_mentions", pa.Table.from_pandas(frame, preserve_index=False), lineage, mode="replace")
     publish(settings, "entities", "person_links", pa.Table.from_pandas(pd.concat([links, added.reindex(columns=links.columns)]), preserve_index=False),
             lineage, mode="replace")  # fmt: skip
-    return {"new_mentions": len(new), "attached": len(attached), "new_masters": int(fresh.nunique()) if len(fresh) else 0}
+    return {"new_mentions": len(new), "attached": len(attached), "attached_by_evidence": len(by_evidence),
+            "new_masters": int(fresh.nunique()) if len(fresh) else 0}  # fmt: skip
+
+
+def _by_evidence(frame: pd.DataFrame, master_of: pd.Series, rest: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """New name-only mentions that name plus evidence places in an existing master
+    (evidence.py, the same rules as the full run): mention_id -> (master_id, evidence)."""
+    if rest.empty:
+        return {}
+    cols = ["mention_id", "name", "citizen_id", "id_raw", "phone", "sex", "birth_date", "id_birth", "community", "address", "company"]
+    old = frame[frame.mention_id.isin(master_of.index)][cols].assign(cluster=lambda d: d.mention_id.map(master_of))
+    members = pd.concat([old, rest[cols].assign(cluster="new:" + rest.mention_id)], ignore_index=True)
+    con = duckdb.connect()
+    con.register("members_in", members.astype(object).where(members.notna(), None))
+    con.execute("CREATE TABLE members AS SELECT * FROM members_in")
+    evidence.attach(con, "members")
+    got = con.sql("SELECT substr(cluster, 5) AS mention_id, target, evidence FROM attachments").fetchall()
+    return {m: (t, e) for m, t, e in got}
