@@ -130,7 +130,9 @@ def test_purge_keeps_the_rest_verifiable_and_is_audited(tmp_path):
 
 
 @pytest.mark.postgres
-def test_audit_log_on_postgresql(tmp_path):
+def test_audit_log_on_postgresql(tmp_path, monkeypatch):
+    from zhijing.access.audit import store
+
     url = os.environ.get("ZHIJING_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     try:
         eng = sa.create_engine(url)
@@ -138,12 +140,20 @@ def test_audit_log_on_postgresql(tmp_path):
             c.execute(sa.text("drop table if exists audit_events, audit_heads"))
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
-    log = _log(tmp_path, url=url, n=50)
+    monkeypatch.setattr(store, "CHUNK", 8)  # several batches and tasks, a seal inside a batch
+    monkeypatch.setattr(store, "TASK", 16)
+    log = _log(tmp_path, url=url, n=45)
     log.seal()
-    assert log.verify().ok
+    log.append(AuditEvent(actor="u", operation="consult", outcome="allowed"))
+    v = log.verify()
+    assert v.ok and v.entries == 46 and v.seals_checked == 1
     with log.engine.begin() as c:
         c.execute(sa.text("update audit_events set actor = 'x' where seq = 33"))
     assert log.verify().first_broken == 33
+    with log.engine.begin() as c:
+        c.execute(sa.text("delete from audit_events where seq = 20"))
+    v = log.verify()
+    assert (v.ok, v.entries, v.first_broken, v.reason) == _reference_verify(log) == (False, 19, 20, "missing or reordered entry")
     with eng.begin() as c:
         c.execute(sa.text("drop table if exists audit_events, audit_heads"))
 
@@ -262,3 +272,12 @@ def test_parallel_verify_in_worker_processes(tmp_path, monkeypatch):
     v = log.verify(workers=2)
     assert (v.ok, v.first_broken, v.reason) == (False, 49, "missing or reordered entry")
     assert (v.entries, v.first_broken, v.reason) == _reference_verify(log)[1:]
+
+
+def test_a_far_away_seq_is_a_gap(tmp_path):
+    """The walk covers as many seqs as there are entries: a row moved far away leaves a gap."""
+    log = _log(tmp_path, n=5)
+    with log.engine.begin() as c:
+        c.execute(sa.text("update audit_events set seq = 1000000000000 where seq = 3"))
+    v = log.verify()
+    assert (v.ok, v.entries, v.first_broken, v.reason) == (False, 2, 3, "missing or reordered entry")

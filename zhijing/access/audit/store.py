@@ -186,7 +186,8 @@ class AuditLog:
         into tasks run by ``workers`` processes on a SQLite file (see ``_verify_range``)."""
         with self.engine.connect() as conn:
             start, prev = self._checkpoint_start(conn), self._checkpoint_hash(conn)
-            last = max(conn.execute(sa.select(sa.func.max(events.c.seq))).scalar() or 0, start)
+            # entries start+1 .. last, if none is missing (else the walk finds the first gap below last)
+            last = start + conn.execute(sa.select(sa.func.count()).where(events.c.seq > start)).scalar()
             hs = conn.execute(sa.select(heads).order_by(heads.c.id)).all()
         first = start + 1  # a seal made after a purge starts here; older ones straddle the purge
         ends = sorted({h.first_seq + h.size - 1 for h in hs if h.kind == "seal" and h.first_seq == first})
