@@ -76,3 +76,28 @@ def test_a_ticket_sees_its_jurisdiction_and_named_persons_a_case_sees_more(resol
                 subjects=[outside[0]])  # fmt: skip
     assert api.get(f"/api/persons/{outside[0]}", headers=api.headers("weijian01", TICKET)).status_code == 200
     assert log_for(s).verify().ok
+
+
+def test_the_cli_applies_the_same_need_to_know_and_masking(resolved_city, make_api):
+    import pytest
+
+    from zhijing.access.audit.store import log_for
+    from zhijing.access.cli_access import consult
+    from zhijing.access.guard import load_user
+    from zhijing.config import get_settings
+    from zhijing.errors import AccessDenied
+    from zhijing.standards.divisions import divisions
+
+    make_api(resolved_city[0].home)  # seeds the demo organisation
+    s = get_settings()
+    home = divisions()[jurisdiction(load_user(s, "paichusuo01").unit)].name
+    masters = _masters(s)
+    inside = next(m for m in masters if m[2] == home)
+    outside = next(m for m in masters if m[2] != home)
+    f = consult(s, "paichusuo01", TICKET, "person:read", inside[0])
+    ids = [v["value"] for v in f["facts"].get("citizen_id", [])]
+    assert ids and all("*" in v for v in ids)  # clearance 1: masked, as in the API
+    with pytest.raises(AccessDenied, match="jurisdiction"):
+        consult(s, "paichusuo01", TICKET, "person:read", outside[0])
+    last = log_for(s).events(1)[0]
+    assert last["outcome"] == "refused" and last["client"] == "cli" and last["records"] == [outside[0]]

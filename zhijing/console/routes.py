@@ -24,6 +24,7 @@ PAGES = {
     "/login": ("login.html", "登录"),
     "/catalog": ("catalog.html", "资源目录"),
     "/persons": ("persons.html", "一人一档"),
+    "/review": ("review.html", "核查"),
     "/audit": ("audit.html", "审计监督"),
 }
 

@@ -117,3 +117,17 @@ def household_index(settings) -> dict[str, str]:
     df = duckdb.sql(f"SELECT l.master_id, h.HH FROM {links} l JOIN {ments} m USING (mention_id) "
                     f"JOIN read_parquet({hukou!r}) h ON h._record_id = m.record_id WHERE m.dataset = 'hukou_person'").df()  # fmt: skip
     return dict(zip(df.master_id, df.HH, strict=True))
+
+
+def mentions_placed(settings, mention_ids: list[str]) -> list[dict]:
+    """Mentions with their master and the master's district — what need to know and the
+    review screen show of each side of a pair."""
+    links, ments, masters = _read(settings, "person_links"), _read(settings, "person_mentions"), _read(settings, "persons_master")
+    if not (links and ments and masters) or not mention_ids:
+        return []
+    return duckdb.execute(
+        f"SELECT m.mention_id, m.dataset, m.record_id, m.role, m.name, m.citizen_id, m.phone, l.master_id, p.district "
+        f"FROM {ments} m LEFT JOIN {links} l USING (mention_id) LEFT JOIN {masters} p USING (master_id) "
+        "WHERE m.mention_id IN (SELECT unnest($ids)) ORDER BY l.master_id, m.mention_id",
+        {"ids": mention_ids},
+    ).df().to_dict(orient="records")

@@ -15,7 +15,8 @@ from zhijing.config import get_settings
 from zhijing.entities import explain as explainer
 from zhijing.entities import judgements, person_file
 from zhijing.errors import ZhijingError
-from zhijing.governance.catalog import ELEMENT_GRADES
+from zhijing.governance.catalog import ELEMENT_GRADES, element_grade
+from zhijing.sources.spec import load_spec
 
 router = APIRouter(prefix="/api/persons", tags=["persons"])
 GRADES = {**ELEMENT_GRADES, "address_district": "public", "district": "public", "birth_date": "sensitive"}
@@ -31,6 +32,17 @@ def _mask_row(ctx: AccessContext, row: dict) -> dict:
     return ctx.mask(row, GRADES, KINDS)
 
 
+def _mask_record(ctx: AccessContext, rec: dict[str, Any]) -> dict[str, Any]:
+    """A linked record as the caller may see it: its key (a bank account number is one) and
+    its summary masked by the grades of the fields they come from."""
+    spec = load_spec().dataset(rec["dataset"])
+    summary_field = person_file.SUMMARY_FIELDS.get(rec["dataset"])
+    fields = {"record_id": spec.key, "summary": summary_field}
+    grades = {k: element_grade(spec, spec.element_of(f)) for k, f in fields.items() if f}
+    kinds = {k: spec.element_of(f) for k, f in fields.items() if f}
+    return ctx.mask(rec, grades, kinds)
+
+
 @router.get("/search")
 def search(q: str = Query(..., min_length=2), ctx: AccessContext = Depends(require("person:search"))) -> dict[str, Any]:
     found = person_file.search(get_settings(), q, limit=500)  # need to know filters before the page is cut
@@ -39,15 +51,33 @@ def search(q: str = Query(..., min_length=2), ctx: AccessContext = Depends(requi
     return {"results": [_mask_row(ctx, r) for r in results]}
 
 
+def _placed_visible(ctx: AccessContext, mention_ids: list[str]) -> list[dict] | None:
+    """The mentions with their masters, or None if any master is outside the caller's need to know."""
+    rows = person_file.mentions_placed(get_settings(), mention_ids)
+    if any(r["master_id"] and not ctx.may_see(r["master_id"], [r["district"]]) for r in rows):
+        return None
+    return [_mask_record(ctx, _mask_row(ctx, r)) for r in rows]
+
+
 @router.get("/review")
 def review(ctx: AccessContext = Depends(require("person:read"))) -> dict[str, Any]:
-    items = judgements.review_queue(get_settings())
+    """Conflicts the last run held apart, each with its mentions and their masters (only
+    the conflicts whose persons the purpose opens)."""
+    items = []
+    for item in judgements.review_queue(get_settings()):
+        rows = _placed_visible(ctx, item["mentions"])
+        if rows is not None:
+            items.append({**item, "rows": rows})
     ctx.audit("consult", [m for i in items for m in i["mentions"]][:500], query="review queue")
     return {"items": items}
 
 
 @router.get("/explain")
 def explain(a: str, b: str, ctx: AccessContext = Depends(require("person:read"))) -> dict[str, Any]:
+    rows = person_file.mentions_placed(get_settings(), [a, b])
+    for r in rows:
+        if r["master_id"]:
+            ctx.require_visible(r["master_id"], [r["district"]])
     try:
         out = explainer.explain(get_settings(), a, b)
     except ZhijingError as exc:
@@ -57,6 +87,8 @@ def explain(a: str, b: str, ctx: AccessContext = Depends(require("person:read"))
         if step["comparison"] in ("citizen_id", "phone", "id_birth"):
             step["left"], step["right"] = (ctx.mask({"v": step[k]}, {"v": "sensitive"}, {"v": step["comparison"]})["v"]
                                            for k in ("left", "right"))  # fmt: skip
+        elif step["comparison"] == "name":
+            step["left"], step["right"] = (_mask_row(ctx, {"name": step[k]})["name"] for k in ("left", "right"))
     return out
 
 
@@ -76,29 +108,37 @@ def judge(body: Judgement, ctx: AccessContext = Depends(require("person:judge"))
     return {"id": jid, "verdict": body.verdict}
 
 
-def _file_or_404(ctx: AccessContext, master_id: str, what: str) -> dict[str, Any]:
+def masked_file(ctx: AccessContext, master_id: str, what: str) -> dict[str, Any]:
+    """The person file, need-to-know checked and audited, with every value the caller's
+    clearance does not reach masked — facts, their provenance, relations, records, timeline."""
     f = person_file.person_file(get_settings(), master_id)
     if f is None:
         raise HTTPException(404, "no such person")
     ctx.query = what
     ctx.require_visible(master_id, file_districts(f))
     ctx.audit("consult", [master_id], query=what)
+
+    def key(dataset: str, record_id: str) -> str:
+        return _mask_record(ctx, {"dataset": dataset, "record_id": record_id})["record_id"]
+
+    f["facts"] = {k: [{**v, "value": _mask_row(ctx, {k: v["value"]})[k], "record": key(*v["record"].split(":", 1))}
+                      for v in vals] for k, vals in f["facts"].items()}  # fmt: skip
+    f["relations"]["nodes"] = [{**n, "label": _mask_row(ctx, {"phone": n["label"]})["phone"]} if n["kind"] == "phone" else n
+                               for n in f["relations"]["nodes"]]  # fmt: skip
+    f["records"] = [_mask_record(ctx, r) for r in f["records"]]
+    f["timeline"] = [{**e, "record_id": key(e["dataset"], e["record_id"])} for e in f["timeline"]]
+    f.pop("mention_ids")
     return f
 
 
 @router.get("/{master_id}")
 def person(master_id: str, ctx: AccessContext = Depends(require("person:read"))) -> dict[str, Any]:
-    f = _file_or_404(ctx, master_id, "person file")
-    f["facts"] = {k: [{**v, "value": _mask_row(ctx, {k: v["value"]})[k]} for v in vals] for k, vals in f["facts"].items()}
-    f["relations"]["nodes"] = [{**n, "label": _mask_row(ctx, {"phone": n["label"]})["phone"]} if n["kind"] == "phone" else n
-                               for n in f["relations"]["nodes"]]  # fmt: skip
-    f.pop("mention_ids")
-    return f
+    return masked_file(ctx, master_id, "person file")
 
 
 @router.get("/{master_id}/timeline")
 def timeline(master_id: str, ctx: AccessContext = Depends(require("person:read"))) -> dict[str, Any]:
-    return {"master_id": master_id, "events": _file_or_404(ctx, master_id, "timeline")["timeline"]}
+    return {"master_id": master_id, "events": masked_file(ctx, master_id, "timeline")["timeline"]}
 
 
 EXPORT_COLUMNS = ["section", "element", "value", "dataset", "record_id", "summary", "sources", "first_seen", "last_seen"]
@@ -108,9 +148,9 @@ EXPORT_COLUMNS = ["section", "element", "value", "dataset", "record_id", "summar
 def export(master_id: str, ctx: AccessContext = Depends(require("person:export"))) -> Response:
     """The person file as a watermarked CSV: facts with provenance, then linked records —
     masked exactly like the API, audited as a disclosure."""
-    f = _file_or_404(ctx, master_id, "person file export")
-    rows = [{"section": "fact", "element": k, "value": _mask_row(ctx, {k: v["value"]})[k], "dataset": " ".join(v["datasets"]),
-             "record_id": v.get("record", ""), "sources": v["sources"], "first_seen": v["first_seen"], "last_seen": v["last_seen"]}
+    f = masked_file(ctx, master_id, "person file export")
+    rows = [{"section": "fact", "element": k, "value": v["value"], "dataset": " ".join(v["datasets"]), "record_id": v["record"],
+             "sources": v["sources"], "first_seen": v["first_seen"], "last_seen": v["last_seen"]}
             for k, vals in f["facts"].items() for v in vals]  # fmt: skip
     rows += [{"section": "record", **r} for r in f["records"]]
     text, export_id = watermarked_csv(rows, EXPORT_COLUMNS, ctx.user.username, ctx.purpose)

@@ -3,7 +3,12 @@
 "use strict";
 const zj = (() => {
   const EN = {
-    "nav.overview": "Overview", "nav.catalog": "Catalog", "nav.persons": "Person file", "nav.audit": "Audit & oversight",
+    "nav.overview": "Overview", "nav.catalog": "Catalog", "nav.persons": "Person file", "nav.audit": "Audit & oversight", "nav.review": "Review",
+    "review.queue": "To review (conflicts held apart by the last run)", "review.compare": "Compare the two selected",
+    "review.notice": "Only records the chosen purpose opens are listed; comparisons and judgements are audited, take effect at the next run and can be reversed.",
+    "review.waterfall": "Match weight waterfall (what each comparison contributes)", "review.same": "Same person",
+    "review.different": "Different persons", "review.unsure": "Unsure", "review.pick2": "Tick two records", "review.step": "This comparison", "review.total": "Running total",
+    "review.purpose": "Choose a purpose first (top right)",
     "purpose.label": "Purpose", "logout": "Log out", "purpose.none": "— choose a purpose —",
     "login.notice": "Every query of personal data names its purpose and is written to a tamper-evident audit trail.",
     "login.user": "User", "login.password": "Password", "login.submit": "Log in",
@@ -214,6 +219,44 @@ const zj = (() => {
           data: (rel.nodes || []).map((n) => ({ id: n.id, name: n.label || n.id, category: n.kind })),
           links: (rel.links || rel.edges || []).map((l) => ({ source: l.source, target: l.target, label: { show: !!l.kind, formatter: l.kind } })) }] });
       }
+    },
+    async review() {
+      await chrome();
+      document.getElementById("purpose").addEventListener("change", () => location.reload());
+      if (!purpose()) { toast(t("review.purpose", "请先在右上角选择用途")); return; }
+      const q = await api("/api/persons/review");
+      rows("#queue tbody", q.items, ["kind", "reason", (it) => esc(it.mentions.length)], (it) => openItem(it));
+      let pair = [];
+      function openItem(it) {
+        document.getElementById("item").hidden = false;
+        document.getElementById("item-title").textContent = `${it.kind} · ${it.reason}`;
+        rows("#mentions tbody", it.rows, [(r) => `<input type="checkbox" value="${esc(r.mention_id)}">`, "master_id", "name",
+          "citizen_id", "phone", "dataset", "record_id"]);
+      }
+      document.getElementById("compare").addEventListener("click", async () => {
+        pair = [...document.querySelectorAll("#mentions input:checked")].map((el) => el.value);
+        if (pair.length !== 2) { toast(t("review.pick2", "请勾选两条记录")); return; }
+        const ex = await api(`/api/persons/explain?a=${encodeURIComponent(pair[0])}&b=${encodeURIComponent(pair[1])}`);
+        document.getElementById("pair").hidden = false;
+        let run = 0;
+        const weights = ex.waterfall.map((s) => s.match_weight), totals = weights.map((w) => (run += w));
+        const labels = ex.waterfall.map((s) => `${s.comparison}\n${s.level}`);
+        chart("waterfall")?.setOption({ tooltip: { trigger: "axis", axisPointer: { type: "shadow" } }, grid: { left: 60, bottom: 90 },
+          legend: { data: [t("review.step", "本项贡献"), t("review.total", "累计权重")] },
+          xAxis: { type: "category", data: labels, axisLabel: { interval: 0, fontSize: 11 } }, yAxis: { type: "value", name: "match weight" },
+          series: [{ type: "bar", name: t("review.step", "本项贡献"), data: weights.map((w) => ({ value: +w.toFixed(2),
+              itemStyle: { color: w >= 0 ? "#1a7f37" : "#c8102e" } })), label: { show: true, position: "top" } },
+            { type: "line", name: t("review.total", "累计权重"), data: totals.map((v) => +v.toFixed(2)), symbolSize: 8,
+              lineStyle: { color: "#123f7a" }, itemStyle: { color: "#123f7a" } }] });
+        document.getElementById("pair-summary").textContent =
+          `match weight ${ex.match_weight.toFixed(2)} · p = ${ex.match_probability.toFixed(4)}`;
+      });
+      document.querySelectorAll("[data-verdict]").forEach((b) => b.addEventListener("click", async () => {
+        if (pair.length !== 2) return;
+        await api("/api/persons/judgements", { method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ a: pair[0], b: pair[1], verdict: b.dataset.verdict }) });
+        toast(`${t("review." + b.dataset.verdict, b.textContent)} ✔`);
+      }));
     },
     async audit() {
       await chrome();
