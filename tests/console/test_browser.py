@@ -64,6 +64,8 @@ def test_login_search_and_person_file(server, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(f"{base}/persons")
         page.wait_for_url(f"{base}/login")  # no token: to the login page
         page.fill("input[name=username]", "xingzhen01")
@@ -89,4 +91,15 @@ def test_login_search_and_person_file(server, tmp_path):
         page.wait_for_selector("#graph canvas")
         assert page.locator("#records tr").count() >= 1
         page.screenshot(path=str(tmp_path / "person.png"), full_page=True)
+        with page.expect_download() as dl:  # the watermarked export, through the same token and purpose
+            page.click("#export")
+        assert "导出编号" in dl.value.path().read_text(encoding="utf-8-sig").splitlines()[0]
+
+        page.goto(f"{base}/")  # the overview: station map with the incident heat layer and charts
+        for chart in ("#map", "#incident-months", "#incident-categories", "#dataset-chart"):
+            page.wait_for_selector(f"{chart} canvas")
+        page.goto(f"{base}/review")  # the review screen loads its queue under the chosen purpose
+        page.wait_for_selector("#queue tbody", state="attached")
+        page.wait_for_load_state("networkidle")
+        assert not errors, errors
         browser.close()

@@ -50,7 +50,7 @@ const zj = (() => {
     const res = await fetch(path, Object.assign({}, opts, { headers }));
     if (res.status === 401) { sessionStorage.removeItem("zj.token"); location.href = "/login"; throw new Error("401"); }
     const body = res.headers.get("content-type")?.includes("json") ? await res.json() : await res.text();
-    if (!res.ok) { const msg = (body && body.detail) || res.statusText; toast(msg); throw new Error(msg); }
+    if (!res.ok) { const msg = (body && body.detail) || res.statusText; toast(msg); throw Object.assign(new Error(msg), { shown: true }); }
     return body;
   }
   async function download(path, filename) {  // with the token and purpose, like api(); refusals shown the same way
@@ -61,6 +61,8 @@ const zj = (() => {
     const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(await res.blob()), download: filename });
     a.click(); URL.revokeObjectURL(a.href);
   }
+  // a refusal the API explained is already on screen (toast); only unexpected failures stay errors
+  window.addEventListener("unhandledrejection", (ev) => { if (ev.reason && ev.reason.shown) ev.preventDefault(); });
   const quality = (d) => (typeof d.quality === "number" ? d.quality : d.quality?.score ?? d.quality_score ?? null);
   const esc = (v) => String(v ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
   const chart = (id) => (window.echarts && document.getElementById(id)) ? echarts.init(document.getElementById(id)) : null;
