@@ -89,6 +89,7 @@ def _generate(root: Path, persons: int, seed: int, show: bool) -> dict:
         # the cohort's co-occurrences go into these datasets before they are written
         recs = {name: builders.pop(name)() for name in epidemic.DATASETS}
         planted.truth["epidemic_contacts"] = epidemic.plant(rng, pop, recs)
+        _release()
         bar.advance(task)
 
         # the truth tables that grow with every dataset wait on disk, not in memory

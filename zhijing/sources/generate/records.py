@@ -142,7 +142,7 @@ def checkpoint_reads(rng, pop: Population, checkpoints: pd.DataFrame) -> Records
         "ts": (t.astype("datetime64[ms]").astype(np.int64) - 8 * 3600 * 1000),
         "direction": rng.choice(np.array(["东向西", "西向东", "南向北", "北向南"], dtype=object), n),
         "speed_kmh": rng.integers(15, 120, n),
-    })  # fmt: skip
+    }, copy=False)  # fmt: skip
     return Records(rows)
 
 
@@ -156,7 +156,7 @@ def door_access(rng, pop: Population, geo: Geography) -> Records:
         "event_id": rid, "community_code": geo.addresses.dzbm.str.slice(0, 14).to_numpy()[r.address_id],
         "door_id": table("D{}", 9)[rng.integers(1, 9, n)], "card_holder": r.name, "holder_phone": r.phone,
         "time": (t.astype("datetime64[s]").astype(np.int64) - 8 * 3600), "result": pick(rng.random(n) < 0.98, "open", "denied"),
-    })  # fmt: skip
+    }, copy=False)  # fmt: skip
     return Records(rows, _mentions(rid, r.person_id, "holder"))
 
 
@@ -198,7 +198,7 @@ def _frame(key: str, prefix: str, cols: dict[str, np.ndarray], extra: pd.DataFra
             cols[k] = np.concatenate([np.asarray(cols[k]), extra[k].to_numpy()])
     n = len(next(iter(cols.values())))
     cols = {key: _ids(prefix, n), **cols}
-    return pd.DataFrame(cols)
+    return pd.DataFrame(cols, copy=False)  # every column is a fresh array: use it, don't stack a copy
 
 
 def bank_accounts(rng, pop: Population) -> Records:
