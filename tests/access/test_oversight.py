@@ -52,3 +52,23 @@ def test_flags_are_stored_reviewed_and_audited(settings):
     assert oversight.list_flags(settings, "confirmed")[0]["reviewed_by"] == "ducha01"
     assert log.events(1)[0]["query"].startswith(f"oversight flag {flag['id']}")
     assert log.verify().ok
+
+
+def test_only_the_oversight_department_reviews_flags_through_the_api(api):
+    from zhijing.access.audit.store import log_for
+    from zhijing.config import get_settings
+
+    s = get_settings()
+    h = synthetic_audit.build(seed=2)
+    log_for(s).append_many(h.events)
+    assert oversight.run(s, lambda p: h.subjects.get(p, set()), h.household.get, h.home.get) > 0
+    duty = api.headers("ducha01")
+    assert api.get("/api/oversight/flags", headers=api.headers("xingzhen01")).status_code == 403  # officers cannot see them
+    flag = api.get("/api/oversight/flags", params={"status": "open"}, headers=duty).json()["flags"][0]
+    url = f"/api/oversight/flags/{flag['id']}/review"
+    assert api.post(url, data={"decision": "confirmed"}, headers=api.headers("xingzhen01")).status_code == 403
+    assert api.post(url, data={"decision": "maybe"}, headers=duty).status_code == 422
+    assert api.post("/api/oversight/flags/999999/review", data={"decision": "dismissed"}, headers=duty).status_code == 404
+    r = api.post(url, data={"decision": "dismissed", "note": "正常办案"}, headers=duty)
+    assert r.status_code == 200 and r.json()["reviewed_by"] == "ducha01"
+    assert {f["id"] for f in api.get("/api/oversight/flags", params={"status": "dismissed"}, headers=duty).json()["flags"]} == {flag["id"]}

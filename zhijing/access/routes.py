@@ -90,6 +90,8 @@ def review(flag_id: int, decision: str = Form(...), note: str = Form(""),
         return oversight.review(get_settings(), flag_id, decision, ctx.user.username, note)
     except KeyError:
         raise HTTPException(404, "no such flag") from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 def register(app: FastAPI) -> None:

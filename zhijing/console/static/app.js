@@ -22,7 +22,7 @@ const zj = (() => {
     "persons.notice": "The search is audited under the chosen purpose.", "persons.timeline": "Timeline",
     "persons.graph": "Relations", "persons.export": "Export (watermarked)", "persons.records": "Linked records (sources)",
     "audit.chain": "Audit chain", "audit.activity": "Access activity (hourly)", "audit.flags": "Oversight flags",
-    "audit.events": "Audit events",
+    "audit.events": "Audit events", "audit.confirm": "Confirm misuse", "audit.dismiss": "Dismiss", "audit.note": "Review note",
   };
   let lang = localStorage.getItem("zj.lang") || "zh";
   const zh = {};
@@ -267,7 +267,17 @@ const zj = (() => {
       document.getElementById("verify").innerHTML = `<span class="${ok ? "ok" : "bad"}">${ok ? "✔" : "✘"}</span> ` +
         `${esc(v.entries ?? v.size ?? "")} <span class="muted">${esc(v.first_broken ? "broken at " + v.first_broken : "")}</span>`;
       const flags = await api("/api/oversight/flags");
-      rows("#flags tbody", flags.flags || flags, ["rule", "actor", "summary", "status", "created_at"]);
+      const decide = (f) => f.status !== "open" ? esc(f.reviewed_by || "") :
+        `<button type="button" data-flag="${esc(f.id)}" data-decision="confirmed">${esc(t("audit.confirm", "确认违规"))}</button> ` +
+        `<button type="button" class="secondary" data-flag="${esc(f.id)}" data-decision="dismissed">${esc(t("audit.dismiss", "排除"))}</button>`;
+      rows("#flags tbody", flags.flags || flags, ["rule", "actor", "summary", (f) => esc((f.evidence || []).length),
+        "status", "created_at", decide]);
+      document.querySelectorAll("#flags [data-flag]").forEach((b) => b.addEventListener("click", async () => {
+        const note = prompt(t("audit.note", "核查意见")) ?? "";
+        const form = new URLSearchParams({ decision: b.dataset.decision, note });
+        await api(`/api/oversight/flags/${b.dataset.flag}/review`, { method: "POST", body: form });
+        location.reload();
+      }));
       const ev = await api("/api/audit/events?limit=200");
       const events = ev.events || ev;
       rows("#events tbody", events, ["seq", "time", "actor", "operation", "purpose", "outcome"]);
