@@ -4,7 +4,7 @@ leaf = SHA-256(0x00 || d), node = SHA-256(0x01 || left || right); the split poin
 largest power of two smaller than n.
 
 Whole levels are hashed with ``map`` chains (``_hash_all``): hashlib is still called once per
-node, but without a Python loop body around it, which roughly halves the cost per node.
+node, but without a Python function call around it (measured: a root ~15% faster).
 """
 
 from __future__ import annotations
