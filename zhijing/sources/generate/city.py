@@ -104,14 +104,11 @@ def _generate(root: Path, persons: int, seed: int, show: bool) -> dict:
             month = _month(rec.rows, ds)
             rows = faults.plant_field_faults(rng, ds, rec.rows, log)
             rec.rows = None  # the faulted copy is all that is written
-            rows["_month"] = month
-            del month
-            rows = faults.plant_duplicates(rng, ds, rows, log)
-            bad = faults.malformed_positions(rng, ds, rows, log)
-            month = rows.pop("_month")
-            writers.write(ds, rows, src, bad, month if ds.partition != "none" else None)
-            counts[ds.name] = len(rows)
-            del rows, month, bad
+            order = faults.duplicate_order(rng, ds, rows, log)  # repeats are taken as the files are written
+            bad = faults.malformed_positions(rng, ds, rows, log, order)
+            writers.write(ds, rows, src, bad, month if ds.partition != "none" else None, order)
+            counts[ds.name] = len(order)
+            del rows, month, bad, order
             frame = log.frame()
             fault_rows.add(frame)
             fault_kinds.append(frame.fault.to_numpy())

@@ -140,22 +140,31 @@ def _mixed_dates(rng, col: pd.Series, key: np.ndarray, field: str, log: FaultLog
     return pd.Series(out, index=col.index)
 
 
-def plant_duplicates(rng, spec: DatasetSpec, rows: pd.DataFrame, log: FaultLog) -> pd.DataFrame:
-    """Exact repeated rows (a system that re-sends a batch)."""
+def duplicate_order(rng, spec: DatasetSpec, rows: pd.DataFrame, log: FaultLog) -> np.ndarray:
+    """Exact repeated rows (a system that re-sends a batch): the positions of ``rows`` to
+    write, each repeated row right after itself."""
     idx = np.flatnonzero(rng.random(len(rows)) < RATES["duplicate_row"])
     log.add(rows[spec.key].astype(str).to_numpy()[idx], "*", "duplicate_row")
     times = np.ones(len(rows), dtype=np.intp)
-    times[idx] = 2  # each repeat right after its row
-    out = rows.take(np.repeat(np.arange(len(rows)), times))
+    times[idx] = 2
+    return np.repeat(np.arange(len(rows)), times)
+
+
+def plant_duplicates(rng, spec: DatasetSpec, rows: pd.DataFrame, log: FaultLog) -> pd.DataFrame:
+    """The rows with their repeats in place (``duplicate_order`` applied)."""
+    out = rows.take(duplicate_order(rng, spec, rows, log))
     out.index = pd.RangeIndex(len(out))
     return out
 
 
-def malformed_positions(rng, spec: DatasetSpec, rows: pd.DataFrame, log: FaultLog) -> np.ndarray:
+def malformed_positions(rng, spec: DatasetSpec, rows: pd.DataFrame, log: FaultLog, order: np.ndarray | None = None) -> np.ndarray:
     """Rows the writer will break beyond repair (wrong column count, truncated JSON,
-    binary garbage): recorded here, broken in writers.py."""
+    binary garbage): recorded here, broken in writers.py. Positions count among the rows
+    written, ``rows.take(order)`` when ``order`` is given."""
     if spec.format not in ("csv", "jsonl", "stream"):
         return np.array([], int)
-    idx = np.flatnonzero(rng.random(len(rows)) < RATES["malformed_row"])
-    log.add(rows[spec.key].astype(str).to_numpy()[idx], "*", "malformed_row")
+    n = len(rows) if order is None else len(order)
+    idx = np.flatnonzero(rng.random(n) < RATES["malformed_row"])
+    src = idx if order is None else np.asarray(order)[idx]
+    log.add(rows[spec.key].astype(str).to_numpy()[src], "*", "malformed_row")
     return idx

@@ -21,52 +21,62 @@ EXCEL_MAX_ROWS = 200_000
 GARBAGE = b"\x00\xff\xfe\x8b\x08PK\x03\x04\x9c\xe2\x80"
 
 
-def target_files(spec: DatasetSpec, rows: pd.DataFrame, month: pd.Series | None) -> Iterator[tuple[str, pd.DataFrame]]:
-    """(relative path, rows) pairs: one per month where the path has a '*' (Excel capped).
-
-    Yielded one at a time, so only one month's copy of the rows exists at once."""
+def target_files(spec: DatasetSpec, n: int, month: pd.Series | None,
+                 order: np.ndarray | None = None) -> Iterator[tuple[str, np.ndarray]]:  # fmt: skip
+    """(relative path, positions among the ``n`` rows written) pairs: one per month where
+    the path has a '*' (Excel capped). ``month`` is given per source row; ``order`` maps
+    written rows to source rows (a repeated row appears twice)."""
     if "*" not in spec.path:
-        yield spec.path, rows
+        yield spec.path, np.arange(n)
         return
+    if order is None:
+        order = np.arange(n)
+    cap = EXCEL_MAX_ROWS if spec.format == "excel" else max(1, n)
     if month is None:
-        month = pd.Series("all", index=rows.index)
-    cap = EXCEL_MAX_ROWS if spec.format == "excel" else max(1, len(rows))
-    codes, labels = pd.factorize(month.to_numpy())  # groupby would first copy every row in sorted order
+        codes, labels = np.zeros(n, np.intp), np.array(["all"], dtype=object)
+    else:
+        codes, labels = pd.factorize(month.to_numpy())  # groupby would first copy every row in sorted order
+        codes = codes[order]
     for code in np.argsort(labels.astype(object), kind="stable"):
-        m, part = labels[code], rows.take(np.flatnonzero(codes == code))
-        for k, start in enumerate(range(0, len(part), cap)):
-            yield spec.path.replace("*", m if k == 0 else f"{m}-{k}"), part.iloc[start : start + cap]
+        pos = np.flatnonzero(codes == code)
+        for k, start in enumerate(range(0, len(pos), cap)):
+            yield spec.path.replace("*", labels[code] if k == 0 else f"{labels[code]}-{k}"), pos[start : start + cap]
 
 
 def write(spec: DatasetSpec, rows: pd.DataFrame, root: Path, malformed: np.ndarray,
-          month: pd.Series | None = None) -> list[Path]:  # fmt: skip
-    """Write ``rows`` in the spec's format under ``root``; break the ``malformed`` rows."""
-    broken = pd.Series(False, index=rows.index)
-    broken.iloc[malformed] = True
+          month: pd.Series | None = None, order: np.ndarray | None = None) -> list[Path]:  # fmt: skip
+    """Write ``rows`` in the spec's format under ``root``; break the ``malformed`` rows.
+
+    With ``order`` (positions into ``rows``), the rows written are ``rows.take(order)``,
+    taken a file or a chunk at a time rather than copied whole; ``malformed`` counts
+    among those."""
+    order = np.arange(len(rows)) if order is None else np.asarray(order)
+    broken = np.zeros(len(order), bool)
+    broken[malformed] = True
     written = []
-    for rel, part in target_files(spec, rows, month):
+    for rel, pos in target_files(spec, len(order), month, order):
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        bad = broken.loc[part.index].to_numpy()
+        take, bad = order[pos], broken[pos]
         if spec.format == "csv":
-            _csv(part, path, spec.encoding or "utf-8", bad)
+            _csv(rows, take, path, spec.encoding or "utf-8", bad)
         elif spec.format in ("jsonl", "stream"):
-            _jsonl(part, path, bad)
+            _jsonl(rows, take, path, bad)
         elif spec.format == "excel":
-            _excel(part, path, spec.sheet or "Sheet1")
+            _excel(rows.take(take), path, spec.sheet or "Sheet1")
         elif spec.format == "sqlite":
-            _sqlite(part, path, spec.table or spec.name)
+            _sqlite(rows.take(take), path, spec.table or spec.name)
         written.append(path)
     return written
 
 
-def _csv(rows: pd.DataFrame, path: Path, encoding: str, bad: np.ndarray, chunk: int = 50_000) -> None:
-    """CSV in the department's encoding, written a chunk at a time; broken rows lose their
-    tail columns or become binary garbage."""
+def _csv(rows: pd.DataFrame, take: np.ndarray, path: Path, encoding: str, bad: np.ndarray, chunk: int = 50_000) -> None:
+    """CSV of ``rows.take(take)`` in the department's encoding, written a chunk at a time;
+    broken rows lose their tail columns or become binary garbage."""
     with path.open("wb") as fh:
         fh.write(",".join(rows.columns).encode(encoding, errors="replace") + b"\n")
-        for start in range(0, len(rows), chunk):
-            lines = rows.iloc[start : start + chunk].to_csv(index=False, header=False, lineterminator="\n").split("\n")[:-1]
+        for start in range(0, len(take), chunk):
+            lines = rows.take(take[start : start + chunk]).to_csv(index=False, header=False, lineterminator="\n").split("\n")[:-1]
             out = bytearray()
             for i, line in enumerate(lines, start):
                 if bad[i]:
@@ -76,11 +86,12 @@ def _csv(rows: pd.DataFrame, path: Path, encoding: str, bad: np.ndarray, chunk: 
             fh.write(bytes(out))
 
 
-def _jsonl(rows: pd.DataFrame, path: Path, bad: np.ndarray, chunk: int = 25_000) -> None:
-    """JSON lines, a chunk of rows at a time (row dicts are large); broken rows are cut in half."""
+def _jsonl(rows: pd.DataFrame, take: np.ndarray, path: Path, bad: np.ndarray, chunk: int = 25_000) -> None:
+    """JSON lines of ``rows.take(take)``, a chunk at a time (row dicts are large); broken
+    rows are cut in half."""
     with path.open("w", encoding="utf-8") as fh:
-        for start in range(0, len(rows), chunk):
-            records = rows.iloc[start : start + chunk].to_dict(orient="records")
+        for start in range(0, len(take), chunk):
+            records = rows.take(take[start : start + chunk]).to_dict(orient="records")
             lines = []
             for rec, b in zip(records, bad[start : start + chunk], strict=True):
                 line = json.dumps({k: (None if _isnull(v) else _plain(v)) for k, v in rec.items()}, ensure_ascii=False)
