@@ -103,3 +103,34 @@ def test_login_search_and_person_file(server, tmp_path):
         page.wait_for_load_state("networkidle")
         assert not errors, errors
         browser.close()
+
+
+@pytest.mark.browser
+def test_an_auditor_checks_an_entry_in_the_browser(server):
+    """督察 opens the audit page and checks one entry's chain hash, leaf, inclusion path and
+    the Ed25519 signature of the tree head with the browser's own WebCrypto."""
+    from playwright.sync_api import sync_playwright
+
+    from zhijing.access.audit.store import AuditEvent, log_for
+    from zhijing.config import get_settings
+
+    base, logins = server
+    log = log_for(get_settings())
+    for i in range(5):  # entries enough for a real path
+        log.append(AuditEvent(actor="xingzhen01", operation="consult", outcome="allowed", purpose="case:T", records=[f"PM{i}"]))
+    assert log.seal() is not None
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{base}/login")
+        page.fill("input[name=username]", "ducha01")
+        page.fill("input[name=password]", logins["ducha01"])
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/")
+        page.goto(f"{base}/audit")
+        page.wait_for_selector("#events tr")
+        page.click("#events tr >> nth=0")
+        page.wait_for_selector("#proof:not([hidden]) [data-check=signature]")
+        checks = {k: page.inner_text(f"#proof [data-check={k}]") for k in ("chain", "leaf", "path", "signature")}
+        assert all(v.startswith("✔") for v in checks.values()), checks
+        browser.close()

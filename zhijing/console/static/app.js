@@ -22,7 +22,9 @@ const zj = (() => {
     "persons.notice": "The search is audited under the chosen purpose.", "persons.timeline": "Timeline",
     "persons.graph": "Relations", "persons.export": "Export (watermarked)", "persons.records": "Linked records (sources)",
     "audit.chain": "Audit chain", "audit.activity": "Access activity (hourly)", "audit.flags": "Oversight flags",
-    "audit.events": "Audit events", "audit.confirm": "Confirm misuse", "audit.dismiss": "Dismiss", "audit.note": "Review note",
+    "audit.events": "Audit events", "audit.confirm": "Confirm misuse", "audit.proof": "Checked in your browser",
+    "audit.proof.chain": "Chain hash SHA-256(prev‖body)", "audit.proof.leaf": "Leaf hash (RFC 6962)",
+    "audit.proof.path": "Inclusion proof → tree root", "audit.proof.sig": "Tree head signature", "audit.dismiss": "Dismiss", "audit.note": "Review note",
   };
   let lang = localStorage.getItem("zj.lang") || "zh";
   const zh = {};
@@ -60,6 +62,39 @@ const zj = (() => {
     if (!res.ok) { const body = await res.json().catch(() => ({})); toast(body.detail || res.statusText); return; }
     const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(await res.blob()), download: filename });
     a.click(); URL.revokeObjectURL(a.href);
+  }
+  // RFC 6962 / 9162 checks of one audit entry, done here with WebCrypto so the browser need not trust the server
+  const hex = (buf) => [...new Uint8Array(buf)].map((x) => x.toString(16).padStart(2, "0")).join("");
+  const unhex = (h) => Uint8Array.from((h || "").match(/../g) || [], (x) => parseInt(x, 16));
+  async function sha256(...parts) {
+    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0)); let at = 0;
+    parts.forEach((p) => { all.set(p, at); at += p.length; });
+    return hex(await crypto.subtle.digest("SHA-256", all));
+  }
+  async function verifyProof(p) {
+    const enc = new TextEncoder(), h = p.head;
+    const chain = (await sha256(unhex(p.entry.prev_hash), enc.encode(p.entry.body))) === p.entry.hash;
+    let r = await sha256(Uint8Array.of(0), unhex(p.entry.hash));
+    const leaf = r === p.leaf;
+    let fn = p.index, sn = p.tree_size - 1, path = true;
+    for (const x of p.proof) {
+      if (sn === 0) { path = false; break; }
+      if ((fn & 1) || fn === sn) {
+        r = await sha256(Uint8Array.of(1), unhex(x), unhex(r));
+        if (!(fn & 1)) while (!(fn & 1) && fn !== 0) { fn >>= 1; sn >>= 1; }
+      } else r = await sha256(Uint8Array.of(1), unhex(r), unhex(x));
+      fn >>= 1; sn >>= 1;
+    }
+    path = path && sn === 0 && r === h.root;
+    let signature = null;  // null: this algorithm cannot be checked in this browser (SM2)
+    if (h.algorithm === "ed25519") {
+      try {
+        const key = await crypto.subtle.importKey("raw", unhex(h.public_key), { name: "Ed25519" }, false, ["verify"]);
+        const msg = enc.encode(`${h.kind}|${h.first_seq}|${h.size}|${h.root}|${h.chain_hash}|${h.signed_at}`);
+        signature = await crypto.subtle.verify({ name: "Ed25519" }, key, unhex(h.signature), msg);
+      } catch (e) { signature = null; }
+    }
+    return { chain, leaf, path, signature };
   }
   // a refusal the API explained is already on screen (toast); only unexpected failures stay errors
   window.addEventListener("unhandledrejection", (ev) => { if (ev.reason && ev.reason.shown) ev.preventDefault(); });
@@ -280,7 +315,21 @@ const zj = (() => {
       }));
       const ev = await api("/api/audit/events?limit=200");
       const events = ev.events || ev;
-      rows("#events tbody", events, ["seq", "time", "actor", "operation", "purpose", "outcome"]);
+      rows("#events tbody", events, ["seq", "time", "actor", "operation", "purpose", "outcome"], async (e) => {
+        const p = await api(`/api/audit/proof/${e.seq}`);
+        const ok = await verifyProof(p);
+        const mark = (v) => (v === null ? "—" : v ? '<span class="ok">✔</span>' : '<span class="bad">✘</span>');
+        const el = document.getElementById("proof");
+        el.hidden = false;
+        el.innerHTML = `<h2>${esc(t("audit.proof", "浏览器内独立校验"))} · #${esc(e.seq)}</h2><dl class="facts">` +
+          `<dt>${esc(t("audit.proof.chain", "链哈希 SHA-256(prev‖body)"))}</dt><dd data-check="chain">${mark(ok.chain)}</dd>` +
+          `<dt>${esc(t("audit.proof.leaf", "叶子哈希 (RFC 6962)"))}</dt><dd data-check="leaf">${mark(ok.leaf)}</dd>` +
+          `<dt>${esc(t("audit.proof.path", "包含证明 → 树根"))}</dt><dd data-check="path">${mark(ok.path)} ` +
+          `<span class="muted">${esc(p.proof.length)} / ${esc(p.tree_size)} · ${esc(p.head.root.slice(0, 16))}…</span></dd>` +
+          `<dt>${esc(t("audit.proof.sig", "树头签名"))}</dt><dd data-check="signature">${mark(ok.signature)} ` +
+          `<span class="muted">${esc(p.head.algorithm)} · ${esc(p.head.signed_at)}</span></dd></dl>`;
+        el.scrollIntoView();
+      });
       const byHour = {}; events.forEach((e) => { const h = String(e.time || "").slice(0, 13); byHour[h] = (byHour[h] || 0) + 1; });
       const hours = Object.keys(byHour).sort();
       chart("activity")?.setOption({ tooltip: {}, xAxis: { type: "category", data: hours }, yAxis: {},
