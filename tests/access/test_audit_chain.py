@@ -34,6 +34,16 @@ def test_root_matches_the_recursive_definition(data):
 
 
 @given(st.integers(min_value=1, max_value=70), st.data())
+def test_prefix_roots_from_the_levels_of_a_larger_tree(n, data):
+    """A seal that ends inside a batch: its root comes from the batch's levels in O(log n)."""
+    leaves = [merkle.leaf_hash(str(i).encode()) for i in range(n)]
+    k = data.draw(st.integers(min_value=0, max_value=n))
+    tree = merkle.levels(leaves)
+    assert tree[-1] == [merkle.root(leaves)]
+    assert merkle.prefix_root(tree, k) == _ref_root(leaves[:k])
+
+
+@given(st.integers(min_value=1, max_value=70), st.data())
 def test_inclusion_proofs_verify_and_detect_tampering(n, data):
     leaves = [merkle.leaf_hash(str(i).encode()) for i in range(n)]
     i = data.draw(st.integers(min_value=0, max_value=n - 1))
