@@ -150,8 +150,10 @@ class CleanJob:
             f"(PARTITION BY h._row_hash ORDER BY h._source_file, h._source_line) AS _dup_rank FROM ({hashed}) h) r "
             f"LEFT JOIN (SELECT DISTINCT _row_hash FROM prior_hashes) ph ON ph._row_hash = r._row_hash"
         )
+        # the join key is the address's staged text value (trimmed once, not in the join)
         joins = "".join(
-            f" LEFT JOIN addr_lookup __a{self.fields.index(f)} ON __a{self.fields.index(f)}.addr_key = {S.text(q(f))}"
+            f" LEFT JOIN addr_lookup __a{self.fields.index(f)} ON __a{self.fields.index(f)}.addr_key = "
+            f"std.__f{self.fields.index(f)}_v"
             for f in self.address_fields
         )
         for level in range(depth):
@@ -210,7 +212,10 @@ class CleanJob:
             f"SELECT {S.text(q(self.spec.key))} AS _record_id, _source_file, _source_line, {ingest_id} AS _ingest_id, "
             f"zj_us_to_ts({ingested}) AS _ingested_at, {', '.join(outputs)}, {self._issues()} AS _issues, "
             f"_row_hash{''.join(', ' + p for p in part)}, _class, _reason, "
-            f"CASE WHEN _class = 'quarantine' THEN coalesce(_raw, {S.csv_line(fields_q)}) END AS _quarantine_raw FROM ("
+            # every quarantined row has an error or a reason (the guard must not read _class:
+            # DuckDB would evaluate the branch for every row)
+            f"CASE WHEN _error IS NOT NULL OR _reason IS NOT NULL THEN coalesce(_raw, {S.csv_line(fields_q)}) END "
+            f"AS _quarantine_raw FROM ("
             f"SELECT *, CASE WHEN _error IS NOT NULL THEN 'quarantine' "
             f"WHEN _dup_rank > 1 OR _prior IS NOT NULL THEN 'duplicate' "
             f"WHEN _reason IS NOT NULL THEN 'quarantine' ELSE 'clean' END AS _class FROM ("

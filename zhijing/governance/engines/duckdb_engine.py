@@ -17,6 +17,7 @@ def _lit(s: str) -> str:
 class DuckDBEngine(Engine):
     name = "duckdb"
     dialect = "duckdb"
+    MAX_PARTITION_SCANS = 36  # more distinct partition values: DuckDB's PARTITION_BY writer
 
     def __init__(self, con: duckdb.DuckDBPyConnection | None = None) -> None:
         self.con = con or duckdb.connect()
@@ -43,6 +44,8 @@ class DuckDBEngine(Engine):
 
     def write_parquet(self, name: str, folder: Path, partition_by: list[str] | None = None) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
+        if partition_by and len(partition_by) == 1 and self._write_each_partition(name, folder, partition_by[0]):
+            return parquet_files(folder)
         if partition_by:
             cols = ", ".join(partition_by)
             self.con.execute(
@@ -52,6 +55,22 @@ class DuckDBEngine(Engine):
         else:
             self.con.execute(f"COPY (SELECT * FROM {name}) TO {_lit(str(folder / 'part-0.parquet'))} (FORMAT parquet)")
         return parquet_files(folder)
+
+    def _write_each_partition(self, name: str, folder: Path, col: str) -> bool:
+        """A few partitions (months): one plain COPY per value is cheaper than DuckDB's
+        PARTITION_BY writer (which buffers every partition per thread). Same layout:
+        ``col=value/part-0.parquet``, the hive column in the path only."""
+        values = [r[0] for r in self.con.execute(f"SELECT DISTINCT {col} FROM {name}").fetchall()]
+        if not values or len(values) > self.MAX_PARTITION_SCANS or any(v is None or "/" in str(v) for v in values):
+            return False
+        for v in values:
+            part = folder / f"{col}={v}"
+            part.mkdir(parents=True, exist_ok=True)
+            self.con.execute(
+                f"COPY (SELECT * EXCLUDE ({col}) FROM {name} WHERE {col} = {_lit(str(v))}) "
+                f"TO {_lit(str(part / 'part-0.parquet'))} (FORMAT parquet)"
+            )
+        return True
 
     def rows(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
