@@ -7,7 +7,9 @@ month, the way departments send batches); Excel files are also capped in rows.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,6 +116,25 @@ def _excel(rows: pd.DataFrame, path: Path, sheet: str) -> None:
     for rec in rows.itertuples(index=False):
         ws.append([_cell(v) for v in rec])
     wb.save(path)
+    _reproducible_zip(path)
+
+
+FIXED_TIME = (2026, 1, 1, 0, 0, 0)
+_CORE_TIMES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
+
+
+def _reproducible_zip(path: Path) -> None:
+    """openpyxl stamps the save time into docProps/core.xml and every zip entry; pin both so
+    the same seed gives the same bytes."""
+    with zipfile.ZipFile(path) as src:
+        entries = [(info, src.read(info)) for info in src.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info, data in entries:
+            if info.filename == "docProps/core.xml":
+                data = _CORE_TIMES.sub(rb"\g<1>2026-01-01T00:00:00Z\g<2>", data)
+            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
+            fixed.compress_type, fixed.external_attr = zipfile.ZIP_DEFLATED, info.external_attr
+            dst.writestr(fixed, data)
 
 
 def _cell(v):
