@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 
@@ -62,6 +63,21 @@ print(json.dumps({"seconds": time.perf_counter() - t, "cpu_s": u.ru_utime + u.ru
 """
 
 
+SCORE = """
+import json, sys
+import duckdb
+from pathlib import Path
+from zhijing.entities import evaluate
+links_src, mention_files, city = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+links = duckdb.sql(f"SELECT mention_id, master_id FROM {links_src}").df()
+ments = duckdb.sql(f"SELECT mention_id, citizen_id, id_raw, phone FROM read_parquet({mention_files})").df()
+only = evaluate.identifiable(ments)
+del ments
+truth = evaluate.read_truth(city)
+print(json.dumps({"all": evaluate.score(links, truth).as_dict(), "identifiable": evaluate.score(links, truth, only).as_dict()}))
+"""
+
+
 def child(code: str, args: list[str], timeout: float) -> dict:
     """Run ``code`` in a fresh interpreter; its last output line is a JSON dict."""
     try:
@@ -70,15 +86,13 @@ def child(code: str, args: list[str], timeout: float) -> dict:
         return {"error": f"did not finish within {timeout / 60:.0f} min"}
     if r.returncode != 0:
         tail = (r.stderr.strip().splitlines() or ["?"])[-1]
-        return {"error": f"failed ({'out of memory' if 'memory' in tail.lower() or r.returncode < 0 else tail[:120]})"}
+        killed = r.returncode == -9
+        return {"error": f"failed ({'killed: out of memory' if killed or 'memory' in tail.lower() else tail[:120]})"}
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def city_section(persons: int, root: Path | None, peer_memory: str, peer_timeout: float) -> list[str]:
-    import duckdb
-
     from zhijing.config import Settings
-    from zhijing.entities import evaluate
     from zhijing.lake.store import current_files
 
     if root is None:
@@ -92,15 +106,14 @@ def city_section(persons: int, root: Path | None, peer_memory: str, peer_timeout
     ours = child(OURS, [str(settings.home)], 4 * 3600)
     if "error" in ours:
         return [f"### {persons:,} persons", "", f"zhijing resolve {ours['error']}.", ""]
+    (root / "ours.json").write_text(json.dumps(ours))
     summary = ours["summary"]
-    links = duckdb.sql(f"SELECT mention_id, master_id FROM read_parquet({current_files(settings, 'entities', 'person_links')!r})").df()
-    mention_files = current_files(settings, "entities", "person_mentions")
-    ments = duckdb.sql(f"SELECT mention_id, citizen_id, id_raw, phone FROM read_parquet({mention_files!r})").df()
-    truth = evaluate.read_truth(root / "city")
-    only = evaluate.identifiable(ments)
-    ours_all, ours_id = evaluate.score(links, truth), evaluate.score(links, truth, only)
+    mention_files = repr(current_files(settings, "entities", "person_mentions"))
+    scores = child(SCORE, [f"read_parquet({current_files(settings, 'entities', 'person_links')!r})", mention_files,
+                           str(root / "city")], 3600)  # fmt: skip
+    ours_all, ours_id = (SimpleNamespace(**scores[k]) for k in ("all", "identifiable"))
     peer_out = root / "peer_links.parquet"
-    peer = child(PEER, [repr(mention_files), str(peer_out), peer_memory], peer_timeout)
+    peer = child(PEER, [mention_files, str(peer_out), peer_memory], peer_timeout)
 
     def row(name, a, i, run):
         return (f"| {name} | {a.precision:.4f} | {a.recall:.4f} | **{a.f1:.4f}** | {i.f1:.4f} | {a.exact_clusters:.3f} | "
@@ -114,8 +127,8 @@ def city_section(persons: int, root: Path | None, peer_memory: str, peer_timeout
         lines.append(f"| Splink defaults (NameComparison, exact ID / phone, default clustering) | — | — | — | — | — | "
                      f"{peer['error']} (DuckDB memory_limit {peer_memory}) | — | — |")  # fmt: skip
     else:
-        plinks = pd.read_parquet(peer_out)
-        peer_all, peer_id = evaluate.score(plinks, truth), evaluate.score(plinks, truth, only)
+        scores = child(SCORE, [f"read_parquet('{peer_out}')", mention_files, str(root / "city")], 3600)
+        peer_all, peer_id = (SimpleNamespace(**scores[k]) for k in ("all", "identifiable"))
         lines.append(row("Splink defaults (NameComparison, exact ID / phone, default clustering)", peer_all, peer_id, peer))
     stages = ", ".join(f"{k} {v:.0f} s" for k, v in summary.get("seconds", {}).items())
     lines += ["", "Each resolver runs alone in a child process; wall time depends on what else the shared machine "
