@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import math
 
 from zhijing.entities import person_file
@@ -24,7 +23,7 @@ def explain(settings, a: str, b: str) -> dict:
     if len(rows) != 2:
         raise ZhijingError("both mentions must exist")
     model = {**json.loads(path.read_text()), "retain_intermediate_calculation_columns": True, "retain_matching_columns": True}
-    linker = Linker(DuckDBAPI().register(rows, table_name="pair"), model, log_level=logging.WARNING)
+    linker = Linker(DuckDBAPI().register(rows, table_name="pair"), model, log_level=None)
     left, right = (rows.iloc[i].where(rows.iloc[i].notna(), None).to_dict() for i in (0, 1))
     scored = linker.inference.score_pair(left, right).as_pandas_dataframe().iloc[0]
     p = model["probability_two_random_records_match"]

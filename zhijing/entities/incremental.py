@@ -6,7 +6,6 @@ master of their best match above the threshold, or given a master of their own."
 from __future__ import annotations
 
 import json
-import logging
 
 import duckdb
 import pandas as pd
@@ -32,7 +31,7 @@ def link_new(settings, threshold: float = clustering.THRESHOLD) -> dict:
     old = frame[frame.mention_id.isin(set(links.mention_id))]
     db = DuckDBAPI()
     linker = Linker([db.register(old, table_name="old_m"), db.register(new, table_name="new_m")],
-                    {**json.loads(path.read_text()), "link_type": "link_and_dedupe"}, log_level=logging.WARNING)  # fmt: skip
+                    {**json.loads(path.read_text()), "link_type": "link_and_dedupe"}, log_level=None)  # fmt: skip
     rules = model.settings().blocking_rules_to_generate_predictions
     between = linker.inference.predict_between(db.register(new, table_name="new_l"), db.register(old, table_name="old_r"),
                                                 blocking_rules_to_generate_predictions=rules,

@@ -94,7 +94,7 @@ def train(frame: pd.DataFrame | str, engine: str = "duckdb", spark=None, seed: i
     from splink import Linker
 
     db_api = _db_api(engine, spark, con)
-    linker = Linker(_register(db_api, engine, frame), model.settings(), log_level=logging.WARNING)
+    linker = Linker(_register(db_api, engine, frame), model.settings(), log_level=None)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
     for rule in model.TRAINING_BLOCKS:
         linker.training.estimate_parameters_using_expectation_maximisation(rule, fix_u_probabilities=True)
@@ -107,7 +107,7 @@ def score_with_model(frame: pd.DataFrame, model_json: dict, engine: str = "duckd
     from splink import Linker
 
     db_api = _db_api(engine, spark)
-    linker = Linker(_register(db_api, engine, frame), model_for(engine, model_json), log_level=logging.WARNING)
+    linker = Linker(_register(db_api, engine, frame), model_for(engine, model_json), log_level=None)
     return predict(Trained(linker, db_api), floor)
 
 
