@@ -291,3 +291,15 @@ def test_a_far_away_seq_is_a_gap(tmp_path):
         c.execute(sa.text("update audit_events set seq = 1000000000000 where seq = 3"))
     v = log.verify()
     assert (v.ok, v.entries, v.first_broken, v.reason) == (False, 2, 3, "missing or reordered entry")
+
+
+def test_a_signed_seal_naming_another_last_entry_is_reported(tmp_path):
+    from zhijing.access.audit.store import heads
+
+    log = _log(tmp_path, n=8)
+    good = log.seal()
+    forged = log._sign_head("seal", good["first_seq"], good["size"], bytes.fromhex(good["root"]), "ab" * 32)
+    with log.engine.begin() as c:  # right root, valid signature, wrong chain head
+        c.execute(sa.insert(heads).values(**forged))
+    v = log.verify()
+    assert not v.ok and v.first_broken == good["first_seq"] + good["size"] - 1 and "last entry" in v.reason

@@ -217,7 +217,14 @@ class AuditLog:
                 return Verification(False, last - start, h.first_seq, f"bad signature on {h.kind} head {h.id}")
             if h.kind == "seal" and h.first_seq >= first and seal_root(h) != bytes.fromhex(h.root):
                 return Verification(False, last - start, h.first_seq, f"seal {h.id} does not match the entries it covers")
+            if h.kind == "seal" and h.first_seq >= first and self._hash_at(h.first_seq + h.size - 1) != h.chain_hash:
+                return Verification(False, last - start, h.first_seq + h.size - 1,
+                                    f"seal {h.id} names another last entry than the chain holds")  # fmt: skip
         return Verification(True, last - start, seals_checked=len(hs))
+
+    def _hash_at(self, seq: int) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(events.c.hash).where(events.c.seq == seq)).scalar()
 
     def _run_tasks(self, start: int, last: int, prev: str, ends: list[int], workers: int):
         """Results of ``_verify_range`` over (start, last] in order, in tasks of TASK entries."""
