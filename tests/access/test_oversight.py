@@ -72,3 +72,5 @@ def test_only_the_oversight_department_reviews_flags_through_the_api(api):
     r = api.post(url, data={"decision": "dismissed", "note": "正常办案"}, headers=duty)
     assert r.status_code == 200 and r.json()["reviewed_by"] == "ducha01"
     assert {f["id"] for f in api.get("/api/oversight/flags", params={"status": "dismissed"}, headers=duty).json()["flags"]} == {flag["id"]}
+    watched = [e for e in log_for(s).events(20) if e["actor"] == "ducha01" and e["query"] == "/api/oversight/flags"]
+    assert watched and all(e["operation"] == "consult" for e in watched)  # the overseers are audited too

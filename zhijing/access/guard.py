@@ -107,9 +107,11 @@ def _refuse(settings, status: int, reason: str, ctx: AccessContext | None, perso
     return HTTPException(status_code=status, detail=reason, headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
 
 
-def require(permission: str, person_data: bool = True):
+def require(permission: str, person_data: bool = True, audited: bool | None = None):
     """A FastAPI dependency declaring the permission (and, for person data, the purpose) a
-    route needs."""
+    route needs. Person-data routes are always audited; ``audited=True`` audits a route that
+    needs no purpose too — the audit trail's own readers are watched like everyone else."""
+    audited = person_data if audited is None else audited or person_data
     resource, _, action = permission.partition(":")
 
     async def dependency(
@@ -140,7 +142,7 @@ def require(permission: str, person_data: bool = True):
                 raise _refuse(settings, 403, check.reason or "purpose refused", ctx, person_data)
         decision = policy.Context(check.ok if check else True, check.kind if check else "", check.in_scope if check else True)
         if not policy.allowed(subject(ctx.user), f"{resource}:api", action, decision):
-            raise _refuse(settings, 403, f"not permitted: {permission}", ctx, person_data)
+            raise _refuse(settings, 403, f"not permitted: {permission}", ctx, audited)
         outcome = "allowed"
         try:
             yield ctx
@@ -148,7 +150,7 @@ def require(permission: str, person_data: bool = True):
             outcome = "refused" if ctx.refusal else "error"
             raise
         finally:
-            if person_data:
+            if audited:
                 append(AuditEvent(actor=ctx.user.username, unit=ctx.user.unit, operation=ctx.operation, outcome=outcome,
                                   purpose=stated, records=ctx.records, query=ctx.query, client=client,
                                   reason=ctx.refusal), settings)  # fmt: skip

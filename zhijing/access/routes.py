@@ -61,18 +61,18 @@ def me(ctx: AccessContext = Depends(require("catalog:read", person_data=False)))
 
 @router.get("/audit/events")
 def audit_events(limit: int = 200, actor: str | None = None,
-                 ctx: AccessContext = Depends(require("audit:read", person_data=False))) -> dict:  # fmt: skip
+                 ctx: AccessContext = Depends(require("audit:read", person_data=False, audited=True))) -> dict:  # fmt: skip
     return {"events": log_for(get_settings()).events(min(limit, 5000), actor)}
 
 
 @router.get("/audit/verify")
-def audit_verify(ctx: AccessContext = Depends(require("audit:read", person_data=False))) -> dict:
+def audit_verify(ctx: AccessContext = Depends(require("audit:read", person_data=False, audited=True))) -> dict:
     v = log_for(get_settings()).verify()
     return {"ok": v.ok, "entries": v.entries, "first_broken": v.first_broken, "reason": v.reason, "seals": v.seals_checked}
 
 
 @router.get("/audit/proof/{seq}")
-def audit_proof(seq: int, ctx: AccessContext = Depends(require("audit:read", person_data=False))) -> dict:
+def audit_proof(seq: int, ctx: AccessContext = Depends(require("audit:read", person_data=False, audited=True))) -> dict:
     """Everything needed to check one entry without trusting the server: its body and chain
     hashes, the RFC 6962 inclusion path, and the signed tree head it leads to (the console
     checks all three in the browser with WebCrypto)."""
@@ -89,7 +89,7 @@ def audit_proof(seq: int, ctx: AccessContext = Depends(require("audit:read", per
 
 
 @router.get("/oversight/flags")
-def flags(status: str | None = None, ctx: AccessContext = Depends(require("oversight:read", person_data=False))) -> dict:
+def flags(status: str | None = None, ctx: AccessContext = Depends(require("oversight:read", person_data=False, audited=True))) -> dict:
     return {"flags": oversight.list_flags(get_settings(), status)}
 
 
