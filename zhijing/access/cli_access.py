@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from fastapi import HTTPException
 
-from zhijing.access import policy
 from zhijing.access import purpose as purposes
 from zhijing.access.audit import AuditEvent, append
-from zhijing.access.guard import AccessContext, load_user, subject
+from zhijing.access.guard import AccessContext, load_user, permitted
 from zhijing.errors import AccessDenied
 
 
@@ -18,9 +17,7 @@ def consult(settings, username: str, stated: str, permission: str, master_id: st
 
     user = load_user(settings, username)
     check = purposes.check(settings, user.username, user.unit, stated)
-    resource, _, action = permission.partition(":")
-    ok = check.ok and check.in_scope and policy.allowed(subject(user), f"{resource}:api", action,
-                                                         policy.Context(check.ok, check.kind, check.in_scope))  # fmt: skip
+    ok = check.ok and check.in_scope and permitted(user, permission, check)
     reason = None if ok else (check.reason or f"not permitted: {permission}")
     ctx = AccessContext(permission, user, stated, check.kind, client="cli", subjects=check.subjects)
     f = None

@@ -99,19 +99,26 @@ def record_visible(user: User, purpose_kind: str, subjects: tuple[str, ...], mas
     return policy.allowed(subject(user), "person:record", "read", ctx)
 
 
-def _refuse(settings, status: int, reason: str, ctx: AccessContext | None, person_data: bool) -> HTTPException:
-    if person_data and ctx is not None:
+def permitted(user: User, permission: str, check: purposes.PurposeCheck | None) -> bool:
+    """The request-level decision for ``permission`` (``check`` is None for routes without person data)."""
+    resource, _, action = permission.partition(":")
+    ctx = policy.Context(check.ok, check.kind, check.in_scope) if check else policy.Context(True, "", True)
+    return policy.allowed(subject(user), f"{resource}:api", action, ctx)
+
+
+def _refuse(settings, status: int, reason: str, ctx: AccessContext | None, audited: bool) -> HTTPException:
+    if audited and ctx is not None:
         append(AuditEvent(actor=ctx.user.username if ctx.user else "anonymous", unit=ctx.user.unit if ctx.user else None,
                           operation=ctx.operation, outcome="refused", purpose=ctx.purpose, query=ctx.query,
                           client=ctx.client, reason=reason), settings)  # fmt: skip
     return HTTPException(status_code=status, detail=reason, headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
 
 
-def require(permission: str, person_data: bool = True, audited: bool | None = None):
+def require(permission: str, person_data: bool = True, audited: bool = False):
     """A FastAPI dependency declaring the permission (and, for person data, the purpose) a
     route needs. Person-data routes are always audited; ``audited=True`` audits a route that
     needs no purpose too — the audit trail's own readers are watched like everyone else."""
-    audited = person_data if audited is None else audited or person_data
+    audited = audited or person_data
     resource, _, action = permission.partition(":")
 
     async def dependency(
@@ -128,20 +135,19 @@ def require(permission: str, person_data: bool = True, audited: bool | None = No
             yield ctx
             return
         if not authorization or not authorization.lower().startswith("bearer "):
-            raise _refuse(settings, 401, "login required", ctx, person_data)
+            raise _refuse(settings, 401, "login required", ctx, audited)
         try:
             claims = tokens.verify(settings, authorization.split(" ", 1)[1].strip())
             ctx.user = load_user(settings, claims["sub"])
         except AccessDenied as exc:
-            raise _refuse(settings, 401, str(exc), ctx, person_data) from None
+            raise _refuse(settings, 401, str(exc), ctx, audited) from None
         request.state.claims = claims
         check = purposes.check(settings, ctx.user.username, ctx.user.unit, stated) if person_data else None
         if check is not None:
             ctx.purpose_kind, ctx.subjects = check.kind, check.subjects
             if not check.ok or not check.in_scope:
-                raise _refuse(settings, 403, check.reason or "purpose refused", ctx, person_data)
-        decision = policy.Context(check.ok if check else True, check.kind if check else "", check.in_scope if check else True)
-        if not policy.allowed(subject(ctx.user), f"{resource}:api", action, decision):
+                raise _refuse(settings, 403, check.reason or "purpose refused", ctx, audited)
+        if not permitted(ctx.user, permission, check):
             raise _refuse(settings, 403, f"not permitted: {permission}", ctx, audited)
         outcome = "allowed"
         try:

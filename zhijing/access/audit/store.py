@@ -165,16 +165,20 @@ class AuditLog:
             return head
 
     def inclusion(self, seq: int) -> dict:
-        """Proof that entry ``seq`` is in the latest seal's tree."""
+        """Proof that entry ``seq`` is in the latest seal's tree, with everything needed to
+        check it without trusting the server: the entry (body, prev_hash, hash) and the
+        signed head the path leads to."""
         with self.engine.connect() as conn:
             head = conn.execute(sa.select(heads).where(heads.c.kind == "seal").order_by(heads.c.id.desc()).limit(1)).first()
             if head is None or not head.first_seq <= seq < head.first_seq + head.size:
                 raise KeyError("entry not covered by a seal yet")
             _, leaves = self._hashes(conn, upto=head.first_seq + head.size - 1)
-            idx = seq - head.first_seq
-            proof = merkle.inclusion_proof(leaves, idx)
-            return {"seq": seq, "index": idx, "tree_size": head.size, "root": head.root,
-                    "leaf": leaves[idx].hex(), "proof": [p.hex() for p in proof]}  # fmt: skip
+            entry = conn.execute(sa.select(events.c.body, events.c.prev_hash, events.c.hash).where(events.c.seq == seq)).first()
+        idx = seq - head.first_seq
+        proof = merkle.inclusion_proof(leaves, idx)
+        signed = {k: v for k, v in head._mapping.items() if k != "id"}
+        return {"seq": seq, "index": idx, "tree_size": head.size, "root": head.root, "leaf": leaves[idx].hex(),
+                "proof": [p.hex() for p in proof], "entry": dict(entry._mapping), "head": signed}  # fmt: skip
 
     # --- verification --------------------------------------------------------------------------
     def verify(self, workers: int = 2) -> Verification:
