@@ -45,21 +45,24 @@ const zj = (() => {
     const el = document.getElementById("toast"); if (!el) return alert(msg);
     el.textContent = msg; el.style.display = "block"; setTimeout(() => { el.style.display = "none"; }, 5000);
   }
-  async function api(path, opts = {}) {
+  async function api(path, opts = {}) {  // JSON with the token and purpose; refusals shown, then thrown
+    const res = await request(path, opts);
+    return res.headers.get("content-type")?.includes("json") ? res.json() : res.text();
+  }
+  async function request(path, opts = {}) {
     const headers = Object.assign({ Accept: "application/json" }, opts.headers || {});
     if (token()) headers.Authorization = "Bearer " + token();
     if (purpose()) headers["X-Purpose"] = purpose();
     const res = await fetch(path, Object.assign({}, opts, { headers }));
     if (res.status === 401) { sessionStorage.removeItem("zj.token"); location.href = "/login"; throw new Error("401"); }
-    const body = res.headers.get("content-type")?.includes("json") ? await res.json() : await res.text();
-    if (!res.ok) { const msg = (body && body.detail) || res.statusText; toast(msg); throw Object.assign(new Error(msg), { shown: true }); }
-    return body;
+    if (!res.ok) {
+      const body = await res.json().catch(() => ({}));
+      const msg = body.detail || res.statusText; toast(msg); throw Object.assign(new Error(msg), { shown: true });
+    }
+    return res;
   }
-  async function download(path, filename) {  // with the token and purpose, like api(); refusals shown the same way
-    const headers = { Authorization: "Bearer " + token() };
-    if (purpose()) headers["X-Purpose"] = purpose();
-    const res = await fetch(path, { headers });
-    if (!res.ok) { const body = await res.json().catch(() => ({})); toast(body.detail || res.statusText); return; }
+  async function download(path, filename) {
+    const res = await request(path);
     const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(await res.blob()), download: filename });
     a.click(); URL.revokeObjectURL(a.href);
   }
