@@ -23,11 +23,6 @@ class Clusters:
     review: list[dict] = field(default_factory=list)  # held-apart conflicts with reasons
 
 
-def components(ids: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    index = pd.Index(ids)
-    return _components(len(ids), index.get_indexer(left), index.get_indexer(right))
-
-
 def _components(n: int, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
     graph = coo_matrix((np.ones(len(li), dtype=np.int8), (li, ri)), shape=(n, n))
     return connected_components(graph, directed=False)[1]

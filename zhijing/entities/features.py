@@ -11,8 +11,6 @@ import duckdb
 import pandas as pd
 from pypinyin import Style, lazy_pinyin
 
-from zhijing.standards import citizen_id
-
 
 @lru_cache(maxsize=1)
 def _four_corner():
@@ -56,9 +54,3 @@ def add_features(con: duckdb.DuckDBPyConnection, table: str = "person_mentions")
         ON m.name IS NOT DISTINCT FROM l.name AND m.name_pinyin IS NOT DISTINCT FROM l.name_pinyin""")
     con.unregister("name_lookup")
 
-
-def id_facts(value: str | None):
-    """Birth date / sex / division of a valid ID, or None."""
-    if not value or not citizen_id.normalize(value).ok:
-        return None
-    return citizen_id.facts(value)

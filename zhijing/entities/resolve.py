@@ -29,7 +29,6 @@ from zhijing.entities import masters as masters_mod
 from zhijing.lake.store import current_files, publish
 
 log = logging.getLogger(__name__)
-logging.getLogger("splink").setLevel(logging.ERROR)  # its untrained-parameter notes are expected here
 JOB_VERSION = "person-master/2"
 PAIR_COLUMNS = ["mention_id_l", "mention_id_r", "match_probability", "match_weight"]
 # DuckDB's own limit for the job (it spills to disk beyond it); Python's arrays come on top
@@ -299,10 +298,3 @@ def build_masters_sql(con: duckdb.DuckDBPyConnection, mentions_table: str, links
                 strftime(TRY_STRPTIME(substr(citizen_id, 7, 8), '%Y%m%d'), '%Y-%m-%d') AS birth_date
       FROM g ORDER BY master_id""")
 
-
-def build_masters(frame: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
-    """``build_masters_sql`` on pandas objects."""
-    con = duckdb.connect()
-    con.register("frame_in", frame)
-    con.register("links_in", links[["mention_id", "master_id"]])
-    return build_masters_sql(con, "frame_in", "links_in").df()

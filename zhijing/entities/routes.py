@@ -51,23 +51,17 @@ def search(q: str = Query(..., min_length=2), ctx: AccessContext = Depends(requi
     return {"results": [_mask_row(ctx, r) for r in results]}
 
 
-def _placed_visible(ctx: AccessContext, mention_ids: list[str]) -> list[dict] | None:
-    """The mentions with their masters, or None if any master is outside the caller's need to know."""
-    rows = person_file.mentions_placed(get_settings(), mention_ids)
-    if any(r["master_id"] and not ctx.may_see(r["master_id"], [r["district"]]) for r in rows):
-        return None
-    return [_mask_record(ctx, _mask_row(ctx, r)) for r in rows]
-
-
 @router.get("/review")
 def review(ctx: AccessContext = Depends(require("person:read"))) -> dict[str, Any]:
     """Conflicts the last run held apart, each with its mentions and their masters (only
     the conflicts whose persons the purpose opens)."""
+    queue = judgements.review_queue(get_settings())
+    placed = {r["mention_id"]: r for r in person_file.mentions_placed(get_settings(), [m for i in queue for m in i["mentions"]])}
     items = []
-    for item in judgements.review_queue(get_settings()):
-        rows = _placed_visible(ctx, item["mentions"])
-        if rows is not None:
-            items.append({**item, "rows": rows})
+    for item in queue:
+        rows = sorted((placed[m] for m in item["mentions"] if m in placed), key=lambda r: (r["master_id"] is None, r["master_id"] or "", r["mention_id"]))
+        if all(not r["master_id"] or ctx.may_see(r["master_id"], [r["district"]]) for r in rows):
+            items.append({**item, "rows": [_mask_record(ctx, _mask_row(ctx, r)) for r in rows]})
     ctx.audit("consult", [m for i in items for m in i["mentions"]][:500], query="review queue")
     return {"items": items}
 

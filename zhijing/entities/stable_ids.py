@@ -7,14 +7,8 @@ so it runs in the same DuckDB connection as the rest of the job, at any scale.""
 
 from __future__ import annotations
 
-import hashlib
-
 import duckdb
 import pandas as pd
-
-
-def _hid(text: str) -> str:
-    return "PM" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:14].upper()
 
 
 def _hid_sql(expr: str) -> str:

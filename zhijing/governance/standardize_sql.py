@@ -411,11 +411,6 @@ def uscc_stages(src: str, p: str) -> tuple[list[list[tuple[str, str]]], str, str
 
 # ---------------------------------------------------------------------------- people, numbers
 
-def name(src: str) -> str:
-    """Names: full-width ASCII folded to half-width, trimmed; empty -> NULL."""
-    return f"nullif({strip(translate_some(src, FULLWIDTH_ASCII, HALFWIDTH_ASCII))}, '')"
-
-
 SEX_CODES = {"1": "男", "男": "男", "男性": "男", "M": "男", "MALE": "男", "2": "女", "女": "女", "女性": "女", "F": "女", "FEMALE": "女"}
 SEX_UNKNOWN = ("0", "9", "未知", "未说明")
 

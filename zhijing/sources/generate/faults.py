@@ -150,13 +150,6 @@ def duplicate_order(rng, spec: DatasetSpec, rows: pd.DataFrame, log: FaultLog) -
     return np.repeat(np.arange(len(rows)), times)
 
 
-def plant_duplicates(rng, spec: DatasetSpec, rows: pd.DataFrame, log: FaultLog) -> pd.DataFrame:
-    """The rows with their repeats in place (``duplicate_order`` applied)."""
-    out = rows.take(duplicate_order(rng, spec, rows, log))
-    out.index = pd.RangeIndex(len(out))
-    return out
-
-
 def malformed_positions(rng, spec: DatasetSpec, rows: pd.DataFrame, log: FaultLog, order: np.ndarray | None = None) -> np.ndarray:
     """Rows the writer will break beyond repair (wrong column count, truncated JSON,
     binary garbage): recorded here, broken in writers.py. Positions count among the rows
