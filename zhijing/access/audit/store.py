@@ -193,6 +193,8 @@ class AuditLog:
             # entries start+1 .. last, if none is missing (else the walk finds the first gap below last)
             last = start + conn.execute(sa.select(sa.func.count()).where(events.c.seq > start)).scalar()
             hs = conn.execute(sa.select(heads).order_by(heads.c.id)).all()
+            hash_at = dict(conn.execute(sa.select(events.c.seq, events.c.hash).join(  # the entry each seal names as its last
+                heads, sa.and_(heads.c.kind == "seal", events.c.seq == heads.c.first_seq + heads.c.size - 1))).all())
         first = start + 1  # a seal made after a purge starts here; older ones straddle the purge
         ends = sorted({h.first_seq + h.size - 1 for h in hs if h.kind == "seal" and h.first_seq == first})
         broken, roots, partial = None, [], {}
@@ -221,14 +223,10 @@ class AuditLog:
                 return Verification(False, last - start, h.first_seq, f"bad signature on {h.kind} head {h.id}")
             if h.kind == "seal" and h.first_seq >= first and seal_root(h) != bytes.fromhex(h.root):
                 return Verification(False, last - start, h.first_seq, f"seal {h.id} does not match the entries it covers")
-            if h.kind == "seal" and h.first_seq >= first and self._hash_at(h.first_seq + h.size - 1) != h.chain_hash:
+            if h.kind == "seal" and h.first_seq >= first and hash_at.get(h.first_seq + h.size - 1) != h.chain_hash:
                 return Verification(False, last - start, h.first_seq + h.size - 1,
                                     f"seal {h.id} names another last entry than the chain holds")  # fmt: skip
         return Verification(True, last - start, seals_checked=len(hs))
-
-    def _hash_at(self, seq: int) -> str | None:
-        with self.engine.connect() as conn:
-            return conn.execute(sa.select(events.c.hash).where(events.c.seq == seq)).scalar()
 
     def _run_tasks(self, start: int, last: int, prev: str, ends: list[int], workers: int):
         """Results of ``_verify_range`` over (start, last] in order, in tasks of TASK entries."""
