@@ -79,4 +79,7 @@ def resolved_city(small_city, tmp_path_factory):
     s = Settings(home=tmp_path_factory.mktemp("resolved"))
     ingest_city(s, small_city / "sources", progress=False)
     summary = resolve_all(s, progress=False)
+    from zhijing.serving.build import build
+
+    build(s)
     return s, small_city, summary

@@ -61,13 +61,13 @@ class AccessContext:
     def mask(self, record: dict, field_grades: dict[str, str], kinds: dict[str, str] | None = None) -> dict:
         return masking.mask(record, field_grades, self.user.clearance if self.user else 0, kinds)
 
-    def may_see(self, master_id: str, districts: list[str | None]) -> bool:
+    def may_see(self, master_id: str, places: list[str | None]) -> bool:
         """Need to know for one person: the policy's ``person:record`` rules."""
-        return record_visible(self.user, self.purpose_kind, self.subjects, master_id, districts)
+        return record_visible(self.user, self.purpose_kind, self.subjects, master_id, places)
 
-    def require_visible(self, master_id: str, districts: list[str | None]) -> None:
+    def require_visible(self, master_id: str, places: list[str | None]) -> None:
         """Refuse (403, audited as a refusal naming the record) a person outside the caller's need to know."""
-        if not self.may_see(master_id, districts):
+        if not self.may_see(master_id, places):
             self.records.append(master_id)
             self.refusal = OUTSIDE
             raise HTTPException(status_code=403, detail=OUTSIDE)
@@ -92,9 +92,10 @@ def subject(user: User) -> policy.Subject:
 
 
 def record_visible(user: User, purpose_kind: str, subjects: tuple[str, ...], master_id: str,
-                   districts: list[str | None]) -> bool:  # fmt: skip
-    """May ``user``, under a purpose of ``purpose_kind`` naming ``subjects``, see this person?"""
-    inside = scope.in_jurisdiction(scope.jurisdiction(user.unit), districts)
+                   places: list[str | None]) -> bool:  # fmt: skip
+    """May ``user``, under a purpose of ``purpose_kind`` naming ``subjects``, see this person
+    (placed by ``places``: station or district codes)?"""
+    inside = scope.in_jurisdiction(scope.jurisdiction(user.unit), places)
     ctx = policy.Context(True, purpose_kind, True, inside, master_id in subjects)
     return policy.allowed(subject(user), "person:record", "read", ctx)
 
