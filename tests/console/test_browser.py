@@ -5,9 +5,6 @@ purpose."""
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 
 import pytest
 
