@@ -107,7 +107,7 @@ def person_file(settings, master_id: str) -> dict | None:
     """The whole file of one master person, or None if the store has no such person."""
     with store.connect(settings) as conn:
         rows = [dict(r) for r in conn.execute(sa.select(person_records).where(person_records.c.master_id == master_id)
-                                              .order_by(person_records.c.seen_at, person_records.c.mention_id)).mappings()]  # fmt: skip
+                                              .order_by(person_records.c.seen_at.asc().nulls_last(), person_records.c.mention_id)).mappings()]  # fmt: skip
         if not rows:
             return None
         ex = conn.execute(sa.select(person_extras).where(person_extras.c.master_id == master_id)).mappings().first()
