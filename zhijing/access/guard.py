@@ -22,7 +22,7 @@ from zhijing.config import get_settings
 from zhijing.errors import AccessDenied
 
 OUTSIDE = "this person is outside your jurisdiction and not named by the purpose"
-OPERATION_OF = {"read": "consult", "search": "consult", "export": "disclose", "judge": "alter", "push": "collect",
+OPERATION_OF = {"read": "consult", "search": "consult", "list": "consult", "export": "disclose", "judge": "alter", "push": "collect", "write": "alter", "close": "alter",
                 "combine": "combine", "erase": "erase"}  # fmt: skip
 
 

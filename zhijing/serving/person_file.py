@@ -57,6 +57,14 @@ def search(settings, q: str, limit: int = 20) -> list[dict]:
     return rows
 
 
+def persons_by_id(settings, master_ids: list[str]) -> dict[str, dict]:
+    """The search row of each master person asked for (with its places)."""
+    with store.connect(settings) as conn:
+        rows = [dict(r) for r in conn.execute(sa.select(*SEARCH_FIELDS).where(persons.c.master_id.in_(master_ids[:5000]))).mappings()]
+        places = _places(conn, [r["master_id"] for r in rows])
+    return {r["master_id"]: {**r, "places": places.get(r["master_id"], [])} for r in rows}
+
+
 def _places(conn: sa.Connection, master_ids: list[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = defaultdict(list)
     for chunk in range(0, len(master_ids), 500):
