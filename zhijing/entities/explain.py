@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 
-from zhijing.errors import ZhijingError
+from zhijing.errors import NotReady, ZhijingError
 from zhijing.lake.store import current_files
 
 
@@ -15,7 +15,7 @@ def explain(settings, a: str, b: str) -> dict:
 
     path = settings.state_dir / "person_model.json"
     if not path.exists():
-        raise ZhijingError("no person model yet: run `zhijing resolve` first")
+        raise NotReady("no person model yet: run `zhijing resolve` first")
     import duckdb
 
     files = current_files(settings, "entities", "person_mentions")

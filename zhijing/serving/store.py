@@ -19,7 +19,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from zhijing.errors import ZhijingError
+from zhijing.errors import NotReady
 from zhijing.serving import tables
 
 
@@ -46,7 +46,7 @@ def _reader(settings) -> sa.Engine:
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise ZhijingError("no serving store yet: run `zhijing resolve` (or `zhijing serving build`)") from None
+        raise NotReady("no serving store yet: run `zhijing resolve` (or `zhijing serving build`)") from None
     return _engine_for(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true", (st.st_ino, st.st_mtime_ns))
 
 
