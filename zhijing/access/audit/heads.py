@@ -46,12 +46,19 @@ def tree_of(h) -> tuple:
 @dataclass
 class HeadReport:
     problems: list[tuple[int | None, str]] = field(default_factory=list)  # (entry, what), in order found
-    missing: int = 0  # heads that existed (a successor or the witness names them) but are not in the database
+    missing_links: int = 0  # heads a successor names that are not in the database
+    missing_witnessed: int = 0  # witnessed heads that are not in the database
     unwitnessed: int = 0  # database heads the witness file lacks or holds differently
     truncated: int = 0  # entries a witnessed head covers that the database no longer holds
 
     def add(self, seq: int | None, what: str) -> None:
         self.problems.append((seq, what))
+
+    @property
+    def missing(self) -> int:
+        """Heads known to have existed that the database lacks (the witness knows them all; the
+        chain of heads, without a witness, at least one per gap)."""
+        return max(self.missing_links, self.missing_witnessed)
 
 
 def check_signatures(hs, pinned: str | None, algorithm: str, out: HeadReport) -> None:
@@ -76,7 +83,7 @@ def check_chain_of_heads(hs, out: HeadReport) -> None:
             continue
         want = tree_of(before) if before is not None else NO_PREV
         if prev_of(h) != want:
-            out.missing += 1
+            out.missing_links += 1
             out.add(h.first_seq, f"head {h.id} follows a head missing from the database")
         elif before is not None and h.kind == before.kind == "seal" and h.first_seq == before.first_seq:
             proof = [bytes.fromhex(x) for x in json.loads(h.consistency or "[]")]
@@ -97,7 +104,7 @@ def check_witness(hs, witnessed: list[dict] | None, last: int, out: HeadReport) 
     absent = [w for w in witnessed if wit.key(w) not in in_db]
     out.unwitnessed = sum(wit.key(h) not in in_file for h in hs)
     if absent:
-        out.missing += len(absent)
+        out.missing_witnessed = len(absent)
         ends = [w["first_seq"] + w["size"] - 1 for w in absent if isinstance(w.get("size"), int)]
         out.truncated = max(0, max(ends, default=0) - last)
         extra = f"; they cover {out.truncated:,} entries past the database's last" if out.truncated else ""
