@@ -18,14 +18,17 @@ import contextlib
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
 
 class GroupCommitWriter:
-    def __init__(self, write_batch: Callable[[list[Any]], list[int]], max_batch: int = 2048, idle: float = 2.0):
-        self._write_batch, self._max, self._idle = write_batch, max_batch, idle
+    def __init__(self, write_batch: Callable[[list[Any]], list[int]], max_batch: int = 2048, idle: float = 2.0,
+                 linger: float = 0.001):  # fmt: skip
+        self._write_batch, self._max, self._idle, self._linger = write_batch, max_batch, idle, linger
+        self._last = 0  # the size of the last batch: above 1, callers are concurrent and worth waiting for
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -61,12 +64,19 @@ class GroupCommitWriter:
                     self._thread = None
                     return None
             first = self._queue.get()
-        batch = [first]
+        batch, until = [first], time.monotonic() + (self._linger if self._last > 1 else 0.0)
         while len(batch) < self._max:
             try:
                 batch.append(self._queue.get_nowait())
             except queue.Empty:
-                break
+                wait = until - time.monotonic()
+                if wait <= 0:
+                    break
+                try:  # callers just answered are still coming back: a moment's wait joins them up
+                    batch.append(self._queue.get(timeout=wait))
+                except queue.Empty:
+                    break
+        self._last = len(batch)
         return batch
 
     def _run(self) -> None:
