@@ -127,33 +127,36 @@ def _peer_connect(url: str):
 
 def concurrent_appends(url_of, seconds: float) -> list[tuple[int, float, float]]:
     """(threads, durable appends/s through the group-commit writer, peer: one transaction per
-    insert of the same row) at each level, a fresh log per level."""
+    insert of the same row) at each level, a fresh database per level."""
     out = []
     for c in LEVELS:
         d = Path(tempfile.mkdtemp())
-        url = url_of(d)
-        log = AuditLog(url, d)
-        ours = _threads(c, seconds, lambda t, i: log.append(_ev(t * 10**7 + i)))
-        conns = [_peer_connect(url) for _ in range(c)]
-        con, begin, ph, pk = conns[0]
-        con.execute(PEER_TABLE.format(pk=pk))
-        ev = _ev(0)
-        body = ev.canonical()
-        row = (ev.time, ev.actor, ev.unit, ev.operation, ev.purpose, ev.outcome, "[]", body, "0" * 64, "0" * 64)
-        sql = f"insert into peer (time, actor, unit, operation, purpose, outcome, records, body, prev_hash, hash) values ({', '.join([ph] * 10)})"
-
-        def peer(t: int, i: int) -> None:
-            cn = conns[t][0]
-            cn.execute(begin)
-            cn.execute(sql, row)
-            cn.execute("commit")
-
-        theirs = _threads(c, seconds, peer)
-        for cn, *_ in conns:
-            cn.close()
-        log.engine.dispose()
-        out.append((c, ours, theirs))
+        out.append((c, *_level(url_of(d), d, c, seconds)))
     return out
+
+
+def _level(url: str, d: Path, c: int, seconds: float) -> tuple[float, float]:
+    log = AuditLog(url, d)
+    ours = _threads(c, seconds, lambda t, i: log.append(_ev(t * 10**7 + i)))
+    log.engine.dispose()
+    conns = [_peer_connect(url) for _ in range(c)]
+    con, begin, ph, pk = conns[0]
+    con.execute(PEER_TABLE.format(pk=pk))
+    ev = _ev(0)
+    row = (ev.time, ev.actor, ev.unit, ev.operation, ev.purpose, ev.outcome, "[]", ev.canonical(), "0" * 64, "0" * 64)
+    sql = ("insert into peer (time, actor, unit, operation, purpose, outcome, records, body, prev_hash, hash) "
+           f"values ({', '.join([ph] * 10)})")  # fmt: skip
+
+    def peer(t: int, i: int) -> None:
+        cn = conns[t][0]
+        cn.execute(begin)
+        cn.execute(sql, row)
+        cn.execute("commit")
+
+    theirs = _threads(c, seconds, peer)
+    for cn, *_ in conns:
+        cn.close()
+    return ours, theirs
 
 
 def appends_table(seconds: float) -> str:

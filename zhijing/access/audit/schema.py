@@ -63,7 +63,9 @@ info = sa.Table("audit_meta", meta, sa.Column("key", sa.String(32), primary_key=
 
 def upgrade(conn, witness_file: Path) -> None:
     """Bring the database to FORMAT inside the caller's write transaction (so concurrent
-    starters upgrade once)."""
+    starters upgrade once; on PostgreSQL an advisory lock, as creating tables takes no lock)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("select pg_advisory_xact_lock(6962)"))
     meta.create_all(conn)
     done = conn.execute(sa.select(info.c.value).where(info.c.key == "format")).scalar()
     if done is not None and int(done) >= FORMAT:

@@ -120,6 +120,7 @@ class AuditLog:
         self._signer = None
         with self._write() as conn:
             schema.upgrade(conn, self.trust.witness_file)
+        self.trust.publish_key()
         self._writer = GroupCommitWriter(self.append_many, self.trust.max_batch)
 
     @property

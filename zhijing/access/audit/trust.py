@@ -56,6 +56,12 @@ class Trust:
         except FileNotFoundError:
             return None
 
+    def publish_key(self) -> None:
+        """Write the public half of an existing signing key beside it if nothing pins one yet
+        (a key made by an older version, which kept no public file)."""
+        if not self.pinned and not self.public_key_file.exists() and self.signing_key.exists():
+            self.signer()
+
     def signer(self):
         """The signer, its public half written beside it on first use; refuses to sign with a
         key other than the pinned one (its heads could never verify)."""
