@@ -89,6 +89,27 @@ def test_the_awaitable_append_from_many_coroutines(tmp_path):
     assert {e["records"][0]: e["seq"] for e in log_for(s).all_events()} == {f"A{i}": q for i, q in enumerate(seqs)}
 
 
+def test_the_awaitable_append_leaves_the_event_loop_free_while_it_waits(tmp_path, monkeypatch):
+    """The write is held until a coroutine on the same loop opens the gate: that can only
+    happen if the append waiting for durability does not block the loop."""
+    log = AuditLog(f"sqlite:///{tmp_path}/audit.db", tmp_path)
+    gate, write, opened = threading.Event(), log.append_many, []
+
+    def held(evs):
+        opened.append(gate.wait(10))
+        return write(evs)
+
+    monkeypatch.setattr(log._writer, "_write_batch", held)
+
+    async def main() -> int:
+        task = asyncio.create_task(log.append_async(_ev("waits")))
+        await asyncio.sleep(0)  # the task submits its event and waits
+        gate.set()  # the loop is free: this runs while the event is not yet durable
+        return await task
+
+    assert asyncio.run(main()) == 1 and opened == [True]
+
+
 def test_the_writer_thread_leaves_when_idle_and_comes_back(tmp_path):
     log = AuditLog(f"sqlite:///{tmp_path}/audit.db", tmp_path)
     log._writer._idle = 0.05
