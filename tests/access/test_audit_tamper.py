@@ -174,3 +174,37 @@ def test_zhijing_audit_verify_exits_1_on_tampering_and_reports_the_tail(tmp_path
     out = runner.invoke(cli.app, ["audit", "verify", "--allow-tail"])
     assert out.exit_code == 1 and "BROKEN" in out.output and "entry 2" in out.output
     reset_settings()
+
+
+@pytest.mark.postgres
+def test_the_tamper_list_on_postgresql(tmp_path):
+    """The same checks where PostgreSQL holds the trail (its JSON operators compare the columns)."""
+    import os
+
+    url = os.environ.get("ZHIJING_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    try:
+        eng = sa.create_engine(url)
+        with eng.begin() as c:
+            c.execute(sa.text("drop table if exists audit_events, audit_heads, audit_meta"))
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
+    try:
+        log = AuditLog(url, tmp_path)
+        log.append_many([_ev(i) for i in range(20)])
+        log.seal()
+        log.append_many([_ev(i) for i in range(20, 30)])
+        log.seal()
+        assert log.verify().ok
+        for edit, undo in [("""records = '["PM999"]'""", """records = '["PM6"]'"""), ("unit = '330100'", "unit = '330203'")]:
+            _sql(log, f"update audit_events set {edit} where seq = 7")
+            v = log.verify()
+            assert not v.ok and v.first_broken == 7 and "columns differ" in v.reason
+            _sql(log, f"update audit_events set {undo} where seq = 7")
+        v = log.verify()
+        assert v.ok, v
+        _sql(log, "delete from audit_heads where id = (select max(id) from audit_heads)", "delete from audit_events where seq > 20")
+        v = log.verify()
+        assert not v.ok and v.missing_heads == 1 and v.truncated == 10
+    finally:
+        with eng.begin() as c:
+            c.execute(sa.text("drop table if exists audit_events, audit_heads, audit_meta"))

@@ -149,23 +149,49 @@ class AuditLog:
 
     def append_many(self, batch: list[AuditEvent]) -> list[int]:
         """Append ``batch`` in one durable transaction, in order (the writer's and bulk loads' path)."""
+        if self.engine.dialect.name == "postgresql":
+            return self._append_pg(batch)
         with self._write() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.text("LOCK TABLE audit_events IN EXCLUSIVE MODE"))
             last = conn.execute(sa.select(events.c.seq, events.c.hash).order_by(events.c.seq.desc()).limit(1)).first()
-            seq, prev = (last.seq, last.hash) if last else (self._checkpoint_start(conn), self._checkpoint_hash(conn))
-            rows = []
-            for ev in batch:
-                seq += 1
-                body = ev.canonical()
-                h = chain_hash(prev, body)
-                rows.append((seq, ev.time, ev.actor, ev.unit, ev.operation, ev.purpose, ev.outcome,
-                             records_column(ev.records), body, prev, h))  # fmt: skip
-                prev = h
+            rows = self._rows(batch, *(last or (self._checkpoint_start(conn), self._checkpoint_hash(conn))))
             # the driver's executemany: SQLAlchemy's per-row parameter handling was most of a batch's CPU
-            ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-            conn.exec_driver_sql(_INSERT.format(ph=", ".join([ph] * 11)), rows)
+            conn.exec_driver_sql(_INSERT.format(ph=", ".join(["?"] * 11)), rows)
         return [r[0] for r in rows]
+
+    def _append_pg(self, batch: list[AuditEvent]) -> list[int]:
+        """PostgreSQL in a pipeline: lock, read the last entry, insert, commit in two round trips
+        (one statement at a time took six; under load each cost milliseconds)."""
+        raw = self.engine.raw_connection()
+        try:
+            pg = raw.driver_connection
+            with pg.pipeline(), pg.cursor() as cur:
+                cur.execute("LOCK TABLE audit_events IN EXCLUSIVE MODE")
+                cur.execute("select seq, hash from audit_events order by seq desc limit 1")
+                last = cur.fetchone()  # the pipeline is synced here: the lock is held
+                if last is None:
+                    with self.engine.connect() as conn:  # the first entry ever, or the first after a purge
+                        last = (self._checkpoint_start(conn), self._checkpoint_hash(conn))
+                rows = self._rows(batch, *last)
+                cur.executemany(_INSERT.format(ph=", ".join(["%s"] * 11)), rows)
+            raw.commit()
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            raw.close()
+        return [r[0] for r in rows]
+
+    @staticmethod
+    def _rows(batch: list[AuditEvent], seq: int, prev: str) -> list[tuple]:
+        rows = []
+        for ev in batch:
+            seq += 1
+            body = ev.canonical()
+            h = chain_hash(prev, body)
+            rows.append((seq, ev.time, ev.actor, ev.unit, ev.operation, ev.purpose, ev.outcome,
+                         records_column(ev.records), body, prev, h))  # fmt: skip
+            prev = h
+        return rows
 
     def _checkpoint(self, conn):
         return conn.execute(sa.select(heads).where(heads.c.kind == "checkpoint").order_by(heads.c.id.desc()).limit(1)).first()
