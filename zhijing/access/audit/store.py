@@ -236,10 +236,20 @@ class AuditLog:
         conn.execute(sa.insert(heads).values(**head))
         wit.append(self.trust.witness_file, head)
 
-    def seal(self) -> dict | None:
+    def seal(self, attempts: int = 3) -> dict | None:
         """Sign the tree head over every entry so far (the periodic seal), with a consistency
         proof from the previous seal. Entries are read CHUNK at a time, outside the write lock
-        (appends go on meanwhile); only the insert of the head takes it. None: nothing new."""
+        (appends go on meanwhile); only the insert of the head takes it, and if another head
+        was stored meanwhile (a seal from elsewhere, a purge) the seal is made again. None:
+        nothing new since the last head."""
+        for _ in range(attempts - 1):
+            try:
+                return self._seal()
+            except _Raced:
+                continue
+        return self._seal()
+
+    def _seal(self) -> dict | None:
         self.signer  # noqa: B018 - fails before any work when the key is not the pinned one
         with self.engine.connect() as conn:
             prev = self._last_head(conn)
@@ -266,7 +276,7 @@ class AuditLog:
                 conn.execute(sa.text("LOCK TABLE audit_heads IN EXCLUSIVE MODE"))
             now = self._last_head(conn)
             if (now.id if now else None) != (prev.id if prev else None):
-                raise ZhijingError("another seal was made meanwhile; seal again")
+                raise _Raced("another head was stored meanwhile; seal again")
             self._store_head(conn, head)
         return head
 
@@ -338,7 +348,11 @@ class AuditLog:
                 report.add(h.first_seq + h.size - 1, f"seal {h.id} names another last entry than the chain holds")
         report.problems.sort(key=lambda p: p[0] is None)  # per-entry findings first, in head order
         hd.check_chain_of_heads(hs, report)
-        hd.check_witness(hs, wit.read(self.trust.witness_file), last, report)
+        witnessed = wit.read(self.trust.witness_file)
+        if witnessed and {wit.key(w) for w in witnessed} - {wit.key(h) for h in hs}:
+            with self.engine.connect() as conn:  # a head witnessed, then committed, since hs was read?
+                hs = conn.execute(sa.select(heads).order_by(heads.c.id)).all()
+        hd.check_witness(hs, witnessed, last, report)
         tail = last - sealed if last > sealed else 0
         if stale:
             report.add(sealed + 1, f"{stale:,} entries past the last signed head are older than the seal interval")
@@ -404,6 +418,10 @@ class AuditLog:
     def all_events(self) -> list[dict]:
         with self.engine.connect() as conn:
             return [{"seq": r.seq, **json.loads(r.body)} for r in conn.execute(sa.select(events.c.seq, events.c.body).order_by(events.c.seq))]
+
+
+class _Raced(ZhijingError):
+    """Another head was stored between reading the entries and storing this seal's head."""
 
 
 def _subroots(roots: list[bytes], trees: dict[int, list[list[bytes]]]):
