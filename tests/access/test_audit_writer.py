@@ -145,3 +145,23 @@ def test_group_commit_on_postgresql(tmp_path):
     finally:
         with eng.begin() as c:
             c.execute(sa.text("drop table if exists audit_events, audit_heads, audit_meta"))
+
+
+def test_a_request_whose_audit_event_cannot_be_written_fails(api, monkeypatch):
+    """Fail closed through the API: the guard's event is written before the response leaves,
+    so a failed write is a 500 with no data, never a 200 whose use went unrecorded."""
+    from fastapi.testclient import TestClient
+
+    from zhijing.config import get_settings
+
+    headers = api.headers("ducha01")
+    client = TestClient(api.client.app, raise_server_exceptions=False)
+    assert client.get("/api/audit/events", params={"limit": 1}, headers=headers).status_code == 200
+    log = log_for(get_settings())
+
+    def broken(evs):
+        raise sa.exc.OperationalError("insert", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(log._writer, "_write_batch", broken)
+    r = client.get("/api/audit/events", params={"limit": 1}, headers=headers)
+    assert r.status_code == 500 and "events" not in r.text

@@ -166,6 +166,40 @@ def require(permission: str, person_data: bool = True, audited: bool = False):
     return dependency
 
 
+def audit_before_response(app) -> None:
+    """Run the exit of every guard dependency of ``app`` before the response is sent.
+
+    FastAPI runs the code after ``yield`` in a dependency once the response has gone, unless
+    the dependency is declared ``Depends(..., scope="function")``; the audit event the guard
+    writes there must be durable before the caller has the data, and a failed write must fail
+    the request (fail closed). Rather than every route spelling the scope out, this sets it on
+    each route's ``Depends(require(...))`` declaration (a frozen dataclass FastAPI reads when
+    it builds the route's dependencies, also lazily for included routers) and on the
+    dependencies already built."""
+    import inspect
+
+    from fastapi import params
+
+    from zhijing.api.app import all_routes
+
+    def guards(route):
+        endpoint = getattr(route, "endpoint", None)
+        defaults = [p.default for p in inspect.signature(endpoint).parameters.values()] if endpoint else []
+        return [d for d in [*defaults, *getattr(route, "dependencies", [])]
+                if isinstance(d, params.Depends) and hasattr(d.dependency, "__zhijing_permission__")]  # fmt: skip
+
+    for route in all_routes(app):
+        for declaration in guards(route):
+            object.__setattr__(declaration, "scope", "function")
+        stack = [getattr(route, "dependant", None)]
+        while stack:
+            d = stack.pop()
+            if d is not None:
+                if hasattr(d.call, "__zhijing_permission__"):
+                    d.scope = "function"
+                stack.extend(d.dependencies)
+
+
 def declared(dependant: Any) -> list[tuple[str, bool]]:
     """Every access declaration in a route's dependency tree (for the policy matrix)."""
     found = []
