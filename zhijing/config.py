@@ -38,6 +38,20 @@ class AuthSettings(BaseModel):
     audience: str = "zhijing-api"
 
 
+class AuditSettings(BaseModel):
+    """What the audit trail's verification trusts, held outside the audit database (docs/access.md).
+
+    Paths default under ``home`` (``keys/``, ``witness/``); a deployment points them at storage the
+    oversight department holds, and pins ``public_key`` (hex) so a replaced key file is noticed too."""
+
+    algorithm: Literal["ed25519", "sm2-sm3"] = "ed25519"
+    public_key: str | None = None  # the pinned public key (hex); overrides public_key_file
+    public_key_file: Path | None = None  # default home/keys/audit_signing.pub
+    signing_key_file: Path | None = None  # the private key, file mode 0600; default home/keys/audit_signing.key
+    witness_file: Path | None = None  # append-only copy of every signed head; default home/witness/heads.jsonl
+    max_batch: int = 2048  # events the group-commit writer puts into one transaction at most
+
+
 class ScheduleSettings(BaseModel):
     """Work the server does on a clock (0 switches a job off)."""
 
@@ -65,6 +79,7 @@ class Settings(BaseSettings):
     nats: NatsSettings = NatsSettings()
     auth: AuthSettings = AuthSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    audit: AuditSettings = AuditSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -101,4 +101,30 @@ def test_an_auditor_checks_an_entry_in_the_browser(server):
         page.wait_for_selector("#proof:not([hidden]) [data-check=signature]")
         checks = {k: page.inner_text(f"#proof [data-check={k}]") for k in ("chain", "leaf", "path", "signature")}
         assert all(v.startswith("✔") for v in checks.values()), checks
+        assert _fingerprint(log.trust.pinned_key()) in checks["signature"]  # to compare with oversight's copy
+        _resign_with_another_key(log, head)  # a rewrite of the database: the row names the new key
+        page.reload()
+        page.wait_for_selector("#events tr")
+        page.click(f"#events tr:has(td:text-is('{sealed_last}'))")
+        page.wait_for_selector("#proof:not([hidden]) [data-check=signature]")
+        assert page.inner_text("#proof [data-check=signature]").startswith("✘")  # the pinned key decides
         browser.close()
+
+
+def _fingerprint(key: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _resign_with_another_key(log, head: dict) -> None:
+    import sqlalchemy as sa
+    from nacl.signing import SigningKey
+
+    from zhijing.access.audit.heads import message
+
+    other = SigningKey.generate()
+    with log.engine.begin() as c:
+        c.execute(sa.text("update audit_heads set public_key = :k, signature = :s where signature = :old"),
+                  {"k": bytes(other.verify_key).hex(), "s": other.sign(message(head)).signature.hex(),
+                   "old": head["signature"]})  # fmt: skip

@@ -72,15 +72,25 @@ def register(app: typer.Typer) -> None:
         seed.set_purpose_status(get_settings(), ref, "closed")
 
     @audit.command("verify")
-    def audit_verify() -> None:
-        """Check the whole chain and every signed head; exit 1 at the first broken entry."""
+    def audit_verify(
+        allow_tail: bool = typer.Option(False, "--allow-tail", help="accept entries no signed head covers yet, "
+                                        "if none is older than the seal interval (a running server's last minutes)"),
+    ) -> None:  # fmt: skip
+        """Check the chain, every column, every signed head against the pinned key, the heads'
+        own chain and consistency proofs, and the witness file; exit 1 on any finding."""
         from zhijing.access.audit.store import log_for
 
-        v = log_for(get_settings()).verify()
+        v = log_for(get_settings()).verify(allow_tail=allow_tail)
+        counts = (f"{v.entries:,} entries chained, {v.seals_checked} signed heads; unsealed tail {v.tail:,} "
+                  f"(older than the seal interval: {v.stale_tail:,}); missing heads {v.missing_heads}; "
+                  f"heads not witnessed {v.unwitnessed_heads}; entries truncated {v.truncated:,}")  # fmt: skip
         if v.ok:
-            console.print(f"[green]ok[/green]: {v.entries:,} entries chained, {v.seals_checked} signed heads valid")
+            console.print(f"[green]ok[/green]: {counts}")
             return
-        console.print(f"[red]BROKEN[/red] at entry {v.first_broken}: {v.reason} ({v.entries:,} entries verified before it)")
+        console.print(f"[red]BROKEN[/red]: {v.reason}" + (f" (at entry {v.first_broken})" if v.first_broken else ""))
+        for p in v.problems[1:]:
+            console.print(f"  also: {p}")
+        console.print(counts)
         raise typer.Exit(1)
 
     @audit.command("seal")

@@ -17,7 +17,7 @@ from fastapi import Header, HTTPException, Query, Request
 
 from zhijing.access import masking, models, policy, scope, tokens
 from zhijing.access import purpose as purposes
-from zhijing.access.audit import AuditEvent, append
+from zhijing.access.audit import AuditEvent, append_async
 from zhijing.config import get_settings
 from zhijing.errors import AccessDenied
 
@@ -107,9 +107,9 @@ def permitted(user: User, permission: str, check: purposes.PurposeCheck | None) 
     return policy.allowed(subject(user), f"{resource}:api", action, ctx)
 
 
-def _refuse(settings, status: int, reason: str, ctx: AccessContext | None, audited: bool) -> HTTPException:
-    if audited and ctx is not None:
-        append(AuditEvent(actor=ctx.user.username if ctx.user else "anonymous", unit=ctx.user.unit if ctx.user else None,
+async def _refuse(settings, status: int, reason: str, ctx: AccessContext | None, audited: bool) -> HTTPException:
+    if audited and ctx is not None:  # awaited: the event loop serves others while the event is made durable
+        await append_async(AuditEvent(actor=ctx.user.username if ctx.user else "anonymous", unit=ctx.user.unit if ctx.user else None,
                           operation=ctx.operation, outcome="refused", purpose=ctx.purpose, query=ctx.query,
                           client=ctx.client, reason=reason), settings)  # fmt: skip
     return HTTPException(status_code=status, detail=reason, headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
@@ -136,20 +136,20 @@ def require(permission: str, person_data: bool = True, audited: bool = False):
             yield ctx
             return
         if not authorization or not authorization.lower().startswith("bearer "):
-            raise _refuse(settings, 401, "login required", ctx, audited)
+            raise await _refuse(settings, 401, "login required", ctx, audited)
         try:
             claims = tokens.verify(settings, authorization.split(" ", 1)[1].strip())
             ctx.user = load_user(settings, claims["sub"])
         except AccessDenied as exc:
-            raise _refuse(settings, 401, str(exc), ctx, audited) from None
+            raise await _refuse(settings, 401, str(exc), ctx, audited) from None
         request.state.claims = claims
         check = purposes.check(settings, ctx.user.username, ctx.user.unit, stated) if person_data else None
         if check is not None:
             ctx.purpose_kind, ctx.subjects = check.kind, check.subjects
             if not check.ok or not check.in_scope:
-                raise _refuse(settings, 403, check.reason or "purpose refused", ctx, audited)
+                raise await _refuse(settings, 403, check.reason or "purpose refused", ctx, audited)
         if not permitted(ctx.user, permission, check):
-            raise _refuse(settings, 403, f"not permitted: {permission}", ctx, audited)
+            raise await _refuse(settings, 403, f"not permitted: {permission}", ctx, audited)
         outcome = "allowed"
         try:
             yield ctx
@@ -158,13 +158,47 @@ def require(permission: str, person_data: bool = True, audited: bool = False):
             raise
         finally:
             if audited:
-                append(AuditEvent(actor=ctx.user.username, unit=ctx.user.unit, operation=ctx.operation, outcome=outcome,
+                await append_async(AuditEvent(actor=ctx.user.username, unit=ctx.user.unit, operation=ctx.operation, outcome=outcome,
                                   purpose=stated, records=ctx.records, query=ctx.query, client=client,
                                   reason=ctx.refusal), settings)  # fmt: skip
 
     dependency.__zhijing_permission__ = permission  # type: ignore[attr-defined]
     dependency.__zhijing_person_data__ = person_data  # type: ignore[attr-defined]
     return dependency
+
+
+def audit_before_response(app) -> None:
+    """Run the exit of every guard dependency of ``app`` before the response is sent.
+
+    FastAPI runs the code after ``yield`` in a dependency once the response has gone, unless
+    the dependency is declared ``Depends(..., scope="function")``; the audit event the guard
+    writes there must be durable before the caller has the data, and a failed write must fail
+    the request (fail closed). Rather than every route spelling the scope out, this sets it on
+    each route's ``Depends(require(...))`` declaration (a frozen dataclass FastAPI reads when
+    it builds the route's dependencies, also lazily for included routers) and on the
+    dependencies already built."""
+    import inspect
+
+    from fastapi import params
+
+    from zhijing.api.app import all_routes
+
+    def guards(route):
+        endpoint = getattr(route, "endpoint", None)
+        defaults = [p.default for p in inspect.signature(endpoint).parameters.values()] if endpoint else []
+        return [d for d in [*defaults, *getattr(route, "dependencies", [])]
+                if isinstance(d, params.Depends) and hasattr(d.dependency, "__zhijing_permission__")]  # fmt: skip
+
+    for route in all_routes(app):
+        for declaration in guards(route):
+            object.__setattr__(declaration, "scope", "function")
+        stack = [getattr(route, "dependant", None)]
+        while stack:
+            d = stack.pop()
+            if d is not None:
+                if hasattr(d.call, "__zhijing_permission__"):
+                    d.scope = "function"
+                stack.extend(d.dependencies)
 
 
 def declared(dependant: Any) -> list[tuple[str, bool]]:

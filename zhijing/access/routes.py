@@ -66,8 +66,29 @@ def audit_events(limit: int = 200, actor: str | None = None,
 
 @router.get("/audit/verify")
 def audit_verify(ctx: AccessContext = Depends(require("audit:read", person_data=False, audited=True))) -> dict:
-    v = log_for(get_settings()).verify()
-    return {"ok": v.ok, "entries": v.entries, "first_broken": v.first_broken, "reason": v.reason, "seals": v.seals_checked}
+    """The server's own check; a running server always has a fresh unsealed tail, so it is
+    allowed here (and counted) — an older one is not."""
+    v = log_for(get_settings()).verify(allow_tail=True)
+    return {"ok": v.ok, "entries": v.entries, "first_broken": v.first_broken, "reason": v.reason, "seals": v.seals_checked,
+            "tail": v.tail, "stale_tail": v.stale_tail, "missing_heads": v.missing_heads,
+            "unwitnessed_heads": v.unwitnessed_heads, "truncated": v.truncated, "problems": v.problems[:20]}  # fmt: skip
+
+
+@router.get("/audit/key")
+def audit_key(ctx: AccessContext = Depends(require("audit:read", person_data=False))) -> dict:
+    """The pinned public key the console checks signed heads with: from configuration or the
+    key file, never from a head row in the database. Its fingerprint is shown so an auditor
+    can compare it with the copy the oversight department holds."""
+    import hashlib
+
+    from zhijing.access.audit.trust import Trust
+
+    trust = Trust.from_settings(get_settings())
+    key = trust.pinned_key()
+    if key is None:
+        raise HTTPException(404, "no pinned audit public key")
+    return {"algorithm": trust.algorithm, "public_key": key, "fingerprint": hashlib.sha256(key.encode()).hexdigest()[:16],
+            "source": "config" if trust.pinned else "file"}  # fmt: skip
 
 
 @router.get("/audit/proof/{seq}")

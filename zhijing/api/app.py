@@ -54,6 +54,9 @@ def create_app() -> FastAPI:
                 continue
             raise
         module.register(app)
+    from zhijing.access.guard import audit_before_response
+
+    audit_before_response(app)  # the audit event is durable before the response leaves
     return app
 
 

@@ -72,14 +72,20 @@ def levels(leaves: list[bytes]) -> list[list[bytes]]:
 
 
 def prefix_root(tree: list[list[bytes]], k: int) -> bytes:
-    """Tree head over the first ``k`` leaves of ``tree`` (from ``levels``) in O(log n): the
-    binary digits of k pick the perfect subtrees it splits into, largest first (RFC 6962
-    §2.1 splits at the largest power of two), folded from the right with node_hash."""
-    if k == 0:
+    """Tree head over the first ``k`` leaves of ``tree`` (from ``levels``) in O(log n)."""
+    return range_root(tree, 0, k)
+
+
+def range_root(tree: list[list[bytes]], lo: int, hi: int) -> bytes:
+    """Tree head over leaves lo..hi-1 of ``tree`` (from ``levels``) in O(log n), for ``lo``
+    aligned to a power of two >= hi - lo, as every RFC 6962 subtree is: the binary digits of
+    the size pick the perfect subtrees it splits into, largest first (RFC 6962 §2.1 splits at
+    the largest power of two), folded from the right with node_hash."""
+    if hi <= lo:
         return EMPTY
-    parts, pos = [], 0
+    parts, pos = [], lo
     for j in range(len(tree) - 1, -1, -1):
-        if k >> j & 1:
+        if (hi - lo) >> j & 1:
             parts.append(tree[j][pos >> j])
             pos += 1 << j
     r = parts.pop()
@@ -121,19 +127,32 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], exp
 
 
 def consistency_proof(leaves: list[bytes], old_size: int) -> list[bytes]:
-    if not 0 < old_size <= len(leaves):
+    return consistency_proof_by(old_size, len(leaves), lambda lo, hi: root(leaves[lo:hi]))
+
+
+def consistency_proof_by(old_size: int, new_size: int, subroot) -> list[bytes]:
+    """RFC 9162 §2.1.4.1 SUBPROOF, with the tree read through ``subroot(lo, hi)`` (the head over
+    leaves lo..hi-1), so a caller holding only some subtrees (chunk roots, a few chunks' levels)
+    can build a proof without every leaf in memory."""
+    if not 0 < old_size <= new_size:
         raise ValueError("a consistency proof needs 0 < old size <= new size")
-    return _subproof(leaves, old_size, True)
+    out: list[bytes] = []
 
+    def sub(lo: int, hi: int, m: int, complete: bool) -> None:
+        if m == hi - lo:
+            if not complete:
+                out.append(subroot(lo, hi))
+            return
+        k = _split(hi - lo)
+        if m <= k:
+            sub(lo, lo + k, m, complete)
+            out.append(subroot(lo + k, hi))
+        else:
+            sub(lo + k, hi, m - k, False)
+            out.append(subroot(lo, lo + k))
 
-def _subproof(leaves: list[bytes], m: int, complete: bool) -> list[bytes]:
-    n = len(leaves)
-    if m == n:
-        return [] if complete else [root(leaves)]
-    k = _split(n)
-    if m <= k:
-        return _subproof(leaves[:k], m, complete) + [root(leaves[k:])]
-    return _subproof(leaves[k:], m - k, False) + [root(leaves[:k])]
+    sub(0, new_size, old_size, True)
+    return out
 
 
 def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: list[bytes]) -> bool:

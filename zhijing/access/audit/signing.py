@@ -1,8 +1,15 @@
 """Signing tree heads: Ed25519 (PyNaCl) by default; SM2 with SM3 (gmssl) for deployments
-that must use the national algorithms. Keys live under the state folder."""
+that must use the national algorithms.
+
+The private key is a file (mode 0600, folder 0700) outside the audit database; its public
+half is written beside it once, when the key is made, and is what a deployment pins (the
+setting ``audit.public_key`` or a copy the oversight department holds). Verification uses
+only the pinned key, never the key a head row names: a head re-signed with another key fails.
+"""
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -10,15 +17,20 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
 
+def _write_private(path: Path, data: bytes) -> None:
+    """Create the key file 0600 from the start (no window in which it is world-readable)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
 class Ed25519Signer:
     algorithm = "ed25519"
 
-    def __init__(self, state_dir: Path):
-        path = state_dir / "audit_ed25519.key"
+    def __init__(self, path: Path):
         if not path.exists():
-            state_dir.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(bytes(SigningKey.generate()))
-            path.chmod(0o600)
+            _write_private(path, bytes(SigningKey.generate()))
         self._key = SigningKey(path.read_bytes())
         self.public_key = bytes(self._key.verify_key).hex()
 
@@ -30,7 +42,7 @@ class Ed25519Signer:
         try:
             VerifyKey(bytes.fromhex(public_key)).verify(message, bytes.fromhex(signature))
             return True
-        except (BadSignatureError, ValueError):
+        except (BadSignatureError, ValueError, TypeError):
             return False
 
 
@@ -39,15 +51,12 @@ class Sm2Signer:
 
     algorithm = "sm2-sm3"
 
-    def __init__(self, state_dir: Path):
+    def __init__(self, path: Path):
         from gmssl import sm2
 
-        path = state_dir / "audit_sm2.key"
         if not path.exists():
-            state_dir.mkdir(parents=True, exist_ok=True)
             n = int(sm2.default_ecc_table["n"], 16)
-            path.write_text(f"{secrets.randbelow(n - 1) + 1:064x}")
-            path.chmod(0o600)
+            _write_private(path, f"{secrets.randbelow(n - 1) + 1:064x}".encode())
         private = path.read_text().strip()
         probe = sm2.CryptSM2(private_key=private, public_key="")
         self.public_key = probe._kg(int(private, 16), sm2.default_ecc_table["g"])

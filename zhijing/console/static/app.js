@@ -24,7 +24,7 @@ const zj = (() => {
     "audit.chain": "Audit chain", "audit.activity": "Access activity (hourly)", "audit.flags": "Oversight flags",
     "audit.events": "Audit events", "audit.confirm": "Confirm misuse", "audit.proof": "Checked in your browser",
     "audit.proof.chain": "Chain hash SHA-256(prev‖body)", "audit.proof.leaf": "Leaf hash (RFC 6962)",
-    "audit.proof.path": "Inclusion proof → tree root", "audit.proof.sig": "Tree head signature", "audit.dismiss": "Dismiss", "audit.note": "Review note",
+    "audit.proof.path": "Inclusion proof → tree root", "audit.proof.sig": "Tree head signature", "audit.proof.key": "pinned key fingerprint", "audit.dismiss": "Dismiss", "audit.note": "Review note",
   };
   let lang = localStorage.getItem("zj.lang") || "zh";
   const zh = {};
@@ -74,7 +74,9 @@ const zj = (() => {
     parts.forEach((p) => { all.set(p, at); at += p.length; });
     return hex(await crypto.subtle.digest("SHA-256", all));
   }
-  async function verifyProof(p) {
+  // the head is checked with the pinned key (GET /api/audit/key: configuration or the key file),
+  // never with a key named by the head row itself, which a rewrite of the database could replace
+  async function verifyProof(p, pinned) {
     const enc = new TextEncoder(), h = p.head;
     const chain = (await sha256(unhex(p.entry.prev_hash), enc.encode(p.entry.body))) === p.entry.hash;
     let r = await sha256(Uint8Array.of(0), unhex(p.entry.hash));
@@ -90,11 +92,12 @@ const zj = (() => {
     }
     path = path && sn === 0 && r === h.root;
     let signature = null;  // null: this algorithm cannot be checked in this browser (SM2)
-    if (h.algorithm === "ed25519") {
+    if (pinned && pinned.algorithm === "ed25519") {
       try {
-        const key = await crypto.subtle.importKey("raw", unhex(h.public_key), { name: "Ed25519" }, false, ["verify"]);
-        const msg = enc.encode(`${h.kind}|${h.first_seq}|${h.size}|${h.root}|${h.chain_hash}|${h.signed_at}`);
-        signature = await crypto.subtle.verify({ name: "Ed25519" }, key, unhex(h.signature), msg);
+        const key = await crypto.subtle.importKey("raw", unhex(pinned.public_key), { name: "Ed25519" }, false, ["verify"]);
+        const base = `${h.kind}|${h.first_seq}|${h.size}|${h.root}|${h.chain_hash}|${h.signed_at}`;
+        const msg = enc.encode((h.version || 1) >= 2 ? `v2|${base}|${h.prev_first}|${h.prev_size}|${h.prev_root}` : base);
+        signature = h.algorithm === pinned.algorithm && await crypto.subtle.verify({ name: "Ed25519" }, key, unhex(h.signature), msg);
       } catch (e) { signature = null; }
     }
     return { chain, leaf, path, signature };
@@ -316,11 +319,12 @@ const zj = (() => {
         await api(`/api/oversight/flags/${b.dataset.flag}/review`, { method: "POST", body: form });
         location.reload();
       }));
+      const pinned = await api("/api/audit/key").catch(() => null);
       const ev = await api("/api/audit/events?limit=200");
       const events = ev.events || ev;
       rows("#events tbody", events, ["seq", "time", "actor", "operation", "purpose", "outcome"], async (e) => {
         const p = await api(`/api/audit/proof/${e.seq}`);
-        const ok = await verifyProof(p);
+        const ok = await verifyProof(p, pinned);
         const mark = (v) => (v === null ? "—" : v ? '<span class="ok">✔</span>' : '<span class="bad">✘</span>');
         const el = document.getElementById("proof");
         el.hidden = false;
@@ -330,7 +334,8 @@ const zj = (() => {
           `<dt>${esc(t("audit.proof.path", "包含证明 → 树根"))}</dt><dd data-check="path">${mark(ok.path)} ` +
           `<span class="muted">${esc(p.proof.length)} / ${esc(p.tree_size)} · ${esc(p.head.root.slice(0, 16))}…</span></dd>` +
           `<dt>${esc(t("audit.proof.sig", "树头签名"))}</dt><dd data-check="signature">${mark(ok.signature)} ` +
-          `<span class="muted">${esc(p.head.algorithm)} · ${esc(p.head.signed_at)}</span></dd></dl>`;
+          `<span class="muted">${esc(p.head.algorithm)} · ${esc(p.head.signed_at)} · ${esc(t("audit.proof.key", "公钥指纹"))} ` +
+          `${esc(pinned ? pinned.fingerprint : "—")}</span></dd></dl>`;
         el.scrollIntoView();
       });
       const byHour = {}; events.forEach((e) => { const h = String(e.time || "").slice(0, 13); byHour[h] = (byHour[h] || 0) + 1; });
