@@ -14,18 +14,19 @@ from zhijing.lake.store import current_files
 TICKET = "ticket:GD2026000001"
 
 
-def _queue_conflicts(settings, home: str) -> tuple[list[str], list[str]]:
+def _queue_conflicts(settings, station: str) -> tuple[list[str], list[str]]:
     """Put two conflicts on the review queue beside the run's own: one between two persons
-    of ``home`` district, one involving a person elsewhere."""
+    placed in ``station``'s jurisdiction, one involving a person placed only elsewhere."""
     import sqlalchemy as sa
 
     from zhijing.entities import judgements
+    from zhijing.serving.person_file import places_of
 
-    links, ments, masters = (current_files(settings, "entities", d) for d in ("person_links", "person_mentions", "persons_master"))
-    rows = duckdb.sql(f"SELECT p.district = $home AS inside, min(m.mention_id) FROM read_parquet({links!r}) l "
-                      f"JOIN read_parquet({ments!r}) m USING (mention_id) JOIN read_parquet({masters!r}) p USING (master_id) "
-                      "WHERE p.district IS NOT NULL GROUP BY l.master_id, p.district ORDER BY 2 LIMIT 400",
-                      params={"home": home}).fetchall()  # fmt: skip
+    links, ments = (current_files(settings, "entities", d) for d in ("person_links", "person_mentions"))
+    firsts = duckdb.sql(f"SELECT l.master_id, min(m.mention_id) FROM read_parquet({links!r}) l "
+                        f"JOIN read_parquet({ments!r}) m USING (mention_id) GROUP BY 1 ORDER BY 2").fetchall()  # fmt: skip
+    places = places_of(settings, [mid for mid, _ in firsts])
+    rows = [(any(p.startswith(station) for p in places[mid]), m) for mid, m in firsts if places.get(mid)]
     inside = [m for ok, m in rows if ok][:2]
     mixed = [inside[0], next(m for ok, m in rows if not ok)]
     with judgements._engine(settings).begin() as conn:
@@ -40,19 +41,17 @@ def test_review_explain_and_judge_follow_need_to_know(resolved_city, make_api):
     from zhijing.access.scope import jurisdiction
     from zhijing.config import get_settings
     from zhijing.entities import judgements
-    from zhijing.standards.divisions import divisions
-
     settings = resolved_city[0]
     api = make_api(settings.home)
     s = get_settings()
-    home = divisions()[jurisdiction(load_user(s, "paichusuo01").unit)].name
-    inside, mixed = _queue_conflicts(s, home)
+    station = jurisdiction(load_user(s, "paichusuo01").unit)
+    inside, mixed = _queue_conflicts(s, station)
 
     case = api.headers("xingzhen01", DEMO_CASE)
     items = {tuple(i["mentions"]): i for i in api.get("/api/persons/review", headers=case).json()["items"]}
     assert tuple(inside) in items and tuple(mixed) in items  # a case sees both
     rows = items[tuple(inside)]["rows"]
-    assert {r["mention_id"] for r in rows} == set(inside) and all(r["master_id"] and r["district"] == home for r in rows)
+    assert {r["mention_id"] for r in rows} == set(inside) and all(r["master_id"] and any(p.startswith(station) for p in r["places"]) for r in rows)
     a, b = inside
     ex = api.get("/api/persons/explain", params={"a": a, "b": b}, headers=case)
     assert ex.status_code == 200
@@ -62,7 +61,7 @@ def test_review_explain_and_judge_follow_need_to_know(resolved_city, make_api):
     _, cannot = judgements.active(s)
     assert tuple(sorted((a, b))) in {tuple(sorted(p)) for p in cannot}
 
-    low = api.headers("paichusuo01", TICKET)  # a ticket: only conflicts inside the station's district
+    low = api.headers("paichusuo01", TICKET)  # a ticket: only conflicts inside the station's jurisdiction
     seen = {tuple(i["mentions"]) for i in api.get("/api/persons/review", headers=low).json()["items"]}
     assert tuple(inside) in seen and tuple(mixed) not in seen
     assert api.get("/api/persons/explain", params={"a": mixed[0], "b": mixed[1]}, headers=low).status_code == 403
