@@ -7,11 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
 
-from zhijing.access import oversight, tokens
+from zhijing.access import login, oversight, session_routes, tokens
 from zhijing.access import purpose as purposes
 from zhijing.access.audit.store import log_for
 from zhijing.access.guard import AccessContext, require
-from zhijing.access.passwords import verify_password
 from zhijing.config import get_settings
 from zhijing.errors import AccessDenied
 
@@ -20,26 +19,15 @@ router = APIRouter(prefix="/api", tags=["access"])
 
 @router.post("/auth/token")
 def token(
-    grant_type: str = Form("password"), username: str = Form(None), password: str = Form(None),
-    client_id: str = Form(None), client_secret: str = Form(None),
+    request: Request, grant_type: str = Form("password"), username: str = Form(None, max_length=64),
+    password: str = Form(None, max_length=256), client_id: str = Form(None, max_length=64),
+    client_secret: str = Form(None, max_length=256), totp: str = Form(None, max_length=16),
     _ctx=Depends(require("public:login", person_data=False)),
 ) -> dict[str, Any]:  # fmt: skip
-    """OAuth2 password flow (officers) and client-credentials flow (external systems)."""
-    import sqlalchemy as sa
-
-    from zhijing.access import models
-
-    settings = get_settings()
+    """OAuth2 password flow (officers) and client-credentials flow (external systems); a
+    one-time code (``totp``) where the account has a second factor."""
     who, secret = (username, password) if grant_type == "password" else (client_id, client_secret)
-    if grant_type not in ("password", "client_credentials") or not who or not secret:
-        raise HTTPException(400, "unsupported grant or missing credentials")
-    with models.engine(settings).connect() as conn:
-        row = conn.execute(sa.select(models.users).where(models.users.c.username == who)).first()
-    if row is None or not row.active or not verify_password(row.password_hash, secret):
-        raise HTTPException(401, "wrong user or password")
-    if grant_type == "client_credentials" and row.kind != "external":
-        raise HTTPException(400, "client credentials are for external department accounts")
-    return {"access_token": tokens.issue(settings, who), "token_type": "bearer", "expires_in": settings.auth.token_minutes * 60}
+    return login.authenticate(request, get_settings(), _ctx, grant_type, who, secret, totp)
 
 
 @router.post("/auth/logout")
@@ -99,3 +87,4 @@ def review(flag_id: int, decision: str = Form(...), note: str = Form(""),
 
 def register(app: FastAPI) -> None:
     app.include_router(router)
+    app.include_router(session_routes.router)
