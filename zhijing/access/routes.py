@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Path, Query, Request
 
 from zhijing.access import login, oversight, session_routes, tokens
 from zhijing.access import purpose as purposes
@@ -15,6 +15,8 @@ from zhijing.config import get_settings
 from zhijing.errors import AccessDenied
 
 router = APIRouter(prefix="/api", tags=["access"])
+MAX_EVENTS = 5000  # one page of the audit trail
+MAX_ID = 2**62  # ids and sequence numbers fit a signed 64-bit column
 
 
 @router.post("/auth/token")
@@ -47,9 +49,9 @@ def me(ctx: AccessContext = Depends(require("catalog:read", person_data=False)))
 
 
 @router.get("/audit/events")
-def audit_events(limit: int = 200, actor: str | None = None,
+def audit_events(limit: int = Query(200, ge=1, le=MAX_EVENTS), actor: str | None = Query(None, max_length=64),
                  ctx: AccessContext = Depends(require("audit:read", person_data=False, audited=True))) -> dict:  # fmt: skip
-    return {"events": log_for(get_settings()).events(min(limit, 5000), actor)}
+    return {"events": log_for(get_settings()).events(limit, actor)}
 
 
 @router.get("/audit/verify")
@@ -59,7 +61,7 @@ def audit_verify(ctx: AccessContext = Depends(require("audit:read", person_data=
 
 
 @router.get("/audit/proof/{seq}")
-def audit_proof(seq: int, ctx: AccessContext = Depends(require("audit:read", person_data=False, audited=True))) -> dict:
+def audit_proof(seq: int = Path(..., ge=1, le=MAX_ID), ctx: AccessContext = Depends(require("audit:read", person_data=False, audited=True))) -> dict:
     """Everything needed to check one entry without trusting the server: its body and chain
     hashes, the RFC 6962 inclusion path, and the signed tree head it leads to (the console
     checks all three in the browser with WebCrypto)."""
@@ -75,7 +77,7 @@ def flags(status: str | None = None, ctx: AccessContext = Depends(require("overs
 
 
 @router.post("/oversight/flags/{flag_id}/review")
-def review(flag_id: int, decision: str = Form(...), note: str = Form(""),
+def review(flag_id: int = Path(..., ge=1, le=MAX_ID), decision: str = Form(...), note: str = Form(""),
            ctx: AccessContext = Depends(require("oversight:review", person_data=False))) -> dict:  # fmt: skip
     try:
         return oversight.review(get_settings(), flag_id, decision, ctx.user.username, note)

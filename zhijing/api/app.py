@@ -11,6 +11,8 @@ import importlib
 from fastapi import FastAPI
 
 from zhijing import __version__
+from zhijing.api import hardening
+from zhijing.config import get_settings
 
 ROUTER_MODULES = (
     "zhijing.governance.routes",  # catalog, quality, quarantine
@@ -18,11 +20,13 @@ ROUTER_MODULES = (
     "zhijing.derived.routes",  # aggregate GIS views
     "zhijing.access.routes",  # login, tokens, audit, oversight
     "zhijing.console.routes",  # server-rendered console pages
+    "zhijing.api.docs",  # API documentation, offline and behind login
 )
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="智警 zhijing", version=__version__)
+    app = FastAPI(title="智警 zhijing", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    hardening.install(app, get_settings())  # body cap, security headers, private files
     for name in ROUTER_MODULES:
         try:
             module = importlib.import_module(name)

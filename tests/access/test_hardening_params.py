@@ -1,0 +1,68 @@
+"""Every limit / offset / id parameter of every route, given hostile values, answers with a
+clear 4xx — never a 500, never an uncapped page (issue 11: ``/api/audit/events?limit=-1``
+returned all events past the 5,000 cap; ``/api/quarantine/%2e%2e``, ``.lock``, ``_staging``
+and ``?offset=1e20`` answered 500)."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from zhijing.access.seed import DEMO_CASE
+from zhijing.api.app import all_routes
+
+HOSTILE = ["-1", "1e20", "9223372036854775808", "%2e%2e", ".lock", "_staging"]
+NUMBERS = ("-1", "1e20", "9223372036854775808")
+
+
+def _requests(app):
+    """(method, path, params, must_be_422) for each route with each hostile value in each
+    path slot and each integer query parameter the route declares."""
+    for r in all_routes(app):
+        if not isinstance(r, APIRoute):
+            continue
+        ints = {p.name for p in r.dependant.path_params + r.dependant.query_params if p.field_info.annotation is int}
+        query = [p.name for p in r.dependant.query_params if p.name in ints]
+        if not query and "{" not in r.path:
+            continue
+        for method in sorted(r.methods - {"HEAD"}):
+            for value in HOSTILE:
+                slots = re.findall(r"\{([^}]+)\}", r.path)
+                path = re.sub(r"\{[^}]+\}", value, r.path)
+                numeric = value in NUMBERS and bool(query or ints & set(slots))
+                yield method, path, {q: value for q in query}, numeric
+                if slots and query:  # a good dataset name, hostile paging
+                    yield method, re.sub(r"\{[^}]+\}", "incident_110", r.path), {q: value for q in query}, numeric
+
+
+def test_no_route_answers_500_to_hostile_paging(resolved_city, make_api):
+    """Walks every route: hostile numbers in an integer parameter answer 422, anything else
+    hostile a 4xx; nothing answers 500 or pages past its cap."""
+    api = make_api(resolved_city[0].home)  # a real lake: quarantine rows to page through
+    client = TestClient(api.client.app, raise_server_exceptions=False)
+    officer, auditor = api.headers("xingzhen01", DEMO_CASE), api.headers("ducha01", DEMO_CASE)
+    failures, seen = [], 0
+    for method, path, params, numeric in _requests(api.client.app):
+        h = auditor if path.startswith(("/api/audit", "/api/oversight")) else officer
+        r = client.request(method, path, params=params, headers=h)
+        seen += 1
+        if (numeric and r.status_code != 422) or not 400 <= r.status_code < 500:
+            failures.append(f"{method} {path} {params} -> {r.status_code}")
+    assert seen > 50 and not failures, "\n".join(failures)
+
+
+def test_audit_events_limit_is_validated(api):
+    h = api.headers("ducha01")
+    for limit in ("-1", "0", "5001", "1e20"):
+        assert api.get("/api/audit/events", params={"limit": limit}, headers=h).status_code == 422, limit
+    assert api.get("/api/audit/events", params={"limit": 5000}, headers=h).status_code == 200
+
+
+def test_quarantine_names_only_catalogued_datasets_and_pages_within_bounds(api):
+    h = api.headers("xingzhen01", DEMO_CASE)
+    for name in ("%2e%2e", ".lock", "_staging", "..%2f..%2fstate", "nope"):
+        assert api.get(f"/api/quarantine/{name}", headers=h).status_code in (404, 422), name
+    for params in ({"offset": "1e20"}, {"offset": "-1"}, {"limit": "-1"}, {"limit": "0"}, {"limit": "100000"}):
+        assert api.get("/api/quarantine/incident_110", params=params, headers=h).status_code == 422, params
