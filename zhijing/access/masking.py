@@ -71,7 +71,7 @@ def watermarked_csv(rows: list[dict], columns: list[str], username: str, purpose
     export_id = hashlib.sha256(mark.encode("utf-8")).hexdigest()[:16]
     buf = io.StringIO()
     buf.write("\ufeff")
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\r\n")  # RFC 4180: a cell holding a line break is quoted
     w.writerow([f"# {mark} 导出编号 {export_id}"])
     w.writerow([*columns, "export_id"])
     w.writerows([*(neutralised(r.get(c, "")) for c in columns), export_id] for r in rows)

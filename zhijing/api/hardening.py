@@ -27,12 +27,10 @@ HEADERS = {
 NO_STORE = ("/api/", "/openapi.json")  # every API answer is one officer's view of data: never cached
 
 
-class TooLarge(Exception):
-    pass
-
-
 class BodyLimit:
-    """Answer 413 to a request body over the limit, whether it says its length or streams."""
+    """Answer 413 to a request body over the limit: at once when its Content-Length says so;
+    a body sent without one (chunked) is read up to the limit before the app sees it (the
+    server holds a request to its declared length)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, push_bytes: int):
         self.app, self.max_bytes, self.push_bytes = app, max_bytes, push_bytes
@@ -41,30 +39,37 @@ class BodyLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         limit = self.push_bytes if scope["path"].startswith("/api/ingest/push/") else self.max_bytes
-        length = dict(scope["headers"]).get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > limit:
-            return await _reject(send, 413 if length.isdigit() else 400, f"request body larger than {limit} bytes"
-                                 if length.isdigit() else "bad Content-Length")  # fmt: skip
-        seen, started = 0, False
-
-        async def counted() -> Message:
-            nonlocal seen
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        if length is not None:
+            if not length.isdigit():
+                return await _reject(send, 400, "bad Content-Length")
+            if int(length) > limit:
+                return await _reject(send, 413, f"request body larger than {limit} bytes")
+            return await self.app(scope, receive, send)
+        if b"transfer-encoding" not in headers:
+            return await self.app(scope, receive, send)
+        parts, size = [], 0
+        while True:
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise TooLarge
-            return message
+            if message["type"] != "http.request":
+                return
+            parts.append(message.get("body", b""))
+            size += len(parts[-1])
+            if size > limit:
+                return await _reject(send, 413, f"request body larger than {limit} bytes")
+            if not message.get("more_body"):
+                break
+        replayed = False
 
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(parts), "more_body": False}
 
-        try:
-            await self.app(scope, counted, tracked)
-        except TooLarge:
-            if not started:
-                await _reject(send, 413, f"request body larger than {limit} bytes")
+        await self.app(scope, replay, send)
 
 
 async def _reject(send: Send, status: int, detail: str) -> None:
