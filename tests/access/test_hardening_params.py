@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import duckdb
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
@@ -51,6 +52,20 @@ def test_no_route_answers_500_to_hostile_paging(resolved_city, make_api):
         if (numeric and r.status_code != 422) or not 400 <= r.status_code < 500:
             failures.append(f"{method} {path} {params} -> {r.status_code}")
     assert seen > 50 and not failures, "\n".join(failures)
+
+
+def test_person_data_is_never_cached(resolved_city, make_api):
+    """Person JSON and CSV carried no Cache-Control: no-store and no security headers."""
+    from zhijing.lake.store import current_files
+
+    api = make_api(resolved_city[0].home)
+    files = current_files(resolved_city[0], "entities", "persons_master")
+    mid = duckdb.sql(f"SELECT master_id FROM read_parquet({files!r}) ORDER BY mentions DESC, master_id LIMIT 1").fetchall()[0][0]
+    h = api.headers("xingzhen01", DEMO_CASE)
+    for path in (f"/api/persons/{mid}", f"/api/persons/{mid}/export", "/api/persons/search?q=" + mid[:6]):
+        r = api.get(path, headers=h)
+        assert r.status_code == 200 and r.headers["cache-control"] == "no-store", path
+        assert r.headers["x-content-type-options"] == "nosniff" and "frame-ancestors 'none'" in r.headers["content-security-policy"]
 
 
 def test_audit_events_limit_is_validated(api):
