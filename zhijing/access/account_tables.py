@@ -3,6 +3,7 @@ created on first use beside the organisation tables of ``models``."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -46,3 +47,8 @@ def _ready(eng: sa.Engine) -> sa.Engine:
 
 def engine(settings) -> sa.Engine:
     return _ready(models.engine(settings))
+
+
+def aware(t: datetime | None) -> datetime | None:
+    """A stored time with its zone (SQLite gives times back without one)."""
+    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t

@@ -10,17 +10,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from zhijing.access.account_tables import engine, sessions
-
-
-def _aware(t: datetime | None) -> datetime | None:
-    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t  # SQLite drops the zone
+from zhijing.access.account_tables import aware, engine, sessions
 
 
 def start(settings, username: str, minutes: int, client: str | None, user_agent: str | None) -> str:
     """A new session of ``username``; returns its id."""
     sid, now = uuid.uuid4().hex, datetime.now(UTC)
-    with engine(settings).begin() as conn:
+    with engine(settings).begin() as conn:  # the user's sessions long expired are forgotten as they log in again
+        conn.execute(sa.delete(sessions).where(sessions.c.username == username, sessions.c.expires_at < now - timedelta(days=1)))
         conn.execute(sa.insert(sessions).values(sid=sid, username=username, created_at=now,
                                                 expires_at=now + timedelta(minutes=minutes),
                                                 client=(client or "")[:64] or None,
@@ -49,11 +46,5 @@ def open_sessions(settings, username: str) -> list[dict[str, Any]]:
     with engine(settings).connect() as conn:
         rows = conn.execute(sa.select(sessions).where(sessions.c.username == username, sessions.c.revoked_at.is_(None))
                             .order_by(sessions.c.created_at.desc())).all()  # fmt: skip
-    return [{"sid": r.sid, "created_at": _aware(r.created_at).isoformat(), "expires_at": _aware(r.expires_at).isoformat(),
-             "client": r.client, "user_agent": r.user_agent} for r in rows if _aware(r.expires_at) > now]  # fmt: skip
-
-
-def purge_expired(settings) -> int:
-    """Forget sessions expired a day ago (their tokens are refused by ``exp`` anyway)."""
-    with engine(settings).begin() as conn:
-        return conn.execute(sa.delete(sessions).where(sessions.c.expires_at < datetime.now(UTC) - timedelta(days=1))).rowcount
+    return [{"sid": r.sid, "created_at": aware(r.created_at).isoformat(), "expires_at": aware(r.expires_at).isoformat(),
+             "client": r.client, "user_agent": r.user_agent} for r in rows if aware(r.expires_at) > now]  # fmt: skip

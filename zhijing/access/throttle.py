@@ -15,7 +15,7 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from zhijing.access.account_tables import engine, failures
+from zhijing.access.account_tables import aware, engine, failures
 
 
 def _keys(username: str | None, client: str | None) -> list[tuple[str, str]]:
@@ -24,16 +24,12 @@ def _keys(username: str | None, client: str | None) -> list[tuple[str, str]]:
     return keys + ([(f"client:{client[:64]}", "client")] if client else [])
 
 
-def _aware(t: datetime | None) -> datetime | None:
-    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t  # SQLite drops the zone
-
-
 def locked_for(settings, username: str | None, client: str | None) -> int:
     """Seconds until the account and the client may try again (0: not locked)."""
     keys = [k for k, _ in _keys(username, client)]
     now = datetime.now(UTC)
     with engine(settings).connect() as conn:
-        until = [_aware(r.locked_until) for r in conn.execute(sa.select(failures).where(failures.c.key.in_(keys)))]
+        until = [aware(r.locked_until) for r in conn.execute(sa.select(failures).where(failures.c.key.in_(keys)))]
     return max([int((u - now).total_seconds()) + 1 for u in until if u and u > now], default=0)
 
 
@@ -45,12 +41,12 @@ def record_failure(settings, username: str | None, client: str | None) -> None:
     with engine(settings).begin() as conn:
         for key, which in _keys(username, client):
             row = conn.execute(sa.select(failures).where(failures.c.key == key)).first()
-            fresh = row is None or _aware(row.first_at) < now - window
+            fresh = row is None or aware(row.first_at) < now - window
             count = 1 if fresh else row.failures + 1
             locked = now + timedelta(minutes=sec.lockout_minutes) if count >= limit[which] else None
             conn.execute(sa.delete(failures).where(failures.c.key == key))
             conn.execute(sa.insert(failures).values(key=key, failures=0 if locked else count,
-                                                    first_at=now if fresh or locked else _aware(row.first_at),
+                                                    first_at=now if fresh or locked else aware(row.first_at),
                                                     locked_until=locked))  # fmt: skip
 
 
