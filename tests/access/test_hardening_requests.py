@@ -59,7 +59,8 @@ def test_request_bodies_are_capped(module_api):
     """Push accepted 15 MB bodies."""
     c = _from(module_api, "10.2.2.1")
     big = b"[" + b'{"a": "' + b"x" * (9 << 20) + b'"}]'
-    assert c.post("/api/ingest/push/incident_110", content=big, headers={"Content-Type": "application/json"}).status_code == 413
+    r = c.post("/api/ingest/push/incident_110", content=big, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.headers["cache-control"] == "no-store" and r.headers["x-frame-options"] == "DENY"
     judgement = b'{"a": "' + b"x" * (2 << 20) + b'", "b": "y", "verdict": "same"}'
     assert c.post("/api/persons/judgements", content=judgement, headers={"Content-Type": "application/json"}).status_code == 413
 

@@ -73,10 +73,10 @@ class BodyLimit:
 
 
 async def _reject(send: Send, status: int, detail: str) -> None:
+    """An error answered before the app (``SecurityHeaders``, outermost, adds its headers)."""
     body = json.dumps({"detail": detail}).encode()
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            *HEADERS.items(), (b"cache-control", b"no-store")]})  # fmt: skip
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -109,4 +109,4 @@ def install(app: FastAPI, settings) -> None:
     os.umask(settings.security.umask)
     sec = settings.security
     app.add_middleware(BodyLimit, max_bytes=sec.max_body_bytes, push_bytes=sec.max_push_body_bytes)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so it also covers BodyLimit's answers
