@@ -1,7 +1,8 @@
 """Request hardening (issue 11): anonymous refusals rate-limited and bounded in the audit
 trail, the client address taken from X-Forwarded-For only behind a trusted proxy, request
 bodies capped, security headers on every response, CSV cells that could run as formulas
-neutralised, the API docs offline and behind login, data files private to their owner.
+neutralised, the API docs offline and behind login, data files private to their owner, nested
+values in a push quarantined.
 
 One app serves the module; each test keeps to its own client address."""
 
@@ -133,3 +134,15 @@ def test_data_files_are_private_to_their_owner(small_city, tmp_path, monkeypatch
     assert {"metadata.db", "audit.db"} <= names and any(p.suffix == ".parquet" for p in found)
     shared = [f"{p.relative_to(home)} {stat.filemode(p.stat().st_mode)}" for p in found if p.stat().st_mode & 0o077]
     assert not shared, shared
+
+
+def test_nested_values_in_a_push_are_quarantined(settings):
+    """A push stored list and dict values as clean text."""
+    from zhijing.governance.quarantine import reason_counts
+    from zhijing.sources.connectors.http_push import push_records
+
+    good = {"jjdbh": "J1", "bjsj": "2024-03-05 13:04:05", "bjrxm": "王伟", "bjrdh": "+8613812345678"}
+    batch = [good, {**good, "jjdbh": "J2", "bjrxm": ["王伟", "=1+1"]}, {**good, "jjdbh": "J3", "bjrdh": {"a": 1}}]
+    r = push_records(settings, "incident_110", batch)
+    assert (r["rows_in"], r["clean"], r["quarantined"]) == (3, 1, 2) and r["balanced"]
+    assert reason_counts(settings, "incident_110") == {"nested_value": 2}
