@@ -31,7 +31,7 @@ def run(host: str, port: int, ssl_certfile: Path | None = None, ssl_keyfile: Pat
     from zhijing.config import get_settings
 
     sched = scheduler.start(get_settings())
-    tls = {"ssl_certfile": str(ssl_certfile), "ssl_keyfile": str(ssl_keyfile)} if ssl_certfile else {}
+    tls = {k: str(v) for k, v in (("ssl_certfile", ssl_certfile), ("ssl_keyfile", ssl_keyfile)) if v}
     try:
         uvicorn.run(create_app(), host=host, port=port, **UVICORN, **tls)
     finally:
