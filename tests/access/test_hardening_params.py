@@ -20,27 +20,26 @@ NUMBERS = ("-1", "1e20", "9223372036854775808")
 
 def _requests(app):
     """(method, path, params, must_be_422) for each route with each hostile value in each
-    path slot and each integer query parameter the route declares."""
+    path slot and each integer query parameter the route declares; a hostile number in a
+    query parameter (a page size, an offset) must be a 422."""
     for r in all_routes(app):
         if not isinstance(r, APIRoute):
             continue
-        ints = {p.name for p in r.dependant.path_params + r.dependant.query_params if p.field_info.annotation is int}
-        query = [p.name for p in r.dependant.query_params if p.name in ints]
+        query = [p.name for p in r.dependant.query_params if p.field_info.annotation is int]
         if not query and "{" not in r.path:
             continue
         for method in sorted(r.methods - {"HEAD"}):
             for value in HOSTILE:
-                slots = re.findall(r"\{([^}]+)\}", r.path)
                 path = re.sub(r"\{[^}]+\}", value, r.path)
-                numeric = value in NUMBERS and bool(query or ints & set(slots))
+                numeric = value in NUMBERS and bool(query)  # a path id may be refused first (403 / 404)
                 yield method, path, {q: value for q in query}, numeric
-                if slots and query:  # a good dataset name, hostile paging
+                if "{" in r.path and query:  # a good dataset name, hostile paging
                     yield method, re.sub(r"\{[^}]+\}", "incident_110", r.path), {q: value for q in query}, numeric
 
 
 def test_no_route_answers_500_to_hostile_paging(resolved_city, make_api):
-    """Walks every route: hostile numbers in an integer parameter answer 422, anything else
-    hostile a 4xx; nothing answers 500 or pages past its cap."""
+    """Walks every route: hostile numbers in an integer query parameter answer 422, anything
+    else hostile a 4xx; nothing answers 500 or pages past its cap."""
     api = make_api(resolved_city[0].home)  # a real lake: quarantine rows to page through
     client = TestClient(api.client.app, raise_server_exceptions=False)
     officer, auditor = api.headers("xingzhen01", DEMO_CASE), api.headers("ducha01", DEMO_CASE)
