@@ -22,7 +22,15 @@ $(ECHARTS):
 	  && cp $$tmp/package/dist/echarts.min.js $@ && rm -rf $$tmp \
 	  || echo "echarts could not be fetched (no npm?): the console shows tables instead of charts"
 
-setup: $(BIN)/zhijing $(ECHARTS)
+# Swagger UI for the API documentation at /docs (served offline, behind login).
+SWAGGER := zhijing/console/static/vendor/swagger-ui/swagger-ui-bundle.js
+$(SWAGGER):
+	@mkdir -p $(dir $@)
+	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack -q swagger-ui-dist@5.35.0 >/dev/null 2>&1 && tar xzf swagger-ui-dist-5.35.0.tgz) \
+	  && cp $$tmp/package/swagger-ui-bundle.js $$tmp/package/swagger-ui.css $(dir $@) && rm -rf $$tmp \
+	  || echo "swagger-ui-dist could not be fetched (no npm?): /docs shows a notice instead of the API documentation"
+
+setup: $(BIN)/zhijing $(ECHARTS) $(SWAGGER)
 
 demo: setup
 	ZHIJING_HOME=$(HOME_DIR) $(BIN)/zhijing demo --persons $(PERSONS)

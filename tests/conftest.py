@@ -68,6 +68,24 @@ def api(settings, make_api) -> ApiClient:
     return make_api(settings.home)
 
 
+@pytest.fixture(scope="module")
+def module_api(tmp_path_factory):
+    """One ApiClient on a fresh home for a whole test module (seeding the demo logins costs
+    seconds): its tests keep to their own accounts and client addresses."""
+    from fastapi.testclient import TestClient
+
+    from zhijing.access.seed import seed_demo
+    from zhijing.api.app import create_app
+    from zhijing.config import get_settings, reset_settings
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ZHIJING_HOME", str(tmp_path_factory.mktemp("api") / "home"))
+        reset_settings()
+        logins = {u: p for u, p, _ in seed_demo(get_settings())}
+        yield ApiClient(TestClient(create_app()), logins)
+    reset_settings()
+
+
 
 
 

@@ -7,6 +7,7 @@ below is the only place that knows them all, in data-flow order.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import typer
@@ -48,6 +49,9 @@ def _register_all() -> None:
 @app.callback()
 def _root() -> None:
     """智警 zhijing."""
+    from zhijing.config import get_settings
+
+    os.umask(get_settings().security.umask)  # the lake, password hashes and the audit trail: owner only
 
 
 _register_all()

@@ -52,6 +52,22 @@ class AuditSettings(BaseModel):
     max_batch: int = 2048  # events the group-commit writer puts into one transaction at most
 
 
+class SecuritySettings(BaseModel):
+    """Login and request hardening (OWASP ASVS V2, V3, V12, V14): limits a deployment may tune."""
+
+    login_max_failures: int = 5  # wrong passwords per account within the window, then a lockout
+    login_client_max_failures: int = 20  # wrong passwords per client address within the window
+    login_window_minutes: int = 15
+    lockout_minutes: int = 15
+    anonymous_refusals: str = "30/minute"  # refused unauthenticated requests per client; then 429, not audited
+    audit_text_max: int = 200  # characters of a stated purpose / query / reason kept in the audit trail
+    max_body_bytes: int = 1 << 20  # request bodies above this answer 413
+    max_push_body_bytes: int = 8 << 20  # the departments' push endpoint takes larger batches
+    trusted_proxies: list[str] = []  # addresses / CIDRs whose X-Forwarded-For names the client
+    totp_required_for: list[str] = []  # roles or departments that must log in with TOTP, e.g. admin, auditor, 督察
+    umask: int = 0o077  # data files 0600, folders 0700 (password hashes, audit trail, the lake)
+
+
 class ScheduleSettings(BaseModel):
     """Work the server does on a clock (0 switches a job off)."""
 
@@ -80,6 +96,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     audit: AuditSettings = AuditSettings()
+    security: SecuritySettings = SecuritySettings()
 
     @classmethod
     def settings_customise_sources(

@@ -60,7 +60,22 @@ def register(app: typer.Typer) -> None:
             cols = [c for c in models.users.c if c.name != "password_hash"]
             _table("users", [dict(r._mapping) for r in conn.execute(sa.select(*cols))])
 
-    @purposes.command("add")
+    @users.command("totp")
+    def users_totp(username: str, remove: bool = typer.Option(False, "--remove", help="drop the second factor")) -> None:
+        """Enrol USER in a TOTP second factor (RFC 6238): prints the otpauth:// URI for an authenticator app."""
+        from zhijing.access import totp
+
+        settings = get_settings()
+        with models.engine(settings).connect() as conn:
+            if conn.execute(sa.select(models.users.c.username).where(models.users.c.username == username)).first() is None:
+                raise ZhijingError(f"no user {username!r}")
+        if remove:
+            console.print(f"second factor of {username} removed" if totp.remove(settings, username) else "none enrolled")
+            return
+        console.print(f"scan or type into the authenticator app of {username} (shown once):")
+        print(totp.enrol(settings, username))
+
+
     def purposes_add(ref: str, title: str, unit: str, assign: list[str] = typer.Option([]), days: int = typer.Option(None)) -> None:
         expires = datetime.now(UTC) + timedelta(days=days) if days else None
         if ref.startswith("emergency:") and not expires:

@@ -15,12 +15,14 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import Header, HTTPException, Query, Request
 
-from zhijing.access import masking, models, policy, scope, tokens
+from zhijing.access import masking, models, policy, scope, throttle, tokens
 from zhijing.access import purpose as purposes
 from zhijing.access.audit import AuditEvent, append_async
+from zhijing.access.client import client_address
 from zhijing.config import get_settings
 from zhijing.errors import AccessDenied
 
+THROTTLED = "too many refused requests from this address: try again later"
 OUTSIDE = "this person is outside your jurisdiction and not named by the purpose"
 OPERATION_OF = {"read": "consult", "search": "consult", "list": "consult", "export": "disclose", "judge": "alter", "push": "collect", "write": "alter", "close": "alter",
                 "combine": "combine", "erase": "erase"}  # fmt: skip
@@ -107,12 +109,34 @@ def permitted(user: User, permission: str, check: purposes.PurposeCheck | None) 
     return policy.allowed(subject(user), f"{resource}:api", action, ctx)
 
 
-async def _refuse(settings, status: int, reason: str, ctx: AccessContext | None, audited: bool) -> HTTPException:
+def bounded(text: str | None, settings) -> str | None:
+    """What the audit trail keeps of caller-supplied text: at most ``security.audit_text_max``
+    characters, so a request cannot make its audit row as large as it likes."""
+    limit = settings.security.audit_text_max
+    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def _refuse(settings, status: int, reason: str, ctx: AccessContext | None, audited: bool,
+                  headers: dict[str, str] | None = None) -> HTTPException:  # fmt: skip
     if audited and ctx is not None:  # awaited: the event loop serves others while the event is made durable
         await append_async(AuditEvent(actor=ctx.user.username if ctx.user else "anonymous", unit=ctx.user.unit if ctx.user else None,
-                          operation=ctx.operation, outcome="refused", purpose=ctx.purpose, query=ctx.query,
-                          client=ctx.client, reason=reason), settings)  # fmt: skip
-    return HTTPException(status_code=status, detail=reason, headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
+                          operation=ctx.operation, outcome="refused", purpose=bounded(ctx.purpose, settings),
+                          query=bounded(ctx.query, settings), client=ctx.client, reason=bounded(reason, settings)),
+               settings)  # fmt: skip
+    headers = {**({"WWW-Authenticate": "Bearer"} if status == 401 else {}), **(headers or {})}
+    return HTTPException(status_code=status, detail=reason, headers=headers or None)
+
+
+async def refuse_unauthenticated(request: Request, settings, status: int, reason: str, ctx: AccessContext, audited: bool,
+                                 headers: dict[str, str] | None = None) -> HTTPException:  # fmt: skip
+    """A refusal of a caller not (yet) logged in, rate-limited per client: past the limit the
+    answer is 429 and only the first refusal over it is audited, so anonymous floods cannot
+    fill the audit trail."""
+    limiter = throttle.limiter_for(request.app, settings)
+    if limiter.allow(ctx.client):
+        return await _refuse(settings, status, reason, ctx, audited, headers)
+    retry = {"Retry-After": str(limiter.retry_after(ctx.client))}
+    return await _refuse(settings, 429, THROTTLED, ctx, limiter.first_over(ctx.client), retry)
 
 
 def require(permission: str, person_data: bool = True, audited: bool = False):
@@ -129,19 +153,19 @@ def require(permission: str, person_data: bool = True, audited: bool = False):
         purpose: str | None = Query(default=None, description="用途: case:… / ticket:… / order:… / emergency:…"),
     ):
         settings = get_settings()
-        client = request.client.host if request.client else None
+        client = client_address(request, settings)
         stated = x_purpose or purpose
         ctx = AccessContext(permission, None, stated, client=client, query=str(request.url.path))
         if resource == "public":
             yield ctx
             return
         if not authorization or not authorization.lower().startswith("bearer "):
-            raise await _refuse(settings, 401, "login required", ctx, audited)
+            raise await refuse_unauthenticated(request, settings, 401, "login required", ctx, audited)
         try:
             claims = tokens.verify(settings, authorization.split(" ", 1)[1].strip())
             ctx.user = load_user(settings, claims["sub"])
         except AccessDenied as exc:
-            raise await _refuse(settings, 401, str(exc), ctx, audited) from None
+            raise await refuse_unauthenticated(request, settings, 401, str(exc), ctx, audited) from None
         request.state.claims = claims
         check = purposes.check(settings, ctx.user.username, ctx.user.unit, stated) if person_data else None
         if check is not None:
@@ -159,8 +183,8 @@ def require(permission: str, person_data: bool = True, audited: bool = False):
         finally:
             if audited:
                 await append_async(AuditEvent(actor=ctx.user.username, unit=ctx.user.unit, operation=ctx.operation, outcome=outcome,
-                                  purpose=stated, records=ctx.records, query=ctx.query, client=client,
-                                  reason=ctx.refusal), settings)  # fmt: skip
+                                  purpose=bounded(stated, settings), records=ctx.records, query=bounded(ctx.query, settings),
+                                  client=client, reason=bounded(ctx.refusal, settings)), settings)  # fmt: skip
 
     dependency.__zhijing_permission__ = permission  # type: ignore[attr-defined]
     dependency.__zhijing_person_data__ = person_data  # type: ignore[attr-defined]

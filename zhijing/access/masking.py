@@ -53,17 +53,27 @@ def watermark(username: str, purpose: str | None) -> str:
     return f"智警导出 {username} {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} 用途 {purpose or '-'} 仅限本案使用"
 
 
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(value: Any) -> Any:
+    """A cell a spreadsheet will not run (OWASP CSV injection): text that begins like a
+    formula gets a leading apostrophe, which Excel and WPS show as text."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA) else value
+
+
 def watermarked_csv(rows: list[dict], columns: list[str], username: str, purpose: str | None) -> tuple[str, str]:
     """An export as CSV (UTF-8 with BOM, so Excel opens it): the watermark line first and
     last, and on every row an export ID derived from it, so that even a fragment copied out
-    of the file names who exported it, when and why. Returns (text, export_id)."""
+    of the file names who exported it, when and why; no cell can start a formula. Returns
+    (text, export_id)."""
     mark = watermark(username, purpose)
     export_id = hashlib.sha256(mark.encode("utf-8")).hexdigest()[:16]
     buf = io.StringIO()
     buf.write("\ufeff")
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\r\n")  # RFC 4180: a cell holding a line break is quoted
     w.writerow([f"# {mark} 导出编号 {export_id}"])
     w.writerow([*columns, "export_id"])
-    w.writerows([*(r.get(c, "") for c in columns), export_id] for r in rows)
+    w.writerows([*(neutralised(r.get(c, "")) for c in columns), export_id] for r in rows)
     w.writerow([f"# {mark} 导出编号 {export_id} 共 {len(rows)} 行"])
     return buf.getvalue(), export_id

@@ -5,41 +5,31 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Path, Query, Request
 
-from zhijing.access import oversight, tokens
+from zhijing.access import login, oversight, session_routes, tokens
 from zhijing.access import purpose as purposes
 from zhijing.access.audit.store import log_for
 from zhijing.access.guard import AccessContext, require
-from zhijing.access.passwords import verify_password
 from zhijing.config import get_settings
 from zhijing.errors import AccessDenied
 
 router = APIRouter(prefix="/api", tags=["access"])
+MAX_EVENTS = 5000  # one page of the audit trail
+MAX_ID = 2**62  # ids and sequence numbers fit a signed 64-bit column
 
 
 @router.post("/auth/token")
 def token(
-    grant_type: str = Form("password"), username: str = Form(None), password: str = Form(None),
-    client_id: str = Form(None), client_secret: str = Form(None),
+    request: Request, grant_type: str = Form("password"), username: str = Form(None, max_length=64),
+    password: str = Form(None, max_length=256), client_id: str = Form(None, max_length=64),
+    client_secret: str = Form(None, max_length=256), totp: str = Form(None, max_length=16),
     _ctx=Depends(require("public:login", person_data=False)),
 ) -> dict[str, Any]:  # fmt: skip
-    """OAuth2 password flow (officers) and client-credentials flow (external systems)."""
-    import sqlalchemy as sa
-
-    from zhijing.access import models
-
-    settings = get_settings()
+    """OAuth2 password flow (officers) and client-credentials flow (external systems); a
+    one-time code (``totp``) where the account has a second factor."""
     who, secret = (username, password) if grant_type == "password" else (client_id, client_secret)
-    if grant_type not in ("password", "client_credentials") or not who or not secret:
-        raise HTTPException(400, "unsupported grant or missing credentials")
-    with models.engine(settings).connect() as conn:
-        row = conn.execute(sa.select(models.users).where(models.users.c.username == who)).first()
-    if row is None or not row.active or not verify_password(row.password_hash, secret):
-        raise HTTPException(401, "wrong user or password")
-    if grant_type == "client_credentials" and row.kind != "external":
-        raise HTTPException(400, "client credentials are for external department accounts")
-    return {"access_token": tokens.issue(settings, who), "token_type": "bearer", "expires_in": settings.auth.token_minutes * 60}
+    return login.authenticate(request, get_settings(), _ctx, grant_type, who, secret, totp)
 
 
 @router.post("/auth/logout")
@@ -59,9 +49,9 @@ def me(ctx: AccessContext = Depends(require("catalog:read", person_data=False)))
 
 
 @router.get("/audit/events")
-def audit_events(limit: int = 200, actor: str | None = None,
+def audit_events(limit: int = Query(200, ge=1, le=MAX_EVENTS), actor: str | None = Query(None, max_length=64),
                  ctx: AccessContext = Depends(require("audit:read", person_data=False, audited=True))) -> dict:  # fmt: skip
-    return {"events": log_for(get_settings()).events(min(limit, 5000), actor)}
+    return {"events": log_for(get_settings()).events(limit, actor)}
 
 
 @router.get("/audit/verify")
@@ -92,7 +82,7 @@ def audit_key(ctx: AccessContext = Depends(require("audit:read", person_data=Fal
 
 
 @router.get("/audit/proof/{seq}")
-def audit_proof(seq: int, ctx: AccessContext = Depends(require("audit:read", person_data=False, audited=True))) -> dict:
+def audit_proof(seq: int = Path(..., ge=1, le=MAX_ID), ctx: AccessContext = Depends(require("audit:read", person_data=False, audited=True))) -> dict:
     """Everything needed to check one entry without trusting the server: its body and chain
     hashes, the RFC 6962 inclusion path, and the signed tree head it leads to (the console
     checks all three in the browser with WebCrypto)."""
@@ -108,7 +98,7 @@ def flags(status: str | None = None, ctx: AccessContext = Depends(require("overs
 
 
 @router.post("/oversight/flags/{flag_id}/review")
-def review(flag_id: int, decision: str = Form(...), note: str = Form(""),
+def review(flag_id: int = Path(..., ge=1, le=MAX_ID), decision: str = Form(...), note: str = Form(""),
            ctx: AccessContext = Depends(require("oversight:review", person_data=False))) -> dict:  # fmt: skip
     try:
         return oversight.review(get_settings(), flag_id, decision, ctx.user.username, note)
@@ -120,3 +110,4 @@ def review(flag_id: int, decision: str = Form(...), note: str = Form(""),
 
 def register(app: FastAPI) -> None:
     app.include_router(router)
+    app.include_router(session_routes.router)

@@ -1,6 +1,7 @@
 """Short-lived signed access tokens (OWASP ASVS V9): HS256 only (allow-list, no ``none``),
-issuer / audience / type checked, ``exp`` and ``nbf`` enforced, ``jti`` revocable on
-logout. The key is generated once per deployment under the state folder."""
+issuer / audience / type checked, ``exp`` and ``nbf`` enforced; each token names its login
+session (``sid``), which logout or the officer ends (V3.3). The key is generated once per
+deployment under the state folder."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import jwt
-import sqlalchemy as sa
 
-from zhijing.access import models
+from zhijing.access import sessions
 from zhijing.errors import AccessDenied
 
 ALGORITHMS = ["HS256"]
@@ -27,12 +27,14 @@ def _key(settings) -> bytes:
     return path.read_bytes()
 
 
-def issue(settings, username: str, minutes: int | None = None) -> str:
-    now = datetime.now(UTC)
+def issue(settings, username: str, minutes: int | None = None, client: str | None = None,
+          user_agent: str | None = None) -> str:  # fmt: skip
+    """A token for ``username`` in a new login session."""
+    now, minutes = datetime.now(UTC), minutes or settings.auth.token_minutes
     claims = {
         "sub": username, "iss": settings.auth.issuer, "aud": settings.auth.audience, "typ": TOKEN_TYPE,
-        "iat": now, "nbf": now, "exp": now + timedelta(minutes=minutes or settings.auth.token_minutes),
-        "jti": uuid.uuid4().hex,
+        "iat": now, "nbf": now, "exp": now + timedelta(minutes=minutes),
+        "jti": uuid.uuid4().hex, "sid": sessions.start(settings, username, minutes, client, user_agent),
     }  # fmt: skip
     return jwt.encode(claims, _key(settings), algorithm=ALGORITHMS[0])
 
@@ -41,20 +43,18 @@ def verify(settings, token: str) -> dict:
     """The claims of a valid, unrevoked token; AccessDenied (no details) otherwise."""
     try:
         claims = jwt.decode(token, _key(settings), algorithms=ALGORITHMS, audience=settings.auth.audience,
-                            issuer=settings.auth.issuer, options={"require": ["exp", "nbf", "iat", "jti", "sub"]})  # fmt: skip
+                            issuer=settings.auth.issuer, options={"require": ["exp", "nbf", "iat", "jti", "sub", "sid"]})  # fmt: skip
     except jwt.ExpiredSignatureError:
         raise AccessDenied("token expired") from None
     except jwt.PyJWTError:
         raise AccessDenied("invalid token") from None
     if claims.get("typ") != TOKEN_TYPE:
         raise AccessDenied("invalid token")
-    with models.engine(settings).connect() as conn:
-        if conn.execute(sa.select(models.revoked.c.jti).where(models.revoked.c.jti == claims["jti"])).first():
-            raise AccessDenied("token revoked")
+    if not sessions.active(settings, str(claims["sid"]), str(claims["sub"])):
+        raise AccessDenied("session ended")
     return claims
 
 
 def revoke(settings, claims: dict) -> None:
-    with models.engine(settings).begin() as conn:
-        conn.execute(sa.insert(models.revoked).values(jti=claims["jti"],
-                     expires_at=datetime.fromtimestamp(claims["exp"], UTC)))  # fmt: skip
+    """End the token's session (logout): the token and any other of the session are refused."""
+    sessions.end(settings, str(claims["sid"]), str(claims["sub"]))

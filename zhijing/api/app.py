@@ -12,6 +12,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from zhijing import __version__
+from zhijing.api import hardening
+from zhijing.config import get_settings
 from zhijing.errors import AccessDenied, NotReady, ZhijingError
 
 ROUTER_MODULES = (
@@ -21,6 +23,7 @@ ROUTER_MODULES = (
     "zhijing.cases.routes",  # case workspace (专案) and its report
     "zhijing.access.routes",  # login, tokens, audit, oversight
     "zhijing.console.routes",  # server-rendered console pages
+    "zhijing.api.docs",  # API documentation, offline and behind login
 )
 
 
@@ -44,8 +47,10 @@ def _expected_failure(request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="智警 zhijing", version=__version__, responses=COMMON_RESPONSES)
+    app = FastAPI(title="智警 zhijing", version=__version__, responses=COMMON_RESPONSES, docs_url=None, redoc_url=None,
+                  openapi_url=None)  # fmt: skip
     app.add_exception_handler(ZhijingError, _expected_failure)
+    hardening.install(app, get_settings())  # body cap, security headers, private files
     for name in ROUTER_MODULES:
         try:
             module = importlib.import_module(name)

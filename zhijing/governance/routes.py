@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
 
 from zhijing.access.guard import require
 from zhijing.config import get_settings
@@ -41,10 +41,12 @@ def show_quality(name: str, ctx=Depends(require("catalog:read", person_data=Fals
 
 @router.get("/quarantine/{name}")
 def list_quarantine(
-    name: str, limit: int = Query(100, le=1000), offset: int = Query(0, ge=0),
-    ctx=Depends(require("quarantine:read")),
+    name: str = Path(..., pattern=r"^[a-z][a-z0-9_]{0,63}$"), limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=10**9), ctx=Depends(require("quarantine:read")),
 ) -> dict[str, Any]:  # fmt: skip
     settings = get_settings()
+    if catalog.get(settings, name) is None:  # only a catalogued dataset names a folder of the lake
+        raise HTTPException(404, f"dataset {name!r} is not catalogued")
     found = quarantine.rows(settings, name, limit, offset)
     ctx.audit("consult", [f"{name}:{r['_source_file']}:{r['_source_line']}" for r in found], query=f"quarantine {name}")
     grades = catalog.field_grades(settings, "quarantine")

@@ -11,7 +11,7 @@ const zj = (() => {
     "review.purpose": "Choose a purpose first (top right)",
     "purpose.label": "Purpose", "logout": "Log out", "purpose.none": "— choose a purpose —",
     "login.notice": "Every query of personal data names its purpose and is written to a tamper-evident audit trail.",
-    "login.user": "User", "login.password": "Password", "login.submit": "Log in",
+    "login.user": "User", "login.password": "Password", "login.totp": "One-time code (if enabled)", "login.submit": "Log in",
     "overview.map": "Jurisdictions and incidents",
     "overview.months": "110 incidents per month", "overview.categories": "110 incidents by category",
     "overview.heat.high": "more", "overview.heat.low": "fewer", "overview.datasets": "Datasets (rows)", "overview.quality": "Data quality",
@@ -146,7 +146,8 @@ const zj = (() => {
           const res = await fetch("/api/auth/token", { method: "POST", body: form });
           const body = await res.json().catch(() => ({}));
           if (!res.ok) { document.getElementById("login-error").textContent = body.detail || "登录失败"; return; }
-          sessionStorage.setItem("zj.token", body.access_token); location.href = "/";
+          const next = new URLSearchParams(location.search).get("next") || "/";  // only a path of this site
+          sessionStorage.setItem("zj.token", body.access_token); location.href = /^\/(?![\/\\])/.test(next) ? next : "/";
         });
       });
     },

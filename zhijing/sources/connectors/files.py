@@ -159,16 +159,25 @@ def _safe_json(text: str) -> str:
     return f"CASE WHEN json_valid({text}) THEN {text} ELSE 'null' END"
 
 
+def _json_object(text: str) -> str:
+    return f"CASE WHEN json_type({_safe_json(text)}) = 'OBJECT' THEN {_safe_json(text)} ELSE '{{}}' END"
+
+
 def json_fields_sql(fields: list[str], text: str = "text") -> str:
     """Each field as text from a JSON object line; NULL when the line is not an object."""
-    doc = f"CASE WHEN json_type({_safe_json(text)}) = 'OBJECT' THEN {_safe_json(text)} ELSE '{{}}' END"
+    doc = _json_object(text)
     return ", ".join(f"json_extract_string({doc}, {sql_str('$.' + quote_ident(f))}) AS {quote_ident(f)}" for f in fields)
 
 
-def json_error_sql(text: str = "text") -> str:
+def json_error_sql(text: str = "text", flat: list[str] = ()) -> str:
+    """The reason a JSON line is not a record; with ``flat``, also a list or an object where
+    one of those fields needs one value (a push must not land ``["a", "b"]`` as clean text)."""
+    nested = " OR ".join(f"coalesce(json_type({_json_object(text)}, {sql_str('$.' + quote_ident(f))}) IN ('ARRAY', 'OBJECT'), false)"
+                         for f in flat)  # fmt: skip
     return (
         f"CASE WHEN NOT json_valid({text}) THEN 'unparsable_json' "
-        f"WHEN json_type({_safe_json(text)}) <> 'OBJECT' THEN 'not_an_object' END"
+        f"WHEN json_type({_safe_json(text)}) <> 'OBJECT' THEN 'not_an_object' "
+        + (f"WHEN {nested} THEN 'nested_value' " if nested else "") + "END"
     )
 
 
