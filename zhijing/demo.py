@@ -45,6 +45,9 @@ def register(app: typer.Typer) -> None:
         from zhijing.entities.resolve import resolve_all
 
         resolve_all(settings)
+        from zhijing.derived.workbench.jobs import refresh
+
+        refresh(settings)  # presence table and search index for the workbench
 
         console.rule("4/4 用户与授权 organisation and logins")
         from zhijing.access.seed import seed_demo

@@ -28,10 +28,16 @@ def register(app: typer.Typer) -> None:
             from zhijing.entities.incremental import link_new
 
             console.print(link_new(get_settings()))
+            from zhijing.derived.workbench.jobs import refresh
+
+            console.print(refresh(get_settings()))  # the presence table and search index follow the links
             return
         from zhijing.entities.resolve import resolve_all
 
         console.print(resolve_all(get_settings(), engine=engine))
+        from zhijing.derived.workbench.jobs import refresh
+
+        console.print(refresh(get_settings()))  # the presence table and search index follow the masters
 
     @persons.command("show")
     def show(master_id: str, purpose: str = typer.Option(..., help="case:… / ticket:… / order:… / emergency:…"),

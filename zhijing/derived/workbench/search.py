@@ -195,8 +195,9 @@ def _links(con: duckdb.DuckDBPyConnection, settings) -> None:
         con.execute("CREATE OR REPLACE TEMP TABLE pl (dataset VARCHAR, record_id VARCHAR, master_id VARCHAR)")
 
 
-def update(settings, full: bool = False) -> dict:
-    """Bring the index up to the lake's current versions; returns what was (re)indexed."""
+def update(settings, full: bool = False, datasets: list[str] | None = None) -> dict:
+    """Bring the index up to the lake's current versions; returns what was (re)indexed.
+    ``datasets`` limits the clean datasets indexed (the masters always are)."""
     path = index_dir(settings)
     state_file = path / "versions.json"
     old = json.loads(state_file.read_text()) if state_file.exists() and not full else {}
@@ -213,7 +214,8 @@ def update(settings, full: bool = False) -> dict:
     changed, docs = [], 0
     for spec in load_spec().datasets:
         k = f"clean/{spec.name}"
-        if old.get(k) == new[k]:
+        if old.get(k) == new[k] or (datasets is not None and spec.name not in datasets):
+            new[k] = old.get(k)
             continue
         writer.delete_documents_by_term("dataset", spec.name)
         for d in record_docs(settings, spec, con):
