@@ -31,6 +31,7 @@ import jieba
 import tantivy
 
 from zhijing.derived.workbench.keys import exact_keys, is_name, name_similarity, name_tokens, plate_key_sql
+from zhijing.derived.workbench.presence import prepare
 from zhijing.errors import ZhijingError
 from zhijing.lake.store import current_files, current_manifest
 from zhijing.sources.spec import DatasetSpec, load_spec
@@ -41,6 +42,7 @@ KEY_ELEMENTS = ("citizen_id", "phone", "plate", "uscc", "account_no", "record_id
 NAME_FIELDS = ("name_chars", "name_py", "name_shape", "name_mask")
 MASTERS = ("persons_master", "vehicles_master", "phones_master", "companies_master")
 BATCH = 50_000
+FORMAT = "3"  # the documents' layout: an index of another layout is rebuilt
 _PUNCT = re.compile(r"^[\s\W_]+$")
 
 
@@ -136,7 +138,8 @@ def record_docs(settings, spec: DatasetSpec, con: duckdb.DuckDBPyConnection) -> 
     texts += [f"lower(replace(r.{_q(f.name)}, '/', ' ')) || ' ' || lower(replace(r.{_q(f.name)}, '/', ''))" for f in fields if f.element == "name_pinyin"]
     districts = [f"r.{_q(f.name + '__district')}" for f in fields if f.element == "address" and f"{f.name}__district" in available]
     plates = [f"r.{_q(f.name)}" for f in fields if f.element == "plate"]
-    grp = f"'plate:' || {plates[0]}" if plates else "NULL"
+    grp = f"'vehicle:' || coalesce(rp.plate, {plates[0]})" if plates else "NULL"
+    resolved = f"LEFT JOIN read_plate rp ON rp.raw = {plates[0]}" if plates else ""
     time_field = spec.time_field or next((f.name for f in fields if f.element == "datetime"), None)
     ts = f"r.{_q(time_field)}" if time_field and time_field in available else "NULL"
     struct = ", ".join(f"{_q(f.name)} := r.{_q(f.name)}" for f in fields)
@@ -145,7 +148,7 @@ def record_docs(settings, spec: DatasetSpec, con: duckdb.DuckDBPyConnection) -> 
                      {_list(keys)} AS keys, {_list(texts)} AS texts, {_list(names)} AS names, {_list(districts)} AS district,
                      to_json(struct_pack({struct}))::VARCHAR AS fields, {ts}::TIMESTAMPTZ AS ts
               FROM {src} r LEFT JOIN (SELECT record_id, list(DISTINCT master_id ORDER BY master_id) AS masters FROM pl
-                                      WHERE dataset = '{spec.name}' GROUP BY 1) m ON m.record_id = r._record_id"""  # fmt: skip
+                                      WHERE dataset = '{spec.name}' GROUP BY 1) m ON m.record_id = r._record_id {resolved}"""  # fmt: skip
     yield from _docs(con, sql, spec.name, "record")
 
 
@@ -186,23 +189,14 @@ def _versions(settings) -> dict[str, str | None]:
     return out
 
 
-def _links(con: duckdb.DuckDBPyConnection, settings) -> None:
-    links, ments = current_files(settings, "entities", "person_links"), current_files(settings, "entities", "person_mentions")
-    if links and ments:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE pl AS SELECT DISTINCT m.dataset, m.record_id, l.master_id "
-                    f"FROM read_parquet({links!r}) l JOIN read_parquet({ments!r}) m USING (mention_id)")  # fmt: skip
-    else:
-        con.execute("CREATE OR REPLACE TEMP TABLE pl (dataset VARCHAR, record_id VARCHAR, master_id VARCHAR)")
-
-
 def update(settings, full: bool = False, datasets: list[str] | None = None) -> dict:
     """Bring the index up to the lake's current versions; returns what was (re)indexed.
     ``datasets`` limits the clean datasets indexed (the masters always are)."""
     path = index_dir(settings)
     state_file = path / "versions.json"
     old = json.loads(state_file.read_text()) if state_file.exists() and not full else {}
-    new = _versions(settings)
-    if old.get("entities/person_links") != new.get("entities/person_links"):
+    new = {**_versions(settings), "format": FORMAT}
+    if old.get("entities/person_links") != new.get("entities/person_links") or old.get("format") != FORMAT:
         old = {}  # links changed: every record's masters may have
     if not old and path.exists():
         shutil.rmtree(path)
@@ -210,7 +204,7 @@ def update(settings, full: bool = False, datasets: list[str] | None = None) -> d
     index = tantivy.Index(schema(), path=str(path))
     writer = index.writer(heap_size=128_000_000, num_threads=1)
     con = duckdb.connect()
-    _links(con, settings)
+    prepare(con, settings)  # record → master, plate read → registered plate
     changed, docs = [], 0
     for spec in load_spec().datasets:
         k = f"clean/{spec.name}"
