@@ -22,9 +22,9 @@ EVIDENCE_COLUMNS = ["window", "dataset", "record_id", "ts", "place_kind", "place
 
 def _rows(con: duckdb.DuckDBPyConnection, src: str, w: Window, kinds: list[str]) -> pd.DataFrame:
     params: dict = {"t0": w.start, "t1": w.end, "kinds": kinds, "cap": MAX_ROWS_PER_WINDOW + 1}
-    if w.place_id is not None:
-        cond = "place_kind = 'checkpoint' AND place_id = $place"
-        params["place"] = w.place_id
+    if w.place_ids:
+        cond = "place_kind = 'checkpoint' AND place_id IN (SELECT unnest($places))"
+        params["places"] = list(w.place_ids)
     else:
         x0, y0, x1, y1 = w.bbox
         cond = "lon BETWEEN $x0 AND $x1 AND lat BETWEEN $y0 AND $y1"
@@ -79,8 +79,8 @@ def plain_sql(src: str, windows: list[Window], k: int) -> str:
     benchmark measures beside ``collide``."""
     parts = []
     for w in windows:
-        if w.place_id is not None:
-            cond = f"place_kind = 'checkpoint' AND place_id = '{w.place_id}'"
+        if w.place_ids:
+            cond = "place_kind = 'checkpoint' AND place_id IN (" + ", ".join(f"'{p}'" for p in w.place_ids) + ")"
         else:
             x0, y0, x1, y1 = w.bbox
             cond = f"lon BETWEEN {x0} AND {x1} AND lat BETWEEN {y0} AND {y1}"

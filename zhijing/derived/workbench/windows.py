@@ -25,6 +25,7 @@ MAX_RADIUS_M = 3000
 DEFAULT_RADIUS_M = 200
 MIN_H3_RES = 6
 MAX_VERTICES = 2000
+MAX_CHECKPOINTS = 50
 KINDS = ("h3", "checkpoint", "address", "polygon", "circle")
 M_PER_DEG = 111_320.0
 
@@ -36,7 +37,7 @@ class Window:
     kind: str
     start: datetime
     end: datetime
-    place_id: str | None = None  # a checkpoint: matched by id, not by shape
+    place_ids: tuple[str, ...] = ()  # checkpoints (a 卡口组): matched by id, not by shape
     shape: Polygon | None = None
 
     @property
@@ -46,8 +47,8 @@ class Window:
     def describe(self) -> dict:
         out = {"index": self.index, "label": self.label, "kind": self.kind, "start": self.start.isoformat(),
                "end": self.end.isoformat()}  # fmt: skip
-        if self.place_id:
-            out["checkpoint"] = self.place_id
+        if self.place_ids:
+            out["checkpoints"] = list(self.place_ids)
         if self.shape is not None:
             out["area_km2"] = round(area_km2(self.shape), 4)
             out["polygon"] = [[round(x, 6), round(y, 6)] for x, y in self.shape.exterior.coords]
@@ -95,39 +96,44 @@ def _address(settings, text: str) -> tuple[float, float]:
     return row
 
 
-def _checkpoint(settings, code: str) -> str:
+def _checkpoints(settings, value) -> tuple[str, ...]:
+    """One checkpoint id, or several (a list or comma separated): each must exist."""
+    codes = value if isinstance(value, list) else str(value or "").split(",")
+    codes = tuple(dict.fromkeys(str(c).strip() for c in codes if str(c).strip()))
+    if not 1 <= len(codes) <= MAX_CHECKPOINTS:
+        raise ZhijingError(f"name 1 to {MAX_CHECKPOINTS} checkpoints")
     files = current_files(settings, "clean", "checkpoints")
-    found = files and duckdb.connect().execute(
-        f"SELECT 1 FROM read_parquet({files!r}) WHERE checkpoint_id = $c", {"c": code}).fetchone()  # fmt: skip
-    if not found:
+    known = {r[0] for r in duckdb.connect().execute(
+        f"SELECT checkpoint_id FROM read_parquet({files!r}) WHERE checkpoint_id IN (SELECT unnest($c))", {"c": list(codes)}).fetchall()} if files else set()  # fmt: skip
+    if set(codes) - known:
         raise ZhijingError("unknown checkpoint")
-    return code
+    return codes
 
 
-def _shape(settings, kind: str, value, radius) -> tuple[Polygon | None, str | None]:
+def _shape(settings, kind: str, value, radius) -> tuple[Polygon | None, tuple[str, ...]]:
     if kind == "checkpoint":
-        return None, _checkpoint(settings, str(value or "").strip())
+        return None, _checkpoints(settings, value)
     if kind == "h3":
         cell = str(value or "").strip()
         if not h3.is_valid_cell(cell):
             raise ZhijingError("not an H3 cell")
         if h3.get_resolution(cell) < MIN_H3_RES:
             raise ZhijingError(f"H3 cell too large: resolution {MIN_H3_RES} or finer")
-        return Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(cell)]), None
+        return Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(cell)]), ()
     if kind == "address":
         lon, lat = _address(settings, str(value or ""))
-        return circle(lon, lat, _number(radius or DEFAULT_RADIUS_M, "radius")), None
+        return circle(lon, lat, _number(radius or DEFAULT_RADIUS_M, "radius")), ()
     if kind == "circle":
         v = value if isinstance(value, dict) else {}
         lon, lat = _lonlat(v.get("lon"), v.get("lat"))
-        return circle(lon, lat, _number(v.get("radius_m", radius or DEFAULT_RADIUS_M), "radius")), None
+        return circle(lon, lat, _number(v.get("radius_m", radius or DEFAULT_RADIUS_M), "radius")), ()
     pts = value if isinstance(value, list) else []
     if not 3 <= len(pts) <= MAX_VERTICES or not all(isinstance(p, list | tuple) and len(p) == 2 for p in pts):
         raise ZhijingError(f"a polygon needs 3 to {MAX_VERTICES} [lon, lat] points")
     poly = Polygon([_lonlat(*p) for p in pts])
     if not poly.is_valid or poly.area == 0:
         raise ZhijingError("the polygon is not simple (it crosses itself or has no area)")
-    return poly, None
+    return poly, ()
 
 
 def parse(settings, specs: list[dict]) -> list[Window]:
