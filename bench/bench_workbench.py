@@ -96,7 +96,7 @@ def bench(s: Settings, n_queries: int, n_subjects: int) -> str:
     rows_out.append(("search (p50 / p95)", f"{len(qs)} queries: names, variants, IDs, phones, OCR plates, text", f"{a:.1f} / {b:.1f} ms",
                      "DuckDB equality / LIKE on the person masters", f"{c:.1f} / {d:.1f} ms"))  # fmt: skip
     subs = [r[0] for r in con.execute(f"SELECT subject FROM {src} WHERE subject_kind = 'person' AND via IS NOT NULL "
-                                      f"GROUP BY 1 HAVING count(*) > 5 USING SAMPLE {n_subjects} ROWS").fetchall()]  # fmt: skip
+                                      f"GROUP BY 1 HAVING count(*) > 5 ORDER BY hash(subject) LIMIT {n_subjects}").fetchall()]  # fmt: skip
     ts = [timed(trajectory.trajectory, s, Subject("person", (m,)))[0] for m in subs]
     tp = [timed(lambda m=m: con.execute(f"SELECT * FROM {src} WHERE subject_kind = 'person' AND subject = $m ORDER BY ts", {"m": m}).fetchall())[0]
           for m in subs]  # fmt: skip
@@ -110,7 +110,7 @@ def bench(s: Settings, n_queries: int, n_subjects: int) -> str:
     (a, b), (c, d) = pct(ts), pct(tp)
     rows_out.append(("companions (p50 / p95)", "10 persons, Δt 120 s, trips + stays + checkpoints", f"{a:.0f} / {b:.0f} ms",
                      "naive `cp = AND ts BETWEEN` join, checkpoints only", f"{c:.0f} / {d:.0f} ms"))  # fmt: skip
-    reads = con.execute(f"SELECT place_id, ts, lon, lat FROM {src} WHERE subject_kind = 'plate' AND lon IS NOT NULL USING SAMPLE 3 ROWS").fetchall()
+    reads = con.execute(f"SELECT place_id, ts, lon, lat FROM {src} WHERE subject_kind = 'plate' AND lon IS NOT NULL ORDER BY hash(record_id) LIMIT 3").fetchall()
     specs = [{"kind": k, "value": v, "start": (t - timedelta(hours=2)).isoformat(), "end": (t + timedelta(hours=2)).isoformat()}
              for k, (cp, t, lon, lat) in zip(("checkpoint", "circle", "polygon"), reads, strict=True)
              for v in [{"checkpoint": cp, "circle": {"lon": lon, "lat": lat, "radius_m": 500},

@@ -11,7 +11,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from zhijing.derived.workbench.presence import source
+from zhijing.derived.workbench.presence import cursor, source
 from zhijing.derived.workbench.subjects import KINDS, iso
 from zhijing.derived.workbench.windows import Window, inside
 from zhijing.errors import ZhijingError
@@ -48,10 +48,10 @@ def collide(settings, windows: list[Window], k: int | None = None, kinds: list[s
         raise ZhijingError(f"k must be between 1 and the number of windows ({len(windows)})")
     kinds = [x for x in (kinds or list(KINDS)) if x in KINDS] or list(KINDS)
     out: dict = {"windows": [w.describe() for w in windows], "k": k, "kinds": kinds, "total": 0, "hits": []}
-    src = source(settings)
+    src = source(settings, by_time=True)
     if src is None:
         return out
-    con = duckdb.connect()
+    con = cursor()
     frames = [_rows(con, src, w, kinds) for w in windows]
     for w, f in zip(windows, frames, strict=True):
         out["windows"][w.index]["records"] = int(len(f))

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import duckdb
-
-from zhijing.derived.workbench.presence import source
+from zhijing.derived.workbench.presence import cursor, source
 from zhijing.derived.workbench.subjects import Subject, iso
 from zhijing.derived.workbench.trajectory import where
 
@@ -53,10 +51,10 @@ def companions(settings, subject: Subject, dt_seconds: int = 120, start: datetim
     out: dict = {"subject": subject.label, "dt_seconds": dt_seconds, "companions": []}
     if src is None:
         return out
-    con = duckdb.connect()
+    con = cursor()
     pred, params = where(subject, start, end)
     con.execute(f"CREATE TEMP TABLE me AS SELECT * FROM {src} WHERE {pred} AND mode IN ('trip', 'stay', 'pass')", params)
-    con.execute(f"CREATE TEMP TABLE shared AS SELECT * FROM ({_shared(src)}) WHERE subject NOT IN (SELECT unnest($ids))",
+    con.execute(f"CREATE TEMP TABLE shared AS SELECT * FROM ({_shared(source(settings, by_time=True))}) WHERE subject NOT IN (SELECT unnest($ids))",
                 {"kind": subject.kind, "dt": max(1, min(dt_seconds, MAX_DT)), "ids": list(subject.ids)})  # fmt: skip
     ranked = con.execute("""
       WITH best AS (SELECT subject, my_record, max(strength) AS s FROM shared GROUP BY ALL)

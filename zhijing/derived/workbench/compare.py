@@ -12,7 +12,7 @@ from datetime import datetime
 
 import duckdb
 
-from zhijing.derived.workbench.presence import source
+from zhijing.derived.workbench.presence import cursor, source
 from zhijing.derived.workbench.subjects import Subject, iso
 from zhijing.derived.workbench.trajectory import trajectory, where
 
@@ -61,5 +61,5 @@ def compare(settings, a: Subject, b: Subject, dt_seconds: int = 3600, radius_m: 
     if src is None:
         return out
     dt = max(1, min(int(dt_seconds), MAX_DT))
-    out["coincidences"] = _coincidences(duckdb.connect(), src, a, b, start, end, dt, max(1.0, min(float(radius_m), MAX_RADIUS)), limit)
+    out["coincidences"] = _coincidences(cursor(), src, a, b, start, end, dt, max(1.0, min(float(radius_m), MAX_RADIUS)), limit)
     return out

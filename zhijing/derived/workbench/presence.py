@@ -16,11 +16,14 @@ vehicles they own are read.
 
 from __future__ import annotations
 
+import threading
+
 import duckdb
 import pyarrow as pa
 
 from zhijing.derived.workbench.keys import plate_key_sql
 from zhijing.lake.store import current_files, publish
+from zhijing.lake.zones import staging_dir
 
 # Approximate public coordinates of the stations and airports the department records name
 # (lon, lat); a trip is placed at its departure.
@@ -150,19 +153,50 @@ def prepare(con: duckdb.DuckDBPyConnection, settings) -> None:
         con.execute("CREATE OR REPLACE TEMP TABLE owners (plate VARCHAR, master_id VARCHAR)")
 
 
+_DB: duckdb.DuckDBPyConnection | None = None
+_DB_LOCK = threading.Lock()
+ROW_GROUP = 16_384  # small row groups: a subject's rows (or a time span's) are read, not the file
+
+
+def _publish_sorted(settings, con: duckdb.DuckDBPyConnection, name: str, order: str) -> int:
+    stage = staging_dir(settings, name)
+    path = stage / "part-0.parquet"
+    con.execute(f"COPY (SELECT * FROM presence_all ORDER BY {order}) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})")
+    lineage = {"job": "workbench.presence", "order": order, "inputs": ["clean/*", "entities/person_links", "entities/vehicles_master"]}
+    return publish(settings, "derived", name, [path], lineage, mode="replace").rows
+
+
 def build(settings, con: duckdb.DuckDBPyConnection | None = None) -> int:
-    """Rebuild ``derived/presence`` from the current clean and entity versions; returns rows."""
+    """Rebuild ``derived/presence`` (sorted by subject: trajectories) and
+    ``derived/presence_by_time`` (sorted by time: collision, companions) from the current
+    clean and entity versions; returns rows."""
     con = con or duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     prepare(con, settings)
     sql = parts(settings)
     if not sql:
         return 0
-    rel = con.sql("SELECT * FROM (" + " UNION ALL ".join(sql) + ") WHERE subject IS NOT NULL ORDER BY subject_kind, subject, ts")
-    lineage = {"job": "workbench.presence", "inputs": ["clean/*", "entities/person_links", "entities/vehicles_master"]}
-    return publish(settings, "derived", "presence", rel, lineage, mode="replace").rows
+    con.execute("CREATE OR REPLACE TEMP TABLE presence_all AS SELECT * FROM (" + " UNION ALL ".join(sql) + ") WHERE subject IS NOT NULL")
+    _publish_sorted(settings, con, "presence_by_time", "ts, place_id")
+    return _publish_sorted(settings, con, "presence", "subject_kind, subject, ts")
 
 
-def source(settings) -> str | None:
-    """The current presence table as a DuckDB table expression (None before the first build)."""
-    files = current_files(settings, "derived", "presence")
+def cursor() -> duckdb.DuckDBPyConnection:
+    """A connection of the process's one in-memory database, which keeps the Parquet
+    footers it has read: a lookup reads the row groups it needs, not the file's metadata
+    again (≈100 ms → 3 ms per trajectory). Each call gets its own cursor (own temp tables)."""
+    global _DB
+    with _DB_LOCK:
+        if _DB is None:
+            _DB = duckdb.connect()
+            _DB.execute("SET parquet_metadata_cache = true")
+            _DB.execute("SET enable_progress_bar = false")
+        return _DB.cursor()
+
+
+def source(settings, by_time: bool = False) -> str | None:
+    """The current presence table as a DuckDB table expression (None before the first
+    build); ``by_time`` the copy sorted by time."""
+    name = "presence_by_time" if by_time else "presence"
+    files = current_files(settings, "derived", name) or current_files(settings, "derived", "presence")
     return f"read_parquet({files!r})" if files else None

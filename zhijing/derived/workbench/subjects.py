@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from zhijing.derived.workbench.keys import plate_key, plate_key_sql
-from zhijing.derived.workbench.presence import source
+from zhijing.derived.workbench.presence import cursor, source
 from zhijing.errors import ZhijingError
 from zhijing.lake.store import current_files
 from zhijing.standards import phone
@@ -53,7 +53,7 @@ def resolve(settings, subject: Subject, con: duckdb.DuckDBPyConnection | None = 
     src = source(settings)
     if src is None:
         return subject
-    con = con or duckdb.connect()
+    con = con or cursor()
     keys = [plate_key(p) for p in subject.ids]
     found = [r[0] for r in con.execute(
         f"SELECT DISTINCT subject FROM {src} WHERE subject_kind = 'plate' AND {plate_key_sql('subject')} IN (SELECT unnest($k))",
@@ -67,7 +67,7 @@ def districts(settings, master_ids: list[str], con: duckdb.DuckDBPyConnection | 
     files = current_files(settings, "entities", "persons_master")
     if not files or not master_ids:
         return {}
-    con = con or duckdb.connect()
+    con = con or cursor()
     rows = con.execute(f"SELECT master_id, district FROM read_parquet({files!r}) WHERE master_id IN (SELECT unnest($ids))",
                        {"ids": list(master_ids)}).fetchall()  # fmt: skip
     return dict(rows)
@@ -78,7 +78,7 @@ def names(settings, master_ids: list[str], con: duckdb.DuckDBPyConnection | None
     files = current_files(settings, "entities", "persons_master")
     if not files or not master_ids:
         return {}
-    con = con or duckdb.connect()
+    con = con or cursor()
     df = con.execute(f"SELECT master_id, name, citizen_id, phone, district FROM read_parquet({files!r}) "
                      "WHERE master_id IN (SELECT unnest($ids))", {"ids": list(master_ids)}).df()  # fmt: skip
     return {r["master_id"]: r for r in df.to_dict(orient="records")}

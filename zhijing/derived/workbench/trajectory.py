@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import duckdb
-
-from zhijing.derived.workbench.presence import COLUMNS, source
+from zhijing.derived.workbench.presence import COLUMNS, cursor, source
 from zhijing.derived.workbench.subjects import Subject, iso
 
 MAX_LIMIT = 5000
@@ -40,10 +38,15 @@ def trajectory(settings, subject: Subject, start: datetime | None = None, end: d
     src = source(settings)
     if src is None:
         return {"subject": subject.label, "total": 0, "points": []}
-    con = duckdb.connect()
+    con = cursor()
     pred, params = where(subject, start, end)
-    total = con.execute(f"SELECT count(*) FROM {src} WHERE {pred}", params).fetchone()[0]
-    df = con.execute(f"SELECT {', '.join(COLUMNS)} FROM {src} WHERE {pred} ORDER BY ts, dataset, record_id "
-                     "LIMIT $n OFFSET $o", {**params, "n": min(max(limit, 1), MAX_LIMIT), "o": max(offset, 0)}).df()  # fmt: skip
-    df = df.astype(object).where(df.notna(), None)
-    return {"subject": subject.label, "total": int(total), "points": [point(r) for r in df.to_dict(orient="records")]}
+    cur = con.execute(f"SELECT {', '.join(COLUMNS)}, count(*) OVER () AS _total FROM {src} WHERE {pred} "
+                      "ORDER BY ts, dataset, record_id LIMIT $n OFFSET $o",
+                      {**params, "n": min(max(limit, 1), MAX_LIMIT), "o": max(offset, 0)})  # fmt: skip
+    rows = cur.fetchall()
+    if not rows and offset:
+        total = con.execute(f"SELECT count(*) FROM {src} WHERE {pred}", params).fetchone()[0]
+    else:
+        total = rows[0][-1] if rows else 0
+    return {"subject": subject.label, "total": int(total),
+            "points": [point(dict(zip(COLUMNS, r[:-1], strict=True))) for r in rows]}  # fmt: skip

@@ -8,12 +8,12 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-import duckdb
 import h3
 import shapely
 from shapely import affinity
 from shapely.geometry import Point, Polygon
 
+from zhijing.derived.workbench.presence import cursor
 from zhijing.derived.workbench.subjects import instant
 from zhijing.errors import ZhijingError
 from zhijing.lake.store import current_files
@@ -88,7 +88,7 @@ def _address(settings, text: str) -> tuple[float, float]:
     files = current_files(settings, "clean", "standard_address")
     row = None
     if files and text:
-        row = duckdb.connect().execute(
+        row = cursor().execute(
             f"SELECT lon::DOUBLE, lat::DOUBLE FROM read_parquet({files!r}) WHERE text = $t OR dzbm = $t "
             "ORDER BY (text = $t) DESC LIMIT 1", {"t": text.strip()}).fetchone()  # fmt: skip
     if row is None:
@@ -103,7 +103,7 @@ def _checkpoints(settings, value) -> tuple[str, ...]:
     if not 1 <= len(codes) <= MAX_CHECKPOINTS:
         raise ZhijingError(f"name 1 to {MAX_CHECKPOINTS} checkpoints")
     files = current_files(settings, "clean", "checkpoints")
-    known = {r[0] for r in duckdb.connect().execute(
+    known = {r[0] for r in cursor().execute(
         f"SELECT checkpoint_id FROM read_parquet({files!r}) WHERE checkpoint_id IN (SELECT unnest($c))", {"c": list(codes)}).fetchall()} if files else set()  # fmt: skip
     if set(codes) - known:
         raise ZhijingError("unknown checkpoint")
