@@ -63,14 +63,17 @@ def collide(settings, windows: list[Window], k: int | None = None, kinds: list[s
     agg = agg[agg.windows >= k].sort_values(["windows", "records", "subject_kind", "subject"], ascending=[False, False, True, True])
     out["total"] = int(len(agg))
     top = agg.head(max(1, limit))
-    ev = rows.merge(top[["subject_kind", "subject"]], on=["subject_kind", "subject"]).sort_values(["window", "ts"])
-    groups = {key: g for key, g in ev.groupby(["subject_kind", "subject"])}
+    ev = rows.merge(top[["subject_kind", "subject"]], on=["subject_kind", "subject"]).drop_duplicates(["subject_kind", "subject", "window", "dataset", "record_id"])
+    ev = ev.sort_values(["window", "ts"])
+    cols = ["subject_kind", "subject", *EVIDENCE_COLUMNS]
+    by: dict[tuple[str, str], list[dict]] = {}
+    for r in ev[cols].astype(object).where(ev[cols].notna(), None).itertuples(index=False):
+        items = by.setdefault((r[0], r[1]), [])
+        if len(items) < max(1, evidence):
+            items.append({**dict(zip(EVIDENCE_COLUMNS, r[2:], strict=True)), "window": int(r[2]), "ts": iso(r[5])})
     for r in top.itertuples():
-        g = groups[(r.subject_kind, r.subject)].drop_duplicates(["window", "dataset", "record_id"]).head(max(1, evidence))
-        g = g[EVIDENCE_COLUMNS].astype(object).where(g[EVIDENCE_COLUMNS].notna(), None)
         out["hits"].append({"kind": r.subject_kind, "subject": r.subject, "windows": int(r.windows), "records": int(r.records),
-                            "evidence": [{**e, "window": int(e["window"]), "ts": iso(e["ts"])}
-                                         for e in g.to_dict(orient="records")]})  # fmt: skip
+                            "evidence": by.get((r.subject_kind, r.subject), [])})  # fmt: skip
     return out
 
 

@@ -86,7 +86,7 @@ def search_all(q: str = Query(..., max_length=search.MAX_QUERY), dataset: list[s
     """云搜索: every dataset and master, grouped by entity, ranked, highlighted, masked."""
     try:
         t0, t1 = subjects.span(start, end)
-        found = search.query(get_settings(), q, dataset or None, t0, t1, district, limit=limit * 2,
+        found = search.query(get_settings(), q, dataset or None, t0, t1, district, limit=limit + 10,
                              shown=lambda ds, f: mask_fields(ctx, ds, f))  # fmt: skip
     except ZhijingError as exc:
         raise _unprocessable(exc) from None

@@ -229,11 +229,20 @@ def update(settings, full: bool = False, datasets: list[str] | None = None) -> d
     return {"datasets": changed, "documents": docs}
 
 
+_OPEN: dict[str, tuple[float, tantivy.Index]] = {}
+
+
 def open_index(settings) -> tantivy.Index | None:
+    """The index, opened once per process and reopened when ``update`` rewrote it."""
     path = index_dir(settings)
-    if not (path / "versions.json").exists():
+    state = path / "versions.json"
+    if not state.exists():
         return None
-    return tantivy.Index.open(str(path))
+    stamp = state.stat().st_mtime
+    cached = _OPEN.get(str(path))
+    if cached is None or cached[0] != stamp:
+        _OPEN[str(path)] = cached = (stamp, tantivy.Index.open(str(path)))
+    return cached[1]
 
 
 MAX_QUERY = 200
@@ -315,7 +324,7 @@ def query(settings, q: str, datasets: list[str] | None = None, start: datetime |
         g["addrs"].append((float(score), addr))
     order = sorted(groups.values(), key=lambda g: -(g["bm25"] + 0.05 * math.log1p(g["count"])))
     name_query = is_name(q)
-    pool = order[: max(1, limit) * 3] if name_query else order[: max(1, limit)]
+    pool = order[: max(limit + 10, 2 * limit)] if name_query else order[: max(1, limit)]
     for g in pool:  # the best document of each group names it (and, for a name, says how close it is)
         g["top"] = searcher.doc(g["addrs"][0][1]).to_dict()
         sim = max((name_similarity(q, n) for n in g["top"].get("names", [])), default=0.0) if name_query else 0.0
