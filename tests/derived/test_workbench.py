@@ -73,6 +73,7 @@ def test_search_api_masks_by_clearance_and_audits(workbench, wb_api):
     low = api.get("/api/search", params={"q": person["name"]}, headers=api.headers("paichusuo01", "ticket:GD2026000001"))
     assert low.status_code == 200
     assert person.citizen_id not in low.text  # clearance 1: IDs masked, and masked values never highlighted
+    assert {g["kind"] for g in low.json()["groups"]} <= {"person"}  # a service ticket finds persons in its scope only
     assert api.get("/api/search", params={"q": "张伟"}, headers=api.headers("xingzhen01")).status_code == 403
     from zhijing.access.audit.store import log_for
     from zhijing.config import get_settings

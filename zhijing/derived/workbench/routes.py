@@ -28,6 +28,7 @@ from zhijing.governance.catalog import grades_for_spec
 from zhijing.sources.spec import load_spec
 
 router = APIRouter(prefix="/api", tags=["workbench"])
+INVESTIGATIVE = ("case", "order", "emergency")
 MASTER_GRADES = {"persons_master": (GRADES, KINDS),
                  "vehicles_master": ({"plate": "internal", "vin": "internal", "vehicle_id": "internal"}, {}),
                  "phones_master": ({"number": "sensitive", "phone_id": "internal"}, {"number": "phone"}),
@@ -91,7 +92,8 @@ def search_all(q: str = Query(..., max_length=search.MAX_QUERY), dataset: list[s
     except ZhijingError as exc:
         raise _unprocessable(exc) from None
     people = _persons(ctx, [g["id"] for g in found["groups"] if g["kind"] == "person"])
-    visible = [g for g in found["groups"] if g["kind"] != "person" or g["id"] in people]
+    investigating = ctx.purpose_kind in INVESTIGATIVE  # a service ticket finds persons it may see, nothing else
+    visible = [g for g in found["groups"] if (g["kind"] != "person" and investigating) or g["id"] in people]
     groups = visible[:limit]
     for g in groups:
         g["entity"] = people.get(g["id"]) if g["kind"] == "person" else None
