@@ -10,6 +10,7 @@ run (the naive ``cp = AND ts BETWEEN`` join for companions, DESIGN §9).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -127,7 +128,7 @@ def bench(s: Settings, n_queries: int, n_subjects: int) -> str:
     rows_out.append(("comparison (p50 / p95)", f"{len(pairs)} pairs, Δt 1 h, 300 m", f"{a:.0f} / {b:.0f} ms", "two trajectories (above)", "—"))
     persons = con.execute(f"SELECT count(*) FROM read_parquet({current_files(s, 'entities', 'persons_master')!r})").fetchone()[0]
     head = (f"## Workbench (`zhijing.derived.workbench`)\n\nMachine: {machine()}. City: {persons:,} master persons, "
-            f"{n_presence:,} presence rows. Wall times on a shared machine (see the load note above).\n\n"
+            f"{n_presence:,} presence rows. Wall times on a shared machine: load average {os.getloadavg()[0]:.1f} at the end of the run.\n\n"
             "| what | size | zhijing | peer | peer time |\n| --- | --- | ---: | --- | ---: |\n")  # fmt: skip
     return head + "\n".join(f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in rows_out) + "\n"
 
