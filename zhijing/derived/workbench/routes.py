@@ -64,8 +64,9 @@ def mask_fields(ctx: AccessContext, dataset: str, fields: dict) -> dict:
 
 def _persons(ctx: AccessContext, master_ids: list[str]) -> dict[str, dict]:
     """The persons the caller may see among ``master_ids``, with their masked identity."""
-    info = subjects.names(get_settings(), list(dict.fromkeys(master_ids)))
-    return {m: ctx.mask(r, GRADES, KINDS) for m, r in info.items() if ctx.may_see(m, [r.get("district")])}
+    ids = list(dict.fromkeys(master_ids))
+    info, where = subjects.names(get_settings(), ids), subjects.places(get_settings(), ids)
+    return {m: ctx.mask(r, GRADES, KINDS) for m, r in info.items() if ctx.may_see(m, where.get(m, []))}
 
 
 def _subject(ctx: AccessContext, text: str) -> Subject:
@@ -74,9 +75,9 @@ def _subject(ctx: AccessContext, text: str) -> Subject:
     except ZhijingError as exc:
         raise _unprocessable(exc) from None
     if subject.kind == "person":
-        places = subjects.districts(get_settings(), list(subject.ids))
+        where = subjects.places(get_settings(), list(subject.ids))
         for m in subject.ids:
-            ctx.require_visible(m, [places.get(m)])
+            ctx.require_visible(m, where.get(m, []))
     return subject
 
 

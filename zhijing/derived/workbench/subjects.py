@@ -73,6 +73,23 @@ def districts(settings, master_ids: list[str], con: duckdb.DuckDBPyConnection | 
     return dict(rows)
 
 
+def places(settings, master_ids: list[str]) -> dict[str, list[str | None]]:
+    """Where need to know places each person: the serving store's places (station or
+    district codes) when the platform has one, and the district of the person master."""
+    found: dict[str, list[str]] = {}
+    try:
+        from zhijing.serving.person_file import places_of  # the lead's serving store, when merged
+    except ImportError:
+        places_of = None
+    if places_of is not None:
+        try:
+            found = places_of(settings, list(master_ids))
+        except Exception:  # no store built yet: the masters' districts alone
+            found = {}
+    home = districts(settings, list(master_ids))
+    return {m: [*found.get(m, []), home.get(m)] for m in master_ids}
+
+
 def names(settings, master_ids: list[str], con: duckdb.DuckDBPyConnection | None = None) -> dict[str, dict]:
     """master id → {name, citizen_id, phone, district} for display (masked by the caller)."""
     files = current_files(settings, "entities", "persons_master")
