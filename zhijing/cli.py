@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "zhijing.sources.connectors.cli",  # land / push / stream
     "zhijing.governance.cli",  # ingest, catalog, quarantine, purge
     "zhijing.entities.cli",  # resolve, masters, judgements
+    "zhijing.derived.workbench.cli",  # workbench build (presence, search index)
     "zhijing.access.cli",  # units, users, audit, oversight
     "zhijing.api.cli",  # serve
     "zhijing.demo",  # demo

@@ -49,6 +49,9 @@ def register(app: typer.Typer) -> None:
 
         with console.status("发布服务库 building the serving store"):
             build(settings)
+        from zhijing.derived.workbench.jobs import refresh
+
+        refresh(settings)  # presence table and search index for the workbench
 
         console.rule("4/4 用户与授权 organisation and logins")
         from zhijing.access.seed import seed_demo

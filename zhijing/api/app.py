@@ -21,6 +21,7 @@ ROUTER_MODULES = (
     "zhijing.entities.routes",  # person file, masters, judgements, explain
     "zhijing.derived.routes",  # aggregate GIS views
     "zhijing.cases.routes",  # case workspace (专案) and its report
+    "zhijing.derived.workbench.routes",  # search, trajectory, companions, collision, comparison
     "zhijing.access.routes",  # login, tokens, audit, oversight
     "zhijing.console.routes",  # server-rendered console pages
     "zhijing.api.docs",  # API documentation, offline and behind login

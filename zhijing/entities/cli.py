@@ -37,6 +37,9 @@ def register(app: typer.Typer) -> None:
         with console.status("发布服务库 building the serving store"):
             counts = build(get_settings())
         console.print(f"serving store: {counts}")
+        from zhijing.derived.workbench.jobs import refresh
+
+        console.print(refresh(get_settings()))  # the presence table and search index follow the masters
 
     @persons.command("show")
     def show(master_id: str, purpose: str = typer.Option(..., help="case:… / ticket:… / order:… / emergency:…"),

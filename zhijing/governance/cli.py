@@ -54,6 +54,9 @@ def register(app: typer.Typer) -> None:
             console.print(summary_table(summary))
         if summary["totals"]["failed"]:
             raise typer.Exit(1)
+        from zhijing.derived.workbench.jobs import refresh  # the search index follows every published version
+
+        refresh(settings)
 
     catalog_app = typer.Typer(help="资源目录: the catalog of datasets.", no_args_is_help=True)
     app.add_typer(catalog_app, name="catalog")

@@ -1,0 +1,77 @@
+"""Companions (同行/同住/同乘): who repeatedly shares a train, flight or bus (the same
+service on the same day), a hotel night (overlapping stays in one hotel) or a checkpoint
+within Δt with the subject; ranked by the strength of the evidence, how often, and at how
+many distinct places, each with its evidence.
+
+Checkpoints follow DESIGN §9: an equi-join on (checkpoint, ⌊t/Δt⌋ + offset) with the
+offsets in a MATERIALIZED CTE, then the exact |Δt| filter — never ``BETWEEN`` on time.
+Strength of one shared event: 1 for the same service; the overlap over the union of two
+hotel stays (the same check-in and check-out is 1); 1 − ½·|Δt|/Δt at a checkpoint.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from zhijing.derived.workbench.presence import cursor, source
+from zhijing.derived.workbench.subjects import Subject, iso
+from zhijing.derived.workbench.trajectory import where
+
+LABELS = {"trip": "同乘", "stay": "同住", "pass": "同行"}
+MAX_DT = 3600
+
+
+def _shared(src: str) -> str:
+    """Every (my record, their record) pair sharing a place, with its strength."""
+    return f"""
+      WITH offs AS MATERIALIZED (SELECT unnest([-1, 0, 1]) AS off),
+      mine_pass AS (SELECT me.*, CAST(floor(epoch(me.ts) / $dt) AS BIGINT) + offs.off AS b FROM me, offs WHERE me.mode = 'pass'),
+      their_pass AS (SELECT o.*, CAST(floor(epoch(o.ts) / $dt) AS BIGINT) AS b FROM {src} o
+                     WHERE o.subject_kind = $kind AND o.mode = 'pass' AND o.place_id IN (SELECT place_id FROM me WHERE mode = 'pass')
+                       AND o.ts BETWEEN (SELECT min(ts) FROM me) - INTERVAL 1 HOUR AND (SELECT max(ts) FROM me) + INTERVAL 1 HOUR)
+      SELECT o.subject, m.record_id AS my_record, o.dataset, o.record_id, m.mode, m.place_kind, m.place_id, m.place_name,
+             m.ts AS my_ts, o.ts, o.ts_end, 1.0 - 0.5 * abs(epoch(o.ts) - epoch(m.ts)) / $dt AS strength
+      FROM mine_pass m JOIN their_pass o ON o.place_id = m.place_id AND o.b = m.b
+      WHERE abs(epoch(o.ts) - epoch(m.ts)) <= $dt AND o.record_id <> m.record_id
+      UNION ALL
+      SELECT o.subject, m.record_id, o.dataset, o.record_id, m.mode, m.place_kind, m.place_id, m.place_name, m.ts, o.ts, o.ts_end, 1.0
+      FROM me m JOIN {src} o ON o.subject_kind = $kind AND o.mode = 'trip' AND o.place_kind = m.place_kind AND o.place_id = m.place_id
+      WHERE m.mode = 'trip'
+      UNION ALL
+      SELECT o.subject, m.record_id, o.dataset, o.record_id, m.mode, m.place_kind, m.place_id, m.place_name, m.ts, o.ts, o.ts_end,
+             epoch(least(o.ts_end, m.ts_end) - greatest(o.ts, m.ts)) / greatest(epoch(greatest(o.ts_end, m.ts_end) - least(o.ts, m.ts)), 1)
+      FROM me m JOIN {src} o ON o.subject_kind = $kind AND o.mode = 'stay' AND o.place_id = m.place_id
+      WHERE m.mode = 'stay' AND o.ts < m.ts_end AND m.ts < o.ts_end"""
+
+
+def companions(settings, subject: Subject, dt_seconds: int = 120, start: datetime | None = None, end: datetime | None = None,
+               limit: int = 50, evidence: int = 10) -> dict:  # fmt: skip
+    """``{"subject", "companions": [{"subject", "score", "events", "places", "kinds", "evidence"}]}``."""
+    src = source(settings)
+    out: dict = {"subject": subject.label, "dt_seconds": dt_seconds, "companions": []}
+    if src is None:
+        return out
+    con = cursor()
+    pred, params = where(subject, start, end)
+    con.execute(f"CREATE TEMP TABLE me AS SELECT * FROM {src} WHERE {pred} AND mode IN ('trip', 'stay', 'pass')", params)
+    con.execute(f"CREATE TEMP TABLE shared AS SELECT * FROM ({_shared(source(settings, by_time=True))}) WHERE subject NOT IN (SELECT unnest($ids))",
+                {"kind": subject.kind, "dt": max(1, min(dt_seconds, MAX_DT)), "ids": list(subject.ids)})  # fmt: skip
+    ranked = con.execute("""
+      WITH best AS (SELECT subject, my_record, max(strength) AS s FROM shared GROUP BY ALL)
+      SELECT s.subject, (SELECT sum(b.s) FROM best b WHERE b.subject = s.subject) AS score,
+             count(DISTINCT s.my_record) AS events, count(DISTINCT s.place_id) AS places, list(DISTINCT s.mode ORDER BY s.mode) AS kinds
+      FROM shared s GROUP BY s.subject ORDER BY score DESC, events DESC, places DESC, s.subject LIMIT $n""",
+                         {"n": max(1, limit)}).fetchall()  # fmt: skip
+    ev = con.execute("""SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY subject ORDER BY strength DESC, my_ts) AS k
+                        FROM shared WHERE subject IN (SELECT unnest($s))) WHERE k <= $e ORDER BY subject, my_ts""",
+                     {"s": [r[0] for r in ranked], "e": max(1, evidence)}).df()  # fmt: skip
+    by = {s: g for s, g in ev.groupby("subject")} if len(ev) else {}
+    for sub, score, events, places, kinds in ranked:
+        g = by.get(sub)
+        rows = [] if g is None else [
+            {"kind": LABELS[r.mode], "place_kind": r.place_kind, "place_id": r.place_id, "place_name": r.place_name,
+             "my_record": r.my_record, "my_ts": iso(r.my_ts), "dataset": r.dataset, "record_id": r.record_id,
+             "ts": iso(r.ts), "strength": round(float(r.strength), 3)} for r in g.itertuples()]  # fmt: skip
+        out["companions"].append({"subject": sub, "kind": subject.kind, "score": round(float(score), 3), "events": int(events),
+                                  "places": int(places), "kinds": [LABELS[k] for k in kinds], "evidence": rows})  # fmt: skip
+    return out

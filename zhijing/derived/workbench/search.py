@@ -1,0 +1,366 @@
+"""Search everything (云搜索): one embedded Tantivy index over every catalogued dataset's
+clean records and the entity masters.
+
+Tantivy has no Chinese tokenizer and cannot call Python (DESIGN §9), so text is segmented
+here with jieba and indexed as whitespace-joined tokens; names get their own fields —
+characters and bigrams, pinyin (homophones 张/章), four-corner digits per position (shapes
+王/玉) and the name with each character masked (any one-character variant) — and exact
+keys are normalised before indexing: citizen IDs (15 → 18), phones, plates by their OCR
+key, USCC, account, case and record numbers, standard addresses. Queries are built from
+term queries, never parsed, so query syntax in the box is only text.
+
+The index lives beside the lake (``<home>/index/search``) and records which dataset
+versions it holds: ``update`` re-indexes only datasets whose version changed, and
+everything when the person links changed (a resolve run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+import jieba
+import tantivy
+
+from zhijing.derived.workbench.keys import exact_keys, is_name, name_similarity, name_tokens, plate_key_sql
+from zhijing.derived.workbench.presence import cursor, prepare
+from zhijing.errors import ZhijingError
+from zhijing.lake.store import current_files, current_manifest
+from zhijing.sources.spec import DatasetSpec, load_spec
+
+jieba.setLogLevel(60)
+TEXT_ELEMENTS = ("address", "text", "company_name", "category", "name")
+KEY_ELEMENTS = ("citizen_id", "phone", "plate", "uscc", "account_no", "record_id", "code", "place_code", "vin")
+NAME_FIELDS = ("name_chars", "name_py", "name_shape", "name_mask")
+MASTERS = ("persons_master", "vehicles_master", "phones_master", "companies_master")
+BATCH = 50_000
+FORMAT = "3"  # the documents' layout: an index of another layout is rebuilt
+_PUNCT = re.compile(r"^[\s\W_]+$")
+
+
+def index_dir(settings) -> Path:
+    return settings.home / "index" / "search"
+
+
+def schema() -> tantivy.Schema:
+    b = tantivy.SchemaBuilder()
+    b.add_text_field("uid", stored=True, tokenizer_name="raw")
+    b.add_text_field("dataset", stored=True, tokenizer_name="raw")
+    b.add_text_field("kind", stored=True, tokenizer_name="raw")  # record | person | vehicle | phone | company
+    b.add_text_field("masters", stored=True, tokenizer_name="raw")
+    b.add_text_field("group", stored=True, tokenizer_name="raw")  # what a hit is grouped under
+    b.add_integer_field("group_h", stored=False, indexed=False, fast=True)  # its hash: grouping without fetching documents
+    b.add_text_field("keys", stored=False, tokenizer_name="raw")
+    b.add_text_field("text", stored=False, tokenizer_name="whitespace")
+    for f in NAME_FIELDS:
+        b.add_text_field(f, stored=False, tokenizer_name="whitespace")
+    b.add_text_field("district", stored=True, tokenizer_name="raw")
+    b.add_text_field("names", stored=True, tokenizer_name="raw")
+    b.add_bytes_field("fields", stored=True, indexed=False)  # the record's values, JSON (stored only)
+    b.add_date_field("ts", stored=True, indexed=True, fast=True)
+    return b.build()
+
+
+@lru_cache(maxsize=400_000)
+def segment(text: str) -> tuple[str, ...]:
+    """jieba's search-mode tokens of a text, punctuation dropped."""
+    return tuple(t for t in jieba.cut_for_search(text) if t.strip() and not _PUNCT.match(t))
+
+
+def _batches(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[Iterator[dict]]:
+    """Rows as dicts, a batch at a time (converted column by column: cheaper than row by row)."""
+    for batch in con.sql(sql).to_arrow_reader(BATCH):
+        cols = batch.to_pydict()
+        names = list(cols)
+        yield (dict(zip(names, vals, strict=True)) for vals in zip(*cols.values(), strict=True))
+
+
+def _q(c: str) -> str:
+    return '"' + c.replace('"', '""') + '"'
+
+
+def _list(exprs: list[str]) -> str:
+    """A DuckDB list of the non-null, non-empty values of ``exprs``."""
+    return f"list_filter([{', '.join(f'({e})::VARCHAR' for e in exprs)}]::VARCHAR[], lambda x: x IS NOT NULL AND x <> '')" if exprs else "[]::VARCHAR[]"
+
+
+def group_hash(group: str) -> int:
+    return int.from_bytes(hashlib.blake2b(group.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+@lru_cache(maxsize=200_000)
+def _name_fields(names: tuple[str, ...]) -> dict[str, str]:
+    toks: dict[str, list[str]] = {f: [] for f in NAME_FIELDS}
+    for n in names:
+        if is_name(n):
+            for f, t in name_tokens(n).items():
+                toks[f].extend(t)
+    return {f: " ".join(t) for f, t in toks.items()}
+
+
+def _docs(con: duckdb.DuckDBPyConnection, sql: str, dataset: str, kind: str) -> Iterator[tantivy.Document]:
+    """Documents from a query whose columns are the document's parts: uid, masters, grp,
+    keys, texts (to segment), names, district, fields (JSON), ts."""
+    for rows in _batches(con, sql):
+        for r in rows:
+            text = " ".join(t for x in r["texts"] for t in segment(x))
+            names = list(dict.fromkeys(n.strip() for n in r["names"]))
+            masters = r["masters"] or []
+            group = r["grp"] or (f"person:{masters[0]}" if masters else f"record:{r['uid']}")
+            doc = {"uid": r["uid"], "dataset": dataset, "kind": kind, "masters": masters, "keys": r["keys"], "text": text,
+                   "group": group, "group_h": group_hash(group), "names": names,
+                   "district": r["district"], "fields": r["fields"].encode(), **_name_fields(tuple(names))}  # fmt: skip
+            if r["ts"] is not None:
+                doc["ts"] = r["ts"]
+            yield tantivy.Document(**doc)
+
+
+def record_docs(settings, spec: DatasetSpec, con: duckdb.DuckDBPyConnection) -> Iterator[tantivy.Document]:
+    """The documents of one clean dataset, each field indexed by its data element; the
+    per-row work (keys, JSON of the values) is done in DuckDB, segmentation in Python."""
+    files = current_files(settings, "clean", spec.name)
+    if not files:
+        return
+    src = f"read_parquet({files!r}, union_by_name=true)"
+    available = set(con.sql(f"SELECT * FROM {src} LIMIT 0").columns)
+    fields = [f for f in spec.fields if f.name in available]
+    person_names = {r.name for r in spec.persons if r.name}
+    by = {el: [f"r.{_q(f.name)}" for f in fields if f.element == el and f.name not in person_names] for el in {f.element for f in fields}}
+    keys = ["r._record_id"] + [f"upper(trim(r.{_q(f.name)}::VARCHAR))" for f in fields if f.element in KEY_ELEMENTS or f.element == "address"]
+    keys += [f"'plate:' || {plate_key_sql(f'r.{_q(f.name)}')}" for f in fields if f.element == "plate"]
+    names = [f"r.{_q(n)}" for n in person_names if n in available] + by.get("name", [])
+    texts = [c for el in TEXT_ELEMENTS if el != "name" for c in by.get(el, [])]
+    texts += [f"lower(replace(r.{_q(f.name)}, '/', ' ')) || ' ' || lower(replace(r.{_q(f.name)}, '/', ''))" for f in fields if f.element == "name_pinyin"]
+    districts = [f"r.{_q(f.name + '__district')}" for f in fields if f.element == "address" and f"{f.name}__district" in available]
+    plates = [f"r.{_q(f.name)}" for f in fields if f.element == "plate"]
+    grp = f"'vehicle:' || coalesce(rp.plate, {plates[0]})" if plates else "NULL"
+    resolved = f"LEFT JOIN read_plate rp ON rp.raw = {plates[0]}" if plates else ""
+    time_field = spec.time_field or next((f.name for f in fields if f.element == "datetime"), None)
+    ts = f"r.{_q(time_field)}" if time_field and time_field in available else "NULL"
+    struct = ", ".join(f"{_q(f.name)} := r.{_q(f.name)}" for f in fields)
+    sql = f"""SELECT '{spec.name}|' || r._record_id AS uid, m.masters AS masters,
+                     CASE WHEN m.masters IS NULL THEN {grp} END AS grp,
+                     {_list(keys)} AS keys, {_list(texts)} AS texts, {_list(names)} AS names, {_list(districts)} AS district,
+                     to_json(struct_pack({struct}))::VARCHAR AS fields, {ts}::TIMESTAMPTZ AS ts
+              FROM {src} r LEFT JOIN (SELECT record_id, list(DISTINCT master_id ORDER BY master_id) AS masters FROM pl
+                                      WHERE dataset = '{spec.name}' GROUP BY 1) m ON m.record_id = r._record_id {resolved}"""  # fmt: skip
+    yield from _docs(con, sql, spec.name, "record")
+
+
+MASTER_SQL = {
+    "persons_master": ("person", "master_id", "[master_id]", "NULL", ["master_id", "citizen_id", "phone"], [], ["name"], ["district"],
+                       ["master_id", "name", "citizen_id", "phone", "district", "sex", "birth_date", "mentions"]),
+    "vehicles_master": ("vehicle", "plate", "owner_masters", "'vehicle:' || plate", ["vehicle_id", "plate", "vin", "'plate:' || " + plate_key_sql("plate")],
+                        ["brand"], [], [], ["vehicle_id", "plate", "vin", "brand", "checkpoint_reads"]),
+    "phones_master": ("phone", "number", "holder_masters", "'phone:' || number", ["phone_id", "number"], ["operator"], [], [],
+                      ["phone_id", "number", "operator"]),
+    "companies_master": ("company", "uscc", "legal_rep_masters", "'company:' || uscc", ["company_id", "uscc"], ["name", "address"], [], [],
+                         ["company_id", "uscc", "name", "address"]),
+}  # fmt: skip
+
+
+def master_docs(settings, con: duckdb.DuckDBPyConnection) -> Iterator[tantivy.Document]:
+    """One document per master person, vehicle, phone and company."""
+    for name, (kind, key, masters, grp, keys, texts, names, district, shown) in MASTER_SQL.items():
+        files = current_files(settings, "entities", name)
+        if not files:
+            continue
+        struct = ", ".join(f"{c} := {c}" for c in shown)
+        sql = f"""SELECT '{kind}|' || {key} AS uid, {masters} AS masters, {grp} AS grp, {_list(keys)} AS keys,
+                         {_list(texts)} AS texts, {_list(names)} AS names, {_list(district)} AS district,
+                         to_json(struct_pack({struct}))::VARCHAR AS fields, NULL::TIMESTAMPTZ AS ts
+                  FROM read_parquet({files!r}) WHERE {key} IS NOT NULL"""  # fmt: skip
+        yield from _docs(con, sql, name, kind)
+
+
+def _versions(settings) -> dict[str, str | None]:
+    out = {}
+    for spec in load_spec().datasets:
+        m = current_manifest(settings, "clean", spec.name)
+        out[f"clean/{spec.name}"] = m.version if m else None
+    for n in (*MASTERS, "person_links"):
+        m = current_manifest(settings, "entities", n)
+        out[f"entities/{n}"] = m.version if m else None
+    return out
+
+
+def update(settings, full: bool = False, datasets: list[str] | None = None) -> dict:
+    """Bring the index up to the lake's current versions; returns what was (re)indexed.
+    ``datasets`` limits the clean datasets indexed (the masters always are)."""
+    path = index_dir(settings)
+    state_file = path / "versions.json"
+    old = json.loads(state_file.read_text()) if state_file.exists() and not full else {}
+    new = {**_versions(settings), "format": FORMAT}
+    if old.get("entities/person_links") != new.get("entities/person_links") or old.get("format") != FORMAT:
+        old = {}  # links changed: every record's masters may have
+    if not old and path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    index = tantivy.Index(schema(), path=str(path))
+    writer = index.writer(heap_size=256_000_000, num_threads=2)  # indexing threads overlap the Python side
+    con = cursor()
+    prepare(con, settings)  # record → master, plate read → registered plate
+    changed, docs = [], 0
+    for spec in load_spec().datasets:
+        k = f"clean/{spec.name}"
+        if old.get(k) == new[k] or (datasets is not None and spec.name not in datasets):
+            new[k] = old.get(k)
+            continue
+        writer.delete_documents_by_term("dataset", spec.name)
+        for d in record_docs(settings, spec, con):
+            writer.add_document(d)
+            docs += 1
+        changed.append(spec.name)
+    if any(old.get(f"entities/{n}") != new[f"entities/{n}"] for n in MASTERS):
+        for n in MASTERS:
+            writer.delete_documents_by_term("dataset", n)
+        for d in master_docs(settings, con):
+            writer.add_document(d)
+            docs += 1
+        changed.append("masters")
+    writer.commit()
+    writer.wait_merging_threads()
+    state_file.write_text(json.dumps(new))
+    return {"datasets": changed, "documents": docs}
+
+
+_OPEN: dict[str, tuple[float, tantivy.Index]] = {}
+
+
+def open_index(settings) -> tantivy.Index | None:
+    """The index, opened once per process and reopened when ``update`` rewrote it."""
+    path = index_dir(settings)
+    state = path / "versions.json"
+    if not state.exists():
+        return None
+    stamp = state.stat().st_mtime
+    cached = _OPEN.get(str(path))
+    if cached is None or cached[0] != stamp:
+        _OPEN[str(path)] = cached = (stamp, tantivy.Index.open(str(path)))
+    return cached[1]
+
+
+MAX_QUERY = 200
+CANDIDATES = 300
+SHAPE_BOOST = 0.0
+
+
+def _term(schema, field: str, value: str, boost: float) -> tantivy.Query:
+    return tantivy.Query.boost_query(tantivy.Query.term_query(schema, field, value), boost)
+
+
+def build_query(schema, q: str, datasets: list[str] | None = None, start: datetime | None = None, end: datetime | None = None,
+                district: str | None = None) -> tantivy.Query:  # fmt: skip
+    """Term queries from the text — keys, name fields, segmented words — never the query
+    parser, so ``AND``, quotes, colons and brackets are only text."""
+    S, M = tantivy.Occur.Should, tantivy.Occur.Must
+    should = [(S, _term(schema, "keys", k, 20.0)) for k in exact_keys(q)]
+    if is_name(q):
+        nt = name_tokens(q)
+        should += [(S, _term(schema, "name_chars", q, 10.0)), (S, _term(schema, "name_py", nt["name_py"][0], 6.0))]
+        should += [(S, _term(schema, "name_mask", t, 2.0)) for t in nt["name_mask"]]
+        should += [(S, _term(schema, "name_py", t, 0.5)) for t in nt["name_py"][1:]]
+        if SHAPE_BOOST:
+            should += [(S, _term(schema, "name_shape", t, SHAPE_BOOST)) for t in nt["name_shape"]]
+    if q.isascii() and q.replace(" ", "").isalpha():
+        should.append((S, _term(schema, "name_py", q.replace(" ", "").lower(), 6.0)))
+    words = dict.fromkeys([*segment(q), *(t.lower() for t in segment(q) if t.isascii())])
+    should += [(S, _term(schema, "text", t, 1.0)) for t in words]
+    must = [(M, tantivy.Query.boolean_query(should))]
+    if datasets:
+        must.append((M, tantivy.Query.boolean_query([(S, tantivy.Query.term_query(schema, "dataset", d)) for d in datasets])))
+    if start or end:
+        must.append((M, tantivy.Query.range_query(schema, "ts", tantivy.FieldType.Date, start, end)))
+    if district:
+        must.append((M, tantivy.Query.term_query(schema, "district", district)))
+    return tantivy.Query.boolean_query(must)
+
+
+def highlight(value: str, terms: list[str]) -> str | None:
+    """``value`` with every query term wrapped in <mark>, or None when none occurs."""
+    found = [t for t in terms if t and t in value]
+    if not found:
+        return None
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(found, key=len, reverse=True)))
+    esc = lambda s: s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # noqa: E731
+    out, pos = [], 0
+    for m in pattern.finditer(value):
+        out += [esc(value[pos : m.start()]), f"<mark>{esc(m.group())}</mark>"]
+        pos = m.end()
+    return "".join([*out, esc(value[pos:])])
+
+
+def _identity(dataset: str, fields: dict) -> dict:
+    return fields
+
+
+def query(settings, q: str, datasets: list[str] | None = None, start: datetime | None = None, end: datetime | None = None,
+          district: str | None = None, limit: int = 20, per_group: int = 3, shown=_identity) -> dict:  # fmt: skip
+    """Hits grouped by the master entity they belong to (a person, a vehicle, a phone, a
+    company — or the record itself), ranked; ``shown(dataset, fields)`` masks each
+    record's values for the caller before highlighting, so a masked value is never marked."""
+    q = (q or "").strip()
+    if not q:
+        raise ZhijingError("type something to search for")
+    if len(q) > MAX_QUERY:
+        raise ZhijingError(f"at most {MAX_QUERY} characters")
+    index = open_index(settings)
+    if index is None:
+        return {"query": q, "total": 0, "groups": [], "indexed": False}
+    index.reload()
+    searcher = index.searcher()
+    res = searcher.search(build_query(index.schema, q, datasets, start, end, district), limit=CANDIDATES)
+    addrs = [a for _, a in res.hits]
+    hashes = searcher.fast_field_values("group_h", addrs) if addrs else []
+    groups: dict[int, dict] = {}
+    for (score, addr), h in zip(res.hits, hashes, strict=True):
+        g = groups.setdefault(h, {"bm25": float(score), "count": 0, "addrs": []})
+        g["count"] += 1
+        g["addrs"].append((float(score), addr))
+    order = sorted(groups.values(), key=lambda g: -(g["bm25"] + 0.05 * math.log1p(g["count"])))
+    name_query = is_name(q)
+    pool = order[: max(limit + 10, 2 * limit)] if name_query else order[: max(1, limit)]
+    for g in pool:  # the best document of each group names it (and, for a name, says how close it is)
+        g["top"] = searcher.doc(g["addrs"][0][1]).to_dict()
+        sim = max((name_similarity(q, n) for n in g["top"].get("names", [])), default=0.0) if name_query else 0.0
+        g["score"] = (g["bm25"] * (0.25 + sim) if name_query else g["bm25"]) + 0.05 * math.log1p(g["count"])
+    ranked = sorted(pool, key=lambda g: (-g["score"], g["top"]["group"][0]))[: max(1, limit)]
+    terms = list(dict.fromkeys([q, *(t for t in segment(q) if len(t) > 1 or not t.isascii())]))
+    out = []
+    for g in ranked:
+        group = g["top"]["group"][0]
+        kind, _, ident = group.partition(":")
+        hits = []
+        for i, (score, addr) in enumerate(g["addrs"][:per_group]):
+            d = g["top"] if i == 0 else searcher.doc(addr).to_dict()
+            ds = d["dataset"][0]
+            fields = shown(ds, json.loads(bytes(d["fields"][0]).decode()))
+            marks = {k: h for k, v in fields.items() if isinstance(v, str) and (h := highlight(v, terms))}
+            hits.append({"dataset": ds, "uid": d["uid"][0], "kind": d["kind"][0], "score": round(score, 3),
+                         "masters": d.get("masters", []), "fields": fields, "highlights": marks})  # fmt: skip
+        out.append({"group": group, "kind": kind, "id": ident, "score": round(g["score"], 3), "count": g["count"], "hits": hits})
+    return {"query": q, "total": len(groups), "groups": out, "indexed": True}
+
+
+def entities(settings, group_ids: list[str]) -> dict[str, dict]:
+    """The master document of each ``kind:id`` group (a person's name, ID, phone, district)."""
+    index = open_index(settings)
+    if index is None or not group_ids:
+        return {}
+    uids = [g.replace(":", "|", 1) for g in group_ids]
+    searcher = index.searcher()
+    res = searcher.search(tantivy.Query.term_set_query(index.schema, "uid", uids), limit=len(uids))
+    out = {}
+    for _, addr in res.hits:
+        d = searcher.doc(addr).to_dict()
+        out[d["uid"][0].replace("|", ":", 1)] = {"dataset": d["dataset"][0], "fields": json.loads(bytes(d["fields"][0]).decode()),
+                                                 "district": d.get("district", [None])[0]}  # fmt: skip
+    return out

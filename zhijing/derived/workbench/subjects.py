@@ -1,0 +1,126 @@
+"""Subjects of an analysis: a person (master id), a vehicle (plate) or a phone, written
+``person:PM…``, ``plate:浙B…``, ``phone:138…``; several of one kind, comma separated, are
+one subject (a person known under several IDs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from zhijing.derived.workbench.keys import plate_key, plate_key_sql
+from zhijing.derived.workbench.presence import cursor, source
+from zhijing.errors import ZhijingError
+from zhijing.lake.store import current_files
+from zhijing.standards import phone
+
+KINDS = ("person", "plate", "phone")
+LOCAL = ZoneInfo("Asia/Shanghai")
+MAX_IDS = 20
+
+
+@dataclass(frozen=True)
+class Subject:
+    kind: str
+    ids: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{','.join(self.ids)}"
+
+
+def parse(text: str | None) -> Subject:
+    """``kind:id[,id…]`` → Subject; a clear error for anything else."""
+    kind, _, rest = (text or "").strip().partition(":")
+    ids = tuple(dict.fromkeys(i.strip() for i in rest.split(",") if i.strip()))
+    if kind not in KINDS or not ids:
+        raise ZhijingError("subject must be person:<master id>, plate:<plate> or phone:<number>")
+    if len(ids) > MAX_IDS:
+        raise ZhijingError(f"at most {MAX_IDS} ids in one subject")
+    if kind == "phone":
+        ids = tuple(phone.normalize(i).value or i for i in ids)
+    if kind == "plate":
+        ids = tuple(i.upper().replace(" ", "") for i in ids)
+    return Subject(kind, ids)
+
+
+def resolve(settings, subject: Subject, con: duckdb.DuckDBPyConnection | None = None) -> Subject:
+    """A plate as read by OCR becomes the plate(s) the presence table knows under its key."""
+    if subject.kind != "plate":
+        return subject
+    src = source(settings)
+    if src is None:
+        return subject
+    con = con or cursor()
+    keys = [plate_key(p) for p in subject.ids]
+    found = [r[0] for r in con.execute(
+        f"SELECT DISTINCT subject FROM {src} WHERE subject_kind = 'plate' AND {plate_key_sql('subject')} IN (SELECT unnest($k))",
+        {"k": keys}).fetchall()]  # fmt: skip
+    exact = [p for p in subject.ids if p in found]
+    return Subject("plate", tuple(exact or found or subject.ids))
+
+
+def districts(settings, master_ids: list[str], con: duckdb.DuckDBPyConnection | None = None) -> dict[str, str | None]:
+    """master id → district of residence (what need to know places a person by)."""
+    files = current_files(settings, "entities", "persons_master")
+    if not files or not master_ids:
+        return {}
+    con = con or cursor()
+    rows = con.execute(f"SELECT master_id, district FROM read_parquet({files!r}) WHERE master_id IN (SELECT unnest($ids))",
+                       {"ids": list(master_ids)}).fetchall()  # fmt: skip
+    return dict(rows)
+
+
+def places(settings, master_ids: list[str]) -> dict[str, list[str | None]]:
+    """Where need to know places each person: the serving store's places (station or
+    district codes) when the platform has one, and the district of the person master."""
+    found: dict[str, list[str]] = {}
+    try:
+        from zhijing.serving.person_file import places_of  # the lead's serving store, when merged
+    except ImportError:
+        places_of = None
+    if places_of is not None:
+        try:
+            found = places_of(settings, list(master_ids))
+        except Exception:  # no store built yet: the masters' districts alone
+            found = {}
+    home = districts(settings, list(master_ids))
+    return {m: [*found.get(m, []), home.get(m)] for m in master_ids}
+
+
+def names(settings, master_ids: list[str], con: duckdb.DuckDBPyConnection | None = None) -> dict[str, dict]:
+    """master id → {name, citizen_id, phone, district} for display (masked by the caller)."""
+    files = current_files(settings, "entities", "persons_master")
+    if not files or not master_ids:
+        return {}
+    con = con or cursor()
+    df = con.execute(f"SELECT master_id, name, citizen_id, phone, district FROM read_parquet({files!r}) "
+                     "WHERE master_id IN (SELECT unnest($ids))", {"ids": list(master_ids)}).df()  # fmt: skip
+    return {r["master_id"]: r for r in df.to_dict(orient="records")}
+
+
+def instant(text: str | None, what: str = "time") -> datetime | None:
+    """An ISO time (local Asia/Shanghai when no zone is given), or None; a clear error otherwise."""
+    if text is None or str(text).strip() == "":
+        return None
+    try:
+        t = datetime.fromisoformat(str(text).strip())
+    except ValueError:
+        raise ZhijingError(f"{what} must be an ISO time such as 2025-03-01T08:00") from None
+    return t if t.tzinfo else t.replace(tzinfo=LOCAL)
+
+
+def iso(t) -> str | None:
+    """An instant as local ISO time for the console."""
+    if t is None or t != t:  # None or NaT
+        return None
+    return t.astimezone(LOCAL).isoformat(timespec="seconds")
+
+
+def span(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
+    t0, t1 = instant(start, "start"), instant(end, "end")
+    if t0 and t1 and t1 <= t0:
+        raise ZhijingError("end must be after start")
+    return t0, t1
