@@ -34,7 +34,7 @@ def _seconds(col: pd.Series) -> np.ndarray:
     t = pd.to_datetime(col, utc=True)
     out = np.full(len(t), -1, dtype=np.int64)
     ok = t.notna().to_numpy()
-    out[ok] = t[ok].astype("int64").to_numpy() // 10**9
+    out[ok] = ((t[ok] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy()
     return out
 
 

@@ -36,7 +36,7 @@ def graph(settings: Settings) -> Graph:
         if hit and hit[0] == manifest.version:
             return hit[1]
         files = current_files(settings, "derived", "graph_edges")
-        edges = duckdb.sql(f"SELECT edge_id, src, dst, type, first_seen, last_seen, weight FROM read_parquet({files!r})").df()
+        edges = duckdb.connect().sql(f"SELECT edge_id, src, dst, type, first_seen, last_seen, weight FROM read_parquet({files!r})").df()
         g = Graph(edges)
         _CACHE[key] = (manifest.version, g)
         return g
@@ -90,17 +90,18 @@ def evidence(settings: Settings, g: Graph, edges: list[int]) -> dict[int, list[d
 def labels(settings: Settings, ids: list[str]) -> dict[str, dict]:
     """Name and district of the persons, name of the companies among ``ids``."""
     out: dict[str, dict] = {}
+    con = duckdb.connect()
     persons = [i[2:] for i in ids if i.startswith("P:")]
     files = current_files(settings, "entities", "persons_master")
     if persons and files:
         q = f"SELECT master_id, name, district FROM read_parquet({files!r}) WHERE list_contains($ids, master_id)"
-        for mid, name, district in duckdb.execute(q, {"ids": persons}).fetchall():
+        for mid, name, district in con.execute(q, {"ids": persons}).fetchall():
             out[f"P:{mid}"] = {"label": name, "district": district}
     companies = [i[2:] for i in ids if i.startswith("C:")]
     files = current_files(settings, "entities", "companies_master")
     if companies and files:
         q = f"SELECT uscc, name FROM read_parquet({files!r}) WHERE list_contains($ids, uscc)"
-        for code, name in duckdb.execute(q, {"ids": companies}).fetchall():
+        for code, name in con.execute(q, {"ids": companies}).fetchall():
             out[f"C:{code}"] = {"label": name}
     return out
 
