@@ -134,6 +134,10 @@ def test_expansion_is_bounded_and_pages(graph_city):
     assert len(wide.nodes) == 100 and wide.cut
     calls = g.expand([hub], hops=2, types=("call",))
     assert all(g.type_name(e) == "call" for e in calls.edges)
+    lo, hi = service.epoch("2025-03-01"), service.epoch("2025-03-31T23:59:59")
+    month = g.expand([hub], hops=2, since=lo, until=hi)
+    assert all(g.timeless[e] or (g.first[e] <= hi and g.last[e] >= lo) for e in month.edges)
+    assert len(month.edges) < len(g.expand([hub], hops=2).edges)
 
 
 def test_graph_routes_refuse_and_explain(graph_city, make_api):
@@ -194,6 +198,6 @@ def test_the_edge_job_gives_the_same_edges_on_duckdb_and_spark(graph_city):
         out[engine] = (frame.sort_values("edge_id").reset_index(drop=True), sorted(evidence))
     (d_edges, d_ev), (s_edges, s_ev) = out["duckdb"], out["spark"]
     assert len(d_edges) > 1000 and len(d_ev) == len(s_ev)
-    assert set(d_edges.type) >= {"household", "co_travel", "call", "transfer", "holds", "uses", "company_role"}
+    assert set(d_edges.type) >= {"household", "call", "transfer", "holds", "uses", "owns", "company_role"}
     assert d_ev == s_ev
     pd.testing.assert_frame_equal(d_edges, s_edges, check_dtype=False)

@@ -10,6 +10,7 @@ edges they have, so the caller can page on. Shortest paths, communities and brok
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -30,30 +31,21 @@ class Subgraph:
     cut: dict[int, int] = field(default_factory=dict)  # node position -> its edges (when not all were taken)
 
 
-def _seconds(col: pd.Series) -> np.ndarray:
-    t = pd.to_datetime(col, utc=True)
-    out = np.full(len(t), -1, dtype=np.int64)
-    ok = t.notna().to_numpy()
-    out[ok] = ((t[ok] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy()
-    return out
-
-
 class Graph:
-    """Edges (``graph_edges``) as arrays: node ids, per-edge type, time span and weight, and
-    an adjacency sorted by weight (heaviest first) in both directions."""
+    """Edges as arrays: node ids (sorted), per-edge endpoints, type, time span (UTC epoch
+    seconds, -1 when timeless) and weight, and an adjacency sorted by weight (heaviest first)
+    in both directions. About 40 bytes per edge besides the node ids."""
 
-    def __init__(self, edges: pd.DataFrame):
-        self.edge_id = edges.edge_id.to_numpy(dtype=object)
-        ids, inv = np.unique(np.r_[edges.src.to_numpy(dtype=object), edges.dst.to_numpy(dtype=object)].astype(str), return_inverse=True)
+    def __init__(self, ids: np.ndarray, src: np.ndarray, dst: np.ndarray, types: np.ndarray,
+                 first: np.ndarray, last: np.ndarray, weight: np.ndarray):  # fmt: skip
         self.ids = ids
-        m = len(edges)
-        self.src, self.dst = inv[:m].astype(np.int64), inv[m:].astype(np.int64)
-        self.type = pd.Categorical(edges.type, categories=list(TYPES)).codes.astype(np.int8)
-        first, last = _seconds(edges.first_seen), _seconds(edges.last_seen)
+        m = len(src)
+        self.src, self.dst = src.astype(np.int64), dst.astype(np.int64)
+        self.type = types.astype(np.int8)
+        self.timeless = first < 0
         self.first = np.where(first < 0, NO_TIME_LO, first)  # timeless edges (a household) pass every window
         self.last = np.where(last < 0, NO_TIME_HI, last)
-        self.timeless = first < 0
-        self.weight = edges.weight.to_numpy(dtype=np.int64)
+        self.weight = weight.astype(np.int64)
         frm, to = np.r_[self.src, self.dst], np.r_[self.dst, self.src]
         eid = np.r_[np.arange(m), np.arange(m)]
         order = np.lexsort((-self.weight[eid], frm))
@@ -67,6 +59,11 @@ class Graph:
     def position(self, node: str) -> int | None:
         i = int(np.searchsorted(self.ids, node))
         return i if i < len(self.ids) and self.ids[i] == node else None
+
+    def edge_id(self, edge: int) -> str:
+        """The edge's id in ``graph_edges`` (the same hash, so it is not held in memory)."""
+        key = f"{self.ids[self.src[edge]]}|{self.ids[self.dst[edge]]}|{self.type_name(edge)}"
+        return hashlib.md5(key.encode()).hexdigest()[:16]
 
     def type_name(self, edge: int) -> str:
         return TYPES[int(self.type[edge])]

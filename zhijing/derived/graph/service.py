@@ -12,9 +12,11 @@ import threading
 from datetime import datetime
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from zhijing.config import Settings
+from zhijing.derived.graph.edges import TYPES
 from zhijing.derived.graph.network import Graph, Subgraph
 from zhijing.errors import ZhijingError
 from zhijing.lake.store import current_files, current_manifest
@@ -36,10 +38,24 @@ def graph(settings: Settings) -> Graph:
         if hit and hit[0] == manifest.version:
             return hit[1]
         files = current_files(settings, "derived", "graph_edges")
-        edges = duckdb.connect().sql(f"SELECT edge_id, src, dst, type, first_seen, last_seen, weight FROM read_parquet({files!r})").df()
-        g = Graph(edges)
+        g = _load(files)
         _CACHE[key] = (manifest.version, g)
         return g
+
+
+def _load(files: list[str]) -> Graph:
+    """Nodes numbered and times made epoch seconds in DuckDB: Python sees integer arrays and
+    one string per node, never one per edge."""
+    con = duckdb.connect()
+    con.execute(f"CREATE TEMP VIEW e AS SELECT * FROM read_parquet({files!r})")
+    con.execute("CREATE TEMP TABLE n AS SELECT id, row_number() OVER (ORDER BY id) - 1 AS pos FROM (SELECT src AS id FROM e UNION SELECT dst FROM e)")
+    ids = np.asarray(con.execute("SELECT id FROM n ORDER BY pos").fetchnumpy()["id"], dtype=object)
+    types = ", ".join(f"'{t}'" for t in TYPES)
+    cols = con.execute(f"""
+        SELECT s.pos AS src, d.pos AS dst, list_position([{types}], e.type) - 1 AS type,
+               coalesce(epoch(e.first_seen)::BIGINT, -1) AS first, coalesce(epoch(e.last_seen)::BIGINT, -1) AS last, e.weight
+        FROM e JOIN n s ON s.id = e.src JOIN n d ON d.id = e.dst""").fetchnumpy()
+    return Graph(ids, *(np.asarray(cols[c]) for c in ("src", "dst", "type", "first", "last", "weight")))
 
 
 def node_of(g: Graph, subject: str) -> int:
@@ -114,7 +130,7 @@ def describe(settings: Settings, g: Graph, sub: Subgraph, extra: dict[int, dict]
     nodes = [{"id": i, "kind": KINDS[i[0]], "key": i[2:], "hop": sub.hop.get(n), "degree": g.degree(n),
               **({"cut": True, "edges_total": sub.cut[n]} if n in sub.cut else {}), **named.get(i, {}), **(extra or {}).get(n, {})}
              for i, n in zip(ids, sub.nodes, strict=True)]  # fmt: skip
-    edges = [{"id": str(g.edge_id[e]), "source": str(g.ids[g.src[e]]), "target": str(g.ids[g.dst[e]]), "type": g.type_name(e),
+    edges = [{"id": g.edge_id(e), "source": str(g.ids[g.src[e]]), "target": str(g.ids[g.dst[e]]), "type": g.type_name(e),
               "weight": int(g.weight[e]), "first_seen": g.when(g.first[e]), "last_seen": g.when(g.last[e]),
               "evidence": ev.get(e, [])} for e in sub.edges]  # fmt: skip
     return {"nodes": nodes, "edges": edges}

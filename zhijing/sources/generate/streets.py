@@ -148,9 +148,9 @@ def grow(rng: np.random.Generator, districts: pd.DataFrame, shapes: dict[str, sh
         centre_node[row.code] = int(ids[np.hypot(lon - row.lon, lat - row.lat).argmin()])
         offset += len(lon)
     node = pd.concat(nodes, ignore_index=True)
-    seg = pd.concat([*segs, _expressways(districts, node, centre_node, nodes_out := [])], ignore_index=True)
-    if nodes_out:
-        node = pd.concat([node, *nodes_out], ignore_index=True)
+    fast_nodes, fast = _expressways(districts, node, centre_node)
+    node = pd.concat([node, fast_nodes], ignore_index=True)
+    seg = pd.concat([*segs, fast], ignore_index=True)
     xy = node.set_index("node_id")[["lon", "lat"]]
     a, b = xy.reindex(seg.from_node).to_numpy(), xy.reindex(seg.to_node).to_numpy()
     seg["length_m"] = _metres(a[:, 0], a[:, 1], b[:, 0], b[:, 1]).round(1)
@@ -159,16 +159,16 @@ def grow(rng: np.random.Generator, districts: pd.DataFrame, shapes: dict[str, sh
     return RoadNetwork(node[NODE_COLUMNS], seg[SEGMENT_COLUMNS])
 
 
-def _expressways(districts, node: pd.DataFrame, centre: dict[str, int], extra: list) -> pd.DataFrame:
+def _expressways(districts, node: pd.DataFrame, centre: dict[str, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Expressways between district centres along the Delaunay edges of the centres, with a
-    node every ~3 km (where checkpoints can stand)."""
+    node every ~3 km (where checkpoints can stand): (their new nodes, their segments)."""
     codes = districts.code.to_list()
     pts = node.set_index("node_id").loc[[centre[c] for c in codes], ["lon", "lat"]].to_numpy()
     tri = Delaunay(pts)
     pairs = sorted({tuple(sorted((int(s[i]), int(s[j])))) for s in tri.simplices for i, j in ((0, 1), (1, 2), (0, 2))})
     names = dict(zip(districts.code, districts.name, strict=True))
     next_id = int(node.node_id.max()) + 1
-    rows = []
+    rows, extra = [], []
     for i, j in pairs:
         (x0, y0), (x1, y1) = pts[i], pts[j]
         k = max(1, int(_metres(x0, y0, x1, y1) // 3000))
@@ -180,7 +180,7 @@ def _expressways(districts, node: pd.DataFrame, centre: dict[str, int], extra: l
         chain = [centre[codes[i]], *mids.tolist(), centre[codes[j]]]
         name = f"{names[codes[i]][:2]}{names[codes[j]][:2]}快速路"
         rows += [(a, b, name, "快速路", "330200") for a, b in zip(chain[:-1], chain[1:], strict=True)]
-    return pd.DataFrame(rows, columns=["from_node", "to_node", "name", "road_class", "district_code"])
+    return pd.concat(extra, ignore_index=True), pd.DataFrame(rows, columns=["from_node", "to_node", "name", "road_class", "district_code"])
 
 
 def place(rng: np.random.Generator, net: RoadNetwork, shapes: dict[str, shapely.Geometry], n: int) -> pd.DataFrame:
