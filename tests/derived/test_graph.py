@@ -141,9 +141,13 @@ def test_expansion_is_bounded_and_pages(graph_city):
 
 
 def test_graph_routes_refuse_and_explain(graph_city, make_api):
+    from zhijing.access.audit.store import log_for
+    from zhijing.config import get_settings
+
     settings, _, _ = graph_city
     api = make_api(settings.home)
     h = api.headers("xingzhen01", DEMO_CASE)
+    before = max((e["seq"] for e in log_for(get_settings()).events(1)), default=0)
     g = service.graph(settings)
     subject = str(g.ids[0])
     assert api.get("/api/graph/expand", params={"subject": subject}, headers=api.headers("xingzhen01")).status_code == 403
@@ -156,10 +160,7 @@ def test_graph_routes_refuse_and_explain(graph_city, make_api):
     low = api.get("/api/graph/expand", params={"subject": g.ids[g.position(subject)], "hops": 1}, headers=h)
     assert low.status_code == 200
 
-    from zhijing.access.audit.store import log_for
-    from zhijing.config import get_settings
-
-    events = [e for e in log_for(get_settings()).events(50) if "graph" in (e.get("query") or "")]
+    events = [e for e in log_for(get_settings()).events(50) if e["seq"] > before and "graph" in (e.get("query") or "")]
     allowed = [e for e in events if e["outcome"] == "allowed"]
     assert allowed and all(e["purpose"] == DEMO_CASE and e["operation"] == "combine" for e in allowed)
     assert any(e["outcome"] == "refused" and not e["purpose"] for e in events)  # the request without a purpose
