@@ -173,7 +173,11 @@ def test_a_low_clearance_caller_sees_masked_phones_and_accounts(graph_city, make
     r = api.get("/api/graph/expand", params={"subject": f"A:{fraud['collection_accounts'][0]}", "hops": 1},
                 headers=api.headers("paichusuo01", "ticket:GD2026000001"))  # fmt: skip
     assert r.status_code == 200, r.text
-    accounts = [n for n in r.json()["nodes"] if n["kind"] == "account"]
+    nodes, edges = r.json()["nodes"], r.json()["edges"]
+    assert len({n["id"] for n in nodes}) == len(nodes)
+    hidden = {n["id"] for n in nodes if n["label"] == "无权查看"}  # outside the ticket's jurisdiction
+    assert all(not e["evidence"] for e in edges if e["source"] in hidden or e["target"] in hidden)
+    accounts = [n for n in nodes if n["kind"] == "account"]
     assert accounts and all("*" in n["key"] and "*" in n["id"] for n in accounts)
     assert all(n["label"] == "无权查看" or "*" in n["label"] or len(n["label"]) < 2 for n in r.json()["nodes"] if n["kind"] == "person")
 

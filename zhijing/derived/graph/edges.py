@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from zhijing.config import Settings
+from zhijing.errors import ZhijingError
 from zhijing.governance.engines import make_engine
 from zhijing.governance.engines.base import Engine
 from zhijing.lake.store import current_files, publish
@@ -167,8 +168,6 @@ def run(settings: Settings, engine: str = "duckdb") -> dict[str, int]:
     """Derive the edges on ``engine`` and publish both outputs to the derived zone."""
     inputs = inputs_of(settings)
     if "person_links" not in inputs or "person_mentions" not in inputs:
-        from zhijing.errors import ZhijingError
-
         raise ZhijingError("the graph needs the person master: run `zhijing resolve` first")
     lineage = {"job": JOB_NAME, "revision": JOB_REVISION, "engine": engine, "run_at": datetime.now(UTC).isoformat(),
                "inputs": [{"zone": "entities" if n.startswith("person_") else "clean", "dataset": n} for n in sorted(inputs)]}  # fmt: skip

@@ -71,7 +71,7 @@ def _shown(ctx: AccessContext, answer: dict[str, Any], seeds: list[str]) -> dict
                 nodes.append({"id": hidden[n["id"]], "kind": "person", "label": HIDDEN, "hop": n["hop"], "degree": n["degree"]})
                 continue
             seen.append(n["key"])
-        nodes.append(_mask_node(ctx, n))
+        nodes.append(_mask_node(ctx, n, len(nodes)))
     ids = {n["id"]: m["id"] for n, m in zip(answer["nodes"], nodes, strict=True)}
     edges = []
     for e in answer["edges"]:
@@ -83,7 +83,7 @@ def _shown(ctx: AccessContext, answer: dict[str, Any], seeds: list[str]) -> dict
     return {**answer, "nodes": nodes, "edges": edges}
 
 
-def _mask_node(ctx: AccessContext, n: dict[str, Any]) -> dict[str, Any]:
+def _mask_node(ctx: AccessContext, n: dict[str, Any], k: int) -> dict[str, Any]:
     grade, element = KEY_GRADES[n["kind"]]
     key = ctx.mask({"key": n["key"]}, {"key": grade}, {"key": element})["key"]
     label = ctx.mask({"label": n.get("label")}, {"label": "internal"}, {"label": "name"})["label"] if n["kind"] == "person" else key
@@ -91,7 +91,7 @@ def _mask_node(ctx: AccessContext, n: dict[str, Any]) -> dict[str, Any]:
         label = n.get("label") or key
     out = {**n, "key": key, "label": label}
     if key != n["key"]:
-        out["id"] = f"{n['id'][:2]}{key}"  # a masked key is not a handle to expand from
+        out["id"] = f"{n['id'][:2]}{key}#{k}"  # unique in this answer; not a handle to expand from
     return out
 
 
