@@ -52,6 +52,9 @@ def _window(since: str | None, until: str | None) -> tuple[int | None, int | Non
 def _graph_and_node(subject: str):
     try:
         g = service.graph(get_settings())
+    except ZhijingError as exc:  # not built yet: try again later
+        raise HTTPException(503, str(exc)) from None
+    try:
         return g, service.node_of(g, subject)
     except ZhijingError as exc:
         raise HTTPException(404, str(exc)) from None
