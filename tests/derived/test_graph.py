@@ -206,3 +206,8 @@ def test_the_edge_job_gives_the_same_edges_on_duckdb_and_spark(graph_city):
     assert set(d_edges.type) >= {"household", "call", "transfer", "holds", "uses", "owns", "company_role"}
     assert d_ev == s_ev
     pd.testing.assert_frame_equal(d_edges, s_edges, check_dtype=False)
+
+
+def test_before_the_graph_is_built_the_routes_say_so(api):
+    r = api.get("/api/graph/expand", params={"subject": "P:X1"}, headers=api.headers("xingzhen01", DEMO_CASE))
+    assert r.status_code == 503 and "zhijing graph build" in r.json()["detail"]
