@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "zhijing.governance.cli",  # ingest, catalog, quarantine, purge
     "zhijing.entities.cli",  # resolve, masters, judgements
     "zhijing.derived.workbench.cli",  # workbench build (presence, search index)
+    "zhijing.derived.graph.cli",  # graph build
     "zhijing.access.cli",  # units, users, audit, oversight
     "zhijing.api.cli",  # serve
     "zhijing.demo",  # demo

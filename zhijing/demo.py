@@ -52,6 +52,9 @@ def register(app: typer.Typer) -> None:
         from zhijing.derived.workbench.jobs import refresh
 
         refresh(settings)  # presence table and search index for the workbench
+        from zhijing.derived.graph.edges import run as build_graph
+
+        build_graph(settings)  # 关系研判: the relationship graph's edges
 
         console.rule("4/4 用户与授权 organisation and logins")
         from zhijing.access.seed import seed_demo

@@ -13,7 +13,7 @@ from zhijing.access.guard import declared
 from zhijing.access.seed import DEMO_CASE
 from zhijing.api.app import all_routes, create_app
 
-PERSON_PATHS = re.compile(r"/api/(persons|quarantine|masters|export)")
+PERSON_PATHS = re.compile(r"/api/(persons|quarantine|masters|export|graph)")
 STATIC_MOUNTS = {"/static"}
 
 

@@ -171,10 +171,11 @@ const zj = (() => {
           const peak = Math.max(1, ...inc.cells.map((c) => c[2]));
           const districts = {};  // label each district at the centre of its stations
           geo.features.forEach((f) => {
-            const ring = f.geometry.coordinates[0], d = (districts[f.properties.district_code] ||= { name: f.properties.name.split("第")[0], xs: [], ys: [] });
-            ring.forEach(([x, y]) => { d.xs.push(x); d.ys.push(y); });
+            const d = (districts[f.properties.district_code] ||= { name: f.properties.name.split("第")[0], xs: [], ys: [] });
+            const points = (c) => (typeof c[0] === "number" ? [c] : c.flatMap(points));  // Polygon or MultiPolygon
+            points(f.geometry.coordinates).forEach(([x, y]) => { d.xs.push(x); d.ys.push(y); });
           });
-          const mid = (v) => (Math.min(...v) + Math.max(...v)) / 2;
+          const mid = (v) => (v.reduce((a, b) => Math.min(a, b)) + v.reduce((a, b) => Math.max(a, b))) / 2;  // real outlines: many points
           m.setOption({ tooltip: { trigger: "item" },
             geo: { map: "city", roam: true, nameProperty: "name", label: { show: false },
               itemStyle: { areaColor: "#e4ecf7", borderColor: "#355f9c", borderWidth: 0.8 }, emphasis: { label: { show: true } } },

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from zhijing.sources.generate.geography import Geography
+from zhijing.sources.generate.geography import Geography, station_at
 from zhijing.sources.generate.population import Population
 from zhijing.sources.generate.records import Records
 from zhijing.sources.generate.structures import Planted
@@ -30,7 +30,7 @@ def build(rng: np.random.Generator, pop: Population, geo: Geography, planted: Pl
     })  # fmt: skip
     cases = pd.concat([*planted.cases, ordinary], ignore_index=True)
     cases.insert(0, "AJBH", [f"A3302{i:011d}" for i in range(len(cases))])
-    nearest = _nearest_station(geo, cases.JD.to_numpy(), cases.WD.to_numpy())
+    nearest = station_at(geo, cases.JD.to_numpy(), cases.WD.to_numpy())
     cases["LADW"] = nearest + "0000"
     cases["FADD"] = np.where(cases.FADD == "", geo.stations.set_index("station_code").name.reindex(nearest).to_numpy() + "辖区", cases.FADD)
     planted.truth["crime_cases"] = cases.loc[cases._event_id >= 0, ["AJBH", "_event_id"]].rename(columns={"_event_id": "event_id"})
@@ -62,10 +62,3 @@ def accidents(rng: np.random.Generator, pop: Population, planted: Planted) -> Re
     planted.truth["blackspot_accidents"] = pd.DataFrame({"record_id": rid, "spot_id": acc.spot_id})
     return Records(rows, pd.DataFrame({"record_id": rid, "role": "party", "person_id": v.owner_person_id}))
 
-
-def _nearest_station(geo: Geography, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    st = geo.stations
-    cx = ((st.lon0 + st.lon1) / 2).to_numpy()
-    cy = ((st.lat0 + st.lat1) / 2).to_numpy()
-    d = (lon[:, None] - cx[None, :]) ** 2 + (lat[:, None] - cy[None, :]) ** 2
-    return st.station_code.to_numpy()[d.argmin(axis=1)]

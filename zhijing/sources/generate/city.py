@@ -29,7 +29,9 @@ from zhijing.sources.generate import (
     population,
     records,
     spill,
+    streets,
     structures,
+    suspects,
     writers,
 )
 from zhijing.sources.spec import load_spec
@@ -85,7 +87,9 @@ def _generate(root: Path, persons: int, seed: int, show: bool) -> dict:
         checkpoints = org.checkpoints(rng, geo, max(20, persons // 2000))
         units = org.units(geo)
         planted = structures.plant(rng, pop, geo)
+        suspect_rows = suspects.plant(rng, pop, geo, hotels, checkpoints, planted)
         builders = _builders(rng, pop, geo, hotels, checkpoints, planted)
+        suspects.attach(builders, suspect_rows, planted.truth)
         # the cohort's co-occurrences go into these datasets before they are written
         recs = {name: builders.pop(name)() for name in epidemic.DATASETS}
         planted.truth["epidemic_contacts"] = epidemic.plant(rng, pop, recs)
@@ -101,6 +105,8 @@ def _generate(root: Path, persons: int, seed: int, show: bool) -> dict:
             bar.update(task, description=ds.title)
             rec = recs.pop(ds.name) if ds.name in recs else builders.pop(ds.name)()  # one dataset in memory at a time
             log = faults.FaultLog(ds.name)
+            if rec.faults is not None:
+                log.rows.append(rec.faults.assign(dataset=ds.name))
             month = _month(rec.rows, ds)
             rows = faults.plant_field_faults(rng, ds, rec.rows, log)
             rec.rows = None  # the faulted copy is all that is written
@@ -204,6 +210,8 @@ def _write_reference(src: Path, geo, units, officers, hotels, checkpoints) -> No
     (src / "geo" / "districts.geojson").write_text(json.dumps(geography.districts_geojson(geo), ensure_ascii=False), encoding="utf-8")
     (src / "geo" / "stations.geojson").write_text(json.dumps(geography.stations_geojson(geo), ensure_ascii=False), encoding="utf-8")
     geo.addresses.to_csv(src / "geo" / "addresses.csv", index=False)
+    geo.roads.nodes.to_csv(src / "geo" / "road_nodes.csv", index=False)
+    (src / "geo" / "road_segments.geojson").write_text(json.dumps(streets.segments_geojson(geo.roads), ensure_ascii=False), encoding="utf-8")
     checkpoints.to_csv(src / "geo" / "checkpoints.csv", index=False)
     hotels.to_csv(src / "geo" / "hotels.csv", index=False)
     units.to_csv(src / "org" / "units.csv", index=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from zhijing.sources.generate.geography import Geography
+from zhijing.sources.generate.geography import Geography, station_at
 from zhijing.sources.generate.names import draw_names
 
 DEPARTMENTS = ["刑侦", "治安", "交警", "经侦", "网安", "指挥中心", "法制", "督察"]
@@ -42,6 +42,12 @@ def hotels(rng: np.random.Generator, geo: Geography, n: int) -> pd.DataFrame:
 
 
 def checkpoints(rng: np.random.Generator, geo: Geography, n: int) -> pd.DataFrame:
-    a = geo.addresses.iloc[rng.integers(0, len(geo.addresses), n)].reset_index(drop=True)
-    return pd.DataFrame({"checkpoint_id": [f"KK{i:04d}" for i in range(n)], "name": a.text.str.slice(6, 14) + "卡口",
-                         "lon": a.lon, "lat": a.lat, "station_code": a.station_code})  # fmt: skip
+    """Checkpoints (卡口) on the nodes of main roads and expressways, named after the road."""
+    seg = geo.roads.segments[geo.roads.segments.road_class.isin(["主干路", "快速路"])]
+    ends = pd.DataFrame({"node_id": np.r_[seg.from_node, seg.to_node], "road": np.r_[seg.name, seg.name]}).drop_duplicates("node_id")
+    ends = ends.sort_values("node_id").reset_index(drop=True)
+    pick = rng.choice(len(ends), n, replace=n > len(ends))
+    nodes = geo.roads.nodes.set_index("node_id").reindex(ends.node_id.to_numpy()[pick])
+    lon, lat = nodes.lon.to_numpy(), nodes.lat.to_numpy()
+    return pd.DataFrame({"checkpoint_id": [f"KK{i:04d}" for i in range(n)], "name": ends.road.to_numpy()[pick] + "卡口",
+                         "lon": lon, "lat": lat, "node_id": nodes.index.to_numpy(), "station_code": station_at(geo, lon, lat)})  # fmt: skip

@@ -25,6 +25,7 @@ COACH_STATIONS = ["宁波汽车南站", "宁波汽车北站", "余姚客运中�
 class Records:
     rows: pd.DataFrame
     persons: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["record_id", "role", "person_id"]))
+    faults: pd.DataFrame | None = None  # record_id, field, fault planted on purpose before the random faults
 
 
 def _mentions(record_ids, person_ids, role: str) -> pd.DataFrame:

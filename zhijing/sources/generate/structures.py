@@ -91,7 +91,8 @@ def crime_series(rng, geo: Geography, n_background: int) -> tuple[pd.DataFrame, 
 def plant(rng: np.random.Generator, pop: Population, geo: Geography) -> Planted:
     out = Planted()
     persons = pop.persons
-    adults = persons[(persons.phone.notna()) & (pd.to_datetime(persons.birth_date) < "2000-01-01")]
+    banked = persons.person_id.isin(_account_of(pop).index)  # planted money moves between real accounts
+    adults = persons[(persons.phone.notna()) & (pd.to_datetime(persons.birth_date) < "2000-01-01") & banked]
     used: set[str] = set()
 
     def take(n: int) -> np.ndarray:

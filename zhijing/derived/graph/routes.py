@@ -1,0 +1,150 @@
+"""The relationship graph served (关系研判): k-hop expansion and shortest paths, behind the
+access layer like the person file — a purpose, a policy decision, need to know for every
+person shown, masking to the caller's clearance, and an audit event naming the persons.
+
+A person the caller may not see stays in the picture as a node without identity (the
+structure is the finding; who it is needs a purpose that opens them), and the edges that
+touch it carry no evidence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
+
+from zhijing.access.guard import AccessContext, require
+from zhijing.config import get_settings
+from zhijing.derived.graph import service
+from zhijing.derived.graph.edges import TYPES
+from zhijing.derived.graph.network import Subgraph
+from zhijing.entities.routes import _mask_record
+from zhijing.errors import ZhijingError
+
+router = APIRouter(prefix="/api/graph", tags=["graph"])
+MAX_HOPS, MAX_LIMIT, MAX_NODES = 3, 500, 2000
+# node kind -> (grade, data element) of its key
+KEY_GRADES = {"phone": ("sensitive", "phone"), "account": ("sensitive", "account_no"), "vehicle": ("internal", "plate"),
+              "person": ("internal", "record_id"), "company": ("public", "uscc")}  # fmt: skip
+HIDDEN = "无权查看"
+
+
+def _types(types: str | None) -> tuple[str, ...] | None:
+    if not types:
+        return None
+    chosen = tuple(sorted({t.strip() for t in types.split(",") if t.strip()}))
+    unknown = [t for t in chosen if t not in TYPES]
+    if unknown:
+        raise HTTPException(422, f"unknown edge type {unknown[0][:30]!r} (types: {', '.join(TYPES)})")
+    return chosen or None
+
+
+def _window(since: str | None, until: str | None) -> tuple[int | None, int | None]:
+    try:
+        lo, hi = service.epoch(since), service.epoch(until)
+    except ZhijingError as exc:
+        raise HTTPException(422, str(exc)) from None
+    if lo is not None and hi is not None and lo > hi:
+        raise HTTPException(422, "the time window ends before it starts")
+    return lo, hi
+
+
+def _graph_and_node(subject: str):
+    try:
+        g = service.graph(get_settings())
+    except ZhijingError as exc:  # not built yet: try again later
+        raise HTTPException(503, str(exc)) from None
+    try:
+        return g, service.node_of(g, subject)
+    except ZhijingError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+def _shown(ctx: AccessContext, answer: dict[str, Any], seeds: list[str]) -> dict[str, Any]:
+    """Need to know, masking and audit over an answer's nodes and edges."""
+    hidden: dict[str, str] = {}
+    seen: list[str] = []
+    nodes = []
+    for n in answer["nodes"]:
+        if n["kind"] == "person":
+            if not ctx.may_see(n["key"], [n.get("district")]):
+                if n["id"] in seeds:
+                    ctx.require_visible(n["key"], [n.get("district")])
+                hidden[n["id"]] = f"P:hidden-{len(hidden) + 1}"
+                nodes.append({"id": hidden[n["id"]], "kind": "person", "label": HIDDEN, "hop": n["hop"], "degree": n["degree"]})
+                continue
+            seen.append(n["key"])
+        nodes.append(_mask_node(ctx, n, len(nodes)))
+    ids = {n["id"]: m["id"] for n, m in zip(answer["nodes"], nodes, strict=True)}
+    edges = []
+    for e in answer["edges"]:
+        closed = e["source"] in hidden or e["target"] in hidden
+        records = [] if closed else [{**r, "record_id": _mask_record(ctx, {"dataset": r["dataset"], "record_id": r["record_id"]})["record_id"]}
+                                     for r in e["evidence"]]  # fmt: skip
+        edges.append({**e, "source": ids[e["source"]], "target": ids[e["target"]], "evidence": records})
+    ctx.audit("combine", seen[:1000])
+    return {**answer, "nodes": nodes, "edges": edges}
+
+
+def _mask_node(ctx: AccessContext, n: dict[str, Any], k: int) -> dict[str, Any]:
+    grade, element = KEY_GRADES[n["kind"]]
+    key = ctx.mask({"key": n["key"]}, {"key": grade}, {"key": element})["key"]
+    label = ctx.mask({"label": n.get("label")}, {"label": "internal"}, {"label": "name"})["label"] if n["kind"] == "person" else key
+    if n["kind"] == "company":
+        label = n.get("label") or key
+    out = {**n, "key": key, "label": label}
+    if key != n["key"]:
+        out["id"] = f"{n['id'][:2]}{key}#{k}"  # unique in this answer; not a handle to expand from
+    return out
+
+
+@router.get("/expand")
+def expand(subject: str = Query(..., min_length=2, max_length=80), hops: int = Query(2, ge=1, le=MAX_HOPS),
+           types: str | None = None, since: str | None = None, until: str | None = None,
+           limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0),
+           ctx: AccessContext = Depends(require("graph:read"))) -> dict[str, Any]:  # fmt: skip
+    """The neighbourhood of a subject within ``hops``, filtered by edge type and time, at most
+    ``limit`` edges per node and hop (heaviest first; ``offset`` pages the subject's own),
+    with communities and brokers, every edge with its evidence records."""
+    g, seed = _graph_and_node(subject)
+    lo, hi = _window(since, until)
+    kinds = _types(types)
+    sub = g.expand([seed], hops, kinds, lo, hi, limit, offset, MAX_NODES)
+    community, between = g.analyse(sub)
+    extra = {n: {"community": community[n], "betweenness": round(between[n], 4)} for n in sub.nodes}
+    answer = service.describe(get_settings(), g, sub, extra)
+    brokers = sorted((n for n in sub.nodes if between[n] > 0), key=lambda n: -between[n])[:5]
+    answer["brokers"] = [str(g.ids[n]) for n in brokers]
+    answer["truncated"] = bool(sub.cut)
+    ctx.query = f"graph expand hops={hops} types={','.join(kinds or ()) or 'all'} limit={limit} offset={offset}"
+    shown = _shown(ctx, answer, [str(g.ids[seed])])
+    visible = {n["id"] for n in shown["nodes"]}
+    names = dict(zip((n["id"] for n in answer["nodes"]), (n["id"] for n in shown["nodes"]), strict=True))
+    shown["brokers"] = [names[b] for b in answer["brokers"] if names.get(b) in visible]
+    shown["subject"] = names[str(g.ids[seed])]
+    return shown
+
+
+@router.get("/path")
+def path(a: str = Query(..., min_length=2, max_length=80), b: str = Query(..., min_length=2, max_length=80),
+         types: str | None = None, since: str | None = None, until: str | None = None,
+         ctx: AccessContext = Depends(require("graph:read"))) -> dict[str, Any]:  # fmt: skip
+    """The shortest chain of relations between two subjects (fewest hops), each link with
+    its evidence."""
+    g, u = _graph_and_node(a)
+    _, v = _graph_and_node(b)
+    lo, hi = _window(since, until)
+    kinds = _types(types)
+    found = g.path(u, v, kinds, lo, hi)
+    ctx.query = f"graph path types={','.join(kinds or ()) or 'all'}"
+    if found is None:
+        ctx.audit("combine", [s[2:] for s in (str(g.ids[u]), str(g.ids[v])) if s.startswith("P:")])
+        return {"found": False, "nodes": [], "edges": []}
+    nodes, edges = found
+    sub = Subgraph(nodes, edges, {n: i for i, n in enumerate(nodes)})
+    shown = _shown(ctx, service.describe(get_settings(), g, sub), [str(g.ids[u]), str(g.ids[v])])
+    return {"found": True, "hops": len(edges), **shown}
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(router)
