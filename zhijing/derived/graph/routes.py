@@ -62,14 +62,18 @@ def _graph_and_node(subject: str):
 
 def _shown(ctx: AccessContext, answer: dict[str, Any], seeds: list[str]) -> dict[str, Any]:
     """Need to know, masking and audit over an answer's nodes and edges."""
+    from zhijing.derived.workbench.subjects import places
+
     hidden: dict[str, str] = {}
     seen: list[str] = []
     nodes = []
+    placed = places(get_settings(), [n["key"] for n in answer["nodes"] if n["kind"] == "person"])
     for n in answer["nodes"]:
         if n["kind"] == "person":
-            if not ctx.may_see(n["key"], [n.get("district")]):
+            where = [*placed.get(n["key"], []), n.get("district")]
+            if not ctx.may_see(n["key"], where):
                 if n["id"] in seeds:
-                    ctx.require_visible(n["key"], [n.get("district")])
+                    ctx.require_visible(n["key"], where)
                 hidden[n["id"]] = f"P:hidden-{len(hidden) + 1}"
                 nodes.append({"id": hidden[n["id"]], "kind": "person", "label": HIDDEN, "hop": n["hop"], "degree": n["degree"]})
                 continue

@@ -76,16 +76,13 @@ def districts(settings, master_ids: list[str], con: duckdb.DuckDBPyConnection | 
 def places(settings, master_ids: list[str]) -> dict[str, list[str | None]]:
     """Where need to know places each person: the serving store's places (station or
     district codes) when the platform has one, and the district of the person master."""
-    found: dict[str, list[str]] = {}
+    from zhijing.errors import NotReady
+    from zhijing.serving.person_file import places_of
+
     try:
-        from zhijing.serving.person_file import places_of  # the lead's serving store, when merged
-    except ImportError:
-        places_of = None
-    if places_of is not None:
-        try:
-            found = places_of(settings, list(master_ids))
-        except Exception:  # no store built yet: the masters' districts alone
-            found = {}
+        found = places_of(settings, list(master_ids))
+    except NotReady:  # no store built yet: the masters' districts alone
+        found = {}
     home = districts(settings, list(master_ids))
     return {m: [*found.get(m, []), home.get(m)] for m in master_ids}
 
