@@ -71,7 +71,7 @@ def person_file(settings, master_id: str) -> dict | None:
     m = mentions_of(settings, master_id)
     if m.empty:
         return None
-    spec = load_spec()
+    spec = load_spec(settings)
     records, relations = [], {"nodes": [{"id": master_id, "label": m.name.dropna().mode().iat[0] if m.name.notna().any() else master_id,
                                          "kind": "person"}], "links": []}  # fmt: skip
     household = vehicles = companies = None

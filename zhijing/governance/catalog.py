@@ -130,7 +130,7 @@ def grades_for_spec(spec: DatasetSpec) -> dict[str, str]:
 def field_grades(settings: Settings, dataset: str) -> dict[str, str]:
     """Column -> "public" | "internal" | "sensitive" | "secret" for ``dataset``'s clean
     columns (and ``quarantine``'s), for masking in the access layer."""
-    spec = _spec_or_none(dataset)
+    spec = _spec_or_none(settings, dataset)
     if spec is not None:
         return grades_for_spec(spec)
     if dataset == "quarantine" or dataset.startswith("quarantine:"):
@@ -142,9 +142,9 @@ def field_grades(settings: Settings, dataset: str) -> dict[str, str]:
     return {f["name"]: f.get("grade", "internal") for f in entry["fields"]}
 
 
-def _spec_or_none(name: str) -> DatasetSpec | None:
+def _spec_or_none(settings: Settings, name: str) -> DatasetSpec | None:
     try:
-        return load_spec().dataset(name)
+        return load_spec(settings).dataset(name)
     except KeyError:
         return None
 

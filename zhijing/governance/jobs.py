@@ -239,6 +239,7 @@ class JobResult:
     counts: dict[str, int]  # rows_in, clean, quarantined, duplicates
     reasons: dict[str, int]
     job_version: str
+    by_file: dict[str, dict[str, int]] = field(default_factory=dict)  # source file -> clean/quarantined/duplicates
 
 
 def address_lookup(engine: Engine, fields: list[str]) -> pa.Table:
@@ -280,4 +281,9 @@ def run_clean(
         "quarantined": int(by_class.get("quarantine", 0)),
         "duplicates": int(by_class.get("duplicate", 0)),
     }
-    return JobResult(clean_files, quarantine_files, counts, {str(k): int(v) for k, v in reasons.items()}, job.version)
+    names = {"clean": "clean", "quarantine": "quarantined", "duplicate": "duplicates"}
+    by_file: dict[str, dict[str, int]] = {}
+    for origin, cls, n in engine.rows("SELECT _source_file, _class, count(*) FROM classified GROUP BY _source_file, _class"):
+        by_file.setdefault(str(origin), dict.fromkeys(names.values(), 0))[names[cls]] = int(n)
+    return JobResult(clean_files, quarantine_files, counts, {str(k): int(v) for k, v in reasons.items()}, job.version,
+                     by_file)  # fmt: skip
