@@ -320,6 +320,9 @@ def get(settings: Settings, name: str) -> dict[str, Any] | None:
         h.pop("reasons_json", None)
     entry["sources"] = [{"origin": f["origin"], "sha256": f["sha256"], "rows": f["rows"], "landed_at": _iso(f["landed_at"])} for f in files]
     entry["freshness"] = entry["ingests"][0]["finished_at"] if entry["ingests"] else None
+    spec = _spec_or_none(settings, name)  # a deployment's source: what `sources add` found in the file
+    entry["profile"] = spec.profile if spec else None
+    entry["declared_in"] = spec.declared_in.name if spec and spec.declared_in else None
     return entry
 
 

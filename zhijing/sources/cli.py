@@ -82,10 +82,13 @@ def register(app: typer.Typer) -> None:
         declaration.write_text(dump(spec, f"{spec.title}: declared by `zhijing sources add {file.name}`.\n"
                                              "Review the elements and person roles; `zhijing sources check` validates."),
                                encoding="utf-8")  # fmt: skip
-        _, problems = load_file(declaration)
+        saved, problems = load_file(declaration)
         if problems:  # never leave a declaration that breaks every later command
             declaration.unlink()
             raise ZhijingError(f"the proposal did not validate: {problems[0]}")
+        from zhijing.governance import catalog
+
+        catalog.register_spec(settings, saved[0])  # the console's catalog lists it, with its profile, before any ingest
         console.print(f"saved {declaration} and {target}\nnext: zhijing ingest --dataset {name}", highlight=False)
 
     @sources.command("check")
