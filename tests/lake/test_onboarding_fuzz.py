@@ -63,7 +63,7 @@ def write(folder: Path, example: dict) -> Path:
     return path
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(example=files)
 def test_every_record_lands_as_sent(example):
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,7 +86,7 @@ def _spec() -> DatasetSpec:
     return spec
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(example=files)
 def test_ingest_accounts_for_every_row(tmp_path_factory, example):
     home = tmp_path_factory.mktemp("fuzzhome")
