@@ -104,33 +104,29 @@ class FileProfile:
 
 # ---------------------------------------------------------------------------- shapes
 
-def _char_class(ch: str) -> str:
-    if ch.isdigit() and ch.isascii():
-        return "9"
-    if ch.isascii() and ch.isalpha():
-        return "A"
-    if "\u4e00" <= ch <= "\u9fff":
-        return "汉"
-    if ch.isspace():
-        return "_"
-    if "\uff10" <= ch <= "\uff19":
-        return "９"
-    return ch
+# character classes, in order: the SQL twin computes them over the sample in one pass
+CLASSES = (("[0-9]", "9"), ("[A-Za-z]", "A"), ("[\u4e00-\u9fff]", "汉"), ("[０-９]", "９"), ("\\s", "_"))
+
+
+def classes_sql(expr: str) -> str:
+    """SQL: each character of ``expr`` (first 64) replaced by its class."""
+    out = f"left({expr}, 64)"
+    for pattern, cls in CLASSES:
+        out = f"regexp_replace({out}, {sql_str(pattern)}, {sql_str(cls)}, 'g')"
+    return out
+
+
+def run_length(classes: str) -> str:
+    """``999999`` → ``9{6}``: a class string as a shape."""
+    return re.sub(r"(.)\1+", lambda m: f"{m.group(1)}{{{len(m.group(0))}}}", classes)
 
 
 def shape(value: str) -> str:
     """``110101199003070012`` → ``9{18}``; ``张三`` → ``汉{2}``; ``2024-03-05`` → ``9{4}-9{2}-9{2}``."""
-    out, prev, run = [], None, 0
-    for cls in map(_char_class, value[:64]):
-        if cls == prev:
-            run += 1
-            continue
-        if prev is not None:
-            out.append(prev if run == 1 else f"{prev}{{{run}}}")
-        prev, run = cls, 1
-    if prev is not None:
-        out.append(prev if run == 1 else f"{prev}{{{run}}}")
-    return "".join(out) + ("…" if len(value) > 64 else "")
+    out = value[:64]
+    for pattern, cls in CLASSES:
+        out = re.sub(pattern, cls, out)
+    return run_length(out)
 
 
 # ---------------------------------------------------------------------------- dialect
@@ -178,14 +174,42 @@ def _hint(header: str) -> str | None:
     return next((element for pattern, element in HINTS.items() if re.search(pattern, h)), None)
 
 
+def _format_regex(fmt: str) -> re.Pattern:
+    """``%Y-%m-%d`` → a regex with named fields; fields written side by side are two digits."""
+    parts = re.split(r"(%[YmdHMS])", fmt)
+    out = []
+    for i, p in enumerate(parts):
+        if not p.startswith("%"):
+            out.append(re.escape(p))
+        elif p == "%Y":
+            out.append(r"(?P<Y>\d{4})")
+        else:
+            packed = (i > 1 and parts[i - 1] == "") or (i + 1 < len(parts) - 1 and parts[i + 1] == "")
+            out.append(f"(?P<{p[1]}>\\d{{{'2' if packed else '1,2'}}})")
+    return re.compile("".join(out))
+
+
+FORMAT_RE = {fmt: _format_regex(fmt) for fmt in DATE_FORMATS}
+DATE_LIKE = re.compile(r"^\d{1,4}[-/.年]\d{1,2}[-/.月]\d{1,4}|^\d{8}(\d{6})?$")
+
+
+def _parse(v: str, fmt: str) -> datetime | None:
+    m = FORMAT_RE[fmt].fullmatch(v)
+    if m is None:
+        return None
+    g = {k: int(x) for k, x in m.groupdict().items()}
+    if not 1900 <= g["Y"] <= 2100:
+        return None
+    try:
+        return datetime(g["Y"], g["m"], g["d"], g.get("H", 0), g.get("M", 0), g.get("S", 0))
+    except ValueError:
+        return None
+
+
 def _date_format(v: str) -> str | None:
-    for fmt in DATE_FORMATS:
-        try:
-            datetime.strptime(v, fmt)
-            return fmt
-        except ValueError:
-            continue
-    return None
+    if not DATE_LIKE.match(v):
+        return None
+    return next((fmt for fmt in DATE_FORMATS if _parse(v, fmt)), None)
 
 
 def _dates(values: list[str]) -> tuple[float, str | None, str | None]:
@@ -211,11 +235,7 @@ def _dates(values: list[str]) -> tuple[float, str | None, str | None]:
 
 
 def _fits(v: str, fmt: str) -> bool:
-    try:
-        datetime.strptime(v, fmt)
-        return True
-    except ValueError:
-        return False
+    return _parse(v, fmt) is not None
 
 
 def _share(values: list[str], ok) -> float:
@@ -262,13 +282,8 @@ def classify(header: str, values: list[str], distinct_ratio: float) -> tuple[str
 
 def _mostly_past(values: list[str], fmt: str | None) -> bool:
     """Dates of birth: years spread over decades, all before a child could be registered."""
-    years = []
-    for v in values[:500]:
-        try:
-            years.append(datetime.strptime(v, fmt).year if fmt else 0)
-        except ValueError:
-            continue
-    years = [y for y in years if y]
+    parsed = [_parse(v, fmt) for v in values[:500]] if fmt else []
+    years = [d.year for d in parsed if d]
     return bool(years) and max(years) <= datetime.now().year - 1 and max(years) - min(years) >= 20
 
 
@@ -310,22 +325,27 @@ def profile_file(path: Path, sample_rows: int = SAMPLE_ROWS) -> FileProfile:
             stats = con.execute("SELECT count(*), " + ", ".join(
                 f"count(nullif(trim({quote_ident(n)}), '')), approx_count_distinct(nullif(trim({quote_ident(n)}), '')), "
                 f"coalesce(max(length({quote_ident(n)})), 0)" for n in names) + " FROM t").fetchone()  # fmt: skip
-            sample = con.execute(f"SELECT * FROM t USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE (7)").fetchall()
+            con.execute(f"CREATE TEMP TABLE s AS SELECT * FROM t USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE (7)")
+            per_column = [_sampled(con, n) for n in names]
     rows = int(stats[0])
     prof = FileProfile(path.name, scan.size, rows, encoding, bom, scan.endings, delim, '"', quoted, header)
-    for i, name in enumerate(names):
+    for i, (name, (judged, shapes)) in enumerate(zip(names, per_column, strict=True)):
         filled, distinct, longest = (int(x) for x in stats[1 + 3 * i : 4 + 3 * i])
-        values = [str(r[i]).strip() for r in sample if r[i] is not None and str(r[i]).strip()]
-        shapes = Counter(map(shape, values))
-        judged = list(dict.fromkeys(values))[:JUDGED_VALUES]
         ratio = distinct / filled if filled else 0.0
         element, valid, fmt, note = classify(name, judged, ratio)
-        prof.columns.append(ColumnProfile(
-            name, filled / rows if rows else 0.0, distinct, longest,
-            [(s, n / len(values)) for s, n in shapes.most_common(3)], element, valid, fmt, note))  # fmt: skip
+        prof.columns.append(ColumnProfile(name, filled / rows if rows else 0.0, distinct, longest, shapes, element, valid, fmt, note))
     _choose_key(prof)
     prof.seconds = round(time.perf_counter() - t0, 2)
     return prof
+
+
+def _sampled(con: duckdb.DuckDBPyConnection, name: str) -> tuple[list[str], list[tuple[str, float]]]:
+    """(distinct sampled values to judge, the three commonest shapes with their share)."""
+    v = f"nullif(trim({quote_ident(name)}), '')"
+    judged = [r[0] for r in con.execute(f"SELECT DISTINCT {v} AS v FROM s WHERE v IS NOT NULL LIMIT {JUDGED_VALUES}").fetchall()]
+    top = con.execute(f"SELECT {classes_sql('v')} AS c, count(*) AS n, sum(count(*)) OVER () AS total FROM "
+                      f"(SELECT {v} AS v FROM s) WHERE v IS NOT NULL GROUP BY c ORDER BY n DESC, c LIMIT 3").fetchall()  # fmt: skip
+    return judged, [(run_length(c), n / total) for c, n, total in top]
 
 
 def _choose_key(prof: FileProfile) -> None:

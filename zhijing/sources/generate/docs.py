@@ -1,7 +1,7 @@
-"""Write docs/sources.md from the registry and the fault table, so the documentation of
+"""Write docs/city_sources.md from the registry and the fault table, so the documentation of
 each source's schema and each planted fault's rate cannot drift from the code.
 
-    python -m zhijing.sources.generate.docs > docs/sources.md
+    python -m zhijing.sources.generate.docs > docs/city_sources.md
 """
 
 from __future__ import annotations
