@@ -320,7 +320,7 @@ def profile_file(path: Path, sample_rows: int = SAMPLE_ROWS) -> FileProfile:
         reader = (f"read_csv({sql_str(str(scan.path))}, columns={cols}, header={str(header).lower()}, auto_detect=false, "
                   f"delim={sql_str(delim)}, quote='\"', escape='\"', ignore_errors=true, null_padding=true, "
                   f"max_line_size={DEFAULT_LINE_CAP + 1024})")  # fmt: skip
-        with duckdb.connect() as con:
+        with duckdb.connect(config={"enable_progress_bar": False}) as con:
             con.execute(f"CREATE TEMP TABLE t AS SELECT {', '.join(quote_ident(n) for n in names)} FROM {reader}")
             stats = con.execute("SELECT count(*), " + ", ".join(
                 f"count(nullif(trim({quote_ident(n)}), '')), approx_count_distinct(nullif(trim({quote_ident(n)}), '')), "
