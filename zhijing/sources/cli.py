@@ -64,6 +64,8 @@ def register(app: typer.Typer) -> None:
         from zhijing.sources.spec import load_spec
 
         settings = get_settings()
+        if file.suffix.lower() in (".xlsx", ".xls", ".db", ".sqlite", ".jsonl", ".json", ".parquet"):
+            raise ZhijingError(f"{file.suffix} files are not profiled: declare them by hand in <home>/sources (docs/sources.md)")
         if not NAME.match(name):
             raise ZhijingError("--name must be lower-case letters, digits and _ (it names folders in the lake)")
         if name in {d.name for d in load_spec(settings).datasets} | {r.name for r in load_spec(settings).reference}:

@@ -282,7 +282,7 @@ def classify(header: str, values: list[str], distinct_ratio: float) -> tuple[str
 
 def _mostly_past(values: list[str], fmt: str | None) -> bool:
     """Dates of birth: years spread over decades, all before a child could be registered."""
-    parsed = [_parse(v, fmt) for v in values[:500]] if fmt else []
+    parsed = [_parse(v, f) for v in values[:500] if (f := fmt or _date_format(v))]
     years = [d.year for d in parsed if d]
     return bool(years) and max(years) <= datetime.now().year - 1 and max(years) - min(years) >= 20
 
@@ -320,7 +320,8 @@ def profile_file(path: Path, sample_rows: int = SAMPLE_ROWS) -> FileProfile:
         reader = (f"read_csv({sql_str(str(scan.path))}, columns={cols}, header={str(header).lower()}, auto_detect=false, "
                   f"delim={sql_str(delim)}, quote='\"', escape='\"', ignore_errors=true, null_padding=true, "
                   f"max_line_size={DEFAULT_LINE_CAP + 1024})")  # fmt: skip
-        with duckdb.connect(config={"enable_progress_bar": False}) as con:
+        with duckdb.connect() as con:
+            con.execute("SET enable_progress_bar = false")
             con.execute(f"CREATE TEMP TABLE t AS SELECT {', '.join(quote_ident(n) for n in names)} FROM {reader}")
             stats = con.execute("SELECT count(*), " + ", ".join(
                 f"count(nullif(trim({quote_ident(n)}), '')), approx_count_distinct(nullif(trim({quote_ident(n)}), '')), "
