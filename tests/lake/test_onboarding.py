@@ -58,7 +58,7 @@ def cli(home, monkeypatch):
 
     monkeypatch.setenv("ZHIJING_HOME", str(home.home))
     reset_settings()
-    yield lambda *args: CliRunner().invoke(app, list(args))
+    yield lambda *args, input=None: CliRunner().invoke(app, list(args), input=input)
     reset_settings()
 
 
@@ -191,3 +191,14 @@ def test_a_file_whose_rows_do_not_add_up_fails_and_publishes_nothing(home, monke
     from zhijing.lake.store import current_manifest
 
     assert current_manifest(home, "clean", "visitors") is None
+
+
+def test_sources_add_asks_before_saving(home, cli, tmp_path):
+    path = write(tmp_path / "hotel.csv", _rows(10))
+    r = cli("sources", "add", str(path), "--name", "hotel", input="n\n")
+    assert r.exit_code == 1 and "not saved" in r.output and not (home.home / "sources" / "hotel.yaml").exists()
+    r = cli("sources", "add", str(path), "--name", "hotel", input="y\n")
+    assert r.exit_code == 0 and (home.home / "sources" / "hotel" / "hotel.csv").read_bytes() == path.read_bytes()
+    assert load_spec(home).dataset("hotel").persons[0].citizen_id == "公民身份号码"
+    r = cli("sources", "add", str(path), "--name", "hotel", "--yes")
+    assert isinstance(r.exception, ZhijingError) and "already declared" in str(r.exception)
