@@ -202,3 +202,9 @@ def test_sources_add_asks_before_saving(home, cli, tmp_path):
     assert load_spec(home).dataset("hotel").persons[0].citizen_id == "公民身份号码"
     r = cli("sources", "add", str(path), "--name", "hotel", "--yes")
     assert isinstance(r.exception, ZhijingError) and "already declared" in str(r.exception)
+
+
+def test_the_generated_city_declares_every_file_it_writes(small_city, tmp_path):
+    from zhijing.governance.ingest import undeclared_files
+
+    assert undeclared_files(Settings(home=tmp_path / "h"), small_city / "sources") == []
