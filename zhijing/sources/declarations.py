@@ -137,9 +137,9 @@ def load_file(path: Path) -> tuple[list[DatasetSpec], list[Problem]]:
             spec = DatasetSpec.model_validate(item)
         except ValidationError as exc:
             for e in exc.errors():
-                where, exact = _node_at(node, tuple(e["loc"]))
+                where, _ = _node_at(node, tuple(e["loc"]))  # a missing key: the line of its parent
                 what = "missing" if e["type"] == "missing" else e["msg"]
-                problems.append(Problem(path, _line(where), _loc_text(prefix + tuple(e["loc"])), what if exact or what == "missing" else e["msg"]))
+                problems.append(Problem(path, _line(where), _loc_text(prefix + tuple(e["loc"])), what))
             continue
         bad = _semantic(spec)
         for loc, msg in bad:
