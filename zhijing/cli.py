@@ -18,6 +18,7 @@ from zhijing.errors import ZhijingError
 COMMAND_MODULES = (
     "zhijing.sources.generate.cli",  # generate
     "zhijing.sources.connectors.cli",  # land / push / stream
+    "zhijing.sources.cli",  # sources add / check / list
     "zhijing.governance.cli",  # ingest, catalog, quarantine, purge
     "zhijing.entities.cli",  # resolve, masters, judgements
     "zhijing.derived.workbench.cli",  # workbench build (presence, search index)

@@ -191,5 +191,5 @@ def test_docs_sources_is_current():
 
     from zhijing.sources.generate.docs import render
 
-    doc = Path(__file__).parents[2] / "docs" / "sources.md"
-    assert doc.read_text(encoding="utf-8").strip() == render().strip(), "run: python -m zhijing.sources.generate.docs > docs/sources.md"
+    doc = Path(__file__).parents[2] / "docs" / "city_sources.md"
+    assert doc.read_text(encoding="utf-8").strip() == render().strip(), "run: python -m zhijing.sources.generate.docs > docs/city_sources.md"

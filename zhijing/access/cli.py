@@ -153,6 +153,17 @@ def register(app: typer.Typer) -> None:
         except (KeyError, ValueError) as exc:
             raise ZhijingError(f"cannot review flag {flag_id}: {exc}") from None
 
+    @app.command("init")
+    def init() -> None:
+        """Prepare a fresh deployment: its folders and the data center's operator account (no login)."""
+        from zhijing.access import operator
+
+        settings = get_settings()
+        for folder in (settings.state_dir, settings.lake_dir, settings.home / "sources"):
+            folder.mkdir(parents=True, exist_ok=True)
+        console.print(f"deployment at {settings.home.resolve()}; operator account {operator.ensure(settings)!r} "
+                      f"(unit {operator.UNIT}); declare sources in {settings.home / 'sources'}", highlight=False)  # fmt: skip
+
     @access.command("seed-demo")
     def seed_demo() -> None:
         """Create the demo organisation and print its logins."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -48,6 +50,27 @@ def register(app: typer.Typer) -> None:
         from zhijing.access.cli_access import consult
 
         console.print_json(json.dumps(consult(get_settings(), user, purpose, "person:read", master_id), ensure_ascii=False, default=str))
+
+    @persons.command("links")
+    def links(dataset: str = typer.Option(..., help="a declared dataset with person records"),
+              purpose: str = typer.Option(..., help="why (free text: a reconciliation ticket is opened), or case:/ticket:/…"),
+              fmt: str = typer.Option("csv", "--format", help="csv | parquet"),
+              output: Path = typer.Option(None, help="file to write (default: standard output; csv only)"),
+              user: str = typer.Option(None, help="default: the data center's operator account")) -> None:  # fmt: skip
+        """Every record of a dataset with its master person, match probability and evidence — checked and audited."""
+        from zhijing.access.cli_access import export_links
+
+        if fmt not in ("csv", "parquet"):
+            raise ZhijingError("--format must be csv or parquet")
+        if fmt == "parquet" and output is None:
+            raise ZhijingError("parquet needs --output FILE")
+        data, rows = export_links(get_settings(), user, purpose, dataset, fmt)
+        if output is None:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+            return
+        output.write_bytes(data)
+        Console(stderr=True).print(f"{rows:,} links of {dataset} written to {output}", highlight=False)
 
     @persons.command("judge")
     def judge(a: str, b: str, verdict: str, user: str = typer.Option(...)) -> None:

@@ -64,7 +64,7 @@ def _select(dataset: str, role, columns: set[str], time_field: str | None) -> st
 def extract(settings, con: duckdb.DuckDBPyConnection, table: str = "person_mentions") -> int:
     """Create ``table`` in ``con`` with every person mention of the clean zone."""
     parts = []
-    for ds in load_spec().datasets:
+    for ds in load_spec(settings).datasets:
         files = current_files(settings, "clean", ds.name)
         if not files or not ds.persons:
             continue

@@ -130,7 +130,7 @@ def grades_for_spec(spec: DatasetSpec) -> dict[str, str]:
 def field_grades(settings: Settings, dataset: str) -> dict[str, str]:
     """Column -> "public" | "internal" | "sensitive" | "secret" for ``dataset``'s clean
     columns (and ``quarantine``'s), for masking in the access layer."""
-    spec = _spec_or_none(dataset)
+    spec = _spec_or_none(settings, dataset)
     if spec is not None:
         return grades_for_spec(spec)
     if dataset == "quarantine" or dataset.startswith("quarantine:"):
@@ -142,9 +142,9 @@ def field_grades(settings: Settings, dataset: str) -> dict[str, str]:
     return {f["name"]: f.get("grade", "internal") for f in entry["fields"]}
 
 
-def _spec_or_none(name: str) -> DatasetSpec | None:
+def _spec_or_none(settings: Settings, name: str) -> DatasetSpec | None:
     try:
-        return load_spec().dataset(name)
+        return load_spec(settings).dataset(name)
     except KeyError:
         return None
 
@@ -320,6 +320,9 @@ def get(settings: Settings, name: str) -> dict[str, Any] | None:
         h.pop("reasons_json", None)
     entry["sources"] = [{"origin": f["origin"], "sha256": f["sha256"], "rows": f["rows"], "landed_at": _iso(f["landed_at"])} for f in files]
     entry["freshness"] = entry["ingests"][0]["finished_at"] if entry["ingests"] else None
+    spec = _spec_or_none(settings, name)  # a deployment's source: what `sources add` found in the file
+    entry["profile"] = spec.profile if spec else None
+    entry["declared_in"] = spec.declared_in.name if spec and spec.declared_in else None
     return entry
 
 

@@ -34,6 +34,18 @@ def summary_table(summary: dict) -> Table:
     return t
 
 
+def files_table(summary: dict) -> Table:
+    """The accounting identity per source file: rows in = clean + quarantined + duplicates."""
+    t = Table(title="rows in = clean + quarantined + duplicates, per file")
+    for col in ("dataset", "file", "rows in", "clean", "quarantined", "duplicates", ""):
+        t.add_column(col, justify="left" if col in ("dataset", "file", "") else "right")
+    for r in summary["datasets"]:
+        for f in r.get("files", []):
+            t.add_row(r["dataset"], f["origin"], f"{f['rows_in']:,}", f"{f['clean']:,}", f"{f['quarantined']:,}",
+                      f"{f['duplicates']:,}", "[green]=[/green]" if f["balanced"] else "[red]≠[/red]")  # fmt: skip
+    return t
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def ingest(
@@ -52,7 +64,12 @@ def register(app: typer.Typer) -> None:
             print(json.dumps(summary, ensure_ascii=False, indent=1))
         else:
             console.print(summary_table(summary))
-        if summary["totals"]["failed"]:
+            if any(r.get("files") for r in summary["datasets"]):
+                console.print(files_table(summary))
+            for path in summary["undeclared"]:
+                console.print(f"[red]undeclared:[/red] {path} is in a sources folder but no declaration names it "
+                              f"(`zhijing sources add {path} --name NAME`)", highlight=False)  # fmt: skip
+        if summary["totals"]["failed"] or summary["undeclared"]:
             raise typer.Exit(1)
         from zhijing.derived.workbench.jobs import refresh  # the search index follows every published version
 

@@ -53,6 +53,7 @@ class DatasetSummary:
     reasons: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    files: list[dict[str, Any]] = field(default_factory=list)  # per source file: rows in, clean, quarantined, duplicates
 
     @property
     def balanced(self) -> bool:
@@ -103,6 +104,7 @@ def clean_pending(
     out = staging_dir(settings, f"clean-{spec.name}")
     try:
         result = run_clean(engine, spec, files, prior, params, out)
+        summary.files = file_accounts(spec.name, result.by_file, inputs)  # before anything is published
         raw_version = current_manifest(settings, "raw", spec.name).version
         job_lineage = {
             "job": result.job_version, "engine": engine.name, "ingest_id": ingest_id,
@@ -136,6 +138,24 @@ def clean_pending(
 
 class _Empty:
     rows = 0
+
+
+def file_accounts(dataset: str, by_file: dict[str, dict[str, int]], inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per source file: the rows its connector read against what the clean job made of them
+    (clean + quarantined + duplicates). A file whose rows do not add up fails the run."""
+    landed = {i["origin"]: i["rows"] for i in inputs if i.get("rows") is not None}
+    out = []
+    for origin in sorted(set(by_file) | set(landed)):
+        c = by_file.get(origin, {"clean": 0, "quarantined": 0, "duplicates": 0})
+        made = c["clean"] + c["quarantined"] + c["duplicates"]
+        rows_in = landed.get(origin, made)
+        out.append({"origin": origin, "rows_in": rows_in, **c, "balanced": rows_in == made})
+    bad = [f for f in out if not f["balanced"]]
+    if bad:
+        f = bad[0]
+        raise ZhijingError(f"{dataset}: {f['origin']}: rows in {f['rows_in']:,} ≠ clean {f['clean']:,} + quarantined "
+                           f"{f['quarantined']:,} + duplicates {f['duplicates']:,}")  # fmt: skip
+    return out
 
 
 def ingest_dataset(
@@ -261,7 +281,7 @@ def _own_folder(settings: Settings, landed: Landed) -> Landed:
 def ingest_reference(settings: Settings, sources_dir: Path) -> list[DatasetSummary]:
     """Land reference data as-is into raw and clean (it needs no standardization)."""
     out = []
-    for ref in load_spec().reference:
+    for ref in load_spec(settings).reference:
         s = DatasetSummary(ref.name)
         path = sources_dir / ref.path
         catalog.register_spec(settings, ref)
@@ -295,25 +315,71 @@ def ingest_reference(settings: Settings, sources_dir: Path) -> list[DatasetSumma
     return out
 
 
+def _select(settings: Settings, city_sources: Path, datasets: list[str] | None) -> list[DatasetSpec]:
+    """The datasets a run ingests: the named ones (an unknown name is an error listing the
+    known ones), else every declared dataset whose sources folder exists."""
+    every = load_spec(settings).datasets
+    if datasets:
+        known = {s.name for s in every}
+        unknown = [d for d in datasets if d not in known]
+        if unknown:
+            raise ZhijingError(f"unknown dataset {', '.join(unknown)}; known datasets: {', '.join(sorted(known))}")
+        specs = [s for s in every if s.name in datasets]
+    else:
+        specs = [s for s in every if s.root(city_sources).is_dir()]
+    missing = sorted({str(s.root(city_sources)) for s in specs if not s.root(city_sources).is_dir()})
+    if missing:
+        raise ZhijingError(f"no sources folder at {missing[0]} (run `zhijing generate`, or `zhijing sources add FILE`)")
+    if not specs:
+        raise ZhijingError(f"nothing to ingest: no sources folder at {city_sources} and no declared source "
+                           f"(`zhijing sources add FILE --name NAME`)")  # fmt: skip
+    return specs
+
+
+IGNORED_SUFFIXES = (".yaml", ".yml", ".md")  # declarations and their notes, not data
+
+
+def undeclared_files(settings: Settings, city_sources: Path) -> list[str]:
+    """Files in a sources folder that no declaration names (a department's new file must not
+    be skipped without a word)."""
+    spec = load_spec(settings)
+    city_sources, home = city_sources.resolve(), settings.home.resolve()
+    roots: dict[Path, list[str]] = {city_sources: [r.path for r in spec.reference], home / "sources": []}
+    for d in spec.datasets:
+        roots.setdefault(d.root(city_sources).resolve(), []).append(d.path)
+    out = []
+    for root, patterns in roots.items():
+        if not root.is_dir():
+            continue
+        declared = {p.resolve() for pat in patterns for p in (root.glob(pat) if "*" in pat else [root / pat])}
+        for path in sorted(root.rglob("*")):
+            rel = path.relative_to(root)
+            if (not path.is_file() or any(part.startswith(".") for part in rel.parts) or path.suffix in IGNORED_SUFFIXES
+                    or path.name.endswith(("-journal", "-wal", "-shm", "~")) or path.resolve() in declared):  # fmt: skip
+                continue
+            out.append(str(rel if root == city_sources else path.relative_to(home)))
+    return out
+
+
 def ingest_city(
     settings: Settings, sources_dir: Path | None = None, engine: str = "duckdb", progress: bool = True,
     datasets: list[str] | None = None, line_cap: int = DEFAULT_LINE_CAP, broker: Any = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Ingest every source of a generated city; returns ``{"datasets": [...], "totals": {...}}``
-    (one row per dataset: status, rows in / clean / quarantined / duplicates, quality)."""
+    """Ingest every declared source (the generated city's, from ``sources_dir``, and the
+    deployment's, from ``<home>/sources``); returns ``{"datasets": [...], "totals": {...},
+    "undeclared": [...]}`` (one row per dataset: status, rows in / clean / quarantined /
+    duplicates, quality, and the same per source file)."""
     sources_dir = Path(sources_dir or settings.city_dir / "sources")
-    if not sources_dir.is_dir():
-        raise ZhijingError(f"no sources folder at {sources_dir} (run `zhijing generate` first)")
+    specs = _select(settings, sources_dir, datasets)
     clear_staging(settings)
-    specs = [s for s in load_spec().datasets if datasets is None or s.name in datasets]
     summaries: list[DatasetSummary] = []
     eng = make_engine(engine, settings)
     try:
         with _progress(progress, len(specs) + 1) as advance:
             for spec in specs:
                 advance(spec.name)
-                summaries.append(ingest_dataset(settings, spec, sources_dir, eng, line_cap=line_cap, broker=broker))
-            if datasets is None:
+                summaries.append(ingest_dataset(settings, spec, spec.root(sources_dir), eng, line_cap=line_cap, broker=broker))
+            if datasets is None and sources_dir.is_dir():
                 advance("reference")
                 summaries.extend(ingest_reference(settings, sources_dir))
             advance(None)
@@ -322,7 +388,9 @@ def ingest_city(
     rows = [asdict(s) | {"balanced": s.balanced} for s in summaries]
     totals = {k: sum(r[k] for r in rows) for k in ("rows_in", "clean", "quarantined", "duplicates")}
     totals["failed"] = sum(r["status"] == "failed" for r in rows)
-    return {"datasets": rows, "totals": totals, "engine": engine, "sources": str(sources_dir)}
+    undeclared = undeclared_files(settings, sources_dir) if datasets is None else []
+    totals["undeclared"] = len(undeclared)
+    return {"datasets": rows, "totals": totals, "engine": engine, "sources": str(sources_dir), "undeclared": undeclared}
 
 
 class _progress:

@@ -239,6 +239,7 @@ class JobResult:
     counts: dict[str, int]  # rows_in, clean, quarantined, duplicates
     reasons: dict[str, int]
     job_version: str
+    by_file: dict[str, dict[str, int]] = field(default_factory=dict)  # source file -> clean/quarantined/duplicates
 
 
 def address_lookup(engine: Engine, fields: list[str]) -> pa.Table:
@@ -272,12 +273,13 @@ def run_clean(
         (engine.materialize if name == "classified" else engine.create_view)(name, sql)
     clean_files = engine.write_parquet("clean_out", out_dir / "clean", [job.partition] if job.partition else None)
     quarantine_files = engine.write_parquet("quarantine_out", out_dir / "quarantine")
-    by_class = dict(engine.rows("SELECT _class, count(*) FROM classified GROUP BY _class"))
     reasons = dict(engine.rows("SELECT _reason, count(*) FROM classified WHERE _class = 'quarantine' GROUP BY _reason"))
-    counts = {
-        "rows_in": int(sum(by_class.values())),
-        "clean": int(by_class.get("clean", 0)),
-        "quarantined": int(by_class.get("quarantine", 0)),
-        "duplicates": int(by_class.get("duplicate", 0)),
-    }
-    return JobResult(clean_files, quarantine_files, counts, {str(k): int(v) for k, v in reasons.items()}, job.version)
+    # one pass gives the counts per source file (the per-file accounting) and their totals
+    names = {"clean": "clean", "quarantine": "quarantined", "duplicate": "duplicates"}
+    by_file: dict[str, dict[str, int]] = {}
+    for origin, cls, n in engine.rows("SELECT _source_file, _class, count(*) FROM classified GROUP BY _source_file, _class"):
+        by_file.setdefault(str(origin), dict.fromkeys(names.values(), 0))[names[cls]] = int(n)
+    counts = {k: sum(f[k] for f in by_file.values()) for k in names.values()}
+    counts = {"rows_in": sum(counts.values()), **counts}
+    return JobResult(clean_files, quarantine_files, counts, {str(k): int(v) for k, v in reasons.items()}, job.version,
+                     by_file)  # fmt: skip

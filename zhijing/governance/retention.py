@@ -38,7 +38,7 @@ def purge(settings: Settings, as_of: datetime | None = None, datasets: list[str]
     """Remove expired rows from every dataset (or ``datasets``); returns what was removed."""
     as_of = as_of or datetime.now(UTC)
     report = []
-    for spec in load_spec().datasets:
+    for spec in load_spec(settings).datasets:
         if datasets and spec.name not in datasets:
             continue
         cutoff = as_of - timedelta(days=spec.retention_days)

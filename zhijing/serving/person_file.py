@@ -120,7 +120,7 @@ def person_file(settings, master_id: str) -> dict | None:
             return None
         ex = conn.execute(sa.select(person_extras).where(person_extras.c.master_id == master_id)).mappings().first()
         places = _places(conn, [master_id]).get(master_id, [])
-    spec = load_spec()
+    spec = load_spec(settings)
     extra = {"household": ex["household"] if ex else None,
              "vehicles": json.loads(ex["vehicles"]) if ex and ex["vehicles"] else [],
              "companies": json.loads(ex["companies"]) if ex and ex["companies"] else []}  # fmt: skip

@@ -1,17 +1,19 @@
 """The source registry: which datasets arrive, how, and what each field means.
 
-``city_sources.yaml`` is the contract between department systems (or the generator that
-imitates them) and the platform's connectors and governance jobs.
+The registry is the packaged example (``city_sources.yaml``, the generated city's
+departments) merged with the deployment's own declarations (``$ZHIJING_HOME/sources/*.yaml``,
+see ``declarations.py``). It is the contract between department systems and the platform's
+connectors and governance jobs; every job reads it through ``load_spec``.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 SPEC_FILE = Path(__file__).with_name("city_sources.yaml")
 
@@ -29,6 +31,7 @@ class FieldSpec(BaseModel):
     element: Element
     title: str | None = None
     note: str | None = None
+    format: str | None = None  # dates as the department writes them (strftime, e.g. %d/%m/%Y)
 
 
 class PersonRole(BaseModel):
@@ -66,8 +69,23 @@ class DatasetSpec(BaseModel):
     grade: Literal["一般", "重要", "核心"]
     pi: Literal["none", "general", "sensitive"]
     retention_days: int
+    delimiter: str = ","  # csv only
+    quote: str = '"'  # csv only; "" when the file never quotes
+    header: bool = True  # csv only; without a header the fields are the columns in order
     fields: list[FieldSpec]
     persons: list[PersonRole] = Field(default_factory=list)
+    profile: dict[str, Any] | None = None  # what ``zhijing sources add`` found in the file
+    _root: Path | None = PrivateAttr(default=None)  # folder ``path`` is relative to (None: the city's)
+    _declared_in: Path | None = PrivateAttr(default=None)
+
+    def root(self, default: Path) -> Path:
+        """The folder this dataset's ``path`` is relative to."""
+        return self._root or default
+
+    @property
+    def declared_in(self) -> Path | None:
+        """The deployment file that declares this dataset (None: the packaged registry)."""
+        return self._declared_in
 
     @property
     def field_names(self) -> list[str]:
@@ -99,6 +117,19 @@ class CitySpec(BaseModel):
         raise KeyError(name)
 
 
-@lru_cache(maxsize=4)
-def load_spec(path: Path = SPEC_FILE) -> CitySpec:
-    return CitySpec.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+@lru_cache(maxsize=1)
+def packaged_spec() -> CitySpec:
+    """The generated city's registry alone (the generator writes exactly these sources)."""
+    return CitySpec.model_validate(yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8")))
+
+
+def load_spec(settings: Any = None) -> CitySpec:
+    """The packaged registry merged with the deployment's declarations under
+    ``<home>/sources`` (re-read when a declaration file changes)."""
+    from zhijing.sources import declarations
+
+    if settings is None:
+        from zhijing.config import get_settings
+
+        settings = get_settings()
+    return declarations.merged(packaged_spec(), Path(settings.home) / "sources")

@@ -18,6 +18,7 @@ const zj = (() => {
     "catalog.name": "Dataset", "catalog.owner": "Owner", "catalog.grade": "Grade", "catalog.rows": "Rows",
     "catalog.quarantined": "Quarantined", "catalog.quality": "Quality", "catalog.freshness": "Updated",
     "catalog.field": "Field", "catalog.element": "Data element", "catalog.note": "Note",
+    "catalog.profile": "Profile of the file as declared", "catalog.shapes": "Value shapes", "catalog.valid": "Valid",
     "persons.placeholder": "name / citizen ID / mobile", "persons.search": "Search",
     "persons.notice": "The search is audited under the chosen purpose.", "persons.timeline": "Timeline",
     "persons.graph": "Relations", "persons.export": "Export (watermarked)", "persons.records": "Linked records (sources)",
@@ -209,6 +210,16 @@ const zj = (() => {
         document.getElementById("dataset-detail").hidden = false;
         document.getElementById("dataset-title").textContent = `${detail.title || d.title} (${d.name})`;
         rows("#schema tbody", detail.fields || detail.schema || [], ["name", "element", "grade", "note"]);
+        const prof = detail.profile;
+        document.getElementById("profile").hidden = !prof;
+        if (prof) {
+          const endings = Object.entries(prof.line_endings || {}).filter(([, n]) => n).map(([k, n]) => `${k.toUpperCase()} ${n}`).join(", ");
+          document.getElementById("profile-summary").textContent = `${prof.file} · ${(prof.rows ?? 0).toLocaleString()} · ` +
+            `${prof.encoding}${prof.bom ? " BOM" : ""} · ${endings} · ${JSON.stringify(prof.delimiter)} · ${detail.declared_in || ""}`;
+          rows("#profile-columns tbody", prof.columns || [], ["name", "element",
+            (c) => esc((c.shapes || []).map(([s, x]) => `${s} ${(x * 100).toFixed(0)}%`).join("  ")),
+            (c) => (c.valid == null ? "" : `${(c.valid * 100).toFixed(1)}%`), (c) => esc(c.format || c.note || "")]);
+        }
         const lineage = detail.lineage || {};
         const lc = chart("lineage");
         const label = (s) => (typeof s === "object" && s ? `${s.zone || ""}/${s.dataset || s.name || ""}` : String(s));

@@ -183,7 +183,7 @@ def master_docs(settings, con: duckdb.DuckDBPyConnection) -> Iterator[tantivy.Do
 
 def _versions(settings) -> dict[str, str | None]:
     out = {}
-    for spec in load_spec().datasets:
+    for spec in load_spec(settings).datasets:
         m = current_manifest(settings, "clean", spec.name)
         out[f"clean/{spec.name}"] = m.version if m else None
     for n in (*MASTERS, "person_links"):
@@ -209,7 +209,7 @@ def update(settings, full: bool = False, datasets: list[str] | None = None) -> d
     con = cursor()
     prepare(con, settings)  # record → master, plate read → registered plate
     changed, docs = [], 0
-    for spec in load_spec().datasets:
+    for spec in load_spec(settings).datasets:
         k = f"clean/{spec.name}"
         if old.get(k) == new[k] or (datasets is not None and spec.name not in datasets):
             new[k] = old.get(k)

@@ -3,9 +3,11 @@
 A department's CSV may be GBK or UTF-8 whatever its catalog entry says, may end in a
 truncated line, and may contain a single multi-gigabyte "line". ``scan_text`` walks the
 file in fixed-size chunks (NumPy finds the newlines), so memory stays bounded by the
-chunk plus the line-length cap. Lines over the cap are reported and blanked; the file
-DuckDB reads is the original when it is UTF-8 with no over-long line, else a sanitized
-UTF-8 copy with the same line numbering.
+chunk plus the line-length cap. Lines over the cap are reported and blanked. Line endings
+are counted (LF, CRLF, bare CR); any CR makes every ending a LF, so a Windows or old-Mac
+export reads like any other (a CRLF file once landed 0 rows). The file DuckDB reads is the
+original when it is UTF-8 with LF endings and no over-long line, else a sanitized UTF-8
+copy with the same line numbering.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class TextScan:
     lines: int  # physical lines, including a last one without newline
     blank: list[int] = field(default_factory=list)
     long: list[tuple[int, str]] = field(default_factory=list)  # (line, decoded prefix)
+    endings: dict[str, int] = field(default_factory=dict)  # lf / crlf / cr counts of the original
 
     @property
     def skipped(self) -> list[int]:
@@ -82,8 +85,10 @@ class TextScan:
 class _Scanner:
     """One pass over the bytes; optionally writes the kept bytes (transcoded) to ``sink``."""
 
-    def __init__(self, cap: int, encoding: str, sink=None) -> None:
+    def __init__(self, cap: int, encoding: str, sink=None, normalize: bool = False) -> None:
         self.cap = cap
+        self.normalize = normalize  # CRLF and bare CR become LF (safe in GBK/GB18030: 0x0D is never a trail byte)
+        self.cr_tail = False
         self.encoding = encoding
         self.sink = sink
         self.decoder = None if encoding in _UTF8 else codecs.getincrementaldecoder(encoding)(errors="replace")
@@ -105,6 +110,12 @@ class _Scanner:
         self.long.append((line, prefix.decode(self.encoding, errors="replace")))
 
     def feed(self, chunk: bytes) -> None:
+        if self.normalize:
+            if self.cr_tail:
+                chunk, self.cr_tail = b"\r" + chunk, False
+            if chunk.endswith(b"\r"):
+                chunk, self.cr_tail = chunk[:-1], True
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         buf = self.pending + chunk if self.pending else chunk
         arr = np.frombuffer(buf, np.uint8)
         nl = np.flatnonzero(arr == 10)
@@ -145,6 +156,9 @@ class _Scanner:
             self.pending = tail
 
     def finish(self) -> None:
+        if self.cr_tail:
+            self.cr_tail = False
+            self.feed(b"\n")
         if self.dropping:
             self.line_no += 1
             self._long(self.line_no, self.prefix)
@@ -154,29 +168,48 @@ class _Scanner:
         self._emit(b"", final=True)
 
 
-def _pass(path: Path, cap: int, encoding: str, sink=None) -> tuple[_Scanner, str, int]:
-    scanner = _Scanner(cap, encoding, sink)
+class _Endings:
+    """Counts LF, CRLF and bare CR over chunks (a CRLF may straddle two chunks)."""
+
+    def __init__(self) -> None:
+        self.cr = self.lf = self.crlf = 0
+        self.last_cr = False
+
+    def feed(self, chunk: bytes) -> None:
+        crlf = chunk.count(b"\r\n") + (1 if self.last_cr and chunk[:1] == b"\n" else 0)
+        self.crlf += crlf
+        self.cr += chunk.count(b"\r")
+        self.lf += chunk.count(b"\n")
+        self.last_cr = chunk.endswith(b"\r")
+
+    def counts(self) -> dict[str, int]:
+        return {"lf": self.lf - self.crlf, "crlf": self.crlf, "cr": self.cr - self.crlf}
+
+
+def _pass(path: Path, cap: int, encoding: str, sink=None, normalize: bool = False) -> tuple[_Scanner, str, int, dict]:
+    scanner = _Scanner(cap, encoding, sink, normalize)
+    endings = _Endings()
     digest = hashlib.sha256()
     size = 0
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
+            endings.feed(chunk)
             size += len(chunk)
             scanner.feed(chunk)
     scanner.finish()
-    return scanner, digest.hexdigest(), size
+    return scanner, digest.hexdigest(), size, endings.counts()
 
 
 def scan_text(path: Path, encoding: str, cap: int, work_dir: Path) -> TextScan:
-    """Scan ``path`` (hash, lines, blank and over-long lines) and give DuckDB a UTF-8 file
-    with the same line numbers."""
+    """Scan ``path`` (hash, lines, line endings, blank and over-long lines) and give DuckDB
+    a UTF-8 file with LF endings and the same line numbers."""
     encoding = _canonical(encoding)
-    is_utf8 = encoding in _UTF8
-    if is_utf8:
-        scanner, sha, size = _pass(path, cap, encoding)
-        if not scanner.long:
-            return TextScan(path, encoding, sha, size, scanner.line_no, scanner.blank, scanner.long)
+    if encoding in _UTF8:
+        scanner, sha, size, endings = _pass(path, cap, encoding)
+        if not scanner.long and not endings["crlf"] and not endings["cr"]:
+            return TextScan(path, encoding, sha, size, scanner.line_no, scanner.blank, scanner.long, endings)
     out = work_dir / f"{path.stem}.utf8.txt"
     with open(out, "wb") as sink:
-        scanner, sha, size = _pass(path, cap, encoding, sink)
-    return TextScan(out, encoding, sha, size, scanner.line_no, scanner.blank, scanner.long)
+        scanner, sha, size, endings = _pass(path, cap, encoding, sink, normalize=True)
+    return TextScan(out, encoding, sha, size, scanner.line_no, scanner.blank, scanner.long, endings)

@@ -28,16 +28,23 @@ from zhijing.sources.connectors.base import (
 from zhijing.sources.connectors.encoding import TextScan, detect_encoding, scan_text
 
 _JSON_DELIM = "\x1f"  # a raw unit separator never appears in valid JSON text
+TRAILING = "__trailing__"  # the empty column after a trailing delimiter
 _MAX_HEADER = 64 << 10
 
 
-def read_header(scan: TextScan, dataset: str, origin: str, expected: list[str]) -> list[str]:
-    """The CSV header in file order; a mismatch with the catalogued schema is an error."""
+def read_header(scan: TextScan, dataset: str, origin: str, expected: list[str], delimiter: str = ",",
+                quote: str = '"') -> list[str]:  # fmt: skip
+    """The CSV header in file order; a mismatch with the catalogued schema is an error. A
+    trailing delimiter (``a,b,``) gives an unnamed last column, read as ``TRAILING``."""
     with open(scan.path, "rb") as fh:
         first = fh.readline(_MAX_HEADER)
     enc = "utf-8" if scan.path.suffix == ".txt" else scan.encoding
     text = first.decode(enc, errors="replace").lstrip("\ufeff").rstrip("\r\n")
-    names = [n.strip() for n in next(csv.reader(io.StringIO(text)), [])]
+    dialect = {"delimiter": delimiter, "quotechar": quote or None, "quoting": csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE}
+    names = [n.strip() for n in next(csv.reader(io.StringIO(text), **dialect), [])]
+    if len(names) > 1 and names[-1] == "":
+        names[-1] = TRAILING
+        expected = [*expected, TRAILING]
     missing = [n for n in expected if n not in names]
     unexpected = [n for n in names if n not in expected]
     if missing or unexpected or len(names) != len(set(names)):
@@ -70,6 +77,8 @@ def _land_text(
     dataset: str,
     origin: str,
     out: Path,
+    error_sql: str = "NULL",
+    raw_sql: str = "NULL",
 ) -> Landed:
     """Shared second half of CSV and JSONL landing: parse, number lines, add rejects.
 
@@ -79,7 +88,7 @@ def _land_text(
     offset = first_line - 1
     meta = (
         f"{sql_str(origin)} AS _source_file, (row_number() OVER () + {offset})::BIGINT AS _source_line, "
-        f"{sql_str(scan.sha256)} AS _source_hash, NULL::VARCHAR AS _error, NULL::VARCHAR AS _raw"
+        f"{sql_str(scan.sha256)} AS _source_hash, ({error_sql})::VARCHAR AS _error, ({raw_sql})::VARCHAR AS _raw"
     )
     good = out.with_suffix(".good.parquet")
     try:
@@ -90,8 +99,11 @@ def _land_text(
         "SELECT line, any_value(error_type), any_value(csv_line) FROM reject_errors GROUP BY line ORDER BY line"
     ).fetchall()
     skipped = sorted(set(scan.skipped) | {int(r[0]) for r in rejects})
-    notes = [f"encoding {scan.encoding}"] + ([f"{len(scan.long)} over-long line(s)"] if scan.long else [])
+    endings = ", ".join(f"{k} {v}" for k, v in scan.endings.items() if v)
+    notes = [f"encoding {scan.encoding}", f"line endings {endings or 'none'}"]
+    notes += [f"{len(scan.long)} over-long line(s)"] if scan.long else []
     if not skipped:
+        _require_rows(con, scan, good, first_line, dataset, origin)
         good.replace(out)
         rows = con.execute(f"SELECT count(*) FROM read_parquet({sql_str(str(out))})").fetchone()[0]
         return Landed(dataset, origin, scan.sha256, [out], rows, 0, scan.size, notes)
@@ -118,12 +130,20 @@ def _land_text(
     con.register("_errors", err_table)
     con.execute(
         f"COPY (SELECT {field_cols}, r._source_file, ({line_expr})::BIGINT AS _source_line, r._source_hash, "
-        f"NULL::VARCHAR AS _error, NULL::VARCHAR AS _raw FROM {source} "
+        f"r._error, r._raw FROM {source} "
         f"UNION ALL SELECT * FROM _errors) TO {sql_str(str(out))} (FORMAT parquet)"
     )
     good.unlink()
     rows = con.execute(f"SELECT count(*) FROM read_parquet({sql_str(str(out))})").fetchone()[0]
     return Landed(dataset, origin, scan.sha256, [out], rows, len(errors), scan.size, notes)
+
+
+def _require_rows(con: duckdb.DuckDBPyConnection, scan: TextScan, good: Path, first_line: int, dataset: str, origin: str) -> None:
+    """A file with data lines that gave no row, good or rejected, lost them: an error, never "ok"."""
+    data_lines = scan.lines - (first_line - 1) - len([n for n in scan.blank if n >= first_line])
+    if data_lines > 0 and con.execute(f"SELECT count(*) FROM read_parquet({sql_str(str(good))})").fetchone()[0] == 0:
+        raise ZhijingError(f"{dataset}: {origin} has {data_lines:,} non-blank line(s) but none could be read as a row "
+                           f"(delimiter, quoting or line endings not as declared?)")  # fmt: skip
 
 
 def _reader(path: Path, columns: list[str], header: bool, cap: int, delim: str, quote: str) -> str:
@@ -143,15 +163,25 @@ def _connect() -> duckdb.DuckDBPyConnection:
 
 
 def land_csv(
-    path: Path, origin: str, dataset: str, fields: list[str], encoding: str | None, cap: int, out: Path
-) -> Landed:
-    """Land one CSV file (any encoding) as raw rows."""
+    path: Path, origin: str, dataset: str, fields: list[str], encoding: str | None, cap: int, out: Path,
+    delimiter: str = ",", quote: str = '"', header: bool = True,
+) -> Landed:  # fmt: skip
+    """Land one CSV file (any encoding, any line endings) as raw rows."""
     enc = detect_encoding(path, encoding)
     scan = scan_text(path, enc, cap, out.parent)
-    names = read_header(scan, dataset, origin, fields)
+    names = read_header(scan, dataset, origin, fields, delimiter, quote) if header else list(fields)
     select = ", ".join(quote_ident(f) for f in fields)
+    reader = _reader(scan.path, names, header, cap, delimiter, quote)
+    error = raw = "NULL"
+    if TRAILING in names:  # a value after the trailing delimiter is a column too many, not something to drop
+        error = f"CASE WHEN coalesce({quote_ident(TRAILING)}, '') <> '' THEN 'extra_columns' END"
+        raw = f"CASE WHEN coalesce({quote_ident(TRAILING)}, '') <> '' THEN {cap_sql(_joined(names, delimiter))} END"
     with _connect() as con:
-        return _land_text(con, scan, _reader(scan.path, names, True, cap, ",", '"'), select, 2, dataset, origin, out)
+        return _land_text(con, scan, reader, select, 2 if header else 1, dataset, origin, out, error, raw)
+
+
+def _joined(names: list[str], delimiter: str) -> str:
+    return f"concat_ws({sql_str(delimiter)}, " + ", ".join(f"coalesce({quote_ident(n)}, '')" for n in names) + ")"
 
 
 def _safe_json(text: str) -> str:

@@ -43,7 +43,8 @@ def discover(spec: DatasetSpec, sources_dir: Path, line_cap: int) -> list[Input]
             continue
         origin = str(path.relative_to(sources_dir))
         if spec.format == "csv":
-            land = lambda out, p=path, o=origin: land_csv(p, o, spec.name, fields, spec.encoding, line_cap, out)  # noqa: E731
+            land = lambda out, p=path, o=origin: land_csv(p, o, spec.name, fields, spec.encoding, line_cap, out,  # noqa: E731
+                                                          spec.delimiter, spec.quote, spec.header)
         elif spec.format in ("jsonl", "stream"):
             land = lambda out, p=path, o=origin: land_jsonl(p, o, spec.name, fields, line_cap, out)  # noqa: E731
         elif spec.format == "excel":

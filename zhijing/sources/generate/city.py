@@ -34,7 +34,7 @@ from zhijing.sources.generate import (
     suspects,
     writers,
 )
-from zhijing.sources.spec import load_spec
+from zhijing.sources.spec import packaged_spec as load_spec
 
 GENERATOR_VERSION = "1"
 MIN_PERSONS, MAX_PERSONS = 10_000, 10_000_000

@@ -1,13 +1,13 @@
-"""Write docs/sources.md from the registry and the fault table, so the documentation of
+"""Write docs/city_sources.md from the registry and the fault table, so the documentation of
 each source's schema and each planted fault's rate cannot drift from the code.
 
-    python -m zhijing.sources.generate.docs > docs/sources.md
+    python -m zhijing.sources.generate.docs > docs/city_sources.md
 """
 
 from __future__ import annotations
 
 from zhijing.sources.generate.faults import RATES
-from zhijing.sources.spec import load_spec
+from zhijing.sources.spec import packaged_spec as load_spec
 
 FAULTS = {
     "name_homophone": "a name character replaced by a same-pinyin one (张→章, 晓→小); per person role with a name",

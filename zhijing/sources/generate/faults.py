@@ -2,7 +2,7 @@
 
 Every planted fault is recorded as ``(dataset, record_id, field, fault)`` so tests can
 check rates and analyses can be scored. Rates are per row of a dataset (per person
-mention for person fields); docs/sources.md lists them.
+mention for person fields); docs/city_sources.md lists them.
 """
 
 from __future__ import annotations

@@ -1,0 +1,121 @@
+"""``zhijing sources add | check | list``: bring a department's file in without touching the package."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from zhijing.config import get_settings
+from zhijing.errors import ZhijingError
+
+console = Console()
+
+
+def profile_table(spec) -> Table:
+    """What the profiler found, column by column, beside the element it proposes."""
+    p = spec.profile or {}
+    endings = ", ".join(f"{k.upper()} {v:,}" for k, v in (p.get("line_endings") or {}).items() if v) or "-"
+    t = Table(title=f"{p.get('file', spec.name)}: {p.get('rows', 0):,} rows · {p.get('encoding')}{' BOM' if p.get('bom') else ''}"
+                    f" · {endings} · delimiter {p.get('delimiter')!r} · {'header' if p.get('header') else 'no header'}"
+                    f"{' · quoted fields' if p.get('quoted') else ''}")  # fmt: skip
+    for col in ("column 字段", "shapes 值形态", "filled", "distinct", "数据元 element", "valid 合规", "format / note"):
+        t.add_column(col, justify="right" if col in ("filled", "distinct", "valid 合规") else "left")
+    by_name = {c["name"]: c for c in p.get("columns", [])}
+    for f in spec.fields:
+        c = by_name.get(f.name, {})
+        shapes = "  ".join(f"{s} {x:.0%}" for s, x in c.get("shapes", []))
+        valid = c.get("valid")
+        key = " [bold](key)[/bold]" if f.name == spec.key else ""
+        t.add_row(f.name, shapes, f"{c.get('filled', 0):.1%}", f"{c.get('distinct', 0):,}", f.element + key,
+                  "-" if valid is None else f"{valid:.1%}", " ".join(x for x in (f.format, c.get("note")) if x))  # fmt: skip
+    return t
+
+
+def _show(spec) -> None:
+    console.print(profile_table(spec))
+    for role in spec.persons:
+        console.print(f"person role [bold]{role.role}[/bold]: " + ", ".join(f"{e}={f}" for e, f in role.element_fields().items()),
+                      highlight=False)  # fmt: skip
+    if not spec.persons:
+        console.print("no column names a person: records of this dataset will not reach the person master")
+    if spec.profile and not spec.profile.get("key_unique", True):
+        console.print(f"[yellow]warning:[/yellow] no column is unique; key {spec.key!r} repeats — records sharing it are one record")
+
+
+def register(app: typer.Typer) -> None:
+    sources = typer.Typer(help="数据接入 declare a department's sources (in <home>/sources, no code)", no_args_is_help=True)
+    app.add_typer(sources, name="sources")
+
+    @sources.command("add")
+    def add(
+        file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="the department's CSV file"),
+        name: str = typer.Option(..., help="dataset name: lower-case letters, digits, _"),
+        title: str = typer.Option(None, help="资源名称 (default: the name)"),
+        owner: str = typer.Option("未登记", help="owner department"),
+        yes: bool = typer.Option(False, "--yes", "-y", help="save the proposal unchanged (scripts)"),
+    ) -> None:
+        """Profile FILE, propose its declaration (data elements, person roles), save it on confirmation."""
+        from zhijing.sources.declarations import NAME, dump, load_file
+        from zhijing.sources.profile import profile_file, propose
+        from zhijing.sources.spec import load_spec
+
+        settings = get_settings()
+        if file.suffix.lower() in (".xlsx", ".xls", ".db", ".sqlite", ".jsonl", ".json", ".parquet"):
+            raise ZhijingError(f"{file.suffix} files are not profiled: declare them by hand in <home>/sources (docs/sources.md)")
+        if not NAME.match(name):
+            raise ZhijingError("--name must be lower-case letters, digits and _ (it names folders in the lake)")
+        if name in {d.name for d in load_spec(settings).datasets} | {r.name for r in load_spec(settings).reference}:
+            raise ZhijingError(f"dataset {name!r} is already declared (`zhijing sources list`)")
+        with console.status(f"profiling {file.name}"):
+            spec = propose(profile_file(file), name, title, owner)
+        _show(spec)
+        if not yes and not typer.confirm("保存 save this declaration?", default=True):
+            console.print("not saved")
+            raise typer.Exit(1)
+        folder = settings.home / "sources"
+        target = folder / name / file.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(file, target)
+        declaration = folder / f"{name}.yaml"
+        declaration.write_text(dump(spec, f"{spec.title}: declared by `zhijing sources add {file.name}`.\n"
+                                             "Review the elements and person roles; `zhijing sources check` validates."),
+                               encoding="utf-8")  # fmt: skip
+        saved, problems = load_file(declaration)
+        if problems:  # never leave a declaration that breaks every later command
+            declaration.unlink()
+            raise ZhijingError(f"the proposal did not validate: {problems[0]}")
+        from zhijing.governance import catalog
+
+        catalog.register_spec(settings, saved[0])  # the console's catalog lists it, with its profile, before any ingest
+        console.print(f"saved {declaration} and {target}\nnext: zhijing ingest --dataset {name}", highlight=False)
+
+    @sources.command("check")
+    def check() -> None:
+        """Validate every declaration in <home>/sources; exit 1 listing file:line: field: problem."""
+        from zhijing.sources.declarations import declaration_files, load_folder
+        from zhijing.sources.spec import packaged_spec
+
+        folder = get_settings().home / "sources"
+        specs, problems = load_folder(folder, packaged_spec())
+        for p in problems:
+            console.print(f"[red]{p}[/red]", highlight=False)
+        if problems:
+            raise typer.Exit(1)
+        console.print(f"ok: {len(declaration_files(folder))} declaration file(s), {len(specs)} dataset(s) in {folder}",
+                      highlight=False)  # fmt: skip
+
+    @sources.command("list")
+    def list_cmd() -> None:
+        """Every declared dataset: the packaged city's and the deployment's."""
+        from zhijing.sources.spec import load_spec
+
+        t = Table(title="sources")
+        for col in ("name", "title", "owner", "format", "path", "declared in"):
+            t.add_column(col)
+        for d in load_spec(get_settings()).datasets:
+            t.add_row(d.name, d.title, d.owner, d.format, d.path, d.declared_in.name if d.declared_in else "(packaged city)")
+        console.print(t)
