@@ -50,7 +50,7 @@ class _Lake:
 def _summaries(lake: _Lake) -> str:
     """(dataset, record_id, summary) for every dataset that names persons."""
     parts = []
-    for ds in load_spec(settings).datasets:
+    for ds in load_spec(lake.settings).datasets:
         field = SUMMARY_FIELDS.get(ds.name)
         view = lake.view("clean", ds.name) if ds.persons else None
         if view and field and field in lake.columns(view):
