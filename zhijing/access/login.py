@@ -8,6 +8,7 @@ import secrets
 from functools import lru_cache
 from typing import Any
 
+import anyio.from_thread
 import sqlalchemy as sa
 from fastapi import HTTPException, Request
 
@@ -44,7 +45,8 @@ def authenticate(request: Request, settings, ctx: AccessContext, grant_type: str
     def refuse(status: int, reason: str, failed: bool = True, headers: dict[str, str] | None = None) -> HTTPException:
         if failed:
             throttle.record_failure(settings, who, ctx.client)
-        return refuse_unauthenticated(request, settings, status, reason, ctx, True, headers)
+        # this route runs in a worker thread: the (async) audited refusal runs on the event loop
+        return anyio.from_thread.run(refuse_unauthenticated, request, settings, status, reason, ctx, True, headers)
 
     wait = throttle.locked_for(settings, who, ctx.client)
     if wait:
