@@ -66,12 +66,27 @@ def review(ctx: AccessContext = Depends(require("person:read"))) -> dict[str, An
     return {"items": items}
 
 
+NO_PAIR = "no such pair of mentions within your need to know"
+
+
+def _text(v: Any) -> str | None:
+    return v if isinstance(v, str) and v else None
+
+
+def require_pair(ctx: AccessContext, a: str, b: str) -> None:
+    """Both mentions exist and the caller may see the person behind each (a mention not yet
+    linked is placed nowhere: only a purpose that opens every person, or names it, sees it).
+    An unknown pair and a refused one get the same answer, so the answer says nothing of
+    what exists; the audit trail records the refusal."""
+    found = {r["mention_id"]: r for r in person_file.mentions_placed(get_settings(), [a, b])}
+    visible = all(ctx.may_see(_text(r["master_id"]) or r["mention_id"], [_text(r["district"])]) for r in found.values())
+    if a == b or set(found) != {a, b} or not visible:
+        raise ctx.refuse([a, b], NO_PAIR)
+
+
 @router.get("/explain")
 def explain(a: str, b: str, ctx: AccessContext = Depends(require("person:read"))) -> dict[str, Any]:
-    rows = person_file.mentions_placed(get_settings(), [a, b])
-    for r in rows:
-        if r["master_id"]:
-            ctx.require_visible(r["master_id"], [r["district"]])
+    require_pair(ctx, a, b)
     try:
         out = explainer.explain(get_settings(), a, b)
     except ZhijingError as exc:
@@ -94,12 +109,27 @@ class Judgement(BaseModel):
 
 @router.post("/judgements")
 def judge(body: Judgement, ctx: AccessContext = Depends(require("person:judge"))) -> dict[str, Any]:
+    require_pair(ctx, body.a, body.b)
     try:
         jid = judgements.judge(get_settings(), body.a, body.b, body.verdict, ctx.user.username)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     ctx.audit("alter", [body.a, body.b], query=f"judge {body.verdict}")
     return {"id": jid, "verdict": body.verdict}
+
+
+def opaque_relations(ctx: AccessContext, relations: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """The relation graph with every node but the persons renamed ``kind:n`` (an ID such as
+    ``phone:138…`` carries the value itself) and phone labels masked like any phone."""
+    ids: dict[str, str] = {}
+    nodes = []
+    for n in relations["nodes"]:
+        ids[n["id"]] = n["id"] if n["kind"] == "person" else f"{n['kind']}:{len(ids) + 1}"
+        label = _mask_row(ctx, {"phone": n["label"]})["phone"] if n["kind"] == "phone" else n["label"]
+        nodes.append({**n, "id": ids[n["id"]], "label": label})
+    links = [{**x, "source": ids.get(x["source"], x["source"]), "target": ids.get(x["target"], x["target"])}
+             for x in relations["links"]]  # fmt: skip
+    return {**relations, "nodes": nodes, "links": links}
 
 
 def masked_file(ctx: AccessContext, master_id: str, what: str) -> dict[str, Any]:
@@ -117,8 +147,7 @@ def masked_file(ctx: AccessContext, master_id: str, what: str) -> dict[str, Any]
 
     f["facts"] = {k: [{**v, "value": _mask_row(ctx, {k: v["value"]})[k], "record": key(*v["record"].split(":", 1))}
                       for v in vals] for k, vals in f["facts"].items()}  # fmt: skip
-    f["relations"]["nodes"] = [{**n, "label": _mask_row(ctx, {"phone": n["label"]})["phone"]} if n["kind"] == "phone" else n
-                               for n in f["relations"]["nodes"]]  # fmt: skip
+    f["relations"] = opaque_relations(ctx, f["relations"])
     f["records"] = [_mask_record(ctx, r) for r in f["records"]]
     f["timeline"] = [{**e, "record_id": key(e["dataset"], e["record_id"])} for e in f["timeline"]]
     f.pop("mention_ids")
