@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from pydantic import BaseModel
 
 from zhijing.access.guard import AccessContext, require
-from zhijing.access.masking import watermarked_csv
 from zhijing.config import get_settings
 from zhijing.entities import explain as explainer
 from zhijing.entities import judgements, person_file
@@ -32,14 +31,19 @@ def _mask_row(ctx: AccessContext, row: dict) -> dict:
     return ctx.mask(row, GRADES, KINDS)
 
 
+def record_grades(dataset: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(grades, kinds) of a linked record's key and summary: those of the fields they come from."""
+    spec = load_spec().dataset(dataset)
+    fields = {"record_id": spec.key, "summary": person_file.SUMMARY_FIELDS.get(dataset)}
+    grades = {k: element_grade(spec, spec.element_of(f)) for k, f in fields.items() if f}
+    kinds = {k: spec.element_of(f) for k, f in fields.items() if f}
+    return grades, kinds
+
+
 def _mask_record(ctx: AccessContext, rec: dict[str, Any]) -> dict[str, Any]:
     """A linked record as the caller may see it: its key (a bank account number is one) and
     its summary masked by the grades of the fields they come from."""
-    spec = load_spec().dataset(rec["dataset"])
-    summary_field = person_file.SUMMARY_FIELDS.get(rec["dataset"])
-    fields = {"record_id": spec.key, "summary": summary_field}
-    grades = {k: element_grade(spec, spec.element_of(f)) for k, f in fields.items() if f}
-    kinds = {k: spec.element_of(f) for k, f in fields.items() if f}
+    grades, kinds = record_grades(rec["dataset"])
     return ctx.mask(rec, grades, kinds)
 
 
@@ -164,23 +168,8 @@ def timeline(master_id: str, ctx: AccessContext = Depends(require("person:read")
     return {"master_id": master_id, "events": masked_file(ctx, master_id, "timeline")["timeline"]}
 
 
-EXPORT_COLUMNS = ["section", "element", "value", "dataset", "record_id", "summary", "sources", "first_seen", "last_seen"]
-
-
-@router.get("/{master_id}/export")
-def export(master_id: str, ctx: AccessContext = Depends(require("person:export"))) -> Response:
-    """The person file as a watermarked CSV: facts with provenance, then linked records —
-    masked exactly like the API, audited as a disclosure."""
-    f = masked_file(ctx, master_id, "person file export")
-    rows = [{"section": "fact", "element": k, "value": v["value"], "dataset": " ".join(v["datasets"]), "record_id": v["record"],
-             "sources": v["sources"], "first_seen": v["first_seen"], "last_seen": v["last_seen"]}
-            for k, vals in f["facts"].items() for v in vals]  # fmt: skip
-    rows += [{"section": "record", **r} for r in f["records"]]
-    text, export_id = watermarked_csv(rows, EXPORT_COLUMNS, ctx.user.username, ctx.purpose)
-    ctx.audit("disclose", query=f"person file export {export_id}")
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{master_id}.csv"', "X-Export-Id": export_id})
-
-
 def register(app: FastAPI) -> None:
+    from zhijing.entities import export_routes
+
     app.include_router(router)
+    app.include_router(export_routes.router)
