@@ -63,3 +63,19 @@ def test_nested_values_in_a_push_are_quarantined_with_a_reason(api):
     rows = quarantine.rows(s, "incident_110")
     assert sorted(q["reason"] for q in rows) == ["nested_value", "nested_value"]
     assert all("list or object" in q["reason_text"] for q in rows)
+
+
+def test_push_scopes_are_administered_from_the_shell(api):
+    from typer.testing import CliRunner
+
+    from zhijing import cli
+    from zhijing.config import get_settings
+
+    runner = CliRunner()
+    assert runner.invoke(cli.app, ["access", "grant-push", "卫健委", "incident_110"]).exit_code == 0
+    assert grants.holds(get_settings(), "卫健委", "ingest:push", "incident_110")
+    assert not grants.holds(get_settings(), "卫健委", "ingest:push", "case_person")
+    assert runner.invoke(cli.app, ["access", "grants"]).exit_code == 0
+    assert api.post("/api/ingest/push/incident_110", json=CALLS[:1], headers=api.headers("weijian01")).status_code == 200
+    assert runner.invoke(cli.app, ["access", "revoke-push", "卫健委", "incident_110"]).exit_code == 0
+    assert grants.listed(get_settings(), "ingest:push") == []
