@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -79,4 +80,55 @@ def resolved_city(small_city, tmp_path_factory):
     s = Settings(home=tmp_path_factory.mktemp("resolved"))
     ingest_city(s, small_city / "sources", progress=False)
     summary = resolve_all(s, progress=False)
+    from zhijing.serving.build import build
+
+    build(s)
     return s, small_city, summary
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """live_server(home) -> a context manager serving the app (see ``_live_server``)."""
+    return _live_server
+
+
+@contextlib.contextmanager
+def _live_server(home: Path):
+    """The real app on a free loopback port, served by uvicorn in a thread, with the demo
+    organisation seeded: yields (base URL, logins). Concurrency and browser tests use it."""
+    import os
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from zhijing.access.seed import seed_demo
+    from zhijing.config import get_settings, reset_settings
+
+    old = os.environ.get("ZHIJING_HOME")
+    os.environ["ZHIJING_HOME"] = str(home)
+    reset_settings()
+    logins = {u: p for u, p, _ in seed_demo(get_settings())}
+    from zhijing.api.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", logins
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+        if old is None:
+            os.environ.pop("ZHIJING_HOME", None)
+        else:
+            os.environ["ZHIJING_HOME"] = old
+        reset_settings()

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     stream: Literal["memory", "nats"] = "memory"
     metadata_url: str | None = None  # SQLAlchemy URL; default SQLite under home
     audit_url: str | None = None  # SQLAlchemy URL; default SQLite under home
+    serving_url: str | None = None  # PostgreSQL URL for the serving store; default SQLite under home/state
+    serving_schema: str = "serving"  # the live schema of a PostgreSQL serving store
+    web_workers: int = 1  # `zhijing serve` processes: 1 for a county laptop, one per core behind a proxy at scale
     timezone: str = "Asia/Shanghai"
     audit_retention_days: int = 1095  # PIPL: processing records ≥ 3 years; never below 183 (CSL Art. 21)
     spark: SparkSettings = SparkSettings()

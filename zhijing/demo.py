@@ -45,6 +45,10 @@ def register(app: typer.Typer) -> None:
         from zhijing.entities.resolve import resolve_all
 
         resolve_all(settings)
+        from zhijing.serving.build import build
+
+        with console.status("发布服务库 building the serving store"):
+            build(settings)
 
         console.rule("4/4 用户与授权 organisation and logins")
         from zhijing.access.seed import seed_demo

@@ -14,3 +14,7 @@ class AccessDenied(ZhijingError):
     """A request refused by the access layer (identity, purpose, need to know)."""
 
     exit_code = 3
+
+
+class NotReady(ZhijingError):
+    """What a request needs has not been built yet (no serving store, no model): try later."""

@@ -5,9 +5,6 @@ purpose."""
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 
 import pytest
 
@@ -17,41 +14,11 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
 
 
 @pytest.fixture(scope="module")
-def server(resolved_city):
+def server(resolved_city, live_server):
     if not shutil.which("chromium") and not __import__("os").path.exists(CHROMIUM):
         pytest.skip("Debian chromium is not installed")
-    import os
-
-    import uvicorn
-
-    from zhijing.access.seed import seed_demo
-    from zhijing.config import get_settings, reset_settings
-
-    settings = resolved_city[0]
-    old = os.environ.get("ZHIJING_HOME")
-    os.environ["ZHIJING_HOME"] = str(settings.home)
-    reset_settings()
-    logins = {u: p for u, p, _ in seed_demo(get_settings())}
-    from zhijing.api.app import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}", logins
-    srv.should_exit = True
-    thread.join(5)
-    if old is None:
-        os.environ.pop("ZHIJING_HOME", None)
-    else:
-        os.environ["ZHIJING_HOME"] = old
-    reset_settings()
+    with live_server(resolved_city[0].home) as (url, logins):
+        yield url, logins
 
 
 @pytest.mark.browser

@@ -6,9 +6,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from zhijing.entities import clustering, evaluate, judgements, person_file, stable_ids
+from zhijing.entities import clustering, evaluate, judgements, stable_ids
 from zhijing.entities.features import name_keys
 from zhijing.lake.store import current_files
+from zhijing.serving import person_file
 
 
 def _table(settings, name):

@@ -16,11 +16,9 @@ def subjects_of(settings) -> Callable[[str], set[str]]:
 
 
 def household_of(settings) -> Callable[[str], str | None]:
-    """Master person -> household, from the person master when it exists."""
-    try:
-        from zhijing.entities.person_file import household_index
-    except ImportError:
-        return lambda _record: None
+    """Master person -> household, from the serving store when it exists."""
+    from zhijing.serving.person_file import household_index
+
     index = household_index(settings)
     return index.get
 

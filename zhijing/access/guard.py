@@ -22,8 +22,8 @@ from zhijing.config import get_settings
 from zhijing.errors import AccessDenied
 
 OUTSIDE = "this person is outside your jurisdiction and not named by the purpose"
-OPERATION_OF = {"read": "consult", "search": "consult", "export": "disclose", "judge": "alter", "push": "collect",
-                "combine": "combine", "erase": "erase", "approve": "alter"}  # fmt: skip
+OPERATION_OF = {"read": "consult", "search": "consult", "list": "consult", "export": "disclose", "judge": "alter", "push": "collect",
+                "write": "alter", "close": "alter", "combine": "combine", "erase": "erase", "approve": "alter"}  # fmt: skip
 
 
 @dataclass
@@ -62,13 +62,13 @@ class AccessContext:
     def mask(self, record: dict, field_grades: dict[str, str], kinds: dict[str, str] | None = None) -> dict:
         return masking.mask(record, field_grades, self.user.clearance if self.user else 0, kinds)
 
-    def may_see(self, master_id: str, districts: list[str | None]) -> bool:
+    def may_see(self, master_id: str, places: list[str | None]) -> bool:
         """Need to know for one person: the policy's ``person:record`` rules."""
-        return record_visible(self.user, self.purpose_kind, self.subjects, master_id, districts, self.assigned)
+        return record_visible(self.user, self.purpose_kind, self.subjects, master_id, places, self.assigned)
 
-    def require_visible(self, master_id: str, districts: list[str | None]) -> None:
+    def require_visible(self, master_id: str, places: list[str | None]) -> None:
         """Refuse (403, audited as a refusal naming the record) a person outside the caller's need to know."""
-        if not self.may_see(master_id, districts):
+        if not self.may_see(master_id, places):
             raise self.refuse([master_id], OUTSIDE)
 
     def refuse(self, records: list[str], reason: str, status: int = 403) -> HTTPException:
@@ -99,10 +99,10 @@ def subject(user: User) -> policy.Subject:
 
 
 def record_visible(user: User, purpose_kind: str, subjects: tuple[str, ...], master_id: str,
-                   districts: list[str | None], assigned: bool = False) -> bool:  # fmt: skip
+                   places: list[str | None], assigned: bool = False) -> bool:  # fmt: skip
     """May ``user``, under a purpose of ``purpose_kind`` naming ``subjects`` (``assigned``
-    to it or only supervising it), see this person?"""
-    inside = scope.in_jurisdiction(scope.jurisdiction(user.unit), districts)
+    to it or only supervising it), see this person (placed by ``places``: station or district codes)?"""
+    inside = scope.in_jurisdiction(scope.jurisdiction(user.unit), places)
     ctx = policy.Context(True, purpose_kind, True, inside, master_id in subjects, assigned)
     return policy.allowed(subject(user), "person:record", "read", ctx)
 

@@ -8,21 +8,44 @@ from __future__ import annotations
 
 import importlib
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from zhijing import __version__
+from zhijing.errors import AccessDenied, NotReady, ZhijingError
 
 ROUTER_MODULES = (
     "zhijing.governance.routes",  # catalog, quality, quarantine
     "zhijing.entities.routes",  # person file, masters, judgements, explain
     "zhijing.derived.routes",  # aggregate GIS views
+    "zhijing.cases.routes",  # case workspace (专案) and its report
     "zhijing.access.routes",  # login, tokens, audit, oversight
     "zhijing.console.routes",  # server-rendered console pages
 )
 
 
+# Answers any route may give besides its own (documented once, for every operation).
+COMMON_RESPONSES = {
+    400: {"description": "malformed request (e.g. an unsupported login grant)"},
+    401: {"description": "login required or token invalid"},
+    403: {"description": "refused by the access layer: purpose, policy or need to know (audited)"},
+    404: {"description": "no such resource"},
+    413: {"description": "request body too large"},
+    422: {"description": "invalid parameters"},
+    429: {"description": "too many requests"},
+    503: {"description": "not ready yet (e.g. no serving store before the first resolve)"},
+}
+
+
+def _expected_failure(request: Request, exc: Exception) -> JSONResponse:
+    """An expected failure that reached the app: one line, no traceback, the right status."""
+    status = 403 if isinstance(exc, AccessDenied) else 503 if isinstance(exc, NotReady) else 422
+    return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
 def create_app() -> FastAPI:
-    app = FastAPI(title="智警 zhijing", version=__version__)
+    app = FastAPI(title="智警 zhijing", version=__version__, responses=COMMON_RESPONSES)
+    app.add_exception_handler(ZhijingError, _expected_failure)
     for name in ROUTER_MODULES:
         try:
             module = importlib.import_module(name)

@@ -28,10 +28,15 @@ def register(app: typer.Typer) -> None:
             from zhijing.entities.incremental import link_new
 
             console.print(link_new(get_settings()))
-            return
-        from zhijing.entities.resolve import resolve_all
+        else:
+            from zhijing.entities.resolve import resolve_all
 
-        console.print(resolve_all(get_settings(), engine=engine))
+            console.print(resolve_all(get_settings(), engine=engine))
+        from zhijing.serving.build import build
+
+        with console.status("发布服务库 building the serving store"):
+            counts = build(get_settings())
+        console.print(f"serving store: {counts}")
 
     @persons.command("show")
     def show(master_id: str, purpose: str = typer.Option(..., help="case:… / ticket:… / order:… / emergency:…"),

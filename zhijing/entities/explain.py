@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import math
 
-from zhijing.entities import person_file
-from zhijing.errors import ZhijingError
+from zhijing.errors import NotReady, ZhijingError
+from zhijing.lake.store import current_files
 
 
 def explain(settings, a: str, b: str) -> dict:
@@ -15,11 +15,12 @@ def explain(settings, a: str, b: str) -> dict:
 
     path = settings.state_dir / "person_model.json"
     if not path.exists():
-        raise ZhijingError("no person model yet: run `zhijing resolve` first")
-    ments = person_file._read(settings, "person_mentions")
+        raise NotReady("no person model yet: run `zhijing resolve` first")
     import duckdb
 
-    rows = duckdb.execute(f"SELECT * FROM {ments} WHERE mention_id IN ($a, $b)", {"a": a, "b": b}).df()
+    files = current_files(settings, "entities", "person_mentions")
+    with duckdb.connect() as con:  # a connection of this call's own: explain is served
+        rows = con.execute(f"SELECT * FROM read_parquet({files!r}) WHERE mention_id IN ($a, $b)", {"a": a, "b": b}).df()
     if len(rows) != 2:
         raise ZhijingError("both mentions must exist")
     model = {**json.loads(path.read_text()), "retain_intermediate_calculation_columns": True, "retain_matching_columns": True}

@@ -12,19 +12,16 @@ from pydantic import BaseModel
 from zhijing.access.guard import AccessContext, require
 from zhijing.config import get_settings
 from zhijing.entities import explain as explainer
-from zhijing.entities import judgements, person_file
+from zhijing.entities import judgements
 from zhijing.errors import ZhijingError
 from zhijing.governance.catalog import ELEMENT_GRADES, element_grade
+from zhijing.serving import person_file
+from zhijing.serving.build import SUMMARY_FIELDS
 from zhijing.sources.spec import load_spec
 
 router = APIRouter(prefix="/api/persons", tags=["persons"])
 GRADES = {**ELEMENT_GRADES, "address_district": "public", "district": "public", "birth_date": "sensitive"}
 KINDS = {"address_district": "address", "district": "address"}
-
-
-def file_districts(f: dict[str, Any]) -> list[str | None]:
-    """Every district a person file knows for the person (places them for need to know)."""
-    return [v["value"] for v in f["facts"].get("address_district", [])]
 
 
 def _mask_row(ctx: AccessContext, row: dict) -> dict:
@@ -34,7 +31,7 @@ def _mask_row(ctx: AccessContext, row: dict) -> dict:
 def record_grades(dataset: str) -> tuple[dict[str, str], dict[str, str]]:
     """(grades, kinds) of a linked record's key and summary: those of the fields they come from."""
     spec = load_spec().dataset(dataset)
-    fields = {"record_id": spec.key, "summary": person_file.SUMMARY_FIELDS.get(dataset)}
+    fields = {"record_id": spec.key, "summary": SUMMARY_FIELDS.get(dataset)}
     grades = {k: element_grade(spec, spec.element_of(f)) for k, f in fields.items() if f}
     kinds = {k: spec.element_of(f) for k, f in fields.items() if f}
     return grades, kinds
@@ -48,11 +45,11 @@ def _mask_record(ctx: AccessContext, rec: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/search")
-def search(q: str = Query(..., min_length=2), ctx: AccessContext = Depends(require("person:search"))) -> dict[str, Any]:
+def search(q: str = Query(..., min_length=2, max_length=64), ctx: AccessContext = Depends(require("person:search"))) -> dict[str, Any]:
     found = person_file.search(get_settings(), q, limit=500)  # need to know filters before the page is cut
-    results = [r for r in found if ctx.may_see(r["master_id"], [r["district"]])][:20]
+    results = [r for r in found if ctx.may_see(r["master_id"], r["places"])][:20]
     ctx.audit("consult", [r["master_id"] for r in results], query=f"search name/id/phone ({len(q)} chars)")
-    return {"results": [_mask_row(ctx, r) for r in results]}
+    return {"results": [_mask_row(ctx, {k: v for k, v in r.items() if k != "places"}) for r in results]}
 
 
 @router.get("/review")
@@ -64,7 +61,7 @@ def review(ctx: AccessContext = Depends(require("person:read"))) -> dict[str, An
     items = []
     for item in queue:
         rows = sorted((placed[m] for m in item["mentions"] if m in placed), key=lambda r: (r["master_id"] is None, r["master_id"] or "", r["mention_id"]))
-        if all(not r["master_id"] or ctx.may_see(r["master_id"], [r["district"]]) for r in rows):
+        if all(not r["master_id"] or ctx.may_see(r["master_id"], r["places"]) for r in rows):
             items.append({**item, "rows": [_mask_record(ctx, _mask_row(ctx, r)) for r in rows]})
     ctx.audit("consult", [m for i in items for m in i["mentions"]][:500], query="review queue")
     return {"items": items}
@@ -83,7 +80,7 @@ def require_pair(ctx: AccessContext, a: str, b: str) -> None:
     An unknown pair and a refused one get the same answer, so the answer says nothing of
     what exists; the audit trail records the refusal."""
     found = {r["mention_id"]: r for r in person_file.mentions_placed(get_settings(), [a, b])}
-    visible = all(ctx.may_see(_text(r["master_id"]) or r["mention_id"], [_text(r["district"])]) for r in found.values())
+    visible = all(ctx.may_see(_text(r["master_id"]) or r["mention_id"], r.get("places") or []) for r in found.values())
     if a == b or set(found) != {a, b} or not visible:
         raise ctx.refuse([a, b], NO_PAIR)
 
@@ -143,7 +140,7 @@ def masked_file(ctx: AccessContext, master_id: str, what: str) -> dict[str, Any]
     if f is None:
         raise HTTPException(404, "no such person")
     ctx.query = what
-    ctx.require_visible(master_id, file_districts(f))
+    ctx.require_visible(master_id, f.pop("places"))
     ctx.audit("consult", [master_id], query=what)
 
     def key(dataset: str, record_id: str) -> str:

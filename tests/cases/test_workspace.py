@@ -1,0 +1,94 @@
+"""The case workspace (专案): subjects, pins, notes and searches gathered under the case; a
+watermarked report with map, graph and evidence; every call audited under the case;
+closing the case closes its purpose."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from zhijing.lake.store import current_files
+
+CASE = "case:A330200000000077"
+
+
+@pytest.fixture()
+def workspace(resolved_city, make_api):
+    from zhijing.access.guard import load_user
+    from zhijing.access.seed import add_purpose
+    from zhijing.config import get_settings
+
+    api = make_api(resolved_city[0].home)
+    s = get_settings()
+    add_purpose(s, CASE, "入室盗窃系列案", load_user(s, "xingzhen01").unit, ["xingzhen01", "paichusuo01"])
+    mid, name = duckdb.sql(f"SELECT master_id, name FROM read_parquet({current_files(s, 'entities', 'persons_master')!r}) "
+                           "WHERE name IS NOT NULL ORDER BY mentions DESC LIMIT 1").fetchall()[0]  # fmt: skip
+    return api, s, mid, name
+
+
+def test_a_case_gathers_items_and_reports_them_watermarked(workspace):
+    from zhijing.access.audit.store import log_for
+
+    api, s, mid, name = workspace
+    h = api.headers("xingzhen01", CASE)
+    base = f"/api/cases/{CASE}"
+    assert api.post(f"{base}/items", json={"kind": "subject", "title": "嫌疑人", "payload": {"master_ids": [mid]}}, headers=h).status_code == 200
+    pin = {"kind": "pin", "title": "卡口 KK0001", "payload": {"lon": 121.55, "lat": 29.87,
+           "evidence": [{"dataset": "checkpoint_read", "record_id": "GC0000001", "time": "2026-03-01T02:10:00"}],
+           "edges": [{"source": mid, "target": "vehicle:浙B12345", "kind": "车辆"}]}}  # fmt: skip
+    assert api.post(f"{base}/items", json=pin, headers=h).status_code == 200
+    note = api.post(f"{base}/items", json={"kind": "note", "title": "研判", "payload": {"text": "<script>x</script>夜间出入"}}, headers=h)
+    gone = api.post(f"{base}/items", json={"kind": "note", "title": "草稿", "payload": {"text": "删除"}}, headers=h).json()["id"]
+    assert api.delete(f"{base}/items/{gone}", headers=h).status_code == 200
+    assert api.delete(f"{base}/items/{gone}", headers=h).status_code == 404
+
+    items = api.get(base, headers=h).json()["items"]
+    assert [i["kind"] for i in items] == ["subject", "pin", "note"] and note.status_code == 200
+    assert any(c["ref"] == CASE and c["items"] == 3 for c in api.get("/api/cases", headers=api.headers("xingzhen01")).json()["cases"])
+
+    r = api.get(f"{base}/report", headers=h)
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    html, export_id = r.text, r.headers["x-export-id"]
+    assert "智警导出 xingzhen01" in html and export_id in html and CASE in html
+    assert "GC0000001" in html and "vehicle:浙B12345" in html and name in html
+    assert html.count("<svg") == 2  # the map and the graph
+    assert "<script>x</script>" not in html  # notes are escaped
+    events = log_for(s).events(20)
+    disclosed = next(e for e in events if e["operation"] == "disclose")
+    assert export_id in disclosed["query"] and disclosed["purpose"] == CASE and disclosed["records"] == [mid]
+    mine = [e for e in events if e["actor"] == "xingzhen01" and e["query"] and e["query"].startswith(("case ", "case workspace"))]
+    assert len(mine) >= 6 and all(e["purpose"] == CASE for e in mine)  # every call audited under the case
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian chromium is not installed")
+def test_the_report_prints_to_pdf(workspace):
+    api, _, _, _ = workspace
+    r = api.get(f"/api/cases/{CASE}/report", params={"format": "pdf"}, headers=api.headers("xingzhen01", CASE))
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+
+
+def test_the_workspace_runs_only_under_its_own_case(workspace):
+    from zhijing.access.seed import DEMO_CASE
+
+    api, _, _, _ = workspace
+    other = api.get(f"/api/cases/{CASE}", headers=api.headers("xingzhen01", DEMO_CASE))
+    assert other.status_code == 403 and "this case" in other.json()["detail"]
+    assert api.get(f"/api/cases/{CASE}", headers=api.headers("xingzhen01")).status_code == 403  # no purpose
+    assert api.get(f"/api/cases/{CASE}", headers=api.headers("weijian01", CASE)).status_code == 403  # not assigned, external
+    low = api.get(f"/api/cases/{CASE}/report", headers=api.headers("paichusuo01", CASE))
+    assert low.status_code == 403  # clearance 1 may work in the case, not export it
+    bad = api.post(f"/api/cases/{CASE}/items", json={"kind": "subject", "title": "x", "payload": {}}, headers=api.headers("xingzhen01", CASE))
+    assert bad.status_code == 422
+    assert api.post(f"/api/cases/{CASE}/items", json={"kind": "rumour", "title": "x"}, headers=api.headers("xingzhen01", CASE)).status_code == 422
+
+
+def test_closing_the_case_closes_its_purpose(workspace):
+    api, _, mid, _ = workspace
+    h = api.headers("xingzhen01", CASE)
+    assert api.get(f"/api/persons/{mid}", headers=h).status_code == 200
+    assert api.post(f"/api/cases/{CASE}/close", headers=h).status_code == 200
+    after = api.get(f"/api/persons/{mid}", headers=h)
+    assert after.status_code == 403 and "closed" in after.json()["detail"]
+    assert api.get(f"/api/cases/{CASE}", headers=h).status_code == 403

@@ -1,0 +1,120 @@
+"""The case workspace API. Every route runs under the case itself as its purpose (the
+``X-Purpose`` must be the case being worked on), passes the access layer and is audited;
+the list of one's cases names no person and needs no purpose."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Response
+from pydantic import BaseModel, Field
+
+from zhijing.access.guard import AccessContext, require
+from zhijing.cases import report, store
+from zhijing.config import get_settings
+from zhijing.errors import ZhijingError
+
+router = APIRouter(prefix="/api/cases", tags=["cases"])
+
+
+class Item(BaseModel):
+    kind: Literal["subject", "search", "analysis", "pin", "note"]
+    title: str = Field(..., min_length=1, max_length=256)
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+def _the_case(ctx: AccessContext, ref: str) -> dict:
+    """The case named in the path, which must be the purpose the request runs under."""
+    if ctx.purpose != ref:
+        ctx.refusal = "the purpose must be this case"
+        raise HTTPException(403, ctx.refusal)
+    case = store.case_of(get_settings(), ref)
+    if case is None or case["kind"] != "case":
+        raise HTTPException(404, "no such case")
+    return case
+
+
+@router.get("")
+def my_cases(ctx: AccessContext = Depends(require("case:list", person_data=False))) -> dict:
+    return {"cases": store.cases_of(get_settings(), ctx.user.username)}
+
+
+@router.get("/{ref}")
+def workspace(ref: str, ctx: AccessContext = Depends(require("case:read"))) -> dict:
+    case = _the_case(ctx, ref)
+    items = store.list_items(get_settings(), ref)
+    ctx.audit("consult", [s for i in items if i["kind"] == "subject" for s in i["payload"].get("master_ids", [])],
+              query=f"case workspace {ref}")  # fmt: skip
+    return {"case": {k: case[k] for k in ("ref", "title", "status", "unit_code")}, "items": items}
+
+
+@router.post("/{ref}/items")
+def add_item(ref: str, item: Item, ctx: AccessContext = Depends(require("case:write"))) -> dict:
+    _the_case(ctx, ref)
+    if item.kind == "subject":
+        ids = item.payload.get("master_ids")
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            raise HTTPException(422, "a subject item names master_ids: a list of person IDs")
+    if len(str(item.payload)) > 200_000:
+        raise HTTPException(413, "an item's payload is limited to 200 kB")
+    item_id = store.add(get_settings(), ref, item.kind, item.title, item.payload, ctx.user.username)
+    ctx.audit("alter", item.payload.get("master_ids", []) if item.kind == "subject" else [], query=f"case {ref} add {item.kind} {item_id}")
+    return {"id": item_id}
+
+
+@router.delete("/{ref}/items/{item_id}")
+def remove_item(ref: str, item_id: int, ctx: AccessContext = Depends(require("case:write"))) -> dict:
+    _the_case(ctx, ref)
+    if not store.remove(get_settings(), ref, item_id, ctx.user.username):
+        raise HTTPException(404, "no such item in this case")
+    ctx.audit("alter", query=f"case {ref} remove item {item_id}")
+    return {"removed": item_id}
+
+
+def _subjects(ctx: AccessContext, items: list[dict]) -> list[dict]:
+    """The case's subjects as the caller may see them (need to know and masking as in the file)."""
+    from zhijing.entities.routes import _mask_row
+    from zhijing.serving.person_file import persons_by_id
+
+    ids = list(dict.fromkeys(s for i in items if i["kind"] == "subject" for s in i["payload"].get("master_ids", [])))
+    found = persons_by_id(get_settings(), ids)
+    out = []
+    for mid in ids:
+        row = found.get(mid)
+        if row is None or not ctx.may_see(mid, row["places"]):
+            continue
+        masked = _mask_row(ctx, {k: v for k, v in row.items() if k != "places"})
+        out.append({"master_id": mid, "label": masked.get("name") or mid, "citizen_id": masked.get("citizen_id"),
+                    "records": masked.get("records", 0)})  # fmt: skip
+    return out
+
+
+@router.get("/{ref}/report")
+def case_report(ref: str, format: Literal["html", "pdf"] = "html", ctx: AccessContext = Depends(require("case:export"))) -> Response:
+    """The case report, watermarked with who, when and the case; audited as a disclosure."""
+    case = _the_case(ctx, ref)
+    items = store.list_items(get_settings(), ref)
+    subjects = _subjects(ctx, items)
+    html, export_id = report.render_html(get_settings(), case, items, subjects, ctx.user.username)
+    ctx.audit("disclose", [s["master_id"] for s in subjects], query=f"case report {ref} {format} {export_id}")
+    headers = {"Content-Disposition": f'attachment; filename="case-report-{export_id}.{format}"', "X-Export-Id": export_id,
+               "Cache-Control": "no-store"}  # fmt: skip
+    if format == "pdf":
+        try:
+            return Response(report.to_pdf(html), media_type="application/pdf", headers=headers)
+        except ZhijingError as exc:
+            raise HTTPException(503, str(exc)) from None
+    return Response(html, media_type="text/html; charset=utf-8", headers=headers)
+
+
+@router.post("/{ref}/close")
+def close_case(ref: str, ctx: AccessContext = Depends(require("case:close"))) -> dict:
+    """Close the case; its purpose closes with it, so every later request under it is refused."""
+    _the_case(ctx, ref)
+    store.close(get_settings(), ref)
+    ctx.audit("alter", query=f"case {ref} closed")
+    return {"ref": ref, "status": "closed"}
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(router)
