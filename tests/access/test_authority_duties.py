@@ -1,11 +1,8 @@
 """Separation of duties (DESIGN.md §2.8): administrators and auditors manage accounts,
 policy and the audit trail; they read a person's data only when assigned to the case —
-supervising the unit that holds it is not enough. And the person file's relation graph
-names no phone number in its node IDs below the clearance that shows it."""
+supervising the unit that holds it is not enough."""
 
 from __future__ import annotations
-
-import json
 
 import duckdb
 
@@ -13,14 +10,10 @@ from zhijing.access import policy
 from zhijing.access.seed import DEMO_CASE
 from zhijing.lake.store import current_files
 
-TICKET = "ticket:GD2026000001"
 
-
-def _master(settings, district: str | None = None) -> tuple[str, str]:
+def _master(settings) -> str:
     files = current_files(settings, "entities", "persons_master")
-    where = "phone IS NOT NULL" + (" AND district = $d" if district else "")
-    return duckdb.execute(f"SELECT master_id, phone FROM read_parquet({files!r}) WHERE {where} ORDER BY mentions DESC, master_id LIMIT 1",
-                          {"d": district} if district else {}).fetchall()[0]  # fmt: skip
+    return duckdb.sql(f"SELECT master_id FROM read_parquet({files!r}) ORDER BY mentions DESC, master_id LIMIT 1").fetchall()[0][0]
 
 
 def test_the_policy_denies_supervision_to_administrators_and_auditors():
@@ -42,7 +35,7 @@ def test_admin_and_auditor_read_no_person_unless_assigned(resolved_city, make_ap
 
     api = make_api(resolved_city[0].home)
     s = get_settings()
-    mid, _ = _master(s)
+    mid = _master(s)
     for who in ("admin", "ducha01"):
         h = api.headers(who, DEMO_CASE)  # 市局 supervises the 分局 that holds the case
         for path in (f"/api/persons/{mid}", f"/api/persons/{mid}/timeline", f"/api/persons/{mid}/export"):
@@ -58,21 +51,3 @@ def test_admin_and_auditor_read_no_person_unless_assigned(resolved_city, make_ap
     add_purpose(s, "case:SOD-T", "督察专案", unit, ["ducha01"])  # assigned to a case like anyone else
     assert api.get(f"/api/persons/{mid}", headers=api.headers("ducha01", "case:SOD-T")).status_code == 200
     assert api.get(f"/api/persons/{mid}", headers=api.headers("xingzhen01", DEMO_CASE)).status_code == 200
-
-
-def test_relation_graph_node_ids_name_no_phone(resolved_city, make_api):
-    from zhijing.access.guard import load_user
-    from zhijing.access.scope import jurisdiction
-    from zhijing.config import get_settings
-    from zhijing.standards.divisions import divisions
-
-    api = make_api(resolved_city[0].home)
-    s = get_settings()
-    home = divisions()[jurisdiction(load_user(s, "paichusuo01").unit)].name
-    mid, phone = _master(s, home)
-    f = api.get(f"/api/persons/{mid}", headers=api.headers("paichusuo01", TICKET)).json()  # clearance 1
-    rel = f["relations"]
-    assert any(n["kind"] == "phone" for n in rel["nodes"]) and phone not in json.dumps(rel)
-    ids = {n["id"] for n in rel["nodes"]}
-    assert all(x["source"] in ids and x["target"] in ids for x in rel["links"])  # the graph still holds together
-    assert phone not in json.dumps(f)

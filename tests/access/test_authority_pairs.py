@@ -1,6 +1,7 @@
 """Judgements and explanations of a pair of mentions (issue 11, 4): only by those who may
 see both persons, only on mentions that exist, and an unknown pair answers exactly like a
-refused one — no existence oracle for account numbers or IDs."""
+refused one — no existence oracle for account numbers or IDs. And the person file's
+relation graph names no phone number in its node IDs below the clearance that shows it."""
 
 from __future__ import annotations
 
@@ -13,28 +14,36 @@ TICKET = "ticket:GD2026000001"
 INVENTED = ("bank_account:6222000000000000000", "case_person:A3302999999999999")
 
 
-def _mentions(settings) -> duckdb.DuckDBPyRelation:
-    links, ments, masters = (current_files(settings, "entities", d) for d in ("person_links", "person_mentions", "persons_master"))
-    return duckdb.sql(f"SELECT m.mention_id, m.dataset, l.master_id, p.district FROM read_parquet({ments!r}) m "
-                      f"JOIN read_parquet({links!r}) l USING (mention_id) JOIN read_parquet({masters!r}) p USING (master_id) "
-                      "WHERE p.district IS NOT NULL ORDER BY m.mention_id")  # fmt: skip
+def _mentions(settings, dataset: str | None = None, limit: int = 4000) -> list[dict]:
+    """Linked mentions (of one dataset) with the places need to know reads for their person,
+    asked of the served person store the routes use."""
+    from zhijing.entities.routes import person_file
+
+    links, ments = (current_files(settings, "entities", d) for d in ("person_links", "person_mentions"))
+    ids = [m for (m,) in duckdb.execute(
+        f"SELECT mention_id FROM read_parquet({ments!r}) m JOIN read_parquet({links!r}) l USING (mention_id) "
+        "WHERE $d IS NULL OR dataset = $d ORDER BY mention_id LIMIT $n", {"d": dataset, "n": limit}).fetchall()]  # fmt: skip
+    return person_file.mentions_placed(settings, ids)
 
 
-def _pick(settings, where: str, n: int = 1) -> list[tuple[str, str]]:
-    rel = _mentions(settings)
-    return [(m, mid) for m, mid in rel.filter(where).project("mention_id, master_id").limit(n).fetchall()]
+def _pick(settings, visible: bool | None, dataset: str | None = None, n: int = 1, user: str = "paichusuo01") -> list[str]:
+    """``n`` mentions whose person ``user``'s ticket opens (``visible``), does not, or either (None)."""
+    from zhijing.access.guard import load_user, record_visible
+
+    who = load_user(settings, user)
+    out = []
+    for r in _mentions(settings, dataset):
+        places = r.get("places") or [r.get("district")]
+        if visible is None or record_visible(who, "ticket", (), r["master_id"], places) == visible:
+            out.append(r["mention_id"])
+    return out[:n]
 
 
 def _setup(resolved_city, make_api):
-    from zhijing.access.guard import load_user
-    from zhijing.access.scope import jurisdiction
     from zhijing.config import get_settings
-    from zhijing.standards.divisions import divisions
 
     api = make_api(resolved_city[0].home)
-    s = get_settings()
-    home = divisions()[jurisdiction(load_user(s, "paichusuo01").unit)].name
-    return api, s, home
+    return api, get_settings()
 
 
 def _same(r1, r2) -> None:
@@ -46,9 +55,8 @@ def test_judgements_only_on_existing_mentions_the_caller_may_see(resolved_city, 
     from zhijing.access.audit.store import log_for
     from zhijing.entities import judgements
 
-    api, s, home = _setup(resolved_city, make_api)
-    (suspect, _), = _pick(s, "dataset = 'case_person'")
-    (account, _), = _pick(s, "dataset = 'bank_account'")
+    api, s = _setup(resolved_city, make_api)
+    suspect, account = _pick(s, None, "case_person")[0], _pick(s, None, "bank_account")[0]
     before = judgements.active(s)
     invented = {"a": INVENTED[0], "b": INVENTED[1], "verdict": "same"}
 
@@ -57,8 +65,7 @@ def test_judgements_only_on_existing_mentions_the_caller_may_see(resolved_city, 
           api.post("/api/persons/judgements", json=invented, headers=ext))  # fmt: skip
 
     low = api.headers("paichusuo01", TICKET)  # a station's ticket: a pair with a person outside its district
-    inside = [m for m, _ in _pick(s, f"district = '{home}'", 2)]
-    (outside, _), = _pick(s, f"district <> '{home}'")
+    inside, outside = _pick(s, True, n=2), _pick(s, False)[0]
     refused = api.post("/api/persons/judgements", json={"a": inside[0], "b": outside, "verdict": "different"}, headers=low)
     _same(refused, api.post("/api/persons/judgements", json=invented, headers=low))
     assert judgements.active(s) == before  # nothing was recorded
@@ -73,9 +80,9 @@ def test_judgements_only_on_existing_mentions_the_caller_may_see(resolved_city, 
 
 
 def test_explain_is_no_existence_oracle(resolved_city, make_api):
-    api, s, home = _setup(resolved_city, make_api)
-    (account, _), = _pick(s, "dataset = 'bank_account'")
-    (other, _), = _pick(s, f"dataset = 'case_person' AND district <> '{home}'")
+    api, s = _setup(resolved_city, make_api)
+    account = _pick(s, None, "bank_account")[0]
+    other = next(m for m in _pick(s, False, n=5) if m != account)
     invented = {"a": INVENTED[0], "b": INVENTED[1]}
     for who in ("weijian01", "paichusuo01"):
         h = api.headers(who, TICKET)
@@ -84,3 +91,19 @@ def test_explain_is_no_existence_oracle(resolved_city, make_api):
     case = api.headers("xingzhen01", DEMO_CASE)
     assert api.get("/api/persons/explain", params={"a": account, "b": other}, headers=case).status_code == 200
     assert api.get("/api/persons/explain", params=invented, headers=case).status_code == 403
+
+
+def test_relation_graph_node_ids_name_no_phone(resolved_city, make_api):
+    import json
+
+    api, s = _setup(resolved_city, make_api)
+    phones = {r["master_id"]: r["phone"] for r in _mentions(s, "phone_subscriber") if r.get("phone")}
+    inside = set(_pick(s, True, n=4000))
+    mid = next(r["master_id"] for r in _mentions(s) if r["mention_id"] in inside and r["master_id"] in phones)
+    f = api.get(f"/api/persons/{mid}", headers=api.headers("paichusuo01", TICKET)).json()  # clearance 1
+    rel = f["relations"]
+    phone_nodes = [n for n in rel["nodes"] if n["kind"] == "phone"]
+    assert phone_nodes and all(n["label"].count("*") == 4 for n in phone_nodes)
+    assert phones[mid] not in json.dumps(rel) and phones[mid] not in json.dumps(f)
+    ids = {n["id"] for n in rel["nodes"]}
+    assert all(x["source"] in ids and x["target"] in ids for x in rel["links"])  # the graph still holds together
