@@ -76,6 +76,13 @@ class ScheduleSettings(BaseModel):
     retention_hour: int = 3  # local hour of the daily purge of expired data and audit entries
 
 
+class ExportSettings(BaseModel):
+    """When an export of person data needs a second officer's approval (双人审批)."""
+
+    approval_rows: int = 200  # more rows than this
+    approval_grade: Literal["public", "internal", "sensitive", "secret"] = "secret"  # or discloses a field this grade or above
+
+
 class Settings(BaseSettings):
     """Everything a deployment may change; nothing here is required."""
 
@@ -97,6 +104,7 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = ScheduleSettings()
     audit: AuditSettings = AuditSettings()
     security: SecuritySettings = SecuritySettings()
+    exports: ExportSettings = ExportSettings()
 
     @classmethod
     def settings_customise_sources(

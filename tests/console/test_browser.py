@@ -58,6 +58,7 @@ def test_login_search_and_person_file(server, tmp_path):
         page.wait_for_selector("#graph canvas")
         assert page.locator("#records tr").count() >= 1
         page.screenshot(path=str(tmp_path / "person.png"), full_page=True)
+        page.fill("#export-reason", "移送检察院审查起诉")  # an export states its reason
         with page.expect_download() as dl:  # the watermarked export, through the same token and purpose
             page.click("#export")
         assert "导出编号" in dl.value.path().read_text(encoding="utf-8-sig").splitlines()[0]

@@ -112,6 +112,10 @@ def test_routes_declare_their_permissions():
 
 def test_http_push(api):
     c = api
+    from zhijing.access import grants
+    from zhijing.config import get_settings
+
+    grants.grant(get_settings(), "卫健委", "ingest:push", "incident_110")  # a push scope, granted as data
     h = api.headers("weijian01")  # an external department account pushes
     batch = [{"jjdbh": "J1", "bjsj": "2024-03-05 13:04:05", "bjrxm": "王伟", "bjrdh": "+8613812345678", "sfdz": "宁波市海曙区中山西路1号"},
              {"jjdbh": "J2", "bjsj": "明天"}, {"jjdbh": "", "bjsj": "2024-03-05"}]  # fmt: skip
@@ -120,7 +124,7 @@ def test_http_push(api):
     assert (r["rows_in"], r["clean"], r["quarantined"]) == (3, 1, 2) and r["balanced"]
     again = c.post("/api/ingest/push/incident_110", json={"records": batch}, headers=h).json()
     assert again["status"] == "unchanged"
-    assert c.post("/api/ingest/push/nope", json=batch, headers=h).status_code == 400
+    assert c.post("/api/ingest/push/nope", json=batch, headers=h).status_code == 403  # no scope on it
     assert c.post("/api/ingest/push/incident_110", json=[], headers=h).status_code == 422
 
 

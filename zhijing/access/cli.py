@@ -163,6 +163,26 @@ def register(app: typer.Typer) -> None:
             folder.mkdir(parents=True, exist_ok=True)
         console.print(f"deployment at {settings.home.resolve()}; operator account {operator.ensure(settings)!r} "
                       f"(unit {operator.UNIT}); declare sources in {settings.home / 'sources'}", highlight=False)  # fmt: skip
+    @access.command("grant-push")
+    def grant_push(department: str, dataset: str) -> None:
+        """Let a department's accounts push a dataset ("*": every dataset)."""
+        from zhijing.access import grants
+
+        grants.grant(get_settings(), department, "ingest:push", dataset)
+        console.print(f"{department} may push {dataset}")
+
+    @access.command("revoke-push")
+    def revoke_push(department: str, dataset: str) -> None:
+        from zhijing.access import grants
+
+        grants.revoke(get_settings(), department, "ingest:push", dataset)
+
+    @access.command("grants")
+    def grants_list() -> None:
+        """Every grant (push scopes) in force."""
+        from zhijing.access import grants
+
+        _table("grants", grants.listed(get_settings()))
 
     @access.command("seed-demo")
     def seed_demo() -> None:

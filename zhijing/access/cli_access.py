@@ -19,7 +19,7 @@ def consult(settings, username: str, stated: str, permission: str, master_id: st
     check = purposes.check(settings, user.username, user.unit, stated)
     ok = check.ok and check.in_scope and permitted(user, permission, check)
     reason = None if ok else (check.reason or f"not permitted: {permission}")
-    ctx = AccessContext(permission, user, stated, check.kind, client="cli", subjects=check.subjects)
+    ctx = AccessContext(permission, user, stated, check.kind, client="cli", subjects=check.subjects, assigned=check.assigned)
     f = None
     if ok:
         try:

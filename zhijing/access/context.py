@@ -27,3 +27,18 @@ def home_of(settings) -> Callable[[str], str | None]:
     with models.engine(settings).connect() as conn:
         table = {r.username: r.household_id for r in conn.execute(sa.select(models.users.c.username, models.users.c.household_id))}
     return table.get
+
+
+def roles_of(settings) -> Callable[[str], set[str]]:
+    with models.engine(settings).connect() as conn:
+        table = {r.username: set((r.roles or "").split(",")) for r in conn.execute(sa.select(models.users.c.username, models.users.c.roles))}
+    return lambda username: table.get(username, set())
+
+
+def assigned_of(settings) -> Callable[[str], set[str]]:
+    """Purpose -> the users assigned to it (others read it only by supervising its unit)."""
+    table: dict[str, set[str]] = {}
+    with models.engine(settings).connect() as conn:
+        for r in conn.execute(sa.select(models.assignments)):
+            table.setdefault(r.ref, set()).add(r.username)
+    return lambda ref: table.get(ref, set())

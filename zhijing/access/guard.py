@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import Header, HTTPException, Query, Request
 
-from zhijing.access import masking, models, policy, scope, throttle, tokens
+from zhijing.access import grants, masking, models, policy, scope, throttle, tokens
 from zhijing.access import purpose as purposes
 from zhijing.access.audit import AuditEvent, append_async
 from zhijing.access.client import client_address
@@ -24,8 +24,8 @@ from zhijing.errors import AccessDenied
 
 THROTTLED = "too many refused requests from this address: try again later"
 OUTSIDE = "this person is outside your jurisdiction and not named by the purpose"
-OPERATION_OF = {"read": "consult", "search": "consult", "list": "consult", "export": "disclose", "judge": "alter", "push": "collect", "write": "alter", "close": "alter",
-                "combine": "combine", "erase": "erase"}  # fmt: skip
+OPERATION_OF = {"read": "consult", "search": "consult", "list": "consult", "export": "disclose", "judge": "alter", "push": "collect",
+                "write": "alter", "close": "alter", "combine": "combine", "erase": "erase", "approve": "alter"}  # fmt: skip
 
 
 @dataclass
@@ -51,6 +51,7 @@ class AccessContext:
     query: str | None = None
     subjects: tuple[str, ...] = ()  # the persons the purpose names
     refusal: str | None = None  # set when the route refuses a record after the request passed
+    assigned: bool = False  # assigned to the purpose (not only supervising the unit that holds it)
 
     def audit(self, operation: str, records: list[str] | None = None, query: str | None = None, outcome: str = "allowed") -> None:
         """Note what the route touched; the guard writes one event when the request ends."""
@@ -65,14 +66,19 @@ class AccessContext:
 
     def may_see(self, master_id: str, places: list[str | None]) -> bool:
         """Need to know for one person: the policy's ``person:record`` rules."""
-        return record_visible(self.user, self.purpose_kind, self.subjects, master_id, places)
+        return record_visible(self.user, self.purpose_kind, self.subjects, master_id, places, self.assigned)
 
     def require_visible(self, master_id: str, places: list[str | None]) -> None:
         """Refuse (403, audited as a refusal naming the record) a person outside the caller's need to know."""
         if not self.may_see(master_id, places):
-            self.records.append(master_id)
-            self.refusal = OUTSIDE
-            raise HTTPException(status_code=403, detail=OUTSIDE)
+            raise self.refuse([master_id], OUTSIDE)
+
+    def refuse(self, records: list[str], reason: str, status: int = 403) -> HTTPException:
+        """The exception refusing ``records`` after the request passed; the guard audits it
+        as a refusal naming them."""
+        self.records.extend(records)
+        self.refusal = reason
+        return HTTPException(status_code=status, detail=reason)
 
     @property
     def operation(self) -> str:
@@ -90,22 +96,25 @@ def load_user(settings, username: str) -> User:
 
 def subject(user: User) -> policy.Subject:
     return policy.Subject(user.username, user.unit, user.department, user.clearance, True,
-                          "admin" in user.roles, "auditor" in user.roles, user.kind == "external")  # fmt: skip
+                          "admin" in user.roles, "auditor" in user.roles, user.kind == "external",
+                          "approver" in user.roles)  # fmt: skip
 
 
 def record_visible(user: User, purpose_kind: str, subjects: tuple[str, ...], master_id: str,
-                   places: list[str | None]) -> bool:  # fmt: skip
-    """May ``user``, under a purpose of ``purpose_kind`` naming ``subjects``, see this person
-    (placed by ``places``: station or district codes)?"""
+                   places: list[str | None], assigned: bool = False) -> bool:  # fmt: skip
+    """May ``user``, under a purpose of ``purpose_kind`` naming ``subjects`` (``assigned``
+    to it or only supervising it), see this person (placed by ``places``: station or district codes)?"""
     inside = scope.in_jurisdiction(scope.jurisdiction(user.unit), places)
-    ctx = policy.Context(True, purpose_kind, True, inside, master_id in subjects)
+    ctx = policy.Context(True, purpose_kind, True, inside, master_id in subjects, assigned)
     return policy.allowed(subject(user), "person:record", "read", ctx)
 
 
-def permitted(user: User, permission: str, check: purposes.PurposeCheck | None) -> bool:
-    """The request-level decision for ``permission`` (``check`` is None for routes without person data)."""
+def permitted(user: User, permission: str, check: purposes.PurposeCheck | None, granted: bool = False) -> bool:
+    """The request-level decision for ``permission`` (``check`` is None for routes without
+    person data; ``granted``: the caller's department holds a grant on the request's target)."""
     resource, _, action = permission.partition(":")
-    ctx = policy.Context(check.ok, check.kind, check.in_scope) if check else policy.Context(True, "", True)
+    ctx = (policy.Context(check.ok, check.kind, check.in_scope, assigned=check.assigned, granted=granted) if check
+           else policy.Context(True, "", True, granted=granted))  # fmt: skip
     return policy.allowed(subject(user), f"{resource}:api", action, ctx)
 
 
@@ -139,10 +148,11 @@ async def refuse_unauthenticated(request: Request, settings, status: int, reason
     return await _refuse(settings, 429, THROTTLED, ctx, limiter.first_over(ctx.client), retry)
 
 
-def require(permission: str, person_data: bool = True, audited: bool = False):
+def require(permission: str, person_data: bool = True, audited: bool = False, target: str | None = None):
     """A FastAPI dependency declaring the permission (and, for person data, the purpose) a
     route needs. Person-data routes are always audited; ``audited=True`` audits a route that
-    needs no purpose too — the audit trail's own readers are watched like everyone else."""
+    needs no purpose too — the audit trail's own readers are watched like everyone else.
+    ``target`` names the path parameter the permission is granted on (``zhijing.access.grants``)."""
     audited = audited or person_data
     resource, _, action = permission.partition(":")
 
@@ -169,10 +179,11 @@ def require(permission: str, person_data: bool = True, audited: bool = False):
         request.state.claims = claims
         check = purposes.check(settings, ctx.user.username, ctx.user.unit, stated) if person_data else None
         if check is not None:
-            ctx.purpose_kind, ctx.subjects = check.kind, check.subjects
+            ctx.purpose_kind, ctx.subjects, ctx.assigned = check.kind, check.subjects, check.assigned
             if not check.ok or not check.in_scope:
                 raise await _refuse(settings, 403, check.reason or "purpose refused", ctx, audited)
-        if not permitted(ctx.user, permission, check):
+        granted = bool(target) and grants.holds(settings, ctx.user.department, permission, request.path_params.get(target, ""))
+        if not permitted(ctx.user, permission, check, granted):
             raise await _refuse(settings, 403, f"not permitted: {permission}", ctx, audited)
         outcome = "allowed"
         try:

@@ -21,9 +21,10 @@ def seal_audit(settings: Settings) -> dict | None:
 def run_oversight(settings: Settings) -> int:
     """New misuse flags raised over the whole audit trail."""
     from zhijing.access import oversight
-    from zhijing.access.context import home_of, household_of, subjects_of
+    from zhijing.access.context import assigned_of, home_of, household_of, roles_of, subjects_of
 
-    return oversight.run(settings, subjects_of(settings), household_of(settings), home_of(settings))
+    return oversight.run(settings, subjects_of(settings), household_of(settings), home_of(settings),
+                         roles_of(settings), assigned_of(settings))
 
 
 def purge_audit(settings: Settings, days: int | None = None) -> int:

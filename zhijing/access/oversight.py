@@ -1,18 +1,26 @@
 """Misuse detection over the audit trail (监督), for the 督察 department.
 
-Rules run over consult events and raise flags with their evidence (the audit sequence
-numbers); a reviewer confirms or dismisses each flag, and the review is itself audited.
+Rules run over reads — consult events and exports (disclose) alike — and over refusals,
+and raise flags with their evidence (the audit sequence numbers); a reviewer confirms or
+dismisses each flag, and the review is itself audited.
 
 - unrelated_read: a person read under a purpose that does not name that person;
 - bulk_read: more distinct persons in one hour than any plausible case needs;
 - after_hours: a spike of reads at night (22:00–06:00 local) far above the user's norm;
 - many_officers: one person looked up by many officers of different units;
-- relatives: a user reading a member of their own household.
+- relatives: a user reading a member of their own household;
+- bulk_export: more person-file exports in one day than casework needs;
+- unapproved_export: an export that needed a second officer's approval and has none, or
+  was approved by the one who exported it;
+- supervisor_read: a read under a purpose the reader only supervises, not assigned to;
+- admin_read: an administrator or auditor reading a person's data (separation of duties);
+- many_refusals: a user refused again and again in one day (probing the need to know).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -26,6 +34,12 @@ from zhijing.access.audit.store import log_for
 BULK_PER_HOUR = 50
 NIGHT_MIN = 10
 MANY_OFFICERS = 5
+EXPORTS_PER_DAY = 10
+REFUSALS_PER_DAY = 10
+READS = ("consult", "disclose")  # an export reads the file it discloses
+OVERSEERS = {"admin", "auditor"}
+_UNAPPROVED = re.compile(r"request (\S+) approval required")
+_SELF_APPROVED = re.compile(r"request (\S+) approved by (\S+)")
 
 flags = sa.Table(
     "acc_flags", models.metadata,
@@ -44,27 +58,42 @@ flags = sa.Table(
 )  # fmt: skip
 
 
-def reads_frame(events: list[dict]) -> pd.DataFrame:
-    """One row per (event, record) of allowed consults."""
-    rows = [(e["seq"], e["time"], e["actor"], e.get("unit"), e.get("purpose"), r)
-            for e in events if e.get("operation") == "consult" and e.get("outcome") == "allowed" for r in e.get("records") or []]  # fmt: skip
-    df = pd.DataFrame(rows, columns=["seq", "time", "actor", "unit", "purpose", "record"])
+def _frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=columns)
     df["time"] = pd.to_datetime(df.time, utc=True, format="ISO8601")
     df["local"] = df.time.dt.tz_convert("Asia/Shanghai")
     return df
 
 
+def reads_frame(events: list[dict]) -> pd.DataFrame:
+    """One row per (event, record) of allowed reads: consults and exports."""
+    rows = [(e["seq"], e["time"], e["actor"], e.get("unit"), e.get("purpose"), e["operation"], e.get("query") or "", r)
+            for e in events if e.get("operation") in READS and e.get("outcome") == "allowed" for r in e.get("records") or []]  # fmt: skip
+    return _frame(rows, ["seq", "time", "actor", "unit", "purpose", "operation", "query", "record"])
+
+
+def refusals_frame(events: list[dict]) -> pd.DataFrame:
+    rows = [(e["seq"], e["time"], e["actor"]) for e in events if e.get("outcome") == "refused" and e.get("actor") != "anonymous"]
+    return _frame(rows, ["seq", "time", "actor"])
+
+
 def detect(events: list[dict], subjects_of: Callable[[str], set[str]],
-           household_of: Callable[[str], str | None], home_of: Callable[[str], str | None]) -> list[dict]:  # fmt: skip
+           household_of: Callable[[str], str | None], home_of: Callable[[str], str | None],
+           roles_of: Callable[[str], set[str]] | None = None,
+           assigned_of: Callable[[str], set[str]] | None = None) -> list[dict]:  # fmt: skip
     """All flags for ``events``; the callables say which persons a purpose names, which
-    household a person record belongs to, and which household a user lives in."""
+    household a person record belongs to, which household a user lives in, a user's roles
+    and who is assigned to a purpose (the last two switch on the duty rules)."""
     df = reads_frame(events)
-    if df.empty:
-        return []
     out: list[dict] = []
 
     def flag(rule, actor, subject, summary, seqs):
         out.append({"rule": rule, "actor": actor, "subject": subject, "summary": summary, "evidence": sorted({int(s) for s in seqs})[:200]})
+
+    _refusal_rules(refusals_frame(events), flag)
+    if df.empty:
+        return out
+    _duty_rules(df, flag, roles_of, assigned_of)
 
     for (actor, purpose), g in df.groupby(["actor", "purpose"]):
         named = subjects_of(purpose)
@@ -94,9 +123,38 @@ def detect(events: list[dict], subjects_of: Callable[[str], set[str]],
     return out
 
 
-def run(settings, subjects_of, household_of, home_of) -> int:
+def _refusal_rules(refused: pd.DataFrame, flag) -> None:
+    refused["day"] = refused.local.dt.date.astype(str)
+    for (actor, day), g in refused.groupby(["actor", "day"]):
+        if len(g) >= REFUSALS_PER_DAY:
+            flag("many_refusals", actor, day, f"{actor} was refused {len(g)} times on {day}", g.seq)
+
+
+def _duty_rules(df: pd.DataFrame, flag, roles_of, assigned_of) -> None:
+    """Rules over exports and over who reads: supervisors, administrators, auditors."""
+    exported = df[df.operation == "disclose"].drop_duplicates("seq")
+    exported = exported.assign(day=exported.local.dt.date.astype(str))
+    for (actor, day), g in exported.groupby(["actor", "day"]):
+        if len(g) > EXPORTS_PER_DAY:
+            flag("bulk_export", actor, day, f"{actor} exported {len(g)} person files on {day}", g.seq)
+    for e in exported.itertuples():
+        unapproved, approved = _UNAPPROVED.search(e.query), _SELF_APPROVED.search(e.query)
+        if unapproved or (approved and approved.group(2) == e.actor):
+            rid = (unapproved or approved).group(1)
+            flag("unapproved_export", e.actor, rid, f"{e.actor} exported {e.record} without a second officer's approval", [e.seq])
+    if assigned_of is not None:
+        for (actor, purpose), g in df[df.purpose.notna()].groupby(["actor", "purpose"]):
+            if actor not in assigned_of(purpose):
+                flag("supervisor_read", actor, purpose, f"{actor} read {g.record.nunique()} persons under {purpose}, not assigned to it", g.seq)
+    if roles_of is not None:
+        for (actor, rec), g in df.groupby(["actor", "record"]):
+            if roles_of(actor) & OVERSEERS:
+                flag("admin_read", actor, rec, f"{actor} (administration or audit) read {rec}", g.seq)
+
+
+def run(settings, subjects_of, household_of, home_of, roles_of=None, assigned_of=None) -> int:
     """Detect over the whole audit log and store new flags; returns how many are new."""
-    found = detect(log_for(settings).all_events(), subjects_of, household_of, home_of)
+    found = detect(log_for(settings).all_events(), subjects_of, household_of, home_of, roles_of, assigned_of)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     new = 0
     with models.engine(settings).begin() as conn:

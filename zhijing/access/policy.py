@@ -22,17 +22,23 @@ class Subject:
     is_admin: bool = False
     is_auditor: bool = False
     is_external: bool = False
+    is_approver: bool = False  # may give the second officer's approval (双人审批) of an export
 
 
 @dataclass(frozen=True)
 class Context:
-    """Request attributes; the last two describe one person record (``person:record``)."""
+    """Request attributes; ``in_jurisdiction`` and ``named`` describe one person record
+    (``person:record``); ``assigned`` says the caller is assigned to the purpose (not only
+    supervising it); ``granted`` that the caller's department holds a grant for the
+    request's target (e.g. the dataset of a push)."""
 
     purpose_ok: bool = False
     purpose_kind: str = ""
     in_scope: bool = False
     in_jurisdiction: bool = False  # the person lies in the caller's unit's jurisdiction
     named: bool = False  # the purpose names the person
+    assigned: bool = False
+    granted: bool = False
 
 
 @lru_cache(maxsize=1)

@@ -25,6 +25,7 @@ class PurposeCheck:
     in_scope: bool
     reason: str | None = None
     subjects: tuple[str, ...] = ()
+    assigned: bool = False  # assigned to the purpose, not only supervising its unit
 
 
 def unit_chain(conn, code: str) -> list[str]:
@@ -56,7 +57,7 @@ def check(settings, username: str, user_unit: str, raw: str | None) -> PurposeCh
     subjects = tuple(s for s in (p.subjects or "").split(",") if s)
     if not (assigned or supervises):
         return PurposeCheck(True, kind, raw, False, "you are not assigned to this purpose", subjects)
-    return PurposeCheck(True, kind, raw, True, None, subjects)
+    return PurposeCheck(True, kind, raw, True, None, subjects, assigned)
 
 
 def _aware(dt: datetime) -> datetime:

@@ -64,6 +64,7 @@ DEMO_USERS = [
     # username, name, unit (tier), department, roles, clearance, description
     ("xingzhen01", "陈刑侦", "分局", "刑侦", "officer", 2, "刑侦民警 (分局) — assigned to the burglary series and fraud cases"),
     ("paichusuo01", "李社区", "派出所", "治安", "officer", 1, "派出所社区民警 — own station only, low clearance"),
+    ("kezhang01", "刘科长", "分局", "刑侦", "officer,approver", 3, "刑侦科长 (分局) — approves exports (双人审批)"),
     ("ducha01", "王督察", "市局", "督察", "auditor", 3, "督察 — audit trail and misuse flags"),
     ("admin", "系统管理员", "市局", "指挥中心", "admin", 1, "administrator"),
     ("weijian01", "卫健委对接", "外部", "卫健委", "external", 1, "external department (卫健委) — service tickets only"),
@@ -102,7 +103,7 @@ def seed_demo(settings) -> list[tuple[str, str, str]]:
     path.write_text("\n".join(f"{u}\t{p}" for u, p, _ in logins))
     path.chmod(0o600)
     now = datetime.now(UTC)
-    add_purpose(settings, DEMO_CASE, "鄞州入室盗窃系列案", by_tier["分局"], ["xingzhen01"])
+    add_purpose(settings, DEMO_CASE, "鄞州入室盗窃系列案", by_tier["分局"], ["xingzhen01", "kezhang01"])
     add_purpose(settings, "case:A330200000000002", "冒充客服电信诈骗案", by_tier["分局"], ["xingzhen01"])
     add_purpose(settings, "case:A330200000000003", "已结纠纷案", station, ["xingzhen01", "paichusuo01"], status="closed")
     add_purpose(settings, "ticket:GD2026000001", "户籍证明开具工单", station, ["paichusuo01", "weijian01"])

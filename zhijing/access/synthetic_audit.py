@@ -6,7 +6,7 @@ on normal work (precision / recall per rule).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,8 @@ class History:
     household: dict[str, str]  # person -> household
     home: dict[str, str]  # officer -> household
     truth: set[tuple[str, str | None, str | None]]  # (rule, actor, subject) planted
+    roles: dict[str, set[str]] = field(default_factory=dict)  # user -> roles
+    assigned: dict[str, set[str]] = field(default_factory=dict)  # purpose -> users assigned to it
 
 
 def build(seed: int = 1, officers: int = 40, days: int = 20) -> History:
@@ -80,6 +82,63 @@ def build(seed: int = 1, officers: int = 40, days: int = 20) -> History:
     return History(events, subjects, household, home, truth)
 
 
-def _ev(actor, unit, purpose, records, t) -> AuditEvent:
-    return AuditEvent(actor=actor, unit=unit, operation="consult", outcome="allowed", purpose=purpose, records=list(records),
-                      query="/api/persons", time=t.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%fZ"))  # fmt: skip
+def build_duties(seed: int = 1, officers: int = 12, days: int = 10) -> History:
+    """Casework with exports (some approved by a second officer) and a few refusals, plus
+    planted misuse of exports, supervision, administration and probing."""
+    rng = np.random.default_rng(seed)
+    persons = [f"M{i:06d}" for i in range(3000)]
+    h = History([], {}, {}, {}, set(), {}, {})
+    start = pd.Timestamp("2026-03-02 00:00", tz="Asia/Shanghai")
+    workdays = [start + pd.Timedelta(days=d) for d in range(days) if (start + pd.Timedelta(days=d)).weekday() < 5]
+    for o in range(officers):
+        actor, unit = f"officer{o:02d}", f"U{o % 4}"
+        h.roles[actor] = {"officer"}
+        for c in range(2):
+            h.subjects[f"case:B{o:02d}{c}"] = set(rng.choice(persons, 10, replace=False))
+            h.assigned[f"case:B{o:02d}{c}"] = {actor}
+        for day in workdays:
+            case = f"case:B{o:02d}{int(rng.integers(0, 2))}"
+            named = sorted(h.subjects[case])
+            at = lambda day=day: day + pd.Timedelta(hours=float(rng.uniform(8.5, 18)))  # noqa: E731
+            for _ in range(int(rng.integers(3, 9))):
+                h.events.append(_ev(actor, unit, case, [str(rng.choice(named))], at()))
+            if rng.random() < 0.4:  # an export, now and then approved by a colleague
+                approval = f"approved by officer{(o + 1) % officers:02d}" if rng.random() < 0.5 else "approval not required"
+                h.events.append(_export(actor, unit, case, str(rng.choice(named)), f"R{o}{day:%d}", approval, at()))
+            for _ in range(int(rng.integers(0, 3))):  # a wrong purpose chosen, a person outside the station
+                h.events.append(_ev(actor, unit, case, [], at(), outcome="refused"))
+    day = workdays[2] + pd.Timedelta(hours=10)
+    bulk = sorted(h.subjects["case:B010"])[:8] + sorted(h.subjects["case:B011"])[:7]
+    for k, p in enumerate(bulk):  # officer01 exports fifteen files in one morning
+        h.events.append(_export("officer01", "U1", "case:B010" if k < 8 else "case:B011", p, f"RB{k}", "approval not required",
+                                day + pd.Timedelta(minutes=5 * k)))  # fmt: skip
+    h.truth.add(("bulk_export", "officer01", str(day.date())))
+    target = sorted(h.subjects["case:B020"])[0]
+    h.events.append(_export("officer02", "U2", "case:B020", target, "RQ-NONE", "approval required", day))
+    h.truth.add(("unapproved_export", "officer02", "RQ-NONE"))
+    target = sorted(h.subjects["case:B030"])[0]
+    h.events.append(_export("officer03", "U3", "case:B030", target, "RQ-SELF", "approved by officer03", day))
+    h.truth.add(("unapproved_export", "officer03", "RQ-SELF"))
+    h.roles["chief01"] = {"officer", "approver"}  # a branch chief reads into a case he only supervises
+    for p in sorted(h.subjects["case:B040"])[:3]:
+        h.events.append(_ev("chief01", "U0", "case:B040", [p], day + pd.Timedelta(hours=1)))
+    h.truth.add(("supervisor_read", "chief01", "case:B040"))
+    h.roles["admin01"] = {"admin"}  # an administrator assigned to a case reads a person: lawful, but watched
+    h.subjects["case:ADM"], h.assigned["case:ADM"] = {persons[-1]}, {"admin01"}
+    h.events.append(_ev("admin01", "U0", "case:ADM", [persons[-1]], day))
+    h.truth.add(("admin_read", "admin01", persons[-1]))
+    probe = workdays[3] + pd.Timedelta(hours=14)
+    for k in range(12):  # officer05 probes persons outside his need to know
+        h.events.append(_ev("officer05", "U1", "case:B050", [], probe + pd.Timedelta(minutes=k), outcome="refused"))
+    h.truth.add(("many_refusals", "officer05", str(probe.date())))
+    h.events.sort(key=lambda e: e.time)
+    return h
+
+
+def _export(actor, unit, purpose, record, request, approval, t) -> AuditEvent:
+    return _ev(actor, unit, purpose, [record], t, "disclose", f"person file export E{request} request {request} {approval}")
+
+
+def _ev(actor, unit, purpose, records, t, operation="consult", query="/api/persons", outcome="allowed") -> AuditEvent:
+    return AuditEvent(actor=actor, unit=unit, operation=operation, outcome=outcome, purpose=purpose, records=list(records),
+                      query=query, time=t.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%fZ"))  # fmt: skip

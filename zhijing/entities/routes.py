@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from pydantic import BaseModel
 
 from zhijing.access.guard import AccessContext, require
-from zhijing.access.masking import watermarked_csv
 from zhijing.config import get_settings
 from zhijing.entities import explain as explainer
 from zhijing.entities import judgements
@@ -29,14 +28,19 @@ def _mask_row(ctx: AccessContext, row: dict) -> dict:
     return ctx.mask(row, GRADES, KINDS)
 
 
+def record_grades(dataset: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(grades, kinds) of a linked record's key and summary: those of the fields they come from."""
+    spec = load_spec().dataset(dataset)
+    fields = {"record_id": spec.key, "summary": SUMMARY_FIELDS.get(dataset)}
+    grades = {k: element_grade(spec, spec.element_of(f)) for k, f in fields.items() if f}
+    kinds = {k: spec.element_of(f) for k, f in fields.items() if f}
+    return grades, kinds
+
+
 def _mask_record(ctx: AccessContext, rec: dict[str, Any]) -> dict[str, Any]:
     """A linked record as the caller may see it: its key (a bank account number is one) and
     its summary masked by the grades of the fields they come from."""
-    spec = load_spec().dataset(rec["dataset"])
-    summary_field = SUMMARY_FIELDS.get(rec["dataset"])
-    fields = {"record_id": spec.key, "summary": summary_field}
-    grades = {k: element_grade(spec, spec.element_of(f)) for k, f in fields.items() if f}
-    kinds = {k: spec.element_of(f) for k, f in fields.items() if f}
+    grades, kinds = record_grades(rec["dataset"])
     return ctx.mask(rec, grades, kinds)
 
 
@@ -63,12 +67,27 @@ def review(ctx: AccessContext = Depends(require("person:read"))) -> dict[str, An
     return {"items": items}
 
 
+NO_PAIR = "no such pair of mentions within your need to know"
+
+
+def _text(v: Any) -> str | None:
+    return v if isinstance(v, str) and v else None
+
+
+def require_pair(ctx: AccessContext, a: str, b: str) -> None:
+    """Both mentions exist and the caller may see the person behind each (a mention not yet
+    linked is placed nowhere: only a purpose that opens every person, or names it, sees it).
+    An unknown pair and a refused one get the same answer, so the answer says nothing of
+    what exists; the audit trail records the refusal."""
+    found = {r["mention_id"]: r for r in person_file.mentions_placed(get_settings(), [a, b])}
+    visible = all(ctx.may_see(_text(r["master_id"]) or r["mention_id"], r.get("places") or []) for r in found.values())
+    if a == b or set(found) != {a, b} or not visible:
+        raise ctx.refuse([a, b], NO_PAIR)
+
+
 @router.get("/explain")
 def explain(a: str, b: str, ctx: AccessContext = Depends(require("person:read"))) -> dict[str, Any]:
-    rows = person_file.mentions_placed(get_settings(), [a, b])
-    for r in rows:
-        if r["master_id"]:
-            ctx.require_visible(r["master_id"], r["places"])
+    require_pair(ctx, a, b)
     try:
         out = explainer.explain(get_settings(), a, b)
     except ZhijingError as exc:
@@ -91,12 +110,27 @@ class Judgement(BaseModel):
 
 @router.post("/judgements")
 def judge(body: Judgement, ctx: AccessContext = Depends(require("person:judge"))) -> dict[str, Any]:
+    require_pair(ctx, body.a, body.b)
     try:
         jid = judgements.judge(get_settings(), body.a, body.b, body.verdict, ctx.user.username)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     ctx.audit("alter", [body.a, body.b], query=f"judge {body.verdict}")
     return {"id": jid, "verdict": body.verdict}
+
+
+def opaque_relations(ctx: AccessContext, relations: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """The relation graph with every node but the persons renamed ``kind:n`` (an ID such as
+    ``phone:138…`` carries the value itself) and phone labels masked like any phone."""
+    ids: dict[str, str] = {}
+    nodes = []
+    for n in relations["nodes"]:
+        ids[n["id"]] = n["id"] if n["kind"] == "person" else f"{n['kind']}:{len(ids) + 1}"
+        label = _mask_row(ctx, {"phone": n["label"]})["phone"] if n["kind"] == "phone" else n["label"]
+        nodes.append({**n, "id": ids[n["id"]], "label": label})
+    links = [{**x, "source": ids.get(x["source"], x["source"]), "target": ids.get(x["target"], x["target"])}
+             for x in relations["links"]]  # fmt: skip
+    return {**relations, "nodes": nodes, "links": links}
 
 
 def masked_file(ctx: AccessContext, master_id: str, what: str) -> dict[str, Any]:
@@ -114,8 +148,7 @@ def masked_file(ctx: AccessContext, master_id: str, what: str) -> dict[str, Any]
 
     f["facts"] = {k: [{**v, "value": _mask_row(ctx, {k: v["value"]})[k], "record": key(*v["record"].split(":", 1))}
                       for v in vals] for k, vals in f["facts"].items()}  # fmt: skip
-    f["relations"]["nodes"] = [{**n, "label": _mask_row(ctx, {"phone": n["label"]})["phone"]} if n["kind"] == "phone" else n
-                               for n in f["relations"]["nodes"]]  # fmt: skip
+    f["relations"] = opaque_relations(ctx, f["relations"])
     f["records"] = [_mask_record(ctx, r) for r in f["records"]]
     f["timeline"] = [{**e, "record_id": key(e["dataset"], e["record_id"])} for e in f["timeline"]]
     f.pop("mention_ids")
@@ -132,23 +165,8 @@ def timeline(master_id: str, ctx: AccessContext = Depends(require("person:read")
     return {"master_id": master_id, "events": masked_file(ctx, master_id, "timeline")["timeline"]}
 
 
-EXPORT_COLUMNS = ["section", "element", "value", "dataset", "record_id", "summary", "sources", "first_seen", "last_seen"]
-
-
-@router.get("/{master_id}/export")
-def export(master_id: str, ctx: AccessContext = Depends(require("person:export"))) -> Response:
-    """The person file as a watermarked CSV: facts with provenance, then linked records —
-    masked exactly like the API, audited as a disclosure."""
-    f = masked_file(ctx, master_id, "person file export")
-    rows = [{"section": "fact", "element": k, "value": v["value"], "dataset": " ".join(v["datasets"]), "record_id": v["record"],
-             "sources": v["sources"], "first_seen": v["first_seen"], "last_seen": v["last_seen"]}
-            for k, vals in f["facts"].items() for v in vals]  # fmt: skip
-    rows += [{"section": "record", **r} for r in f["records"]]
-    text, export_id = watermarked_csv(rows, EXPORT_COLUMNS, ctx.user.username, ctx.purpose)
-    ctx.audit("disclose", query=f"person file export {export_id}")
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{master_id}.csv"', "X-Export-Id": export_id})
-
-
 def register(app: FastAPI) -> None:
+    from zhijing.entities import export_routes
+
     app.include_router(router)
+    app.include_router(export_routes.router)

@@ -20,7 +20,7 @@ REASONS = {
     "line_too_long": "a line longer than the line-length cap (not read)",
     "unparsable_json": "not valid JSON",
     "not_an_object": "valid JSON but not an object with fields",
-    "nested_value": "a field holds a list or an object where one value belongs",
+    "nested_value": "a field holds a JSON list or object, not one value",
     "extra_cells": "cells beyond the header's columns",
     "binary_garbage": "control characters or undecodable bytes in a field",
     "missing_key": "the record key is empty",

@@ -21,7 +21,8 @@ const zj = (() => {
     "catalog.profile": "Profile of the file as declared", "catalog.shapes": "Value shapes", "catalog.valid": "Valid",
     "persons.placeholder": "name / citizen ID / mobile", "persons.search": "Search",
     "persons.notice": "The search is audited under the chosen purpose.", "persons.timeline": "Timeline",
-    "persons.graph": "Relations", "persons.export": "Export (watermarked)", "persons.records": "Linked records (sources)",
+    "persons.graph": "Relations", "persons.export": "Export (watermarked)", "persons.reason": "reason for the export (required)",
+    "persons.pending": "Export request sent for a second officer's approval (双人审批): ", "persons.records": "Linked records (sources)",
     "audit.chain": "Audit chain", "audit.activity": "Access activity (hourly)", "audit.flags": "Oversight flags",
     "audit.events": "Audit events", "audit.confirm": "Confirm misuse", "audit.proof": "Checked in your browser",
     "audit.proof.chain": "Chain hash SHA-256(prev‖body)", "audit.proof.leaf": "Leaf hash (RFC 6962)",
@@ -253,7 +254,13 @@ const zj = (() => {
         const f = await api(`/api/persons/${encodeURIComponent(id)}`);
         document.getElementById("file").hidden = false;
         document.getElementById("file-title").textContent = `${f.name || ""} · ${f.master_id || id}`;
-        document.getElementById("export").onclick = () => download(`/api/persons/${encodeURIComponent(id)}/export`, `${id}.csv`);
+        document.getElementById("export").onclick = async () => {  // a stated reason; 双人审批 above the threshold
+          const reason = document.getElementById("export-reason").value.trim();
+          const req = await api("/api/exports", { method: "POST", headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ master_id: id, reason }) });
+          if (req.status === "ready") await download(`/api/exports/${encodeURIComponent(req.id)}/download`, `${id}.csv`);
+          else toast(t("persons.pending", "导出申请已提交，待第二名民警审批（双人审批）：") + req.id);
+        };
         const facts = f.facts || f.values || {};
         const LABELS = { name: "姓名", citizen_id: "公民身份号码", phone: "手机号", address_district: "住址区县", sex: "性别" };
         document.getElementById("facts").innerHTML = Object.entries(facts).map(([k, v]) => {

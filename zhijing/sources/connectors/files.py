@@ -199,15 +199,17 @@ def json_fields_sql(fields: list[str], text: str = "text") -> str:
     return ", ".join(f"json_extract_string({doc}, {sql_str('$.' + quote_ident(f))}) AS {quote_ident(f)}" for f in fields)
 
 
-def json_error_sql(text: str = "text", flat: list[str] = ()) -> str:
-    """The reason a JSON line is not a record; with ``flat``, also a list or an object where
-    one of those fields needs one value (a push must not land ``["a", "b"]`` as clean text)."""
-    nested = " OR ".join(f"coalesce(json_type({_json_object(text)}, {sql_str('$.' + quote_ident(f))}) IN ('ARRAY', 'OBJECT'), false)"
-                         for f in flat)  # fmt: skip
+def json_error_sql(text: str = "text", fields: list[str] | None = None) -> str:
+    """Why a JSON line cannot be landed as one row: not JSON, not an object, or (with
+    ``fields``) a field holding a list or object — a value the clean zone cannot hold as one
+    data element, so the row goes to quarantine rather than landing as its text."""
+    nested = ""
+    if fields:
+        paths = ", ".join(sql_str("$." + quote_ident(f)) for f in fields)
+        nested = f"WHEN list_has_any(json_type({_safe_json(text)}, [{paths}]), ['ARRAY', 'OBJECT']) THEN 'nested_value' "
     return (
         f"CASE WHEN NOT json_valid({text}) THEN 'unparsable_json' "
-        f"WHEN json_type({_safe_json(text)}) <> 'OBJECT' THEN 'not_an_object' "
-        + (f"WHEN {nested} THEN 'nested_value' " if nested else "") + "END"
+        f"WHEN json_type({_safe_json(text)}) <> 'OBJECT' THEN 'not_an_object' {nested}END"
     )
 
 
@@ -215,7 +217,8 @@ def land_jsonl(path: Path, origin: str, dataset: str, fields: list[str], cap: in
     """Land one JSON-lines file; a line that is not a JSON object is kept as an error row."""
     enc = detect_encoding(path, "utf-8")
     scan = scan_text(path, enc, cap, out.parent)
-    select = f"{json_fields_sql(fields)}, {json_error_sql()} AS _jerr, CASE WHEN {json_error_sql()} IS NOT NULL THEN {cap_sql('text')} END AS _jraw"
+    err = json_error_sql(fields=fields)
+    select = f"{json_fields_sql(fields)}, {err} AS _jerr, CASE WHEN {err} IS NOT NULL THEN {cap_sql('text')} END AS _jraw"
     with _connect() as con:
         landed = _land_text(
             con, scan, _reader(scan.path, ["text"], False, cap, _JSON_DELIM, ""), select, 1, dataset, origin, out

@@ -164,7 +164,7 @@ def land_messages(msgs: list[Message], origin: str, dataset: str, fields: list[s
         con.execute(
             f"COPY (SELECT {cols}, {sql_str(origin)} AS _source_file, line AS _source_line, "
             f"NULL::VARCHAR AS _source_hash, _err AS _error, CASE WHEN _err IS NOT NULL THEN {cap_sql('text')} END AS _raw "
-            f"FROM (SELECT *, {json_fields_sql(fields)}, {json_error_sql(flat=fields)} AS _err FROM _msgs)) "
+            f"FROM (SELECT *, {json_fields_sql(fields)}, {json_error_sql(fields=fields)} AS _err FROM _msgs)) "
             f"TO {sql_str(str(out))} (FORMAT parquet)"
         )
         errors = con.execute(f"SELECT count(*) FROM read_parquet({sql_str(str(out))}) WHERE _error IS NOT NULL").fetchone()[0]
