@@ -70,7 +70,7 @@ def test_person_data_is_never_cached(resolved_city, make_api):
     files = current_files(resolved_city[0], "entities", "persons_master")
     mid = duckdb.sql(f"SELECT master_id FROM read_parquet({files!r}) ORDER BY mentions DESC, master_id LIMIT 1").fetchall()[0][0]
     h = api.headers("xingzhen01", DEMO_CASE)
-    for path in (f"/api/persons/{mid}", f"/api/persons/{mid}/export", "/api/persons/search?q=" + mid[:6]):
+    for path in (f"/api/persons/{mid}", f"/api/persons/{mid}/export?reason=审计测试", "/api/persons/search?q=" + mid[:6]):
         r = api.get(path, headers=h)
         assert r.status_code == 200 and r.headers["cache-control"] == "no-store", path
         assert r.headers["x-content-type-options"] == "nosniff" and "frame-ancestors 'none'" in r.headers["content-security-policy"]

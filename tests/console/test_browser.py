@@ -103,12 +103,15 @@ def test_an_auditor_checks_an_entry_in_the_browser(server):
         checks = {k: page.inner_text(f"#proof [data-check={k}]") for k in ("chain", "leaf", "path", "signature")}
         assert all(v.startswith("✔") for v in checks.values()), checks
         assert _fingerprint(log.trust.pinned_key()) in checks["signature"]  # to compare with oversight's copy
-        _resign_with_another_key(log, head)  # a rewrite of the database: the row names the new key
-        page.reload()
-        page.wait_for_selector("#events tr")
-        page.click(f"#events tr:has(td:text-is('{sealed_last}'))")
-        page.wait_for_selector("#proof:not([hidden]) [data-check=signature]")
-        assert page.inner_text("#proof [data-check=signature]").startswith("✘")  # the pinned key decides
+        undo = _resign_with_another_key(log, head)  # a rewrite of the database: the row names the new key
+        try:
+            page.reload()
+            page.wait_for_selector("#events tr")
+            page.click(f"#events tr:has(td:text-is('{sealed_last}'))")
+            page.wait_for_selector("#proof:not([hidden]) [data-check=signature]")
+            assert page.inner_text("#proof [data-check=signature]").startswith("✘")  # the pinned key decides
+        finally:
+            undo()  # the session's city is shared by later tests: put the true head back
         browser.close()
 
 
@@ -118,7 +121,8 @@ def _fingerprint(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def _resign_with_another_key(log, head: dict) -> None:
+def _resign_with_another_key(log, head: dict):
+    """Re-sign ``head`` in the database with a stranger's key; returns the undo."""
     import sqlalchemy as sa
     from nacl.signing import SigningKey
 
@@ -126,6 +130,14 @@ def _resign_with_another_key(log, head: dict) -> None:
 
     other = SigningKey.generate()
     with log.engine.begin() as c:
+        key = c.execute(sa.text("select public_key from audit_heads where signature = :old"), {"old": head["signature"]}).scalar()
+        new = other.sign(message(head)).signature.hex()
         c.execute(sa.text("update audit_heads set public_key = :k, signature = :s where signature = :old"),
-                  {"k": bytes(other.verify_key).hex(), "s": other.sign(message(head)).signature.hex(),
-                   "old": head["signature"]})  # fmt: skip
+                  {"k": bytes(other.verify_key).hex(), "s": new, "old": head["signature"]})  # fmt: skip
+
+    def undo() -> None:
+        with log.engine.begin() as c:
+            c.execute(sa.text("update audit_heads set public_key = :k, signature = :s where signature = :new"),
+                      {"k": key, "s": head["signature"], "new": new})  # fmt: skip
+
+    return undo

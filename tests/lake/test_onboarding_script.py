@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sqlite3
 from itertools import combinations
 
@@ -68,7 +69,7 @@ def test_the_read_back_is_audited_as_the_operator(script):
         events = con.execute("SELECT actor, operation, outcome, purpose, records FROM audit_events ORDER BY seq").fetchall()
     opened, disclosed = events[-2], events[-1]
     assert opened[:3] == ("operator", "alter", "allowed") and opened[3].startswith("ticket:DC-")
-    assert disclosed[:4] == ("operator", "disclose", "allowed", opened[3]) and disclosed[4] == "dataset:visitors"
+    assert disclosed[:4] == ("operator", "disclose", "allowed", opened[3]) and json.loads(disclosed[4]) == ["dataset:visitors"]
 
 
 def test_a_read_back_the_policy_refuses_is_refused_and_audited(script):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Response
 from pydantic import BaseModel, Field
 
 from zhijing.access.guard import AccessContext, require
@@ -63,7 +63,7 @@ def add_item(ref: str, item: Item, ctx: AccessContext = Depends(require("case:wr
 
 
 @router.delete("/{ref}/items/{item_id}")
-def remove_item(ref: str, item_id: int, ctx: AccessContext = Depends(require("case:write"))) -> dict:
+def remove_item(ref: str, item_id: int = Path(..., ge=1, le=2**62), ctx: AccessContext = Depends(require("case:write"))) -> dict:
     _the_case(ctx, ref)
     if not store.remove(get_settings(), ref, item_id, ctx.user.username):
         raise HTTPException(404, "no such item in this case")

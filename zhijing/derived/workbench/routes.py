@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
 from zhijing.access.guard import AccessContext, require
@@ -185,7 +185,7 @@ def list_collisions(ctx: AccessContext = Depends(require("collision:read"))) -> 
 
 
 @router.post("/collision/saved/{cid}/run")
-def rerun_collision(cid: int, ctx: AccessContext = Depends(require("collision:combine"))) -> dict[str, Any]:
+def rerun_collision(cid: int = Path(..., ge=1, le=2**62), ctx: AccessContext = Depends(require("collision:combine"))) -> dict[str, Any]:
     """Re-run a saved collision over the current data."""
     item = saved.get(get_settings(), ctx.purpose, cid)
     if item is None:
