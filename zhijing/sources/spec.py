@@ -29,6 +29,9 @@ class FieldSpec(BaseModel):
     element: Element
     title: str | None = None
     note: str | None = None
+    # how a date field writes day, month and year when the text alone cannot tell
+    # (``%d/%m/%Y``: 06/04/1982 is the 6th of April); never guessed (standardize_sql)
+    format: str | None = None
 
 
 class PersonRole(BaseModel):
