@@ -17,7 +17,14 @@ A cluster with no identifier is attached to an identified cluster only when
   citizen ID states → no attachment;
 - no analyst judged any of its mentions "different" from the target's.
 
-Each attachment keeps the fact it rests on (``person_links.evidence``)."""
+Each attachment keeps the fact it rests on (``person_links.evidence``).
+
+The same rules, run first with ``second_pass=True``, are the **second pass** of the
+resolution: a cluster with a phone (or a mistyped ID) but no valid citizen ID meets the
+clusters that have one through each cluster's whole set of names, phones, birth dates and
+addresses — so the phone-only records of a person join the ID-only records of the same
+person when the name and one fact agree and exactly one identified person fits. Names are
+compared in their normal form (``name_form``), addresses in their parsed form."""
 
 from __future__ import annotations
 
@@ -25,20 +32,27 @@ import duckdb
 
 RULES = {  # evidence kind -> SQL of the fact (beside the exact name)
     "same community": "community",
-    "same address": "address",
+    "same address": "address_key",
     "same birth date": "coalesce(birth_date, id_birth)",
     "same company": "company",
+    "same phone": "phone_any",
 }
+IDENTIFIED = "citizen_id IS NOT NULL OR id_raw IS NOT NULL OR phone_any IS NOT NULL"
 
 
-def attach(con: duckdb.DuckDBPyConnection, members: str, cannot: str | None = None, out: str = "attachments") -> int:
+def attach(con: duckdb.DuckDBPyConnection, members: str, cannot: str | None = None, out: str = "attachments",
+           second_pass: bool = False) -> int:  # fmt: skip
     """Create ``out`` (cluster, target, evidence): clusters of ``members`` to fold into
     another. ``members``: the mentions table with a ``cluster`` column and the columns
-    name, citizen_id, id_raw, phone, sex, birth_date, id_birth, community, address,
-    company. ``cannot``: a table (mention_a, mention_b) of pairs judged different."""
+    name_norm, citizen_id, id_raw, phone_any, sex, birth_date, id_birth, community,
+    address_key, company. ``cannot``: a table (mention_a, mention_b) of pairs judged
+    different. ``second_pass``: fold clusters with a phone or mistyped ID but no valid
+    citizen ID into clusters with one (otherwise: name-only clusters into identified ones)."""
     keys = " UNION ALL ".join(
-        f"SELECT cluster, '{kind}' AS kind, name || '|' || {expr} AS k FROM {members} "
-        f"WHERE name IS NOT NULL AND {expr} IS NOT NULL" for kind, expr in RULES.items())  # fmt: skip
+        f"SELECT cluster, '{kind}' AS kind, name_norm || '|' || {expr} AS k FROM {members} "
+        f"WHERE name_norm IS NOT NULL AND {expr} IS NOT NULL" for kind, expr in RULES.items())  # fmt: skip
+    targets = "bool_or(citizen_id IS NOT NULL)" if second_pass else f"bool_or({IDENTIFIED})"
+    floating = f"NOT bool_or(citizen_id IS NOT NULL) AND bool_or({IDENTIFIED})" if second_pass else f"NOT bool_or({IDENTIFIED})"
     banned = (f"""
         SELECT DISTINCT ma.cluster AS a, mb.cluster AS b FROM {cannot} j
         JOIN {members} ma ON ma.mention_id = j.mention_a JOIN {members} mb ON mb.mention_id = j.mention_b
@@ -48,11 +62,10 @@ def attach(con: duckdb.DuckDBPyConnection, members: str, cannot: str | None = No
               if cannot else "SELECT NULL AS a, NULL AS b WHERE false")  # fmt: skip
     con.execute(f"""
       CREATE OR REPLACE TEMP TABLE {out} AS
-      WITH identified AS (
-        SELECT cluster FROM {members} GROUP BY cluster
-        HAVING bool_or(citizen_id IS NOT NULL OR id_raw IS NOT NULL OR phone IS NOT NULL)),
+      WITH identified AS (SELECT cluster FROM {members} GROUP BY cluster HAVING {targets}),
+      loose AS (SELECT cluster FROM {members} GROUP BY cluster HAVING {floating}),
       keys AS (SELECT DISTINCT * FROM ({keys})),
-      floating AS (SELECT k.* FROM keys k ANTI JOIN identified i USING (cluster)),
+      floating AS (SELECT k.* FROM keys k SEMI JOIN loose l USING (cluster)),
       candidates AS (
         SELECT f.cluster, a.cluster AS target, min(f.kind) AS evidence
         FROM floating f JOIN keys a ON a.k = f.k AND a.kind = f.kind SEMI JOIN identified i ON i.cluster = a.cluster

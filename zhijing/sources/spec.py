@@ -77,7 +77,10 @@ class DatasetSpec(BaseModel):
         return [f.name for f in self.fields]
 
     def element_of(self, field: str) -> str:
-        return next(f.element for f in self.fields if f.name == field)
+        return self.field(field).element
+
+    def field(self, name: str) -> FieldSpec:
+        return next(f for f in self.fields if f.name == name)
 
 
 class ReferenceSpec(BaseModel):
