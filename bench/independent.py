@@ -14,11 +14,12 @@ Noise model (what the set plants, and how often):
   carries a mistyped ID one character away from the sibling's; 2 % have a child with
   the **same full name** at the same address and phone, born 22–38 years later;
 - **records**: each person appears 1–6 times, in departments with their own fields:
-  户籍 (ID, birth date, sex, address, phone half the time), 通信 (phone, address; ID 30 %),
-  网格 (phone, stated birth date, sex, address; ID 25 %), 旅馆 (ID; phone 30 %), 医保
-  (ID, birth date; phone 50 %); 15 % of persons have **no record with both an ID and a phone**
-  (their ID-only and phone-only records meet only through name, birth date and address);
-  a child's records always carry an ID or a stated birth date;
+  户籍 (ID, birth date, sex, address, phone half the time), 通信 (phone, address; ID 30 %,
+  birth date 60 %), 网格 (phone, stated birth date, sex, address; ID 25 %), 旅馆 (ID, address
+  80 %; phone 30 %), 医保 (ID, birth date; phone 50 %, address 60 %); 15 % of persons have
+  **no record with both an ID and a phone** (their ID-only and phone-only records meet only
+  through name, birth date and address, and some share none of them); in a household of a
+  same-named parent and child every record carries an ID or a stated birth date;
 - **names**: 4 % in traditional characters, 3 % with a space inside (慕 容华静), dotted names
   written with a look-alike (•・‧．) or no dot half the time;
 - **IDs**: 3 % one digit mistyped, 1 % two digits transposed, 2 % the 15-digit legacy form,
@@ -53,10 +54,10 @@ FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 # department -> (P(ID), P(phone), P(stated birth date), P(sex), P(address))
 DEPARTMENTS = {
     "户籍": (1.0, 0.5, 1.0, 1.0, 1.0),
-    "通信": (0.3, 1.0, 0.0, 0.0, 1.0),
+    "通信": (0.3, 1.0, 0.6, 0.5, 1.0),
     "网格": (0.25, 1.0, 1.0, 1.0, 1.0),
-    "旅馆": (1.0, 0.3, 0.0, 0.5, 0.0),
-    "医保": (1.0, 0.5, 1.0, 0.5, 0.0),
+    "旅馆": (1.0, 0.3, 0.0, 0.5, 0.8),
+    "医保": (1.0, 0.5, 1.0, 0.5, 0.6),
 }
 
 
@@ -296,8 +297,8 @@ def records(mk: Maker, people: list[Person]) -> list[tuple[dict, str, list[str]]
             if not has_id and not has_phone:
                 has_id = True
             stated = rnd.random() < p_birth
-            if p.child and not has_id:
-                stated = True
+            if (p.child or "same_name_parent" in p.noise) and not has_id:
+                stated = True  # a household of two same-named people: a record without ID states the birth
             noise: list[str] = []
             row = {"来源单位": dept, "姓名": _name_text(mk, p.name, noise),
                    "公民身份号码": _id_text(mk, p, twin_of.get(p.pid), noise) if has_id else "",

@@ -48,6 +48,12 @@ def name_keys(name: str | None, pinyin_name: str | None) -> tuple[str | None, st
     return None, None, None, None
 
 
+def id_text(raw: str) -> str:
+    """SQL: a citizen ID that failed its check, as comparable text (fullwidth digits folded,
+    spaces and dashes dropped, upper case)."""
+    return f"upper(regexp_replace(translate({raw}, '０１２３４５６７８９Ｘｘ', '0123456789XX'), '[\\s-]', '', 'g'))"
+
+
 def add_features(con: duckdb.DuckDBPyConnection, table: str = "person_mentions") -> None:
     """Add name_norm, name_py, surname_py, given_py, name_shape, id_any, id_birth, id_division,
     phone_any, birth_any, address_key."""
@@ -60,18 +66,19 @@ def add_features(con: duckdb.DuckDBPyConnection, table: str = "person_mentions")
     lookup["name_py"] = lookup.surname_py.fillna("") + " " + lookup.given_py.fillna("").str.replace(" ", "")
     lookup.loc[lookup.surname_py.isna(), "name_py"] = None
     con.register("name_lookup", lookup)
+    ID = id_text("m.id_raw")
     con.execute(f"""
       CREATE OR REPLACE TABLE {table} AS
       SELECT m.*, l.name_norm, l.name_py, l.surname_py, l.given_py, l.name_shape,
-             coalesce(m.citizen_id, CASE WHEN length(m.id_raw) = 15 THEN NULL ELSE upper(m.id_raw) END) AS id_any,
+             coalesce(m.citizen_id, CASE WHEN length({ID}) = 15 THEN NULL ELSE {ID} END) AS id_any,
              CASE WHEN m.citizen_id IS NOT NULL THEN substr(m.citizen_id, 7, 8)
-                  WHEN length(m.id_raw) = 18 THEN substr(m.id_raw, 7, 8) END AS id_birth,
+                  WHEN length({ID}) = 18 THEN substr({ID}, 7, 8) END AS id_birth,
              CASE WHEN m.citizen_id IS NOT NULL THEN substr(m.citizen_id, 1, 6)
-                  WHEN length(m.id_raw) = 18 THEN substr(m.id_raw, 1, 6) END AS id_division,
+                  WHEN length({ID}) = 18 THEN substr({ID}, 1, 6) END AS id_division,
              coalesce(m.phone, {phone_raw_digits('m.phone_raw')}) AS phone_any,
              coalesce(m.birth_date, substr(m.citizen_id, 7, 8)) AS birth_any,
              CASE WHEN m.address_code IS NOT NULL AND m.address_detail IS NOT NULL THEN m.address_code || '|' ||
-                  replace(replace(regexp_replace(m.address_detail, '\s', '', 'g'), '幢', '栋'), '号楼', '栋') END AS address_key
+                  replace(replace(regexp_replace(m.address_detail, '\\s', '', 'g'), '幢', '栋'), '号楼', '栋') END AS address_key
       FROM {table} m LEFT JOIN name_lookup l
         ON m.name IS NOT DISTINCT FROM l.name AND m.name_pinyin IS NOT DISTINCT FROM l.name_pinyin""")
     con.unregister("name_lookup")
