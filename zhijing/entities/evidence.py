@@ -9,8 +9,8 @@ is the known 王芳.
 A cluster with no identifier is attached to an identified cluster only when
 
 - it shares the exact name **and** one of these facts with it: community (door card ↔
-  household address code), full registered address, birth date (stated, or from the ID),
-  company (USCC);
+  household address code), registered address (parsed), birth date (stated, or from the
+  ID), company (USCC) — any name of a cluster with any of its facts;
 - exactly one identified cluster matches over all its facts (two candidates: ambiguous,
   stays apart);
 - nothing contradicts: a stated sex or birth date differs from the one the cluster's
@@ -48,9 +48,11 @@ def attach(con: duckdb.DuckDBPyConnection, members: str, cannot: str | None = No
     address_key, company. ``cannot``: a table (mention_a, mention_b) of pairs judged
     different. ``second_pass``: fold clusters with a phone or mistyped ID but no valid
     citizen ID into clusters with one (otherwise: name-only clusters into identified ones)."""
-    keys = " UNION ALL ".join(
-        f"SELECT cluster, '{kind}' AS kind, name_norm || '|' || {expr} AS k FROM {members} "
-        f"WHERE name_norm IS NOT NULL AND {expr} IS NOT NULL" for kind, expr in RULES.items())  # fmt: skip
+    # every name of a cluster with every fact of it: the whole set, not one record's pair
+    facts = " UNION ALL ".join(
+        f"SELECT cluster, '{kind}' AS kind, {expr} AS v FROM {members} WHERE {expr} IS NOT NULL" for kind, expr in RULES.items())
+    keys = (f"SELECT f.cluster, f.kind, n.name_norm || '|' || f.v AS k FROM (SELECT DISTINCT * FROM ({facts})) f "
+            f"JOIN (SELECT DISTINCT cluster, name_norm FROM {members} WHERE name_norm IS NOT NULL) n USING (cluster)")
     targets = "bool_or(citizen_id IS NOT NULL)" if second_pass else f"bool_or({IDENTIFIED})"
     floating = f"NOT bool_or(citizen_id IS NOT NULL) AND bool_or({IDENTIFIED})" if second_pass else f"NOT bool_or({IDENTIFIED})"
     banned = (f"""

@@ -19,7 +19,6 @@ from pypinyin import Style, lazy_pinyin
 from zhijing.entities.name_form import normal_name
 
 
-
 def phone_raw_digits(raw: str) -> str:
     """SQL: a phone the prefix table rejected, as its digits (fullwidth folded, country code
     dropped), when there are 7 to 11 of them."""

@@ -34,12 +34,14 @@ PAIR_COLUMNS = ["mention_id_l", "mention_id_r", "match_probability", "match_weig
 # DuckDB's own limit for the job (it spills to disk beyond it); Python's arrays come on top
 MEMORY_LIMIT = os.environ.get("ZHIJING_RESOLVE_MEMORY_LIMIT", "6GB")
 # Strong evidence against a merge, whatever phone and ID say (twins share a phone and a birth
-# date; a mistyped ID can sit one character from a sibling's): two names that are neither the
-# same, nor homophones, nor the same shapes; or two different birth dates (stated, or as a
-# valid ID states them). Only the same valid citizen ID overrides it.
+# date; a mistyped ID can sit one character from a sibling's): two names that neither sound
+# alike (same pinyin) nor look alike (four-corner codes at most two digits apart: 王/玉, 赵/越,
+# but not 鹏/洋); or two different birth dates (stated, or as a valid ID states them). Only
+# the same valid citizen ID overrides it.
 VETO = """coalesce(NOT coalesce(l.citizen_id = r.citizen_id, false) AND (
             (l.name_norm <> r.name_norm AND l.name_py <> r.name_py
-             AND NOT (l.surname_py = r.surname_py AND l.name_shape = r.name_shape))
+             AND NOT coalesce(CASE WHEN length(l.name_shape) = length(r.name_shape)
+                                   THEN hamming(l.name_shape, r.name_shape) <= 2 END, false))
             OR l.birth_any <> r.birth_any), false)"""
 
 
@@ -240,9 +242,12 @@ def resolve_all(settings, engine: str = "duckdb", progress: bool = True, spark=N
 
 def _cluster(con: duckdb.DuckDBPyConnection, must, cannot, threshold: float) -> tuple[np.ndarray, list[dict]]:
     """Constrained clustering over positions read straight from DuckDB."""
-    cid = con.sql("""SELECT CASE WHEN citizen_id IS NULL THEN -1
-                                 ELSE dense_rank() OVER (PARTITION BY citizen_id IS NULL ORDER BY citizen_id) END::BIGINT AS c
-                     FROM person_mentions ORDER BY idx""").fetchnumpy()["c"]  # fmt: skip
+    codes = con.sql("""
+      SELECT CASE WHEN citizen_id IS NULL THEN -1
+                  ELSE dense_rank() OVER (PARTITION BY citizen_id IS NULL ORDER BY citizen_id) END::BIGINT AS c,
+             CASE WHEN b IS NULL THEN -1 ELSE dense_rank() OVER (PARTITION BY b IS NULL ORDER BY b) END::BIGINT AS b
+      FROM (SELECT idx, citizen_id, coalesce(substr(citizen_id, 7, 8), birth_date) AS b FROM person_mentions)
+      ORDER BY idx""").fetchnumpy()  # fmt: skip
     e = con.sql(f"""SELECT l.idx AS li, r.idx AS ri, CASE WHEN {VETO} THEN 0.0 ELSE p.match_probability END AS p
                     FROM pairs p JOIN person_mentions l ON l.mention_id = p.mention_id_l
                     JOIN person_mentions r ON r.mention_id = p.mention_id_r""").fetchnumpy()  # fmt: skip
@@ -262,8 +267,8 @@ def _cluster(con: duckdb.DuckDBPyConnection, must, cannot, threshold: float) -> 
         con.unregister("idx_in")
         return [got[i] for i in idx]
 
-    return clustering.cluster_positions(names, cid, np.asarray(e["li"]), np.asarray(e["ri"]), np.asarray(e["p"], float),
-                                        positions(must), positions(cannot), threshold)  # fmt: skip
+    return clustering.cluster_positions(names, codes["c"], np.asarray(e["li"]), np.asarray(e["ri"]), np.asarray(e["p"], float),
+                                        positions(must), positions(cannot), threshold, codes["b"])  # fmt: skip
 
 
 def _judged_table(con: duckdb.DuckDBPyConnection, cannot: list[tuple[str, str]]) -> None:
