@@ -14,7 +14,8 @@ A cluster with no identifier is attached to an identified cluster only when
 - exactly one identified cluster matches over all its facts (two candidates: ambiguous,
   stays apart);
 - nothing contradicts: a stated sex or birth date differs from the one the cluster's
-  citizen ID states → no attachment;
+  citizen ID states, or both were recorded with phones and none is shared (a namesake in the
+  same community with a phone of their own) → no attachment;
 - no analyst judged any of its mentions "different" from the target's.
 
 Each attachment keeps the fact it rests on (``person_links.evidence``).
@@ -83,10 +84,16 @@ def attach(con: duckdb.DuckDBPyConnection, members: str, cannot: str | None = No
         SELECT cluster,
                list(DISTINCT CASE WHEN CAST(substr(citizen_id, 17, 1) AS INTEGER) % 2 = 1 THEN '男' ELSE '女' END) AS sexes,
                list(DISTINCT substr(citizen_id, 7, 8)) AS births
-        FROM {members} WHERE citizen_id IS NOT NULL AND cluster IN (SELECT target FROM single) GROUP BY cluster)
+        FROM {members} WHERE citizen_id IS NOT NULL AND cluster IN (SELECT target FROM single) GROUP BY cluster),
+      phones AS (  -- the phones each side was recorded with
+        SELECT cluster, list(DISTINCT phone_any) AS phones FROM {members}
+        WHERE phone_any IS NOT NULL AND (cluster IN (SELECT cluster FROM single) OR cluster IN (SELECT target FROM single))
+        GROUP BY cluster)
       SELECT s.cluster, s.target, s.evidence FROM single s
       LEFT JOIN stated st ON st.cluster = s.cluster LEFT JOIN by_id b ON b.cluster = s.target
+      LEFT JOIN phones fp ON fp.cluster = s.cluster LEFT JOIN phones tp ON tp.cluster = s.target
       WHERE (st.sexes IS NULL OR b.sexes IS NULL OR len(st.sexes) = 0 OR list_has_all(b.sexes, st.sexes))
+        AND (fp.phones IS NULL OR tp.phones IS NULL OR len(list_intersect(fp.phones, tp.phones)) > 0)
         AND (st.births IS NULL OR b.births IS NULL OR len(st.births) = 0 OR list_has_all(b.births, st.births))
         AND NOT EXISTS (SELECT 1 FROM ({banned}) x WHERE x.a = s.cluster AND x.b = s.target)""")
     return con.execute(f"SELECT count(*) FROM {out}").fetchall()[0][0]
