@@ -45,15 +45,15 @@ def attach(con: duckdb.DuckDBPyConnection, members: str, cannot: str | None = No
            second_pass: bool = False) -> int:  # fmt: skip
     """Create ``out`` (cluster, target, evidence): clusters of ``members`` to fold into
     another. ``members``: the mentions table with a ``cluster`` column and the columns
-    name_norm, citizen_id, id_raw, phone_any, sex, birth_date, id_birth, community,
+    name_py, citizen_id, id_raw, phone_any, sex, birth_date, id_birth, community,
     address_key, company. ``cannot``: a table (mention_a, mention_b) of pairs judged
     different. ``second_pass``: fold clusters with a phone or mistyped ID but no valid
     citizen ID into clusters with one (otherwise: name-only clusters into identified ones)."""
     # every name of a cluster with every fact of it: the whole set, not one record's pair
     facts = " UNION ALL ".join(
         f"SELECT cluster, '{kind}' AS kind, {expr} AS v FROM {members} WHERE {expr} IS NOT NULL" for kind, expr in RULES.items())
-    keys = (f"SELECT f.cluster, f.kind, n.name_norm || '|' || f.v AS k FROM (SELECT DISTINCT * FROM ({facts})) f "
-            f"JOIN (SELECT DISTINCT cluster, name_norm FROM {members} WHERE name_norm IS NOT NULL) n USING (cluster)")
+    keys = (f"SELECT f.cluster, f.kind, n.name_py || '|' || f.v AS k FROM (SELECT DISTINCT * FROM ({facts})) f "
+            f"JOIN (SELECT DISTINCT cluster, name_py FROM {members} WHERE name_py IS NOT NULL) n USING (cluster)")
     targets = "bool_or(citizen_id IS NOT NULL)" if second_pass else f"bool_or({IDENTIFIED})"
     floating = f"NOT bool_or(citizen_id IS NOT NULL) AND bool_or({IDENTIFIED})" if second_pass else f"NOT bool_or({IDENTIFIED})"
     banned = (f"""

@@ -68,7 +68,7 @@ def _by_evidence(frame: pd.DataFrame, master_of: pd.Series, rest: pd.DataFrame) 
     (evidence.py, the same rules as the full run): mention_id -> (master_id, evidence)."""
     if rest.empty:
         return {}
-    cols = ["mention_id", "name_norm", "citizen_id", "id_raw", "phone_any", "sex", "birth_date", "id_birth", "community",
+    cols = ["mention_id", "name_py", "citizen_id", "id_raw", "phone_any", "sex", "birth_date", "id_birth", "community",
             "address_key", "company"]  # fmt: skip
     old = frame[frame.mention_id.isin(master_of.index)][cols].assign(cluster=lambda d: d.mention_id.map(master_of))
     members = pd.concat([old, rest[cols].assign(cluster="new:" + rest.mention_id)], ignore_index=True)

@@ -192,7 +192,7 @@ def resolve_all(settings, engine: str = "duckdb", progress: bool = True, spark=N
         lap("clustering")
         con.register("labels_in", pa.table({"idx": np.arange(n, dtype=np.int64), "cluster": labels.astype(np.int64)}))
         con.execute("""CREATE OR REPLACE TEMP TABLE members AS
-                       SELECT m.mention_id, l.cluster, m.name_norm, m.citizen_id, m.id_raw, m.phone_any, m.sex,
+                       SELECT m.mention_id, l.cluster, m.name_py, m.citizen_id, m.id_raw, m.phone_any, m.sex,
                               m.birth_date, m.id_birth, m.community, m.address_key, m.company
                        FROM person_mentions m JOIN labels_in l USING (idx)""")
         con.unregister("labels_in")
