@@ -88,7 +88,7 @@ def _members(con, clusters: dict[str, int]) -> None:
     con.execute("CREATE OR REPLACE TABLE labels (mention_id VARCHAR, cluster BIGINT)")
     con.executemany("INSERT INTO labels VALUES (?, ?)", list(clusters.items()))
     con.execute("""CREATE OR REPLACE TABLE members AS
-                   SELECT m.mention_id, l.cluster, m.name_py, m.citizen_id, m.id_raw, m.phone_any, m.sex, m.birth_date,
+                   SELECT m.mention_id, l.cluster, m.name_norm, m.name_py, m.citizen_id, m.id_raw, m.phone_any, m.sex, m.birth_date,
                           m.id_birth, m.community, m.address_key, m.company
                    FROM person_mentions m JOIN labels l USING (mention_id)""")
 

@@ -8,7 +8,7 @@ is the known 王芳.
 
 A cluster with no identifier is attached to an identified cluster only when
 
-- it shares the exact name **and** one of these facts with it: community (door card ↔
+- it shares the exact name (then, for what is left, the same pinyin) **and** one of these facts with it: community (door card ↔
   household address code), registered address (parsed), birth date (stated, or from the
   ID), company (USCC) — any name of a cluster with any of its facts;
 - exactly one identified cluster matches over all its facts (two candidates: ambiguous,
@@ -42,18 +42,20 @@ IDENTIFIED = "citizen_id IS NOT NULL OR id_raw IS NOT NULL OR phone_any IS NOT N
 
 
 def attach(con: duckdb.DuckDBPyConnection, members: str, cannot: str | None = None, out: str = "attachments",
-           second_pass: bool = False) -> int:  # fmt: skip
+           second_pass: bool = False, name: str = "name_norm") -> int:  # fmt: skip
     """Create ``out`` (cluster, target, evidence): clusters of ``members`` to fold into
     another. ``members``: the mentions table with a ``cluster`` column and the columns
-    name_py, citizen_id, id_raw, phone_any, sex, birth_date, id_birth, community,
+    name_norm, name_py, citizen_id, id_raw, phone_any, sex, birth_date, id_birth, community,
     address_key, company. ``cannot``: a table (mention_a, mention_b) of pairs judged
     different. ``second_pass``: fold clusters with a phone or mistyped ID but no valid
-    citizen ID into clusters with one (otherwise: name-only clusters into identified ones)."""
+    citizen ID into clusters with one (otherwise: name-only clusters into identified ones).
+    ``name``: ``name_norm`` (the same name) or ``name_py`` (the same pinyin: a homophone
+    variant, 汪梅庆 for 王梅庆; run after the exact names, and unique on the pinyin)."""
     # every name of a cluster with every fact of it: the whole set, not one record's pair
     facts = " UNION ALL ".join(
         f"SELECT cluster, '{kind}' AS kind, {expr} AS v FROM {members} WHERE {expr} IS NOT NULL" for kind, expr in RULES.items())
-    keys = (f"SELECT f.cluster, f.kind, n.name_py || '|' || f.v AS k FROM (SELECT DISTINCT * FROM ({facts})) f "
-            f"JOIN (SELECT DISTINCT cluster, name_py FROM {members} WHERE name_py IS NOT NULL) n USING (cluster)")
+    keys = (f"SELECT f.cluster, f.kind, n.name || '|' || f.v AS k FROM (SELECT DISTINCT * FROM ({facts})) f "
+            f"JOIN (SELECT DISTINCT cluster, {name} AS name FROM {members} WHERE {name} IS NOT NULL) n USING (cluster)")
     targets = "bool_or(citizen_id IS NOT NULL)" if second_pass else f"bool_or({IDENTIFIED})"
     floating = f"NOT bool_or(citizen_id IS NOT NULL) AND bool_or({IDENTIFIED})" if second_pass else f"NOT bool_or({IDENTIFIED})"
     banned = (f"""

@@ -192,14 +192,15 @@ def resolve_all(settings, engine: str = "duckdb", progress: bool = True, spark=N
         lap("clustering")
         con.register("labels_in", pa.table({"idx": np.arange(n, dtype=np.int64), "cluster": labels.astype(np.int64)}))
         con.execute("""CREATE OR REPLACE TEMP TABLE members AS
-                       SELECT m.mention_id, l.cluster, m.name_py, m.citizen_id, m.id_raw, m.phone_any, m.sex,
+                       SELECT m.mention_id, l.cluster, m.name_norm, m.name_py, m.citizen_id, m.id_raw, m.phone_any, m.sex,
                               m.birth_date, m.id_birth, m.community, m.address_key, m.company
                        FROM person_mentions m JOIN labels_in l USING (idx)""")
         con.unregister("labels_in")
         del labels
         _judged_table(con, cannot)
-        second = _fold(con, "second_pass", second_pass=True)
-        attached = _fold(con, "attachments")
+        # exact names first, then the same pinyin for what is left (homophone variants)
+        second = sum(_fold(con, "second_pass", True, name) for name in ("name_norm", "name_py"))
+        attached = sum(_fold(con, "attachments", False, name) for name in ("name_norm", "name_py"))
         lap("second pass and evidence")
         previous = _previous_links(settings)
         if previous:
@@ -277,10 +278,10 @@ def _judged_table(con: duckdb.DuckDBPyConnection, cannot: list[tuple[str, str]])
     con.unregister("judged_in")
 
 
-def _fold(con: duckdb.DuckDBPyConnection, out: str, second_pass: bool = False) -> int:
+def _fold(con: duckdb.DuckDBPyConnection, out: str, second_pass: bool, name: str) -> int:
     """Fold the clusters ``evidence.attach`` finds into their targets, remembering which
     mentions moved on which fact (``moved``); the number of clusters folded."""
-    n = evidence.attach(con, "members", "judged_different", out, second_pass)
+    n = evidence.attach(con, "members", "judged_different", out, second_pass, name)
     con.execute(f"""CREATE TEMP TABLE IF NOT EXISTS moved (mention_id VARCHAR, evidence VARCHAR);
                     INSERT INTO moved SELECT m.mention_id, a.evidence FROM members m JOIN {out} a USING (cluster);
                     UPDATE members SET cluster = a.target FROM {out} a WHERE members.cluster = a.cluster""")
