@@ -8,16 +8,18 @@ import pandas as pd
 import pytest
 
 from zhijing.entities import clustering, evaluate, evidence, stable_ids
+from zhijing.entities.features import name_keys
 from zhijing.lake.store import current_files
 
 FEMALE_1975 = "330203197503020028"  # 17th digit even: 女
 MALE_1975 = "330203197503020010"  # 17th digit odd: 男
-COLS = ["mention_id", "cluster", "name", "citizen_id", "id_raw", "phone", "sex", "birth_date", "id_birth", "community",
-        "address", "company"]  # fmt: skip
+COLS = ["mention_id", "cluster", "name_norm", "name_py", "citizen_id", "id_raw", "phone_any", "sex", "birth_date", "id_birth",
+        "community", "address_key", "company"]  # fmt: skip
 
 
 def _m(mid, cluster, name, cid=None, phone=None, sex=None, birth=None, community=None, address=None, company=None):
-    return [mid, cluster, name, cid, None, phone, sex, birth, cid[6:14] if cid else None, community, address, company]
+    return [mid, cluster, name, name_keys(name, None)[0], cid, None, phone, sex, birth, cid[6:14] if cid else None, community,
+            address, company]  # fmt: skip
 
 
 @pytest.fixture()

@@ -41,11 +41,12 @@ def test_new_lodging_records_attach_to_their_masters(resolved_city, tmp_path):
 def test_new_name_only_mentions_attach_by_evidence():
     from zhijing.entities.incremental import _by_evidence
 
-    cols = ["mention_id", "name", "citizen_id", "id_raw", "phone", "sex", "birth_date", "id_birth", "community", "address", "company"]
+    cols = ["mention_id", "name_norm", "name_py", "citizen_id", "id_raw", "phone_any", "sex", "birth_date", "id_birth",
+            "community", "address_key", "company"]  # fmt: skip
     frame = pd.DataFrame([
-        ["hukou|1|self", "陈娟", "330203197503020028", None, None, "女", "19750302", "19750302", "DZ330203000001", None, None],
-        ["door|9|holder", "陈娟", None, None, None, None, None, None, "DZ330203000001", None, None],  # new, no phone
-        ["door|8|holder", "陈娟", None, None, None, None, None, None, "DZ330203000777", None, None],  # new, elsewhere
+        ["hukou|1|self", "陈娟", "chen juan", "330203197503020028", None, None, "女", "19750302", "19750302", "DZ330203000001", None, None],
+        ["door|9|holder", "陈娟", "chen juan", None, None, None, None, None, None, "DZ330203000001", None, None],  # new, no phone
+        ["door|8|holder", "陈娟", "chen juan", None, None, None, None, None, None, "DZ330203000777", None, None],  # new, elsewhere
     ], columns=cols)  # fmt: skip
     master_of = pd.Series({"hukou|1|self": "PMAAAA"})
     got = _by_evidence(frame, master_of, frame.iloc[1:])

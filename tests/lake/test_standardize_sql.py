@@ -64,7 +64,8 @@ def test_citizen_id(raw):
 
 
 phones = st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True).flatmap(
-    lambda p: st.sampled_from([p, "+86" + p, "0086" + p, "86 " + p[:3] + "-" + p[3:], p[:-1], "(" + p + ")"]))
+    lambda p: st.sampled_from([p, "+86" + p, "0086" + p, "86 " + p[:3] + "-" + p[3:], p[:-1], "(" + p + ")",
+                               p.translate(str.maketrans("0123456789", "０１２３４５６７８９")), "＋８６" + p]))
 
 
 @FAST
@@ -151,6 +152,34 @@ def test_reason_codes_match_reference():
     tc = S.TimeColumns("src", "t_")
     for raw, why in {"下周二": "bad_format", "2101-01-02": "out_of_range", "": "missing"}.items():
         assert run(tc.stages(), tc.us, tc.reason, raw)[1] == why == timeparse.normalize(raw).reason
+
+
+@pytest.mark.parametrize("order", [None, "dmy", "mdy"])
+@pytest.mark.parametrize(
+    "raw", ["06/04/1982", "25/04/1982", "04/25/1982", "06/06/1982", "31/02/1982", "6.4.1982 13:05", "13/13/1982",
+            "6/4/1982 25:00", "1982-04-06", "０６/０４/１９８２"])  # fmt: skip
+def test_year_last_dates_are_read_in_the_declared_order(raw, order):
+    """06/04/1982 is read as the source declares it; undeclared, only a reading that cannot
+    be wrong is taken and the rest is null with ``ambiguous_day_month`` — the SQL as the reference."""
+    tc = S.TimeColumns("src", "t_", order=order)
+    value = f"strftime(zj_days_to_date({tc.local_days()}), '%Y-%m-%d')"
+    got = run(tc.stages(), f"CASE WHEN ({tc.date_reason()}) IS NULL THEN {value} END", tc.date_reason(), raw)
+    expected = timeparse.normalize_date(raw, order)
+    assert got == (expected.value, expected.reason)
+    if raw == "06/04/1982":
+        assert got[0] == {None: None, "dmy": "1982-04-06", "mdy": "1982-06-04"}[order]
+        assert (got[1] == "ambiguous_day_month") == (order is None)
+
+
+def test_declared_format_names_the_order():
+    assert [timeparse.order_of(f) for f in ("%d/%m/%Y", "MM/DD/YYYY", "%Y%m%d", None)] == ["dmy", "mdy", None, None]
+
+
+def test_fullwidth_sex_codes_and_address_digits():
+    value, reason = S.sex("src")
+    for raw, want in {"１": "男", "２": "女", "Ｍ": "男", "女": "女", "３": None}.items():
+        assert run([], value, reason, raw)[0] == want, raw
+    assert run([], S.address_text("src"), "NULL", "湖南省长沙市邓街２６５号２２幢")[0] == "湖南省长沙市邓街265号22幢"
 
 
 def test_transitions_cover_shanghai_dst():

@@ -52,11 +52,13 @@ def _positions(index: pd.Index, pairs: list[tuple[str, str]]) -> np.ndarray:
 
 
 def cluster_positions(names, cid: np.ndarray, li: np.ndarray, ri: np.ndarray, prob: np.ndarray,
-                      must: np.ndarray, cannot: np.ndarray, threshold: float = THRESHOLD) -> tuple[np.ndarray, list[dict]]:  # fmt: skip
+                      must: np.ndarray, cannot: np.ndarray, threshold: float = THRESHOLD,
+                      birth: np.ndarray | None = None) -> tuple[np.ndarray, list[dict]]:  # fmt: skip
     """Cluster numbers per position. ``names``: positions -> mention ids (for review
     items only); ``cid``: a code per mention for its valid citizen ID
     (-1 for none); ``li``/``ri``/``prob``: scored pairs by position; ``must``/``cannot``:
-    judged pairs by position (k × 2)."""
+    judged pairs by position (k × 2); ``birth``: a code per mention for its birth date
+    (stated or from the valid ID; -1 for none): a cluster never holds two."""
     n = len(cid)
     keep = prob >= threshold
     keep &= ~((cid[li] >= 0) & (cid[ri] >= 0) & (cid[li] != cid[ri]))  # two valid, different IDs are two people
@@ -69,26 +71,10 @@ def cluster_positions(names, cid: np.ndarray, li: np.ndarray, ri: np.ndarray, pr
     labels = _components(n, el, er)
     review: list[dict] = []
     # clusters that would join two different valid IDs through ID-less records
-    has = cid >= 0
-    per = pd.DataFrame({"label": labels[has], "cid": cid[has]}).drop_duplicates().label.value_counts()
-    conflicted = np.sort(per[per > 1].index.to_numpy())
-    if len(conflicted):
-        next_label = int(labels.max()) + 1
-        edge_label = labels[el]
-        in_conflict = np.isin(edge_label, conflicted)
-        sub_l, sub_r, sub_w, sub_lab = el[in_conflict], er[in_conflict], ew[in_conflict], edge_label[in_conflict]
-        order = np.argsort(sub_lab, kind="stable")
-        sub_l, sub_r, sub_w, sub_lab = sub_l[order], sub_r[order], sub_w[order], sub_lab[order]
-        starts = np.searchsorted(sub_lab, conflicted, side="left")
-        ends = np.searchsorted(sub_lab, conflicted, side="right")
-        member_order = np.argsort(labels, kind="stable")
-        m_starts = np.searchsorted(labels[member_order], conflicted, side="left")
-        m_ends = np.searchsorted(labels[member_order], conflicted, side="right")
-        for k in range(len(conflicted)):
-            members = member_order[m_starts[k]:m_ends[k]]
-            s, e = starts[k], ends[k]
-            next_label, item = _split_by_id(labels, members, cid, sub_l[s:e], sub_r[s:e], sub_w[s:e], next_label)
-            review.append(item)
+    review += _split_conflicts(labels, cid, el, er, ew, "id_conflict", "different valid citizen IDs")
+    if birth is not None:  # then two different birth dates (a same-named parent and child)
+        same = labels[el] == labels[er]
+        review += _split_conflicts(labels, birth, el[same], er[same], ew[same], "birth_conflict", "different birth dates")
     for a, b in cannot:  # a judged "different" pair still joined through others: hold apart too
         if labels[a] == labels[b]:
             review.append({"kind": "cannot_link_conflict", "mentions": [int(a), int(b)],
@@ -98,6 +84,35 @@ def cluster_positions(names, cid: np.ndarray, li: np.ndarray, ri: np.ndarray, pr
     for item in review:
         item["mentions"] = [name_of[m] for m in item["mentions"]]
     return labels, review
+
+
+def _split_conflicts(labels: np.ndarray, codes: np.ndarray, el: np.ndarray, er: np.ndarray, ew: np.ndarray,
+                     kind: str, what: str) -> list[dict]:  # fmt: skip
+    """Split (in place) every cluster whose mentions carry two different ``codes``; one
+    review item per split cluster."""
+    has = codes >= 0
+    per = pd.DataFrame({"label": labels[has], "code": codes[has]}).drop_duplicates().label.value_counts()
+    conflicted = np.sort(per[per > 1].index.to_numpy())
+    review: list[dict] = []
+    if not len(conflicted):
+        return review
+    next_label = int(labels.max()) + 1
+    edge_label = labels[el]
+    in_conflict = np.isin(edge_label, conflicted)
+    sub_l, sub_r, sub_w, sub_lab = el[in_conflict], er[in_conflict], ew[in_conflict], edge_label[in_conflict]
+    order = np.argsort(sub_lab, kind="stable")
+    sub_l, sub_r, sub_w, sub_lab = sub_l[order], sub_r[order], sub_w[order], sub_lab[order]
+    starts = np.searchsorted(sub_lab, conflicted, side="left")
+    ends = np.searchsorted(sub_lab, conflicted, side="right")
+    member_order = np.argsort(labels, kind="stable")
+    m_starts = np.searchsorted(labels[member_order], conflicted, side="left")
+    m_ends = np.searchsorted(labels[member_order], conflicted, side="right")
+    for k in range(len(conflicted)):
+        members = member_order[m_starts[k]:m_ends[k]]
+        s, e = starts[k], ends[k]
+        next_label, item = _split_by_id(labels, members, codes, sub_l[s:e], sub_r[s:e], sub_w[s:e], next_label)
+        review.append({**item, "kind": kind, "reason": f"records would join {item['ids']} {what}; held apart"})
+    return review
 
 
 def _pair_key(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:

@@ -1,7 +1,12 @@
 """Columns computed before the model runs (DESIGN §8: Chinese names need more than edit
 distance): pinyin of the whole name and of the surname (homophones 张/章, 晓/小),
 four-corner shape codes (similar characters 王/玉), airline pinyin names mapped to the
-same form, and what a citizen ID (valid or mistyped) says: birth date, sex, division."""
+same form, and what a citizen ID (valid or mistyped) says: birth date, sex, division.
+
+Names are compared in one normal form (``name_form``: dots, spaces, fullwidth, traditional
+characters); phones as sent when the prefix table rejected them (``phone_any``); birth
+dates as stated or as the valid ID states them (``birth_any``); addresses in their parsed
+form, division code plus detail with 幢 as 栋 (``address_key``)."""
 
 from __future__ import annotations
 
@@ -10,6 +15,16 @@ from functools import lru_cache
 import duckdb
 import pandas as pd
 from pypinyin import Style, lazy_pinyin
+
+from zhijing.entities.name_form import normal_name
+
+
+def phone_raw_digits(raw: str) -> str:
+    """SQL: a phone the prefix table rejected, as its digits (fullwidth folded, country code
+    dropped), when there are 7 to 11 of them."""
+    d = f"regexp_replace(translate({raw}, '０１２３４５６７８９', '0123456789'), '[^0-9]', '', 'g')"
+    return (f"CASE WHEN length({d}) BETWEEN 7 AND 11 THEN {d} WHEN length({d}) = 13 AND {d} LIKE '861%' THEN substr({d}, 3) "
+            f"WHEN length({d}) = 15 AND {d} LIKE '00861%' THEN substr({d}, 5) END")  # fmt: skip
 
 
 @lru_cache(maxsize=1)
@@ -32,24 +47,37 @@ def name_keys(name: str | None, pinyin_name: str | None) -> tuple[str | None, st
     return None, None, None, None
 
 
+def id_text(raw: str) -> str:
+    """SQL: a citizen ID that failed its check, as comparable text (fullwidth digits folded,
+    spaces and dashes dropped, upper case)."""
+    return f"upper(regexp_replace(translate({raw}, '０１２３４５６７８９Ｘｘ', '0123456789XX'), '[\\s-]', '', 'g'))"
+
+
 def add_features(con: duckdb.DuckDBPyConnection, table: str = "person_mentions") -> None:
-    """Add name_py, surname_py, given_py, name_shape, id_any, id_birth, id_sex, id_division."""
+    """Add name_norm, name_py, surname_py, given_py, name_shape, id_any, id_birth, id_division,
+    phone_any, birth_any, address_key."""
     names = con.sql(f"SELECT DISTINCT name, name_pinyin FROM {table}").df()
-    keys = [name_keys(n if isinstance(n, str) else None, p if isinstance(p, str) else None)
-            for n, p in zip(names.name, names.name_pinyin, strict=True)]  # fmt: skip
-    lookup = pd.concat([names, pd.DataFrame(keys, columns=["name_py", "surname_py", "given_py", "name_shape"])], axis=1)
+    norm = [normal_name(n) if isinstance(n, str) else None for n in names.name]
+    keys = [name_keys(n, p if isinstance(p, str) else None) for n, p in zip(norm, names.name_pinyin, strict=True)]
+    lookup = pd.concat([names, pd.DataFrame({"name_norm": norm}),
+                        pd.DataFrame(keys, columns=["name_py", "surname_py", "given_py", "name_shape"])], axis=1)  # fmt: skip
     # the pinyin form of a Chinese name has no spaces inside the given name: compare on the joined form
     lookup["name_py"] = lookup.surname_py.fillna("") + " " + lookup.given_py.fillna("").str.replace(" ", "")
     lookup.loc[lookup.surname_py.isna(), "name_py"] = None
     con.register("name_lookup", lookup)
+    ID = id_text("m.id_raw")
     con.execute(f"""
       CREATE OR REPLACE TABLE {table} AS
-      SELECT m.*, l.name_py, l.surname_py, l.given_py, l.name_shape,
-             coalesce(m.citizen_id, CASE WHEN length(m.id_raw) = 15 THEN NULL ELSE upper(m.id_raw) END) AS id_any,
+      SELECT m.*, l.name_norm, l.name_py, l.surname_py, l.given_py, l.name_shape,
+             coalesce(m.citizen_id, CASE WHEN length({ID}) = 15 THEN NULL ELSE {ID} END) AS id_any,
              CASE WHEN m.citizen_id IS NOT NULL THEN substr(m.citizen_id, 7, 8)
-                  WHEN length(m.id_raw) = 18 THEN substr(m.id_raw, 7, 8) END AS id_birth,
+                  WHEN length({ID}) = 18 THEN substr({ID}, 7, 8) END AS id_birth,
              CASE WHEN m.citizen_id IS NOT NULL THEN substr(m.citizen_id, 1, 6)
-                  WHEN length(m.id_raw) = 18 THEN substr(m.id_raw, 1, 6) END AS id_division
+                  WHEN length({ID}) = 18 THEN substr({ID}, 1, 6) END AS id_division,
+             coalesce(m.phone, {phone_raw_digits('m.phone_raw')}) AS phone_any,
+             coalesce(m.birth_date, substr(m.citizen_id, 7, 8)) AS birth_any,
+             CASE WHEN m.address_code IS NOT NULL AND m.address_detail IS NOT NULL THEN m.address_code || '|' ||
+                  replace(replace(regexp_replace(m.address_detail, '\\s', '', 'g'), '幢', '栋'), '号楼', '栋') END AS address_key
       FROM {table} m LEFT JOIN name_lookup l
         ON m.name IS NOT DISTINCT FROM l.name AND m.name_pinyin IS NOT DISTINCT FROM l.name_pinyin""")
     con.unregister("name_lookup")

@@ -68,12 +68,17 @@ def _by_evidence(frame: pd.DataFrame, master_of: pd.Series, rest: pd.DataFrame) 
     (evidence.py, the same rules as the full run): mention_id -> (master_id, evidence)."""
     if rest.empty:
         return {}
-    cols = ["mention_id", "name", "citizen_id", "id_raw", "phone", "sex", "birth_date", "id_birth", "community", "address", "company"]
+    cols = ["mention_id", "name_norm", "name_py", "citizen_id", "id_raw", "phone_any", "sex", "birth_date", "id_birth", "community",
+            "address_key", "company"]  # fmt: skip
     old = frame[frame.mention_id.isin(master_of.index)][cols].assign(cluster=lambda d: d.mention_id.map(master_of))
     members = pd.concat([old, rest[cols].assign(cluster="new:" + rest.mention_id)], ignore_index=True)
     con = duckdb.connect()
     con.register("members_in", members.astype(object).where(members.notna(), None))
     con.execute("CREATE TABLE members AS SELECT * FROM members_in")
-    evidence.attach(con, "members")
-    got = con.sql("SELECT substr(cluster, 5) AS mention_id, target, evidence FROM attachments").fetchall()
-    return {m: (t, e) for m, t, e in got}
+    got = {}
+    for name in ("name_norm", "name_py"):
+        evidence.attach(con, "members", name=name)
+        got.update({m: (t, e) for m, t, e in con.sql(
+            "SELECT substr(cluster, 5) AS mention_id, target, evidence FROM attachments").fetchall()})  # fmt: skip
+        con.execute("UPDATE members SET cluster = a.target FROM attachments a WHERE members.cluster = a.cluster")
+    return got

@@ -8,6 +8,10 @@ Beside the person elements, some datasets carry context that places a person: th
 community a door card was issued for, the address code of a household registration, the
 company an officer or legal representative belongs to. ``CONTEXT`` names those fields;
 they are evidence for mentions that carry a name and nothing else (``evidence.py``).
+
+A phone that failed the prefix table is kept as it was sent (``phone_raw``: evidence for
+matching, never a valid phone), and the address as parsed (``address_code`` and
+``address_detail``, so 长沙 and 长沙市, or a missing 湖南省, compare equal).
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from zhijing.lake.store import current_files
 from zhijing.sources.spec import load_spec
 
 COLUMNS = ("mention_id", "dataset", "record_id", "role", "name", "name_pinyin", "citizen_id", "id_raw", "sex",
-           "birth_date", "phone", "address", "address_district", "community", "company", "seen_at")  # fmt: skip
+           "birth_date", "phone", "phone_raw", "address", "address_district", "address_code", "address_detail",
+           "community", "company", "seen_at")  # fmt: skip
 
 # dataset -> {evidence column: SQL over the clean dataset's fields}
 CONTEXT = {
@@ -40,7 +45,10 @@ def _select(dataset: str, role, columns: set[str], time_field: str | None) -> st
         return f"CAST({_q(name)} AS VARCHAR)" if name and name in columns else "NULL"
 
     addr = role.address
-    district = _q(f"{addr}__district") if addr and f"{addr}__district" in columns else "NULL"
+
+    def part(name: str) -> str:  # the parsed address (standardization's cpca parse)
+        return _q(f"{addr}__{name}") if addr and f"{addr}__{name}" in columns else "NULL"
+
     seen = f"CAST({_q(time_field)} AS TIMESTAMP)" if time_field and time_field in columns else "NULL"
     born = f"strftime(TRY_CAST({_q(role.birth_date)} AS DATE), '%Y%m%d')" if role.birth_date in columns else "NULL"
     ctx = CONTEXT.get(dataset, {})
@@ -55,8 +63,9 @@ def _select(dataset: str, role, columns: set[str], time_field: str | None) -> st
              _record_id AS record_id, '{role.role}' AS role,
              {col('name')} AS name, {col('name_pinyin')} AS name_pinyin,
              {col('citizen_id')} AS citizen_id, {col('citizen_id', '__raw')} AS id_raw,
-             {col('sex')} AS sex, {born} AS birth_date, {col('phone')} AS phone, {col('address')} AS address,
-             {district} AS address_district, {context('community')} AS community, {context('company')} AS company,
+             {col('sex')} AS sex, {born} AS birth_date, {col('phone')} AS phone, {col('phone', '__raw')} AS phone_raw,
+             {col('address')} AS address, {part('district')} AS address_district, {part('division_code')} AS address_code,
+             {part('detail')} AS address_detail, {context('community')} AS community, {context('company')} AS company,
              {seen} AS seen_at
       FROM read_parquet($files, union_by_name = true)"""
 

@@ -2,10 +2,11 @@
 as levels, each level a separate piece of evidence the EM training weighs.
 
 - citizen ID: exact valid ID; one edit apart on the raw text (a typo or a transposition);
-- name: exact; same pinyin (homophone); same surname pinyin and shape-similar given name;
-  pinyin close (airline names, one syllable off);
-- birth date and division as the ID states them (cross-check when the ID itself differs);
-- phone exact; district of the address exact.
+- name (in its normal form, ``name_form``): exact; same pinyin (homophone); same surname
+  pinyin and shape-similar given name; pinyin close (airline names, one syllable off);
+- birth date as stated or as the valid ID states it;
+- phone exact, a phone the prefix table rejected compared as sent;
+- address: the same parsed address, else the same district.
 """
 
 from __future__ import annotations
@@ -35,15 +36,31 @@ def _name_comparison():
         output_column_name="name",
         comparison_levels=[
             cll.NullLevel("name_py"),
-            cll.ExactMatchLevel("name").configure(label_for_charts="same characters"),
+            cll.ExactMatchLevel("name_norm").configure(label_for_charts="same characters"),
             cll.ExactMatchLevel("name_py").configure(label_for_charts="same pinyin (homophone)"),
             cll.And(cll.ExactMatchLevel("surname_py"), cll.ExactMatchLevel("name_shape")).configure(
                 label_for_charts="same shape codes"),
             cll.JaroWinklerLevel("name_py", 0.9).configure(label_for_charts="pinyin close"),
-            cll.LevenshteinLevel("name", 1).configure(label_for_charts="one character differs"),
+            cll.LevenshteinLevel("name_norm", 1).configure(label_for_charts="one character differs"),
             cll.ElseLevel(),
         ],
     )
+
+
+def _exact(output: str, column: str, label: str):
+    """Null / same / else on ``column``, named ``output`` (the name the explanation shows
+    and masks: ``phone`` compares ``phone_any``, ``id_birth`` compares ``birth_any``)."""
+    return cl.CustomComparison(output_column_name=output, comparison_levels=[
+        cll.NullLevel(column), cll.ExactMatchLevel(column).configure(label_for_charts=label), cll.ElseLevel()])
+
+
+def _address_comparison():
+    """The parsed address (division + detail) first, then the district alone."""
+    return cl.CustomComparison(output_column_name="address_district", comparison_levels=[
+        cll.NullLevel("address_district"),
+        cll.ExactMatchLevel("address_key").configure(label_for_charts="same address (parsed)"),
+        cll.ExactMatchLevel("address_district").configure(label_for_charts="same district"),
+        cll.ElseLevel()])
 
 
 def settings() -> SettingsCreator:
@@ -54,9 +71,9 @@ def settings() -> SettingsCreator:
         comparisons=[
             _id_comparison(),
             _name_comparison(),
-            cl.ExactMatch("id_birth").configure(term_frequency_adjustments=False),
-            cl.ExactMatch("phone"),
-            cl.ExactMatch("address_district"),
+            _exact("id_birth", "birth_any", "same birth date"),
+            _exact("phone", "phone_any", "same phone"),
+            _address_comparison(),
         ],
         # every rule is an equi-join whose blocks stay small as the city grows: a name with
         # its whole ID minus the tail (a typo or transposition in the serial or check
@@ -65,7 +82,7 @@ def settings() -> SettingsCreator:
         # the square of a common name's holders and found no extra pair above the floor.
         blocking_rules_to_generate_predictions=[
             block_on("citizen_id"),
-            block_on("phone"),
+            block_on("phone_any"),
             block_on("name_py", "substr(id_any, 1, 13)"),
             block_on("name_py", "substr(id_any, 15, 4)"),
         ],
@@ -77,4 +94,4 @@ def settings() -> SettingsCreator:
     )
 
 
-TRAINING_BLOCKS = [block_on("name_py", "id_birth"), block_on("citizen_id"), block_on("phone")]
+TRAINING_BLOCKS = [block_on("name_py", "birth_any"), block_on("citizen_id"), block_on("phone_any")]

@@ -33,6 +33,16 @@ JOB_VERSION = "person-master/2"
 PAIR_COLUMNS = ["mention_id_l", "mention_id_r", "match_probability", "match_weight"]
 # DuckDB's own limit for the job (it spills to disk beyond it); Python's arrays come on top
 MEMORY_LIMIT = os.environ.get("ZHIJING_RESOLVE_MEMORY_LIMIT", "6GB")
+# Strong evidence against a merge, whatever phone and ID say (twins share a phone and a birth
+# date; a mistyped ID can sit one character from a sibling's): two names that neither sound
+# alike (same pinyin) nor look alike (four-corner codes at most two digits apart: 王/玉, 赵/越,
+# but not 鹏/洋); or two different birth dates (stated, or as a valid ID states them). Only
+# the same valid citizen ID overrides it.
+VETO = """coalesce(NOT coalesce(l.citizen_id = r.citizen_id, false) AND (
+            (l.name_norm <> r.name_norm AND l.name_py <> r.name_py
+             AND NOT coalesce(CASE WHEN length(l.name_shape) = length(r.name_shape)
+                                   THEN hamming(l.name_shape, r.name_shape) <= 2 END, false))
+            OR l.birth_any <> r.birth_any), false)"""
 
 
 @dataclass
@@ -182,15 +192,16 @@ def resolve_all(settings, engine: str = "duckdb", progress: bool = True, spark=N
         lap("clustering")
         con.register("labels_in", pa.table({"idx": np.arange(n, dtype=np.int64), "cluster": labels.astype(np.int64)}))
         con.execute("""CREATE OR REPLACE TEMP TABLE members AS
-                       SELECT m.mention_id, l.cluster, m.name, m.citizen_id, m.id_raw, m.phone, m.sex, m.birth_date,
-                              m.id_birth, m.community, m.address, m.company
+                       SELECT m.mention_id, l.cluster, m.name_norm, m.name_py, m.citizen_id, m.id_raw, m.phone_any, m.sex,
+                              m.birth_date, m.id_birth, m.community, m.address_key, m.company
                        FROM person_mentions m JOIN labels_in l USING (idx)""")
         con.unregister("labels_in")
         del labels
         _judged_table(con, cannot)
-        attached = evidence.attach(con, "members", "judged_different")
-        con.execute("""UPDATE members SET cluster = a.target FROM attachments a WHERE members.cluster = a.cluster""")
-        lap("evidence")
+        # exact names first, then the same pinyin for what is left (homophone variants)
+        second = sum(_fold(con, "second_pass", True, name) for name in ("name_norm", "name_py"))
+        attached = sum(_fold(con, "attachments", False, name) for name in ("name_norm", "name_py"))
+        lap("second pass and evidence")
         previous = _previous_links(settings)
         if previous:
             con.execute(f"CREATE OR REPLACE TEMP TABLE previous AS SELECT mention_id, master_id FROM {previous}")
@@ -222,6 +233,7 @@ def resolve_all(settings, engine: str = "duckdb", progress: bool = True, spark=N
     lap("company, vehicle, phone masters")
     summary = {"run_id": run_id, "engine": engine, "mentions": n, "pairs_scored": n_pairs,
                "masters": int(masters_count), "held_apart": len(review), "attached_by_evidence": attached,
+               "joined_by_second_pass": second,
                "merges": sum(e["event"] == "merge" for e in events), "splits": sum(e["event"] == "split" for e in events),
                **summary_masters, "seconds": seconds}  # fmt: skip
     console.print(f"一人一档: {summary['mentions']:,} mentions → {summary['masters']:,} persons "
@@ -231,12 +243,15 @@ def resolve_all(settings, engine: str = "duckdb", progress: bool = True, spark=N
 
 def _cluster(con: duckdb.DuckDBPyConnection, must, cannot, threshold: float) -> tuple[np.ndarray, list[dict]]:
     """Constrained clustering over positions read straight from DuckDB."""
-    cid = con.sql("""SELECT CASE WHEN citizen_id IS NULL THEN -1
-                                 ELSE dense_rank() OVER (PARTITION BY citizen_id IS NULL ORDER BY citizen_id) END::BIGINT AS c
-                     FROM person_mentions ORDER BY idx""").fetchnumpy()["c"]  # fmt: skip
-    e = con.sql("""SELECT l.idx AS li, r.idx AS ri, p.match_probability AS p FROM pairs p
-                   JOIN person_mentions l ON l.mention_id = p.mention_id_l
-                   JOIN person_mentions r ON r.mention_id = p.mention_id_r""").fetchnumpy()  # fmt: skip
+    codes = con.sql("""
+      SELECT CASE WHEN citizen_id IS NULL THEN -1
+                  ELSE dense_rank() OVER (PARTITION BY citizen_id IS NULL ORDER BY citizen_id) END::BIGINT AS c,
+             CASE WHEN b IS NULL THEN -1 ELSE dense_rank() OVER (PARTITION BY b IS NULL ORDER BY b) END::BIGINT AS b
+      FROM (SELECT idx, citizen_id, coalesce(substr(citizen_id, 7, 8), birth_date) AS b FROM person_mentions)
+      ORDER BY idx""").fetchnumpy()  # fmt: skip
+    e = con.sql(f"""SELECT l.idx AS li, r.idx AS ri, CASE WHEN {VETO} THEN 0.0 ELSE p.match_probability END AS p
+                    FROM pairs p JOIN person_mentions l ON l.mention_id = p.mention_id_l
+                    JOIN person_mentions r ON r.mention_id = p.mention_id_r""").fetchnumpy()  # fmt: skip
 
     def positions(pairs: list[tuple[str, str]]) -> np.ndarray:
         if not pairs:
@@ -253,8 +268,8 @@ def _cluster(con: duckdb.DuckDBPyConnection, must, cannot, threshold: float) -> 
         con.unregister("idx_in")
         return [got[i] for i in idx]
 
-    return clustering.cluster_positions(names, cid, np.asarray(e["li"]), np.asarray(e["ri"]), np.asarray(e["p"], float),
-                                        positions(must), positions(cannot), threshold)  # fmt: skip
+    return clustering.cluster_positions(names, codes["c"], np.asarray(e["li"]), np.asarray(e["ri"]), np.asarray(e["p"], float),
+                                        positions(must), positions(cannot), threshold, codes["b"])  # fmt: skip
 
 
 def _judged_table(con: duckdb.DuckDBPyConnection, cannot: list[tuple[str, str]]) -> None:
@@ -263,14 +278,20 @@ def _judged_table(con: duckdb.DuckDBPyConnection, cannot: list[tuple[str, str]])
     con.unregister("judged_in")
 
 
+def _fold(con: duckdb.DuckDBPyConnection, out: str, second_pass: bool, name: str) -> int:
+    """Fold the clusters ``evidence.attach`` finds into their targets, remembering which
+    mentions moved on which fact (``moved``); the number of clusters folded."""
+    n = evidence.attach(con, "members", "judged_different", out, second_pass, name)
+    con.execute(f"""CREATE TEMP TABLE IF NOT EXISTS moved (mention_id VARCHAR, evidence VARCHAR);
+                    INSERT INTO moved SELECT m.mention_id, a.evidence FROM members m JOIN {out} a USING (cluster);
+                    UPDATE members SET cluster = a.target FROM {out} a WHERE members.cluster = a.cluster""")
+    return n
+
+
 def _mark_evidence(con: duckdb.DuckDBPyConnection) -> None:
-    """Links of attached mentions say which fact attached them."""
-    con.execute("""
-      CREATE OR REPLACE TEMP TABLE attached_mentions AS
-      SELECT m.mention_id, a.evidence FROM person_mentions m
-      JOIN members x USING (mention_id) JOIN attachments a ON a.target = x.cluster
-      WHERE m.citizen_id IS NULL AND m.id_raw IS NULL AND m.phone IS NULL""")
-    con.execute("UPDATE links SET evidence = a.evidence FROM attached_mentions a WHERE links.mention_id = a.mention_id")
+    """Links of mentions folded in by the second pass or by name plus evidence say which
+    fact joined them."""
+    con.execute("UPDATE links SET evidence = a.evidence FROM moved a WHERE links.mention_id = a.mention_id")
 
 
 def _previous_links(settings) -> str | None:

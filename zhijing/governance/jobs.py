@@ -20,10 +20,11 @@ from zhijing.governance import standardize_sql as S
 from zhijing.governance.engines.base import Engine
 from zhijing.sources.connectors.base import quote_ident as q
 from zhijing.sources.spec import DatasetSpec
+from zhijing.standards import timeparse
 from zhijing.standards.address import parse_many
 
 JOB_NAME = "governance.clean"
-JOB_REVISION = 1  # bump when the meaning of the generated SQL changes
+JOB_REVISION = 2  # bump when the meaning of the generated SQL changes
 ADDRESS_PARTS = ("province", "city", "district", "division_code", "detail")
 STANDARDIZED = {
     "citizen_id", "phone", "plate", "uscc", "datetime", "date", "birth_date", "sex", "amount", "number",
@@ -60,7 +61,7 @@ def _plan_field(spec: DatasetSpec, i: int, fname: str, params: JobParams) -> Fie
     # every value and reason is a staged column, computed once and referenced by the outputs,
     # ``_issues`` and ``<field>__raw``
     if element in ("datetime", "date", "birth_date"):
-        tc = S.TimeColumns(src, p, params.zone)
+        tc = S.TimeColumns(src, p, params.zone, timeparse.order_of(spec.field(fname).format))
         plan.stages, plan.time = tc.stages(), tc
         days = f"{p}days"
         if element == "datetime":
@@ -121,7 +122,9 @@ def _simple(element: str, src: str) -> tuple[str, str | None]:
         return S.pattern_code(src, "^[A-HJ-NPR-Z0-9]{17}$")
     if element == "account_no":
         return f"nullif(regexp_replace({src}, {S.lit(S.WS)}, '', 'g'), '')", None
-    return S.text(src), None  # record_id, text, category, code, place_code, address
+    if element == "address":
+        return S.address_text(src), None
+    return S.text(src), None  # record_id, text, category, code, place_code
 
 
 class CleanJob:
@@ -247,7 +250,7 @@ def address_lookup(engine: Engine, fields: list[str]) -> pa.Table:
     engines, so their address columns agree by construction."""
     texts: set[str] = set()
     for f in fields:
-        texts.update(r[0] for r in engine.rows(f"SELECT DISTINCT {S.text(q(f))} FROM raw_batch") if r[0])
+        texts.update(r[0] for r in engine.rows(f"SELECT DISTINCT {S.address_text(q(f))} FROM raw_batch") if r[0])
     ordered = sorted(texts)
     parsed = parse_many(ordered) if ordered else []
     return pa.table(

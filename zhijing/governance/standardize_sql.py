@@ -43,6 +43,8 @@ WS = f"[{_re_class(WHITESPACE)}]"
 FULLWIDTH_DIGITS = "０１２３４５６７８９"
 FULLWIDTH_ASCII = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
 HALFWIDTH_ASCII = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
+FULLWIDTH_ALNUM = "".join(chr(c) for c in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)))
+ASCII_ALNUM = "".join(chr(c) for c in (*range(0x30, 0x3A), *range(0x41, 0x5B), *range(0x61, 0x7B)))
 GARBAGE = "[" + _re_class("".join(chr(c) for c in (*range(0, 9), 11, 12, *range(14, 32), 127)) + "\ufffd") + "]"
 
 
@@ -71,6 +73,11 @@ def translate_some(e: str, source: str, target: str) -> str:
 def text(e: str) -> str:
     """Plain text elements: trimmed, empty -> NULL."""
     return f"nullif({strip(e)}, '')"
+
+
+def address_text(e: str) -> str:
+    """Addresses: fullwidth digits and letters as ASCII (２６５号２２幢 is 265号22幢), trimmed."""
+    return text(translate_some(e, FULLWIDTH_ALNUM, ASCII_ALNUM))
 
 
 def matches(e: str, pattern: str) -> str:
@@ -173,6 +180,7 @@ COMPACT = rf"^({_D}{{4}})({_D}{{2}})({_D}{{2}})(?:({_D}{{2}})({_D}{{2}})({_D}{{2
 CHINESE = (
     rf"^({_D}{{4}})年({_D}{{1,2}})月({_D}{{1,2}})日(?:{WS}*({_D}{{1,2}})[时:]({_D}{{1,2}})分?(?:({_D}{{1,2}})秒?)?)?$"
 )
+YEAR_LAST = rf"^({_D}{{1,2}})[-/.]({_D}{{1,2}})[-/.]({_D}{{4}})(?:[ T]({_D}{{1,2}}):({_D}{{2}})(?::({_D}{{2}}))?)?$"
 NUMBER = rf"^{_D}+(?:\.{_D}+)?$"
 ISO = (
     rf"^({_D}{{4}})-({_D}{{2}})-({_D}{{2}})[T ]({_D}{{2}}):({_D}{{2}})(?::({_D}{{2}})(?:\.({_D}{{1,6}}))?)?"
@@ -192,8 +200,10 @@ class TimeColumns:
     columns of earlier stages); ``us`` / ``reason`` name the results.
     """
 
-    def __init__(self, source: str, prefix: str, zone: str = "Asia/Shanghai") -> None:
-        self.src, self.p, self.zone = source, prefix, zone
+    def __init__(self, source: str, prefix: str, zone: str = "Asia/Shanghai", order: str | None = None) -> None:
+        """``order``: how a year-last date (06/04/1982) is read, ``dmy`` / ``mdy`` as the
+        source declares it (``timeparse.order_of``); None reads only what cannot be wrong."""
+        self.src, self.p, self.zone, self.order = source, prefix, zone, order
         self.us = f"{prefix}us"
         self.reason = f"{prefix}why"
 
@@ -231,11 +241,12 @@ class TimeColumns:
 
         ``k`` is the form: 1 zero-padded separated (digits by position), 2 other separated,
         3 compact (by position), 4 Chinese, 5 ISO 8601 (only when no civil form matched: a
-        string both civil and ISO has the same fields, so the same verdict, either way).
-        Forms 2, 4 and 5 take all their capture groups from one regex run."""
+        string both civil and ISO has the same fields, so the same verdict, either way),
+        6 year last (day and month in the declared order). Forms 2, 4, 5 and 6 take all
+        their capture groups from one regex run."""
         c = self.col
         t, k, g, gi, x, z = c("t"), c("k"), c("g"), c("gi"), c("x"), c("z")
-        forms = ((1, SEP_FIXED), (2, SEP), (3, COMPACT), (4, CHINESE), (5, ISO))
+        forms = ((1, SEP_FIXED), (2, SEP), (3, COMPACT), (4, CHINESE), (5, ISO), (6, YEAR_LAST))
         kind = "CASE " + " ".join(f"WHEN {matches(t, pat)} THEN {num}" for num, pat in forms) + " END"
 
         def digits14(parts: list[str]) -> str:
@@ -245,9 +256,12 @@ class TimeColumns:
         # every form as one 14-digit number (absent time fields are 0, as the reference's
         # defaults), fields by integer arithmetic
         n = c("n")
+        first, second = f"{g}['g1']", f"{g}['g2']"
+        month, day = self._day_month(first, second)
         canon = (
             f"CAST(CASE {k} WHEN 1 THEN rpad({' || '.join(f'substr({t}, {a}, {w})' for a, w in FIXED_AT)}, 14, '0') "
             f"WHEN 3 THEN rpad({t}, 14, '0') "
+            f"WHEN 6 THEN {digits14([f'{g}[{lit(name)}]' for name in ('g3',)] + [month, day] + [f'{g}[{lit(name)}]' for name in ('g4', 'g5', 'g6')])} "
             f"WHEN 5 THEN {digits14([f'{gi}[{lit(name)}]' for name in GROUPS6])} "
             f"ELSE {digits14([f'{g}[{lit(name)}]' for name in GROUPS6])} END AS BIGINT)"
         )
@@ -281,7 +295,8 @@ class TimeColumns:
         )
         sec = fdiv(self.us, 1_000_000)
         reason = (
-            f"CASE WHEN {blank(self.src)} THEN 'missing' WHEN {self.us} IS NULL THEN 'bad_format' "
+            f"CASE WHEN {blank(self.src)} THEN 'missing' WHEN {self.col('amb')} THEN 'ambiguous_day_month' "
+            f"WHEN {self.us} IS NULL THEN 'bad_format' "
             f"WHEN {sec} < {MIN_SEC} OR {sec} >= {MAX_SEC} THEN 'out_of_range' END"
         )
         return [
@@ -290,12 +305,13 @@ class TimeColumns:
             [(k, kind)],
             # a plain number can only be a value of no form or of the all-digit compact form
             [(c("num"), f"CASE WHEN {k} IS NULL OR {k} = 3 THEN coalesce({matches(t, NUMBER)}, false) ELSE false END"),
-             (g, f"CASE {k} WHEN 2 THEN {groups(t, SEP, 6)} WHEN 4 THEN {groups(t, CHINESE, 6)} END"),
+             (g, f"CASE {k} WHEN 2 THEN {groups(t, SEP, 6)} WHEN 4 THEN {groups(t, CHINESE, 6)} "
+                 f"WHEN 6 THEN {groups(t, YEAR_LAST, 6)} END"),
              (gi, f"CASE WHEN {k} = 5 THEN {groups(t, ISO, 8)} END")],
             [(n, canon), (c("fr"), f"CAST(rpad(nullif({gi}['g7'], ''), 6, '0') AS BIGINT)"),
              (z, f"nullif({gi}['g8'], '')"), (x, f"CASE WHEN {c('num')} THEN CAST({t} AS DOUBLE) END")],
-            [(c(f), field(f)) for f in unit],
-            [(lt, f"CASE WHEN {k} IS NOT NULL AND {ok} THEN {local} END"),
+            [(c(f), field(f)) for f in unit] + [(c("amb"), self._ambiguous(k, first, second))],
+            [(lt, f"CASE WHEN {k} IS NOT NULL AND {ok} AND NOT {c('amb')} THEN {local} END"),
              (c("off"), self._zone_offset()), (lx, excel_local), (c("nu"), num_us)],
             [(self.us, us)],
             [(self.reason, reason)],
@@ -315,9 +331,27 @@ class TimeColumns:
         sec = fdiv(self.us, 1_000_000)
         local = f"({sec} + {offset_at_utc(sec, self.zone)})"
         return (
-            f"CASE WHEN {blank(self.src)} THEN 'missing' WHEN {self.us} IS NULL THEN 'bad_format' "
+            f"CASE WHEN {blank(self.src)} THEN 'missing' WHEN {self.col('amb')} THEN 'ambiguous_day_month' "
+            f"WHEN {self.us} IS NULL THEN 'bad_format' "
             f"WHEN {local} < {MIN_SEC} OR {local} >= {MAX_SEC} THEN 'out_of_range' END"
         )
+
+    def _day_month(self, first: str, second: str) -> tuple[str, str]:
+        """(month, day) texts of a year-last date: the declared order, or the one reading
+        that cannot be wrong (``timeparse._day_month``)."""
+        if self.order == "dmy":
+            return second, first
+        if self.order == "mdy":
+            return first, second
+        a = f"CAST({first} AS BIGINT)"
+        return (f"CASE WHEN {a} > 12 THEN {second} ELSE {first} END", f"CASE WHEN {a} > 12 THEN {first} ELSE {second} END")
+
+    def _ambiguous(self, k: str, first: str, second: str) -> str:
+        """A year-last date that reads two ways, with no declared order: never guessed."""
+        if self.order:
+            return "false"
+        a, b = f"CAST({first} AS BIGINT)", f"CAST({second} AS BIGINT)"
+        return f"coalesce({k} = 6 AND {a} <= 12 AND {b} <= 12 AND {a} <> {b}, false)"
 
 
 # ---------------------------------------------------------------------------- identifiers
@@ -368,7 +402,8 @@ COUNTRY_PREFIXED = r"^(\+?86|0086)1[0-9]{10}$"
 def phone_stages(src: str, p: str) -> tuple[list[list[tuple[str, str]]], str, str]:
     s, n = f"{p}s", f"{p}n"
     stages = [
-        [(s, replace_re(src, f"{WS}|[-()（）]"))],
+        [(f"{p}s0", translate_some(src, ref_phone.FULLWIDTH_FROM, ref_phone.FULLWIDTH_TO))],
+        [(s, replace_re(f"{p}s0", f"{WS}|[-()（）]"))],
         [(n, f"CASE WHEN {matches(s, COUNTRY_PREFIXED)} THEN right({s}, 11) ELSE {s} END")],
     ]
     reason = (
@@ -416,7 +451,8 @@ SEX_UNKNOWN = ("0", "9", "未知", "未说明")
 
 
 def sex(src: str) -> tuple[str, str]:
-    s = f"upper({strip(src)})"
+    """GB/T 2261.1 codes and the words departments write, fullwidth (１, Ｍ) as ASCII."""
+    s = f"upper({strip(translate_some(src, FULLWIDTH_ASCII, HALFWIDTH_ASCII))})"
     arms = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in SEX_CODES.items())
     value = f"CASE {s} {arms} END"
     reason = f"CASE WHEN {blank(src)} OR {in_list(s, list(SEX_UNKNOWN))} THEN NULL WHEN {value} IS NULL THEN 'bad_code' END"

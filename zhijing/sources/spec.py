@@ -31,7 +31,9 @@ class FieldSpec(BaseModel):
     element: Element
     title: str | None = None
     note: str | None = None
-    format: str | None = None  # dates as the department writes them (strftime, e.g. %d/%m/%Y)
+    # how a date field writes day, month and year when the text alone cannot tell
+    # (``%d/%m/%Y``: 06/04/1982 is the 6th of April); never guessed (standardize_sql)
+    format: str | None = None
 
 
 class PersonRole(BaseModel):
@@ -92,7 +94,10 @@ class DatasetSpec(BaseModel):
         return [f.name for f in self.fields]
 
     def element_of(self, field: str) -> str:
-        return next(f.element for f in self.fields if f.name == field)
+        return self.field(field).element
+
+    def field(self, name: str) -> FieldSpec:
+        return next(f for f in self.fields if f.name == name)
 
 
 class ReferenceSpec(BaseModel):
