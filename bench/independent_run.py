@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from bench.independent import DATASET, read_truth
@@ -23,20 +22,19 @@ from bench.independent import DATASET, read_truth
 DECLARATION = Path(__file__).with_name("independent_sources.yaml")
 
 
-@contextmanager
-def declared(path: Path = DECLARATION):
-    """Within the block, ``path`` is the source registry the platform reads (the route
-    before deployment declarations exist); the packaged registry is back afterwards."""
-    from zhijing.sources import spec
+def declare(home: Path, data_dir: Path) -> None:
+    """Declare the set in the deployment as a data center would without ``sources add``:
+    the hand-written declaration (``independent_sources.yaml``) in ``<home>/sources/``,
+    the department's file beside it."""
+    import shutil
 
-    before = spec.load_spec.__wrapped__.__defaults__
-    spec.load_spec.__wrapped__.__defaults__ = (path,)
-    spec.load_spec.cache_clear()
-    try:
-        yield
-    finally:
-        spec.load_spec.__wrapped__.__defaults__ = before
-        spec.load_spec.cache_clear()
+    import yaml
+
+    folder = home / "sources"
+    (folder / "independent").mkdir(parents=True, exist_ok=True)
+    shutil.copy(data_dir / "sources" / "independent" / "persons.csv", folder / "independent" / "persons.csv")
+    doc = yaml.safe_load(DECLARATION.read_text(encoding="utf-8"))
+    (folder / "independent.yaml").write_text(yaml.safe_dump({"datasets": doc["datasets"]}, allow_unicode=True), encoding="utf-8")
 
 
 def ingest_and_resolve(home: Path, data_dir: Path) -> dict:
@@ -46,8 +44,7 @@ def ingest_and_resolve(home: Path, data_dir: Path) -> dict:
     from zhijing.entities.resolve import resolve_all
 
     got = ingest_only(home, data_dir)
-    with declared():
-        summary = resolve_all(Settings(home=home), progress=False)
+    summary = resolve_all(Settings(home=home), progress=False)
     return {"ingest": got["totals"], "resolve": summary, "note": got["note"]}
 
 
@@ -81,14 +78,14 @@ def route(home: Path, data_dir: Path) -> dict:
             "print(json.dumps(ingest_only(Path(sys.argv[1]), Path(sys.argv[2]))))")
     r = subprocess.run([sys.executable, "-c", code, str(home), str(data_dir)], capture_output=True, text=True, check=True)
     ingest = json.loads(r.stdout.strip().splitlines()[-1])
-    code = ("import json, sys; from pathlib import Path; from bench.independent_run import declared; "
+    code = ("import json, sys; from pathlib import Path; "
             "from zhijing.config import Settings; from zhijing.entities.resolve import resolve_all\n"
-            "with declared():\n    print(json.dumps(resolve_all(Settings(home=Path(sys.argv[1])), progress=False), default=str))")
+            "print(json.dumps(resolve_all(Settings(home=Path(sys.argv[1])), progress=False), default=str))")
     timed = _timed(lambda: subprocess.run([sys.executable, "-c", code, str(home)], capture_output=True, text=True, check=True))
     summary = json.loads(timed.pop("stdout").strip().splitlines()[-1])
     note = f" ({ingest['note']})" if ingest.get("note") else ""
     return {**timed, "summary": summary, "ingest": f"{ingest['totals']}{note}",
-            "route": "declared by hand (`bench/independent_sources.yaml`; `zhijing sources add` not in this build), "
+            "route": "declared by hand in the deployment (`bench/independent_sources.yaml` into `<home>/sources/`), "
                      "ingested, resolved"}  # fmt: skip
 
 
@@ -105,22 +102,9 @@ def ingest_only(home: Path, data_dir: Path) -> dict:
     from zhijing.config import Settings
     from zhijing.governance.ingest import ingest_city
 
-    note = None
-    with declared():
-        got = ingest_city(Settings(home=home), data_dir / "sources", progress=False)
-        if got["totals"]["rows_in"] == 0:
-            note = "CRLF file landed 0 rows; ingested an LF copy"
-            got = ingest_city(Settings(home=home), _lf_copy(data_dir), progress=False)
-    return {"totals": got["totals"], "note": note}
-
-
-def _lf_copy(data_dir: Path) -> Path:
-    out = data_dir / "sources_lf"
-    for f in (data_dir / "sources").rglob("*.csv"):
-        target = out / f.relative_to(data_dir / "sources")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(f.read_bytes().replace(b"\r\n", b"\n"))
-    return out
+    declare(home, data_dir)
+    got = ingest_city(Settings(home=home), progress=False, datasets=[DATASET])
+    return {"totals": got["totals"], "note": None}
 
 
 def score(home: Path, data_dir: Path) -> dict:
