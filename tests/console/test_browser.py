@@ -1,6 +1,7 @@
 """The console in a real browser (Debian's Chromium via Playwright): log in, choose a
 purpose, search a person, open the file with its timeline and graph; refused without a
-purpose."""
+purpose. The officers' findings (issue 13, part 9) and the detective's path (part 10) are
+in test_browser_console.py, on the same module-scoped server pattern."""
 
 from __future__ import annotations
 
@@ -43,16 +44,17 @@ def test_login_search_and_person_file(server, tmp_path):
         page.click("button[type=submit]")
         page.wait_for_url(f"{base}/")
         page.wait_for_selector("#dataset-chart canvas")
+        page.wait_for_selector("#map.drawn canvas", state="attached")  # Leaflet draws the jurisdictions
         page.goto(f"{base}/persons")
         page.wait_for_selector(f"#purpose option[value='{DEMO_CASE}']", state="attached")
         page.fill("input[name=q]", "张伟")
         page.click("#person-search button")
         page.wait_for_selector("#toast", state="visible")
-        assert "purpose" in page.inner_text("#toast")  # refused without a purpose
+        assert "用途" in page.inner_text("#toast")  # refused without a purpose, in Chinese
         page.select_option("#purpose", DEMO_CASE)
         page.click("#person-search button")
-        page.wait_for_selector("#results tr")
-        page.click("#results tr >> nth=0")
+        page.wait_for_selector("#results tbody tr.click")
+        page.click("#results tbody tr >> nth=0")
         page.wait_for_selector("#file:not([hidden])")
         page.wait_for_selector("#timeline canvas")
         page.wait_for_selector("#graph canvas")
@@ -63,7 +65,7 @@ def test_login_search_and_person_file(server, tmp_path):
         assert "导出编号" in dl.value.path().read_text(encoding="utf-8-sig").splitlines()[0]
 
         page.goto(f"{base}/")  # the overview: station map with the incident heat layer and charts
-        for chart in ("#map", "#incident-months", "#incident-categories", "#dataset-chart"):
+        for chart in ("#incident-months", "#incident-categories", "#dataset-chart"):
             page.wait_for_selector(f"{chart} canvas")
         page.goto(f"{base}/review")  # the review screen loads its queue under the chosen purpose
         page.wait_for_selector("#queue tbody", state="attached")
@@ -96,7 +98,7 @@ def test_an_auditor_checks_an_entry_in_the_browser(server):
         page.click("button[type=submit]")
         page.wait_for_url(f"{base}/")
         page.goto(f"{base}/audit")
-        page.wait_for_selector("#events tr")
+        page.wait_for_selector("#events tbody tr.click")
         page.click(f"#events tr:has(td:text-is('{sealed_last}'))")
         page.wait_for_selector("#proof:not([hidden]) [data-check=signature]")
         checks = {k: page.inner_text(f"#proof [data-check={k}]") for k in ("chain", "leaf", "path", "signature")}
@@ -104,7 +106,7 @@ def test_an_auditor_checks_an_entry_in_the_browser(server):
         assert _fingerprint(log.trust.pinned_key()) in checks["signature"]  # to compare with oversight's copy
         _resign_with_another_key(log, head)  # a rewrite of the database: the row names the new key
         page.reload()
-        page.wait_for_selector("#events tr")
+        page.wait_for_selector("#events tbody tr.click")
         page.click(f"#events tr:has(td:text-is('{sealed_last}'))")
         page.wait_for_selector("#proof:not([hidden]) [data-check=signature]")
         assert page.inner_text("#proof [data-check=signature]").startswith("✘")  # the pinned key decides

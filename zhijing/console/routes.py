@@ -26,6 +26,17 @@ PAGES = {
     "/persons": ("persons.html", "一人一档"),
     "/review": ("review.html", "核查"),
     "/audit": ("audit.html", "审计监督"),
+    "/search": ("search.html", "云搜索"),
+    "/trajectory": ("trajectory.html", "轨迹"),
+    "/companions": ("companions.html", "同行分析"),
+    "/collision": ("collision.html", "碰撞分析"),
+    "/compare": ("compare.html", "比对"),
+    "/graph": ("graph.html", "关系研判"),
+    "/cases": ("cases.html", "专案"),
+}
+DEEP_LINKS = {  # a screen opened on one subject: the shell only, the script reads the id from the path
+    "/persons/{master_id}": ("persons.html", "一人一档"),
+    "/cases/{ref}": ("cases.html", "专案"),
 }
 
 
@@ -38,6 +49,6 @@ def _page(template: str, title: str):
 
 def register(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for path, (template, title) in PAGES.items():
+    for path, (template, title) in {**PAGES, **DEEP_LINKS}.items():
         app.add_api_route(path, _page(template, title), methods=["GET"], response_class=HTMLResponse,
-                          include_in_schema=False, name=f"console:{template}")
+                          include_in_schema=False, name=f"console:{path}")
