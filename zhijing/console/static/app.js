@@ -14,7 +14,7 @@ const zj = (() => {
     "state.loading": "Loading…", "state.empty": "Nothing found", "state.error": "Could not load",
     "state.scope": "Nothing found within your purpose and jurisdiction",
     "state.missing": "This analysis is not installed on this server yet",
-    "toast.ok": "Done", "wb.mode": "How", "wb.place": "Place", "col.time": "Time", "col.dataset": "Dataset",
+    "toast.ok": "Done", "wb.mode": "How", "wb.pin": "Pin", "wb.place": "Place", "col.time": "Time", "col.dataset": "Dataset",
     "col.record_id": "Source record", "wb.subject": "Subject (person:ID / plate:plate / phone:number)", "wb.run": "Run",
     "search.start": "From", "search.end": "Until", "pin.nocase": "Choose a case as the purpose first (top right)", "pin.done": "Added to case",
   };
@@ -163,9 +163,11 @@ const zj = (() => {
   }
   /** The workbench screens' common parts: point/evidence columns, and a clear word when the
       analysis is not served here (its branch not merged, or its data not built). */
-  const MODES = { stay: "住宿", trip: "出行", pass: "卡口", door: "门禁", case: "案件", call: "通话", alarm: "110 警情", accident: "事故" };
+  const MODES = { stay: "住宿", trip: "出行", pass: "卡口", point: "到访", door: "门禁", case: "案件", call: "通话", alarm: "110 警情", accident: "事故" };
+  const mode = (m) => (lang === "en" ? m || "" : MODES[m] || m || "");
+  const pinButton = (i) => `<button type="button" class="secondary" data-pin="${esc(i)}">${esc(t("wb.pin", "钉选"))}</button>`;
   const pointCols = (extra = []) => [
-    ["col.time", "时间", (p) => esc(time(p.ts))], ["wb.mode", "方式", (p) => esc(lang === "en" ? p.mode || p.kind : MODES[p.mode] || p.mode || p.kind || "")],
+    ["col.time", "时间", (p) => esc(time(p.ts))], ["wb.mode", "方式", (p) => esc(p.mode ? mode(p.mode) : p.kind || "")],
     ["wb.place", "地点", (p) => esc(p.place_name || p.place_id || "")], ["col.dataset", "数据集", "dataset"],
     ["col.record_id", "来源记录", "record_id"], ...extra];
   async function analysis(target, path, opts = {}) {
@@ -235,5 +237,5 @@ const zj = (() => {
     },
   };
   return { api, request, served, download, pages, t, addEN, applyI18n, reason, chrome, table, loading, chart, esc, toast,
-           purpose, pin, time, qs, lang: () => lang, pointCols, analysis, subjectForm };
+           purpose, pin, time, qs, lang: () => lang, pointCols, analysis, subjectForm, mode, pinButton };
 })();

@@ -24,9 +24,10 @@ zj.map = (() => {
       if (!geo || !geo.features) continue;
       const layer = L.geoJSON(geo, { style, interactive: path.endsWith("stations"),
         onEachFeature: (f, l) => f.properties?.name && l.bindTooltip(zj.esc(f.properties.name)) }).addTo(m);
-      if (path.endsWith("stations") || path.endsWith("districts")) m.fitBounds(layer.getBounds(), { maxZoom: 12 });
+      if (path.endsWith("stations") || path.endsWith("districts")) m.fitBounds(layer.getBounds(), { maxZoom: 12, animate: false });
     }
     box.classList.add("drawn");
+    zj.map.current = m;  // for the browser tests
     return m;
   }
   /** Points [{lat, lon, label, color}] as circles, optionally joined in order; fits the view. */
@@ -37,13 +38,13 @@ zj.map = (() => {
     if (opts.line && ll.length > 1) L.polyline(ll, { color: opts.color || "#c8102e", weight: 2, opacity: 0.7 }).addTo(group);
     pts.forEach((p) => {
       if (p.lat == null || p.lon == null) return;
-      const c = L.circleMarker([p.lat, p.lon], { radius: 6, color: p.color || opts.color || "#c8102e", fillOpacity: 0.8 });
+      const c = L.circleMarker([p.lat, p.lon], { radius: opts.radius || 6, color: p.color || opts.color || "#c8102e", fillOpacity: 0.8 });
       if (p.label) c.bindTooltip(p.label);
       if (p.onClick) c.on("click", p.onClick);
       c.addTo(group);
     });
     group.addTo(m);
-    if (ll.length) m.fitBounds(L.latLngBounds(ll).pad(0.2), { maxZoom: 14 });
+    if (ll.length) m.fitBounds(L.latLngBounds(ll).pad(0.2), { maxZoom: 14, animate: false });
     return group;
   }
   return { create, points, reference };

@@ -20,7 +20,7 @@ zj.pages.collision = async () => {
     marker = L.circle([picked.lat, picked.lon], { radius: +form.radius.value || 500, color: "#c8102e" }).addTo(m);
     form.kind.value = "circle"; form.value.value = `${picked.lon.toFixed(5)}, ${picked.lat.toFixed(5)}`;
   });
-  const local = (v) => (v ? v + ":00+08:00" : "");
+  const local = (v) => v || "";  // local time (the city's), as the form gives it
   function render() {
     document.getElementById("windows").innerHTML = windows.map((w, i) => `<li>${esc(w.kind)} · ${esc(typeof w.value === "object" ? JSON.stringify(w.value) : w.value)}` +
       ` · ${esc(w.start.slice(0, 16))} – ${esc(w.end.slice(0, 16))} <a href="#" data-rm="${i}">${esc(t("coll.remove", "删除"))}</a></li>`).join("");
@@ -47,7 +47,7 @@ zj.pages.collision = async () => {
     document.getElementById("summary").textContent = `k = ${out.k} · ${out.total ?? out.hits.length}`;
     const who = (h) => h.kind === "person" ? `<a href="/persons/${encodeURIComponent(h.subject)}">${esc((h.person?.name || "") + " " + h.subject)}</a>` : esc(`${h.kind}:${h.subject}`);
     zj.table("#hits", [["coll.subject", "对象", who], ["coll.nwin", "窗口数", "windows"], ["coll.records", "记录数", "records"],
-      ["wb.pin", "钉选", (h) => `<button type="button" class="secondary" data-pin="${esc(h.kind + ":" + h.subject)}">📌</button>`]],
+      ["wb.pin", "钉选", (h) => zj.pinButton(`${h.kind}:${h.subject}`)]],
     out.hits, { onClick: (h) => {
       document.getElementById("evidence-card").hidden = false;
       document.getElementById("evidence-title").textContent = `${t("comp.evidence", "证据")} · ${h.kind}:${h.subject}`;
@@ -70,9 +70,9 @@ zj.pages.collision = async () => {
     if (!zj.purpose()) return;
     const s = await zj.api("/api/collision/saved", { quiet: true }).catch(() => null);
     if (!s) return;
-    zj.table("#saved", [["coll.name", "名称", "name"], ["col.time", "时间", (x) => esc(zj.time(x.created_at || x.ran_at))],
-      ["coll.records", "命中", (x) => esc(x.hits ?? x.last_hits ?? "")],
-      ["coll.rerun", "重新碰撞", (x) => `<button type="button" class="secondary" data-run="${esc(x.id)}">↻</button>`]], s.items || []);
+    zj.table("#saved", [["coll.name", "名称", "name"], ["col.time", "时间", (x) => esc(zj.time(x.last_run_at || x.created_at))],
+      ["coll.records", "命中", (x) => esc(x.last_hits ?? x.hits ?? "")],
+      ["coll.rerun", "重新碰撞", (x) => `<button type="button" class="secondary" data-run="${esc(x.id)}">${esc(t("coll.rerun", "重新碰撞"))}</button>`]], s.items || []);
     document.querySelectorAll("#saved [data-run]").forEach((b) => b.addEventListener("click", async () =>
       show(await zj.analysis("#hits", `/api/collision/saved/${b.dataset.run}/run`, { method: "POST" }))));
   }

@@ -16,7 +16,7 @@ zj.pages.companions = async () => {
     document.getElementById("summary").textContent = `${out.subject || subject}`;
     zj.table("#companions", [["comp.who", "同行人", who], ["comp.score", "得分", "score"], ["comp.events", "共同事件", "events"],
       ["comp.places", "不同地点", "places"], ["comp.kinds", "方式", (c) => esc((c.kinds || []).join(" "))],
-      ["wb.pin", "钉选", (c) => `<button type="button" class="secondary" data-pin="${esc(c.subject)}">📌</button>`]],
+      ["wb.pin", "钉选", (c) => zj.pinButton(c.subject)]],
     out.companions || [], { onClick: (c) => {
       document.getElementById("evidence-card").hidden = false;
       document.getElementById("evidence-title").textContent = `${t("comp.evidence", "证据")} · ${c.subject}`;

@@ -19,7 +19,7 @@ zj.pages.overview = async () => {
   if (m && inc) {
     const peak = Math.max(1, ...inc.cells.map((c) => c[2]));
     zj.map.points(m, inc.cells.map(([lon, lat, n]) => ({ lon, lat, label: `${n}`,
-      color: n / peak > 0.5 ? "#7f0000" : n / peak > 0.2 ? "#d7301f" : "#f5a25d" })));
+      radius: 3 + 6 * n / peak, color: n / peak > 0.5 ? "#7f0000" : n / peak > 0.2 ? "#d7301f" : "#f5a25d" })));
   }
   if (!inc) return;
   const months = Object.keys(inc.months);

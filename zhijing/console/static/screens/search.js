@@ -18,7 +18,7 @@ zj.pages.search = async () => {
   const hit = (h) => {
     const shown = Object.keys(h.highlights || {}).length ? Object.entries(h.highlights).map(([k, v]) => `${esc(k)}: ${marked(v)}`)
       : Object.entries(h.fields || {}).slice(0, 4).map(([k, v]) => `${esc(k)}: ${esc(v)}`);
-    return `<div class="hit"><span class="ds">${esc(h.dataset)}</span>${shown.join(" · ")}</div>`;
+    return `<div class="hit"><span class="ds">${esc(h.dataset)}</span> ${shown.join(" · ")}</div>`;
   };
   zj.subjectForm("search-form", async ({ q, start, end }) => {
     const p = new URLSearchParams({ q }); if (start) p.set("start", start); if (end) p.set("end", end);

@@ -2,7 +2,7 @@
    table of source records (GET /api/trajectory of the workbench). */
 "use strict";
 zj.addEN({ "traj.map": "Trajectory map", "traj.timeline": "Timeline", "traj.points": "Points (source records)",
-  "traj.total": "points", "wb.pin": "Pin" });
+  "traj.total": "points" });
 zj.pages.trajectory = async () => {
   await zj.chrome();
   const t = zj.t, esc = zj.esc;
@@ -14,7 +14,7 @@ zj.pages.trajectory = async () => {
     if (!out) return;
     const pts = out.points || [];
     document.getElementById("summary").textContent = `${out.subject || subject} · ${out.total ?? pts.length} ${t("traj.total", "个轨迹点")}`;
-    zj.table("#points", zj.pointCols([["wb.pin", "钉选", (x) => `<button type="button" class="secondary" data-pin="${esc(pts.indexOf(x))}">📌</button>`]]), pts);
+    zj.table("#points", zj.pointCols([["wb.pin", "钉选", (x) => zj.pinButton(pts.indexOf(x))]]), pts);
     document.querySelectorAll("#points [data-pin]").forEach((b) => b.addEventListener("click", () => {
       const x = pts[+b.dataset.pin];
       zj.pin("pin", `${subject} ${zj.time(x.ts)} ${x.place_name || ""}`, { subject, point: x });
@@ -23,7 +23,7 @@ zj.pages.trajectory = async () => {
     layer = zj.map.points(m, pts.map((x) => ({ lat: x.lat, lon: x.lon, label: `${zj.time(x.ts)} ${x.place_name || ""}` })), { line: true });
     const modes = [...new Set(pts.map((x) => x.mode))];
     zj.chart("timeline")?.setOption({ tooltip: { formatter: (q) => esc(q.data.label) }, grid: { left: 80 }, xAxis: { type: "time" },
-      yAxis: { type: "category", data: modes }, dataZoom: [{ type: "inside" }, { type: "slider" }],
-      series: [{ type: "scatter", symbolSize: 9, data: pts.map((x) => ({ value: [x.ts, x.mode], label: `${zj.time(x.ts)} ${x.place_name || ""} ${x.dataset}` })) }] });
+      yAxis: { type: "category", data: modes.map(zj.mode) }, dataZoom: [{ type: "inside" }, { type: "slider" }],
+      series: [{ type: "scatter", symbolSize: 9, data: pts.map((x) => ({ value: [x.ts, zj.mode(x.mode)], label: `${zj.time(x.ts)} ${x.place_name || ""} ${x.dataset}` })) }] });
   });
 };
