@@ -35,14 +35,15 @@ def test_login_search_and_person_file(server, tmp_path):
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(f"{base}/persons")
-        page.wait_for_url(f"{base}/login")  # no token: to the login page
+        page.wait_for_url(f"{base}/login?next=%2Fpersons")  # no token: to the login page, then back
         page.fill("input[name=username]", "xingzhen01")
         page.fill("input[name=password]", "wrong password!")
         page.click("button[type=submit]")
         page.wait_for_selector("#login-error:not(:empty)")
         page.fill("input[name=password]", logins["xingzhen01"])
         page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/")
+        page.wait_for_url(f"{base}/persons")
+        page.goto(f"{base}/")
         page.wait_for_selector("#dataset-chart canvas")
         page.wait_for_selector("#map.drawn canvas", state="attached")  # Leaflet draws the jurisdictions
         page.goto(f"{base}/persons")

@@ -211,6 +211,21 @@ def test_the_demo_has_an_analyst_and_a_dispatcher(page, server):
     page.wait_for_selector("#purpose option[value^='emergency:']", state="attached")  # the dispatcher the emergency
 
 
+def _build_analyses(settings) -> None:
+    """The workbench's presence table and search index and the relationship graph, where
+    their code is on this tree (built once: the derived suites' fixtures reuse them)."""
+    import importlib.util
+
+    if importlib.util.find_spec("zhijing.derived.workbench") and not (settings.home / "index" / "search").exists():
+        from zhijing.derived.workbench.jobs import refresh
+
+        refresh(settings)
+    if importlib.util.find_spec("zhijing.derived.graph"):
+        from zhijing.derived.graph import edges
+
+        edges.run(settings, "duckdb")
+
+
 def test_the_detectives_path(page, server, resolved_city):
     """search → file → trajectory → companions → collision → graph → pin → report; the steps
     whose route is not on this server (another branch's analysis) are skipped with a reason."""
@@ -223,6 +238,7 @@ def test_the_detectives_path(page, server, resolved_city):
     base, _ = server
     with store.connect(resolved_city[0]) as conn:
         pid, name = conn.execute(sa.select(persons.c.master_id, persons.c.name).order_by(persons.c.mentions.desc()).limit(1)).one()
+    _build_analyses(resolved_city[0])
     login(page, server, "xingzhen01", DEMO_CASE)
     skipped = []
     page.goto(f"{base}/search?q={name}")  # search: grouped results (or persons before the full search is served)
