@@ -143,6 +143,13 @@ const zj = (() => {
     }));
     return el;
   }
+  /** Rows only, into an existing <tbody> (the older screens' helper; new screens use table()). */
+  function rows(tbody, items, cols, onClick) {
+    const el = typeof tbody === "string" ? document.querySelector(tbody) : tbody;
+    el.innerHTML = items.map((it, i) => `<tr data-i="${i}" class="${onClick ? "click" : ""}">` +
+      cols.map((c) => `<td>${typeof c === "function" ? c(it) : esc(it[c])}</td>`).join("") + "</tr>").join("");
+    if (onClick) el.querySelectorAll("tr").forEach((tr) => tr.addEventListener("click", () => onClick(items[+tr.dataset.i])));
+  }
   /** Shows a loading line in a table or box while ``promise`` runs; an error leaves its reason there. */
   async function loading(target, promise) {
     const el = typeof target === "string" ? document.querySelector(target) : target;
@@ -236,6 +243,6 @@ const zj = (() => {
       });
     },
   };
-  return { api, request, served, download, pages, t, addEN, applyI18n, reason, chrome, table, loading, chart, esc, toast,
+  return { api, request, served, download, pages, t, addEN, applyI18n, reason, chrome, table, rows, loading, chart, esc, toast,
            purpose, pin, time, qs, lang: () => lang, pointCols, analysis, subjectForm, mode, pinButton };
 })();
