@@ -40,7 +40,12 @@ zj.pages.search = async () => {
       const e = g.entity || {}, href = link(g);
       const title = `${esc(kind(g.kind))} · ${esc(e.name || g.id)} ${e.citizen_id ? `<span class="muted">${esc(e.citizen_id)}</span>` : ""}`;
       return `<div class="group" data-kind="${esc(g.kind)}"><h3>${href ? `<a href="${esc(href)}">${title}</a>` : title}` +
-        ` <span class="muted">${esc(g.count ?? "")}</span></h3>${(g.hits || []).map(hit).join("")}</div>`;
+        ` <span class="muted">${esc(g.count ?? "")}</span> ${zj.pinButton(res.groups.indexOf(g))}</h3>${(g.hits || []).map(hit).join("")}</div>`;
     }).join("");
+    box.querySelectorAll("[data-pin]").forEach((b) => b.addEventListener("click", () => {
+      const g = res.groups[+b.dataset.pin];
+      if (g.kind === "person") zj.pin("subject", `${g.entity?.name || ""} ${g.id}`, { master_ids: [g.id] });
+      else zj.pin("search", `${q} → ${g.group || g.id}`, { query: q, group: g });
+    }));
   });
 };
