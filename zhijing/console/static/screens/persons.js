@@ -54,10 +54,11 @@ zj.pages.persons = async () => {
       ["col.summary", "摘要", "summary"]], f.records || []);
     let tl = f.timeline;
     if (!tl) tl = (await zj.api(`/api/persons/${encodeURIComponent(id)}/timeline`, { quiet: true }).catch(() => ({}))).events || [];
-    const ds = [...new Set(tl.map((e) => e.title || e.dataset))];
+    const label = (e) => (zj.lang() === "en" ? e.dataset : e.title || e.dataset);
+    const ds = [...new Set(tl.map(label))];
     zj.chart("timeline")?.setOption({ tooltip: { formatter: (p) => esc(p.data.label) }, grid: { left: 120 },
       xAxis: { type: "time" }, yAxis: { type: "category", data: ds },
-      series: [{ type: "scatter", symbolSize: 10, data: tl.map((e) => ({ value: [e.time, e.title || e.dataset], label: e.summary || e.record_id })) }] });
+      series: [{ type: "scatter", symbolSize: 10, data: tl.map((e) => ({ value: [e.time, label(e)], label: e.summary || e.record_id })) }] });
     const rel = f.relations || f.graph || { nodes: [], links: [] };
     zj.chart("graph")?.setOption({ tooltip: {}, legend: {}, series: [{ type: "graph", layout: "force", roam: true,
       force: { repulsion: 160, edgeLength: 80 }, label: { show: true },
