@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Path, Query, Request
 
-from zhijing.access import login, oversight, session_routes, tokens
+from zhijing.access import login, models, oversight, session_routes, tokens
 from zhijing.access import purpose as purposes
 from zhijing.access.audit.store import log_for
 from zhijing.access.guard import AccessContext, require
@@ -50,10 +51,6 @@ def me(ctx: AccessContext = Depends(require("catalog:read", person_data=False)))
 
 def _unit_name(code: str) -> str:
     """The unit's name for the console header (the code where the unit is unknown)."""
-    import sqlalchemy as sa
-
-    from zhijing.access import models
-
     with models.engine(get_settings()).connect() as conn:
         return conn.execute(sa.select(models.units.c.name).where(models.units.c.code == code)).scalar() or code
 
