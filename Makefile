@@ -30,7 +30,22 @@ $(SWAGGER):
 	  && cp $$tmp/package/swagger-ui-bundle.js $$tmp/package/swagger-ui.css $(dir $@) && rm -rf $$tmp \
 	  || echo "swagger-ui-dist could not be fetched (no npm?): /docs shows a notice instead of the API documentation"
 
-setup: $(BIN)/zhijing $(ECHARTS) $(SWAGGER)
+# Leaflet (map of the city's own GeoJSON, no tiles) and Cytoscape.js (relationship graph), from the npm registry (served offline).
+LEAFLET := zhijing/console/static/vendor/leaflet/leaflet.js
+$(LEAFLET):
+	@mkdir -p $(dir $@)
+	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack -q leaflet@1.9.4 >/dev/null 2>&1 && tar xzf leaflet-1.9.4.tgz) \
+	  && cp $$tmp/package/dist/leaflet.js $$tmp/package/dist/leaflet.css $(dir $@) && rm -rf $$tmp \
+	  || echo "leaflet could not be fetched (no npm?): the console shows tables instead of maps"
+
+CYTOSCAPE := zhijing/console/static/vendor/cytoscape.min.js
+$(CYTOSCAPE):
+	@mkdir -p $(dir $@)
+	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack -q cytoscape@3.35.0 >/dev/null 2>&1 && tar xzf cytoscape-3.35.0.tgz) \
+	  && cp $$tmp/package/dist/cytoscape.min.js $@ && rm -rf $$tmp \
+	  || echo "cytoscape could not be fetched (no npm?): the console lists graph edges as a table"
+
+setup: $(BIN)/zhijing $(ECHARTS) $(SWAGGER) $(LEAFLET) $(CYTOSCAPE)
 
 demo: setup
 	ZHIJING_HOME=$(HOME_DIR) $(BIN)/zhijing demo --persons $(PERSONS)

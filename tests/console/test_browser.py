@@ -1,6 +1,7 @@
 """The console in a real browser (Debian's Chromium via Playwright): log in, choose a
 purpose, search a person, open the file with its timeline and graph; refused without a
-purpose."""
+purpose. The officers' findings (issue 13, part 9) and the detective's path (part 10) are
+in test_browser_console.py, on the same module-scoped server pattern."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import shutil
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+LEAFLET = __import__("pathlib").Path(__file__).parents[2] / "zhijing/console/static/vendor/leaflet/leaflet.js"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]  # fmt: skip
 
@@ -34,25 +36,28 @@ def test_login_search_and_person_file(server, tmp_path):
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(f"{base}/persons")
-        page.wait_for_url(f"{base}/login")  # no token: to the login page
+        page.wait_for_url(f"{base}/login?next=%2Fpersons")  # no token: to the login page, then back
         page.fill("input[name=username]", "xingzhen01")
         page.fill("input[name=password]", "wrong password!")
         page.click("button[type=submit]")
         page.wait_for_selector("#login-error:not(:empty)")
         page.fill("input[name=password]", logins["xingzhen01"])
         page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/")
+        page.wait_for_url(f"{base}/persons")
+        page.goto(f"{base}/")
         page.wait_for_selector("#dataset-chart canvas")
+        if LEAFLET.exists():  # vendored by `make setup`
+            page.wait_for_selector("#map.drawn canvas", state="attached")  # Leaflet draws the jurisdictions
         page.goto(f"{base}/persons")
         page.wait_for_selector(f"#purpose option[value='{DEMO_CASE}']", state="attached")
         page.fill("input[name=q]", "张伟")
         page.click("#person-search button")
         page.wait_for_selector("#toast", state="visible")
-        assert "purpose" in page.inner_text("#toast")  # refused without a purpose
+        assert "用途" in page.inner_text("#toast")  # refused without a purpose, in Chinese
         page.select_option("#purpose", DEMO_CASE)
         page.click("#person-search button")
-        page.wait_for_selector("#results tr")
-        page.click("#results tr >> nth=0")
+        page.wait_for_selector("#results tbody tr.click")
+        page.click("#results tbody tr >> nth=0")
         page.wait_for_selector("#file:not([hidden])")
         page.wait_for_selector("#timeline canvas")
         page.wait_for_selector("#graph canvas")
@@ -64,7 +69,7 @@ def test_login_search_and_person_file(server, tmp_path):
         assert "导出编号" in dl.value.path().read_text(encoding="utf-8-sig").splitlines()[0]
 
         page.goto(f"{base}/")  # the overview: station map with the incident heat layer and charts
-        for chart in ("#map", "#incident-months", "#incident-categories", "#dataset-chart"):
+        for chart in ("#incident-months", "#incident-categories", "#dataset-chart"):
             page.wait_for_selector(f"{chart} canvas")
         page.goto(f"{base}/review")  # the review screen loads its queue under the chosen purpose
         page.wait_for_selector("#queue tbody", state="attached")
@@ -97,7 +102,7 @@ def test_an_auditor_checks_an_entry_in_the_browser(server):
         page.click("button[type=submit]")
         page.wait_for_url(f"{base}/")
         page.goto(f"{base}/audit")
-        page.wait_for_selector("#events tr")
+        page.wait_for_selector("#events tbody tr.click")
         page.click(f"#events tr:has(td:text-is('{sealed_last}'))")
         page.wait_for_selector("#proof:not([hidden]) [data-check=signature]")
         checks = {k: page.inner_text(f"#proof [data-check={k}]") for k in ("chain", "leaf", "path", "signature")}
@@ -106,7 +111,7 @@ def test_an_auditor_checks_an_entry_in_the_browser(server):
         undo = _resign_with_another_key(log, head)  # a rewrite of the database: the row names the new key
         try:
             page.reload()
-            page.wait_for_selector("#events tr")
+            page.wait_for_selector("#events tbody tr.click")
             page.click(f"#events tr:has(td:text-is('{sealed_last}'))")
             page.wait_for_selector("#proof:not([hidden]) [data-check=signature]")
             assert page.inner_text("#proof [data-check=signature]").startswith("✘")  # the pinned key decides

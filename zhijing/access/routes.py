@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Path, Query, Request
 
-from zhijing.access import login, oversight, session_routes, tokens
+from zhijing.access import login, models, oversight, session_routes, tokens
 from zhijing.access import purpose as purposes
 from zhijing.access.audit.store import log_for
 from zhijing.access.guard import AccessContext, require
@@ -44,14 +45,24 @@ def logout(request: Request, ctx: AccessContext = Depends(require("public:logout
 @router.get("/me")
 def me(ctx: AccessContext = Depends(require("catalog:read", person_data=False))) -> dict[str, Any]:
     u = ctx.user
-    return {"username": u.username, "name": u.name, "unit": u.unit, "department": u.department, "roles": list(u.roles),
+    return {"username": u.username, "name": u.name, "unit": u.unit, "unit_name": _unit_name(u.unit), "department": u.department, "roles": list(u.roles),
             "clearance": u.clearance, "purposes": purposes.open_purposes(get_settings(), u.username)}  # fmt: skip
+
+
+def _unit_name(code: str) -> str:
+    """The unit's name for the console header (the code where the unit is unknown)."""
+    with models.engine(get_settings()).connect() as conn:
+        return conn.execute(sa.select(models.units.c.name).where(models.units.c.code == code)).scalar() or code
 
 
 @router.get("/audit/events")
 def audit_events(limit: int = Query(200, ge=1, le=MAX_EVENTS), actor: str | None = Query(None, max_length=64),
+                 before: int | None = Query(None, ge=1, le=MAX_ID), since: str | None = Query(None, max_length=32),
+                 until: str | None = Query(None, max_length=32), record: str | None = Query(None, max_length=64),
                  ctx: AccessContext = Depends(require("audit:read", person_data=False, audited=True))) -> dict:  # fmt: skip
-    return {"events": log_for(get_settings()).events(limit, actor)}
+    """A page of the trail, newest first: ``before`` the last seq shown pages back; filters by
+    officer, time range (ISO) and the record (person) an event names."""
+    return {"events": log_for(get_settings()).events(limit, actor or None, before, since or None, until or None, record or None)}
 
 
 @router.get("/audit/verify")

@@ -67,6 +67,8 @@ DEMO_USERS = [
     ("kezhang01", "刘科长", "分局", "刑侦", "officer,approver", 3, "刑侦科长 (分局) — approves exports (双人审批)"),
     ("ducha01", "王督察", "市局", "督察", "auditor", 3, "督察 — audit trail and misuse flags"),
     ("admin", "系统管理员", "市局", "指挥中心", "admin", 1, "administrator"),
+    ("fenxi01", "赵研判", "市局", "情报", "officer", 2, "情报研判分析员 (市局) — workbench analyses on assigned cases"),
+    ("zhihui01", "孙指挥", "市局", "指挥中心", "officer", 1, "指挥中心调度员 (市局) — 110 dispatch, emergencies"),
     ("weijian01", "卫健委对接", "外部", "卫健委", "external", 1, "external department (卫健委) — service tickets only"),
 ]
 
@@ -103,10 +105,10 @@ def seed_demo(settings) -> list[tuple[str, str, str]]:
     path.write_text("\n".join(f"{u}\t{p}" for u, p, _ in logins))
     path.chmod(0o600)
     now = datetime.now(UTC)
-    add_purpose(settings, DEMO_CASE, "鄞州入室盗窃系列案", by_tier["分局"], ["xingzhen01", "kezhang01"])
+    add_purpose(settings, DEMO_CASE, "鄞州入室盗窃系列案", by_tier["分局"], ["xingzhen01", "kezhang01", "fenxi01"])
     add_purpose(settings, "case:A330200000000002", "冒充客服电信诈骗案", by_tier["分局"], ["xingzhen01"])
     add_purpose(settings, "case:A330200000000003", "已结纠纷案", station, ["xingzhen01", "paichusuo01"], status="closed")
     add_purpose(settings, "ticket:GD2026000001", "户籍证明开具工单", station, ["paichusuo01", "weijian01"])
-    add_purpose(settings, "emergency:PH2026-01", "公共卫生应急(密接排查)", by_tier["市局"], ["xingzhen01"],
+    add_purpose(settings, "emergency:PH2026-01", "公共卫生应急(密接排查)", by_tier["市局"], ["xingzhen01", "zhihui01"],
                 expires_at=now + timedelta(days=14))  # fmt: skip
     return logins

@@ -49,3 +49,25 @@ def incident_cells(settings, resolution: int = 8) -> dict:
         "months": dict(sorted(Counter(r[3] for r in rows).items())),
         "total": len(rows),
     }
+
+
+MAX_FEATURES = 100_000  # a reference layer for a browser map: a city's streets, not a country's
+
+
+def reference_layer(settings, dataset: str) -> dict:
+    """A catalogued reference dataset with a GeoJSON ``geometry`` column (district outlines,
+    road segments) as a FeatureCollection, its other columns as properties; empty when the
+    dataset is not in the lake (the map then draws the layers there are)."""
+    files = current_files(settings, "clean", dataset)
+    if not files:
+        return {"type": "FeatureCollection", "features": []}
+    con = duckdb.connect()
+    cur = con.execute(f"SELECT * FROM read_parquet({files!r}, union_by_name=true) WHERE geometry IS NOT NULL LIMIT {MAX_FEATURES}")
+    cols = [d[0] for d in cur.description]
+    feats = []
+    for row in cur.fetchall():
+        rec = dict(zip(cols, row, strict=True))
+        geom = rec.pop("geometry")
+        props = {k: v if isinstance(v, (str, int, float, bool)) or v is None else str(v) for k, v in rec.items() if not k.startswith("_")}
+        feats.append({"type": "Feature", "geometry": json.loads(geom) if isinstance(geom, str) else geom, "properties": props})
+    return {"type": "FeatureCollection", "features": feats}

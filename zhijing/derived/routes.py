@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from zhijing.access.guard import require
 from zhijing.config import get_settings
-from zhijing.derived.geo import incident_cells, stations_with_counts
+from zhijing.derived.geo import incident_cells, reference_layer, stations_with_counts
 
 router = APIRouter(prefix="/api/geo", tags=["gis"])
 
@@ -21,6 +21,18 @@ def stations(ctx=Depends(require("catalog:read", person_data=False))) -> dict:
 def incidents(ctx=Depends(require("catalog:read", person_data=False))) -> dict:
     """110 incidents as counts per H3 cell, per category and per month (aggregates only)."""
     return incident_cells(get_settings())
+
+
+@router.get("/districts")
+def districts(ctx=Depends(require("catalog:read", person_data=False))) -> dict:
+    """District outlines (GeoJSON), a reference layer of the map."""
+    return reference_layer(get_settings(), "districts")
+
+
+@router.get("/streets")
+def streets(ctx=Depends(require("catalog:read", person_data=False))) -> dict:
+    """Road segments with class and speed (GeoJSON) where the city has them, a reference layer of the map."""
+    return reference_layer(get_settings(), "road_segments")
 
 
 def register(app: FastAPI) -> None:

@@ -408,10 +408,21 @@ class AuditLog:
         self.seal()
         return removed
 
-    def events(self, limit: int = 200, actor: str | None = None) -> list[dict]:
+    def events(self, limit: int = 200, actor: str | None = None, before: int | None = None, since: str | None = None,
+               until: str | None = None, record: str | None = None) -> list[dict]:  # fmt: skip
+        """Newest first; ``before`` pages back past a sequence number, ``since``/``until`` bound
+        the ISO time, ``record`` keeps the events naming that record (a person's master id)."""
         q = sa.select(events.c.seq, events.c.body).order_by(events.c.seq.desc()).limit(limit)
         if actor:
             q = q.where(events.c.actor == actor)
+        if before is not None:
+            q = q.where(events.c.seq < before)
+        if since:
+            q = q.where(events.c.time >= since)
+        if until:
+            q = q.where(events.c.time <= until)
+        if record:
+            q = q.where(events.c.records.contains(f'"{record}"', autoescape=True))
         with self.engine.connect() as conn:
             return [{"seq": r.seq, **json.loads(r.body)} for r in conn.execute(q)]
 

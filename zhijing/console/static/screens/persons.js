@@ -1,0 +1,76 @@
+/* 一人一档: search by name, ID, phone or plate; one person's file at /persons/{id}, with its
+   timeline, relations, records and the way on to the analyses of the workbench. */
+"use strict";
+zj.addEN({ "persons.placeholder": "name / citizen ID / mobile / plate", "persons.search": "Search",
+  "persons.notice": "The search is audited under the chosen purpose.", "persons.timeline": "Timeline",
+  "persons.graph": "Relations", "persons.export": "Export (watermarked)", "persons.reason": "reason for the export (required)",
+  "persons.pending": "Export request sent for a second officer's approval (双人审批): ", "persons.records": "Linked records (sources)",
+  "col.id": "Person ID", "col.name": "Name", "col.citizen_id": "Citizen ID", "col.sex": "Sex", "col.birth": "Born",
+  "col.district": "District", "col.records": "Records", "col.title": "Record", "col.dataset": "Dataset", "col.record_id": "Record ID",
+  "col.summary": "Summary", "col.time": "Time",
+  "fact.name": "Name", "fact.citizen_id": "Citizen ID", "fact.phone": "Mobile", "fact.address_district": "District of address",
+  "fact.sex": "Sex", "persons.to.trajectory": "Trajectory", "persons.to.companions": "Companions", "persons.to.graph": "Relations",
+  "persons.pin": "Add to case", "persons.pinned": "Added to the case" });
+zj.pages.persons = async () => {
+  await zj.chrome();
+  const esc = zj.esc, t = zj.t;
+  const LABELS = { name: "姓名", citizen_id: "公民身份号码", phone: "手机号", address_district: "住址区县", sex: "性别" };
+  const form = document.getElementById("person-search");
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); search(new FormData(form).get("q")); });
+  const fromPath = decodeURIComponent(location.pathname.split("/")[2] || "");
+  if (fromPath) openFile(fromPath);
+  else if (zj.qs("q")) { form.q.value = zj.qs("q"); search(zj.qs("q")); }
+
+  async function search(q) {
+    const res = await zj.loading("#results", zj.api(`/api/persons/search?q=${encodeURIComponent(q)}`)).catch(() => null);
+    if (!res) return;
+    zj.table("#results", [
+      ["col.id", "人员编号", (r) => `<a href="/persons/${encodeURIComponent(r.master_id)}">${esc(r.master_id)}</a>`],
+      ["col.name", "姓名", "name"], ["col.citizen_id", "公民身份号码", "citizen_id"], ["col.sex", "性别", "sex"],
+      ["col.birth", "出生日期", "birth_date"], ["col.records", "记录数", (r) => esc(r.records ?? r.record_count ?? "")],
+    ], res.results || res, { empty: t("state.scope", "在所选用途和辖区内未查到此人"), onClick: (r) => {
+      history.pushState(null, "", `/persons/${encodeURIComponent(r.master_id)}`); openFile(r.master_id);
+    } });
+  }
+
+  async function openFile(id) {
+    const section = document.getElementById("file");
+    section.hidden = false;
+    const f = await zj.loading("#facts", zj.api(`/api/persons/${encodeURIComponent(id)}`)).catch(() => null);
+    if (!f) return;
+    document.getElementById("file-title").textContent = `${f.name || ""} · ${f.master_id || id}`;
+    document.getElementById("export").onclick = async () => {  // a stated reason; 双人审批 above the threshold
+      const reason = document.getElementById("export-reason").value.trim();
+      const req = await zj.api("/api/exports", { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ master_id: id, reason }) });
+      if (req.status === "ready") await zj.download(`/api/exports/${encodeURIComponent(req.id)}/download`, `${id}.csv`);
+      else zj.toast(t("persons.pending", "导出申请已提交，待第二名民警审批（双人审批）：") + req.id);
+    };
+    const subj = encodeURIComponent(`person:${id}`);
+    document.getElementById("file-links").innerHTML =
+      `<a href="/trajectory?subject=${subj}">${esc(t("persons.to.trajectory", "轨迹"))}</a> · ` +
+      `<a href="/companions?subject=${subj}">${esc(t("persons.to.companions", "同行"))}</a> · ` +
+      `<a href="/graph?subject=${encodeURIComponent("P:" + id)}">${esc(t("persons.to.graph", "关系研判"))}</a>`;
+    document.getElementById("pin").onclick = () => zj.pin("subject", `${f.name || ""} ${id}`, { master_ids: [id] });
+    document.getElementById("facts").innerHTML = Object.entries(f.facts || f.values || {}).map(([k, v]) => {
+      const vals = Array.isArray(v) ? v : [v];
+      return `<dt>${esc(t("fact." + k, LABELS[k] || k))}</dt><dd>${vals.map((x) => typeof x === "object" && x
+        ? `${esc(x.value)}<span class="src">${esc((x.datasets || []).join(" · "))} ×${esc(x.sources || 1)} ${esc((x.first_seen || "").slice(0, 10))}</span>` : esc(x)).join("<br>")}</dd>`;
+    }).join("");
+    zj.table("#records", [["col.title", "记录", "title"], ["col.dataset", "数据集", "dataset"], ["col.record_id", "记录编号", "record_id"],
+      ["col.summary", "摘要", "summary"]], f.records || []);
+    let tl = f.timeline;
+    if (!tl) tl = (await zj.api(`/api/persons/${encodeURIComponent(id)}/timeline`, { quiet: true }).catch(() => ({}))).events || [];
+    const label = (e) => (zj.lang() === "en" ? e.dataset : e.title || e.dataset);
+    const ds = [...new Set(tl.map(label))];
+    zj.chart("timeline")?.setOption({ tooltip: { formatter: (p) => esc(p.data.label) }, grid: { left: 120 },
+      xAxis: { type: "time" }, yAxis: { type: "category", data: ds },
+      series: [{ type: "scatter", symbolSize: 10, data: tl.map((e) => ({ value: [e.time, label(e)], label: e.summary || e.record_id })) }] });
+    const rel = f.relations || f.graph || { nodes: [], links: [] };
+    zj.chart("graph")?.setOption({ tooltip: {}, legend: {}, series: [{ type: "graph", layout: "force", roam: true,
+      force: { repulsion: 160, edgeLength: 80 }, label: { show: true },
+      categories: [...new Set((rel.nodes || []).map((n) => n.kind))].map((k) => ({ name: k })),
+      data: (rel.nodes || []).map((n) => ({ id: n.id, name: n.label || n.id, category: n.kind })),
+      links: (rel.links || rel.edges || []).map((l) => ({ source: l.source, target: l.target, label: { show: !!l.kind, formatter: l.kind } })) }] });
+  }
+};
