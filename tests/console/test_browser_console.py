@@ -183,7 +183,8 @@ def test_the_audit_page_pages_filters_clips_and_explains_flags(page, server):
     assert "查询对象不在用途内" in flags and "不在用途" in flags and "not named by" not in flags  # in Chinese
     first = page.inner_text("#events tbody tr:first-child td:first-child")
     page.click("#older")  # paging past the newest 200
-    page.wait_for_function(f"() => document.querySelector('#events tbody tr td')?.textContent !== '{first}'")
+    page.wait_for_function(f"() => {{ const t = document.querySelector('#events tbody tr td')?.textContent || ''; "
+                           f"return /^[0-9]+$/.test(t) && t !== '{first}'; }}")  # the older page, not its loading row
     assert int(page.inner_text("#events tbody tr:first-child td:first-child")) < int(first) - 199
     page.click(f"#flags a[data-seq='{seq}']")  # evidence links to its audit event
     page.wait_for_selector(f"#events tbody tr:first-child td:text-is('{seq}')")
