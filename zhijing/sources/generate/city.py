@@ -28,6 +28,7 @@ from zhijing.sources.generate import (
     org,
     population,
     records,
+    risk_plants,
     spill,
     structures,
     writers,
@@ -85,7 +86,9 @@ def _generate(root: Path, persons: int, seed: int, show: bool) -> dict:
         checkpoints = org.checkpoints(rng, geo, max(20, persons // 2000))
         units = org.units(geo)
         planted = structures.plant(rng, pop, geo)
+        risk = risk_plants.plant(seed, pop, geo, planted)  # own generator: the rest of the city is unchanged
         builders = _builders(rng, pop, geo, hotels, checkpoints, planted)
+        risk.hook(builders)
         # the cohort's co-occurrences go into these datasets before they are written
         recs = {name: builders.pop(name)() for name in epidemic.DATASETS}
         planted.truth["epidemic_contacts"] = epidemic.plant(rng, pop, recs)
