@@ -24,7 +24,14 @@ import pandas as pd
 from zhijing.sources.generate.geography import Geography, jitter
 from zhijing.sources.generate.population import Population
 from zhijing.sources.generate.records import Records
-from zhijing.sources.generate.structures import WINDOW_DAYS, WINDOW_START, Planted, _account_of, _fmt, _transfers
+from zhijing.sources.generate.structures import (
+    WINDOW_DAYS,
+    WINDOW_START,
+    Planted,
+    _account_of,
+    _fmt,
+    _transfers,
+)
 
 PATTERNS = ("fan_in", "fan_out", "cycle", "scatter_gather", "gather_scatter", "bipartite")
 BURGLARY = {"branching": 0.45, "mean_days": 3.0, "sigma_m": 150.0, "hot_sigma_m": 600.0}
@@ -70,7 +77,13 @@ def plant(seed: int, pop: Population, geo: Geography, planted: Planted) -> RiskP
 
 def _planted_people(planted: Planted) -> set[str]:
     fr, fund = planted.truth["fraud_ring"], planted.truth["fundraising"]
-    return set(fr["ring"]) | set(fr["mules"]) | set(fr["victims"]) | set(fund["investors"]) | set(planted.truth["pyramid"].person_id)
+    return (
+        set(fr["ring"])
+        | set(fr["mules"])
+        | set(fr["victims"])
+        | set(fund["investors"])
+        | set(planted.truth["pyramid"].person_id)
+    )
 
 
 class _Drawer:
@@ -90,7 +103,15 @@ class _Drawer:
 def _tx(pop, payers: pd.Series, payees: pd.Series, amounts, times, memo) -> pd.DataFrame:
     """Transfers between drawn accounts (payers/payees: person id → account)."""
     names = pop.by_id("name")
-    df = _transfers(pop, payers.index.to_numpy(), payees.to_numpy(), names.reindex(payees.index).to_numpy(), amounts, times, memo)
+    df = _transfers(
+        pop,
+        payers.index.to_numpy(),
+        payees.to_numpy(),
+        names.reindex(payees.index).to_numpy(),
+        amounts,
+        times,
+        memo,
+    )
     df["付款账号"] = payers.to_numpy()  # the drawn account, whichever of the holder's it is
     return df
 
@@ -120,7 +141,10 @@ def _fundraising_payouts(rng, pop, planted: Planted) -> dict:
 def _pyramid_collapse(planted: Planted) -> pd.Timestamp:
     fees = next(df for df in planted.transactions if (df["摘要"] == "入会费").all())
     collapse = (pd.to_datetime(fees["交易时间"]).max() + pd.Timedelta(days=20)).normalize()
-    planted.truth["pyramid_collapse"] = {"collapse": collapse.strftime("%Y-%m-%d"), "root": planted.truth["pyramid"].person_id.iloc[0]}
+    planted.truth["pyramid_collapse"] = {
+        "collapse": collapse.strftime("%Y-%m-%d"),
+        "root": planted.truth["pyramid"].person_id.iloc[0],
+    }
     return collapse
 
 
@@ -130,14 +154,21 @@ def _aml(rng, pop, planted: Planted, draw: _Drawer, per_pattern: int = 6) -> Non
     txs, accounts = [], []
     for pattern in PATTERNS:
         for inst in range(per_pattern):
-            start = WINDOW_START + np.timedelta64(int(rng.integers(10, WINDOW_DAYS - 30)), "D") + np.timedelta64(int(rng.integers(0, 86400)), "s")
+            start = (
+                WINDOW_START
+                + np.timedelta64(int(rng.integers(10, WINDOW_DAYS - 30)), "D")
+                + np.timedelta64(int(rng.integers(0, 86400)), "s")
+            )
             df, accts = _shape(rng, pop, draw, pattern, start)
             txs.append(df)
             accounts += [(a, pattern, f"{pattern}-{inst}", role) for a, role in accts]
     planted.transactions.extend(txs)
-    planted.truth["aml_accounts"] = pd.DataFrame(accounts, columns=["account_no", "pattern", "instance", "role"])
+    planted.truth["aml_accounts"] = pd.DataFrame(
+        accounts, columns=["account_no", "pattern", "instance", "role"]
+    )
     planted.truth["aml_transfers"] = pd.concat(
-        [d.assign(pattern=p) for d, p in zip(txs, np.repeat(PATTERNS, per_pattern), strict=True)], ignore_index=True
+        [d.assign(pattern=p) for d, p in zip(txs, np.repeat(PATTERNS, per_pattern), strict=True)],
+        ignore_index=True,
     )[["付款账号", "收款账号", "金额", "交易时间", "pattern"]]
 
 
@@ -171,15 +202,28 @@ def _shape(rng, pop, draw: _Drawer, pattern: str, start) -> tuple[pd.DataFrame, 
         s, mid, t = draw(1), draw(m), draw(1)
         amt = _amounts(rng, m)
         out = _tx(pop, s.repeat(m), mid, amt, _hours(rng, start, m, 24), "转账")
-        back = _tx(pop, mid, t.repeat(m), amt * 0.98, _hours(rng, start + np.timedelta64(2, "D"), m, 48), "转账")
-        return pd.concat([out, back]), [(s.iloc[0], "source"), (t.iloc[0], "sink")] + [(a, "middle") for a in mid]
+        back = _tx(
+            pop, mid, t.repeat(m), amt * 0.98, _hours(rng, start + np.timedelta64(2, "D"), m, 48), "转账"
+        )
+        return pd.concat([out, back]), [(s.iloc[0], "source"), (t.iloc[0], "sink")] + [
+            (a, "middle") for a in mid
+        ]
     if pattern == "gather_scatter":
         m = int(rng.integers(5, 9))
         src, hub, dst = draw(k), draw(1), draw(m)
         amt = _amounts(rng, k)
         inn = _tx(pop, src, hub.repeat(k), amt, _hours(rng, start, k, 12), "转账")
-        out = _tx(pop, hub.repeat(m), dst, np.full(m, round(amt.sum() * 0.97 / m, 2)), _hours(rng, start + np.timedelta64(14, "h"), m, 12), "转账")
-        return pd.concat([inn, out]), [(hub.iloc[0], "hub")] + [(a, "source") for a in src] + [(a, "target") for a in dst]
+        out = _tx(
+            pop,
+            hub.repeat(m),
+            dst,
+            np.full(m, round(amt.sum() * 0.97 / m, 2)),
+            _hours(rng, start + np.timedelta64(14, "h"), m, 12),
+            "转账",
+        )
+        return pd.concat([inn, out]), [(hub.iloc[0], "hub")] + [(a, "source") for a in src] + [
+            (a, "target") for a in dst
+        ]
     # bipartite: every one of a few senders pays every one of a few receivers
     a, b = draw(int(rng.integers(3, 5))), draw(int(rng.integers(3, 5)))
     pa, pb = np.repeat(np.arange(len(a)), len(b)), np.tile(np.arange(len(b)), len(a))
@@ -196,7 +240,16 @@ def _lookalikes(rng, pop, planted: Planted, draw: _Drawer) -> None:
         day0 = WINDOW_START + np.timedelta64(int(rng.integers(0, WINDOW_DAYS - 40)), "D")
         n = 240
         times = day0 + rng.integers(0, 30 * 86400, n).astype("timedelta64[s]")
-        rows.append(_tx(pop, buyers.iloc[rng.integers(0, 25, n)], shop.repeat(n), np.round(rng.lognormal(4.5, 0.8, n), 2), times, "消费"))
+        rows.append(
+            _tx(
+                pop,
+                buyers.iloc[rng.integers(0, 25, n)],
+                shop.repeat(n),
+                np.round(rng.lognormal(4.5, 0.8, n), 2),
+                times,
+                "消费",
+            )
+        )
     for _ in range(8):  # a landlord: rent from tenants on the first of the month, kept
         landlord, tenants = draw(1), draw(8)
         day0 = WINDOW_START + np.timedelta64(int(rng.integers(0, 12)) * 30, "D")
@@ -234,7 +287,9 @@ def _more_burglaries(rng, geo: Geography, planted: Planted, n0: int) -> None:
             events.append(child)
             queue.append(child)
     new = pd.DataFrame(events)
-    planted.truth["crime_events"] = pd.concat([old, new.assign(time=pd.to_datetime(new.time))], ignore_index=True)
+    planted.truth["crime_events"] = pd.concat(
+        [old, new.assign(time=pd.to_datetime(new.time))], ignore_index=True
+    )
     planted.truth["crime_process"] = {**BURGLARY, "background_hot_share": 0.5}
     planted.cases.append(pd.DataFrame({
         "AJLB": "刑事", "AJXZ": "入室盗窃", "FASJ": _fmt(new.time), "FADD": "", "JD": new.lon, "WD": new.lat,
@@ -287,7 +342,11 @@ def _complaints(rng, pop, geo, planted: Planted, collapses: dict) -> Records:
     company = pop.companies.set_index("company_id").name[fund["company_id"]]
     inv = rng.choice(fund["investors"], 10, replace=False)
     days = np.sort(rng.integers(3, 40, len(inv)))[::-1]
-    t_inv = np.datetime64(collapses["fundraising"]) - days.astype("timedelta64[D]") + rng.integers(8 * 3600, 20 * 3600, len(inv)).astype("timedelta64[s]")
+    t_inv = (
+        np.datetime64(collapses["fundraising"])
+        - days.astype("timedelta64[D]")
+        + rng.integers(8 * 3600, 20 * 3600, len(inv)).astype("timedelta64[s]")
+    )
     rate = rng.choice([15, 18, 20, 24], len(inv))
     fund_rows = pd.DataFrame({
         "slsj": _fmt(t_inv), "qdly": rng.choice(["12345热线", "网上信访"], len(inv)), "fyrxm": pop.by_id("name").reindex(inv).to_numpy(),
@@ -295,20 +354,31 @@ def _complaints(rng, pop, geo, planted: Planted, collapses: dict) -> Records:
         "nr": [f"反映{company}以投资理财名义吸收资金，{RETURN_WORDS.format(r=r)}现到期无法提现，要求退还本金。" for r in rate],
         "sqlb": "经济纠纷", "_person": inv,
     })  # fmt: skip
-    pyr = planted.truth["pyramid"]
     fam = persons.iloc[rng.integers(0, len(persons), 4)]
-    t_pyr = np.datetime64(collapses["pyramid"]) - np.sort(rng.integers(2, 30, 4))[::-1].astype("timedelta64[D]")
+    t_pyr = np.datetime64(collapses["pyramid"]) - np.sort(rng.integers(2, 30, 4))[::-1].astype(
+        "timedelta64[D]"
+    )
     pyr_rows = pd.DataFrame({
         "slsj": _fmt(t_pyr), "qdly": "网上信访", "fyrxm": fam.name.to_numpy(), "fyrdh": fam.phone.to_numpy(), "bfdx": None,
         "nr": "反映家人加入一个“创业团队”，缴纳入会费3980元后被要求发展下线、拉人头返利，无法退出。", "sqlb": "经济纠纷",
         "_person": fam.person_id.to_numpy(),
     })  # fmt: skip
-    rows = pd.concat([rows, fund_rows, pyr_rows], ignore_index=True).sort_values("slsj", kind="stable").reset_index(drop=True)
+    rows = (
+        pd.concat([rows, fund_rows, pyr_rows], ignore_index=True)
+        .sort_values("slsj", kind="stable")
+        .reset_index(drop=True)
+    )
     rid = np.array([f"GD{i:010d}" for i in range(len(rows))], dtype=object)
     rows.insert(0, "gdbh", rid)
-    truth = rows[["gdbh", "slsj"]].assign(about=np.where(rows.bfdx == company, "fundraising", np.where(rows.nr.str.contains("入会费"), "pyramid", "")))
+    truth = rows[["gdbh", "slsj"]].assign(
+        about=np.where(
+            rows.bfdx == company, "fundraising", np.where(rows.nr.str.contains("入会费"), "pyramid", "")
+        )
+    )
     planted.truth["complaints"] = truth[truth.about != ""].reset_index(drop=True)
-    mentions = pd.DataFrame({"record_id": rid, "role": "complainant", "person_id": rows.pop("_person").to_numpy()})
+    mentions = pd.DataFrame(
+        {"record_id": rid, "role": "complainant", "person_id": rows.pop("_person").to_numpy()}
+    )
     return Records(rows, mentions)
 
 
@@ -325,5 +395,10 @@ def _gathering(rng, pop, geo: Geography, planted: Planted) -> tuple[pd.DataFrame
         "card_holder": people.name.to_numpy(), "holder_phone": people.phone.to_numpy(),
         "time": t.astype("datetime64[s]").astype(np.int64) - 8 * 3600, "result": "open",
     })  # fmt: skip
-    planted.truth["crowd_gathering"] = {"community_code": community, "start": str(start), "minutes": 40, "events": len(people)}
+    planted.truth["crowd_gathering"] = {
+        "community_code": community,
+        "start": str(start),
+        "minutes": 40,
+        "events": len(people),
+    }
     return rows, pd.DataFrame({"record_id": rid, "role": "holder", "person_id": people.person_id.to_numpy()})
