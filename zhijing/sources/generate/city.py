@@ -85,6 +85,7 @@ def _generate(root: Path, persons: int, seed: int, show: bool) -> dict:
         hotels = org.hotels(rng, geo, max(20, persons // 1000))
         checkpoints = org.checkpoints(rng, geo, max(20, persons // 2000))
         units = org.units(geo)
+        risk_plants.open_accounts(seed, pop)
         planted = structures.plant(rng, pop, geo)
         risk = risk_plants.plant(seed, pop, geo, planted)  # own generator: the rest of the city is unchanged
         builders = _builders(rng, pop, geo, hotels, checkpoints, planted)

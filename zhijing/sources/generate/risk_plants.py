@@ -58,6 +58,28 @@ class RiskPlants:
         builders["door_access"] = door_with_gathering
 
 
+def open_accounts(seed: int, pop: Population) -> None:
+    """Every adult with a phone gets a personal account if they had none, so planted
+    transfers between people always name real accounts (called before structures.plant)."""
+    rng = np.random.default_rng([seed, 14, 1])
+    p = pop.persons
+    adults = p[p.phone.notna() & (pd.to_datetime(p.birth_date) < "2000-01-01")].person_id
+    lacking = adults[~adults.isin(pop.accounts.holder_person_id)].to_numpy()
+    n = len(lacking)
+    taken = set(pop.accounts.account_no)
+    numbers = [
+        a
+        for a in np.char.add("6214", np.char.zfill(rng.choice(10**12, n + 50, replace=False).astype(str), 12))
+        if a not in taken
+    ]
+    new = pd.DataFrame({
+        "account_no": numbers[:n], "holder_person_id": lacking, "holder_company_id": None,
+        "bank": rng.choice(np.array(["招商银行宁波分行", "宁波银行"], dtype=object), n), "kind": "个人",
+        "opened": np.datetime64("2010-01-01") + rng.integers(0, 5000, n).astype("timedelta64[D]"),
+    })  # fmt: skip
+    pop.accounts = pd.concat([pop.accounts, new], ignore_index=True)
+
+
 def plant(seed: int, pop: Population, geo: Geography, planted: Planted) -> RiskPlants:
     rng = np.random.default_rng([seed, 14])
     busy = _planted_people(planted)
