@@ -20,13 +20,30 @@ RESOLUTION = 9  # cells of about 0.1 km²
 
 
 def cells(settings: Settings) -> pd.DataFrame:
-    acc = data.query(settings, "SELECT 纬度 AS lat, 经度 AS lon FROM a WHERE 经度 IS NOT NULL AND 纬度 IS NOT NULL", a="traffic_accident")
-    addr = data.query(settings, "SELECT TRY_CAST(lat AS DOUBLE) AS lat, TRY_CAST(lon AS DOUBLE) AS lon FROM s WHERE TRY_CAST(lat AS DOUBLE) IS NOT NULL", s="standard_address")
+    acc = data.query(
+        settings,
+        "SELECT 纬度 AS lat, 经度 AS lon FROM a WHERE 经度 IS NOT NULL AND 纬度 IS NOT NULL",
+        a="traffic_accident",
+    )
+    addr = data.query(
+        settings,
+        "SELECT TRY_CAST(lat AS DOUBLE) AS lat, TRY_CAST(lon AS DOUBLE) AS lon FROM s WHERE TRY_CAST(lat AS DOUBLE) IS NOT NULL",
+        s="standard_address",
+    )
     if acc.empty:
         return pd.DataFrame(columns=["cell", "accidents", "exposure"])
-    a = pd.Series([h3.latlng_to_cell(y, x, RESOLUTION) for y, x in zip(acc.lat, acc.lon, strict=True)]).value_counts()
-    e = pd.Series([h3.latlng_to_cell(y, x, RESOLUTION) for y, x in zip(addr.lat, addr.lon, strict=True)]).value_counts()
-    f = pd.concat([a.rename("accidents"), e.rename("exposure")], axis=1).fillna(0).rename_axis("cell").reset_index()
+    a = pd.Series(
+        [h3.latlng_to_cell(y, x, RESOLUTION) for y, x in zip(acc.lat, acc.lon, strict=True)]
+    ).value_counts()
+    e = pd.Series(
+        [h3.latlng_to_cell(y, x, RESOLUTION) for y, x in zip(addr.lat, addr.lon, strict=True)]
+    ).value_counts()
+    f = (
+        pd.concat([a.rename("accidents"), e.rename("exposure")], axis=1)
+        .fillna(0)
+        .rename_axis("cell")
+        .reset_index()
+    )
     return f
 
 

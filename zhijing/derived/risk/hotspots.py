@@ -32,7 +32,9 @@ class Grid:
     lonlat: np.ndarray  # (n, 2)
 
     def xy(self, lon, lat) -> np.ndarray:
-        return np.column_stack([(np.asarray(lon) - self.lon0) * M_PER_DEG * self.cos, (np.asarray(lat) - self.lat0) * M_PER_DEG])
+        return np.column_stack(
+            [(np.asarray(lon) - self.lon0) * M_PER_DEG * self.cos, (np.asarray(lat) - self.lat0) * M_PER_DEG]
+        )
 
     def index(self, xy: np.ndarray) -> np.ndarray:
         """Cell number of each point (−1 outside the city)."""
@@ -72,7 +74,9 @@ def incidents(settings: Settings, kind: str = "入室盗窃") -> pd.DataFrame:
 
 
 def _days(ts: pd.Series) -> np.ndarray:
-    return ((pd.to_datetime(ts, utc=True) - pd.Timestamp("2025-01-01", tz="UTC")).dt.total_seconds() / 86400).to_numpy()
+    return (
+        (pd.to_datetime(ts, utc=True) - pd.Timestamp("2025-01-01", tz="UTC")).dt.total_seconds() / 86400
+    ).to_numpy()
 
 
 def _gauss(d2: np.ndarray, h: float) -> np.ndarray:
@@ -96,7 +100,9 @@ class Hawkes:
             out[s : s + 4000] = (_gauss(d2, BG_BANDWIDTH_M) * self.bg_w).sum(1) / self.span
         return out
 
-    def triggered(self, pts: np.ndarray, xy: np.ndarray, t: np.ndarray, at: float, known: float) -> np.ndarray:
+    def triggered(
+        self, pts: np.ndarray, xy: np.ndarray, t: np.ndarray, at: float, known: float
+    ) -> np.ndarray:
         """Σ θ ω e^{−ω(at − t_i)} g_σ(x − x_i) over events known by ``known`` and still active."""
         live = (t < known) & (at - t < 10 / self.omega)
         if not live.any():
@@ -106,7 +112,9 @@ class Hawkes:
         return (_gauss(d2, self.sigma) * w).sum(1)
 
 
-def fit(xy: np.ndarray, t: np.ndarray, iterations: int = 30, max_days: float = 60, max_m: float = 1500) -> Hawkes:
+def fit(
+    xy: np.ndarray, t: np.ndarray, iterations: int = 30, max_days: float = 60, max_m: float = 1500
+) -> Hawkes:
     """EM (stochastic declustering): P(i triggered by j) for close pairs, then the
     branching ratio, decay and spread from those probabilities."""
     m = Hawkes(span=max(float(t.max() - t.min()), 1.0))
@@ -187,7 +195,9 @@ def evaluate(settings: Settings, test_days: int = 56, shares=(0.01, 0.05)) -> di
     return out
 
 
-def knox(settings: Settings, close_m: float = 200, close_days: float = 7, permutations: int = 99, seed: int = 0) -> dict:
+def knox(
+    settings: Settings, close_m: float = 200, close_days: float = 7, permutations: int = 99, seed: int = 0
+) -> dict:
     """Knox test: more pairs close in both space and time than times shuffled among places?"""
     ev = incidents(settings)
     if len(ev) < 3:
