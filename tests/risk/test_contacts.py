@@ -1,4 +1,4 @@
-""""六同" contact tracing: recall of the planted close contacts, precision reported, and
+""" "六同" contact tracing: recall of the planted close contacts, precision reported, and
 only under a declared, unexpired emergency that names the index cases."""
 
 from __future__ import annotations
@@ -69,7 +69,11 @@ def test_only_under_an_unexpired_emergency_naming_the_cases(risk_home, planted):
     with pytest.raises(AccessDenied, match="expired"):
         contacts.trace(s, "xingzhen01", "emergency:PH-T1", index)
     with sa.create_engine(s.sqlalchemy_url("audit")).connect() as conn:
-        rows = conn.execute(sa.select(events.c.outcome, events.c.purpose).where(events.c.actor.in_(["xingzhen01", "paichusuo01"]))).all()
+        rows = conn.execute(
+            sa.select(events.c.outcome, events.c.purpose).where(
+                events.c.actor.in_(["xingzhen01", "paichusuo01"])
+            )
+        ).all()
     assert sorted(o for o, p in rows if p == "emergency:PH-T1") == ["allowed", "refused", "refused"]
 
 

@@ -27,7 +27,9 @@ def test_fundraising_company_flagged_before_complaints_and_collapse(risk_city):
     fund = truth.json("fundraising")
     collapse = pd.Timestamp(fund["collapse"])
     first_complaint = pd.to_datetime(truth.table("complaints").query("about == 'fundraising'").slsj).min()
-    flagged = _first_flag(fundraising.score, settings, "2025-02-01", collapse, lambda f: fund["uscc"] in set(f.uscc))
+    flagged = _first_flag(
+        fundraising.score, settings, "2025-02-01", collapse, lambda f: fund["uscc"] in set(f.uscc)
+    )
     assert flagged is not None and flagged < collapse
     print(f"fundraising lead time: {(collapse - flagged).days} d before collapse, "
           f"{(first_complaint - flagged).days} d before the first complaint")  # fmt: skip

@@ -52,7 +52,9 @@ def test_empty_history_and_empty_windows(tmp_path):
     assert blackspots.rank(empty).empty
     assert crowd.counts(empty).empty
     model = hotspots.fit(np.zeros((1, 2)), np.zeros(1))
-    assert model.triggered(np.zeros((3, 2)), np.zeros((1, 2)), np.array([10.0]), 5.0, 5.0).sum() == 0  # nothing before
+    assert (
+        model.triggered(np.zeros((3, 2)), np.zeros((1, 2)), np.array([10.0]), 5.0, 5.0).sum() == 0
+    )  # nothing before
 
 
 def test_planted_blackspots_rank_in_top_ten(risk_city):
@@ -74,5 +76,7 @@ def test_crowd_alerts_at_the_gathering_only(risk_city):
     a = crowd.alerts(settings)
     assert set(a.columns) == {"cell", "window", "source", "count"}  # no holder, phone or plate
     start = pd.Timestamp(g["start"], tz="Asia/Shanghai").tz_convert("UTC")
-    inside = (a.window >= start - pd.Timedelta(minutes=5)) & (a.window < start + pd.Timedelta(minutes=g["minutes"]))
+    inside = (a.window >= start - pd.Timedelta(minutes=5)) & (
+        a.window < start + pd.Timedelta(minutes=g["minutes"])
+    )
     assert len(a) >= 4 and inside.all() and a.cell.nunique() == 1
