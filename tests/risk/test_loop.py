@@ -22,7 +22,7 @@ def test_run_inbox_open_feedback(risk_home, risk_city, monkeypatch):
     assert card["version"] == mules.VERSION and "bank_transaction" in card["training_data"]
     r = loop.run(s, "mules", AS_OF)
     assert r["status"] == "ok" and r["warnings"] >= 9
-    box = loop.inbox(s, "330200000000", model="mules")
+    box = loop.inbox(s, "330200000000", "刑侦", model="mules")
     assert len(box) == r["warnings"] and all(w["subject"] is None for w in box)  # no identity in the inbox
     wid = box[0]["id"]
     with pytest.raises(AccessDenied):
@@ -52,7 +52,7 @@ def test_run_inbox_open_feedback(risk_home, risk_city, monkeypatch):
     assert loop.model_cards(s)[0]["feedback"]["confirmed"] == 4
 
     # a model that raises: run failed, nothing published, the last good warnings kept
-    before = {w["id"] for w in loop.inbox(s, "330200000000", model="mules")}
+    before = {w["id"] for w in loop.inbox(s, "330200000000", "刑侦", model="mules")}
 
     def broken(settings, as_of):
         raise RuntimeError("boom")
@@ -60,7 +60,7 @@ def test_run_inbox_open_feedback(risk_home, risk_city, monkeypatch):
     monkeypatch.setattr(mules, "warnings", broken)
     failed = loop.run(s, "mules", AS_OF)
     assert failed["status"] == "failed" and failed["error"] == "RuntimeError"
-    assert {w["id"] for w in loop.inbox(s, "330200000000", model="mules")} == before
+    assert {w["id"] for w in loop.inbox(s, "330200000000", "刑侦", model="mules")} == before
 
 
 def test_area_warnings_name_no_person_and_go_to_a_station(risk_home):

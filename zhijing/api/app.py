@@ -16,6 +16,7 @@ ROUTER_MODULES = (
     "zhijing.governance.routes",  # catalog, quality, quarantine
     "zhijing.entities.routes",  # person file, masters, judgements, explain
     "zhijing.derived.routes",  # aggregate GIS views
+    "zhijing.derived.risk.routes",  # risk platform: warnings, models, hot cells, contact tracing
     "zhijing.access.routes",  # login, tokens, audit, oversight
     "zhijing.console.routes",  # server-rendered console pages
 )

@@ -26,6 +26,7 @@ PAGES = {
     "/persons": ("persons.html", "一人一档"),
     "/review": ("review.html", "核查"),
     "/audit": ("audit.html", "审计监督"),
+    "/risk": ("risk.html", "风险预警"),
 }
 
 

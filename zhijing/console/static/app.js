@@ -339,5 +339,5 @@ const zj = (() => {
         series: [{ type: "bar", data: hours.map((h) => byHour[h]) }] });
     },
   };
-  return { api, pages, t };
+  return { api, pages, t, chrome, rows, chart, esc, toast, purpose };
 })();

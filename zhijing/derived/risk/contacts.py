@@ -8,6 +8,7 @@ flights, a shared bus trip, a shared workplace — each with its proximity and d
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 
 from zhijing.access import purpose as purposes
@@ -67,54 +68,68 @@ CHANNELS = [
 ]
 
 
-def _channel(
-    settings: Settings, channel: str, dataset: str, role: str, sql: str, index: set[str]
-) -> pd.DataFrame:
-    rows = data.query(settings, sql, **{dataset: dataset})
-    if rows.empty:
-        return pd.DataFrame()
-    who = rows.merge(data.masters_of(settings, dataset, role), on="record_id")
-    mine = who[who.master_id.isin(index)]
-    pairs = mine.merge(who, on="grp", suffixes=("_i", ""))
-    pairs = pairs[pairs.master_id != pairs.master_id_i]
-    if pairs.t0.notna().any():
-        overlap = (
-            pairs[["t1", "t1_i"]].min(axis=1) - pairs[["t0", "t0_i"]].max(axis=1)
-        ).dt.total_seconds() / 3600
-        pairs = pairs.assign(hours=overlap)
-        pairs = pairs[pairs.hours.isna() | (pairs.hours > 0)]
-    else:
-        pairs = pairs.assign(hours=float("nan"))
-    apart = (pairs.pos - pairs.pos_i).abs()
+LINKS = """CREATE OR REPLACE TEMP VIEW links AS SELECT split_part(mention_id, '|', 1) AS dataset,
+    split_part(mention_id, '|', 2) AS record_id, split_part(mention_id, '|', 3) AS role, master_id FROM person_links"""
+
+
+def _channel(con: duckdb.DuckDBPyConnection, channel: str, dataset: str, role: str, sql: str) -> pd.DataFrame:
+    """Everyone sharing a space (group) with an index case in one dataset, in one join."""
+    pairs = con.execute(f"""
+        WITH r AS ({sql}),
+        w AS (SELECT r.*, l.master_id FROM r JOIN links l
+              ON l.dataset = '{dataset}' AND l.role = '{role}' AND l.record_id = r.record_id),
+        mine AS (SELECT * FROM w WHERE master_id IN (SELECT master_id FROM idx))
+        SELECT mine.master_id AS index_master, w.master_id AS contact_master, w.record_id,
+               abs(w.pos - mine.pos) AS rows_apart,
+               epoch(least(w.t1, mine.t1) - greatest(w.t0, mine.t0)) / 3600 AS hours
+        FROM mine JOIN w ON w.grp = mine.grp AND w.master_id <> mine.master_id
+    """).df()  # fmt: skip
+    pairs = pairs[pairs.hours.isna() | (pairs.hours > 0)]
     if channel in ("train", "flight"):
-        pairs = pairs[apart.isna() | (apart <= (TRAIN_ROWS if channel == "train" else FLIGHT_ROWS))]
-        apart = (pairs.pos - pairs.pos_i).abs()
-    closeness = 1 / (1 + apart.fillna(0))
-    return pd.DataFrame({"index_master": pairs.master_id_i, "contact_master": pairs.master_id, "channel": channel,
-                         "dataset": dataset, "record_id": pairs.record_id, "rows_apart": apart, "hours": pairs.hours,
-                         "score": WEIGHT[channel] * closeness})  # fmt: skip
+        pairs = pairs[
+            pairs.rows_apart.isna()
+            | (pairs.rows_apart <= (TRAIN_ROWS if channel == "train" else FLIGHT_ROWS))
+        ]
+    closeness = 1 / (1 + pairs.rows_apart.fillna(0))
+    return pairs.assign(channel=channel, dataset=dataset, score=WEIGHT[channel] * closeness)
+
+
+def trace_on(con: duckdb.DuckDBPyConnection, index: list[str]) -> pd.DataFrame:
+    """Contacts of the index cases (master ids), best first, over a connection holding the
+    source datasets and ``person_links`` as views (a missing dataset is a missing channel)."""
+    con.register("idx_frame", pd.DataFrame({"master_id": list(index)}))
+    con.execute("CREATE OR REPLACE TEMP TABLE idx AS SELECT * FROM idx_frame")
+    con.execute(LINKS)
+    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    found = [_channel(con, c, d, r, sql) for c, d, r, sql in CHANNELS if d in have]
+    cols = [
+        "index_master",
+        "contact_master",
+        "channel",
+        "dataset",
+        "record_id",
+        "rows_apart",
+        "hours",
+        "score",
+    ]
+    found = [f for f in found if not f.empty]
+    if not found:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(found, ignore_index=True)[cols]
+    out = out[~out.contact_master.isin(index)]
+    return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def trace_contacts(settings: Settings, index: list[str]) -> pd.DataFrame:
-    """Every channel's contacts of the index cases (master ids), best first."""
-    found = [_channel(settings, c, d, r, sql, set(index)) for c, d, r, sql in CHANNELS]
-    found = [f for f in found if not f.empty]
-    if not found:
-        return pd.DataFrame(
-            columns=[
-                "index_master",
-                "contact_master",
-                "channel",
-                "dataset",
-                "record_id",
-                "rows_apart",
-                "hours",
-                "score",
-            ]
-        )
-    out = pd.concat(found, ignore_index=True)
-    out = out[~out.contact_master.isin(index)]
-    return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+    """Every channel's contacts of the index cases (master ids) in the lake, best first."""
+    con = duckdb.connect()
+    for name in ["person_links", *{d for _, d, _, _ in CHANNELS}]:
+        f = data.files(settings, name, "entities" if name == "person_links" else "clean")
+        if f:
+            con.read_parquet(f, union_by_name=True, hive_partitioning=True).create_view(name)
+    if not data.files(settings, "person_links", "entities"):
+        return trace_on(duckdb.connect(), [])
+    return trace_on(con, index)
 
 
 def _usable(

@@ -44,6 +44,7 @@ warnings_t = sa.Table(
     sa.Column("model", sa.String(32), nullable=False), sa.Column("version", sa.String(16)),
     sa.Column("subject_kind", sa.String(16)), sa.Column("subject", sa.String(128)), sa.Column("label", sa.String(128)),
     sa.Column("score", sa.Float), sa.Column("evidence", sa.Text), sa.Column("unit", sa.String(32)),
+    sa.Column("department", sa.String(16)),
     sa.Column("person", sa.Boolean, default=False), sa.Column("state", sa.String(12), default="new"),
     sa.Column("current", sa.Boolean, default=True), sa.Column("created_at", sa.DateTime(timezone=True)),
 )  # fmt: skip
@@ -117,7 +118,7 @@ def run(settings: Settings, name: str, as_of: pd.Timestamp | None = None) -> dic
         rows = [{"run_id": run_id, "model": name, "version": spec.version, "subject_kind": w["subject_kind"],
                  "subject": str(w["subject"]), "label": w.get("label"), "score": float(w["score"]),
                  "evidence": json.dumps(w["evidence"], ensure_ascii=False, default=str),
-                 "unit": _unit_of(settings, spec.department, w["evidence"]),
+                 "unit": _unit_of(settings, spec.department, w["evidence"]), "department": spec.department,
                  "person": w["subject_kind"] == "person", "state": "new", "current": True, "created_at": _now()}
                 for w in found]  # fmt: skip
     except Exception as exc:  # the run fails whole: nothing published, last good warnings stay
@@ -143,14 +144,32 @@ def run_all(settings: Settings) -> list[dict]:
     return [run(settings, name) for name in MODELS]
 
 
-def inbox(settings: Settings, unit: str, model: str | None = None) -> list[dict]:
-    """A unit's current warnings, best first; a person warning shows no identity here."""
-    q = sa.select(warnings_t).where(
-        warnings_t.c.unit == unit, warnings_t.c.current, warnings_t.c.state != "closed"
-    )
-    if model:
-        q = q.where(warnings_t.c.model == model)
+def _below(conn, unit: str) -> list[str]:
+    """The unit and every unit under it."""
+    out, frontier = [unit], [unit]
+    while frontier:
+        frontier = (
+            conn.execute(sa.select(acc.units.c.code).where(acc.units.c.parent_code.in_(frontier)))
+            .scalars()
+            .all()
+        )
+        out += frontier
+    return out
+
+
+def inbox(
+    settings: Settings, unit: str, department: str | None = None, model: str | None = None
+) -> list[dict]:
+    """A unit's current warnings, best first: those routed to it or to units under it, and
+    those for its department's desk at the units above it. A person warning shows no
+    identity here."""
     with engine(settings).connect() as conn:
+        above = purposes.unit_chain(conn, unit)[1:]
+        mine = sa.or_(warnings_t.c.unit.in_(_below(conn, unit)),
+                      sa.and_(warnings_t.c.unit.in_(above), warnings_t.c.department == department))  # fmt: skip
+        q = sa.select(warnings_t).where(mine, warnings_t.c.current, warnings_t.c.state != "closed")
+        if model:
+            q = q.where(warnings_t.c.model == model)
         rows = conn.execute(q.order_by(warnings_t.c.score.desc())).mappings().all()
     return [_public(dict(r)) for r in rows]
 
@@ -160,6 +179,15 @@ def _public(r: dict) -> dict:
     if r["person"]:
         r["subject"], r["evidence"] = None, {"hidden": "打开需说明用途（案件/工单）并留痕"}
     return r
+
+
+def get(settings: Settings, warning_id: int) -> dict:
+    """One warning as stored (identity included: callers apply the access layer)."""
+    with engine(settings).connect() as conn:
+        r = conn.execute(sa.select(warnings_t).where(warnings_t.c.id == warning_id)).mappings().first()
+    if r is None:
+        raise ZhijingError(f"no warning {warning_id}")
+    return {**r, "evidence": json.loads(r["evidence"] or "{}")}
 
 
 def open_warning(settings: Settings, username: str, purpose: str | None, warning_id: int) -> dict:

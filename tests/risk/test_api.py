@@ -1,0 +1,84 @@
+"""The risk API through the access layer: inboxes name no person, a person warning and the
+transfer flows open only under a purpose (audited), contact tracing only under an emergency."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from zhijing.access.seed import add_purpose
+from zhijing.derived.risk import data
+
+
+def test_risk_api(risk_home, make_api):
+    api = make_api(risk_home.home)
+    admin = api.headers("admin")
+    assert api.post("/api/risk/models/mules/run", headers=admin).json()["status"] == "ok"
+    assert api.post("/api/risk/models/nope/run", headers=admin).status_code == 404
+    cards = {c["name"]: c for c in api.get("/api/risk/models", headers=admin).json()}
+    assert cards["mules"]["person"] and cards["hotspots"]["version"]
+    assert (
+        api.get("/api/risk/models", headers=api.headers("weijian01")).status_code == 403
+    )  # external: no risk data
+
+    box = api.get("/api/risk/inbox", headers=api.headers("xingzhen01")).json()  # 刑侦 desk of the city bureau
+    mule = [w for w in box if w["model"] == "mules"]
+    assert mule and all(w["subject"] is None for w in mule)
+    wid = mule[0]["id"]
+    assert api.get(f"/api/risk/warnings/{wid}", headers=api.headers("xingzhen01")).status_code == 403
+    assert api.get(f"/api/risk/warnings/{wid}/person", headers=api.headers("xingzhen01")).status_code == 403
+    h = api.headers("xingzhen01", "case:A330200000000002")
+    full = api.get(f"/api/risk/warnings/{wid}/person", headers=h).json()
+    assert full["subject"].startswith("PM")
+    graph = api.get(f"/api/risk/warnings/{wid}/flows", headers=h).json()
+    assert any(n["focus"] for n in graph["nodes"]) and graph["links"]
+    r = api.post(
+        f"/api/risk/warnings/{wid}/state",
+        headers=api.headers("xingzhen01"),
+        data={"state": "closed", "verdict": "confirmed"},
+    )
+    assert r.status_code == 200
+    assert (
+        api.post(
+            f"/api/risk/warnings/{wid}/state", headers=api.headers("xingzhen01"), data={"state": "acting"}
+        ).status_code
+        == 409
+    )
+    assert {c["name"]: c for c in api.get("/api/risk/models", headers=admin).json()}["mules"]["feedback"][
+        "confirmed"
+    ] == 1
+
+    cells = api.get("/api/risk/hotcells?day=2026-05-01", headers=api.headers("paichusuo01")).json()["cells"]
+    assert cells and set(cells[0]) == {"lon", "lat", "expected"}
+
+
+def test_contact_tracing_route_needs_an_emergency(risk_home, make_api):
+    api = make_api(risk_home.home)
+    index = data.query(
+        risk_home, "SELECT master_id FROM l LIMIT 1", l="entities/person_links"
+    ).master_id.tolist()
+    q = {"index": index}
+    assert (
+        api.get(
+            "/api/risk/contacts", params=q, headers=api.headers("xingzhen01", "case:A330200000000002")
+        ).status_code
+        == 403
+    )
+    add_purpose(risk_home, "emergency:PH-API", "密接排查", "330200000000", ["xingzhen01"],
+                expires_at=datetime.now(UTC) + timedelta(hours=1), subjects=index)  # fmt: skip
+    ok = api.get("/api/risk/contacts", params=q, headers=api.headers("xingzhen01", "emergency:PH-API"))
+    assert ok.status_code == 200 and ok.json()["index"] == index
+    other = {"index": ["PM0000000000NOPE"]}
+    assert (
+        api.get(
+            "/api/risk/contacts", params=other, headers=api.headers("xingzhen01", "emergency:PH-API")
+        ).status_code
+        == 403
+    )
+    add_purpose(risk_home, "emergency:PH-API", "密接排查", "330200000000", ["xingzhen01"],
+                expires_at=datetime.now(UTC) - timedelta(seconds=1), subjects=index)  # fmt: skip
+    assert (
+        api.get(
+            "/api/risk/contacts", params=q, headers=api.headers("xingzhen01", "emergency:PH-API")
+        ).status_code
+        == 403
+    )
