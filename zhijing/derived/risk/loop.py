@@ -113,6 +113,9 @@ def run(settings: Settings, name: str, as_of: pd.Timestamp | None = None) -> dic
            "data_version": json.dumps(spec.data_version(settings)), "started_at": _now(), "warnings": 0}  # fmt: skip
     with engine(settings).begin() as conn:
         conn.execute(sa.insert(runs), [rec])
+        known = conn.execute(sa.select(registry.c.version).where(registry.c.name == name)).scalar()
+    if known != spec.version:  # a model runs as registered: first run or new version registers it
+        register(settings, name)
     try:
         found = spec.load().warnings(settings, as_of)
         rows = [{"run_id": run_id, "model": name, "version": spec.version, "subject_kind": w["subject_kind"],

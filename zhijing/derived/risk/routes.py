@@ -30,10 +30,15 @@ def _warning(wid: str) -> dict:
 @router.get("/models")
 def models(ctx=Depends(require("risk:read", person_data=False))) -> list[dict]:
     """Model cards: version, training data versions, evaluation, running precision."""
-    cards = {c["name"]: c for c in loop.model_cards(get_settings())}
-    return [{"name": m.name, "title": m.title, "person": m.person, "department": m.department, "version": m.version,
-             **{k: v for k, v in cards.get(m.name, {}).items() if k not in ("name", "title", "version")}}
-            for m in MODELS.values()]  # fmt: skip
+    settings = get_settings()
+    cards = {c["name"]: c for c in loop.model_cards(settings)}
+    precision = loop.precision(settings)
+    out = []
+    for m in MODELS.values():
+        card = {k: v for k, v in cards.get(m.name, {}).items() if k not in ("name", "title", "version")}
+        out.append({"name": m.name, "title": m.title, "person": m.person, "department": m.department,
+                    "version": m.version, **card, "feedback": precision.get(m.name, {})})  # fmt: skip
+    return out
 
 
 @router.post("/models/{name}/run")
