@@ -154,31 +154,25 @@ def hot(n_background: int, days: int = 28) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--transfers", type=int, nargs="+", default=[1_000_000])
-    ap.add_argument("--persons", type=int, nargs="+", default=[100_000])
-    ap.add_argument(
-        "--incidents", type=int, default=2000, help="background events of the year (offspring come on top)"
-    )
+    ap.add_argument("--transfers", type=int, nargs="*", default=[1_000_000])
+    ap.add_argument("--persons", type=int, nargs="*", default=[100_000])
+    ap.add_argument("--incidents", type=int, nargs="*", default=[2000], help="background events of the year (offspring on top)")
+    ap.add_argument("--name", default="risk", help="bench/out/<name>.md")
     a = ap.parse_args()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    lines = [f"## Risk platform (`bench/bench_risk.py`)\n\nMachine: {machine()}; load average at start {load}.\n",
-             "| economic-crime scoring | transfers (one day) | wall s | CPU s | found |", "| --- | ---: | ---: | ---: | --- |"]  # fmt: skip
-    for n in a.transfers:
-        lines += transfers(n)
-    lines += [
-        "",
-        "| contact tracing | persons | source rows | wall s | CPU s | result |",
-        "| --- | ---: | ---: | ---: | ---: | --- |",
+    lines = [f"## Risk platform (`bench/bench_risk.py`)\n\nMachine: {machine()}; load average at start {load}.\n"]
+    sections = [
+        (a.transfers, transfers, "| economic-crime scoring | transfers (one day) | wall s | CPU s | found |\n| --- | ---: | ---: | ---: | --- |"),
+        (a.persons, tracing, "| contact tracing | persons | source rows | wall s | CPU s | result |\n| --- | ---: | ---: | ---: | ---: | --- |"),
+        (a.incidents, hot, "| hot spots | incidents (year) | wall s | CPU s | fitted (planted) |\n| --- | ---: | ---: | ---: | --- |"),
     ]
-    for p in a.persons:
-        lines += tracing(p)
-    lines += [
-        "",
-        "| hot spots | incidents (year) | wall s | CPU s | fitted (planted) |",
-        "| --- | ---: | ---: | ---: | --- |",
-    ]
-    lines += hot(a.incidents)
-    write("risk", "\n".join(lines) + "\n")
+    for sizes, fn, header in sections:
+        if not sizes:
+            continue
+        lines += ["", header]
+        for n in sizes:
+            lines += fn(n)
+            write(a.name, "\n".join(lines) + "\n")  # each figure kept as soon as it is measured
 
 
 if __name__ == "__main__":

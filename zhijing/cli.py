@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "zhijing.sources.connectors.cli",  # land / push / stream
     "zhijing.governance.cli",  # ingest, catalog, quarantine, purge
     "zhijing.entities.cli",  # resolve, masters, judgements
+    "zhijing.derived.risk.cli",  # risk models: run, cards, evaluate
     "zhijing.access.cli",  # units, users, audit, oversight
     "zhijing.api.cli",  # serve
     "zhijing.demo",  # demo

@@ -1,28 +1,12 @@
-"""The risk suite reads the session's resolved small city; truth is read here, never by models."""
+"""The risk suite reads the session's resolved small city; truth is read here and by the
+evaluation harness, never by the models."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-import pandas as pd
 import pytest
 
 from zhijing.config import Settings
-
-
-class Truth:
-    def __init__(self, city: Path):
-        self.root = city / "truth"
-
-    def table(self, name: str) -> pd.DataFrame:
-        return pd.read_parquet(self.root / "structures" / f"{name}.parquet")
-
-    def json(self, name: str) -> dict:
-        return json.loads((self.root / "structures" / f"{name}.json").read_text(encoding="utf-8"))
-
-    def file(self, name: str) -> pd.DataFrame:
-        return pd.read_parquet(self.root / f"{name}.parquet")
+from zhijing.derived.risk.evaluate import Truth
 
 
 @pytest.fixture(scope="session")
@@ -42,10 +26,3 @@ def risk_home(risk_city, tmp_path) -> Settings:
     s = Settings(home=tmp_path / "home")
     seed_demo(s)
     return s
-
-
-def f1(found: set, truth: set) -> tuple[float, float, float]:
-    tp = len(found & truth)
-    p = tp / len(found) if found else 0.0
-    r = tp / len(truth) if truth else 0.0
-    return p, r, (2 * p * r / (p + r) if tp else 0.0)

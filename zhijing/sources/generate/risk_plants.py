@@ -255,7 +255,8 @@ def _shape(rng, pop, draw: _Drawer, pattern: str, start) -> tuple[pd.DataFrame, 
 
 def _lookalikes(rng, pop, planted: Planted, draw: _Drawer) -> None:
     """Legitimate many-to-one and one-to-many flows: busy shops' takings, households paying
-    rent to one landlord, a family sending allowances — what a plain threshold mistakes."""
+    rent to one landlord, dealers, developers and schools paid large sums by many — what a
+    plain threshold mistakes."""
     rows = []
     for _ in range(8):  # a shop: many small purchases a day, every day of a month, kept
         shop, buyers = draw(1), draw(25)
@@ -278,6 +279,18 @@ def _lookalikes(rng, pop, planted: Planted, draw: _Drawer) -> None:
         for m in range(6):
             rows.append(_tx(pop, tenants, landlord.repeat(8), np.full(8, float(rng.choice([1800, 2500, 3200]))),
                             _hours(rng, day0 + np.timedelta64(30 * m, "D"), 8, 20), "房租"))  # fmt: skip
+    companies = pop.companies
+    corp = pop.accounts[pop.accounts.kind == "对公"].drop_duplicates("holder_company_id").set_index("holder_company_id").account_no
+    fund = planted.truth["fundraising"]["company_id"]
+    for memo, n, low, high in (("购车款", 30, 80_000, 300_000), ("购房定金", 25, 50_000, 200_000), ("学费", 120, 6_000, 15_000)):
+        # a dealer, a developer, a school: many persons pay one company large sums, nothing flows back
+        company = companies[(companies.company_id != fund) & companies.company_id.isin(corp.index)].sample(1, random_state=int(rng.integers(1 << 31)))
+        payers = draw(n)
+        day0 = WINDOW_START + np.timedelta64(int(rng.integers(0, WINDOW_DAYS - 200)), "D")
+        df = _tx(pop, payers, pd.Series(np.full(n, corp[company.company_id.iloc[0]]), index=payers.index),
+                 np.round(rng.uniform(low, high, n), -2), day0 + np.sort(rng.integers(0, 180 * 86400, n)).astype("timedelta64[s]"), memo)  # fmt: skip
+        df["收款户名"] = company.name.iloc[0]
+        rows.append(df)
     planted.transactions.extend(rows)
 
 
