@@ -68,7 +68,7 @@ CHANNELS = [
 ]
 
 
-LINKS = """CREATE OR REPLACE TEMP VIEW links AS SELECT split_part(mention_id, '|', 1) AS dataset,
+LINKS = """CREATE OR REPLACE TEMP TABLE links AS SELECT split_part(mention_id, '|', 1) AS dataset,
     split_part(mention_id, '|', 2) AS record_id, split_part(mention_id, '|', 3) AS role, master_id FROM person_links"""
 
 
@@ -76,9 +76,9 @@ def _channel(con: duckdb.DuckDBPyConnection, channel: str, dataset: str, role: s
     """Everyone sharing a space (group) with an index case in one dataset, in one join."""
     pairs = con.execute(f"""
         WITH r AS ({sql}),
-        w AS (SELECT r.*, l.master_id FROM r JOIN links l
-              ON l.dataset = '{dataset}' AND l.role = '{role}' AND l.record_id = r.record_id),
-        mine AS (SELECT * FROM w WHERE master_id IN (SELECT master_id FROM idx))
+        l AS (SELECT record_id, master_id FROM links WHERE dataset = '{dataset}' AND role = '{role}'),
+        mine AS (SELECT r.*, l.master_id FROM r JOIN l USING (record_id) WHERE l.master_id IN (SELECT master_id FROM idx)),
+        w AS (SELECT r.*, l.master_id FROM r JOIN l USING (record_id) WHERE r.grp IN (SELECT grp FROM mine))
         SELECT mine.master_id AS index_master, w.master_id AS contact_master, w.record_id,
                abs(w.pos - mine.pos) AS rows_apart,
                epoch(least(w.t1, mine.t1) - greatest(w.t0, mine.t0)) / 3600 AS hours
