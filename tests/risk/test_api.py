@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from zhijing.access.seed import add_purpose
 from zhijing.derived.risk import data
 
@@ -82,3 +84,23 @@ def test_contact_tracing_route_needs_an_emergency(risk_home, make_api):
         ).status_code
         == 403
     )
+
+
+def test_hand_off_to_the_health_department(risk_home, make_api):
+    from zhijing.derived.risk import handoff
+    from zhijing.errors import AccessDenied
+
+    api = make_api(risk_home.home)
+    index = data.query(risk_home, "SELECT master_id FROM l WHERE mention_id LIKE 'hukou_person|%' LIMIT 1",
+                       l="entities/person_links").master_id.tolist()  # fmt: skip
+    add_purpose(risk_home, "emergency:PH-HO", "密接排查", "330200000000", ["xingzhen01"],
+                expires_at=datetime.now(UTC) + timedelta(hours=1), subjects=index)  # fmt: skip
+    with pytest.raises(AccessDenied):  # to a police account: not a hand-off
+        handoff.hand_off(risk_home, "xingzhen01", "emergency:PH-HO", index, ["paichusuo01"])
+    ticket = handoff.hand_off(risk_home, "xingzhen01", "emergency:PH-HO", index, ["weijian01"])
+    got = api.get("/api/risk/handoff", headers=api.headers("weijian01", ticket))
+    assert got.status_code == 200 and got.json()["contacts"]  # the household, at least
+    assert api.get("/api/risk/handoff", headers=api.headers("weijian01")).status_code == 403
+    assert (
+        api.get("/api/risk/handoff", headers=api.headers("xingzhen01", ticket)).status_code == 403
+    )  # not assigned

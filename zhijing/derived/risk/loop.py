@@ -60,6 +60,8 @@ STATES = {"new": ("triaged", "closed"), "triaged": ("acting", "closed"), "acting
 
 @lru_cache(maxsize=8)
 def _ready(url: str) -> bool:
+    from zhijing.derived.risk import handoff  # noqa: F401  (its table is in this metadata)
+
     meta.create_all(acc.engine_for(url))
     return True
 

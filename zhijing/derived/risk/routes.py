@@ -10,9 +10,10 @@ import json
 import pandas as pd
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query
 
+from zhijing.access import purpose as purposes
 from zhijing.access.guard import require
 from zhijing.config import get_settings
-from zhijing.derived.risk import contacts, data, hotspots, loop
+from zhijing.derived.risk import contacts, data, handoff, hotspots, loop
 from zhijing.derived.risk.registry import MODELS
 from zhijing.errors import ZhijingError
 
@@ -120,9 +121,24 @@ def trace(index: list[str] = Query(...), ctx=Depends(require("person:combine")))
     if not set(index) <= set(ctx.subjects):
         ctx.refusal = "the emergency does not name these index cases"
         raise HTTPException(403, ctx.refusal)
-    found = contacts.trace_contacts(get_settings(), index)
+    settings = get_settings()
+    found = contacts.trace_contacts(settings, index)
+    again = purposes.check(settings, ctx.user.username, ctx.user.unit, ctx.purpose)
+    if not again.ok:  # the emergency ended while the query ran: nothing is shown
+        ctx.refusal = again.reason
+        raise HTTPException(403, again.reason)
     ctx.audit("combine", [*index, *sorted(set(found.contact_master))], "risk contacts trace")
     return {"index": index, "contacts": json.loads(found.to_json(orient="records", force_ascii=False))}
+
+
+@router.get("/handoff")
+def handoff_list(ctx=Depends(require("person:read"))) -> dict:
+    """The health department reads a hand-off list under its ticket (X-Purpose: ticket:HO-…)."""
+    rows = handoff.listing(get_settings(), ctx.purpose or "")
+    if not rows:
+        raise HTTPException(404, "no hand-off under this purpose")
+    ctx.audit("consult", sorted({r["contact_master"] for r in rows}), "risk contacts handoff list")
+    return {"ticket": ctx.purpose, "contacts": rows}
 
 
 def _json(w: dict) -> dict:
