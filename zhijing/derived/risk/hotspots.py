@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
+from scipy.spatial import cKDTree
 from shapely import contains_xy
 from shapely.geometry import shape
 
@@ -112,25 +114,36 @@ class Hawkes:
         return (_gauss(d2, self.sigma) * w).sum(1)
 
 
-def fit(
-    xy: np.ndarray, t: np.ndarray, iterations: int = 30, max_days: float = 60, max_m: float = 1500
-) -> Hawkes:
+def _pairs(xy: np.ndarray, t: np.ndarray, max_days: float, max_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j) with t_j < t_i < t_j + max_days and |x_i − x_j| < max_m, without an n × n mask."""
+    close = cKDTree(xy).query_pairs(max_m, output_type="ndarray")
+    if not len(close):
+        return np.empty(0, int), np.empty(0, int)
+    a, b = close[:, 0], close[:, 1]
+    later = t[a] > t[b]
+    i, j = np.where(later, a, b), np.where(later, b, a)
+    keep = (t[i] > t[j]) & (t[i] - t[j] < max_days)
+    return i[keep], j[keep]
+
+
+def fit(xy: np.ndarray, t: np.ndarray, iterations: int = 30, max_days: float = 60, max_m: float = 1500) -> Hawkes:
     """EM (stochastic declustering): P(i triggered by j) for close pairs, then the
-    branching ratio, decay and spread from those probabilities."""
-    m = Hawkes(span=max(float(t.max() - t.min()), 1.0))
+    branching ratio, decay and spread from those probabilities. Sparse throughout: pairs
+    and the background kernel come from a k-d tree, so a year of a city's incidents fits."""
+    m = Hawkes(span=max(float(t.max() - t.min()), 1.0) if len(t) else 1.0)
     n = len(t)
     if n < 2:
         m.bg_xy, m.bg_w = xy, np.ones(n)
         return m
-    i, j = np.nonzero((t[:, None] > t[None, :]) & (t[:, None] - t[None, :] < max_days))
+    i, j = _pairs(xy, t, max_days, max_m)
     d2 = ((xy[i] - xy[j]) ** 2).sum(1)
-    keep = d2 < max_m**2
-    i, j, d2 = i[keep], j[keep], d2[keep]
     dt = t[i] - t[j]
+    bg = cKDTree(xy).sparse_distance_matrix(cKDTree(xy), 5 * BG_BANDWIDTH_M, output_type="ndarray")
+    kernel = sparse.coo_matrix((_gauss(bg["v"] ** 2, BG_BANDWIDTH_M), (bg["i"], bg["j"])), shape=(n, n)).tocsr()
+    kernel = kernel + sparse.identity(n) * _gauss(np.zeros(1), BG_BANDWIDTH_M)[0]  # each event's own kernel
     p_bg = np.ones(n)
     for _ in range(iterations):
-        m.bg_xy, m.bg_w = xy, p_bg
-        mu = m.background(xy)
+        mu = kernel @ p_bg / m.span
         trig = m.theta * m.omega * np.exp(-m.omega * dt) * _gauss(d2, m.sigma)
         total = mu + np.bincount(i, trig, n)
         p = trig / total[i]
