@@ -16,11 +16,14 @@ from zhijing.errors import AccessDenied
 
 
 def _person_master(settings, truth) -> tuple[pd.Series, pd.Series]:
+    """person_id → its most-linked master id, and back (from the links and the mention truth)."""
     links = data.query(settings, "SELECT mention_id, master_id FROM l", l="entities/person_links")
     links[["dataset", "record_id", "role"]] = links.mention_id.str.split("|", expand=True)
     m = links.merge(truth.file("record_persons"), on=["dataset", "record_id", "role"])
-    mode = lambda x: x.value_counts().index[0]  # noqa: E731
-    return m.groupby("person_id").master_id.agg(mode), m.groupby("master_id").person_id.agg(mode)
+    n = m.groupby(["person_id", "master_id"]).size().rename("n").reset_index().sort_values("n", kind="stable")
+    p2m = n.drop_duplicates("person_id", keep="last").set_index("person_id").master_id
+    m2p = n.drop_duplicates("master_id", keep="last").set_index("master_id").person_id
+    return p2m, m2p
 
 
 @pytest.fixture(scope="module")

@@ -55,7 +55,7 @@ def _lead(flag: pd.Timestamp | None, event: pd.Timestamp) -> float | None:
 
 def eval_fundraising(settings: Settings, truth: Truth, end: str = "2026-06-24") -> dict:
     """Lead time of the first flag, and every company either flags over the whole window
-    (run every 4 weeks): the planted company against the dealers, developers and schools."""
+    (run every 8 weeks): the planted company against the dealers, developers and schools."""
     fund = truth.json("fundraising")
     collapse = pd.Timestamp(fund["collapse"])
     complaint = (
@@ -65,7 +65,7 @@ def eval_fundraising(settings: Settings, truth: Truth, end: str = "2026-06-24") 
     model = first_flag(fundraising.score, settings, "2025-01-07", collapse, hit)
     base = first_flag(fundraising.score, settings, "2025-01-07", collapse, hit, "baseline")
     ever: dict[str, set] = {"flagged": set(), "baseline": set()}
-    for day in pd.date_range("2025-02-01", end, freq="28D"):
+    for day in pd.date_range("2025-02-01", end, freq="56D"):
         s = fundraising.score(settings, day)
         for col in ever:
             ever[col] |= set(s[s[col]].uscc)
