@@ -280,11 +280,22 @@ def _lookalikes(rng, pop, planted: Planted, draw: _Drawer) -> None:
             rows.append(_tx(pop, tenants, landlord.repeat(8), np.full(8, float(rng.choice([1800, 2500, 3200]))),
                             _hours(rng, day0 + np.timedelta64(30 * m, "D"), 8, 20), "房租"))  # fmt: skip
     companies = pop.companies
-    corp = pop.accounts[pop.accounts.kind == "对公"].drop_duplicates("holder_company_id").set_index("holder_company_id").account_no
+    corp = (
+        pop.accounts[pop.accounts.kind == "对公"]
+        .drop_duplicates("holder_company_id")
+        .set_index("holder_company_id")
+        .account_no
+    )
     fund = planted.truth["fundraising"]["company_id"]
-    for memo, n, low, high in (("购车款", 30, 80_000, 300_000), ("购房定金", 25, 50_000, 200_000), ("学费", 120, 6_000, 15_000)):
+    for memo, n, low, high in (
+        ("购车款", 30, 80_000, 300_000),
+        ("购房定金", 25, 50_000, 200_000),
+        ("学费", 120, 6_000, 15_000),
+    ):
         # a dealer, a developer, a school: many persons pay one company large sums, nothing flows back
-        company = companies[(companies.company_id != fund) & companies.company_id.isin(corp.index)].sample(1, random_state=int(rng.integers(1 << 31)))
+        company = companies[(companies.company_id != fund) & companies.company_id.isin(corp.index)].sample(
+            1, random_state=int(rng.integers(1 << 31))
+        )
         payers = draw(n)
         day0 = WINDOW_START + np.timedelta64(int(rng.integers(0, WINDOW_DAYS - 200)), "D")
         df = _tx(pop, payers, pd.Series(np.full(n, corp[company.company_id.iloc[0]]), index=payers.index),
@@ -418,10 +429,13 @@ def _complaints(rng, pop, geo, planted: Planted, collapses: dict) -> Records:
 
 
 def _gathering(rng, pop, geo: Geography, planted: Planted) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A crowd at one community's gates: some 400 door openings within 40 minutes."""
+    """A crowd at one community's gates: some 400 door openings by its residents (cards
+    belong to those who live there) within 40 minutes."""
     code = geo.addresses.dzbm.str.slice(0, 14)
     community = code.value_counts().index[int(rng.integers(0, 3))]
-    people = pop.persons[pop.persons.phone.notna()].sample(400, random_state=int(rng.integers(1 << 31)))
+    p = pop.persons
+    residents = p[p.phone.notna() & (code.to_numpy()[p.address_id.to_numpy()] == community)]
+    people = residents.iloc[rng.integers(0, len(residents), 400)]
     start = np.datetime64("2026-03-14T19:00:00")
     t = start + np.sort(rng.integers(0, 40 * 60, len(people))).astype("timedelta64[s]")
     rid = np.array([f"MJG{i:09d}" for i in range(len(people))], dtype=object)
