@@ -86,7 +86,7 @@ def eval_pyramid(settings: Settings, truth: Truth) -> dict:
     s = pyramid.score(settings, collapse)
     members = {truth.account(p) for p in truth.table("pyramid").person_id}
     found = set().union(*s[s.flagged].members) if s.flagged.any() else set()
-    base = set(s[s.baseline].root)
+    base = s.attrs["baseline"]
     return {"lead_days_before_collapse": _lead(model, collapse), "lead_days_before_first_complaint": _lead(model, complaint),
             "root_rank": int(s.index[s.root == root][0]) + 1 if (s.root == root).any() else None,
             "member_recall": len(found & members) / len(members), "baseline_flags_root": root in base,

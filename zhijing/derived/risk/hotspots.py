@@ -126,7 +126,9 @@ def _pairs(xy: np.ndarray, t: np.ndarray, max_days: float, max_m: float) -> tupl
     return i[keep], j[keep]
 
 
-def fit(xy: np.ndarray, t: np.ndarray, iterations: int = 30, max_days: float = 60, max_m: float = 1500) -> Hawkes:
+def fit(
+    xy: np.ndarray, t: np.ndarray, iterations: int = 30, max_days: float = 60, max_m: float = 1500
+) -> Hawkes:
     """EM (stochastic declustering): P(i triggered by j) for close pairs, then the
     branching ratio, decay and spread from those probabilities. Sparse throughout: pairs
     and the background kernel come from a k-d tree, so a year of a city's incidents fits."""
@@ -139,7 +141,9 @@ def fit(xy: np.ndarray, t: np.ndarray, iterations: int = 30, max_days: float = 6
     d2 = ((xy[i] - xy[j]) ** 2).sum(1)
     dt = t[i] - t[j]
     bg = cKDTree(xy).sparse_distance_matrix(cKDTree(xy), 5 * BG_BANDWIDTH_M, output_type="ndarray")
-    kernel = sparse.coo_matrix((_gauss(bg["v"] ** 2, BG_BANDWIDTH_M), (bg["i"], bg["j"])), shape=(n, n)).tocsr()
+    kernel = sparse.coo_matrix(
+        (_gauss(bg["v"] ** 2, BG_BANDWIDTH_M), (bg["i"], bg["j"])), shape=(n, n)
+    ).tocsr()
     kernel = kernel + sparse.identity(n) * _gauss(np.zeros(1), BG_BANDWIDTH_M)[0]  # each event's own kernel
     p_bg = np.ones(n)
     for _ in range(iterations):

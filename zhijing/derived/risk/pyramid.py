@@ -15,16 +15,24 @@ NAME, VERSION = "pyramid", "1"
 MIN_SIZE, MIN_DEPTH, MIN_FEE = 15, 3, 500.0
 
 
+def _edges(tx: pd.DataFrame) -> pd.DataFrame:
+    """Each payer's first payment of each fee-sized amount: an edge to its upline."""
+    return tx[tx.amount >= MIN_FEE].sort_values("ts", kind="stable").drop_duplicates(["amount", "payer"])
+
+
 def trees(tx: pd.DataFrame) -> pd.DataFrame:
-    """Fixed-fee trees: for each amount paid by ≥ 10 distinct payers, each payer's first
-    payment of it is an edge to its upline. One row per root: size, depth, breadth."""
-    tx = tx[tx.amount >= MIN_FEE]
-    common = tx.groupby("amount").payer.nunique()
+    """Fixed-fee trees: amounts paid by enough distinct payers, of which some payer is also
+    paid the same amount (a chain, so depth ≥ 2 — decided in one join before any loop).
+    One row per root: size, depth, breadth per level, members."""
+    e = _edges(tx)
+    e = e[e.groupby("amount").payer.transform("size") >= MIN_SIZE - 1]
+    chained = e.merge(
+        e[["amount", "payer"]].rename(columns={"payer": "payee"}), on=["amount", "payee"]
+    ).amount.unique()
     rows = []
-    for amount in common[common >= 10].index:
-        e = tx[tx.amount == amount].sort_values("ts").drop_duplicates("payer")
-        parent = dict(zip(e.payer, e.payee, strict=True))
-        when = dict(zip(e.payer, e.ts, strict=True))
+    for amount, g in e[e.amount.isin(chained)].groupby("amount"):
+        parent = dict(zip(g.payer, g.payee, strict=True))
+        when = dict(zip(g.payer, g.ts, strict=True))
         children = defaultdict(list)
         for c, p in parent.items():
             children[p].append(c)
@@ -44,12 +52,27 @@ def trees(tx: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["root", "amount", "size", "depth", "widths", "members", "last_join"])
 
 
+def baseline(tx: pd.DataFrame) -> set[str]:
+    """Plain threshold: accounts paid the same fee-sized amount by ≥ 5 distinct payers."""
+    n = _edges(tx).groupby(["amount", "payee"]).payer.nunique()
+    return set(n[n >= 5].index.get_level_values("payee"))
+
+
 def score(settings: Settings, as_of: pd.Timestamp) -> pd.DataFrame:
-    t = trees(data.transfers(settings, data.as_utc(as_of)))
+    """Trees with the model's flag and score; the baseline's accounts in ``attrs["baseline"]``
+    (and, per tree, whether it flags the root)."""
+    tx = data.transfers(settings, data.as_utc(as_of))
+    if tx.empty:
+        t = trees(pd.DataFrame(columns=["payer", "payee", "amount", "ts"]))
+        base: set[str] = set()
+    else:
+        t, base = trees(tx), baseline(tx)
     t["flagged"] = (t["size"] >= MIN_SIZE) & (t.depth >= MIN_DEPTH)
     t["score"] = (t["size"] / 40).clip(0, 1) + (t.depth / 5).clip(0, 1)
-    t["baseline"] = t.widths.map(lambda w: bool(w) and w[0] >= 5)  # plain threshold: ≥ 5 equal payments in
-    return t.sort_values("score", ascending=False).reset_index(drop=True)
+    t["baseline"] = t.root.isin(base)
+    t = t.sort_values("score", ascending=False).reset_index(drop=True)
+    t.attrs["baseline"] = base
+    return t
 
 
 def warnings(settings: Settings, as_of: pd.Timestamp) -> list[dict]:
