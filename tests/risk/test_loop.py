@@ -79,3 +79,14 @@ def test_unknown_model_and_the_schedule(risk_home):
     with pytest.raises(ZhijingError, match="unknown model"):
         loop.run(risk_home, "stability")
     assert "risk-models" in jobs(risk_home)
+
+
+def test_every_model_on_an_empty_lake_warns_nothing(tmp_path):
+    """Empty history: each model runs and publishes no warning (and the run is ok)."""
+    from zhijing.config import Settings
+    from zhijing.derived.risk.registry import MODELS
+
+    s = Settings(home=tmp_path / "empty")
+    for name in MODELS:
+        r = loop.run(s, name, AS_OF)
+        assert r["status"] == "ok" and r["warnings"] == 0, (name, r)

@@ -29,9 +29,17 @@ def query(settings: Settings, sql: str, **datasets: str) -> pd.DataFrame:
     return con.execute(sql).df()
 
 
+EMPTY_TRANSFERS = pd.DataFrame({
+    "tx": pd.Series(dtype=str), "payer": pd.Series(dtype=str), "payee": pd.Series(dtype=str),
+    "amount": pd.Series(dtype=float), "ts": pd.Series(dtype="datetime64[us, UTC]"), "memo": pd.Series(dtype=str),
+})  # fmt: skip
+
+
 def transfers(settings: Settings, before: pd.Timestamp | None = None) -> pd.DataFrame:
     """Bank transfers (times in UTC) up to ``before``."""
     cond = f"AND 交易时间 < TIMESTAMPTZ '{before.isoformat()}'" if before is not None else ""
+    if not files(settings, "bank_transaction"):
+        return EMPTY_TRANSFERS.copy()
     return query(settings, f"""
         SELECT 流水号 AS tx, 付款账号 AS payer, 收款账号 AS payee, 金额 AS amount, 交易时间 AS ts, 摘要 AS memo
         FROM t WHERE 付款账号 IS NOT NULL AND 收款账号 IS NOT NULL AND 金额 IS NOT NULL AND 交易时间 IS NOT NULL {cond}
@@ -40,6 +48,8 @@ def transfers(settings: Settings, before: pd.Timestamp | None = None) -> pd.Data
 
 def masters_of(settings: Settings, dataset: str, role: str) -> pd.DataFrame:
     """record_id → master_id for one dataset's person mentions (entity resolution's links)."""
+    if not files(settings, "person_links", "entities"):
+        return pd.DataFrame({"record_id": pd.Series(dtype=str), "master_id": pd.Series(dtype=str)})
     return query(settings, f"""
         SELECT split_part(mention_id, '|', 2) AS record_id, master_id FROM l
         WHERE mention_id LIKE '{dataset}|%|{role}'

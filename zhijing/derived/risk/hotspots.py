@@ -174,9 +174,9 @@ def evaluate(settings: Settings, test_days: int = 56, shares=(0.01, 0.05)) -> di
     """Fit on everything before the last ``test_days`` days; forecast each held-out day from
     the events before it; PAI and PEI of KDE and the self-exciting model at each share."""
     ev = incidents(settings)
-    g = grid(settings)
     if len(ev) < 10:
         return {"events": len(ev), "error": "too few incidents to fit"}
+    g = grid(settings)
     xy, t = g.xy(ev.lon, ev.lat), _days(ev.ts)
     cut = np.floor(t.max()) - test_days + 1
     model = fit(xy[t < cut], t[t < cut])
@@ -238,6 +238,8 @@ def forecast(settings: Settings, as_of: pd.Timestamp, share: float = 0.01) -> li
     """Tomorrow's hot cells (patrol planning): the top ``share`` of cells by the fitted
     self-exciting intensity for the day after ``as_of`` — places and rates, no person."""
     ev = incidents(settings)
+    if len(ev) < 2:
+        return []
     g = grid(settings)
     at = _days(pd.Series([data.as_utc(as_of)]))[0]
     xy, t = g.xy(ev.lon, ev.lat), _days(ev.ts)
