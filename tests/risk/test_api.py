@@ -104,3 +104,13 @@ def test_hand_off_to_the_health_department(risk_home, make_api):
     assert (
         api.get("/api/risk/handoff", headers=api.headers("xingzhen01", ticket)).status_code == 403
     )  # not assigned
+
+
+def test_bad_input_is_one_clear_line(risk_home, make_api):
+    api = make_api(risk_home.home)
+    h = api.headers("admin")
+    for day in ("yesterday", "", "2026-13-45"):
+        r = api.get("/api/risk/hotcells", params={"day": day}, headers=h)
+        assert r.status_code in (200, 422) and (r.status_code == 200 or set(r.json()) == {"detail"}), day
+    assert api.get("/api/risk/warnings/abc", headers=h).status_code == 404
+    assert api.post("/api/risk/warnings/999999/state", data={"state": "closed"}, headers=h).status_code == 404

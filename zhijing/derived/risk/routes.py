@@ -107,7 +107,16 @@ def advance(wid: str, state: str = Form(...), verdict: str | None = Form(None), 
 @router.get("/hotcells")
 def hotcells(day: str | None = None, ctx=Depends(require("risk:read", person_data=False))) -> dict:
     """Tomorrow's burglary hot cells for patrol planning: places and expected counts only."""
-    as_of = pd.Timestamp(day) if day else pd.Timestamp.now(tz="Asia/Shanghai").tz_localize(None).normalize()
+    try:
+        as_of = (
+            pd.Timestamp(day) if day else pd.Timestamp.now(tz="Asia/Shanghai").tz_localize(None).normalize()
+        )
+    except (ValueError, TypeError, OverflowError):
+        raise HTTPException(422, "day must be a date (YYYY-MM-DD)") from None
+    if pd.isna(as_of):
+        raise HTTPException(422, "day must be a date (YYYY-MM-DD)")
+    if as_of.tzinfo is not None:
+        as_of = as_of.tz_convert("Asia/Shanghai").tz_localize(None)
     return {
         "as_of": str(as_of.date()),
         "cell_m": hotspots.CELL_M,
