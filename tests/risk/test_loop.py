@@ -90,3 +90,11 @@ def test_every_model_on_an_empty_lake_warns_nothing(tmp_path):
     for name in MODELS:
         r = loop.run(s, name, AS_OF)
         assert r["status"] == "ok" and r["warnings"] == 0, (name, r)
+
+
+def test_account_warnings_are_personal(risk_home):
+    """Laundering warnings name bank accounts: hidden in the inbox like a person's."""
+    s = risk_home
+    assert loop.run(s, "aml", AS_OF)["status"] == "ok"
+    box = loop.inbox(s, "330200000000", "经侦", model="aml")
+    assert box and all(w["person"] and w["subject"] is None and "accounts" not in w["evidence"] for w in box)

@@ -55,6 +55,7 @@ feedback = sa.Table(
     sa.Column("note", sa.Text), sa.Column("at", sa.DateTime(timezone=True)),
 )  # fmt: skip
 VERDICTS = ("confirmed", "false_alarm", "unclear")
+PERSONAL = ("person", "account")  # a personal bank account is a person's data: same rules
 STATES = {"new": ("triaged", "closed"), "triaged": ("acting", "closed"), "acting": ("closed",), "closed": ()}
 
 
@@ -124,7 +125,7 @@ def run(settings: Settings, name: str, as_of: pd.Timestamp | None = None) -> dic
                  "subject": str(w["subject"]), "label": w.get("label"), "score": float(w["score"]),
                  "evidence": json.dumps(w["evidence"], ensure_ascii=False, default=str),
                  "unit": _unit_of(settings, spec.department, w["evidence"]), "department": spec.department,
-                 "person": w["subject_kind"] == "person", "state": "new", "current": True, "created_at": _now()}
+                 "person": w["subject_kind"] in PERSONAL, "state": "new", "current": True, "created_at": _now()}
                 for w in found]  # fmt: skip
     except Exception as exc:  # the run fails whole: nothing published, last good warnings stay
         with engine(settings).begin() as conn:
