@@ -22,6 +22,7 @@ from zhijing.access.audit import AuditEvent, append
 from zhijing.access.guard import load_user, permitted
 from zhijing.config import Settings
 from zhijing.derived.risk.registry import MODELS
+from zhijing.derived.risk.units import station_at
 from zhijing.errors import AccessDenied, ZhijingError
 
 meta = sa.MetaData()
@@ -87,20 +88,23 @@ def register(settings: Settings, name: str, evaluation: dict | None = None) -> d
     return row
 
 
-def _unit_of(settings: Settings, department: str, evidence: dict) -> str:
-    """Area warnings go to the station whose jurisdiction holds the place; the rest to the
-    city bureau (its 经侦 / 刑侦 / 交警 / 指挥中心 desks)."""
+def _router(settings: Settings):
+    """evidence → inbox unit: an area warning goes to the station whose jurisdiction holds
+    the place; the rest to the city bureau (its 经侦 / 刑侦 / 交警 / 指挥中心 desks)."""
     with engine(settings).connect() as conn:
-        city = conn.execute(
-            sa.select(acc.units.c.code).where(acc.units.c.tier == "市局").order_by(acc.units.c.code)
-        ).scalar()
-    if "lon" in evidence and "lat" in evidence:
-        from zhijing.derived.risk.units import station_at
+        city = (
+            conn.execute(
+                sa.select(acc.units.c.code).where(acc.units.c.tier == "市局").order_by(acc.units.c.code)
+            ).scalar()
+            or "330200000000"
+        )
 
-        station = station_at(settings, evidence["lon"], evidence["lat"])
-        if station:
-            return station
-    return city or "330200000000"
+    def unit_of(evidence: dict) -> str:
+        if "lon" in evidence and "lat" in evidence:
+            return station_at(settings, evidence["lon"], evidence["lat"]) or city
+        return city
+
+    return unit_of
 
 
 def run(settings: Settings, name: str, as_of: pd.Timestamp | None = None) -> dict:
@@ -121,10 +125,11 @@ def run(settings: Settings, name: str, as_of: pd.Timestamp | None = None) -> dic
         register(settings, name)
     try:
         found = spec.load().warnings(settings, as_of)
+        unit_of = _router(settings)
         rows = [{"run_id": run_id, "model": name, "version": spec.version, "subject_kind": w["subject_kind"],
                  "subject": str(w["subject"]), "label": w.get("label"), "score": float(w["score"]),
                  "evidence": json.dumps(w["evidence"], ensure_ascii=False, default=str),
-                 "unit": _unit_of(settings, spec.department, w["evidence"]), "department": spec.department,
+                 "unit": unit_of(w["evidence"]), "department": spec.department,
                  "person": w["subject_kind"] in PERSONAL, "state": "new", "current": True, "created_at": _now()}
                 for w in found]  # fmt: skip
     except Exception as exc:  # the run fails whole: nothing published, last good warnings stay
