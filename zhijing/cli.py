@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "zhijing.entities.cli",  # resolve, masters, judgements
     "zhijing.derived.workbench.cli",  # workbench build (presence, search index)
     "zhijing.derived.graph.cli",  # graph build
+    "zhijing.derived.risk.cli",  # risk models: run, cards, evaluate
     "zhijing.access.cli",  # units, users, audit, oversight
     "zhijing.api.cli",  # serve
     "zhijing.demo",  # demo

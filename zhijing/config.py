@@ -74,6 +74,7 @@ class ScheduleSettings(BaseModel):
     seal_minutes: int = 10  # sign a Merkle tree head over the audit trail
     oversight_minutes: int = 60  # run the misuse rules for 督察
     retention_hour: int = 3  # local hour of the daily purge of expired data and audit entries
+    risk_hour: int = 4  # local hour of the daily run of the risk models (-1: on demand only)
 
 
 class ExportSettings(BaseModel):

@@ -17,8 +17,8 @@ from zhijing.errors import ZhijingError
 
 def test_the_jobs_follow_the_settings(tmp_path):
     s = Settings(home=tmp_path)
-    assert set(scheduler.jobs(s)) == {"audit-seal", "oversight", "retention-datasets", "retention-audit"}
-    off = Settings(home=tmp_path, schedule=ScheduleSettings(seal_minutes=0, oversight_minutes=0, retention_hour=-1))
+    assert set(scheduler.jobs(s)) == {"audit-seal", "oversight", "retention-datasets", "retention-audit", "risk-models"}
+    off = Settings(home=tmp_path, schedule=ScheduleSettings(seal_minutes=0, oversight_minutes=0, retention_hour=-1, risk_hour=-1))
     assert scheduler.jobs(off) == {}
 
 

@@ -23,6 +23,7 @@ ROUTER_MODULES = (
     "zhijing.cases.routes",  # case workspace (专案) and its report
     "zhijing.derived.workbench.routes",  # search, trajectory, companions, collision, comparison
     "zhijing.derived.graph.routes",  # relationship graph (关系研判)
+    "zhijing.derived.risk.routes",  # risk platform: warnings, models, hot cells, contact tracing
     "zhijing.access.routes",  # login, tokens, audit, oversight
     "zhijing.console.routes",  # server-rendered console pages
     "zhijing.api.docs",  # API documentation, offline and behind login

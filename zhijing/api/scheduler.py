@@ -37,7 +37,15 @@ def jobs(settings: Settings) -> dict[str, tuple[Callable[[Settings], object], di
         daily = {"trigger": "cron", "hour": s.retention_hour, "minute": 0}
         out["retention-datasets"] = (purge_datasets, daily)
         out["retention-audit"] = (purge_audit, {**daily, "minute": 30})
+    if 0 <= s.risk_hour <= 23:
+        out["risk-models"] = (run_risk_models, {"trigger": "cron", "hour": s.risk_hour, "minute": 15})
     return out
+
+
+def run_risk_models(settings: Settings) -> None:
+    from zhijing.derived.risk.loop import run_all
+
+    run_all(settings)
 
 
 def _guarded(name: str, fn: Callable[[Settings], object], settings: Settings) -> None:

@@ -34,6 +34,7 @@ PAGES = {
     "/compare": ("compare.html", "比对"),
     "/graph": ("graph.html", "关系研判"),
     "/cases": ("cases.html", "专案"),
+    "/risk": ("risk.html", "风险预警"),
 }
 DEEP_LINKS = {  # a screen opened on one subject: the shell only, the script reads the id from the path
     "/persons/{key}": ("persons.html", "一人一档", r"^PM[0-9A-Z]{4,40}$"),

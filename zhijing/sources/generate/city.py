@@ -28,6 +28,7 @@ from zhijing.sources.generate import (
     org,
     population,
     records,
+    risk_plants,
     spill,
     streets,
     structures,
@@ -86,10 +87,13 @@ def _generate(root: Path, persons: int, seed: int, show: bool) -> dict:
         hotels = org.hotels(rng, geo, max(20, persons // 1000))
         checkpoints = org.checkpoints(rng, geo, max(20, persons // 2000))
         units = org.units(geo)
+        risk_plants.open_accounts(seed, pop)
         planted = structures.plant(rng, pop, geo)
         suspect_rows = suspects.plant(rng, pop, geo, hotels, checkpoints, planted)
+        risk = risk_plants.plant(seed, pop, geo, planted)  # own generator: the rest of the city is unchanged
         builders = _builders(rng, pop, geo, hotels, checkpoints, planted)
         suspects.attach(builders, suspect_rows, planted.truth)
+        risk.hook(builders)
         # the cohort's co-occurrences go into these datasets before they are written
         recs = {name: builders.pop(name)() for name in epidemic.DATASETS}
         planted.truth["epidemic_contacts"] = epidemic.plant(rng, pop, recs)

@@ -1,0 +1,178 @@
+"""The model contest (众智众筹, DESIGN.md §1 5.5): each risk model scored against a generated
+city's planted truth, beside its plain baseline, and the scores written to its model card.
+
+Only this harness, tests and benchmarks read the truth folder; the models never do."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from zhijing.config import Settings
+from zhijing.derived.risk import aml, blackspots, crowd, fundraising, hotspots, loop, mules, pyramid
+
+
+class Truth:
+    def __init__(self, city: Path):
+        self.root = Path(city) / "truth"
+
+    def table(self, name: str) -> pd.DataFrame:
+        return pd.read_parquet(self.root / "structures" / f"{name}.parquet")
+
+    def json(self, name: str) -> dict:
+        return json.loads((self.root / "structures" / f"{name}.json").read_text(encoding="utf-8"))
+
+    def file(self, name: str) -> pd.DataFrame:
+        return pd.read_parquet(self.root / f"{name}.parquet")
+
+    def account(self, person_id: str) -> str:
+        acc = self.file("accounts")
+        return acc[(acc.holder_person_id == person_id) & (acc.kind == "个人")].account_no.iloc[0]
+
+
+def prf(found: set, truth: set) -> dict:
+    tp = len(found & truth)
+    p = tp / len(found) if found else 0.0
+    r = tp / len(truth) if truth else 0.0
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if tp else 0.0, "flagged": len(found)}
+
+
+def first_flag(score, settings: Settings, start, end, hit, column: str = "flagged") -> pd.Timestamp | None:
+    """The first weekly run (as of each date) whose ``column`` flags satisfy ``hit``."""
+    for day in pd.date_range(start, end, freq="7D"):
+        s = score(settings, day)
+        if len(s) and hit(s[s[column]]):
+            return day
+    return None
+
+
+def _lead(flag: pd.Timestamp | None, event: pd.Timestamp) -> float | None:
+    return None if flag is None else float((event - flag).days)
+
+
+def eval_fundraising(settings: Settings, truth: Truth, end: str = "2026-06-24") -> dict:
+    """Lead time of the first flag, and every company either flags over the whole window
+    (run every 8 weeks): the planted company against the dealers, developers and schools."""
+    fund = truth.json("fundraising")
+    collapse = pd.Timestamp(fund["collapse"])
+    complaint = (
+        pd.to_datetime(truth.table("complaints").query("about == 'fundraising'").slsj).min().tz_localize(None)
+    )
+    hit = lambda f: fund["uscc"] in set(f.uscc)  # noqa: E731
+    model = first_flag(fundraising.score, settings, "2025-01-07", collapse, hit)
+    base = first_flag(fundraising.score, settings, "2025-01-07", collapse, hit, "baseline")
+    ever: dict[str, set] = {"flagged": set(), "baseline": set()}
+    for day in pd.date_range("2025-02-01", end, freq="56D"):
+        s = fundraising.score(settings, day)
+        for col in ever:
+            ever[col] |= set(s[s[col]].uscc)
+    m, b = prf(ever["flagged"], {fund["uscc"]}), prf(ever["baseline"], {fund["uscc"]})
+    return {"lead_days_before_collapse": _lead(model, collapse), "lead_days_before_first_complaint": _lead(model, complaint),
+            "baseline_lead_days_before_collapse": _lead(base, collapse), **{f"period_{k}": v for k, v in m.items()},
+            **{f"baseline_period_{k}": v for k, v in b.items()}}  # fmt: skip
+
+
+def eval_pyramid(settings: Settings, truth: Truth) -> dict:
+    pc = truth.json("pyramid_collapse")
+    collapse = pd.Timestamp(pc["collapse"])
+    root = truth.account(pc["root"])
+    complaint = (
+        pd.to_datetime(truth.table("complaints").query("about == 'pyramid'").slsj).min().tz_localize(None)
+    )
+    model = first_flag(pyramid.score, settings, "2025-01-07", collapse, lambda f: root in set(f.root))
+    s = pyramid.score(settings, collapse)
+    members = {truth.account(p) for p in truth.table("pyramid").person_id}
+    found = set().union(*s[s.flagged].members) if s.flagged.any() else set()
+    base = s.attrs["baseline"]
+    return {"lead_days_before_collapse": _lead(model, collapse), "lead_days_before_first_complaint": _lead(model, complaint),
+            "root_rank": int(s.index[s.root == root][0]) + 1 if (s.root == root).any() else None,
+            "member_recall": len(found & members) / len(members), "baseline_flags_root": root in base,
+            "baseline_flagged": len(base)}  # fmt: skip
+
+
+def eval_mules(settings: Settings, truth: Truth, as_of: str = "2026-07-01") -> dict:
+    planted = set(truth.json("fraud_ring")["mule_accounts"])
+    s = mules.score(settings, pd.Timestamp(as_of))
+    k = len(planted)
+    at_k = len(set(s.account.head(k)) & planted) / k
+    m, b = prf(set(s[s.flagged].account), planted), prf(set(s[s.baseline].account), planted)
+    return {**m, "precision_at_k": at_k, "k": k, **{f"baseline_{x}": v for x, v in b.items()}}
+
+
+def eval_aml(settings: Settings, truth: Truth) -> dict:
+    planted = truth.table("aml_accounts")
+    flagged, base, _ = aml.run(settings)
+    out = {f"{p}_{m}": v for p in aml.PATTERNS
+           for m, v in prf(flagged[p], set(planted[planted.pattern == p].account_no)).items() if m != "flagged"}  # fmt: skip
+    every = set(planted.account_no)
+    out.update({f"any_{m}": v for m, v in prf(set().union(*flagged.values()), every).items()})
+    out.update({f"baseline_{m}": v for m, v in prf(base, every).items()})
+    return out
+
+
+def eval_hotspots(settings: Settings, truth: Truth) -> dict:
+    e = hotspots.evaluate(settings)
+    planted = truth.json("crime_process")
+    e["planted"] = {
+        "branching": planted["branching"],
+        "mean_delay_days": planted["mean_days"],
+        "sigma_m": planted["sigma_m"],
+    }
+    e["knox"] = hotspots.knox(settings, permutations=49)
+    return e
+
+
+def _near(lon, lat, spots: pd.DataFrame, metres: float = 250) -> np.ndarray:
+    """(spots × cells) whether each ranked cell lies within ``metres`` of each spot."""
+    dx = (
+        (np.asarray(lon)[None, :] - spots.lon.to_numpy()[:, None])
+        * 111_000
+        * np.cos(np.radians(spots.lat.mean()))
+    )
+    dy = (np.asarray(lat)[None, :] - spots.lat.to_numpy()[:, None]) * 111_000
+    return np.hypot(dx, dy) < metres
+
+
+def eval_blackspots(settings: Settings, truth: Truth, top: int = 10) -> dict:
+    r = blackspots.rank(settings)
+    spots = truth.table("blackspots")
+    out = {}
+    for name, ranked in (
+        ("eb", r),
+        ("baseline_raw_count", r.sort_values("accidents", ascending=False, kind="stable")),
+    ):
+        near = _near(ranked.lon.head(top), ranked.lat.head(top), spots)
+        out[f"{name}_recall_at_{top}"] = float(near.any(axis=1).mean())
+        out[f"{name}_false_positives_at_{top}"] = int((~near.any(axis=0)).sum())
+    out["nb_alpha"] = float(r.attrs.get("alpha", float("nan")))
+    return out
+
+
+def eval_crowd(settings: Settings, truth: Truth) -> dict:
+    g = truth.json("crowd_gathering")
+    a = crowd.alerts(settings)
+    start = pd.Timestamp(g["start"], tz="Asia/Shanghai").tz_convert("UTC")
+    inside = (a.window >= start - pd.Timedelta(minutes=crowd.WINDOW_MIN)) & (
+        a.window < start + pd.Timedelta(minutes=g["minutes"])
+    )
+    windows = g["minutes"] // crowd.WINDOW_MIN
+    return {"alerts": len(a), "precision": float(inside.mean()) if len(a) else 0.0, "gathering_windows_alerted": int(inside.sum()),
+            "gathering_windows": windows}  # fmt: skip
+
+
+EVALUATORS = {"fundraising": eval_fundraising, "pyramid": eval_pyramid, "mules": eval_mules, "aml": eval_aml,
+              "hotspots": eval_hotspots, "blackspots": eval_blackspots, "crowd": eval_crowd}  # fmt: skip
+
+
+def evaluate_all(settings: Settings, city: Path, register: bool = True) -> dict[str, dict]:
+    """Score every model against the city's truth; write each score to its model card."""
+    truth = Truth(city)
+    out = {}
+    for name, fn in EVALUATORS.items():
+        out[name] = fn(settings, truth)
+        if register:
+            loop.register(settings, name, out[name])
+    return out

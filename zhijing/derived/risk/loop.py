@@ -1,0 +1,273 @@
+"""The warning loop (感知 → 预警 → 指挥 → 行动 → 反馈): runs of registered models publish
+warnings (model and version, subject or area, score, evidence, time) to a unit's inbox;
+officers triage, act and close them with feedback, which feeds each model's precision.
+
+A run publishes all its warnings in one transaction or none: a model that raises leaves
+the run recorded as failed and the last good warnings in place. Warnings about a person
+show no identity in the inbox; opening one needs a purpose and is audited."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from functools import lru_cache
+
+import pandas as pd
+import sqlalchemy as sa
+
+from zhijing.access import models as acc
+from zhijing.access import purpose as purposes
+from zhijing.access.audit import AuditEvent, append
+from zhijing.access.guard import load_user, permitted
+from zhijing.config import Settings
+from zhijing.derived.risk.registry import MODELS
+from zhijing.derived.risk.units import station_at
+from zhijing.errors import AccessDenied, ZhijingError
+
+meta = sa.MetaData()
+registry = sa.Table(
+    "risk_models", meta,
+    sa.Column("name", sa.String(32), primary_key=True), sa.Column("version", sa.String(16), nullable=False),
+    sa.Column("title", sa.String(64)), sa.Column("training_data", sa.Text), sa.Column("evaluation", sa.Text),
+    sa.Column("registered_at", sa.DateTime(timezone=True)),
+)  # fmt: skip
+runs = sa.Table(
+    "risk_runs", meta,
+    sa.Column("run_id", sa.String(40), primary_key=True), sa.Column("model", sa.String(32), nullable=False),
+    sa.Column("version", sa.String(16)), sa.Column("as_of", sa.String(32)), sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("error", sa.String(200)), sa.Column("data_version", sa.Text), sa.Column("warnings", sa.Integer, default=0),
+    sa.Column("started_at", sa.DateTime(timezone=True)), sa.Column("finished_at", sa.DateTime(timezone=True)),
+)  # fmt: skip
+warnings_t = sa.Table(
+    "risk_warnings", meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True), sa.Column("run_id", sa.String(40), nullable=False),
+    sa.Column("model", sa.String(32), nullable=False), sa.Column("version", sa.String(16)),
+    sa.Column("subject_kind", sa.String(16)), sa.Column("subject", sa.String(128)), sa.Column("label", sa.String(128)),
+    sa.Column("score", sa.Float), sa.Column("evidence", sa.Text), sa.Column("unit", sa.String(32)),
+    sa.Column("department", sa.String(16)),
+    sa.Column("person", sa.Boolean, default=False), sa.Column("state", sa.String(12), default="new"),
+    sa.Column("current", sa.Boolean, default=True), sa.Column("created_at", sa.DateTime(timezone=True)),
+)  # fmt: skip
+feedback = sa.Table(
+    "risk_feedback", meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True), sa.Column("warning_id", sa.Integer, nullable=False),
+    sa.Column("model", sa.String(32)), sa.Column("username", sa.String(64)), sa.Column("verdict", sa.String(16)),
+    sa.Column("note", sa.Text), sa.Column("at", sa.DateTime(timezone=True)),
+)  # fmt: skip
+VERDICTS = ("confirmed", "false_alarm", "unclear")
+PERSONAL = ("person", "account")  # a personal bank account is a person's data: same rules
+STATES = {"new": ("triaged", "closed"), "triaged": ("acting", "closed"), "acting": ("closed",), "closed": ()}
+
+
+@lru_cache(maxsize=8)
+def _ready(url: str) -> bool:
+    from zhijing.derived.risk import handoff  # noqa: F401  (its table is in this metadata)
+
+    meta.create_all(acc.engine_for(url))
+    return True
+
+
+def engine(settings: Settings) -> sa.Engine:
+    _ready(settings.sqlalchemy_url("metadata"))
+    return acc.engine(settings)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def register(settings: Settings, name: str, evaluation: dict | None = None) -> dict:
+    """Record (or update) a model's version, the data versions it reads and its evaluation."""
+    spec = MODELS[name]
+    row = {"name": name, "version": spec.version, "title": spec.title, "registered_at": _now(),
+           "training_data": json.dumps(spec.data_version(settings)), "evaluation": json.dumps(evaluation or {}, default=float)}  # fmt: skip
+    with engine(settings).begin() as conn:
+        conn.execute(sa.delete(registry).where(registry.c.name == name))
+        conn.execute(sa.insert(registry), [row])
+    return row
+
+
+def _router(settings: Settings):
+    """evidence → inbox unit: an area warning goes to the station whose jurisdiction holds
+    the place; the rest to the city bureau (its 经侦 / 刑侦 / 交警 / 指挥中心 desks)."""
+    with engine(settings).connect() as conn:
+        city = (
+            conn.execute(
+                sa.select(acc.units.c.code).where(acc.units.c.tier == "市局").order_by(acc.units.c.code)
+            ).scalar()
+            or "330200000000"
+        )
+
+    def unit_of(evidence: dict) -> str:
+        if "lon" in evidence and "lat" in evidence:
+            return station_at(settings, evidence["lon"], evidence["lat"]) or city
+        return city
+
+    return unit_of
+
+
+def run(settings: Settings, name: str, as_of: pd.Timestamp | None = None) -> dict:
+    """Run one model now; publish its warnings atomically, or record the failure."""
+    if name not in MODELS:
+        raise ZhijingError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
+    spec = MODELS[name]
+    as_of = (
+        pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now(tz="Asia/Shanghai").tz_localize(None)
+    )
+    run_id = f"{name}-{uuid.uuid4().hex[:12]}"
+    rec = {"run_id": run_id, "model": name, "version": spec.version, "as_of": as_of.isoformat(), "status": "running",
+           "data_version": json.dumps(spec.data_version(settings)), "started_at": _now(), "warnings": 0}  # fmt: skip
+    with engine(settings).begin() as conn:
+        conn.execute(sa.insert(runs), [rec])
+        known = conn.execute(sa.select(registry.c.version).where(registry.c.name == name)).scalar()
+    if known != spec.version:  # a model runs as registered: first run or new version registers it
+        register(settings, name)
+    try:
+        found = spec.load().warnings(settings, as_of)
+        unit_of = _router(settings)
+        rows = [{"run_id": run_id, "model": name, "version": spec.version, "subject_kind": w["subject_kind"],
+                 "subject": str(w["subject"]), "label": w.get("label"), "score": float(w["score"]),
+                 "evidence": json.dumps(w["evidence"], ensure_ascii=False, default=str),
+                 "unit": unit_of(w["evidence"]), "department": spec.department,
+                 "person": w["subject_kind"] in PERSONAL, "state": "new", "current": True, "created_at": _now()}
+                for w in found]  # fmt: skip
+    except Exception as exc:  # the run fails whole: nothing published, last good warnings stay
+        with engine(settings).begin() as conn:
+            conn.execute(sa.update(runs).where(runs.c.run_id == run_id).values(
+                status="failed", error=type(exc).__name__, finished_at=_now()))  # fmt: skip
+        return {**rec, "status": "failed", "error": type(exc).__name__}
+    with engine(settings).begin() as conn:
+        conn.execute(sa.update(warnings_t).where(warnings_t.c.model == name, warnings_t.c.state == "new", warnings_t.c.current)
+                     .values(current=False))  # fmt: skip
+        if rows:
+            conn.execute(sa.insert(warnings_t), rows)
+        conn.execute(
+            sa.update(runs)
+            .where(runs.c.run_id == run_id)
+            .values(status="ok", warnings=len(rows), finished_at=_now())
+        )
+    return {**rec, "status": "ok", "warnings": len(rows)}
+
+
+def run_all(settings: Settings) -> list[dict]:
+    """The scheduled job: every registered model, now."""
+    return [run(settings, name) for name in MODELS]
+
+
+def _below(conn, unit: str) -> list[str]:
+    """The unit and every unit under it."""
+    out, frontier = [unit], [unit]
+    while frontier:
+        frontier = (
+            conn.execute(sa.select(acc.units.c.code).where(acc.units.c.parent_code.in_(frontier)))
+            .scalars()
+            .all()
+        )
+        out += frontier
+    return out
+
+
+def inbox(
+    settings: Settings, unit: str, department: str | None = None, model: str | None = None
+) -> list[dict]:
+    """A unit's current warnings, best first: those routed to it or to units under it, and
+    those for its department's desk at the units above it. A person warning shows no
+    identity here."""
+    with engine(settings).connect() as conn:
+        above = purposes.unit_chain(conn, unit)[1:]
+        mine = sa.or_(warnings_t.c.unit.in_(_below(conn, unit)),
+                      sa.and_(warnings_t.c.unit.in_(above), warnings_t.c.department == department))  # fmt: skip
+        q = sa.select(warnings_t).where(mine, warnings_t.c.current, warnings_t.c.state != "closed")
+        if model:
+            q = q.where(warnings_t.c.model == model)
+        rows = conn.execute(q.order_by(warnings_t.c.score.desc())).mappings().all()
+    return [_public(dict(r)) for r in rows]
+
+
+def _public(r: dict) -> dict:
+    r["evidence"] = json.loads(r["evidence"] or "{}")
+    if r["person"]:
+        r["subject"], r["evidence"] = None, {"hidden": "打开需说明用途（案件/工单）并留痕"}
+    return r
+
+
+def get(settings: Settings, warning_id: int) -> dict:
+    """One warning as stored (identity included: callers apply the access layer)."""
+    with engine(settings).connect() as conn:
+        r = conn.execute(sa.select(warnings_t).where(warnings_t.c.id == warning_id)).mappings().first()
+    if r is None:
+        raise ZhijingError(f"no warning {warning_id}")
+    return {**r, "evidence": json.loads(r["evidence"] or "{}")}
+
+
+def open_warning(settings: Settings, username: str, purpose: str | None, warning_id: int) -> dict:
+    """One warning in full. A person warning needs a purpose the caller may use; either way
+    the opening of a person warning is audited (refusals too)."""
+    with engine(settings).connect() as conn:
+        r = conn.execute(sa.select(warnings_t).where(warnings_t.c.id == warning_id)).mappings().first()
+    if r is None:
+        raise ZhijingError(f"no warning {warning_id}")
+    r = dict(r)
+    if not r["person"]:
+        r["evidence"] = json.loads(r["evidence"] or "{}")
+        return r
+    user = load_user(settings, username)
+    check = purposes.check(settings, user.username, user.unit, purpose)
+    ok = check.ok and check.in_scope and permitted(user, "person:read", check)
+    reason = None if ok else (check.reason or "not permitted: person:read")
+    append(AuditEvent(actor=user.username, unit=user.unit, operation="consult", outcome="allowed" if ok else "refused",
+                      purpose=purpose, records=[r["subject"]], query=f"risk warning {warning_id}", client="api",
+                      reason=reason), settings)  # fmt: skip
+    if not ok:
+        raise AccessDenied(reason)
+    r["evidence"] = json.loads(r["evidence"] or "{}")
+    return r
+
+
+def advance(
+    settings: Settings, warning_id: int, username: str, state: str, verdict: str | None = None, note: str = ""
+) -> None:
+    """Triage → act → close; closing takes a verdict (confirmed / false_alarm / unclear)."""
+    with engine(settings).begin() as conn:
+        r = conn.execute(
+            sa.select(warnings_t.c.state, warnings_t.c.model).where(warnings_t.c.id == warning_id)
+        ).first()
+        if r is None:
+            raise ZhijingError(f"no warning {warning_id}")
+        if state not in STATES[r.state]:
+            raise ZhijingError(f"a {r.state} warning cannot become {state}")
+        if state == "closed" and verdict not in VERDICTS:
+            raise ZhijingError(f"closing needs a verdict: {', '.join(VERDICTS)}")
+        conn.execute(sa.update(warnings_t).where(warnings_t.c.id == warning_id).values(state=state))
+        if verdict:
+            conn.execute(sa.insert(feedback), [{"warning_id": warning_id, "model": r.model, "username": username,
+                                                "verdict": verdict, "note": note, "at": _now()}])  # fmt: skip
+
+
+def precision(settings: Settings) -> dict[str, dict]:
+    """Each model's running precision from closed warnings' feedback (unclear not counted)."""
+    with engine(settings).connect() as conn:
+        rows = conn.execute(sa.select(feedback.c.model, feedback.c.verdict, sa.func.count()).group_by(
+            feedback.c.model, feedback.c.verdict)).all()  # fmt: skip
+    out: dict[str, dict] = {}
+    for model, verdict, n in rows:
+        out.setdefault(model, dict.fromkeys(VERDICTS, 0))[verdict] = n
+    for v in out.values():
+        judged = v["confirmed"] + v["false_alarm"]
+        v["precision"] = v["confirmed"] / judged if judged else None
+    return out
+
+
+def model_cards(settings: Settings) -> list[dict]:
+    """Registry rows with their evaluation and running precision (the console's model cards)."""
+    with engine(settings).connect() as conn:
+        rows = [dict(r) for r in conn.execute(sa.select(registry)).mappings().all()]
+    prec = precision(settings)
+    for r in rows:
+        r["training_data"], r["evaluation"] = (
+            json.loads(r["training_data"] or "{}"),
+            json.loads(r["evaluation"] or "{}"),
+        )
+        r["feedback"] = prec.get(r["name"], {})
+    return rows

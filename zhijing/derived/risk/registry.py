@@ -1,0 +1,42 @@
+"""The model registry: every risk model with its version, what it reads (so each run can
+name the data versions it saw), who gets its warnings, and whether its subjects are persons."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from zhijing.config import Settings
+from zhijing.lake.store import current_manifest
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    title: str
+    module: str
+    reads: tuple[str, ...]
+    person: bool  # warnings name a person (opened only under a purpose, audited)
+    department: str  # who triages: 经侦 / 治安 / 交警 / 指挥中心
+
+    def load(self):
+        return importlib.import_module(f"zhijing.derived.risk.{self.module}")
+
+    @property
+    def version(self) -> str:
+        return self.load().VERSION
+
+    def data_version(self, settings: Settings) -> dict[str, str | None]:
+        return {ds: (m.version if (m := current_manifest(settings, zone or "clean", name)) else None)
+                for ds in self.reads for zone, _, name in [ds.rpartition("/")]}  # fmt: skip
+
+
+MODELS = {m.name: m for m in (
+    ModelSpec("fundraising", "非法集资预警", "fundraising", ("bank_transaction", "bank_account", "public_complaint"), False, "经侦"),
+    ModelSpec("pyramid", "传销预警", "pyramid", ("bank_transaction", "entities/person_links"), True, "经侦"),
+    ModelSpec("mules", "涉诈账户预警", "mules", ("bank_transaction", "incident_110", "entities/person_links"), True, "刑侦"),
+    ModelSpec("aml", "洗钱形态识别", "aml", ("bank_transaction",), True, "经侦"),
+    ModelSpec("hotspots", "入室盗窃热点预测", "hotspots", ("case_info", "districts"), False, "治安"),
+    ModelSpec("blackspots", "道路事故黑点", "blackspots", ("traffic_accident", "standard_address"), False, "交警"),
+    ModelSpec("crowd", "人员聚集密度", "crowd", ("door_access", "checkpoint_read"), False, "指挥中心"),
+)}  # fmt: skip

@@ -1,0 +1,158 @@
+"""API of the risk platform: model cards, runs on demand, a unit's warning inbox,
+triage / act / close with feedback, tomorrow's hot cells, and — under a purpose, audited —
+the person behind a warning, a warning's transfer flows, and "六同" contact tracing (only
+under a declared emergency, which the policy engine enforces)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query
+
+from zhijing.access import purpose as purposes
+from zhijing.access.guard import require
+from zhijing.config import get_settings
+from zhijing.derived.risk import contacts, data, handoff, hotspots, loop
+from zhijing.derived.risk.registry import MODELS
+from zhijing.errors import ZhijingError
+
+router = APIRouter(prefix="/api/risk", tags=["risk"])
+PERSON_HIDDEN = "该预警涉及个人：请选择用途（案件/工单）后打开，访问将留痕"
+
+
+def _warning(wid: str) -> dict:
+    try:
+        return loop.get(get_settings(), int(wid))
+    except (ValueError, ZhijingError):
+        raise HTTPException(404, "no such warning") from None
+
+
+@router.get("/models")
+def models(ctx=Depends(require("risk:read", person_data=False))) -> list[dict]:
+    """Model cards: version, training data versions, evaluation, running precision."""
+    settings = get_settings()
+    cards = {c["name"]: c for c in loop.model_cards(settings)}
+    precision = loop.precision(settings)
+    out = []
+    for m in MODELS.values():
+        card = {k: v for k, v in cards.get(m.name, {}).items() if k not in ("name", "title", "version")}
+        out.append({"name": m.name, "title": m.title, "person": m.person, "department": m.department,
+                    "version": m.version, **card, "feedback": precision.get(m.name, {})})  # fmt: skip
+    return out
+
+
+@router.post("/models/{name}/run")
+def run(name: str, ctx=Depends(require("risk:run", person_data=False, audited=True))) -> dict:
+    if name not in MODELS:
+        raise HTTPException(404, f"unknown model {name!r}")
+    r = loop.run(get_settings(), name)
+    return {k: str(v) if k.endswith("_at") else v for k, v in r.items()}
+
+
+@router.get("/inbox")
+def inbox(model: str | None = None, ctx=Depends(require("risk:read", person_data=False))) -> list[dict]:
+    """The caller's unit's open warnings (a person warning names no one here)."""
+    return [_json(w) for w in loop.inbox(get_settings(), ctx.user.unit, ctx.user.department, model)]
+
+
+@router.get("/warnings/{wid}")
+def warning(wid: str, ctx=Depends(require("risk:read", person_data=False))) -> dict:
+    w = _warning(wid)
+    if w["person"]:
+        raise HTTPException(403, PERSON_HIDDEN)
+    return _json(w)
+
+
+@router.get("/warnings/{wid}/person")
+def warning_person(wid: str, ctx=Depends(require("person:read"))) -> dict:
+    """A person warning in full, under the caller's purpose (audited as a consult)."""
+    w = _warning(wid)
+    ctx.audit("consult", [w["subject"]] if w["person"] else [], f"risk warning {wid}")
+    return _json(w)
+
+
+@router.get("/warnings/{wid}/flows")
+def flows(wid: str, ctx=Depends(require("person:read"))) -> dict:
+    """The transfers around a warning's accounts (nodes and links for the evidence graph);
+    account numbers are personal data, so this needs a purpose and is audited."""
+    w = _warning(wid)
+    ev = w["evidence"]
+    accounts = sorted(
+        {a for a in [ev.get("account"), *ev.get("accounts", [])] if a}
+        | ({w["subject"]} if w["subject_kind"] == "account" else set())
+    )
+    if not accounts:
+        return {"nodes": [], "links": []}
+    tx = data.transfers(get_settings())
+    tx = tx[tx.payer.isin(accounts) | tx.payee.isin(accounts)].nlargest(300, "amount")
+    ctx.audit("consult", accounts, f"risk warning {wid} flows")
+    nodes = sorted(set(tx.payer) | set(tx.payee))
+    return {"nodes": [{"id": n, "focus": n in accounts} for n in nodes],
+            "links": [{"source": r.payer, "target": r.payee, "amount": float(r.amount), "time": str(r.ts)} for r in tx.itertuples()]}  # fmt: skip
+
+
+@router.post("/warnings/{wid}/state")
+def advance(wid: str, state: str = Form(...), verdict: str | None = Form(None), note: str = Form(""),
+            ctx=Depends(require("risk:triage", person_data=False, audited=True))) -> dict:  # fmt: skip
+    """Triage → act → close (closing takes a verdict that feeds the model's precision)."""
+    _warning(wid)
+    try:
+        loop.advance(get_settings(), int(wid), ctx.user.username, state, verdict, note)
+    except ZhijingError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return {"id": int(wid), "state": state}
+
+
+@router.get("/hotcells")
+def hotcells(day: str | None = None, ctx=Depends(require("risk:read", person_data=False))) -> dict:
+    """Tomorrow's burglary hot cells for patrol planning: places and expected counts only."""
+    try:
+        as_of = (
+            pd.Timestamp(day) if day else pd.Timestamp.now(tz="Asia/Shanghai").tz_localize(None).normalize()
+        )
+    except (ValueError, TypeError, OverflowError):
+        raise HTTPException(422, "day must be a date (YYYY-MM-DD)") from None
+    if pd.isna(as_of):
+        raise HTTPException(422, "day must be a date (YYYY-MM-DD)")
+    if as_of.tzinfo is not None:
+        as_of = as_of.tz_convert("Asia/Shanghai").tz_localize(None)
+    return {
+        "as_of": str(as_of.date()),
+        "cell_m": hotspots.CELL_M,
+        "cells": hotspots.forecast(get_settings(), as_of),
+    }
+
+
+@router.get("/contacts")
+def trace(index: list[str] = Query(...), ctx=Depends(require("person:combine"))) -> dict:
+    """ "六同" contacts of the index cases the declared emergency names (policy: emergency only)."""
+    if not set(index) <= set(ctx.subjects):
+        ctx.refusal = "the emergency does not name these index cases"
+        raise HTTPException(403, ctx.refusal)
+    settings = get_settings()
+    found = contacts.trace_contacts(settings, index)
+    again = purposes.check(settings, ctx.user.username, ctx.user.unit, ctx.purpose)
+    if not again.ok:  # the emergency ended while the query ran: nothing is shown
+        ctx.refusal = again.reason
+        raise HTTPException(403, again.reason)
+    ctx.audit("combine", [*index, *sorted(set(found.contact_master))], "risk contacts trace")
+    return {"index": index, "contacts": json.loads(found.to_json(orient="records", force_ascii=False))}
+
+
+@router.get("/handoff")
+def handoff_list(ctx=Depends(require("person:read"))) -> dict:
+    """The health department reads a hand-off list under its ticket (X-Purpose: ticket:HO-…)."""
+    rows = handoff.listing(get_settings(), ctx.purpose or "")
+    if not rows:
+        raise HTTPException(404, "no hand-off under this purpose")
+    ctx.audit("consult", sorted({r["contact_master"] for r in rows}), "risk contacts handoff list")
+    return {"ticket": ctx.purpose, "contacts": rows}
+
+
+def _json(w: dict) -> dict:
+    return {k: str(v) if k == "created_at" else v for k, v in w.items()}
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(router)
