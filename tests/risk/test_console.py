@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 
 import pytest
 
@@ -22,44 +19,21 @@ ARGS = [
 
 
 @pytest.fixture(scope="module")
-def server(risk_city, tmp_path_factory):
+def server(risk_city, tmp_path_factory, live_server):
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian chromium is not installed")
-    import uvicorn
-
-    from zhijing.access.seed import seed_demo
-    from zhijing.api.app import create_app
-    from zhijing.config import get_settings, reset_settings
+    from zhijing.config import Settings
     from zhijing.derived.risk import loop
 
     home = tmp_path_factory.mktemp("risk-console") / "home"
     home.mkdir()
     (home / "lake").symlink_to(risk_city[0].lake_dir)
-    old = os.environ.get("ZHIJING_HOME")
-    os.environ["ZHIJING_HOME"] = str(home)
-    reset_settings()
-    logins = {u: p for u, p, _ in seed_demo(get_settings())}
-    for name in ("mules", "blackspots"):
-        loop.register(get_settings(), name)
-        loop.run(get_settings(), name)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}", logins
-    srv.should_exit = True
-    thread.join(5)
-    if old is None:
-        os.environ.pop("ZHIJING_HOME", None)
-    else:
-        os.environ["ZHIJING_HOME"] = old
-    reset_settings()
+    with live_server(home) as (url, logins):
+        settings = Settings(home=home)
+        for name in ("mules", "blackspots"):
+            loop.register(settings, name)
+            loop.run(settings, name)
+        yield url, logins
 
 
 @pytest.mark.browser
@@ -80,16 +54,17 @@ def test_inbox_evidence_feedback_and_cards(server):
         page.evaluate("sessionStorage.setItem('zj.purpose', 'case:A330200000000002')")
         page.goto(f"{base}/risk")
         page.wait_for_selector("#inbox tbody tr")
-        assert "须用途" in page.inner_text("#inbox tbody tr >> nth=0")  # no identity in the inbox
+        person_row = "#inbox tbody tr:has-text('须用途') >> nth=0"  # a person warning shows no identity in the inbox
+        assert page.locator(person_row).count() == 1
         page.wait_for_selector("#models tbody tr")
         assert "涉诈账户预警" in page.inner_text("#models")
-        page.click("#inbox tbody tr >> nth=0")
+        page.click(person_row)
         page.wait_for_selector("#open-person:visible")
         page.click("#open-person")
         page.wait_for_selector("#flows canvas")
         assert "PM" in page.inner_text("#evidence")
         page.click("button[data-verdict=confirmed]")
-        page.wait_for_function("document.querySelector('#models').innerText.includes('1.00')")
+        page.wait_for_function("() => document.querySelector('#models').innerText.includes('1.00')")
         page.wait_for_selector("#hotmap canvas")
         browser.close()
     assert not errors, errors

@@ -22,6 +22,8 @@ PERSON_HIDDEN = "该预警涉及个人：请选择用途（案件/工单）后�
 
 
 def _warning(wid: str) -> dict:
+    if not wid.isdigit() or not 0 < int(wid) < 2**62:  # an id is a row number, never a hostile integer
+        raise HTTPException(404, "no such warning")
     try:
         return loop.get(get_settings(), int(wid))
     except (ValueError, ZhijingError):
