@@ -60,6 +60,10 @@ def register(app: typer.Typer) -> None:
         from zhijing.access.seed import seed_demo
 
         logins = seed_demo(settings)
+        from zhijing.derived.risk.loop import run_all
+
+        with console.status("风险预警 running the warning models"):
+            run_all(settings)  # the units' inboxes have today's warnings
         lines = [f"http://127.0.0.1:{port}/", ""]
         lines += [f"{user:<14} {password:<18} {what}" for user, password, what in logins]
         console.print(Panel("\n".join(lines), title="智警 zhijing — log in", expand=False))
