@@ -150,3 +150,20 @@ def _live_server(home: Path):
         else:
             os.environ["ZHIJING_HOME"] = old
         reset_settings()
+
+
+@pytest.fixture()
+def audit_pg():
+    """(url, engine) of the test PostgreSQL with no audit tables yet; skips when it is not reachable."""
+    import os
+
+    import sqlalchemy as sa
+
+    url = os.environ.get("ZHIJING_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    try:
+        eng = sa.create_engine(url)
+        with eng.begin() as c:
+            c.execute(sa.text("drop table if exists audit_events, audit_heads, audit_meta"))
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
+    return url, eng

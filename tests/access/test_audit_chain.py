@@ -4,7 +4,6 @@ Merkle proofs match RFC 6962; signed heads; purge keeps the rest verifiable."""
 from __future__ import annotations
 
 import hashlib
-import os
 
 import pytest
 import sqlalchemy as sa
@@ -140,16 +139,10 @@ def test_purge_keeps_the_rest_verifiable_and_is_audited(tmp_path):
 
 
 @pytest.mark.postgres
-def test_audit_log_on_postgresql(tmp_path, monkeypatch):
+def test_audit_log_on_postgresql(tmp_path, monkeypatch, audit_pg):
     from zhijing.access.audit import store
 
-    url = os.environ.get("ZHIJING_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    try:
-        eng = sa.create_engine(url)
-        with eng.begin() as c:
-            c.execute(sa.text("drop table if exists audit_events, audit_heads, audit_meta"))
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
+    url, eng = audit_pg
     monkeypatch.setattr(store, "CHUNK", 8)  # several batches and tasks, a seal inside a batch
     monkeypatch.setattr(store, "TASK", 16)
     log = _log(tmp_path, url=url, n=45)

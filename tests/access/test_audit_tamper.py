@@ -177,17 +177,10 @@ def test_zhijing_audit_verify_exits_1_on_tampering_and_reports_the_tail(tmp_path
 
 
 @pytest.mark.postgres
-def test_the_tamper_list_on_postgresql(tmp_path):
+def test_the_tamper_list_on_postgresql(tmp_path, audit_pg):
     """The same checks where PostgreSQL holds the trail (its JSON operators compare the columns)."""
-    import os
 
-    url = os.environ.get("ZHIJING_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    try:
-        eng = sa.create_engine(url)
-        with eng.begin() as c:
-            c.execute(sa.text("drop table if exists audit_events, audit_heads, audit_meta"))
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
+    url, eng = audit_pg
     try:
         log = AuditLog(url, tmp_path)
         log.append_many([_ev(i) for i in range(20)])

@@ -122,18 +122,11 @@ def test_the_writer_thread_leaves_when_idle_and_comes_back(tmp_path):
 
 
 @pytest.mark.postgres
-def test_group_commit_on_postgresql(tmp_path):
-    import os
+def test_group_commit_on_postgresql(tmp_path, audit_pg):
 
     from zhijing.access.audit.trust import Trust
 
-    url = os.environ.get("ZHIJING_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    try:
-        eng = sa.create_engine(url)
-        with eng.begin() as c:
-            c.execute(sa.text("drop table if exists audit_events, audit_heads, audit_meta"))
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
+    url, eng = audit_pg
     try:
         log = AuditLog(url, tmp_path, trust=Trust.under(tmp_path))
         got = _hammer(log, 32, 20, log.append)

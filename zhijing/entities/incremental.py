@@ -24,7 +24,8 @@ def link_new(settings, threshold: float = clustering.THRESHOLD) -> dict:
     if not path.exists() or not links_files:
         raise ZhijingError("no full run yet: run `zhijing resolve` first")
     frame = resolve.load_mentions(settings)
-    links = duckdb.sql(f"SELECT * FROM read_parquet({links_files!r})").df()
+    with duckdb.connect() as con:  # a connection of this job's own, never the module-level default
+        links = con.execute(f"SELECT * FROM read_parquet({links_files!r})").df()
     new = frame[~frame.mention_id.isin(set(links.mention_id))]
     if new.empty:
         return {"new_mentions": 0, "attached": 0, "new_masters": 0}
