@@ -167,3 +167,25 @@ def audit_pg():
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
     return url, eng
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's Chromium: never a browser Playwright downloads
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium under Playwright, one per test module; skips where it is not installed."""
+    import os
+    import shutil
+
+    path = shutil.which("chromium") or CHROMIUM
+    if not os.path.exists(path):
+        pytest.skip("Debian chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -5,37 +5,25 @@ officers' trial is a test that failed before it was mended."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]  # fmt: skip
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(resolved_city, live_server):
-    if not shutil.which("chromium") and not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed")
+def server(resolved_city, live_server, browser):  # browser first: skips before a server starts
     with live_server(resolved_city[0].home) as (url, logins):
         yield url, logins
 
 
 @pytest.fixture(scope="module")
-def page(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 900})
-        pg.set_default_timeout(20_000)
-        pg.errors = []
-        pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))
-        yield pg
-        browser.close()
+def page(server, browser):
+    pg = browser.new_page(viewport={"width": 1400, "height": 900})
+    pg.set_default_timeout(20_000)
+    pg.errors = []
+    pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))
+    yield pg
 
 
 def login(page, server, user: str, purpose: str | None = None, lang: str = "zh") -> None:
@@ -55,19 +43,6 @@ def toast(page) -> str:
     text = page.inner_text("#toast")
     page.evaluate("document.getElementById('toast').hidden = true")
     return text
-
-
-def served(server, path: str) -> bool:
-    """Is an analysis route on this server (its branch merged)? An unknown route is 404 with
-    FastAPI's "Not Found"; a served one refuses the anonymous call with 401."""
-    import urllib.error
-    import urllib.request
-
-    try:
-        urllib.request.urlopen(f"{server[0]}{path}", timeout=10)
-    except urllib.error.HTTPError as exc:
-        return exc.code != 404
-    return True
 
 
 def test_validation_and_refusals_read_in_the_interface_language(page, server):
@@ -213,23 +188,19 @@ def test_the_demo_has_an_analyst_and_a_dispatcher(page, server):
 
 
 def _build_analyses(settings) -> None:
-    """The workbench's presence table and search index and the relationship graph, where
-    their code is on this tree (built once: the derived suites' fixtures reuse them)."""
-    import importlib.util
-
-    if importlib.util.find_spec("zhijing.derived.workbench") and not (settings.home / "index" / "search").exists():
+    """The workbench's presence table and search index and the relationship graph (built
+    once: the derived suites' fixtures reuse them)."""
+    if not (settings.home / "index" / "search").exists():
         from zhijing.derived.workbench.jobs import refresh
 
         refresh(settings)
-    if importlib.util.find_spec("zhijing.derived.graph"):
-        from zhijing.derived.graph import edges
+    from zhijing.derived.graph import edges
 
-        edges.run(settings, "duckdb")
+    edges.run(settings, "duckdb")
 
 
 def test_the_detectives_path(page, server, resolved_city):
-    """search → file → trajectory → companions → collision → graph → pin → report; the steps
-    whose route is not on this server (another branch's analysis) are skipped with a reason."""
+    """search → file → pin → trajectory → companions → collision → graph → report."""
     import sqlalchemy as sa
 
     from zhijing.access.seed import DEMO_CASE
@@ -241,42 +212,26 @@ def test_the_detectives_path(page, server, resolved_city):
         pid, name = conn.execute(sa.select(persons.c.master_id, persons.c.name).order_by(persons.c.mentions.desc()).limit(1)).one()
     _build_analyses(resolved_city[0])
     login(page, server, "xingzhen01", DEMO_CASE)
-    skipped = []
-    page.goto(f"{base}/search?q={name}")  # search: grouped results (or persons before the full search is served)
-    page.wait_for_selector("#groups .group, #groups .empty")
+    page.goto(f"{base}/search?q={name}")  # search: results grouped by master entity
+    page.wait_for_selector("#groups .group")
     page.click(f"#groups a[href='/persons/{pid}']")
     page.wait_for_selector("#file:not([hidden]) #facts dt")  # the file
     page.click("#pin")  # pinned into the case
     assert "专案" in toast(page)
-    subject = f"person:{pid}"
-    if served(server, "/api/trajectory"):
-        page.click("#file-links a[href^='/trajectory']")
-        page.wait_for_selector("#points tbody tr")
-        assert page.locator("#points thead th").count() >= 5
-    else:
-        skipped.append("trajectory: GET /api/trajectory (workbench branch) is not served")
-    if served(server, "/api/companions"):
-        page.goto(f"{base}/companions?subject={subject}")
-        page.wait_for_selector("#companions tbody tr")
-    else:
-        skipped.append("companions: GET /api/companions (workbench branch) is not served")
-    if served(server, "/api/collision/saved"):
-        windows = json.dumps([{"kind": "circle", "value": {"lon": 121.55, "lat": 29.87, "radius_m": 3000},
-                               "start": "2025-03-01T00:00", "end": "2025-03-20T00:00"}])  # fmt: skip
-        page.goto(f"{base}/collision?k=1&run=1&windows={windows}")
-        page.wait_for_selector("#hits tbody tr")
-    else:
-        skipped.append("collision: POST /api/collision (workbench branch) is not served")
-    if served(server, "/api/graph/expand?subject=P:x"):
-        page.goto(f"{base}/graph?subject=P:{pid}")
-        page.wait_for_function("() => zj.graph && zj.graph.nodes().length > 0 || /\\S/.test(document.getElementById('summary').textContent)")
-    else:
-        skipped.append("graph: GET /api/graph/expand (citygraph branch) is not served")
+    page.click("#file-links a[href^='/trajectory']")  # trajectory
+    page.wait_for_selector("#points tbody tr")
+    assert page.locator("#points thead th").count() >= 5
+    page.goto(f"{base}/companions?subject=person:{pid}")  # companions
+    page.wait_for_selector("#companions tbody tr")
+    windows = json.dumps([{"kind": "circle", "value": {"lon": 121.55, "lat": 29.87, "radius_m": 3000},
+                           "start": "2025-03-01T00:00", "end": "2025-03-20T00:00"}])  # fmt: skip
+    page.goto(f"{base}/collision?k=1&run=1&windows={windows}")  # collision
+    page.wait_for_selector("#hits tbody tr")
+    page.goto(f"{base}/graph?subject=P:{pid}")  # graph
+    page.wait_for_function("() => zj.graph && zj.graph.nodes().length > 0")
     page.goto(f"{base}/cases/{DEMO_CASE}")  # the case: the pinned person, then the watermarked report
     page.wait_for_selector(f"#items a[href='/persons/{pid}']")
     with page.expect_download() as dl:
         page.click("#report-html")
     assert pid in dl.value.path().read_text(encoding="utf-8") or "<html" in dl.value.path().read_text(encoding="utf-8").lower()
     assert not page.errors, page.errors
-    if skipped:
-        pytest.skip("; ".join(skipped))
