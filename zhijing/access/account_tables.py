@@ -4,7 +4,6 @@ created on first use beside the organisation tables of ``models``."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import lru_cache
 
 import sqlalchemy as sa
 
@@ -39,14 +38,8 @@ totp = sa.Table(
 )  # fmt: skip
 
 
-@lru_cache(maxsize=8)
-def _ready(eng: sa.Engine) -> sa.Engine:
-    metadata.create_all(eng)
-    return eng
-
-
 def engine(settings) -> sa.Engine:
-    return _ready(models.engine(settings))
+    return models.engine_with(settings, metadata)
 
 
 def aware(t: datetime | None) -> datetime | None:

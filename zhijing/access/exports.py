@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from functools import lru_cache
 
 import sqlalchemy as sa
 
@@ -41,15 +40,8 @@ class NotFound(ZhijingError):
     """No such request for this caller (unknown and someone else's answer alike)."""
 
 
-@lru_cache(maxsize=8)
-def _engine(url: str) -> sa.Engine:
-    eng = models.engine_for(url)
-    requests.create(eng, checkfirst=True)
-    return eng
-
-
 def engine(settings) -> sa.Engine:
-    return _engine(settings.sqlalchemy_url("metadata"))
+    return models.engine_with(settings, requests)
 
 
 def _now() -> str:

@@ -8,8 +8,6 @@ guard looks the grant up and hands the policy one attribute, ``r.ctx.granted``.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import sqlalchemy as sa
 
 from zhijing.access import models
@@ -24,15 +22,8 @@ grants = sa.Table(
 )  # fmt: skip
 
 
-@lru_cache(maxsize=8)
-def _engine(url: str) -> sa.Engine:
-    eng = models.engine_for(url)
-    grants.create(eng, checkfirst=True)
-    return eng
-
-
 def engine(settings) -> sa.Engine:
-    return _engine(settings.sqlalchemy_url("metadata"))
+    return models.engine_with(settings, grants)
 
 
 def grant(settings, department: str, permission: str, target: str) -> None:

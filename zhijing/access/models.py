@@ -68,3 +68,19 @@ def engine_for(url: str) -> sa.Engine:
 
 def engine(settings) -> sa.Engine:
     return engine_for(settings.sqlalchemy_url("metadata"))
+
+
+@lru_cache(maxsize=64)
+def _created(url: str, tables: sa.MetaData | sa.Table) -> sa.Engine:
+    eng = engine_for(url)
+    if isinstance(tables, sa.MetaData):
+        tables.create_all(eng)
+    else:
+        tables.create(eng, checkfirst=True)
+    return eng
+
+
+def engine_with(settings, tables: sa.MetaData | sa.Table) -> sa.Engine:
+    """The metadata database's engine, with a module's own tables created once per process
+    (cases, saved collisions, warnings, grants, exports keep their tables beside the purposes)."""
+    return _created(settings.sqlalchemy_url("metadata"), tables)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,15 +30,8 @@ items = sa.Table(
 )  # fmt: skip
 
 
-@lru_cache(maxsize=8)
-def _ready(url: str) -> sa.Engine:
-    eng = models.engine_for(url)
-    metadata.create_all(eng)
-    return eng
-
-
 def engine(settings) -> sa.Engine:
-    return _ready(settings.sqlalchemy_url("metadata"))
+    return models.engine_with(settings, metadata)
 
 
 def add(settings, case_ref: str, kind: str, title: str, payload: dict[str, Any], author: str) -> int:

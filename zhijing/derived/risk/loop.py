@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from functools import lru_cache
 
 import pandas as pd
 import sqlalchemy as sa
@@ -60,17 +59,10 @@ PERSONAL = ("person", "account")  # a personal bank account is a person's data: 
 STATES = {"new": ("triaged", "closed"), "triaged": ("acting", "closed"), "acting": ("closed",), "closed": ()}
 
 
-@lru_cache(maxsize=8)
-def _ready(url: str) -> bool:
+def engine(settings: Settings) -> sa.Engine:
     from zhijing.derived.risk import handoff  # noqa: F401  (its table is in this metadata)
 
-    meta.create_all(acc.engine_for(url))
-    return True
-
-
-def engine(settings: Settings) -> sa.Engine:
-    _ready(settings.sqlalchemy_url("metadata"))
-    return acc.engine(settings)
+    return acc.engine_with(settings, meta)
 
 
 def _now() -> datetime:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from functools import lru_cache
 
 import sqlalchemy as sa
 
@@ -25,16 +24,8 @@ collisions = sa.Table(
 )  # fmt: skip
 
 
-@lru_cache(maxsize=8)
-def _ready(url: str) -> bool:
-    metadata.create_all(models.engine_for(url))
-    return True
-
-
 def _engine(settings) -> sa.Engine:
-    url = settings.sqlalchemy_url("metadata")
-    _ready(url)
-    return models.engine_for(url)
+    return models.engine_with(settings, metadata)
 
 
 def save(settings, purpose: str, name: str, spec: dict, user: str, hits: int) -> int:
