@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import duckdb
 import pandas as pd
 
 from bench.common import machine, write
@@ -101,7 +102,18 @@ def child(code: str, args: list[str], timeout: float) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def city_section(persons: int, root: Path | None, peer_memory: str, peer_timeout: float) -> list[str]:
+def kept(path: Path, reuse: bool, run) -> dict:
+    """A resolver's JSON result, kept beside its city: a later run with ``--reuse`` reads it
+    back instead of running again (a crash in reporting never costs a 20-minute peer run)."""
+    if reuse and path.exists():
+        return json.loads(path.read_text())
+    got = run()
+    if "error" not in got:
+        path.write_text(json.dumps(got, default=str))
+    return got
+
+
+def city_section(persons: int, root: Path | None, peer_memory: str, peer_timeout: float, reuse: bool = False) -> list[str]:
     from zhijing.config import Settings
     from zhijing.lake.store import current_files
 
@@ -113,17 +125,16 @@ def city_section(persons: int, root: Path | None, peer_memory: str, peer_timeout
         generate_city(root / "city", persons=persons, seed=5, progress=False)
         ingest_city(Settings(home=root / "home"), root / "city" / "sources", progress=False)
     settings = Settings(home=root / "home")
-    ours = child(OURS, [str(settings.home)], 4 * 3600)
+    ours = kept(root / "ours.json", reuse, lambda: child(OURS, [str(settings.home)], 4 * 3600))
     if "error" in ours:
         return [f"### {persons:,} persons", "", f"zhijing resolve {ours['error']}.", ""]
-    (root / "ours.json").write_text(json.dumps(ours))
     summary = ours["summary"]
     mention_files = repr(current_files(settings, "entities", "person_mentions"))
     scores = child(SCORE, [f"read_parquet({current_files(settings, 'entities', 'person_links')!r})", mention_files,
                            str(root / "city")], 3600)  # fmt: skip
     ours_all, ours_id = (SimpleNamespace(**scores[k]) for k in ("all", "identifiable"))
     peer_out = root / "peer_links.parquet"
-    peer = child(PEER, [mention_files, str(peer_out), peer_memory], peer_timeout)
+    peer = kept(root / "peer.json", reuse, lambda: child(PEER, [mention_files, str(peer_out), peer_memory], peer_timeout))
 
     lines = [f"### {persons:,} persons — {summary['mentions']:,} person mentions", "", *HEADER,
              _row("zhijing (Chinese-name features, ID typo levels, constrained clustering, second pass, name plus evidence)",
@@ -174,14 +185,14 @@ def independent_section(persons: int, peer_memory: str, peer_timeout: float) -> 
     ours_all, ours_id = (SimpleNamespace(**scores[k]) for k in ("all", "identifiable"))
     peer_out = root / "peer_links.parquet"
     peer = child(PEER, [mention_files, str(peer_out), peer_memory], peer_timeout)
-    summary = ours["summary"]
+    summary = ours["summary"] or {"masters": duckdb.sql(f"SELECT count(DISTINCT master_id) FROM read_parquet({current_files(settings, 'entities', 'person_links')!r})").fetchone()[0]}
     return [f"### Independent test set — {counts['records']:,} records of {counts['persons']:,} persons (Faker zh_CN, `bench/independent.py`)", "",
             f"Not made by zhijing's generator: its own noise model (twins, same-named parent and child, the most common names, "
             f"phone-only and ID-only records of one person, dotted / spaced / traditional names, address and phone variants, "
             f"fullwidth digits, day-first birth dates under a declared format), one CSV with CRLF line endings. Route: {ours['route']}.", "",
             *HEADER, _row("zhijing", ours_all, ours_id, ours), _peer_row(peer, peer_out, mention_files, root / "data", peer_memory, _row), "",
             f"Ingest: {ours['ingest']}. Masters: {summary['masters']:,}; joined by the second pass: {summary.get('joined_by_second_pass', 0):,}; "
-            f"held apart for review: {summary['held_apart']}. zhijing's time is the resolution alone (`zhijing resolve`).", ""]  # fmt: skip
+            f"held apart for review: {summary.get('held_apart', '—')}. zhijing's time is the resolution alone (`zhijing resolve`).", ""]  # fmt: skip
 
 
 def _splink_febrl(tables: list[pd.DataFrame], link_type: str, true_pairs: set) -> tuple[float, float, float, float]:
@@ -237,6 +248,7 @@ def main() -> None:
     ap.add_argument("--peer-timeout-min", type=float, default=60)
     ap.add_argument("--independent-persons", type=int, default=3500, help="persons of the independent set (0: skip)")
     ap.add_argument("--no-febrl", action="store_true")
+    ap.add_argument("--reuse", action="store_true", help="read back results kept beside a --root city instead of running again")
     args = ap.parse_args()
     lines = ["## Person resolution (`zhijing resolve`)", "", f"Machine: {machine()}.", "",
              "Pairwise scores against the planted truth. *Identifiable* mentions carry a citizen ID (valid or mistyped) "
@@ -244,9 +256,11 @@ def main() -> None:
              "birth date, company) points to exactly one identified person, and otherwise held apart.", ""]  # fmt: skip
     roots = list(args.root) + [None] * (len(args.persons) - len(args.root))
     for n, root in zip(args.persons, roots, strict=True):
-        lines += city_section(n, root, args.peer_memory, args.peer_timeout_min * 60)
+        lines += city_section(n, root, args.peer_memory, args.peer_timeout_min * 60, args.reuse)
+        write("resolve", "\n".join(lines))  # each section as it lands
     if args.independent_persons:
         lines += independent_section(args.independent_persons, args.peer_memory, args.peer_timeout_min * 60)
+        write("resolve", "\n".join(lines))
     if not args.no_febrl:
         lines += febrl_section()
     write("resolve", "\n".join(lines))
