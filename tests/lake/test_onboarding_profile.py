@@ -70,3 +70,19 @@ def test_the_proposal_is_a_valid_declaration(tmp_path):
 
 def test_shapes():
     assert [shape(v) for v in ("110101199003070012", "张三", "2024-03-05", "京A12345")] == ["9{18}", "汉{2}", "9{4}-9{2}-9{2}", "汉A9{5}"]
+
+
+def test_a_department_column_is_not_the_persons_name(tmp_path):
+    """民政 / 公安 are two Chinese characters like 张三: a column of five department names (its
+    header says 单位) was taken for the person's name and the role named after it — every
+    record of a department became one person. (A name column whose header says nothing is
+    still found by its many values: ``test_no_header_is_told_and_columns_are_numbered``.)"""
+    rows, _ = records(n_people=60)
+    depts = ("民政", "公安", "卫健", "人社", "教育")
+    data = [[depts[i % 5], *r] for i, r in enumerate(rows[1:])]
+    p = profile_file(write(tmp_path / "multi.csv", [["来源单位", *rows[0]]] + data))
+    by = {c.name: c.element for c in p.columns}
+    assert by["来源单位"] == "category" and by["姓名"] == "name"
+    few = [["编号", "科室", "经办"]] + [[f"N{i}", depts[i % 5], ("王芳", "李强")[i % 2]] for i in range(200)]
+    assert [c.element for c in profile_file(write(tmp_path / "few.csv", few)).columns][1:] == ["category", "category"]
+    assert [(r.role, r.name) for r in person_roles(p.columns)] == [("self", "姓名")]

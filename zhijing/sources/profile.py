@@ -51,6 +51,9 @@ HINTS: dict[str, str] = {
     r"编号|序号|流水号|记录号|^id$|bh$|_id$|^no$": "record_id",
 }
 ELEMENT_WORDS = r"(公民身份号码|身份证号码?|证件号码?|手机号码?|联系电话|电话号码?|电话|姓名|名字|性别|出生日期|出生|住址|地址|号牌号码|车牌号?)"
+# header words of an organisation or a kind, never of a person's name (来源单位, 旅馆名称, 案件类别)
+NOT_A_PERSON = re.compile(r"单位|机构|部门|公司|企业|名称|站|所$|局|队|科室|类别|类型|民族|籍贯|国籍|职业|学历|状态")
+FEW_NAMES = 20  # a column of name-shaped values with fewer distinct values than this over the whole file is a category
 SEX_VALUES = {"男", "女", "1", "2", "0", "9", "m", "f", "male", "female", "男性", "女性", "未知", "１", "２"}
 NAME = re.compile(r"^[\u4e00-\u9fff][\u4e00-\u9fff·•・．. ]{1,7}$")
 ADDRESS = re.compile(r"[\u4e00-\u9fff].*(省|市|区|县|镇|乡|街道|路|街|村|号|弄|巷|幢|栋|室|组)")
@@ -254,10 +257,16 @@ VALIDATORS = {
 ORDER = ("citizen_id", "uscc", "plate", "phone", "date", "sex", "name", "address")
 
 
-def classify(header: str, values: list[str], distinct_ratio: float) -> tuple[str, float | None, str | None, str | None]:
-    """(element, share valid, date format, note) for a column with these sampled values."""
+def classify(header: str, values: list[str], distinct_ratio: float,
+             distinct: int | None = None) -> tuple[str, float | None, str | None, str | None]:  # fmt: skip
+    """(element, share valid, date format, note) for a column with these sampled values
+    (``distinct``: distinct values over the whole file). Two-character department names
+    (民政, 公安) look like personal names: a column is a person's name only if its header says
+    so, or if its header names no organisation or kind and its values are many."""
     hint = _hint(header)
     shares: dict[str, float] = {e: _share(values, f) for e, f in VALIDATORS.items()}
+    if hint != "name" and (NOT_A_PERSON.search(header) or (distinct is not None and distinct < FEW_NAMES)):
+        shares["name"] = 0.0
     date_share, fmt, note = _dates(values)
     shares["date"] = date_share
     hinted = "date" if hint in ("birth_date", "date", "datetime") else hint
@@ -333,7 +342,7 @@ def profile_file(path: Path, sample_rows: int = SAMPLE_ROWS) -> FileProfile:
     for i, (name, (judged, shapes)) in enumerate(zip(names, per_column, strict=True)):
         filled, distinct, longest = (int(x) for x in stats[1 + 3 * i : 4 + 3 * i])
         ratio = distinct / filled if filled else 0.0
-        element, valid, fmt, note = classify(name, judged, ratio)
+        element, valid, fmt, note = classify(name, judged, ratio, distinct)
         prof.columns.append(ColumnProfile(name, filled / rows if rows else 0.0, distinct, longest, shapes, element, valid, fmt, note))
     _choose_key(prof)
     prof.seconds = round(time.perf_counter() - t0, 2)
