@@ -29,6 +29,7 @@ COLUMNS = ("mention_id", "dataset", "record_id", "role", "name", "name_pinyin", 
 CONTEXT = {
     "door_access": {"community": "community_code"},  # the card holder's community (门禁卡按小区发放)
     "hukou_person": {"community": "substr(DZBM, 1, 14)"},  # 地址编码: its first 14 characters are the community
+    "floating_person": {"community": "substr(DZBM, 1, 14)"},  # the dwelling's 地址编码, likewise
     "enterprise": {"company": "uscc"},
     "enterprise_person": {"company": "uscc"},
 }

@@ -22,7 +22,8 @@ from zhijing.sources.spec import load_spec
 SUMMARY_FIELDS = {"lodging": "旅馆名称", "rail_ticket": "train_no", "flight_ticket": "FLIGHT_NO", "coach_ticket": "班次",
                   "door_access": "community_code", "incident_110": "jqlb", "case_person": "RYLX", "traffic_accident": "事故形态",
                   "vehicle_registration": "号牌号码", "enterprise": "name", "enterprise_person": "position",
-                  "bank_account": "开户行", "phone_subscriber": "operator", "hukou_person": "ZZ"}  # fmt: skip
+                  "bank_account": "开户行", "phone_subscriber": "operator", "hukou_person": "ZZ",
+                  "floating_person": "JZDZ"}  # fmt: skip
 
 
 def _q(name: str) -> str:
@@ -68,11 +69,12 @@ def _places(lake: _Lake) -> str:
     addr = lake.view("clean", "standard_address")
     if addr:
         parts.append(f"SELECT master_id, a.station_code, 'standard address' FROM linked m JOIN {addr} a ON a.text = m.address")
-        hukou = lake.view("clean", "hukou_person")
-        if hukou and "DZBM" in lake.columns(hukou):
-            parts.append(f"SELECT master_id, a.station_code, 'registered address' FROM linked m "
-                         f"JOIN {hukou} h ON m.dataset = 'hukou_person' AND h._record_id = m.record_id "
-                         f"JOIN {addr} a ON a.dzbm = h.DZBM")  # fmt: skip
+        for dataset, via in (("hukou_person", "registered address"), ("floating_person", "residence registration")):
+            reg = lake.view("clean", dataset)
+            if reg and "DZBM" in lake.columns(reg):
+                parts.append(f"SELECT master_id, a.station_code, '{via}' FROM linked m "
+                             f"JOIN {reg} h ON m.dataset = '{dataset}' AND h._record_id = m.record_id "
+                             f"JOIN {addr} a ON a.dzbm = h.DZBM")  # fmt: skip
     hotels, lodging = lake.view("clean", "hotels"), lake.view("clean", "lodging")
     if hotels and lodging:
         parts.append(f"SELECT master_id, o.station_code, 'lodging' FROM linked m "

@@ -13,7 +13,8 @@ Two outputs in the derived zone:
   (number of evidence records).
 
 Co-occurrence edges (household, co-lodging, co-travel, co-involvement in a case) come from
-groups — a household number, a hotel and check-in hour, a train, date and coach, a flight
+groups — a household number (or, for a household registered elsewhere, the dwelling of its
+residence registration), a hotel and check-in hour, a train, date and coach, a flight
 and date, a coach trip, a case. A group larger than ``MAX_GROUP`` is a crowd, not a
 relation, and gives no pairs (a full flight would otherwise give 45,000): the job's size
 stays linear in the records.
@@ -59,6 +60,9 @@ GROUPS = {
         SELECT 'household' AS type, 'hukou_person' AS dataset, h.HH AS grp, 'P:' || pl.master_id AS m,
                h._record_id AS rid, CAST(NULL AS TIMESTAMP) AS ts
         FROM hukou_person h {_person('hukou_person', 'h', 'self')} WHERE h.HH IS NOT NULL"""),
+    "residence": Part(("floating_person",), f"""
+        SELECT 'household', 'floating_person', 'ZZ|' || f.DZBM, 'P:' || pl.master_id, f._record_id, CAST(NULL AS TIMESTAMP)
+        FROM floating_person f {_person('floating_person', 'f', 'self')} WHERE f.DZBM IS NOT NULL"""),
     "co_lodging": Part(("lodging",), f"""
         SELECT 'co_lodging', 'lodging', l."旅馆编码" || '|' || CAST(date_trunc('hour', l."入住时间") AS VARCHAR),
                'P:' || pl.master_id, l._record_id, CAST(l."入住时间" AS TIMESTAMP)

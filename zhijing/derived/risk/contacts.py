@@ -3,8 +3,9 @@
 emergency names (its scope), only until it expires; every trace is audited.
 
 Ranking: co-location lists are low-precision, so contacts are ranked by closeness —
-same household first, then the same room-night overlap, seat rows apart on trains and
-flights, a shared bus trip, a shared workplace — each with its proximity and duration."""
+same household first (the hukou's 户号, or the dwelling of a 流动人口 residence
+registration), then the same room-night overlap, seat rows apart on trains and flights, a
+shared bus trip, a shared workplace — each with its proximity and duration."""
 
 from __future__ import annotations
 
@@ -64,6 +65,13 @@ CHANNELS = [
         "self",
         """SELECT RKBM AS record_id, HH AS grp, NULL::INT AS pos, NULL::TIMESTAMPTZ AS t0,
         NULL::TIMESTAMPTZ AS t1 FROM hukou_person""",
+    ),
+    (  # a household registered elsewhere (非本地户籍) lives together at its registered dwelling
+        "household",
+        "floating_person",
+        "self",
+        """SELECT DJBH AS record_id, 'ZZ|' || DZBM AS grp, NULL::INT AS pos, NULL::TIMESTAMPTZ AS t0,
+        NULL::TIMESTAMPTZ AS t1 FROM floating_person""",
     ),
 ]
 

@@ -113,6 +113,12 @@ def eval_aml(settings: Settings, truth: Truth) -> dict:
     return out
 
 
+def lone_burglaries_per_day(events: pd.DataFrame) -> float:
+    """Planted burglaries neither in a hot area nor triggered, per day: at homes anywhere."""
+    days = max((events.time.max() - events.time.min()).days, 1) if len(events) else 1
+    return float(((events.hotspot < 0) & (events.generation == 0)).sum() / days)
+
+
 def eval_hotspots(settings: Settings, truth: Truth) -> dict:
     e = hotspots.evaluate(settings)
     planted = truth.json("crime_process")
@@ -120,6 +126,7 @@ def eval_hotspots(settings: Settings, truth: Truth) -> dict:
         "branching": planted["branching"],
         "mean_delay_days": planted["mean_days"],
         "sigma_m": planted["sigma_m"],
+        "dwelling_per_day": lone_burglaries_per_day(truth.table("crime_events")),
     }
     e["knox"] = hotspots.knox(settings, permutations=49)
     return e

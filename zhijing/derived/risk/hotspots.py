@@ -2,8 +2,14 @@
 point process (Hawkes / ETAS, Mohler et al. 2011) fitted by EM on past incidents, scored on
 held-out days by PAI and PEI at a share of the city's area, and a Knox near-repeat test.
 
-Cells are 200 m squares over the districts; forecasts are counts per cell, never persons.
-Background: μ(x) = Σ_bg K_h(x − x_i) / T; triggering: θ ω e^{−ω Δt} N(Δx; σ²)."""
+Cells are 200 m squares whose centres lie inside a district outline (land, not the sea or
+the bounding box); PAI and PEI shares are of those cells. Forecasts are counts per cell,
+never persons.
+
+Background: μ(x) = Σ_bg K_h(x − x_i) / T + β D(x), where D is the density of dwellings (the
+standard addresses, 一标三实): a burglary needs a home, and a first burglary far from any
+earlier one is still at a home. β (burglaries a day not near earlier ones) is fitted by
+the same EM. Triggering: θ ω e^{−ω Δt} N(Δx; σ²)."""
 
 from __future__ import annotations
 
@@ -41,7 +47,7 @@ class Grid:
     def index(self, xy: np.ndarray) -> np.ndarray:
         """Cell number of each point (−1 outside the city)."""
         key = {tuple(k): i for i, k in enumerate(np.floor(self.cells / CELL_M).astype(int))}
-        return np.array([key.get(tuple(k), -1) for k in np.floor(xy / CELL_M).astype(int)])
+        return np.array([key.get(tuple(k), -1) for k in np.floor(xy / CELL_M).astype(int)], dtype=int)
 
 
 def grid(settings: Settings) -> Grid:
@@ -68,6 +74,16 @@ def grid(settings: Settings) -> Grid:
     return g
 
 
+def dwellings(settings: Settings, g: Grid) -> np.ndarray:
+    """D per cell: the share of the city's standard addresses in it, per m² (zero everywhere
+    when the lake has no address layer — the background is then the events' kernel alone)."""
+    a = data.query(settings, """SELECT TRY_CAST(lon AS DOUBLE) AS lon, TRY_CAST(lat AS DOUBLE) AS lat FROM a
+        WHERE TRY_CAST(lon AS DOUBLE) IS NOT NULL AND TRY_CAST(lat AS DOUBLE) IS NOT NULL""", a="standard_address")  # fmt: skip
+    k = g.index(g.xy(a.lon, a.lat)) if len(a) else np.empty(0, int)
+    k = k[k >= 0]
+    return np.bincount(k, minlength=len(g.cells)) / max(len(k), 1) / (CELL_M * CELL_M)
+
+
 def incidents(settings: Settings, kind: str = "入室盗窃") -> pd.DataFrame:
     """Cases of one kind with place and time (lon, lat, t in days since the first)."""
     return data.query(settings, f"""
@@ -90,16 +106,17 @@ class Hawkes:
     theta: float = 0.3  # branching ratio
     omega: float = 0.2  # decay per day (mean delay 1/ω days)
     sigma: float = 200.0  # spatial triggering s.d. in metres
+    beta: float = 0.0  # background events per day spread as the dwellings are
     bg_xy: np.ndarray | None = None
     bg_w: np.ndarray | None = None
     span: float = 1.0
 
-    def background(self, pts: np.ndarray) -> np.ndarray:
-        """μ(x): events per day per m²."""
-        out = np.zeros(len(pts))
+    def background(self, pts: np.ndarray, dwell: np.ndarray | None = None) -> np.ndarray:
+        """μ(x): events per day per m² (``dwell``: D at each point)."""
+        out = np.zeros(len(pts)) if dwell is None else self.beta * np.asarray(dwell, float)
         for s in range(0, len(pts), 4000):
             d2 = ((pts[s : s + 4000, None, :] - self.bg_xy[None, :, :]) ** 2).sum(-1)
-            out[s : s + 4000] = (_gauss(d2, BG_BANDWIDTH_M) * self.bg_w).sum(1) / self.span
+            out[s : s + 4000] += (_gauss(d2, BG_BANDWIDTH_M) * self.bg_w).sum(1) / self.span
         return out
 
     def triggered(
@@ -127,11 +144,17 @@ def _pairs(xy: np.ndarray, t: np.ndarray, max_days: float, max_m: float) -> tupl
 
 
 def fit(
-    xy: np.ndarray, t: np.ndarray, iterations: int = 30, max_days: float = 60, max_m: float = 1500
+    xy: np.ndarray,
+    t: np.ndarray,
+    dwell: np.ndarray | None = None,
+    iterations: int = 30,
+    max_days: float = 60,
+    max_m: float = 1500,
 ) -> Hawkes:
-    """EM (stochastic declustering): P(i triggered by j) for close pairs, then the
-    branching ratio, decay and spread from those probabilities. Sparse throughout: pairs
-    and the background kernel come from a k-d tree, so a year of a city's incidents fits."""
+    """EM (stochastic declustering): P(i triggered by j) for close pairs and P(i from the
+    dwellings' background) given D at each event (``dwell``), then the branching ratio, decay,
+    spread and β from those probabilities. Sparse throughout: pairs and the background
+    kernel come from a k-d tree, so a year of a city's incidents fits."""
     m = Hawkes(span=max(float(t.max() - t.min()), 1.0) if len(t) else 1.0)
     n = len(t)
     if n < 2:
@@ -140,18 +163,24 @@ def fit(
     i, j = _pairs(xy, t, max_days, max_m)
     d2 = ((xy[i] - xy[j]) ** 2).sum(1)
     dt = t[i] - t[j]
+    dwell = np.zeros(n) if dwell is None else np.asarray(dwell, float)
     bg = cKDTree(xy).sparse_distance_matrix(cKDTree(xy), 5 * BG_BANDWIDTH_M, output_type="ndarray")
+    # an event's own kernel would explain it perfectly and starve the dwellings' term: it
+    # counts only for an event where no dwelling is (else nothing might explain a lone one)
+    bg = bg[(bg["i"] != bg["j"]) | (dwell[bg["i"]] == 0)]
     kernel = sparse.coo_matrix(
         (_gauss(bg["v"] ** 2, BG_BANDWIDTH_M), (bg["i"], bg["j"])), shape=(n, n)
     ).tocsr()
-    kernel = kernel + sparse.identity(n) * _gauss(np.zeros(1), BG_BANDWIDTH_M)[0]  # each event's own kernel
     p_bg = np.ones(n)
+    m.beta = 0.5 * n / m.span if dwell.any() else 0.0
     for _ in range(iterations):
         mu = kernel @ p_bg / m.span
+        mu_d = m.beta * dwell
         trig = m.theta * m.omega * np.exp(-m.omega * dt) * _gauss(d2, m.sigma)
-        total = mu + np.bincount(i, trig, n)
+        total = mu + mu_d + np.bincount(i, trig, n)
         p = trig / total[i]
         p_bg = mu / total
+        m.beta = float((mu_d / total).sum() / m.span)
         s = p.sum()
         if s <= 0:
             break
@@ -160,6 +189,11 @@ def fit(
         m.sigma = float(np.sqrt((p * d2).sum() / (2 * s)))
     m.bg_xy, m.bg_w = xy, p_bg
     return m
+
+
+def _at(per_cell: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """A per-cell value at each point's cell (0 for a point outside every cell)."""
+    return np.where(cell >= 0, per_cell[np.maximum(cell, 0)], 0.0)
 
 
 def kde(pts: np.ndarray, xy: np.ndarray) -> np.ndarray:
@@ -179,10 +213,11 @@ def evaluate(settings: Settings, test_days: int = 56, shares=(0.01, 0.05)) -> di
     g = grid(settings)
     xy, t = g.xy(ev.lon, ev.lat), _days(ev.ts)
     cut = np.floor(t.max()) - test_days + 1
-    model = fit(xy[t < cut], t[t < cut])
     cell = g.index(xy)
+    dwell = dwellings(settings, g)
+    model = fit(xy[t < cut], t[t < cut], _at(dwell, cell[t < cut]))
     n = len(g.cells)
-    base = model.background(g.cells)
+    base = model.background(g.cells, dwell)
     d2 = ((g.cells[:, None, :] - xy[None, :, :]) ** 2).sum(-1)  # cells × events, once
     k_kde, k_trig = _gauss(d2, KDE_BANDWIDTH_M), _gauss(d2, model.sigma)
     del d2
@@ -204,7 +239,8 @@ def evaluate(settings: Settings, test_days: int = 56, shares=(0.01, 0.05)) -> di
             for name, s in scores.items():
                 hits[(name, a)] += int(counts[np.argsort(-s, kind="stable")[:k]].sum())
     out = {"events": len(ev), "held_out_events": total, "cells": n, "cell_m": CELL_M, "test_days": test_days,
-           "fit": {"branching": model.theta, "mean_delay_days": 1 / model.omega, "sigma_m": model.sigma}}  # fmt: skip
+           "fit": {"branching": model.theta, "mean_delay_days": 1 / model.omega, "sigma_m": model.sigma,
+                   "dwelling_per_day": model.beta}}  # fmt: skip
     for (name, a), h in hits.items():
         rate = h / total if total else 0.0
         out[f"{name}_pai_{a:g}"] = rate / a
@@ -246,8 +282,9 @@ def forecast(settings: Settings, as_of: pd.Timestamp, share: float = 0.01) -> li
     past = t < at
     if past.sum() < 2:
         return []
-    model = fit(xy[past], t[past])
-    s = model.background(g.cells) + model.triggered(g.cells, xy[past], t[past], at + 0.5, at)
+    dwell = dwellings(settings, g)
+    model = fit(xy[past], t[past], _at(dwell, g.index(xy[past])))
+    s = model.background(g.cells, dwell) + model.triggered(g.cells, xy[past], t[past], at + 0.5, at)
     top = np.argsort(-s)[: max(1, int(round(share * len(s))))]
     per_cell = CELL_M * CELL_M
     return [{"lon": round(float(g.lonlat[k, 0]), 6), "lat": round(float(g.lonlat[k, 1]), 6),

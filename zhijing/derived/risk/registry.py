@@ -36,7 +36,7 @@ MODELS = {m.name: m for m in (
     ModelSpec("pyramid", "传销预警", "pyramid", ("bank_transaction", "entities/person_links"), True, "经侦"),
     ModelSpec("mules", "涉诈账户预警", "mules", ("bank_transaction", "incident_110", "entities/person_links"), True, "刑侦"),
     ModelSpec("aml", "洗钱形态识别", "aml", ("bank_transaction",), True, "经侦"),
-    ModelSpec("hotspots", "入室盗窃热点预测", "hotspots", ("case_info", "districts"), False, "治安"),
+    ModelSpec("hotspots", "入室盗窃热点预测", "hotspots", ("case_info", "districts", "standard_address"), False, "治安"),
     ModelSpec("blackspots", "道路事故黑点", "blackspots", ("traffic_accident", "standard_address"), False, "交警"),
     ModelSpec("crowd", "人员聚集密度", "crowd", ("door_access", "checkpoint_read"), False, "指挥中心"),
 )}  # fmt: skip

@@ -163,8 +163,10 @@ def _builders(rng, pop, geo, hotels, checkpoints, planted) -> dict:
     seeds = {name: np.random.default_rng(s) for name, s in zip(
         ("hukou", "lodging", "rail", "flight", "coach", "kk", "door", "subs", "calls", "acc", "tx", "inc", "traffic", "veh", "ent", "entp"),
         rng.integers(0, 2**63, 16), strict=True)}  # fmt: skip
+    seeds["floating"] = seeds["hukou"].spawn(1)[0]  # a child stream: the draws above stay as they were
     return {
         "hukou_person": lambda: records.hukou(seeds["hukou"], pop, geo),
+        "floating_person": lambda: records.floating(seeds["floating"], pop, geo),
         "case_info": lambda: case_info,
         "case_person": lambda: case_person,
         "lodging": lambda: records.lodging(seeds["lodging"], pop, geo, hotels),

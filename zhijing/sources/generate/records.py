@@ -66,6 +66,31 @@ def hukou(rng, pop: Population, geo: Geography) -> Records:
     return Records(rows, _mentions(rid, p.person_id, "self"))
 
 
+def floating(rng, pop: Population, geo: Geography) -> Records:
+    """流动人口居住登记: everyone who lives here with a hukou elsewhere, registered at the
+    dwelling (居住登记, every member of the household, children too) — what the hukou is for
+    a local household, so a non-local one is as observable."""
+    cols = ["person_id", "citizen_id", "name", "sex", "birth_date", "phone", "household_id", "address_id", "address",
+            "birth_division", "station_code"]  # fmt: skip
+    p = pop.persons.loc[pop.persons.non_local.to_numpy(), cols].reset_index(drop=True)
+    n, households = len(p), int(pop.persons.household_id.max()) + 1 if len(pop.persons) else 0
+    moved_in = np.datetime64("2016-01-01") + rng.integers(0, 3650, households).astype("timedelta64[D]")
+    born = p.birth_date.to_numpy().astype("datetime64[D]")
+    registered = np.maximum(moved_in[p.household_id], born + np.timedelta64(30, "D")) + rng.integers(0, 30, n).astype("timedelta64[D]")
+    age = (np.datetime64("2026-06-30") - born).astype(int) / 365.25
+    reason = np.where(age >= 18, rng.choice(np.array(["务工", "经商", "投靠亲友", "其他"], dtype=object), n, p=[0.6, 0.2, 0.15, 0.05]),
+                      np.where(age >= 6, "就学", "投靠亲友"))  # fmt: skip
+    dwelling = np.array(["租赁房屋", "自购房", "单位内部", "借住"], dtype=object)[rng.choice(4, households, p=[0.7, 0.15, 0.1, 0.05])]
+    rid = _ids("ZZ", n)
+    rows = pd.DataFrame({
+        "DJBH": rid, "GMSFHM": p.citizen_id, "XM": p.name, "XB": pick(p.sex == "男", "1", "2"),
+        "CSRQ": date_strings(p.birth_date, "%Y%m%d"), "HJDQH": p.birth_division, "JZDZ": p.address,
+        "DZBM": geo.addresses.dzbm.to_numpy()[p.address_id], "JZCS": dwelling[p.household_id], "JZSY": strings(reason),
+        "LXDH": p.phone, "DJDW": p.station_code, "DJRQ": date_strings(registered, "%Y-%m-%d"),
+    })  # fmt: skip
+    return Records(rows, _mentions(rid, p.person_id, "self"))
+
+
 def lodging(rng, pop: Population, geo: Geography, hotels: pd.DataFrame) -> Records:
     n = len(pop.persons) * 3 // 10
     guests = _pick(rng, pop.persons, n, ["name", "citizen_id", "person_id"])
