@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import Header, HTTPException, Query, Request
 
-from zhijing.access import grants, masking, models, policy, scope, throttle, tokens
+from zhijing.access import generation, grants, masking, models, policy, scope, sessions, throttle, tokens
 from zhijing.access import purpose as purposes
 from zhijing.access.audit import AuditEvent, append_async
 from zhijing.access.client import client_address
@@ -28,7 +28,7 @@ OPERATION_OF = {"read": "consult", "search": "consult", "list": "consult", "expo
                 "write": "alter", "close": "alter", "combine": "combine", "erase": "erase", "approve": "alter"}  # fmt: skip
 
 
-@dataclass
+@dataclass(frozen=True)
 class User:
     username: str
     name: str
@@ -83,6 +83,15 @@ class AccessContext:
     @property
     def operation(self) -> str:
         return getattr(self, "_operation", OPERATION_OF.get(self.permission.split(":")[-1], "consult"))
+
+
+def remembered(app, settings) -> generation.Remembered:
+    """The app's memo of access checks (one per app and metadata database, never a module global)."""
+    url = settings.sqlalchemy_url("metadata")
+    memo = getattr(app.state, "access_memo", None)
+    if memo is None or memo[0] != url:
+        memo = app.state.access_memo = (url, generation.Remembered())
+    return memo[1]
 
 
 def load_user(settings, username: str) -> User:
@@ -171,13 +180,19 @@ def require(permission: str, person_data: bool = True, audited: bool = False, ta
             return
         if not authorization or not authorization.lower().startswith("bearer "):
             raise await refuse_unauthenticated(request, settings, 401, "login required", ctx, audited)
+        memo, gen = remembered(request.app, settings), generation.current(settings)
         try:
-            claims = tokens.verify(settings, authorization.split(" ", 1)[1].strip())
-            ctx.user = load_user(settings, claims["sub"])
+            claims = tokens.signed_claims(settings, authorization.split(" ", 1)[1].strip())
+            sid, sub = str(claims["sid"]), str(claims["sub"])
+            if not memo.get(gen, ("session", sid, sub), lambda: sessions.active(settings, sid, sub)):
+                raise AccessDenied("session ended")
+            ctx.user = memo.get(gen, ("user", sub), lambda: load_user(settings, sub))
         except AccessDenied as exc:
             raise await refuse_unauthenticated(request, settings, 401, str(exc), ctx, audited) from None
         request.state.claims = claims
-        check = purposes.check(settings, ctx.user.username, ctx.user.unit, stated) if person_data else None
+        check = (memo.get(gen, ("purpose", ctx.user.username, ctx.user.unit, stated),
+                          lambda: purposes.check(settings, ctx.user.username, ctx.user.unit, stated), lambda c: c.fresh())
+                 if person_data else None)  # fmt: skip
         if check is not None:
             ctx.purpose_kind, ctx.subjects, ctx.assigned = check.kind, check.subjects, check.assigned
             if not check.ok or not check.in_scope:

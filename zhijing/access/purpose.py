@@ -26,6 +26,11 @@ class PurposeCheck:
     reason: str | None = None
     subjects: tuple[str, ...] = ()
     assigned: bool = False  # assigned to the purpose, not only supervising its unit
+    expires_at: datetime | None = None  # a usable purpose is usable until then
+
+    def fresh(self) -> bool:
+        """Still as checked: no expiry passed since (for checks remembered between requests)."""
+        return self.expires_at is None or datetime.now(UTC) < self.expires_at
 
 
 def unit_chain(conn, code: str) -> list[str]:
@@ -55,9 +60,10 @@ def check(settings, username: str, user_unit: str, raw: str | None) -> PurposeCh
             models.assignments.c.ref == raw, models.assignments.c.username == username)).first() is not None  # fmt: skip
         supervises = user_unit in unit_chain(conn, p.unit_code)[1:]
     subjects = tuple(s for s in (p.subjects or "").split(",") if s)
+    expires = _aware(p.expires_at) if p.expires_at is not None else None
     if not (assigned or supervises):
-        return PurposeCheck(True, kind, raw, False, "you are not assigned to this purpose", subjects)
-    return PurposeCheck(True, kind, raw, True, None, subjects, assigned)
+        return PurposeCheck(True, kind, raw, False, "you are not assigned to this purpose", subjects, expires_at=expires)
+    return PurposeCheck(True, kind, raw, True, None, subjects, assigned, expires)
 
 
 def _aware(dt: datetime) -> datetime:

@@ -41,6 +41,14 @@ def issue(settings, username: str, minutes: int | None = None, client: str | Non
 
 def verify(settings, token: str) -> dict:
     """The claims of a valid, unrevoked token; AccessDenied (no details) otherwise."""
+    claims = signed_claims(settings, token)
+    if not sessions.active(settings, str(claims["sid"]), str(claims["sub"])):
+        raise AccessDenied("session ended")
+    return claims
+
+
+def signed_claims(settings, token: str) -> dict:
+    """The claims of a well-signed, unexpired token, its session not yet looked up."""
     try:
         claims = jwt.decode(token, _key(settings), algorithms=ALGORITHMS, audience=settings.auth.audience,
                             issuer=settings.auth.issuer, options={"require": ["exp", "nbf", "iat", "jti", "sub", "sid"]})  # fmt: skip
@@ -50,8 +58,6 @@ def verify(settings, token: str) -> dict:
         raise AccessDenied("invalid token") from None
     if claims.get("typ") != TOKEN_TYPE:
         raise AccessDenied("invalid token")
-    if not sessions.active(settings, str(claims["sid"]), str(claims["sub"])):
-        raise AccessDenied("session ended")
     return claims
 
 
