@@ -41,7 +41,7 @@ KEY_ELEMENTS = ("citizen_id", "phone", "plate", "uscc", "account_no", "record_id
 NAME_FIELDS = ("name_chars", "name_py", "name_shape", "name_mask")
 MASTERS = ("persons_master", "vehicles_master", "phones_master", "companies_master")
 BATCH = 50_000
-WRITER_HEAP, WRITER_THREADS = 256_000_000, 2  # indexing threads overlap the Python side
+WRITER_HEAP, WRITER_THREADS = 1_000_000_000, 2  # threads overlap the Python side; a large heap: fewer segments to merge at 10^7 documents
 FORMAT = "4"  # the documents' layout (4: group_h is DuckDB's hash, no positions): an index of another layout is rebuilt
 _PUNCT = re.compile(r"^[\s\W_]+$")
 
@@ -93,24 +93,35 @@ def _list(exprs: list[str]) -> str:
     return f"list_filter([{', '.join(f'({e})::VARCHAR' for e in exprs)}]::VARCHAR[], lambda x: x IS NOT NULL AND x <> '')" if exprs else "[]::VARCHAR[]"
 
 
+@lru_cache(maxsize=1_000_000)
+def _segmented(text: str) -> str:
+    """``segment`` joined by spaces, for the index build: a string costs a fraction of a
+    tuple of tokens, so every distinct text of a 10^6-person city stays cached."""
+    return " ".join(segment.__wrapped__(text))
+
+
 @lru_cache(maxsize=500_000)
+def _name_strings(name: str) -> tuple[str, ...]:
+    """A name's tokens per name field, each field's joined by spaces (for the index build)."""
+    toks = name_tokens.__wrapped__(name) if is_name(name) else {}
+    return tuple(" ".join(toks.get(f, ())) for f in NAME_FIELDS)
+
+
+@lru_cache(maxsize=200_000)
 def _text_json(texts: str) -> str:
-    """The ``text`` member of a document: its texts (joined by SEP) segmented. Cached whole:
-    generated and real records repeat their texts (directions, colours, operators, addresses)."""
-    words = " ".join(t for x in texts.split(SEP) for t in segment(x)) if texts else ""
+    """The ``text`` member of a document: its texts (joined by SEP) segmented. Generated and
+    real records repeat their texts (directions, colours, operators, addresses)."""
+    words = " ".join(w for w in map(_segmented, texts.split(SEP)) if w) if texts else ""
     return ',"text":' + json.dumps(words, ensure_ascii=False)
 
 
-@lru_cache(maxsize=500_000)
+@lru_cache(maxsize=200_000)
 def _names_json(names: str) -> str:
     """The ``names`` member and the name fields of a document whose names are joined by SEP."""
-    uniq = tuple(dict.fromkeys(n.strip() for n in names.split(SEP))) if names else ()
-    toks: dict[str, list[str]] = {f: [] for f in NAME_FIELDS}
-    for n in uniq:
-        if is_name(n):
-            for f, t in name_tokens(n).items():
-                toks[f].extend(t)
-    return "," + json.dumps({"names": list(uniq), **{f: " ".join(t) for f, t in toks.items()}}, ensure_ascii=False)[1:-1]
+    uniq = list(dict.fromkeys(n.strip() for n in names.split(SEP))) if names else []
+    per = [_name_strings(n) for n in uniq]
+    fields = {f: " ".join(p[i] for p in per if p[i]) for i, f in enumerate(NAME_FIELDS)}
+    return "," + json.dumps({"names": uniq, **fields}, ensure_ascii=False)[1:-1]
 
 
 def _docs(con: duckdb.DuckDBPyConnection, sql: str, dataset: str, kind: str) -> Iterator[str]:
@@ -237,7 +248,8 @@ def update(settings, full: bool = False, datasets: list[str] | None = None) -> d
         changed.append("masters")
     writer.commit()
     writer.wait_merging_threads()
-    _text_json.cache_clear(), _names_json.cache_clear()  # the build's caches: not a server's to keep
+    for cached in (_segmented, _name_strings, _text_json, _names_json):
+        cached.cache_clear()  # the build's caches: not a server's to keep
     state_file.write_text(json.dumps(new))
     return {"datasets": changed, "documents": docs}
 
