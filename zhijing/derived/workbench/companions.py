@@ -4,14 +4,16 @@ within Δt with the subject; ranked by the strength of the evidence, how often, 
 many distinct places, each with its evidence.
 
 Checkpoints follow DESIGN §9: an equi-join on (checkpoint, ⌊t/Δt⌋ + offset) with the
-offsets in a MATERIALIZED CTE, then the exact |Δt| filter — never ``BETWEEN`` on time.
+offsets in a MATERIALIZED CTE, then the exact |Δt| filter — never ``BETWEEN`` on time in
+the join; the scan of the others' reads is only pre-filtered to the spans ±Δt around the
+subject's own reads (row groups of the time-sorted copy: ~0.3 s instead of ~2.5 s at 10^6).
 Strength of one shared event: 1 for the same service; the overlap over the union of two
 hotel stays (the same check-in and check-out is 1); 1 − ½·|Δt|/Δt at a checkpoint.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from zhijing.derived.workbench.presence import cursor, source
 from zhijing.derived.workbench.subjects import Subject, iso
@@ -19,16 +21,35 @@ from zhijing.derived.workbench.trajectory import where
 
 LABELS = {"trip": "同乘", "stay": "同住", "pass": "同行"}
 MAX_DT = 3600
+MAX_SPANS = 200  # beyond this many separate time spans, the scan is bounded by the first and last only
+SPAN_GAP = timedelta(hours=1)  # spans closer than this are read as one (a row group holds hours of reads)
 
 
-def _shared(src: str) -> str:
+def _spans(times: list[datetime], dt: int) -> str:
+    """A filter on ``o.ts`` to the spans ±dt around the subject's own checkpoint reads: the
+    presence copy is sorted by time, so the scan reads only the row groups of those spans, not
+    every read at those checkpoints over months (a pre-filter; the exact join stays below)."""
+    if not times:
+        return "false"
+    pad, spans = timedelta(seconds=dt), []
+    for t in sorted(times):
+        if spans and t - pad - spans[-1][1] <= SPAN_GAP:
+            spans[-1][1] = t + pad
+        else:
+            spans.append([t - pad, t + pad])
+    if len(spans) > MAX_SPANS:
+        spans = [[spans[0][0], spans[-1][1]]]
+    return "(" + " OR ".join(f"o.ts BETWEEN TIMESTAMPTZ '{a.isoformat()}' AND TIMESTAMPTZ '{b.isoformat()}'" for a, b in spans) + ")"
+
+
+def _shared(src: str, spans: str) -> str:
     """Every (my record, their record) pair sharing a place, with its strength."""
     return f"""
       WITH offs AS MATERIALIZED (SELECT unnest([-1, 0, 1]) AS off),
       mine_pass AS (SELECT me.*, CAST(floor(epoch(me.ts) / $dt) AS BIGINT) + offs.off AS b FROM me, offs WHERE me.mode = 'pass'),
       their_pass AS (SELECT o.*, CAST(floor(epoch(o.ts) / $dt) AS BIGINT) AS b FROM {src} o
                      WHERE o.subject_kind = $kind AND o.mode = 'pass' AND o.place_id IN (SELECT place_id FROM me WHERE mode = 'pass')
-                       AND o.ts BETWEEN (SELECT min(ts) FROM me) - INTERVAL 1 HOUR AND (SELECT max(ts) FROM me) + INTERVAL 1 HOUR)
+                       AND {spans})
       SELECT o.subject, m.record_id AS my_record, o.dataset, o.record_id, m.mode, m.place_kind, m.place_id, m.place_name,
              m.ts AS my_ts, o.ts, o.ts_end, 1.0 - 0.5 * abs(epoch(o.ts) - epoch(m.ts)) / $dt AS strength
       FROM mine_pass m JOIN their_pass o ON o.place_id = m.place_id AND o.b = m.b
@@ -54,8 +75,10 @@ def companions(settings, subject: Subject, dt_seconds: int = 120, start: datetim
     con = cursor()
     pred, params = where(subject, start, end)
     con.execute(f"CREATE TEMP TABLE me AS SELECT * FROM {src} WHERE {pred} AND mode IN ('trip', 'stay', 'pass')", params)
-    con.execute(f"CREATE TEMP TABLE shared AS SELECT * FROM ({_shared(source(settings, by_time=True))}) WHERE subject NOT IN (SELECT unnest($ids))",
-                {"kind": subject.kind, "dt": max(1, min(dt_seconds, MAX_DT)), "ids": list(subject.ids)})  # fmt: skip
+    dt = max(1, min(dt_seconds, MAX_DT))
+    spans = _spans([r[0] for r in con.execute("SELECT ts FROM me WHERE mode = 'pass'").fetchall()], dt)
+    con.execute(f"CREATE TEMP TABLE shared AS SELECT * FROM ({_shared(source(settings, by_time=True), spans)}) WHERE subject NOT IN (SELECT unnest($ids))",
+                {"kind": subject.kind, "dt": dt, "ids": list(subject.ids)})  # fmt: skip
     ranked = con.execute("""
       WITH best AS (SELECT subject, my_record, max(strength) AS s FROM shared GROUP BY ALL)
       SELECT s.subject, (SELECT sum(b.s) FROM best b WHERE b.subject = s.subject) AS score,

@@ -16,6 +16,7 @@ vehicles they own are read.
 
 from __future__ import annotations
 
+import os
 import threading
 
 import duckdb
@@ -156,6 +157,16 @@ def prepare(con: duckdb.DuckDBPyConnection, settings) -> None:
 _DB: duckdb.DuckDBPyConnection | None = None
 _DB_LOCK = threading.Lock()
 ROW_GROUP = 16_384  # small row groups: a subject's rows (or a time span's) are read, not the file
+# the build's DuckDB memory: at 10^6 persons the table (2 × 10^7 rows) and its two sorts took 12 GB
+# unbounded; above this DuckDB spills to <home>/state/duckdb_tmp
+MEMORY_LIMIT = os.environ.get("ZHIJING_JOB_MEMORY_LIMIT", "4GB")
+
+
+def job_connection(settings) -> duckdb.DuckDBPyConnection:
+    """A DuckDB of a lake job's own, bounded in memory and spilling under the home."""
+    tmp = settings.state_dir / "duckdb_tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(tmp), "preserve_insertion_order": False})
 
 
 def _publish_sorted(settings, con: duckdb.DuckDBPyConnection, name: str, order: str) -> int:
@@ -170,7 +181,7 @@ def build(settings, con: duckdb.DuckDBPyConnection | None = None) -> int:
     """Rebuild ``derived/presence`` (sorted by subject: trajectories) and
     ``derived/presence_by_time`` (sorted by time: collision, companions) from the current
     clean and entity versions; returns rows."""
-    con = con or duckdb.connect()
+    con = con or job_connection(settings)
     con.execute("SET enable_progress_bar = false")
     prepare(con, settings)
     sql = parts(settings)

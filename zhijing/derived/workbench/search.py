@@ -16,7 +16,6 @@ everything when the person links changed (a resolve run).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -42,7 +41,8 @@ KEY_ELEMENTS = ("citizen_id", "phone", "plate", "uscc", "account_no", "record_id
 NAME_FIELDS = ("name_chars", "name_py", "name_shape", "name_mask")
 MASTERS = ("persons_master", "vehicles_master", "phones_master", "companies_master")
 BATCH = 50_000
-FORMAT = "3"  # the documents' layout: an index of another layout is rebuilt
+WRITER_HEAP, WRITER_THREADS = 1_000_000_000, 2  # threads overlap the Python side; a large heap: fewer segments to merge at 10^7 documents
+FORMAT = "4"  # the documents' layout (4: group_h is DuckDB's hash, no positions): an index of another layout is rebuilt
 _PUNCT = re.compile(r"^[\s\W_]+$")
 
 
@@ -51,19 +51,25 @@ def index_dir(settings) -> Path:
 
 
 def schema() -> tantivy.Schema:
+    """Text fields keep term frequencies but no positions: queries are term queries only
+    (never phrases), and BM25 needs only frequencies and field lengths."""
     b = tantivy.SchemaBuilder()
-    b.add_text_field("uid", stored=True, tokenizer_name="raw")
-    b.add_text_field("dataset", stored=True, tokenizer_name="raw")
-    b.add_text_field("kind", stored=True, tokenizer_name="raw")  # record | person | vehicle | phone | company
-    b.add_text_field("masters", stored=True, tokenizer_name="raw")
-    b.add_text_field("group", stored=True, tokenizer_name="raw")  # what a hit is grouped under
+
+    def text(name: str, stored: bool, tokenizer: str) -> None:
+        b.add_text_field(name, stored=stored, tokenizer_name=tokenizer, index_option="freq")
+
+    text("uid", True, "raw")
+    text("dataset", True, "raw")
+    text("kind", True, "raw")  # record | person | vehicle | phone | company
+    text("masters", True, "raw")
+    text("group", True, "raw")  # what a hit is grouped under
     b.add_integer_field("group_h", stored=False, indexed=False, fast=True)  # its hash: grouping without fetching documents
-    b.add_text_field("keys", stored=False, tokenizer_name="raw")
-    b.add_text_field("text", stored=False, tokenizer_name="whitespace")
+    text("keys", False, "raw")
+    text("text", False, "whitespace")
     for f in NAME_FIELDS:
-        b.add_text_field(f, stored=False, tokenizer_name="whitespace")
-    b.add_text_field("district", stored=True, tokenizer_name="raw")
-    b.add_text_field("names", stored=True, tokenizer_name="raw")
+        text(f, False, "whitespace")
+    text("district", True, "raw")
+    text("names", True, "raw")
     b.add_bytes_field("fields", stored=True, indexed=False)  # the record's values, JSON (stored only)
     b.add_date_field("ts", stored=True, indexed=True, fast=True)
     return b.build()
@@ -75,12 +81,7 @@ def segment(text: str) -> tuple[str, ...]:
     return tuple(t for t in jieba.cut_for_search(text) if t.strip() and not _PUNCT.match(t))
 
 
-def _batches(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[Iterator[dict]]:
-    """Rows as dicts, a batch at a time (converted column by column: cheaper than row by row)."""
-    for batch in con.sql(sql).to_arrow_reader(BATCH):
-        cols = batch.to_pydict()
-        names = list(cols)
-        yield (dict(zip(names, vals, strict=True)) for vals in zip(*cols.values(), strict=True))
+SEP = "\x1f"  # joins a document's texts (or names) into one string in DuckDB: jieba splits at it as at any space
 
 
 def _q(c: str) -> str:
@@ -92,39 +93,58 @@ def _list(exprs: list[str]) -> str:
     return f"list_filter([{', '.join(f'({e})::VARCHAR' for e in exprs)}]::VARCHAR[], lambda x: x IS NOT NULL AND x <> '')" if exprs else "[]::VARCHAR[]"
 
 
-def group_hash(group: str) -> int:
-    return int.from_bytes(hashlib.blake2b(group.encode(), digest_size=8).digest(), "big", signed=True)
+@lru_cache(maxsize=1_000_000)
+def _segmented(text: str) -> str:
+    """``segment`` joined by spaces, for the index build: a string costs a fraction of a
+    tuple of tokens, so every distinct text of a 10^6-person city stays cached."""
+    return " ".join(segment.__wrapped__(text))
+
+
+@lru_cache(maxsize=500_000)
+def _name_strings(name: str) -> tuple[str, ...]:
+    """A name's tokens per name field, each field's joined by spaces (for the index build)."""
+    toks = name_tokens.__wrapped__(name) if is_name(name) else {}
+    return tuple(" ".join(toks.get(f, ())) for f in NAME_FIELDS)
 
 
 @lru_cache(maxsize=200_000)
-def _name_fields(names: tuple[str, ...]) -> dict[str, str]:
-    toks: dict[str, list[str]] = {f: [] for f in NAME_FIELDS}
-    for n in names:
-        if is_name(n):
-            for f, t in name_tokens(n).items():
-                toks[f].extend(t)
-    return {f: " ".join(t) for f, t in toks.items()}
+def _text_json(texts: str) -> str:
+    """The ``text`` member of a document: its texts (joined by SEP) segmented. Generated and
+    real records repeat their texts (directions, colours, operators, addresses)."""
+    words = " ".join(w for w in map(_segmented, texts.split(SEP)) if w) if texts else ""
+    return ',"text":' + json.dumps(words, ensure_ascii=False)
 
 
-def _docs(con: duckdb.DuckDBPyConnection, sql: str, dataset: str, kind: str) -> Iterator[tantivy.Document]:
-    """Documents from a query whose columns are the document's parts: uid, masters, grp,
-    keys, texts (to segment), names, district, fields (JSON), ts."""
-    for rows in _batches(con, sql):
-        for r in rows:
-            text = " ".join(t for x in r["texts"] for t in segment(x))
-            names = list(dict.fromkeys(n.strip() for n in r["names"]))
-            masters = r["masters"] or []
-            group = r["grp"] or (f"person:{masters[0]}" if masters else f"record:{r['uid']}")
-            doc = {"uid": r["uid"], "dataset": dataset, "kind": kind, "masters": masters, "keys": r["keys"], "text": text,
-                   "group": group, "group_h": group_hash(group), "names": names,
-                   "district": r["district"], "fields": r["fields"].encode(), **_name_fields(tuple(names))}  # fmt: skip
-            if r["ts"] is not None:
-                doc["ts"] = r["ts"]
-            yield tantivy.Document(**doc)
+@lru_cache(maxsize=200_000)
+def _names_json(names: str) -> str:
+    """The ``names`` member and the name fields of a document whose names are joined by SEP."""
+    uniq = list(dict.fromkeys(n.strip() for n in names.split(SEP))) if names else []
+    per = [_name_strings(n) for n in uniq]
+    fields = {f: " ".join(p[i] for p in per if p[i]) for i, f in enumerate(NAME_FIELDS)}
+    return "," + json.dumps({"names": uniq, **fields}, ensure_ascii=False)[1:-1]
 
 
-def record_docs(settings, spec: DatasetSpec, con: duckdb.DuckDBPyConnection) -> Iterator[tantivy.Document]:
-    """The documents of one clean dataset, each field indexed by its data element; the
+def _docs(con: duckdb.DuckDBPyConnection, sql: str, dataset: str, kind: str) -> Iterator[str]:
+    """Documents as JSON for ``IndexWriter.add_json``, from a query whose columns are the
+    document's parts: uid, masters, grp, keys, texts (to segment), names, district, fields
+    (JSON), ts. DuckDB writes every member it can (keys, group and its hash, the stored
+    values in base64); Python adds only the segmented text and the name fields, each cached,
+    so the per-document work in Python is two lookups and a concatenation."""
+    grp = "coalesce(grp, 'person:' || masters[1], 'record:' || uid)"
+    doc = f"""SELECT to_json(struct_pack(uid := uid, dataset := '{dataset}', kind := '{kind}', masters := coalesce(masters, []::VARCHAR[]),
+                                          keys := keys, "group" := {grp}, group_h := (hash({grp}) >> 1)::BIGINT, district := district,
+                                          fields := to_base64(encode(fields))))::VARCHAR AS base,
+                     strftime(ts AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') AS ts,
+                     array_to_string(texts, chr(31)) AS texts, array_to_string(names, chr(31)) AS names
+              FROM ({sql})"""  # fmt: skip
+    for batch in con.sql(doc).to_arrow_reader(BATCH):
+        base, ts, texts, names = (batch.column(i).to_pylist() for i in range(4))
+        for b, t, x, n in zip(base, ts, texts, names, strict=True):
+            yield f'{b[:-1]}{_text_json(x)}{_names_json(n)},"ts":"{t}"}}' if t else f"{b[:-1]}{_text_json(x)}{_names_json(n)}}}"
+
+
+def record_docs(settings, spec: DatasetSpec, con: duckdb.DuckDBPyConnection) -> Iterator[str]:
+    """The documents (JSON) of one clean dataset, each field indexed by its data element; the
     per-row work (keys, JSON of the values) is done in DuckDB, segmentation in Python."""
     files = current_files(settings, "clean", spec.name)
     if not files:
@@ -167,8 +187,8 @@ MASTER_SQL = {
 }  # fmt: skip
 
 
-def master_docs(settings, con: duckdb.DuckDBPyConnection) -> Iterator[tantivy.Document]:
-    """One document per master person, vehicle, phone and company."""
+def master_docs(settings, con: duckdb.DuckDBPyConnection) -> Iterator[str]:
+    """One document (JSON) per master person, vehicle, phone and company."""
     for name, (kind, key, masters, grp, keys, texts, names, district, shown) in MASTER_SQL.items():
         files = current_files(settings, "entities", name)
         if not files:
@@ -205,7 +225,7 @@ def update(settings, full: bool = False, datasets: list[str] | None = None) -> d
         shutil.rmtree(path)
     path.mkdir(parents=True, exist_ok=True)
     index = tantivy.Index(schema(), path=str(path))
-    writer = index.writer(heap_size=256_000_000, num_threads=2)  # indexing threads overlap the Python side
+    writer = index.writer(heap_size=WRITER_HEAP, num_threads=WRITER_THREADS)
     con = cursor()
     prepare(con, settings)  # record → master, plate read → registered plate
     changed, docs = [], 0
@@ -216,18 +236,20 @@ def update(settings, full: bool = False, datasets: list[str] | None = None) -> d
             continue
         writer.delete_documents_by_term("dataset", spec.name)
         for d in record_docs(settings, spec, con):
-            writer.add_document(d)
+            writer.add_json(d)
             docs += 1
         changed.append(spec.name)
     if any(old.get(f"entities/{n}") != new[f"entities/{n}"] for n in MASTERS):
         for n in MASTERS:
             writer.delete_documents_by_term("dataset", n)
         for d in master_docs(settings, con):
-            writer.add_document(d)
+            writer.add_json(d)
             docs += 1
         changed.append("masters")
     writer.commit()
     writer.wait_merging_threads()
+    for cached in (_segmented, _name_strings, _text_json, _names_json):
+        cached.cache_clear()  # the build's caches: not a server's to keep
     state_file.write_text(json.dumps(new))
     return {"datasets": changed, "documents": docs}
 
