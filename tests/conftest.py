@@ -153,8 +153,8 @@ def _live_server(home: Path):
 
 
 @pytest.fixture()
-def audit_pg():
-    """(url, engine) of the test PostgreSQL with no audit tables yet; skips when it is not reachable."""
+def postgres():
+    """(url, engine) of the test PostgreSQL (``ZHIJING_TEST_PG``); skips when it is not reachable."""
     import os
 
     import sqlalchemy as sa
@@ -162,11 +162,21 @@ def audit_pg():
     url = os.environ.get("ZHIJING_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     try:
         eng = sa.create_engine(url)
-        with eng.begin() as c:
-            c.execute(sa.text("drop table if exists audit_events, audit_heads, audit_meta"))
+        with eng.connect() as c:
+            c.execute(sa.text("select 1"))
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
     return url, eng
+
+
+@pytest.fixture()
+def audit_pg(postgres):
+    """(url, engine) of the test PostgreSQL with no audit tables yet."""
+    import sqlalchemy as sa
+
+    with postgres[1].begin() as c:
+        c.execute(sa.text("drop table if exists audit_events, audit_heads, audit_meta"))
+    return postgres
 
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's Chromium: never a browser Playwright downloads

@@ -80,21 +80,15 @@ def test_unwatched_writes_do_not_forget(api):
     assert generation.current(settings) == before
 
 
-def test_postgresql_bumps_the_count_on_every_watched_write(tmp_path):
+def test_postgresql_bumps_the_count_on_every_watched_write(tmp_path, postgres):
     """The same triggers in PostgreSQL (a statement-level trigger function), in a schema of
     the test's own."""
-    import os
-
     from zhijing.access import seed
     from zhijing.config import Settings
 
-    base = os.environ.get("ZHIJING_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    try:
-        admin = sa.create_engine(base)
-        with admin.begin() as c:
-            c.execute(sa.text("DROP SCHEMA IF EXISTS zj_generation CASCADE; CREATE SCHEMA zj_generation"))
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
+    base, admin = postgres
+    with admin.begin() as c:
+        c.execute(sa.text("DROP SCHEMA IF EXISTS zj_generation CASCADE; CREATE SCHEMA zj_generation"))
     try:
         settings = Settings(home=tmp_path / "home", metadata_url=f"{base}?options=-csearch_path%3Dzj_generation")
         seed.seed_demo(settings)
