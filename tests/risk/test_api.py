@@ -53,37 +53,27 @@ def test_risk_api(risk_home, make_api):
     assert cells and set(cells[0]) == {"lon", "lat", "expected"}
 
 
+def contacts(api, params: dict, purpose: str) -> int:
+    """The status of a contact-tracing request by xingzhen01 under ``purpose``."""
+    return api.get("/api/risk/contacts", params=params, headers=api.headers("xingzhen01", purpose)).status_code
+
+
 def test_contact_tracing_route_needs_an_emergency(risk_home, make_api):
     api = make_api(risk_home.home)
     index = data.query(
         risk_home, "SELECT master_id FROM l LIMIT 1", l="entities/person_links"
     ).master_id.tolist()
     q = {"index": index}
-    assert (
-        api.get(
-            "/api/risk/contacts", params=q, headers=api.headers("xingzhen01", "case:A330200000000002")
-        ).status_code
-        == 403
-    )
+    assert contacts(api, q, "case:A330200000000002") == 403
     add_purpose(risk_home, "emergency:PH-API", "密接排查", "330200000000", ["xingzhen01"],
                 expires_at=datetime.now(UTC) + timedelta(hours=1), subjects=index)  # fmt: skip
     ok = api.get("/api/risk/contacts", params=q, headers=api.headers("xingzhen01", "emergency:PH-API"))
     assert ok.status_code == 200 and ok.json()["index"] == index
     other = {"index": ["PM0000000000NOPE"]}
-    assert (
-        api.get(
-            "/api/risk/contacts", params=other, headers=api.headers("xingzhen01", "emergency:PH-API")
-        ).status_code
-        == 403
-    )
+    assert contacts(api, other, "emergency:PH-API") == 403
     add_purpose(risk_home, "emergency:PH-API", "密接排查", "330200000000", ["xingzhen01"],
                 expires_at=datetime.now(UTC) - timedelta(seconds=1), subjects=index)  # fmt: skip
-    assert (
-        api.get(
-            "/api/risk/contacts", params=q, headers=api.headers("xingzhen01", "emergency:PH-API")
-        ).status_code
-        == 403
-    )
+    assert contacts(api, q, "emergency:PH-API") == 403
 
 
 def test_hand_off_to_the_health_department(risk_home, make_api):
