@@ -4,6 +4,7 @@ Merkle proofs match RFC 6962; signed heads; purge keeps the rest verifiable."""
 from __future__ import annotations
 
 import hashlib
+import random
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zhijing.access.audit import merkle
+from zhijing.access.audit.signing import Sm2Signer
 from zhijing.access.audit.store import AuditEvent, AuditLog
 
 
@@ -322,3 +324,28 @@ def test_seals_carry_the_rfc_consistency_proof_built_from_chunks(sizes):
         for before, h in zip(hs, hs[1:], strict=False):
             assert json.loads(h.consistency) == [p.hex() for p in merkle.consistency_proof(leaves[: h.size], before.size)]
         assert log.verify(workers=1).ok
+
+
+@pytest.mark.parametrize("private", [6, 11, 65, 67])  # public halves start 09…, 04b…, 40…, 47…
+def test_sm2_keys_whose_public_half_starts_with_0_or_4_verify(tmp_path, private):
+    """gmssl strips a public key with lstrip("04"): such keys once never verified (1 in 8 of all keys)."""
+    path = tmp_path / "sm2.key"
+    path.write_text(f"{private:064x}")
+    signer = Sm2Signer(path)
+    assert signer.public_key[0] in "04" and len(signer.public_key) == 128
+    signature = signer.sign(b"head 1")
+    assert Sm2Signer.verify(signer.public_key, b"head 1", signature)
+    assert Sm2Signer.verify("04" + signer.public_key, b"head 1", signature)  # the uncompressed-point form
+    assert not Sm2Signer.verify(signer.public_key, b"head 2", signature)
+    other = tmp_path / "other.key"
+    other.write_text(f"{private + 1:064x}")
+    assert not Sm2Signer.verify(Sm2Signer(other).public_key, b"head 1", signature)
+
+
+def test_sm2_nonce_is_not_from_the_random_module(tmp_path):
+    """gmssl's own nonce comes from random.choice: reseeding random would repeat it and give away the key."""
+    signer = Sm2Signer(tmp_path / "sm2.key")
+    random.seed(7)
+    first = signer.sign(b"same message")
+    random.seed(7)
+    assert signer.sign(b"same message") != first
