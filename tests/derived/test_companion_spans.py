@@ -29,3 +29,11 @@ def test_spans_without_reads_or_too_many():
     assert _spans([], 120) == "false"
     many = [T0 + timedelta(days=i) for i in range(MAX_SPANS + 1)]
     assert _parse(_spans(many, 60)) == [(T0 - timedelta(seconds=60), many[-1] + timedelta(seconds=60))]
+
+
+def test_every_cursor_keeps_parquet_footers():
+    """Served lookups run on cursors; a plain SET on the parent connection never reached them."""
+    from zhijing.derived.workbench.presence import cursor
+
+    for con in (cursor(), cursor()):
+        assert con.execute("SELECT current_setting('parquet_metadata_cache')").fetchall()[0][0] is True

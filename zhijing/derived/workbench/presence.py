@@ -195,14 +195,16 @@ def build(settings, con: duckdb.DuckDBPyConnection | None = None) -> int:
 def cursor() -> duckdb.DuckDBPyConnection:
     """A connection of the process's one in-memory database, which keeps the Parquet
     footers it has read: a lookup reads the row groups it needs, not the file's metadata
-    again (≈100 ms → 3 ms per trajectory). Each call gets its own cursor (own temp tables)."""
+    again (≈100 ms → 3 ms per trajectory). Each call gets its own cursor (own temp tables).
+    The cache is set GLOBAL: a plain SET is one client context's and a cursor is another."""
     global _DB
     with _DB_LOCK:
         if _DB is None:
             _DB = duckdb.connect()
-            _DB.execute("SET parquet_metadata_cache = true")
-            _DB.execute("SET enable_progress_bar = false")
-        return _DB.cursor()
+            _DB.execute("SET GLOBAL parquet_metadata_cache = true")
+        con = _DB.cursor()
+        con.execute("SET enable_progress_bar = false")
+        return con
 
 
 def source(settings, by_time: bool = False) -> str | None:
