@@ -8,10 +8,12 @@ by how many distinct windows they appear in.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import duckdb
 import pandas as pd
 
-from zhijing.derived.workbench.presence import cursor, source
+from zhijing.derived.workbench.presence import cursor, max_span, source
 from zhijing.derived.workbench.subjects import KINDS, iso
 from zhijing.derived.workbench.windows import Window, inside
 from zhijing.errors import ZhijingError
@@ -20,8 +22,9 @@ MAX_ROWS_PER_WINDOW = 500_000
 EVIDENCE_COLUMNS = ["window", "dataset", "record_id", "ts", "place_kind", "place_id", "place_name", "lon", "lat", "via"]
 
 
-def _rows(con: duckdb.DuckDBPyConnection, src: str, w: Window, kinds: list[str]) -> pd.DataFrame:
+def _rows(con: duckdb.DuckDBPyConnection, src: str, w: Window, kinds: list[str], span: float | None) -> pd.DataFrame:
     params: dict = {"t0": w.start, "t1": w.end, "kinds": kinds, "cap": MAX_ROWS_PER_WINDOW + 1}
+    since = "" if span is None else f"AND ts >= TIMESTAMPTZ '{(w.start - timedelta(seconds=span)).isoformat()}'"  # prunes row groups
     if w.place_ids:
         cond = "place_kind = 'checkpoint' AND place_id IN (SELECT unnest($places))"
         params["places"] = list(w.place_ids)
@@ -31,7 +34,7 @@ def _rows(con: duckdb.DuckDBPyConnection, src: str, w: Window, kinds: list[str])
         params.update(x0=x0, y0=y0, x1=x1, y1=y1)
     df = con.execute(f"""SELECT subject_kind, subject, dataset, record_id, ts, place_kind, place_id, place_name, lon, lat, via
                          FROM {src} WHERE subject_kind IN (SELECT unnest($kinds)) AND ts <= $t1 AND coalesce(ts_end, ts) >= $t0
-                           AND {cond} LIMIT $cap""", params).df()  # fmt: skip
+                           {since} AND {cond} LIMIT $cap""", params).df()  # fmt: skip
     if len(df) > MAX_ROWS_PER_WINDOW:
         raise ZhijingError(f"window {w.index + 1} holds more than {MAX_ROWS_PER_WINDOW:,} records: narrow its place or time")
     if w.shape is not None and len(df):
@@ -51,8 +54,8 @@ def collide(settings, windows: list[Window], k: int | None = None, kinds: list[s
     src = source(settings, by_time=True)
     if src is None:
         return out
-    con = cursor()
-    frames = [_rows(con, src, w, kinds) for w in windows]
+    con, span = cursor(), max_span(settings)
+    frames = [_rows(con, src, w, kinds, span) for w in windows]
     for w, f in zip(windows, frames, strict=True):
         out["windows"][w.index]["records"] = int(len(f))
         out["windows"][w.index]["subjects"] = int(f[["subject_kind", "subject"]].drop_duplicates().shape[0]) if len(f) else 0

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from zhijing.derived.workbench.presence import cursor, source
+from zhijing.derived.workbench.presence import cursor, max_span, source
 from zhijing.derived.workbench.subjects import Subject, iso
 from zhijing.derived.workbench.trajectory import where
 
 LABELS = {"trip": "同乘", "stay": "同住", "pass": "同行"}
 MAX_DT = 3600
 MAX_SPANS = 200  # beyond this many separate time spans, the scan is bounded by the first and last only
+DAY = timedelta(days=1)
 SPAN_GAP = timedelta(hours=1)  # spans closer than this are read as one (a row group holds hours of reads)
 
 
@@ -42,7 +43,18 @@ def _spans(times: list[datetime], dt: int) -> str:
     return "(" + " OR ".join(f"o.ts BETWEEN TIMESTAMPTZ '{a.isoformat()}' AND TIMESTAMPTZ '{b.isoformat()}'" for a, b in spans) + ")"
 
 
-def _shared(src: str, spans: str) -> str:
+def _between(bounds: tuple, pad_before: timedelta | None, pad_after: timedelta = timedelta(0)) -> str:
+    """A pre-filter of ``o.ts`` to [first − pad_before, last + pad_after] (``false`` when the
+    subject has no such rows; no lower bound when pad_before is unknown): row groups of the
+    time-sorted copy outside it are not read."""
+    first, last = bounds
+    if first is None:
+        return "false"
+    upper = f"o.ts <= TIMESTAMPTZ '{(last + pad_after).isoformat()}'"
+    return upper if pad_before is None else f"o.ts >= TIMESTAMPTZ '{(first - pad_before).isoformat()}' AND {upper}"
+
+
+def _shared(src: str, spans: str, stays: str, trips: str) -> str:
     """Every (my record, their record) pair sharing a place, with its strength."""
     return f"""
       WITH offs AS MATERIALIZED (SELECT unnest([-1, 0, 1]) AS off),
@@ -57,11 +69,12 @@ def _shared(src: str, spans: str) -> str:
       UNION ALL
       SELECT o.subject, m.record_id, o.dataset, o.record_id, m.mode, m.place_kind, m.place_id, m.place_name, m.ts, o.ts, o.ts_end, 1.0
       FROM me m JOIN {src} o ON o.subject_kind = $kind AND o.mode = 'trip' AND o.place_kind = m.place_kind AND o.place_id = m.place_id
+                            AND {trips}
       WHERE m.mode = 'trip'
       UNION ALL
       SELECT o.subject, m.record_id, o.dataset, o.record_id, m.mode, m.place_kind, m.place_id, m.place_name, m.ts, o.ts, o.ts_end,
              epoch(least(o.ts_end, m.ts_end) - greatest(o.ts, m.ts)) / greatest(epoch(greatest(o.ts_end, m.ts_end) - least(o.ts, m.ts)), 1)
-      FROM me m JOIN {src} o ON o.subject_kind = $kind AND o.mode = 'stay' AND o.place_id = m.place_id
+      FROM me m JOIN {src} o ON o.subject_kind = $kind AND o.mode = 'stay' AND o.place_id = m.place_id AND {stays}
       WHERE m.mode = 'stay' AND o.ts < m.ts_end AND m.ts < o.ts_end"""
 
 
@@ -77,7 +90,13 @@ def companions(settings, subject: Subject, dt_seconds: int = 120, start: datetim
     con.execute(f"CREATE TEMP TABLE me AS SELECT * FROM {src} WHERE {pred} AND mode IN ('trip', 'stay', 'pass')", params)
     dt = max(1, min(dt_seconds, MAX_DT))
     spans = _spans([r[0] for r in con.execute("SELECT ts FROM me WHERE mode = 'pass'").fetchall()], dt)
-    con.execute(f"CREATE TEMP TABLE shared AS SELECT * FROM ({_shared(source(settings, by_time=True), spans)}) WHERE subject NOT IN (SELECT unnest($ids))",
+    # a trip's place is its service on one local day; a stay that overlaps mine began at most the longest span before it
+    trips = _between(con.execute("SELECT min(ts), max(ts) FROM me WHERE mode = 'trip'").fetchall()[0], DAY, DAY)
+    span = max_span(settings)
+    stays = _between(con.execute("SELECT min(ts), max(ts_end) FROM me WHERE mode = 'stay'").fetchall()[0],
+                     None if span is None else timedelta(seconds=span))
+    con.execute(f"CREATE TEMP TABLE shared AS SELECT * FROM ({_shared(source(settings, by_time=True), spans, stays, trips)}) "
+                "WHERE subject NOT IN (SELECT unnest($ids))",
                 {"kind": subject.kind, "dt": dt, "ids": list(subject.ids)})  # fmt: skip
     ranked = con.execute("""
       WITH best AS (SELECT subject, my_record, max(strength) AS s FROM shared GROUP BY ALL)

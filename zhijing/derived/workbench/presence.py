@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from zhijing.derived.workbench.keys import plate_key_sql
-from zhijing.lake.store import current_files, publish
+from zhijing.lake.store import current_files, current_manifest, publish
 from zhijing.lake.zones import staging_dir
 
 # Approximate public coordinates of the stations and airports the department records name
@@ -169,12 +169,22 @@ def job_connection(settings) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(tmp), "preserve_insertion_order": False})
 
 
-def _publish_sorted(settings, con: duckdb.DuckDBPyConnection, name: str, order: str) -> int:
+def _publish_sorted(settings, con: duckdb.DuckDBPyConnection, name: str, order: str, span: float) -> int:
     stage = staging_dir(settings, name)
     path = stage / "part-0.parquet"
     con.execute(f"COPY (SELECT * FROM presence_all ORDER BY {order}) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})")
-    lineage = {"job": "workbench.presence", "order": order, "inputs": ["clean/*", "entities/person_links", "entities/vehicles_master"]}
+    lineage = {"job": "workbench.presence", "order": order, "inputs": ["clean/*", "entities/person_links", "entities/vehicles_master"],
+               "max_span_s": span}  # fmt: skip
     return publish(settings, "derived", name, [path], lineage, mode="replace").rows
+
+
+def max_span(settings) -> float | None:
+    """The longest ``ts_end − ts`` in the current presence table (None if unknown): a row
+    that ends at or after t0 starts at or after t0 − this, so a time window can bound ``ts``
+    from below too and the time-sorted copy is read only for the row groups of its span."""
+    manifest = current_manifest(settings, "derived", "presence_by_time")
+    span = manifest.lineage.get("max_span_s") if manifest else None
+    return float(span) if span is not None else None
 
 
 def build(settings, con: duckdb.DuckDBPyConnection | None = None) -> int:
@@ -188,8 +198,9 @@ def build(settings, con: duckdb.DuckDBPyConnection | None = None) -> int:
     if not sql:
         return 0
     con.execute("CREATE OR REPLACE TEMP TABLE presence_all AS SELECT * FROM (" + " UNION ALL ".join(sql) + ") WHERE subject IS NOT NULL")
-    _publish_sorted(settings, con, "presence_by_time", "ts, place_id")
-    return _publish_sorted(settings, con, "presence", "subject_kind, subject, ts")
+    span = con.execute("SELECT coalesce(max(epoch(ts_end) - epoch(ts)), 0) FROM presence_all WHERE ts_end > ts").fetchall()[0][0]
+    _publish_sorted(settings, con, "presence_by_time", "ts, place_id", float(span))
+    return _publish_sorted(settings, con, "presence", "subject_kind, subject, ts", float(span))
 
 
 def cursor() -> duckdb.DuckDBPyConnection:
