@@ -153,7 +153,8 @@ def test_the_audit_page_pages_filters_clips_and_explains_flags(page, server):
     login(page, server, "ducha01")
     page.goto(f"{base}/audit")
     page.wait_for_selector("#events tbody tr.click")
-    assert page.locator("#events thead th").count() == 6 and page.locator("#flags thead th").count() == 7
+    assert page.locator("#events thead th").count() == 7 and page.locator("#flags thead th").count() == 7
+    assert "打开页面时已校验" in page.inner_text("#verify")  # the chain check says what it counted
     flags = page.inner_text("#flags")
     assert "查询对象不在用途内" in flags and "不在用途" in flags and "not named by" not in flags  # in Chinese
     first = page.inner_text("#events tbody tr:first-child td:first-child")
@@ -163,7 +164,8 @@ def test_the_audit_page_pages_filters_clips_and_explains_flags(page, server):
     assert int(page.inner_text("#events tbody tr:first-child td:first-child")) < int(first) - 199
     page.click(f"#flags a[data-seq='{seq}']")  # evidence links to its audit event
     page.wait_for_selector(f"#events tbody tr:first-child td:text-is('{seq}')")
-    purpose_cell = page.locator("#events tbody tr:first-child .clip")
+    assert "PM-LONG-PURPOSE" in page.inner_text("#events tbody tr:first-child")  # the person the event read
+    purpose_cell = page.locator("#events tbody tr:first-child .clip").first
     assert len(purpose_cell.get_attribute("title")) > 7000 and purpose_cell.bounding_box()["width"] < 600  # tooltip
     assert page.evaluate("document.documentElement.scrollWidth") <= 1400  # the 7,000-character purpose is clipped
     page.fill("#audit-filter input[name=actor]", "paichusuo01")  # filters: officer and person

@@ -47,7 +47,7 @@ zj.addEN({ "audit.chain": "Audit chain", "audit.activity": "Access activity (hou
   "audit.dismiss": "Dismiss", "audit.note": "Review note", "audit.f.actor": "Officer", "audit.f.since": "From", "audit.f.until": "Until",
   "audit.f.record": "Person ID", "audit.f.apply": "Filter", "audit.newer": "Newer", "audit.older": "Older",
   "audit.c.seq": "Seq", "audit.c.time": "Time", "audit.c.actor": "Officer", "audit.c.op": "Operation", "audit.c.purpose": "Purpose",
-  "audit.c.outcome": "Outcome", "audit.c.rule": "Rule", "audit.c.summary": "Finding", "audit.c.evidence": "Evidence", "audit.c.status": "Status",
+  "audit.c.outcome": "Outcome", "audit.c.records": "Persons read", "audit.c.rule": "Rule", "audit.c.summary": "Finding", "audit.c.evidence": "Evidence", "audit.c.status": "Status",
   "audit.c.created": "Raised", "audit.c.decision": "Decision",
   "rule.unrelated_read": "read outside the purpose", "rule.bulk_read": "bulk reading", "rule.after_hours": "reading at night",
   "rule.many_officers": "one person read by many", "rule.relatives": "reading a relative",
@@ -71,11 +71,16 @@ zj.pages.audit = async () => {
   const summary = (s) => { if (en) return s; for (const [re, f] of SUMMARY) { const m = re.exec(s || ""); if (m) return f(m); } return s; };
   const tr = (dict, prefix, v) => (en ? t(`${prefix}.${v}`, v) : dict[v] || v);
   const clip = (s) => `<span class="clip" title="${esc(s)}">${esc(s)}</span>`;
+  const records = (r) => { const xs = Array.isArray(r) ? r : []; return xs.length ? clip(xs.slice(0, 3).join("、") + (xs.length > 3 ? ` +${xs.length - 3}` : "")) : ""; };
 
   const v = await zj.api("/api/audit/verify");
   const ok = v.ok ?? v.valid;
+  // what was checked, in words: the entries that existed when the check ran (newer ones follow), the signed heads, the unsealed tail
+  const checked = en ? `${v.entries} entries checked when the page opened · ${v.seals ?? 0} signed heads · ${v.tail ?? 0} not yet sealed`
+    : `打开页面时已校验 ${v.entries} 条 · 签名树头 ${v.seals ?? 0} 个 · 待封存 ${v.tail ?? 0} 条`;
+  const broken = v.first_broken ? (en ? `broken at #${v.first_broken}: ${v.reason || ""}` : `第 ${v.first_broken} 条起链断裂：${v.reason || ""}`) : "";
   document.getElementById("verify").innerHTML = `<span class="${ok ? "ok" : "bad"}">${ok ? "✔" : "✘"}</span> ` +
-    `${esc(v.entries ?? v.size ?? "")} <span class="muted">${esc(v.first_broken ? "broken at " + v.first_broken : "")}</span>`;
+    `<span class="muted">${esc(checked)}</span> <span class="bad">${esc(broken)}</span>`;
   const flags = await zj.loading("#flags", zj.api("/api/oversight/flags"));
   const decide = (f) => f.status !== "open" ? esc(f.reviewed_by || "") :
     `<button type="button" data-flag="${esc(f.id)}" data-decision="confirmed">${esc(t("audit.confirm", "确认违规"))}</button> ` +
@@ -120,11 +125,14 @@ zj.pages.audit = async () => {
     document.getElementById("page-info").textContent = events.length ? `#${events[0].seq} – #${events[events.length - 1].seq}` : "";
     zj.table("#events", [["audit.c.seq", "序号", "seq"], ["audit.c.time", "时间", (e) => esc(zj.time(e.time))], ["audit.c.actor", "民警", "actor"],
       ["audit.c.op", "操作", (e) => esc(en ? e.operation : OPS[e.operation] || e.operation)], ["audit.c.purpose", "用途", (e) => clip(e.purpose || "")],
+      ["audit.c.records", "查询对象", (e) => records(e.records)],
       ["audit.c.outcome", "结果", (e) => esc(en ? e.outcome : OUT[e.outcome] || e.outcome)]], events, { onClick: (e) => prove(e) });
     if (mark) document.querySelector(`#events tbody tr:has(td:first-child)`)?.scrollIntoView();
-    const byHour = {}; events.forEach((e) => { const h = String(e.time || "").slice(0, 13); byHour[h] = (byHour[h] || 0) + 1; });
+    const byHour = {}; events.forEach((e) => { const h = String(zj.time(e.time) || "").slice(0, 13); byHour[h] = (byHour[h] || 0) + 1; });
     const hours = Object.keys(byHour).sort();
-    zj.chart("activity")?.setOption({ tooltip: {}, xAxis: { type: "category", data: hours }, yAxis: {}, series: [{ type: "bar", data: hours.map((h) => byHour[h]) }] });
+    const label = (h) => (en ? `${h.slice(5, 10)} ${h.slice(11, 13)}:00` : `${+h.slice(5, 7)}月${+h.slice(8, 10)}日 ${h.slice(11, 13)}时`);
+    zj.chart("activity")?.setOption({ tooltip: {}, xAxis: { type: "category", data: hours.map(label) }, yAxis: { minInterval: 1 },
+      series: [{ type: "bar", data: hours.map((h) => byHour[h]) }] });
   }
   async function prove(e) {
     const p = await zj.api(`/api/audit/proof/${e.seq}`);
