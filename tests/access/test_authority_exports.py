@@ -74,3 +74,28 @@ def test_a_sensitive_export_waits_for_a_second_officer(resolved_city, make_api, 
     disclosed = [e for e in trail if e["operation"] == "disclose" and e["outcome"] == "allowed" and f"request {rid}" in e["query"]]
     assert len(disclosed) == 1 and disclosed[0]["query"].endswith("approved by kezhang01") and disclosed[0]["records"] == [mid]
     assert log_for(s).verify(allow_tail=True).ok
+
+
+def test_an_approver_rejects_with_a_stated_reason(resolved_city, make_api, monkeypatch):
+    from zhijing.access.audit.store import log_for
+    from zhijing.config import get_settings
+
+    monkeypatch.setenv("ZHIJING_EXPORTS__APPROVAL_GRADE", "sensitive")
+    api = make_api(resolved_city[0].home)
+    s = get_settings()
+    mid = _master(s)
+    officer, chief = api.headers("xingzhen01", DEMO_CASE), api.headers("kezhang01", DEMO_CASE)
+    rid = api.post("/api/exports", json={"master_id": mid, "reason": REASON}, headers=officer).json()["id"]
+    assert api.post(f"/api/exports/{rid}/reject", json={"reason": "不足"}, headers=officer).status_code == 403  # not an approver
+    assert api.post(f"/api/exports/{rid}/reject", json={"reason": "查"}, headers=chief).status_code == 422  # a reason worth the name
+    no = api.post(f"/api/exports/{rid}/reject", json={"reason": "事由不足以导出全档"}, headers=chief)
+    assert no.status_code == 200 and (no.json()["status"], no.json()["rejected_by"]) == ("rejected", "kezhang01")
+    mine = {r["id"]: r for r in api.get("/api/exports", headers=officer).json()["requests"]}
+    assert mine[rid]["status"] == "rejected" and mine[rid]["reject_reason"] == "事由不足以导出全档"  # the requester reads why
+    assert rid not in {r["id"] for r in api.get("/api/exports", headers=chief).json()["requests"]}  # no longer waiting
+    assert api.post(f"/api/exports/{rid}/approve", headers=chief).status_code == 404  # decided once
+    assert api.get(f"/api/exports/{rid}/download", headers=officer).status_code == 403
+    own = api.post("/api/exports", json={"master_id": mid, "reason": REASON}, headers=chief).json()["id"]
+    assert api.post(f"/api/exports/{own}/reject", json={"reason": "撤回本人申请"}, headers=chief).status_code == 403  # never one's own
+    trail = log_for(s).events(40)
+    assert any(e["actor"] == "kezhang01" and e["operation"] == "alter" and e["query"].startswith(f"export reject {rid}") for e in trail)

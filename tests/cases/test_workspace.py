@@ -92,3 +92,59 @@ def test_closing_the_case_closes_its_purpose(workspace):
     after = api.get(f"/api/persons/{mid}", headers=h)
     assert after.status_code == 403 and "closed" in after.json()["detail"]
     assert api.get(f"/api/cases/{CASE}", headers=h).status_code == 403
+
+
+def _first_read(settings) -> tuple[str, dict]:
+    """A plate with checkpoint reads, as the console's trajectory screen names it."""
+    from zhijing.derived.workbench import presence
+
+    if presence.source(settings) is None:
+        presence.build(settings)
+    (plate,) = duckdb.sql(f"SELECT subject FROM {presence.source(settings)} WHERE subject_kind = 'plate' AND lon IS NOT NULL "
+                          "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").fetchall()[0]  # fmt: skip
+    return f"plate:{plate}", {}
+
+
+def test_the_report_shows_what_the_console_pinned(workspace):
+    """Each screen's pin, saved as the console saves it (zj.pin), is evidence in the report and,
+    where it has coordinates, a marker on its map."""
+    api, s, mid, _ = workspace
+    h = api.headers("xingzhen01", CASE)
+    base = f"/api/cases/{CASE}"
+    subject, _ = _first_read(s)
+    pts = api.get("/api/trajectory", params={"subject": subject, "limit": 50}, headers=h).json()["points"]
+    x = next(p for p in pts if p["dataset"] == "checkpoint_read" and p["lon"])
+    title = f"{subject} {x['ts'][:16].replace('T', ' ')} {x['place_name'] or ''}"
+    assert api.post(f"{base}/items", json={"kind": "pin", "title": title, "payload": {"subject": subject, "point": x}}, headers=h).status_code == 200
+    hit = {"kind": "plate", "subject": subject[6:], "windows": 1, "records": 1,
+           "evidence": [{"window": 0, "dataset": "checkpoint_read", "record_id": "GC-HIT-1", "ts": "2026-03-02T01:00:00",
+                         "place_kind": "checkpoint", "place_id": "KK9", "place_name": "环城卡口", "lon": 121.6, "lat": 29.9, "via": None}]}
+    companion = {"subject": "M-COMPANION", "kind": "person", "score": 2.0, "events": 2, "places": 1, "kinds": ["同住"],
+                 "evidence": [{"kind": "同住", "place_name": "如家酒店", "dataset": "lodging", "record_id": "LD-COMP-1", "ts": "2026-03-03T22:00:00"}]}
+    edge = {"id": "e1", "source": f"P:{mid}", "target": "V:浙B00001", "type": "owns", "weight": 1,
+            "evidence": [{"dataset": "vehicle_registration", "record_id": "VR-EDGE-1", "time": "2025-01-01T00:00:00"}]}
+    group = {"kind": "vehicle", "id": "浙B00001", "count": 1, "hits": [{"dataset": "case_info", "record_id": "AJ-SEARCH-1", "fields": {}}]}
+    for kind, t, payload in [("pin", "碰撞命中", {"windows": [], "hit": hit}), ("pin", "同行", {"subject": f"person:{mid}", "companion": companion}),
+                             ("pin", "关系", {"edge": edge}), ("search", "浙B00001 → 车辆", {"query": "浙B00001", "group": group})]:  # fmt: skip
+        assert api.post(f"{base}/items", json={"kind": kind, "title": t, "payload": payload}, headers=h).status_code == 200
+
+    html = api.get(f"{base}/report", headers=h).text
+    assert "暂无标记证据" not in html and "无带坐标的标记结果" not in html
+    for rid in (x["record_id"], "GC-HIT-1", "LD-COMP-1", "VR-EDGE-1", "AJ-SEARCH-1"):
+        assert rid in html
+    assert f"{x['lon']:.5f}, {x['lat']:.5f}" in html and "121.60000, 29.90000" in html  # each marker, with its coordinates
+    assert html.count('<circle class="pin"') >= 2 and title in html
+    assert "M-COMPANION" in html and "V:浙B00001" in html  # companion and graph edge in the relation graph
+
+
+def test_the_report_speaks_chinese_like_the_console(workspace):
+    api, s, _, _ = workspace
+    html = api.get(f"/api/cases/{CASE}/report", headers=api.headers("xingzhen01", CASE)).text
+    from zhijing.access.guard import load_user
+    from zhijing.cases.report import unit_name
+
+    unit = load_user(s, "xingzhen01").unit
+    assert "办理中" in html and "在办" not in html
+    assert f"承办单位 {unit_name(s, unit)}" in html and unit_name(s, unit) != unit and unit not in html
+    for english in ("Subjects", "Map", "Graph", "Evidence", "Notes", "Saved searches"):
+        assert english not in html

@@ -3,8 +3,9 @@ above the configured size or grade waits for a second officer's approval (双人
 it can be downloaded — once. The requests live in the metadata database; each step is
 also an audit event written by the route that takes it.
 
-States: ``pending`` (waits for approval) → ``ready`` → ``downloaded``. A request that
-needs no approval starts ``ready``.
+States: ``pending`` (waits for approval) → ``ready`` → ``downloaded``, or ``pending`` →
+``rejected`` (the approver's stated reason kept beside it). A request that needs no
+approval starts ``ready``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ requests = sa.Table(
     sa.Column("approved_by", sa.String(64)),
     sa.Column("approved_at", sa.String(32)),
     sa.Column("export_id", sa.String(32)),
+)  # fmt: skip
+rejections = sa.Table(
+    "acc_export_rejections", models.metadata,
+    sa.Column("request_id", sa.String(24), primary_key=True),
+    sa.Column("rejected_by", sa.String(64), nullable=False),
+    sa.Column("rejected_at", sa.String(32), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
 )  # fmt: skip
 MIN_REASON = 4  # characters: "核查" alone says nothing; "移送检察院审查" does
 
@@ -73,10 +81,22 @@ def create(settings, username: str, master_id: str, purpose: str, reason: str, r
     return row
 
 
+def _with_rejection(conn, found: list[dict]) -> list[dict]:
+    """Requests with who rejected them, when and why (None for the others)."""
+    ids = [r["id"] for r in found if r["status"] == "rejected"]
+    why = {}
+    if ids:
+        why = {x.request_id: dict(x._mapping) for x in conn.execute(sa.select(rejections).where(rejections.c.request_id.in_(ids)))}
+    empty = {"rejected_by": None, "rejected_at": None, "reject_reason": None}
+    return [{**r, **({"rejected_by": why[r["id"]]["rejected_by"], "rejected_at": why[r["id"]]["rejected_at"],
+                      "reject_reason": why[r["id"]]["reason"]} if r["id"] in why else empty)} for r in found]  # fmt: skip
+
+
 def get(settings, request_id: str) -> dict | None:
+    models.engine_with(settings, rejections)
     with engine(settings).connect() as conn:
         r = conn.execute(sa.select(requests).where(requests.c.id == request_id)).first()
-    return dict(r._mapping) if r else None
+        return _with_rejection(conn, [dict(r._mapping)])[0] if r else None
 
 
 def visible_to(settings, request_id: str, username: str, approver: bool) -> dict:
@@ -97,6 +117,24 @@ def approve(settings, request_id: str, approver: str) -> dict:
             raise AccessDenied("a second officer must approve: not the one who asked for the export")
         conn.execute(sa.update(requests).where(requests.c.id == request_id, requests.c.status == "pending")
                      .values(status="ready", approved_by=approver, approved_at=_now()))  # fmt: skip
+    return get(settings, request_id)
+
+
+def reject(settings, request_id: str, approver: str, reason: str) -> dict:
+    """The second officer's refusal, with its stated reason; never of one's own request."""
+    reason = stated(reason)
+    models.engine_with(settings, rejections)
+    with engine(settings).begin() as conn:
+        r = conn.execute(sa.select(requests).where(requests.c.id == request_id)).first()
+        if r is None or r.status != "pending":
+            raise NotFound("no pending export request with this id")
+        if r.requested_by == approver:
+            raise AccessDenied("a second officer must decide: not the one who asked for the export")
+        done = conn.execute(sa.update(requests).where(requests.c.id == request_id, requests.c.status == "pending")
+                            .values(status="rejected")).rowcount  # fmt: skip
+        if done != 1:
+            raise NotFound("no pending export request with this id")
+        conn.execute(sa.insert(rejections).values(request_id=request_id, rejected_by=approver, rejected_at=_now(), reason=reason[:500]))
     return get(settings, request_id)
 
 
@@ -135,5 +173,6 @@ def listed(settings, username: str, purpose: str, approver: bool) -> list[dict]:
     if approver:
         who = sa.or_(who, requests.c.status == "pending")
     q = sa.select(requests).where(requests.c.purpose == purpose, who).order_by(requests.c.requested_at.desc()).limit(200)
+    models.engine_with(settings, rejections)
     with engine(settings).connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(q)]
+        return _with_rejection(conn, [dict(r._mapping) for r in conn.execute(q)])

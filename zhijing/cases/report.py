@@ -67,26 +67,109 @@ def _graph_svg(nodes: list[dict], edges: list[dict]) -> dict:
     return {"nodes": [{**nd, "xy": at[nd["id"]]} for nd in nodes], "edges": lines, "w": W, "h": H}
 
 
+MODES = {"stay": "住宿", "trip": "出行", "pass": "卡口", "point": "到访", "door": "门禁", "case": "案件", "call": "通话",
+         "alarm": "110 警情", "accident": "事故"}  # as the console's zj.mode
+STATUS = {"open": "办理中", "closed": "已结案"}  # as the console's 专案 screen
+COLUMNS = [("pin", "标记"), ("subject", "对象"), ("time", "时间"), ("mode", "方式"), ("place", "地点"), ("dataset", "数据集"),
+           ("record_id", "来源记录"), ("coords", "坐标")]  # fmt: skip
+
+
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
+def _row(pin: str, subject: str, r: dict) -> dict[str, Any]:
+    """One evidence row of a pin, whichever screen pinned it (trajectory point, companion or
+    collision evidence, graph edge evidence, search hit, or a row given as such)."""
+    lon, lat = _num(r.get("lon")), _num(r.get("lat"))
+    mode = r.get("mode") or r.get("kind") or ""
+    return {"pin": pin, "subject": str(r.get("subject") or subject or ""),
+            "time": str(r.get("ts") or r.get("time") or r.get("my_ts") or "")[:19].replace("T", " "),
+            "mode": MODES.get(mode, mode) if isinstance(mode, str) else "", "place": str(r.get("place_name") or r.get("place_id") or ""),
+            "dataset": str(r.get("dataset") or ""), "record_id": str(r.get("record_id") or ""),
+            "coords": f"{lon:.5f}, {lat:.5f}" if lon is not None and lat is not None else "", "lon": lon, "lat": lat}  # fmt: skip
+
+
+def _person(node: Any) -> str:
+    """A graph or workbench subject as the report's node ID (persons by their master ID)."""
+    node = str(node or "")
+    for prefix in ("P:", "person:"):
+        if node.startswith(prefix):
+            return node[len(prefix):]
+    return node
+
+
+def pinned(item: dict) -> tuple[list[dict], list[dict]]:
+    """A pin's (or pinned search's) evidence rows and relation edges, from every payload the
+    console saves: ``point`` (轨迹), ``companion`` (同行), ``hit`` (碰撞), ``edge`` (关系研判),
+    ``group`` (云搜索), and plain ``evidence`` / ``lon``, ``lat`` / ``edges``."""
+    p, title = item["payload"], item["title"]
+    subject = str(p.get("subject") or "")
+    rows: list[dict] = []
+    edges: list[dict] = []
+    if isinstance(p.get("point"), dict):
+        rows.append(_row(title, subject, p["point"]))
+    if isinstance(p.get("companion"), dict):
+        c = p["companion"]
+        who = f"{c.get('kind')}:{c.get('subject')}" if c.get("kind") and c.get("kind") != "person" else str(c.get("subject") or "")
+        rows += [_row(title, who, e) for e in c.get("evidence") or [] if isinstance(e, dict)]
+        edges.append({"source": _person(subject), "target": _person(who), "kind": "同行"})
+    if isinstance(p.get("hit"), dict):
+        h = p["hit"]
+        who = str(h.get("subject") or "") if h.get("kind") == "person" else f"{h.get('kind')}:{h.get('subject')}"
+        rows += [_row(title, who, e) for e in h.get("evidence") or [] if isinstance(e, dict)]
+    if isinstance(p.get("edge"), dict):
+        e = p["edge"]
+        pair = f"{e.get('source')} — {e.get('target')}"
+        rows += [_row(title, pair, r) for r in e.get("evidence") or [] if isinstance(r, dict)]
+        edges.append({"source": _person(e.get("source")), "target": _person(e.get("target")), "kind": str(e.get("type") or "")})
+    if isinstance(p.get("group"), dict):
+        g = p["group"]
+        rows += [_row(title, str(g.get("id") or ""), h) for h in g.get("hits") or [] if isinstance(h, dict)]
+    rows += [_row(title, subject, r) for r in p.get("evidence") or [] if isinstance(r, dict)]
+    if _num(p.get("lon")) is not None and _num(p.get("lat")) is not None and not any(r["lon"] is not None for r in rows):
+        rows.append(_row(title, subject, {"lon": p["lon"], "lat": p["lat"]}))
+    for e in p.get("edges") or []:
+        if isinstance(e, dict):
+            edges.append({"source": _person(e.get("source")), "target": _person(e.get("target")), "kind": str(e.get("kind", ""))})
+    return rows, [e for e in edges if e["source"] and e["target"]]
+
+
+def unit_name(settings, code: str) -> str:
+    """The unit's name (the code where the unit is unknown), as the console header shows it."""
+    import sqlalchemy as sa
+
+    from zhijing.access import models
+
+    with models.engine(settings).connect() as conn:
+        return conn.execute(sa.select(models.units.c.name).where(models.units.c.code == code)).scalar() or code
+
+
 def render_html(settings, case: dict, items: list[dict], subjects: list[dict], username: str) -> tuple[str, str]:
     """The report as HTML, and its export ID (derived from the watermark, as for CSV)."""
     mark = watermark(username, case["ref"])
     export_id = hashlib.sha256(mark.encode("utf-8")).hexdigest()[:16]
-    pins = [i for i in items if i["kind"] == "pin"]
-    evidence: list[dict[str, Any]] = [{"pin": p["title"], **row} for p in pins for row in p["payload"].get("evidence", [])]
-    columns = list(dict.fromkeys(k for row in evidence for k in row))
-    points = [{"label": p["title"], "lon": float(p["payload"]["lon"]), "lat": float(p["payload"]["lat"])}
-              for p in pins if isinstance(p["payload"].get("lon"), int | float) and isinstance(p["payload"].get("lat"), int | float)]  # fmt: skip
+    evidence: list[dict[str, Any]] = []
+    found_edges: list[dict] = []
+    for item in items:
+        if item["kind"] in ("pin", "search", "analysis"):
+            rows, edges = pinned(item)
+            evidence += rows
+            found_edges += edges
+    columns = [(k, label) for k, label in COLUMNS if k == "pin" or any(r[k] for r in evidence)]
+    points = list({(r["pin"], r["lon"], r["lat"]): {"label": r["pin"], "lon": r["lon"], "lat": r["lat"]}
+                   for r in evidence if r["lon"] is not None and r["lat"] is not None}.values())  # fmt: skip
     nodes = [{"id": s["master_id"], "label": s["label"], "kind": "person"} for s in subjects]
     edges = []
-    for p in pins:
-        for e in p["payload"].get("edges", []):
-            for end in (e.get("source"), e.get("target")):
-                if end and end not in {nd["id"] for nd in nodes}:
-                    nodes.append({"id": end, "label": str(end)[:24], "kind": "entity"})
-            edges.append({"source": e.get("source"), "target": e.get("target"), "kind": str(e.get("kind", ""))})
+    for e in found_edges:
+        for end in (e["source"], e["target"]):
+            if end not in {nd["id"] for nd in nodes}:
+                nodes.append({"id": end, "label": end[:24], "kind": "entity"})
+        edges.append(e)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     html = env.from_string(TEMPLATE.read_text(encoding="utf-8")).render(
-        case=case, mark=mark, export_id=export_id, subjects=subjects, evidence=evidence, columns=columns,
+        case=case, status=STATUS.get(case["status"], case["status"]), unit=unit_name(settings, case["unit_code"]),
+        mark=mark, export_id=export_id, subjects=subjects, evidence=evidence, columns=columns,
         notes=[i for i in items if i["kind"] == "note"], searches=[i for i in items if i["kind"] in ("search", "analysis")],
         map=_map_svg(settings, points), graph=_graph_svg(nodes, edges))  # fmt: skip
     return html, export_id

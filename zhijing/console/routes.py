@@ -34,6 +34,7 @@ PAGES = {
     "/compare": ("compare.html", "比对"),
     "/graph": ("graph.html", "关系研判"),
     "/cases": ("cases.html", "专案"),
+    "/exports": ("exports.html", "导出审批"),
     "/risk": ("risk.html", "风险预警"),
 }
 DEEP_LINKS = {  # a screen opened on one subject: the shell only, the script reads the id from the path

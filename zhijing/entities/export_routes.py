@@ -4,6 +4,7 @@ a stated reason, and — above the configured size or grade — a second officer
 
 - ``POST /api/exports`` {master_id, reason}: the request (``pending`` or ``ready``);
 - ``POST /api/exports/{id}/approve``: another officer who may approve, under the same purpose;
+- ``POST /api/exports/{id}/reject`` {reason}: the same officer's refusal, with a stated reason;
 - ``GET /api/exports/{id}/download``: the requester, once, under the same purpose;
 - ``GET /api/persons/{id}/export?reason=…``: request and download at once, when no
   approval is needed.
@@ -131,6 +132,30 @@ def approve_export(request_id: str, ctx: AccessContext = Depends(require("person
     return _public(req)
 
 
+class Rejection(BaseModel):
+    reason: str
+
+
+@router.post("/api/exports/{request_id}/reject")
+def reject_export(request_id: str, body: Rejection, ctx: AccessContext = Depends(require("person:approve"))) -> dict[str, Any]:
+    """The second officer's refusal, with a stated reason: someone else, allowed to approve, under the same purpose."""
+    req = exports.get(get_settings(), request_id)
+    if req is None or req["status"] != "pending":
+        raise ctx.refuse([], "no pending export request with this id", 404)
+    if req["purpose"] != ctx.purpose:
+        raise ctx.refuse([req["master_id"]], "decide under the purpose the export was requested for")
+    try:
+        req = exports.reject(get_settings(), request_id, ctx.user.username, body.reason)
+    except AccessDenied as exc:
+        raise ctx.refuse([], str(exc)) from None
+    except exports.NotFound as exc:
+        raise ctx.refuse([], str(exc), 404) from None
+    except ZhijingError as exc:
+        raise ctx.refuse([], str(exc), 422) from None
+    ctx.audit("alter", query=f"export reject {request_id} requested by {req['requested_by']}; reason {req['reject_reason'][:120]}")
+    return _public(req)
+
+
 @router.get("/api/exports/{request_id}/download")
 def download_export(request_id: str, ctx: AccessContext = Depends(require("person:export"))) -> Response:
     req = _taken(ctx, request_id)
@@ -145,5 +170,5 @@ def download_export(request_id: str, ctx: AccessContext = Depends(require("perso
 
 
 def _public(req: dict) -> dict[str, Any]:
-    return {k: req[k] for k in ("id", "master_id", "purpose", "reason", "requested_by", "requested_at", "rows", "grade",
-                                "needs_approval", "status", "approved_by", "approved_at")}  # fmt: skip
+    return {k: req.get(k) for k in ("id", "master_id", "purpose", "reason", "requested_by", "requested_at", "rows", "grade",
+                                "needs_approval", "status", "approved_by", "approved_at", "rejected_by", "rejected_at", "reject_reason")}  # fmt: skip

@@ -6,7 +6,7 @@ const zj = (() => {
   const EN = {
     "nav.overview": "Overview", "nav.catalog": "Catalog", "nav.persons": "Person file", "nav.audit": "Audit & oversight", "nav.review": "Review",
     "nav.search": "Search", "nav.trajectory": "Trajectory", "nav.companions": "Companions", "nav.collision": "Collision",
-    "nav.compare": "Compare", "nav.graph": "Relations", "nav.cases": "Cases", "nav.menu": "Menu",
+    "nav.compare": "Compare", "nav.graph": "Relations", "nav.cases": "Cases", "nav.menu": "Menu", "nav.exports": "Export approval",
     "purpose.label": "Purpose", "logout": "Log out", "purpose.none": "— choose a purpose —",
     "login.notice": "Every query of personal data names its purpose and is written to a tamper-evident audit trail.",
     "login.user": "User", "login.password": "Password", "login.totp": "One-time code (if enabled)", "login.submit": "Log in",
@@ -217,6 +217,7 @@ const zj = (() => {
     const who = document.getElementById("who");
     who.textContent = `${me.name || me.username} · ${me.unit_name || me.unit || ""}`;
     who.title = `${me.username} · ${me.unit || ""} · ${me.department || ""}`;
+    document.querySelectorAll("nav [data-role]").forEach((a) => { a.hidden = !(me.roles || []).includes(a.dataset.role); });
     const sel = document.getElementById("purpose");
     const purposes = me.purposes || [];
     sel.innerHTML = `<option value="">${esc(t("purpose.none", "— 选择用途 —"))}</option>` +

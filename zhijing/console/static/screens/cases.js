@@ -4,7 +4,10 @@
 zj.addEN({ "cases.mine": "My cases", "cases.ref": "Case", "cases.title": "Title", "cases.status": "Status", "cases.items": "Items",
   "cases.report": "Report (HTML)", "cases.pdf": "Report (PDF)", "cases.close": "Close the case", "cases.note": "Note",
   "cases.addnote": "Add note", "cases.kind": "Kind", "cases.by": "By", "cases.remove": "Remove", "cases.confirm": "Close this case? Its purpose closes too.",
-  "cases.closed": "Case closed", "cases.what": "Content" });
+  "cases.closed": "Case closed", "cases.what": "Content",
+  "cases.empty": "This case has no items yet. Add them with “Pin” on search, trajectory, companions, collision or relations, “Add to case” on a person file, or a note above — with this case chosen as the purpose (top right).",
+  "cases.subject": "Subject", "cases.place": "Place", "cases.time": "Time", "cases.record": "Record", "cases.evidence": "evidence records",
+  "cases.query": "Query" });
 zj.pages.cases = async () => {
   await zj.chrome();
   const t = zj.t, esc = zj.esc, en = zj.lang() === "en";
@@ -25,12 +28,35 @@ zj.pages.cases = async () => {
     const ws = await zj.loading("#items", zj.api(`/api/cases/${encodeURIComponent(caseRef)}`)).catch(() => null);
     if (!ws) return;
     document.getElementById("case-title").textContent = `${ws.case.title} · ${ws.case.ref} · ${en ? ws.case.status : STATUS[ws.case.status] || ws.case.status}`;
+    /** A pinned result in words: subject, place, time, dataset/record (the payload each screen saves). */
+    const L = (k, zh) => t(`cases.${k}`, zh);
+    const rec = (r) => [r.dataset, r.record_id].filter(Boolean).join(" / ");
+    const pointText = (r) => [r.place_name || r.place_id ? `${L("place", "地点")}：${r.place_name || r.place_id}` : "",
+      r.ts || r.time ? `${L("time", "时间")}：${zj.time(r.ts || r.time)}` : "", rec(r) ? `${L("record", "记录")}：${rec(r)}` : ""];
+    const summary = (i) => {
+      const p = i.payload || {}, parts = [], subj = (s) => s && parts.push(`${L("subject", "对象")}：${s}`);
+      const evidence = (rows) => {
+        if (!rows || !rows.length) return;
+        parts.push(...pointText(rows[0]));
+        if (rows.length > 1) parts.push(`${rows.length} ${L("evidence", "条证据")}`);
+      };
+      if (p.point) { subj(p.subject); parts.push(...(p.point.mode ? [zj.mode(p.point.mode)] : []), ...pointText(p.point)); }
+      else if (p.companion) { subj(`${p.subject || ""} ↔ ${p.companion.subject}`); evidence(p.companion.evidence); }
+      else if (p.hit) { subj(p.hit.kind === "person" ? p.hit.subject : `${p.hit.kind}:${p.hit.subject}`); evidence(p.hit.evidence); }
+      else if (p.edge) { subj(`${p.edge.source} — ${p.edge.target}`); evidence(p.edge.evidence); }
+      else if (p.group || p.query) {
+        if (p.query) parts.push(`${L("query", "检索")}：${p.query}`);
+        if (p.group) { subj(p.group.entity?.name || p.group.id); evidence(p.group.hits); }
+      } else { subj(p.subject); evidence(p.evidence); if (!p.evidence && p.lon != null) parts.push(`${p.lon}, ${p.lat}`); }
+      return parts.filter(Boolean).join(" · ");
+    };
     const what = (i) => i.kind === "note" ? esc(i.payload.text || i.title)
       : i.kind === "subject" ? (i.payload.master_ids || []).map((m) => `<a href="/persons/${encodeURIComponent(m)}">${esc(m)}</a>`).join(" ")
-        : `<span class="clip" title="${esc(JSON.stringify(i.payload))}">${esc(JSON.stringify(i.payload))}</span>`;
+        : `<span class="summary">${esc(summary(i))}</span>`;
     zj.table("#items", [["cases.kind", "类型", (i) => esc(en ? i.kind : KINDS[i.kind] || i.kind)], ["cases.title", "标题", "title"], ["cases.what", "内容", what],
-      ["cases.by", "添加人", (i) => esc(i.created_by || i.added_by || "")], ["col.time", "时间", (i) => esc(zj.time(i.created_at))],
-      ["cases.remove", "移除", (i) => `<button type="button" class="secondary" data-rm="${esc(i.id)}">✕</button>`]], ws.items);
+      ["cases.by", "添加人", (i) => esc(i.author || "")], ["col.time", "时间", (i) => esc(zj.time(i.created_at))],
+      ["cases.remove", "移除", (i) => `<button type="button" class="secondary" data-rm="${esc(i.id)}">✕</button>`]], ws.items,
+    { empty: L("empty", "本案尚无条目。请在右上角选择本案件作为用途，再在云搜索、轨迹、同行、碰撞、关系研判中点击“钉选”，或在一人一档中点击“加入专案”；也可在上方添加备注。") });
     document.querySelectorAll("#items [data-rm]").forEach((b) => b.addEventListener("click", async () => {
       await zj.api(`/api/cases/${encodeURIComponent(caseRef)}/items/${b.dataset.rm}`, { method: "DELETE" }); open(caseRef);
     }));
