@@ -136,11 +136,12 @@ def _live_server(home: Path):
     srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    try:
+    try:  # waited 10 s, then went on regardless: a slow start was refused connections, a failed one a puzzle
+        deadline = time.monotonic() + 60
+        while not srv.started and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not srv.started:
+            raise RuntimeError(f"the test server on port {port} did not start")
         yield f"http://127.0.0.1:{port}", logins
     finally:
         srv.should_exit = True

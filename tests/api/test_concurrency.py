@@ -26,7 +26,8 @@ def test_concurrent_person_reads_answer_exactly_what_was_asked(resolved_city, li
         from zhijing.access.audit.store import log_for
         from zhijing.config import get_settings
 
-        token = httpx.post(f"{base}/api/auth/token", data={"username": "xingzhen01", "password": logins["xingzhen01"]}).json()
+        token = httpx.post(f"{base}/api/auth/token", data={"username": "xingzhen01", "password": logins["xingzhen01"]},
+                           timeout=60).json()  # the first login (Argon2, a cold server) passed httpx's default 5 s on a busy core
         headers = {"Authorization": f"Bearer {token['access_token']}", "X-Purpose": DEMO_CASE}
         last = log_for(get_settings()).events(1)
         start = last[0]["seq"] if last else 0  # the session's city is shared: count this test's events only

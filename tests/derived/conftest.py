@@ -52,17 +52,23 @@ def workbench(resolved_city) -> Workbench:
 
 
 class Api:
-    """One TestClient for a test module, logins cached (password hashing is slow on purpose)."""
+    """One TestClient for a test module, logins cached (password hashing is slow on purpose)
+    while the token has more than half its life left: a module slower than the token's 15
+    minutes on a loaded machine would otherwise send expired tokens."""
 
     def __init__(self, client, logins: dict[str, str]):
         self.client, self.logins, self.tokens = client, logins, {}
 
     def headers(self, user: str, purpose: str | None = None) -> dict[str, str]:
-        if user not in self.tokens:
+        import time
+
+        token, renew_at = self.tokens.get(user, (None, 0.0))
+        if token is None or time.monotonic() >= renew_at:
             r = self.client.post("/api/auth/token", data={"username": user, "password": self.logins[user]})
             assert r.status_code == 200, r.text
-            self.tokens[user] = r.json()["access_token"]
-        return {"Authorization": f"Bearer {self.tokens[user]}", **({"X-Purpose": purpose} if purpose else {})}
+            token = r.json()["access_token"]
+            self.tokens[user] = (token, time.monotonic() + r.json()["expires_in"] / 2)
+        return {"Authorization": f"Bearer {token}", **({"X-Purpose": purpose} if purpose else {})}
 
     def __getattr__(self, name):
         return getattr(self.client, name)
