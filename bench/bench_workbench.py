@@ -73,20 +73,21 @@ def peer_lookup(con: duckdb.DuckDBPyConnection, s: Settings, q: str) -> None:
                 {"q": q}).fetchall()  # fmt: skip
 
 
-def bench(s: Settings, n_queries: int, n_subjects: int, built: tuple[float, float] | None = None) -> str:
-    """``built``: the presence table and the index are already built (by ``zhijing workbench
-    build``, timed outside), in these (presence, index) seconds; they are not rebuilt."""
-    rng = random.Random(7)
-    con = duckdb.connect()
+def unfiltered(fn, *args, **kwargs):
+    """``fn`` with companions' and collision's time pre-filters switched off (what they cost before)."""
+    saved = companions._spans, companions._between, companions.max_span, collision.max_span
+    companions._spans = lambda times, dt: "true" if times else "false"
+    companions._between = lambda bounds, *pads: "true" if bounds[0] is not None else "false"
+    companions.max_span = collision.max_span = lambda settings: None
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        companions._spans, companions._between, companions.max_span, collision.max_span = saved
+
+
+def search_rows(s: Settings, con: duckdb.DuckDBPyConnection, n_queries: int, rng: random.Random, built) -> list[tuple]:
+    """The index build and search p50 / p95 beside their DuckDB peers."""
     rows_out = []
-    if built:
-        src = presence.source(s)
-        t_presence, n_presence = built[0], con.execute(f"SELECT count(*) FROM {src}").fetchone()[0]
-    else:
-        t_presence, n_presence = timed(presence.build, s)
-        src = presence.source(s)
-    t_copy, _ = timed(lambda: con.execute(f"COPY (SELECT * FROM {src}) TO '/dev/null' (FORMAT parquet)"))
-    rows_out.append(("presence table build", f"{n_presence:,} rows", f"{t_presence:.1f} s", "DuckDB copy of the same rows", f"{t_copy:.1f} s"))
     if built:
         t_index, info = built[1], {"documents": search.open_index(s).searcher().num_docs}
     else:
@@ -105,6 +106,26 @@ def bench(s: Settings, n_queries: int, n_subjects: int, built: tuple[float, floa
     (a, b), (c, d) = pct(ts), pct(tp)
     rows_out.append(("search (p50 / p95)", f"{len(qs)} queries: names, variants, IDs, phones, OCR plates, text", f"{a:.1f} / {b:.1f} ms",
                      "DuckDB equality / LIKE on the person masters", f"{c:.1f} / {d:.1f} ms"))  # fmt: skip
+    return rows_out
+
+
+def bench(s: Settings, n_queries: int, n_subjects: int, built: tuple[float, float] | None = None, with_search: bool = True) -> str:
+    """``built``: the presence table and the index are already built (by ``zhijing workbench
+    build``, timed outside), in these (presence, index) seconds; they are not rebuilt.
+    ``with_search`` False leaves the index and search out (hours at 10^6 under load)."""
+    rng = random.Random(7)
+    con = duckdb.connect()
+    rows_out = []
+    if built:
+        src = presence.source(s)
+        t_presence, n_presence = built[0], con.execute(f"SELECT count(*) FROM {src}").fetchone()[0]
+    else:
+        t_presence, n_presence = timed(presence.build, s)
+        src = presence.source(s)
+    t_copy, _ = timed(lambda: con.execute(f"COPY (SELECT * FROM {src}) TO '/dev/null' (FORMAT parquet)"))
+    rows_out.append(("presence table build", f"{n_presence:,} rows", f"{t_presence:.1f} s", "DuckDB copy of the same rows", f"{t_copy:.1f} s"))
+    if with_search:
+        rows_out += search_rows(s, con, n_queries, rng, built)
     subs = [r[0] for r in con.execute(f"SELECT subject FROM {src} WHERE subject_kind = 'person' AND via IS NOT NULL "
                                       f"GROUP BY 1 HAVING count(*) > 5 ORDER BY hash(subject) LIMIT {n_subjects}").fetchall()]  # fmt: skip
     ts = [timed(trajectory.trajectory, s, Subject("person", (m,)))[0] for m in subs]
@@ -113,6 +134,7 @@ def bench(s: Settings, n_queries: int, n_subjects: int, built: tuple[float, floa
     (a, b), (c, d) = pct(ts), pct(tp)
     rows_out.append(("trajectory (p50 / p95)", f"{len(subs)} persons", f"{a:.1f} / {b:.1f} ms", "DuckDB filter + sort of the same rows", f"{c:.1f} / {d:.1f} ms"))
     ts = [timed(companions.companions, s, Subject("person", (m,)))[0] for m in subs[:10]]
+    tu = [timed(unfiltered, companions.companions, s, Subject("person", (m,)))[0] for m in subs[:10]]
     naive = f"""SELECT o.subject, count(*) FROM {src} m JOIN {src} o ON o.place_id = m.place_id AND o.mode = 'pass'
                 AND o.ts BETWEEN m.ts - INTERVAL 120 SECOND AND m.ts + INTERVAL 120 SECOND
                 WHERE m.subject_kind = 'person' AND m.subject = $m AND m.mode = 'pass' AND o.subject_kind = 'person' AND o.subject <> $m GROUP BY 1"""  # fmt: skip
@@ -120,6 +142,8 @@ def bench(s: Settings, n_queries: int, n_subjects: int, built: tuple[float, floa
     (a, b), (c, d) = pct(ts), pct(tp)
     rows_out.append(("companions (p50 / p95)", "10 persons, Δt 120 s, trips + stays + checkpoints", f"{a:.0f} / {b:.0f} ms",
                      "naive `cp = AND ts BETWEEN` join, checkpoints only", f"{c:.0f} / {d:.0f} ms"))  # fmt: skip
+    (a, b) = pct(tu)
+    rows_out.append(("companions without time pre-filters", "the same 10 persons and answers", f"{a:.0f} / {b:.0f} ms", "—", "—"))
     reads = con.execute(f"SELECT place_id, ts, lon, lat FROM {src} WHERE subject_kind = 'plate' AND lon IS NOT NULL ORDER BY hash(record_id) LIMIT 3").fetchall()
     specs = [{"kind": k, "value": v, "start": (t - timedelta(hours=2)).isoformat(), "end": (t + timedelta(hours=2)).isoformat()}
              for k, (cp, t, lon, lat) in zip(("checkpoint", "circle", "polygon"), reads, strict=True)
@@ -127,10 +151,13 @@ def bench(s: Settings, n_queries: int, n_subjects: int, built: tuple[float, floa
                         "polygon": [[lon - 0.01, lat - 0.01], [lon + 0.01, lat - 0.01], [lon + 0.01, lat + 0.01], [lon - 0.01, lat + 0.01]]}[k]]]  # fmt: skip
     wins = windows.parse(s, specs)
     ts = [timed(collision.collide, s, wins, 1)[0] for _ in range(5)]
+    tu = [timed(unfiltered, collision.collide, s, wins, 1)[0] for _ in range(5)]
     tp = [timed(lambda: con.execute(collision.plain_sql(src, wins, 1)).fetchall())[0] for _ in range(5)]
     (a, b), (c, d) = pct(ts), pct(tp)
     rows_out.append(("collision of 3 windows (p50 / p95)", "checkpoint, 500 m circle, polygon; ±2 h; k = 1", f"{a:.0f} / {b:.0f} ms",
                      "one DuckDB query (bounding boxes, no exact shapes, no evidence)", f"{c:.0f} / {d:.0f} ms"))  # fmt: skip
+    (a, b) = pct(tu)
+    rows_out.append(("collision without the lower time bound", "the same windows and answers", f"{a:.0f} / {b:.0f} ms", "—", "—"))
     pairs = list(zip(subs[:10], subs[10:20], strict=False)) or [(subs[0], subs[0])]
     ts = [timed(compare.compare, s, Subject("person", (x,)), Subject("person", (y,)))[0] for x, y in pairs]
     (a, b) = pct(ts)
@@ -150,12 +177,13 @@ def main() -> None:
     ap.add_argument("--subjects", type=int, default=30)
     ap.add_argument("--built", type=float, nargs=2, metavar=("PRESENCE_S", "INDEX_S"),
                     help="reuse the presence table and index `zhijing workbench build` made, in these seconds")  # fmt: skip
+    ap.add_argument("--no-search", action="store_true", help="leave the index build and search out")
     a = ap.parse_args()
     if a.home:
         s = Settings(home=a.home)
     else:
         s = prepare(a.persons, Path(tempfile.mkdtemp(prefix="bench-workbench-")))
-    write("workbench", bench(s, a.queries, a.subjects, tuple(a.built) if a.built else None))
+    write("workbench", bench(s, a.queries, a.subjects, tuple(a.built) if a.built else None, not a.no_search))
 
 
 if __name__ == "__main__":

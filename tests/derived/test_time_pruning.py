@@ -9,24 +9,10 @@ from datetime import timedelta
 import duckdb
 import pytest
 
+from bench.bench_workbench import unfiltered
 from zhijing.derived.workbench import collision, companions, presence
 from zhijing.derived.workbench.subjects import Subject
 from zhijing.derived.workbench.windows import Window, circle
-
-
-@pytest.fixture
-def unpruned(monkeypatch):
-    """Run a workbench call with every time pre-filter switched off."""
-
-    def run(fn, *args, **kwargs):
-        with monkeypatch.context() as m:
-            m.setattr(companions, "_spans", lambda times, dt: "true" if times else "false")
-            m.setattr(companions, "_between", lambda bounds, *pads: "true" if bounds[0] is not None else "false")
-            m.setattr(companions, "max_span", lambda settings: None)
-            m.setattr(collision, "max_span", lambda settings: None)
-            return fn(*args, **kwargs)
-
-    return run
 
 
 def _presence(settings) -> str:
@@ -40,7 +26,7 @@ def test_the_longest_span_is_recorded_and_bounds_every_row(workbench):
     assert span == pytest.approx(longest)
 
 
-def test_companions_equal_the_unpruned_scan(workbench, unpruned):
+def test_companions_equal_the_unpruned_scan(workbench):
     s = workbench.settings
     busiest = duckdb.sql(f"""SELECT subject FROM {_presence(s)} WHERE subject_kind = 'person' AND mode IN ('stay', 'trip', 'pass')
                              GROUP BY subject ORDER BY count(DISTINCT mode) DESC, count(*) DESC, subject LIMIT 12""").fetchall()  # fmt: skip
@@ -49,12 +35,12 @@ def test_companions_equal_the_unpruned_scan(workbench, unpruned):
     for (master,) in busiest:
         subject = Subject("person", (master,))
         got = companions.companions(s, subject, dt_seconds=600)
-        assert got == unpruned(companions.companions, s, subject, dt_seconds=600), master
+        assert got == unfiltered(companions.companions, s, subject, dt_seconds=600), master
         found += len(got["companions"])
     assert found  # the comparison saw companions, not only empty answers
 
 
-def test_collision_equals_the_unpruned_scan_around_long_stays(workbench, unpruned):
+def test_collision_equals_the_unpruned_scan_around_long_stays(workbench):
     s = workbench.settings
     stays = duckdb.sql(f"""SELECT ts, ts_end, lon, lat FROM {_presence(s)} WHERE mode = 'stay' AND lon IS NOT NULL
                            AND ts_end - ts >= INTERVAL 2 DAY ORDER BY ts_end - ts DESC, ts LIMIT 3""").fetchall()  # fmt: skip
@@ -65,4 +51,4 @@ def test_collision_equals_the_unpruned_scan_around_long_stays(workbench, unprune
         windows.append(Window(i, f"w{i}", "circle", t0, t0 + timedelta(hours=6), shape=circle(lon, lat, 500)))
     got = collision.collide(s, windows, k=1)
     assert got["total"] > 0
-    assert got == unpruned(collision.collide, s, windows, k=1)
+    assert got == unfiltered(collision.collide, s, windows, k=1)
