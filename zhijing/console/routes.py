@@ -96,10 +96,13 @@ def nav(ctx: AccessContext = Depends(require("catalog:read", person_data=False))
 
 
 MASTERS = {"persons_master": "人员主档", "vehicles_master": "车辆主档", "phones_master": "手机号主档", "companies_master": "单位主档"}
+# a field the catalog gives no title is named by its data element
 ELEMENTS = {"name": "姓名", "citizen_id": "公民身份号码", "phone": "手机号", "plate": "号牌号码", "address": "地址", "district": "区县",
             "sex": "性别", "birth_date": "出生日期", "master_id": "人员编号", "vin": "车辆识别代号", "number": "号码",
             "uscc": "统一社会信用代码", "company_id": "单位编号", "vehicle_id": "车辆编号", "phone_id": "手机号编号",
-            "record_id": "记录编号", "account_no": "账号"}  # fmt: skip
+            "record_id": "记录编号", "account_no": "账号", "amount": "金额", "company_name": "单位名称", "lat": "纬度", "lon": "经度",
+            "name_pinyin": "姓名拼音", "division_code": "行政区划代码", "duration_s": "时长（秒）", "datetime": "时间", "date": "日期",
+            "place_code": "地点编码", "code": "编码", "category": "类别", "count": "数量", "text": "内容"}  # fmt: skip
 
 
 def labels(_ctx=Depends(require("catalog:read", person_data=False))) -> dict[str, Any]:
@@ -109,13 +112,12 @@ def labels(_ctx=Depends(require("catalog:read", person_data=False))) -> dict[str
 
     spec = load_spec()
     datasets = {**MASTERS, **{d.name: d.title for d in spec.datasets}, **{r.name: r.title for r in spec.reference or []}}
-    fields = {d.name: {f.name: f.title for f in d.fields if f.title} for d in spec.datasets}
+    fields = {d.name: {f.name: t for f in d.fields if (t := f.title or ELEMENTS.get(f.element))} for d in spec.datasets}
     common = dict(ELEMENTS)
-    for d in spec.datasets:  # a field code known in any dataset reads the same elsewhere
-        for f in d.fields:
-            if f.title:
-                common.setdefault(f.name, f.title)
-                common.setdefault(f.name.lower(), f.title)
+    for named in fields.values():  # a field code known in any dataset reads the same elsewhere
+        for code, title in named.items():
+            common.setdefault(code, title)
+            common.setdefault(code.lower(), title)
     return {"datasets": datasets, "fields": fields, "common": common}
 
 
