@@ -40,3 +40,31 @@ def test_the_demo_has_an_analyst_and_a_dispatcher(module_api):
     for user, purpose in (("fenxi01", "case:"), ("zhihui01", "emergency:")):
         me = module_api.get("/api/me", headers=module_api.headers(user)).json()
         assert any(p["value"].startswith(purpose) for p in me["purposes"]), (user, me["purposes"])
+
+
+def test_console_pages_answer_html_for_unknown_addresses_and_bad_ids(module_api):
+    for path in ("/nonexistent", "/persons/NOTANID", "/cases/nope"):
+        r = module_api.get(path, headers={"Accept": "text/html"})
+        assert r.status_code == 404 and r.headers["content-type"].startswith("text/html"), path
+        assert "未找到" in r.text and '<nav>' in r.text and "pydantic" not in r.text, path
+    api = module_api.get("/api/nonexistent")
+    assert api.status_code == 404 and api.json() == {"detail": "Not Found"}  # the API keeps JSON
+    icon = module_api.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon" and len(icon.content) > 100
+
+
+def test_the_menu_lists_what_the_user_may_open(module_api):
+    allowed = {u: set(module_api.get("/api/console/nav", headers=module_api.headers(u)).json()["allowed"])
+               for u in ("xingzhen01", "ducha01", "weijian01", "admin")}  # fmt: skip
+    assert {"/trajectory", "/collision", "/graph", "/search", "/cases"} <= allowed["xingzhen01"]
+    assert "/audit" not in allowed["xingzhen01"]
+    assert "/audit" in allowed["ducha01"] and not {"/trajectory", "/collision", "/graph"} & allowed["ducha01"]
+    assert not {"/trajectory", "/collision", "/graph", "/audit"} & allowed["admin"]
+    assert not {"/trajectory", "/collision", "/compare", "/audit", "/review"} & allowed["weijian01"]  # external: its ticket only
+
+
+def test_the_console_has_the_catalogs_chinese_names(module_api):
+    labels = module_api.get("/api/console/labels", headers=module_api.headers("xingzhen01")).json()
+    assert labels["datasets"]["hukou_person"] == "户籍人口" and labels["datasets"]["door_access"] == "社区门禁记录"
+    assert labels["fields"]["hukou_person"]["XM"] == "姓名" and labels["common"]["name"] == "姓名"
+    assert labels["fields"]["door_access"]["card_holder"] == "姓名" and labels["fields"]["rail_ticket"]["passenger_name"] == "姓名"

@@ -7,15 +7,21 @@ declared public, and the only way to personal data is the guarded API.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from zhijing.access.guard import require
+from zhijing.access import policy
+from zhijing.access.guard import AccessContext, require, subject
+from zhijing.access.purpose import open_purposes
+from zhijing.config import get_settings
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -37,6 +43,14 @@ PAGES = {
     "/exports": ("exports.html", "导出审批"),
     "/risk": ("risk.html", "风险预警"),
 }
+# what each entry of the console's menu needs (the permission of the API its screen calls, and
+# whether that API takes person data under a purpose): the menu shows only what would answer
+NAV = {
+    "/search": ("search:read", True), "/persons": ("person:search", True), "/trajectory": ("trajectory:read", True),
+    "/companions": ("companions:read", True), "/collision": ("collision:combine", True), "/compare": ("compare:combine", True),
+    "/graph": ("graph:read", True), "/cases": ("case:list", False), "/catalog": ("catalog:read", False),
+    "/review": ("person:judge", True), "/audit": ("audit:read", False), "/risk": ("risk:read", False),
+}  # fmt: skip
 DEEP_LINKS = {  # a screen opened on one subject: the shell only, the script reads the id from the path
     "/persons/{key}": ("persons.html", "一人一档", r"^PM[0-9A-Z]{4,40}$"),
     "/cases/{key}": ("cases.html", "专案", r"^case:[A-Za-z0-9_-]{1,60}$"),
@@ -51,17 +65,81 @@ def _page(template: str, title: str):
 
 
 def _deep_link(template: str, title: str, pattern: str):
-    """A shell opened on one subject; a key that cannot be one is a 422, not an empty page."""
+    """A shell opened on one subject; a key that cannot be one is a page saying so (404)."""
+    shape = re.compile(pattern)
 
-    def page(request: Request, key: str = PathParam(..., pattern=pattern),
-             _ctx=Depends(require("public:page", person_data=False))) -> HTMLResponse:  # fmt: skip
+    def page(request: Request, key: str, _ctx=Depends(require("public:page", person_data=False))) -> HTMLResponse:
+        if not shape.match(key):
+            return _not_found(request, f"“{key[:60]}”不是有效的编号")
         return templates.TemplateResponse(request, template, {"title": title})
 
     return page
 
 
+def _not_found(request: Request, why: str = "") -> HTMLResponse:
+    """A console page (with the menu) for an address that names no page."""
+    return templates.TemplateResponse(request, "notfound.html", {"title": "未找到", "why": why}, status_code=404)
+
+
+def _allowed(user, permission: str, person_data: bool, kinds: list[str]) -> bool:
+    """Would ``permission`` be granted to ``user`` under any purpose they hold (or, for
+    routes without person data, under none)?"""
+    resource, _, action = permission.partition(":")
+    contexts = ([policy.Context(True, k, True, assigned=True) for k in kinds] if person_data
+                else [policy.Context(True, "", True)])  # fmt: skip
+    return any(policy.allowed(subject(user), f"{resource}:api", action, c) for c in contexts)
+
+
+def nav(ctx: AccessContext = Depends(require("catalog:read", person_data=False))) -> dict[str, Any]:
+    """The menu entries the caller's permissions open (the console hides the others)."""
+    kinds = sorted({p["kind"] for p in open_purposes(get_settings(), ctx.user.username)})
+    return {"allowed": sorted(path for path, (perm, person) in NAV.items() if _allowed(ctx.user, perm, person, kinds))}
+
+
+MASTERS = {"persons_master": "人员主档", "vehicles_master": "车辆主档", "phones_master": "手机号主档", "companies_master": "单位主档"}
+# a field the catalog gives no title is named by its data element
+ELEMENTS = {"name": "姓名", "citizen_id": "公民身份号码", "phone": "手机号", "plate": "号牌号码", "address": "地址", "district": "区县",
+            "sex": "性别", "birth_date": "出生日期", "master_id": "人员编号", "vin": "车辆识别代号", "number": "号码",
+            "uscc": "统一社会信用代码", "company_id": "单位编号", "vehicle_id": "车辆编号", "phone_id": "手机号编号",
+            "record_id": "记录编号", "account_no": "账号", "amount": "金额", "company_name": "单位名称", "lat": "纬度", "lon": "经度",
+            "name_pinyin": "姓名拼音", "division_code": "行政区划代码", "duration_s": "时长（秒）", "datetime": "时间", "date": "日期",
+            "place_code": "地点编码", "code": "编码", "category": "类别", "count": "数量", "text": "内容"}  # fmt: skip
+
+
+def labels(_ctx=Depends(require("catalog:read", person_data=False))) -> dict[str, Any]:
+    """The catalog's Chinese names of datasets and their fields, for the console's displays
+    (search rows, a person's sources, timelines) in place of the codes the data carries."""
+    from zhijing.sources.spec import load_spec
+
+    spec = load_spec()
+    datasets = {**MASTERS, **{d.name: d.title for d in spec.datasets}, **{r.name: r.title for r in spec.reference or []}}
+    fields = {d.name: {f.name: t for f in d.fields if (t := f.title or ELEMENTS.get(f.element))} for d in spec.datasets}
+    common = dict(ELEMENTS)
+    for named in fields.values():  # a field code known in any dataset reads the same elsewhere
+        for code, title in named.items():
+            common.setdefault(code, title)
+            common.setdefault(code.lower(), title)
+    return {"datasets": datasets, "fields": fields, "common": common}
+
+
+async def _html_not_found(request: Request, exc: StarletteHTTPException) -> Response:
+    """Unknown console addresses answer a page in Chinese with the menu; the API keeps JSON."""
+    path = request.url.path
+    if exc.status_code == 404 and not path.startswith(("/api/", "/static/")) and request.method == "GET":
+        return _not_found(request)
+    return await http_exception_handler(request, exc)
+
+
+def favicon(_ctx=Depends(require("public:page", person_data=False))) -> FileResponse:
+    return FileResponse(HERE / "static" / "favicon.ico", media_type="image/x-icon")
+
+
 def register(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_api_route("/favicon.ico", favicon, methods=["GET"], include_in_schema=False, name="console:favicon")
+    app.add_api_route("/api/console/labels", labels, methods=["GET"], include_in_schema=False, name="console:labels")
+    app.add_api_route("/api/console/nav", nav, methods=["GET"], include_in_schema=False, name="console:nav")
+    app.add_exception_handler(StarletteHTTPException, _html_not_found)
     for path, (template, title) in PAGES.items():
         app.add_api_route(path, _page(template, title), methods=["GET"], response_class=HTMLResponse,
                           include_in_schema=False, name=f"console:{template}")

@@ -17,7 +17,10 @@ const zj = (() => {
     "toast.ok": "Done", "wb.mode": "How", "wb.pin": "Pin", "wb.place": "Place", "col.time": "Time", "col.dataset": "Dataset",
     "col.record_id": "Source record", "wb.subject": "Subject (person:ID / plate:plate / phone:number)", "wb.run": "Run",
     "search.start": "From", "search.end": "Until", "pin.nocase": "Choose a case as the purpose first (top right)", "pin.done": "Added to case",
+    "nav.risk": "Risk alerts", "persons.search": "Search", "notfound.title": "Page not found",
+    "notfound.hint": "The address is wrong or the page does not exist; use the menu above.", "notfound.home": "Back to the overview",
   };
+  EN["wb.subject"] = "Subject (citizen ID / mobile / plate / person ID)";
   // the API's refusal reasons (English, stable) as the Chinese interface shows them
   const REASONS = [
     [/^a purpose is required/, "须先在右上角选择用途（案件、工单、指令或应急）"],
@@ -40,8 +43,19 @@ const zj = (() => {
     [/^no such saved collision/, "该用途下没有这个已保存的碰撞"],
     [/not (built|ready)|build .* first|has not run/i, "该分析的数据尚未生成，请稍后再试"],
     [/^Not Found$/, "未找到"],
+    [/^subject must be person:/, "对象应为公民身份号码、手机号、车牌号或人员编号（PM…），也可写 person:、plate:、phone: 前缀"],
+    [/^no person holds this citizen ID/, "未找到持有该公民身份号码的人员"],
+    [/^this subject has no relations/, "该对象在关系图中没有任何关联关系"],
+    [/^subject not in the relationship graph/, "关系图中没有该对象（可输入身份证号、手机号、车牌或人员编号）"],
+    [/^at most (\d+) ids in one subject/, (m) => `一个对象至多 ${m[1]} 个编号`],
+    [/^unknown edge type/, "未知的关系类型"],
+    [/^(end must be after start|the time window ends before it starts)/, "结束时间须晚于开始时间"],
+    [/^type something to search for/, "请输入查询内容"],
+    [/^state the reason for the export \(at least (\d+) characters\)/, (m) => `请填写导出理由（至少 ${m[1]} 个字）`],
+    [/must be an ISO time/, "时间格式应为 2025-03-01T08:00"],
   ];
-  const FIELD = { q: "查询内容", subject: "对象", a: "对象 A", b: "对象 B", limit: "条数", windows: "时空窗口", title: "标题" };
+  const FIELD = { q: "查询内容", subject: "对象", a: "对象 A", b: "对象 B", limit: "条数", windows: "时空窗口", title: "标题",
+    dt: "时间差（秒）", radius: "距离（米）", hops: "跳数", offset: "起始位置", k: "窗口数", reason: "导出理由" };
   let lang = localStorage.getItem("zj.lang") || "zh";
   const zh = {};
   function t(key, fallback) { return lang === "en" ? (EN[key] || fallback || key) : (zh[key] || fallback || key); }
@@ -69,6 +83,11 @@ const zj = (() => {
         if (e.type === "string_too_short") return `${name}至少 ${e.ctx?.min_length ?? ""} 个字符`;
         if (e.type === "string_too_long") return `${name}至多 ${e.ctx?.max_length ?? ""} 个字符`;
         if (e.type === "missing") return `缺少${name}`;
+        if (e.type === "less_than_equal") return `${name}不能大于 ${e.ctx?.le ?? ""}`;
+        if (e.type === "greater_than_equal") return `${name}不能小于 ${e.ctx?.ge ?? ""}`;
+        if (e.type === "less_than") return `${name}须小于 ${e.ctx?.lt ?? ""}`;
+        if (e.type === "greater_than") return `${name}须大于 ${e.ctx?.gt ?? ""}`;
+        if (/^(int|float)_(parsing|type)/.test(e.type || "")) return `${name}须为数字`;
         return `${name}无效：${e.msg}`;
       }).join("；");
     }
@@ -76,7 +95,7 @@ const zj = (() => {
     if (!text) return lang === "en" ? `request failed (${status})` : `请求失败（${status}）`;
     if (lang === "en") return text;
     const hit = REASONS.find(([re]) => re.test(text));
-    return hit ? hit[1] : text;
+    return !hit ? text : typeof hit[1] === "function" ? hit[1](text.match(hit[0])) : hit[1];
   }
 
   const token = () => sessionStorage.getItem("zj.token");
@@ -102,7 +121,7 @@ const zj = (() => {
       const body = await res.json().catch(() => ({}));
       const msg = reason(body, res.status);
       if (!opts.quiet) toast(msg);
-      throw Object.assign(new Error(msg), { shown: !opts.quiet, status: res.status });
+      throw Object.assign(new Error(msg), { shown: !opts.quiet, status: res.status, detail: typeof body.detail === "string" ? body.detail : "" });
     }
     return res;
   }
@@ -175,12 +194,14 @@ const zj = (() => {
   const pinButton = (i) => `<button type="button" class="secondary" data-pin="${esc(i)}">${esc(t("wb.pin", "钉选"))}</button>`;
   const pointCols = (extra = []) => [
     ["col.time", "时间", (p) => esc(time(p.ts))], ["wb.mode", "方式", (p) => esc(p.mode ? mode(p.mode) : p.kind || "")],
-    ["wb.place", "地点", (p) => esc(p.place_name || p.place_id || "")], ["col.dataset", "数据集", "dataset"],
+    ["wb.place", "地点", (p) => esc(p.place_name || p.place_id || "")], ["col.dataset", "数据集", (p) => esc(dsName(p.dataset))],
     ["col.record_id", "来源记录", "record_id"], ...extra];
+  /** A 404 of a route this server does not serve (not a refusal naming a subject). */
+  const missing = (e) => e.status === 404 && (!e.detail || e.detail === "Not Found");
   async function analysis(target, path, opts = {}) {
     try { return await loading(target, api(path, { ...opts, quiet: true })); } catch (e) {
       const el = document.querySelector(target);
-      const msg = e.status === 404 && !/person|subject|对象|人员/.test(e.message) ? t("state.missing", "本服务器尚未提供该分析") : e.message;
+      const msg = missing(e) ? t("state.missing", "本服务器尚未提供该分析") : e.message;
       el.innerHTML = `<tbody><tr class="empty"><td>${esc(msg)}</td></tr></tbody>`;
       toast(msg); return null;
     }
@@ -194,11 +215,41 @@ const zj = (() => {
       run(fd);
     };
     form.addEventListener("submit", (ev) => { ev.preventDefault(); go(); });
+    rerun(() => { if (form.elements[0].value) go(); });
     const params = new URLSearchParams(location.search);
     [...form.elements].forEach((el) => { if (el.name && params.get(el.name)) el.value = params.get(el.name); });
     if (form.elements[0].value) go();
   }
   const qs = (name) => new URLSearchParams(location.search).get(name) || "";
+
+  /** The current screen's request, run again when the officer chooses another purpose. */
+  let again = null;
+  function rerun(fn) { again = fn; }
+
+  /** The catalog's Chinese names of datasets and fields (loaded once a session by chrome()). */
+  let LABELS = { datasets: {}, fields: {}, common: {} };
+  async function loadLabels() {
+    const kept = sessionStorage.getItem("zj.labels");
+    if (kept) { try { LABELS = JSON.parse(kept); return; } catch (e) { /* fetch again */ } }
+    const got = await api("/api/console/labels", { quiet: true }).catch(() => null);
+    if (got) { LABELS = got; sessionStorage.setItem("zj.labels", JSON.stringify(got)); }
+  }
+  const dsName = (code) => (lang === "en" ? code || "" : LABELS.datasets[code] || code || "");
+  const fieldName = (ds, f) => (lang === "en" ? f : (LABELS.fields[ds] || {})[f] || LABELS.common[f] || LABELS.common[String(f).toLowerCase()] || f);
+  const KIND_NAMES = { person: "人员", phone: "手机", vehicle: "车辆", plate: "车辆", account: "账户", company: "单位", household: "户",
+    case: "案件", place: "地点", record: "记录" };
+  const REL_NAMES = { household: "同户", co_lodging: "同住", co_travel: "同行", co_case: "同案", call: "通话", transfer: "转账",
+    holds: "持有", uses: "使用", owns: "车主", drives: "驾驶", company_role: "任职", same_place: "同地点", nearby: "邻近", same_stay: "同住" };
+  const kindName = (k) => (lang === "en" ? k || "" : KIND_NAMES[k] || k || "");
+  const relName = (k) => (lang === "en" ? k || "" : REL_NAMES[k] || k || "");
+  /** A time axis that stays legible on a phone: fewer, shorter, non-overlapping labels. */
+  function timeAxis(el) {
+    const box = typeof el === "string" ? document.getElementById(el) : el;
+    const narrow = (box?.clientWidth || window.innerWidth) < 600;
+    return { type: "time", splitNumber: narrow ? 3 : 6,
+      axisLabel: { hideOverlap: true, rotate: narrow ? 30 : 0, fontSize: narrow ? 10 : 12,
+        formatter: narrow ? (v) => { const d = new Date(v); return `${String(d.getFullYear()).slice(2)}/${d.getMonth() + 1}`; } : undefined } };
+  }
 
   async function chrome() {
     applyI18n();
@@ -223,11 +274,24 @@ const zj = (() => {
     sel.innerHTML = `<option value="">${esc(t("purpose.none", "— 选择用途 —"))}</option>` +
       purposes.map((p) => `<option value="${esc(p.value)}">${esc(p.label)}</option>`).join("");
     sel.value = purpose();
-    sel.addEventListener("change", () => sessionStorage.setItem("zj.purpose", sel.value));
+    sel.addEventListener("change", () => {  // the screen's request again, under the purpose now chosen
+      sessionStorage.setItem("zj.purpose", sel.value);
+      const el = document.getElementById("toast"); if (el) el.hidden = true;
+      if (again) again();
+    });
+    const nav = await api("/api/console/nav", { quiet: true }).catch(() => null);
+    if (nav && Array.isArray(nav.allowed)) {  // the menu shows what the user's permissions open
+      const open = new Set(nav.allowed);
+      document.querySelectorAll("header.top nav a").forEach((a) => {
+        const path = a.getAttribute("href"); if (path !== "/" && !open.has(path)) a.hidden = true;
+      });
+    }
+    await loadLabels();
     return me;
   }
 
   const pages = {
+    async notfound() { await chrome(); },
     login() {
       applyI18n();
       document.getElementById("lang")?.addEventListener("click", () => {
@@ -245,5 +309,6 @@ const zj = (() => {
     },
   };
   return { api, request, served, download, pages, t, addEN, applyI18n, reason, chrome, table, rows, loading, chart, esc, toast,
-           purpose, pin, time, qs, lang: () => lang, pointCols, analysis, subjectForm, mode, pinButton };
+           purpose, pin, time, qs, lang: () => lang, pointCols, analysis, subjectForm, mode, pinButton,
+           rerun, dsName, fieldName, kindName, relName, timeAxis, missing };
 })();

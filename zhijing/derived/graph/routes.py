@@ -49,11 +49,43 @@ def _window(since: str | None, until: str | None) -> tuple[int | None, int | Non
     return lo, hi
 
 
+PREFIX = {"person": "P", "phone": "T", "plate": "V", "vehicle": "V", "account": "A", "company": "C"}
+NO_EDGES = "this subject has no relations in the relationship graph"
+
+
+def _candidates(subject: str) -> list[str] | None:
+    """The graph ids a subject may be, written as the workbench writes it (``person:PM…``,
+    ``plate:…``, ``phone:…``) or as an officer types it (citizen ID number, master id, plate,
+    mobile number); None when it is none of these (the graph's own ``P:…`` forms)."""
+    from zhijing.derived.workbench import subjects
+
+    text = subject.strip()
+    kind, sep, rest = text.partition(":")
+    if sep and kind in PREFIX:
+        return [f"{PREFIX[kind]}:{i.strip()}" for i in rest.split(",") if i.strip()]
+    found = subjects.bare_kind(text)
+    if found is None:
+        return None
+    kind, value = found
+    if kind == "citizen_id":
+        holders = subjects.holders(get_settings(), value)
+        if not holders:
+            raise HTTPException(404, "no person holds this citizen ID number")
+        return [f"P:{m}" for m in holders]
+    return [f"{PREFIX[kind]}:{value}"]
+
+
 def _graph_and_node(subject: str):
     try:
         g = service.graph(get_settings())
     except ZhijingError as exc:  # not built yet: try again later
         raise HTTPException(503, str(exc)) from None
+    candidates = _candidates(subject)
+    if candidates is not None:
+        for c in candidates:
+            if (pos := g.position(c)) is not None:
+                return g, pos
+        raise HTTPException(404, NO_EDGES)
     try:
         return g, service.node_of(g, subject)
     except ZhijingError as exc:

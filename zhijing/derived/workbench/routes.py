@@ -29,6 +29,7 @@ from zhijing.sources.spec import load_spec
 
 router = APIRouter(prefix="/api", tags=["workbench"])
 INVESTIGATIVE = ("case", "order", "emergency")
+MAX_SEARCH_OFFSET = 1000
 MASTER_GRADES = {"persons_master": (GRADES, KINDS),
                  "vehicles_master": ({"plate": "internal", "vin": "internal", "vehicle_id": "internal"}, {}),
                  "phones_master": ({"number": "sensitive", "phone_id": "internal"}, {"number": "phone"}),
@@ -71,7 +72,7 @@ def _persons(ctx: AccessContext, master_ids: list[str]) -> dict[str, dict]:
 
 def _subject(ctx: AccessContext, text: str) -> Subject:
     try:
-        subject = subjects.resolve(get_settings(), subjects.parse(text))
+        subject = subjects.resolve(get_settings(), subjects.interpret(get_settings(), text))
     except ZhijingError as exc:
         raise _unprocessable(exc) from None
     if subject.kind == "person":
@@ -84,25 +85,28 @@ def _subject(ctx: AccessContext, text: str) -> Subject:
 @router.get("/search")
 def search_all(q: str = Query(..., max_length=search.MAX_QUERY), dataset: list[str] = Query(default=[]),
                start: str | None = None, end: str | None = None, district: str | None = None,
-               limit: int = Query(20, ge=1, le=100), ctx: AccessContext = Depends(require("search:read"))) -> dict[str, Any]:  # fmt: skip
-    """云搜索: every dataset and master, grouped by entity, ranked, highlighted, masked."""
+               limit: int = Query(20, ge=1, le=100), offset: int = Query(0, ge=0, le=MAX_SEARCH_OFFSET),
+               ctx: AccessContext = Depends(require("search:read"))) -> dict[str, Any]:  # fmt: skip
+    """云搜索: every dataset and master, grouped by entity, ranked, highlighted, masked;
+    ``offset`` pages the groups (``more`` says whether another page follows)."""
     try:
         t0, t1 = subjects.span(start, end)
-        found = search.query(get_settings(), q, dataset or None, t0, t1, district, limit=limit + 10,
+        found = search.query(get_settings(), q, dataset or None, t0, t1, district, limit=offset + limit + 10,
                              shown=lambda ds, f: mask_fields(ctx, ds, f))  # fmt: skip
     except ZhijingError as exc:
         raise _unprocessable(exc) from None
     people = _persons(ctx, [g["id"] for g in found["groups"] if g["kind"] == "person"])
     investigating = ctx.purpose_kind in INVESTIGATIVE  # a service ticket finds persons it may see, nothing else
     visible = [g for g in found["groups"] if (g["kind"] != "person" and investigating) or g["id"] in people]
-    groups = visible[:limit]
+    groups = visible[offset:offset + limit]
     for g in groups:
         g["entity"] = people.get(g["id"]) if g["kind"] == "person" else None
         for h in g["hits"]:  # a hit names only the persons the caller may see
             h["masters"] = [m for m in h["masters"] if m in people]
     ctx.audit("consult", [g["group"] for g in groups] + [h["uid"] for g in groups for h in g["hits"]],
               query=f"search ({len(q)} chars)")  # fmt: skip
-    return {**found, "total": len(visible), "groups": groups}
+    more = len(visible) > offset + limit
+    return {**found, "total": len(visible), "offset": offset, "more": more, "groups": groups}
 
 
 @router.get("/trajectory")

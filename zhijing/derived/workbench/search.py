@@ -272,6 +272,7 @@ def open_index(settings) -> tantivy.Index | None:
 
 MAX_QUERY = 200
 CANDIDATES = 300
+NAME_POOL = 200
 SHAPE_BOOST = 0.0
 
 
@@ -349,7 +350,9 @@ def query(settings, q: str, datasets: list[str] | None = None, start: datetime |
         g["addrs"].append((float(score), addr))
     order = sorted(groups.values(), key=lambda g: -(g["bm25"] + 0.05 * math.log1p(g["count"])))
     name_query = is_name(q)
-    pool = order[: max(limit + 10, 2 * limit)] if name_query else order[: max(1, limit)]
+    # a name is re-ranked by similarity over a pool that does not depend on the page asked
+    # for, so paging (``offset`` in the route) neither repeats nor skips a group
+    pool = order[: max(NAME_POOL, 2 * limit)] if name_query else order[: max(1, limit)]
     for g in pool:  # the best document of each group names it (and, for a name, says how close it is)
         g["top"] = searcher.doc(g["addrs"][0][1]).to_dict()
         sim = max((name_similarity(q, n) for n in g["top"].get("names", [])), default=0.0) if name_query else 0.0

@@ -1,9 +1,12 @@
 """Subjects of an analysis: a person (master id), a vehicle (plate) or a phone, written
 ``person:PM…``, ``plate:浙B…``, ``phone:138…``; several of one kind, comma separated, are
-one subject (a person known under several IDs)."""
+one subject (a person known under several IDs). What an officer types bare — a citizen ID
+number, a plate, a mobile number, a master id — is read as the subject it names
+(:func:`interpret`)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -14,11 +17,15 @@ from zhijing.derived.workbench.keys import plate_key, plate_key_sql
 from zhijing.derived.workbench.presence import cursor, source
 from zhijing.errors import ZhijingError
 from zhijing.lake.store import current_files
-from zhijing.standards import phone
+from zhijing.standards import citizen_id, phone
+from zhijing.standards import plate as plates
 
 KINDS = ("person", "plate", "phone")
 LOCAL = ZoneInfo("Asia/Shanghai")
 MAX_IDS = 20
+SHAPE_ERROR = "subject must be person:<master id>, plate:<plate> or phone:<number>"
+_MASTER = re.compile(r"^PM[0-9A-Z]{4,40}$")
+_PLATE = re.compile(rf"^[{plates.PROVINCES}使][A-Z0-9]{{5,7}}[警学挂领港澳试超]?$")
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,7 @@ def parse(text: str | None) -> Subject:
     kind, _, rest = (text or "").strip().partition(":")
     ids = tuple(dict.fromkeys(i.strip() for i in rest.split(",") if i.strip()))
     if kind not in KINDS or not ids:
-        raise ZhijingError("subject must be person:<master id>, plate:<plate> or phone:<number>")
+        raise ZhijingError(SHAPE_ERROR)
     if len(ids) > MAX_IDS:
         raise ZhijingError(f"at most {MAX_IDS} ids in one subject")
     if kind == "phone":
@@ -44,6 +51,49 @@ def parse(text: str | None) -> Subject:
     if kind == "plate":
         ids = tuple(i.upper().replace(" ", "") for i in ids)
     return Subject(kind, ids)
+
+
+def bare_kind(text: str) -> tuple[str, str] | None:
+    """What a bare entry names: ('citizen_id' | 'person' | 'phone' | 'plate', normalized), or None."""
+    raw = (text or "").strip()
+    if not raw or ":" in raw or "," in raw:
+        return None
+    if re.fullmatch(r"\d{17}[\dXx]|\d{15}", raw):  # a number with a wrong check character is still looked up
+        return "citizen_id", citizen_id.normalize(raw).value or raw.upper()
+    if _MASTER.match(raw.upper()):
+        return "person", raw.upper()
+    if (tel := phone.normalize(raw)).value:
+        return "phone", tel.value
+    cleaned = re.sub(r"[\s·.\-•・]", "", raw).upper()
+    if _PLATE.match(cleaned):
+        return "plate", cleaned
+    return None
+
+
+def holders(settings, number: str, con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
+    """The master persons holding a citizen ID number (most mentions first)."""
+    files = current_files(settings, "entities", "persons_master")
+    if not files:
+        return []
+    con = con or cursor()
+    rows = con.execute(f"SELECT master_id FROM read_parquet({files!r}) WHERE citizen_id = $n ORDER BY mentions DESC, master_id",
+                       {"n": number}).fetchall()  # fmt: skip
+    return [r[0] for r in rows][:MAX_IDS]
+
+
+def interpret(settings, text: str | None) -> Subject:
+    """A subject as an officer types it: the prefixed forms, or a bare citizen ID number
+    (the master persons holding it), master id, mobile number or plate."""
+    found = bare_kind(text or "")
+    if found is None:
+        return parse(text)
+    kind, value = found
+    if kind == "citizen_id":
+        ids = holders(settings, value)
+        if not ids:
+            raise ZhijingError("no person holds this citizen ID number")
+        return Subject("person", tuple(ids))
+    return Subject(kind, (value,))
 
 
 def resolve(settings, subject: Subject, con: duckdb.DuckDBPyConnection | None = None) -> Subject:

@@ -58,7 +58,10 @@ zj.pages.collision = async () => {
       zj.pin("pin", `碰撞命中 ${b.dataset.pin}`, { windows: out.windows, hit: h });
     }));
   }
+  let ran = false;
+  zj.rerun(() => { saved(); if (ran) collide(false); });
   async function collide(save) {
+    ran = true;
     if (!windows.length) { zj.toast(t("coll.none", "请至少添加一个窗口")); return; }
     const body = { windows, k: +document.getElementById("k").value || null, save, name: document.getElementById("save-name").value };
     show(await zj.analysis("#hits", "/api/collision", { method: "POST", json: body }));

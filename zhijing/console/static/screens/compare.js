@@ -13,13 +13,13 @@ zj.pages.compare = async () => {
     const out = await zj.analysis("#coincidences", `/api/compare?${new URLSearchParams({ a, b, dt: dt || 3600, radius: radius || 300 })}`);
     if (!out) return;
     document.getElementById("summary").textContent = `${out.a.subject || a} · ${out.b.subject || b} · ${out.coincidences.length}`;
-    const side = (s) => `${esc(zj.time(s.ts))} ${esc(s.place_name || s.place_id || "")}<br><span class="muted">${esc(s.dataset)}:${esc(s.record_id)}</span>`;
-    zj.table("#coincidences", [["cmp.how", "方式", "how"], ["cmp.dts", "时间差（秒）", "dt_s"], ["cmp.at", "A 地点 / 记录", (c) => side(c.a)],
+    const side = (s) => `${esc(zj.time(s.ts))} ${esc(s.place_name || s.place_id || "")}<br><span class="muted">${esc(zj.dsName(s.dataset))}：${esc(s.record_id)}</span>`;
+    zj.table("#coincidences", [["cmp.how", "方式", (c) => esc(zj.relName(c.how))], ["cmp.dts", "时间差（秒）", "dt_s"], ["cmp.at", "A 地点 / 记录", (c) => side(c.a)],
       ["cmp.bt", "B 地点 / 记录", (c) => side(c.b)]], out.coincidences);
     layers.splice(0).forEach((l) => l.remove());
     [["a", "#c8102e"], ["b", "#123f7a"]].forEach(([k, color]) => layers.push(zj.map.points(m, out[k].points.map((p) =>
       ({ lat: p.lat, lon: p.lon, color, label: `${k.toUpperCase()} ${zj.time(p.ts)} ${p.place_name || ""}` })), { line: true, color })));
-    zj.chart("timeline")?.setOption({ tooltip: {}, legend: {}, xAxis: { type: "time" }, yAxis: { type: "category", data: ["A", "B"] },
+    zj.chart("timeline")?.setOption({ tooltip: {}, legend: {}, xAxis: zj.timeAxis("timeline"), yAxis: { type: "category", data: ["A", "B"] },
       dataZoom: [{ type: "inside" }, { type: "slider" }],
       series: [["A", out.a], ["B", out.b]].map(([n, s]) => ({ name: n, type: "scatter", symbolSize: 9, data: s.points.map((p) => [p.ts, n]) })) });
   });

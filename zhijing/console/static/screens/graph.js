@@ -1,7 +1,7 @@
 /* 关系研判: the relationship graph (Cytoscape.js, vendored) from GET /api/graph/expand; a click
    on a node expands it, a click on an edge lists its evidence records. */
 "use strict";
-zj.addEN({ "graph.subject": "Subject (P:person / T:phone / A:account / V:plate / C:USCC)", "graph.hops": "Hops",
+zj.addEN({ "graph.subject": "Subject (citizen ID / mobile / plate / person ID, or P: T: A: V: C: ids)", "graph.hops": "Hops",
   "graph.types": "Edge types (comma separated, optional)", "graph.hint": "Click a node to expand it; click an edge for its evidence.",
   "graph.nodes": "nodes", "graph.edges": "edges", "graph.nolib": "Cytoscape is not installed (make setup): edges as a table" });
 zj.pages.graph = async () => {
@@ -13,9 +13,11 @@ zj.pages.graph = async () => {
   const en = zj.lang() === "en", typeName = (x) => (en ? x : TYPES[x] || x);
   const box = document.getElementById("graph");
   const cy = window.cytoscape ? cytoscape({ container: box, wheelSensitivity: 0.3, style: [
-    { selector: "node", style: { label: "data(label)", "font-size": 10, "background-color": "data(color)", width: 18, height: 18 } },
+    // labels only where they can be read: hidden when zoomed out (many nodes fitted into a small box)
+    { selector: "node", style: { label: "data(label)", "font-size": 10, "min-zoomed-font-size": 9, "text-wrap": "ellipsis",
+      "text-max-width": 80, "background-color": "data(color)", width: 18, height: 18 } },
     { selector: "node.seed", style: { "border-width": 3, "border-color": "#000" } },
-    { selector: "edge", style: { label: "data(label)", "font-size": 8, width: "mapData(weight, 1, 10, 1, 5)", "curve-style": "bezier",
+    { selector: "edge", style: { label: "data(label)", "font-size": 8, "min-zoomed-font-size": 10, width: "mapData(weight, 1, 10, 1, 5)", "curve-style": "bezier",
       "line-color": "#9aa7b8", "target-arrow-shape": "triangle", "target-arrow-color": "#9aa7b8" } }] }) : null;
   if (!cy) box.innerHTML = `<p class="muted">${esc(t("graph.nolib", "未安装 Cytoscape（make setup）：以表格列出关系"))}</p><table id="edges" class="data"></table>`;
   const edges = new Map();
@@ -39,8 +41,8 @@ zj.pages.graph = async () => {
   }
   async function expand(subject) {
     const p = new URLSearchParams({ subject, hops: opts.hops || 1 }); if (opts.types) p.set("types", opts.types);
-    try { merge(await zj.api(`/api/graph/expand?${p}`, { quiet: true }), subject); } catch (e) {
-      const msg = e.status === 404 && !/subject|node|unknown/i.test(e.message) ? t("state.missing", "本服务器尚未提供该分析") : e.message;
+    try { const out = await zj.api(`/api/graph/expand?${p}`, { quiet: true }); merge(out, out.subject || subject); } catch (e) {
+      const msg = zj.missing(e) ? t("state.missing", "本服务器尚未提供该分析") : e.message;
       document.getElementById("summary").textContent = msg; zj.toast(msg);
     }
   }
@@ -50,8 +52,8 @@ zj.pages.graph = async () => {
     shown = edges.get(ev.target.id());
     document.getElementById("evidence-card").hidden = false;
     document.getElementById("evidence-title").textContent = `${shown.source} — ${typeName(shown.type)} — ${shown.target}`;
-    zj.table("#evidence", [["col.time", "时间", (r) => esc(zj.time(r.ts))], ["col.dataset", "数据集", "dataset"], ["col.record_id", "来源记录", "record_id"]],
-      shown.evidence || []);
+    zj.table("#evidence", [["col.time", "时间", (r) => esc(zj.time(r.ts))], ["col.dataset", "数据集", (r) => esc(zj.dsName(r.dataset))],
+      ["col.record_id", "来源记录", "record_id"]], shown.evidence || []);
   });
   document.getElementById("pin-edge").addEventListener("click", () => shown &&
     zj.pin("pin", `${shown.source} ${typeName(shown.type)} ${shown.target}`, { edge: shown }));

@@ -22,6 +22,7 @@ zj.pages.persons = async () => {
   else if (zj.qs("q")) { form.q.value = zj.qs("q"); search(zj.qs("q")); }
 
   async function search(q) {
+    zj.rerun(() => search(q));
     const res = await zj.loading("#results", zj.api(`/api/persons/search?q=${encodeURIComponent(q)}`)).catch(() => null);
     if (!res) return;
     zj.table("#results", [
@@ -34,6 +35,7 @@ zj.pages.persons = async () => {
   }
 
   async function openFile(id) {
+    zj.rerun(() => openFile(id));
     const section = document.getElementById("file");
     section.hidden = false;
     const f = await zj.loading("#facts", zj.api(`/api/persons/${encodeURIComponent(id)}`)).catch(() => null);
@@ -55,22 +57,22 @@ zj.pages.persons = async () => {
     document.getElementById("facts").innerHTML = Object.entries(f.facts || f.values || {}).map(([k, v]) => {
       const vals = Array.isArray(v) ? v : [v];
       return `<dt>${esc(t("fact." + k, LABELS[k] || k))}</dt><dd>${vals.map((x) => typeof x === "object" && x
-        ? `${esc(x.value)}<span class="src">${esc((x.datasets || []).join(" · "))} ×${esc(x.sources || 1)} ${esc((x.first_seen || "").slice(0, 10))}</span>` : esc(x)).join("<br>")}</dd>`;
+        ? `${esc(x.value)}<span class="src">${esc((x.datasets || []).map(zj.dsName).join(" · "))} ×${esc(x.sources || 1)} ${esc((x.first_seen || "").slice(0, 10))}</span>` : esc(x)).join("<br>")}</dd>`;
     }).join("");
-    zj.table("#records", [["col.title", "记录", "title"], ["col.dataset", "数据集", "dataset"], ["col.record_id", "记录编号", "record_id"],
+    zj.table("#records", [["col.title", "记录", "title"], ["col.dataset", "数据集", (r) => esc(zj.dsName(r.dataset))], ["col.record_id", "记录编号", "record_id"],
       ["col.summary", "摘要", "summary"]], f.records || []);
     let tl = f.timeline;
     if (!tl) tl = (await zj.api(`/api/persons/${encodeURIComponent(id)}/timeline`, { quiet: true }).catch(() => ({}))).events || [];
-    const label = (e) => (zj.lang() === "en" ? e.dataset : e.title || e.dataset);
+    const label = (e) => (zj.lang() === "en" ? e.dataset : zj.dsName(e.dataset) || e.title);
     const ds = [...new Set(tl.map(label))];
     zj.chart("timeline")?.setOption({ tooltip: { formatter: (p) => esc(p.data.label) }, grid: { left: 120 },
-      xAxis: { type: "time" }, yAxis: { type: "category", data: ds },
+      xAxis: zj.timeAxis("timeline"), yAxis: { type: "category", data: ds },
       series: [{ type: "scatter", symbolSize: 10, data: tl.map((e) => ({ value: [e.time, label(e)], label: e.summary || e.record_id })) }] });
     const rel = f.relations || f.graph || { nodes: [], links: [] };
     zj.chart("graph")?.setOption({ tooltip: {}, legend: {}, series: [{ type: "graph", layout: "force", roam: true,
       force: { repulsion: 160, edgeLength: 80 }, label: { show: true },
-      categories: [...new Set((rel.nodes || []).map((n) => n.kind))].map((k) => ({ name: k })),
-      data: (rel.nodes || []).map((n) => ({ id: n.id, name: n.label || n.id, category: n.kind })),
-      links: (rel.links || rel.edges || []).map((l) => ({ source: l.source, target: l.target, label: { show: !!l.kind, formatter: l.kind } })) }] });
+      categories: [...new Set((rel.nodes || []).map((n) => n.kind))].map((k) => ({ name: zj.kindName(k) })),
+      data: (rel.nodes || []).map((n) => ({ id: n.id, name: n.label || n.id, category: zj.kindName(n.kind) })),
+      links: (rel.links || rel.edges || []).map((l) => ({ source: l.source, target: l.target, label: { show: !!l.kind, formatter: zj.relName(l.kind) } })) }] });
   }
 };
