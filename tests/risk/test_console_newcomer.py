@@ -53,7 +53,9 @@ def test_labels_paging_detail_in_view_and_state_actions(server, browser):
     assert page.locator("[data-run]").count() == 0  # 刑侦 officers do not run models
     page.select_option("#inbox-filter select[name=model]", "mules")
     page.click("#inbox-filter button[type=submit]")
-    page.wait_for_function("() => [...document.querySelectorAll('#inbox tbody tr')].every(r => r.innerText.includes('涉诈账户'))")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#inbox tbody tr')].every(r => r.innerText.includes('涉诈账户'))"
+    )
     rows = page.locator("#inbox tbody tr")
     rows.nth(rows.count() - 1).click()
     page.wait_for_selector("#detail:not([hidden])")
@@ -80,7 +82,9 @@ def test_run_button_only_for_analysts_and_command(server, browser):
     page, errors = login(browser, base, logins, "fenxi01")
     assert page.locator("[data-run]").count() == 7
     page.click("[data-run=blackspots]")
-    page.wait_for_function("() => document.getElementById('toast').innerText.includes('运行完成')", timeout=60_000)
+    page.wait_for_function(
+        "() => document.getElementById('toast').innerText.includes('运行完成')", timeout=60_000
+    )
     assert "道路事故黑点" in page.inner_text("#toast")
     assert not errors, errors
     page.close()
