@@ -24,7 +24,8 @@ def test_risk_api(risk_home, make_api):
         api.get("/api/risk/models", headers=api.headers("weijian01")).status_code == 403
     )  # external: no risk data
 
-    box = api.get("/api/risk/inbox", headers=api.headers("xingzhen01")).json()["items"]  # 刑侦 desk of the city bureau
+    # 刑侦 desk of the city bureau
+    box = api.get("/api/risk/inbox", headers=api.headers("xingzhen01")).json()["items"]
     mule = [w for w in box if w["model"] == "mules"]
     assert mule and all(w["subject"] is None for w in mule)
     wid = mule[0]["id"]

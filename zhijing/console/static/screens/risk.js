@@ -179,8 +179,9 @@ const zjRisk = (() => {
     document.getElementById("inbox-filter").addEventListener("submit", (ev) => { ev.preventDefault(); offset = 0; inbox(); });
     document.getElementById("prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); inbox(); });
     document.getElementById("next").addEventListener("click", () => { if (offset + PAGE < total) { offset += PAGE; inbox(); } });
-    await models();
-    await Promise.all([inbox(), hotmap().catch(() => {})]);
+    const map = hotmap().catch(() => {});  // the forecast takes a while: start it first
+    await models();  // the filter's model names and the labels first
+    await Promise.all([inbox(), map]);
   }
   return { page };
 })();
