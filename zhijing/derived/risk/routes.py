@@ -83,8 +83,9 @@ def inbox(model: str | None = None, state: str | None = None, since: str | None 
     """One page of the caller's unit's warnings (open ones unless ``state`` asks), best
     first, with the total that match; ``since``/``until`` are dates or times (a person
     warning names no one here)."""
+    state = state or None
     if state is not None and state not in loop.STATES:
-        raise HTTPException(422, f"state must be one of {', '.join(loop.STATES)}")
+        raise HTTPException(422, "状态须为 new / triaged / acting / closed 之一")
     page = loop.inbox_page(get_settings(), ctx.user.unit, ctx.user.department, model or None, state,
                            _when(since), _when(until, end=True), limit, offset)  # fmt: skip
     return {**page, "items": [_json(w) for w in page["items"]]}
@@ -97,9 +98,9 @@ def _when(text: str | None, end: bool = False):
     try:
         t = pd.Timestamp(text)
     except (ValueError, TypeError, OverflowError):
-        raise HTTPException(422, "since/until must be a date or time (YYYY-MM-DD[THH:MM])") from None
+        raise HTTPException(422, "起止时间须为日期或时间（YYYY-MM-DD[THH:MM]）") from None
     if pd.isna(t):
-        raise HTTPException(422, "since/until must be a date or time (YYYY-MM-DD[THH:MM])")
+        raise HTTPException(422, "起止时间须为日期或时间（YYYY-MM-DD[THH:MM]）")
     if end and len(text) <= 10:
         t += pd.Timedelta(days=1)
     t = t.tz_localize("Asia/Shanghai") if t.tzinfo is None else t
