@@ -60,10 +60,9 @@ def register(app: typer.Typer) -> None:
         from zhijing.access.seed import seed_demo
 
         logins = seed_demo(settings)
-        from zhijing.derived.risk.loop import run_all
+        from zhijing.derived.risk.loop import demo_models
 
-        with console.status("风险预警 running the warning models"):
-            run_all(settings)  # the units' inboxes have today's warnings
+        demo_models(settings, settings.city_dir, console)  # scored model cards; today's warnings in the inboxes
         lines = [f"http://127.0.0.1:{port}/", ""]
         lines += [f"{user:<14} {password:<18} {what}" for user, password, what in logins]
         console.print(Panel("\n".join(lines), title="智警 zhijing — log in", expand=False))

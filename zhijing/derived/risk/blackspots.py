@@ -55,8 +55,12 @@ def rank(settings: Settings) -> pd.DataFrame:
         return f.assign(spf=f.accidents, eb=f.accidents, excess=0.0)
     x = sm.add_constant(np.log1p(f.exposure.to_numpy()))
     model = sm.NegativeBinomial(f.accidents.to_numpy(), x)
-    start = model.fit(disp=0, method="nm", maxiter=4000)  # Newton diverges on many zeros: simplex first
-    nb = model.fit(disp=0, method="bfgs", start_params=start.params, maxiter=500)
+    # Newton diverges on many zeros: simplex first. The simplex tries dispersions where a
+    # cell's NB probability is exactly 0 or 1; the log-likelihood there is -inf (log 0 and
+    # 0 × -inf), which the search rejects as it should, so numpy's warnings are noise.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        start = model.fit(disp=0, method="nm", maxiter=4000)
+        nb = model.fit(disp=0, method="bfgs", start_params=start.params, maxiter=500)
     alpha = float(nb.params[-1])
     mu = np.exp(x @ nb.params[:-1])
     w = 1 / (1 + alpha * mu)

@@ -270,27 +270,57 @@ def knox(
             "p_value": (1 + int((sims >= observed).sum())) / (permutations + 1)}  # fmt: skip
 
 
-def forecast(settings: Settings, as_of: pd.Timestamp, share: float = 0.01) -> list[dict]:
-    """Tomorrow's hot cells (patrol planning): the top ``share`` of cells by the fitted
-    self-exciting intensity for the day after ``as_of`` — places and rates, no person."""
+def surface(settings: Settings, as_of: pd.Timestamp) -> tuple[Grid, np.ndarray] | None:
+    """Every cell's expected burglaries for the day after ``as_of`` (per cell), or None
+    with too few incidents to fit."""
     ev = incidents(settings)
     if len(ev) < 2:
-        return []
+        return None
     g = grid(settings)
     at = _days(pd.Series([data.as_utc(as_of)]))[0]
     xy, t = g.xy(ev.lon, ev.lat), _days(ev.ts)
     past = t < at
     if past.sum() < 2:
-        return []
+        return None
     dwell = dwellings(settings, g)
     model = fit(xy[past], t[past], _at(dwell, g.index(xy[past])))
     s = model.background(g.cells, dwell) + model.triggered(g.cells, xy[past], t[past], at + 0.5, at)
+    return g, s * CELL_M * CELL_M
+
+
+def _cell(g, s: np.ndarray, k: int) -> dict:
+    return {
+        "lon": round(float(g.lonlat[k, 0]), 6),
+        "lat": round(float(g.lonlat[k, 1]), 6),
+        "expected": float(s[k]),
+    }
+
+
+def forecast(settings: Settings, as_of: pd.Timestamp, share: float = 0.01) -> list[dict]:
+    """Tomorrow's hot cells (patrol planning): the top ``share`` of cells by the fitted
+    self-exciting intensity for the day after ``as_of`` — places and rates, no person."""
+    found = surface(settings, as_of)
+    if found is None:
+        return []
+    g, s = found
     top = np.argsort(-s)[: max(1, int(round(share * len(s))))]
-    per_cell = CELL_M * CELL_M
-    return [{"lon": round(float(g.lonlat[k, 0]), 6), "lat": round(float(g.lonlat[k, 1]), 6),
-             "expected": float(s[k] * per_cell)} for k in top]  # fmt: skip
+    return [_cell(g, s, k) for k in top]
+
+
+WARN_LIFT = 20.0  # a warning names a cell at least this many times the city's mean cell
+WARN_MAX = 10  # and no more than this many cells a day (the patrol map shows them all)
+
+
+def warn_cells(g, s: np.ndarray, lift: float = WARN_LIFT, most: int = WARN_MAX) -> list[dict]:
+    """The cells worth a warning: the ``most`` hottest whose expected count is at least
+    ``lift`` × the mean cell's (the hot-spot map layer keeps every top cell)."""
+    top = np.argsort(-s, kind="stable")[:most]
+    floor = lift * float(s.mean())
+    return [{**_cell(g, s, k), "lift": round(float(s[k]) / float(s.mean()), 1)} for k in top if s[k] >= floor]
 
 
 def warnings(settings: Settings, as_of: pd.Timestamp) -> list[dict]:
+    found = surface(settings, as_of)
+    cells = warn_cells(*found) if found is not None else []
     return [{"subject_kind": "area", "subject": f"{c['lon']:.5f},{c['lat']:.5f}", "label": "明日入室盗窃热点",
-             "score": c["expected"], "evidence": c} for c in forecast(settings, as_of)]  # fmt: skip
+             "score": c["expected"], "evidence": c} for c in cells]  # fmt: skip

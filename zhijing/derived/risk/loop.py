@@ -56,6 +56,7 @@ feedback = sa.Table(
 )  # fmt: skip
 VERDICTS = ("confirmed", "false_alarm", "unclear")
 PERSONAL = ("person", "account")  # a personal bank account is a person's data: same rules
+STATE_ZH = {"new": "新", "triaged": "研判中", "acting": "处置中", "closed": "已关闭"}
 STATES = {"new": ("triaged", "closed"), "triaged": ("acting", "closed"), "acting": ("closed",), "closed": ()}
 
 
@@ -99,19 +100,45 @@ def _router(settings: Settings):
     return unit_of
 
 
-def run(settings: Settings, name: str, as_of: pd.Timestamp | None = None) -> dict:
-    """Run one model now; publish its warnings atomically, or record the failure."""
+def start(settings: Settings, name: str, as_of: pd.Timestamp | None = None) -> dict:
+    """Record a run of ``name`` as running (its id is what the console polls)."""
     if name not in MODELS:
         raise ZhijingError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
     spec = MODELS[name]
     as_of = (
         pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now(tz="Asia/Shanghai").tz_localize(None)
     )
-    run_id = f"{name}-{uuid.uuid4().hex[:12]}"
-    rec = {"run_id": run_id, "model": name, "version": spec.version, "as_of": as_of.isoformat(), "status": "running",
-           "data_version": json.dumps(spec.data_version(settings)), "started_at": _now(), "warnings": 0}  # fmt: skip
+    rec = {"run_id": f"{name}-{uuid.uuid4().hex[:12]}", "model": name, "version": spec.version, "as_of": as_of.isoformat(),
+           "status": "running", "data_version": json.dumps(spec.data_version(settings)), "started_at": _now(), "warnings": 0}  # fmt: skip
     with engine(settings).begin() as conn:
         conn.execute(sa.insert(runs), [rec])
+    return rec
+
+
+def running(settings: Settings, name: str, within: pd.Timedelta = pd.Timedelta(minutes=30)) -> dict | None:
+    """A run of ``name`` still running (started within ``within``), if any."""
+    since = _now() - within.to_pytimedelta()
+    with engine(settings).connect() as conn:
+        r = conn.execute(sa.select(runs).where(runs.c.model == name, runs.c.status == "running", runs.c.started_at >= since)
+                         .order_by(runs.c.started_at.desc())).mappings().first()  # fmt: skip
+    return dict(r) if r else None
+
+
+def run_record(settings: Settings, run_id: str) -> dict:
+    with engine(settings).connect() as conn:
+        r = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).mappings().first()
+    if r is None:
+        raise ZhijingError(f"no run {run_id}")
+    return dict(r)
+
+
+def run(settings: Settings, name: str, as_of: pd.Timestamp | None = None, run_id: str | None = None) -> dict:
+    """Run one model now; publish its warnings atomically, or record the failure. With
+    ``run_id`` (from ``start``) the run fills in that record."""
+    rec = run_record(settings, run_id) if run_id else start(settings, name, as_of)
+    spec, run_id = MODELS[name], rec["run_id"]
+    as_of = pd.Timestamp(rec["as_of"])
+    with engine(settings).connect() as conn:
         known = conn.execute(sa.select(registry.c.version).where(registry.c.name == name)).scalar()
     if known != spec.version:  # a model runs as registered: first run or new version registers it
         register(settings, name)
@@ -130,10 +157,7 @@ def run(settings: Settings, name: str, as_of: pd.Timestamp | None = None) -> dic
                 status="failed", error=type(exc).__name__, finished_at=_now()))  # fmt: skip
         return {**rec, "status": "failed", "error": type(exc).__name__}
     with engine(settings).begin() as conn:
-        conn.execute(sa.update(warnings_t).where(warnings_t.c.model == name, warnings_t.c.state == "new", warnings_t.c.current)
-                     .values(current=False))  # fmt: skip
-        if rows:
-            conn.execute(sa.insert(warnings_t), rows)
+        _publish(conn, name, rows)
         conn.execute(
             sa.update(runs)
             .where(runs.c.run_id == run_id)
@@ -142,9 +166,60 @@ def run(settings: Settings, name: str, as_of: pd.Timestamp | None = None) -> dic
     return {**rec, "status": "ok", "warnings": len(rows)}
 
 
+def _publish(conn, name: str, rows: list[dict]) -> None:
+    """A re-run never duplicates an open warning about the same subject: a new one is
+    updated in place (score, evidence, run), one already triaged or acted on is left to its
+    officer; new warnings the run no longer finds leave the inbox."""
+    open_ = {r.subject: r for r in conn.execute(
+        sa.select(warnings_t.c.id, warnings_t.c.subject, warnings_t.c.state)
+        .where(warnings_t.c.model == name, warnings_t.c.current, warnings_t.c.state != "closed"))}  # fmt: skip
+    keep, fresh = set(), []
+    for row in rows:
+        old = open_.get(row["subject"])
+        if old is None:
+            fresh.append(row)
+            continue
+        keep.add(old.id)
+        if old.state == "new":
+            conn.execute(sa.update(warnings_t).where(warnings_t.c.id == old.id).values(
+                {k: row[k] for k in ("run_id", "version", "label", "score", "evidence", "unit", "department")}))  # fmt: skip
+    stale = [r.id for r in open_.values() if r.state == "new" and r.id not in keep]
+    if stale:
+        conn.execute(sa.update(warnings_t).where(warnings_t.c.id.in_(stale)).values(current=False))
+    if fresh:
+        conn.execute(sa.insert(warnings_t), fresh)
+
+
 def run_all(settings: Settings) -> list[dict]:
     """The scheduled job: every registered model, now."""
     return [run(settings, name) for name in MODELS]
+
+
+def demo_models(settings: Settings, city, console=None) -> list[dict]:
+    """The demo's risk step, with progress: each model scored against the generated city's
+    planted truth (written to its model card) when the truth is there, then run now."""
+    from pathlib import Path
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from zhijing.derived.risk.evaluate import EVALUATORS, Truth
+
+    truth = Truth(Path(city)) if city is not None and (Path(city) / "truth").is_dir() else None
+    out = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as bar:  # fmt: skip
+        task = bar.add_task("风险预警 warning models", total=len(MODELS))
+        for name, spec in MODELS.items():
+            if truth is not None and name in EVALUATORS:
+                bar.update(task, description=f"风险预警 {spec.title}：评估 evaluate")
+                try:
+                    register(settings, name, EVALUATORS[name](settings, truth))
+                except Exception as exc:  # an evaluation that cannot run leaves the card saying why
+                    register(settings, name, {"error": type(exc).__name__})
+            bar.update(task, description=f"风险预警 {spec.title}：运行 run")
+            out.append(run(settings, name))
+            bar.advance(task)
+    return out
 
 
 def _below(conn, unit: str) -> list[str]:
@@ -163,18 +238,38 @@ def _below(conn, unit: str) -> list[str]:
 def inbox(
     settings: Settings, unit: str, department: str | None = None, model: str | None = None
 ) -> list[dict]:
-    """A unit's current warnings, best first: those routed to it or to units under it, and
-    those for its department's desk at the units above it. A person warning shows no
+    """A unit's current open warnings, best first (all of them; see ``inbox_page``)."""
+    return inbox_page(settings, unit, department, model, limit=None)["items"]
+
+
+def inbox_page(settings: Settings, unit: str, department: str | None = None, model: str | None = None,
+               state: str | None = None, since: datetime | None = None, until: datetime | None = None,
+               limit: int | None = 50, offset: int = 0) -> dict:  # fmt: skip
+    """One page of a unit's current warnings, best first, with the total that match: those
+    routed to it or to units under it, and those for its department's desk at the units
+    above it. Open ones unless ``state`` asks (closed too). A person warning shows no
     identity here."""
     with engine(settings).connect() as conn:
         above = purposes.unit_chain(conn, unit)[1:]
         mine = sa.or_(warnings_t.c.unit.in_(_below(conn, unit)),
                       sa.and_(warnings_t.c.unit.in_(above), warnings_t.c.department == department))  # fmt: skip
-        q = sa.select(warnings_t).where(mine, warnings_t.c.current, warnings_t.c.state != "closed")
+        where = [mine, warnings_t.c.current]
+        where.append(warnings_t.c.state == state if state else warnings_t.c.state != "closed")
         if model:
-            q = q.where(warnings_t.c.model == model)
-        rows = conn.execute(q.order_by(warnings_t.c.score.desc())).mappings().all()
-    return [_public(dict(r)) for r in rows]
+            where.append(warnings_t.c.model == model)
+        if since is not None:
+            where.append(warnings_t.c.created_at >= since)
+        if until is not None:
+            where.append(warnings_t.c.created_at < until)
+        total = conn.execute(sa.select(sa.func.count()).select_from(warnings_t).where(*where)).scalar() or 0
+        q = (
+            sa.select(warnings_t)
+            .where(*where)
+            .order_by(warnings_t.c.score.desc(), warnings_t.c.id)
+            .offset(offset)
+        )
+        rows = conn.execute(q.limit(limit) if limit is not None else q).mappings().all()
+    return {"total": int(total), "offset": offset, "limit": limit, "items": [_public(dict(r)) for r in rows]}
 
 
 def _public(r: dict) -> dict:
@@ -228,9 +323,9 @@ def advance(
         if r is None:
             raise ZhijingError(f"no warning {warning_id}")
         if state not in STATES[r.state]:
-            raise ZhijingError(f"a {r.state} warning cannot become {state}")
+            raise ZhijingError(f"处于“{STATE_ZH[r.state]}”的预警不能转为“{STATE_ZH.get(state, state)}”")
         if state == "closed" and verdict not in VERDICTS:
-            raise ZhijingError(f"closing needs a verdict: {', '.join(VERDICTS)}")
+            raise ZhijingError("关闭预警须给出结论：属实、误报或无法判断")
         conn.execute(sa.update(warnings_t).where(warnings_t.c.id == warning_id).values(state=state))
         if verdict:
             conn.execute(sa.insert(feedback), [{"warning_id": warning_id, "model": r.model, "username": username,

@@ -6,12 +6,13 @@ under a declared emergency, which the policy engine enforces)."""
 from __future__ import annotations
 
 import json
+import threading
 
 import pandas as pd
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query
 
 from zhijing.access import purpose as purposes
-from zhijing.access.guard import require
+from zhijing.access.guard import permitted, require
 from zhijing.config import get_settings
 from zhijing.derived.risk import contacts, data, handoff, hotspots, loop
 from zhijing.derived.risk.registry import MODELS
@@ -36,26 +37,74 @@ def models(ctx=Depends(require("risk:read", person_data=False))) -> list[dict]:
     settings = get_settings()
     cards = {c["name"]: c for c in loop.model_cards(settings)}
     precision = loop.precision(settings)
+    can_run = permitted(ctx.user, "risk:run", None)  # the console shows 立即运行 only to those who may
     out = []
     for m in MODELS.values():
         card = {k: v for k, v in cards.get(m.name, {}).items() if k not in ("name", "title", "version")}
         out.append({"name": m.name, "title": m.title, "person": m.person, "department": m.department,
-                    "version": m.version, **card, "feedback": precision.get(m.name, {})})  # fmt: skip
+                    "version": m.version, **card, "feedback": precision.get(m.name, {}), "can_run": can_run})  # fmt: skip
     return out
 
 
-@router.post("/models/{name}/run")
+@router.post("/models/{name}/run", status_code=202)
 def run(name: str, ctx=Depends(require("risk:run", person_data=False, audited=True))) -> dict:
+    """Start a run in the background and return its id at once (poll ``/runs/{run_id}``);
+    a run of the model already under way is returned instead of a second one."""
     if name not in MODELS:
         raise HTTPException(404, f"unknown model {name!r}")
-    r = loop.run(get_settings(), name)
-    return {k: str(v) if k.endswith("_at") else v for k, v in r.items()}
+    settings = get_settings()
+    rec = loop.running(settings, name)
+    if rec is None:
+        rec = loop.start(settings, name)
+        threading.Thread(target=loop.run, args=(settings, name), kwargs={"run_id": rec["run_id"]},
+                         name=f"risk-run-{rec['run_id']}", daemon=True).start()  # fmt: skip
+    return _run_json(rec)
+
+
+@router.get("/runs/{run_id}")
+def run_state(run_id: str, ctx=Depends(require("risk:read", person_data=False))) -> dict:
+    """A run's state: running, ok (with its warning count) or failed (with the error)."""
+    try:
+        return _run_json(loop.run_record(get_settings(), run_id[:40]))
+    except ZhijingError:
+        raise HTTPException(404, "no such run") from None
+
+
+def _run_json(r: dict) -> dict:
+    return {
+        k: str(v) if k.endswith("_at") and v is not None else v for k, v in r.items() if k != "data_version"
+    }
 
 
 @router.get("/inbox")
-def inbox(model: str | None = None, ctx=Depends(require("risk:read", person_data=False))) -> list[dict]:
-    """The caller's unit's open warnings (a person warning names no one here)."""
-    return [_json(w) for w in loop.inbox(get_settings(), ctx.user.unit, ctx.user.department, model)]
+def inbox(model: str | None = None, state: str | None = None, since: str | None = None, until: str | None = None,
+          limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10**7),
+          ctx=Depends(require("risk:read", person_data=False))) -> dict:  # fmt: skip
+    """One page of the caller's unit's warnings (open ones unless ``state`` asks), best
+    first, with the total that match; ``since``/``until`` are dates or times (a person
+    warning names no one here)."""
+    state = state or None
+    if state is not None and state not in loop.STATES:
+        raise HTTPException(422, "状态须为 new / triaged / acting / closed 之一")
+    page = loop.inbox_page(get_settings(), ctx.user.unit, ctx.user.department, model or None, state,
+                           _when(since), _when(until, end=True), limit, offset)  # fmt: skip
+    return {**page, "items": [_json(w) for w in page["items"]]}
+
+
+def _when(text: str | None, end: bool = False):
+    """A date (a whole day: ``until`` takes its end) or a time, in Beijing time, as UTC."""
+    if not text:
+        return None
+    try:
+        t = pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError):
+        raise HTTPException(422, "起止时间须为日期或时间（YYYY-MM-DD[THH:MM]）") from None
+    if pd.isna(t):
+        raise HTTPException(422, "起止时间须为日期或时间（YYYY-MM-DD[THH:MM]）")
+    if end and len(text) <= 10:
+        t += pd.Timedelta(days=1)
+    t = t.tz_localize("Asia/Shanghai") if t.tzinfo is None else t
+    return t.tz_convert("UTC").to_pydatetime()
 
 
 @router.get("/warnings/{wid}")

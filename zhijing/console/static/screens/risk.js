@@ -1,14 +1,60 @@
-/* 风险预警 screen: the warning inbox, a warning's evidence (transfer flows as a graph,
-   hot cells on the map), triage and feedback, model cards. All data from /api/risk/*. */
+/* 风险预警 screen: the warning inbox (paged, filtered on the server), a warning's evidence
+   (transfer flows as a graph, hot cells on the map), triage and feedback, model cards with
+   their evaluation; runs start in the background and are polled. All data from /api/risk/*. */
 "use strict";
+zj.addEN({ "nav.risk": "Risk warnings", "risk.inbox": "Warning inbox",
+  "risk.inbox.note": "Warnings for your unit and the units under it; a warning about a person shows no identity until opened under a purpose (logged).",
+  "risk.f.model": "All models", "risk.f.open": "Open", "risk.st.new": "New", "risk.st.triaged": "Triaged", "risk.st.acting": "Acting",
+  "risk.st.closed": "Closed", "risk.f.since": "From", "risk.f.until": "To", "risk.f.apply": "Filter",
+  "risk.col.model": "Model", "risk.col.warning": "Warning", "risk.col.subject": "Subject", "risk.col.score": "Score",
+  "risk.col.state": "State", "risk.col.time": "Time", "risk.col.version": "Version", "risk.col.person": "Personal data",
+  "risk.col.data": "Training data versions", "risk.col.eval": "Evaluation", "risk.col.precision": "Feedback precision",
+  "risk.prev": "Previous", "risk.next": "Next", "risk.hot": "Tomorrow's burglary hot cells (patrol)",
+  "risk.openperson": "Open under the purpose (logged)", "risk.do.triage": "Triage", "risk.do.act": "Act",
+  "risk.do.confirmed": "Close: confirmed", "risk.do.false": "Close: false alarm", "risk.do.unclear": "Close: unclear",
+  "risk.cards": "Model cards", "risk.run": "Run now", "risk.running": "Running…", "risk.page": "{a}–{b} of {n}",
+  "risk.none": "No warnings", "risk.hidden": "(person, needs a purpose)", "risk.yes": "Yes (purpose + log)", "risk.no": "No",
+  "risk.datasets": "{n} dataset versions", "risk.noeval": "not evaluated", "risk.evalfailed": "evaluation failed",
+  "risk.m.fundraising": "Illegal fundraising", "risk.m.pyramid": "Pyramid scheme", "risk.m.mules": "Fraud mule accounts",
+  "risk.m.aml": "Money-laundering patterns", "risk.m.hotspots": "Burglary hot spots", "risk.m.blackspots": "Road accident black spots",
+  "risk.m.crowd": "Crowd density" });
 const zjRisk = (() => {
-  const { api, chrome, rows, chart, esc, toast } = zj;
+  const { api, chrome, rows, chart, esc, toast, t } = zj;
+  const en = () => zj.lang && zj.lang() === "en";
   const STATE = { new: "新", triaged: "研判中", acting: "处置中", closed: "已关闭" };
-  let current = null;
+  const NEXT = { new: ["triaged", "closed"], triaged: ["acting", "closed"], acting: ["closed"], closed: [] };
+  const MODEL = { fundraising: "非法集资预警", pyramid: "传销预警", mules: "涉诈账户预警", aml: "洗钱形态识别",
+    hotspots: "入室盗窃热点预测", blackspots: "道路事故黑点", crowd: "人员聚集密度" };
+  const PATTERN = { gather_scatter: "分散转入集中转出", fan_out: "一对多分散转出", fan_in: "多对一集中转入", bipartite: "团伙对倒",
+    cycle: "资金闭环", star: "星型转账" };
+  const FIELD = { subject: "对象", account: "账户", accounts: "关联账户", n_accounts: "账户数", pattern: "形态",
+    accidents: "事故数", expected_spf: "安全性能函数预期", eb: "经验贝叶斯估计", lon: "经度", lat: "纬度", expected: "预计起数",
+    lift: "高于全市平均（倍）", reported_victims_paying_in: "报案被害人转入数", pass_through_transfers: "快进快出笔数",
+    fee: "入门费", members: "成员数", depth: "层级数", per_level: "各层人数", depositors: "出资人数", inflow: "流入金额",
+    repaid_depositors: "已兑付人数", paid_back: "兑付金额", complaints_naming_company: "涉及该公司的投诉数",
+    median_deposit: "出资中位数", window: "时间窗", count: "人数", source: "来源", window_minutes: "时间窗（分钟）",
+    hidden: "说明" };
+  const EVAL = { precision: "精确率", recall: "召回率", f1: "F1", flagged: "预警数", lead_days_before_collapse: "提前预警天数",
+    lead_days_before_first_complaint: "早于首次投诉天数", member_recall: "成员召回率", root_rank: "组织者排名",
+    precision_at_k: "前K精确率", hawkes_pai_0_01: "PAI@1%", hawkes_pei_0_01: "PEI@1%", hawkes_pai_0_05: "PAI@5%",
+    hawkes_pei_0_05: "PEI@5%", eb_recall_at_10: "前10召回率", eb_false_positives_at_10: "前10误报",
+    gathering_windows_alerted: "命中时间窗", alerts: "告警数", period_precision: "精确率", period_recall: "召回率", error: "评估失败" };
+  const modelName = (m) => (en() ? t(`risk.m.${m}`, MODEL[m] || m) : MODEL[m] || m);
+  const label = (w) => (w.model === "aml" ? PATTERN[w.label] || w.label : w.label) || "";
+  /** A score with meaningful precision: three significant digits below 1, two decimals above. */
+  const score = (v) => (v == null || !isFinite(v) ? "—" : Math.abs(v) >= 1 ? v.toFixed(2) : v === 0 ? "0" : Number(v.toPrecision(3)).toString());
+  const PAGE = 50;
+  let current = null, offset = 0, total = 0;
 
+  function value(k, v) {
+    if (k === "pattern") return PATTERN[v] || v;
+    if (Array.isArray(v)) return v.slice(0, 12).join(", ") + (v.length > 12 ? " …" : "");
+    if (typeof v === "number") return Number.isInteger(v) ? String(v) : score(v);
+    return typeof v === "object" && v !== null ? JSON.stringify(v) : v;
+  }
   function evidence(ev) {
     document.getElementById("evidence").innerHTML = Object.entries(ev || {}).map(([k, v]) =>
-      `<dt>${esc(k)}</dt><dd>${esc(Array.isArray(v) ? v.slice(0, 12).join(", ") + (v.length > 12 ? " …" : "") : typeof v === "object" ? JSON.stringify(v) : v)}</dd>`).join("");
+      `<dt>${esc(en() ? k : FIELD[k] || k)}</dt><dd>${esc(value(k, v))}</dd>`).join("");
   }
 
   async function flows(id) {
@@ -22,12 +68,20 @@ const zjRisk = (() => {
         links: g.links.map((l) => ({ source: l.source, target: l.target, value: l.amount, time: l.time, lineStyle: { width: 1 + Math.log10(1 + l.amount) / 2 } })) }] });
   }
 
+  function actions(w) {  // only the steps the warning's state allows
+    document.querySelectorAll("#detail [data-state]").forEach((b) => { b.disabled = !w || !(NEXT[w.state] || []).includes(b.dataset.state); });
+  }
+
   async function open(w) {
     current = w;
-    document.getElementById("detail").hidden = false;
+    const detail = document.getElementById("detail");
+    detail.hidden = false;
     document.getElementById("flows").hidden = true;
-    document.getElementById("detail-title").textContent = `${w.model} v${w.version} · ${w.label || ""} · ${w.score.toFixed(2)}`;
+    document.getElementById("detail-title").textContent =
+      `${modelName(w.model)} v${w.version} · ${label(w)} · ${t("risk.col.score", "分值")} ${score(w.score)} · ${en() ? w.state : STATE[w.state] || w.state}`;
     evidence(w.evidence);
+    actions(w);
+    detail.scrollIntoView({ block: "start", behavior: "smooth" });
     const btn = document.getElementById("open-person");
     btn.hidden = !w.person;
     btn.onclick = async () => {
@@ -39,22 +93,64 @@ const zjRisk = (() => {
   }
 
   async function inbox() {
-    const items = await api("/api/risk/inbox");
-    rows("#inbox tbody", items, ["model", "label", (w) => esc(w.subject ?? "（个人，须用途）"), (w) => esc(w.score.toFixed(2)),
-      (w) => esc(STATE[w.state] || w.state), (w) => esc(String(w.created_at).slice(0, 16))], open);
+    const f = new FormData(document.getElementById("inbox-filter"));
+    const q = new URLSearchParams({ limit: PAGE, offset });
+    for (const k of ["model", "state", "since", "until"]) if (f.get(k)) q.set(k, f.get(k));
+    const box = await api(`/api/risk/inbox?${q}`);
+    total = box.total;
+    rows("#inbox tbody", box.items, [(w) => esc(modelName(w.model)), (w) => esc(label(w)),
+      (w) => esc(w.subject ?? t("risk.hidden", "（个人，须用途）")), (w) => esc(score(w.score)),
+      (w) => esc(en() ? t(`risk.st.${w.state}`, w.state) : STATE[w.state] || w.state), (w) => esc(String(w.created_at).slice(0, 16))], open);
+    if (!box.items.length) document.querySelector("#inbox tbody").innerHTML = `<tr><td colspan="6" class="muted">${esc(t("risk.none", "暂无预警"))}</td></tr>`;
+    document.getElementById("page-info").textContent = total
+      ? t("risk.page", "第 {a}–{b} 条，共 {n} 条").replace("{a}", offset + 1).replace("{b}", offset + box.items.length).replace("{n}", total) : "";
+    document.getElementById("prev").disabled = offset <= 0;
+    document.getElementById("next").disabled = offset + PAGE >= total;
+  }
+
+  function evalName(k) {
+    const key = k.replace(/\./g, "_");
+    if (EVAL[key]) return EVAL[key];
+    const p = Object.keys(PATTERN).find((p) => key.startsWith(p + "_"));
+    return p && EVAL[key.slice(p.length + 1)] ? `${PATTERN[p]} ${EVAL[key.slice(p.length + 1)]}` : null;
+  }
+  /** The registered evaluation's headline scores (the model's own, not its baseline's). */
+  function evaluation(ev) {
+    if (ev && typeof ev.error === "string") return `<span class="muted">${esc(t("risk.evalfailed", "评估失败"))}：${esc(ev.error)}</span>`;
+    const flat = Object.entries(ev || {}).filter(([k, v]) => typeof v === "number" && isFinite(v) && !k.startsWith("baseline") && evalName(k));
+    if (!flat.length) return `<span class="muted">${esc(t("risk.noeval", "未评估"))}</span>`;
+    return flat.slice(0, 4).map(([k, v]) => `${esc(en() ? k : evalName(k))} ${esc(Number.isInteger(v) ? v : v.toFixed(2))}`).join(" · ");
+  }
+
+  async function poll(runId, button) {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 1500));
+      const r = await api(`/api/risk/runs/${encodeURIComponent(runId)}`);
+      if (r.status === "running") continue;
+      button.disabled = false; button.textContent = t("risk.run", "立即运行");
+      if (r.status === "ok") toast(`${modelName(r.model)}：运行完成，${r.warnings} 条预警`, "ok");
+      else toast(`${modelName(r.model)}：运行失败（${r.error || "未知错误"}）`);
+      await Promise.all([inbox(), models()]);
+      return r;
+    }
   }
 
   async function models() {
     const cards = await api("/api/risk/models");
-    const summary = (ev) => Object.entries(ev || {}).filter(([, v]) => typeof v === "number").slice(0, 4)
-      .map(([k, v]) => `${esc(k)} ${esc(v.toFixed ? v.toFixed(2) : v)}`).join(" · ");
-    rows("#models tbody", cards, [(c) => `<b>${esc(c.title)}</b><br><span class="muted">${esc(c.name)}</span>`, "version",
-      (c) => (c.person ? "是（用途+留痕）" : "否"), (c) => esc(Object.values(c.training_data || {}).filter(Boolean).length + " 个数据集版本"),
-      (c) => summary(c.evaluation), (c) => esc(c.feedback && c.feedback.precision != null ? c.feedback.precision.toFixed(2) : "—"),
-      (c) => `<button type="button" data-run="${esc(c.name)}">立即运行</button>`]);
+    const sel = document.querySelector("#inbox-filter select[name=model]");
+    if (sel.options.length === 1) sel.insertAdjacentHTML("beforeend", cards.map((c) => `<option value="${esc(c.name)}">${esc(modelName(c.name))}</option>`).join(""));
+    rows("#models tbody", cards, [(c) => `<b>${esc(modelName(c.name))}</b>`, "version",
+      (c) => esc(c.person ? t("risk.yes", "是（用途+留痕）") : t("risk.no", "否")),
+      (c) => esc(t("risk.datasets", "{n} 个数据集版本").replace("{n}", Object.values(c.training_data || {}).filter(Boolean).length)),
+      (c) => evaluation(c.evaluation), (c) => esc(c.feedback && c.feedback.precision != null ? c.feedback.precision.toFixed(2) : "—"),
+      (c) => (c.can_run ? `<button type="button" data-run="${esc(c.name)}">${esc(t("risk.run", "立即运行"))}</button>` : "")]);
     document.querySelectorAll("[data-run]").forEach((b) => b.addEventListener("click", async () => {
-      const r = await api(`/api/risk/models/${b.dataset.run}/run`, { method: "POST" });
-      toast(`${r.model}: ${r.status} · ${r.warnings} 条预警`); await inbox();
+      b.disabled = true; b.textContent = t("risk.running", "运行中…");
+      try {
+        const r = await api(`/api/risk/models/${b.dataset.run}/run`, { method: "POST" });
+        toast(`${modelName(r.model)}：已开始运行`, "ok");
+        await poll(r.run_id, b);
+      } catch (e) { b.disabled = false; b.textContent = t("risk.run", "立即运行"); }
     }));
   }
 
@@ -63,7 +159,7 @@ const zjRisk = (() => {
     const m = chart("hotmap");
     if (!m || !geo.features) return;
     echarts.registerMap("risk-city", geo);
-    m.setOption({ tooltip: { formatter: (p) => `预计 ${esc(p.value[2].toFixed(3))} 起` },
+    m.setOption({ tooltip: { formatter: (p) => `预计 ${esc(score(p.value[2]))} 起` },
       geo: { map: "risk-city", roam: true, itemStyle: { areaColor: "#eef3fa", borderColor: "#355f9c" } },
       series: [{ type: "scatter", coordinateSystem: "geo", symbol: "rect", symbolSize: 7, itemStyle: { color: "#c8102e" },
         data: hot.cells.map((c) => [c.lon, c.lat, c.expected]) }] });
@@ -71,16 +167,22 @@ const zjRisk = (() => {
 
   async function page() {
     await chrome();
-    document.querySelectorAll("[data-state]").forEach((b) => b.addEventListener("click", async () => {
-      if (!current) return;
+    document.querySelectorAll("#detail [data-state]").forEach((b) => b.addEventListener("click", async () => {
+      if (!current || b.disabled) return;
       const form = new URLSearchParams({ state: b.dataset.state });
       if (b.dataset.verdict) form.set("verdict", b.dataset.verdict);
       await api(`/api/risk/warnings/${current.id}/state`, { method: "POST", body: form });
-      toast(`${STATE[b.dataset.state]} ✔`); await inbox(); await models();
+      current = { ...current, state: b.dataset.state };
+      actions(current);
+      toast(`${STATE[b.dataset.state]} ✔`, "ok"); await inbox(); await models();
     }));
-    await Promise.all([inbox(), models(), hotmap().catch(() => {})]);
+    document.getElementById("inbox-filter").addEventListener("submit", (ev) => { ev.preventDefault(); offset = 0; inbox(); });
+    document.getElementById("prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); inbox(); });
+    document.getElementById("next").addEventListener("click", () => { if (offset + PAGE < total) { offset += PAGE; inbox(); } });
+    const map = hotmap().catch(() => {});  // the forecast takes a while: start it first
+    await models();  // the filter's model names and the labels first
+    await Promise.all([inbox(), map]);
   }
   return { page };
 })();
-zj.addEN({ "nav.risk": "Risk warnings" });
 zj.pages.risk = zjRisk.page;
