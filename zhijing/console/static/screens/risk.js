@@ -14,7 +14,7 @@ zj.addEN({ "nav.risk": "Risk warnings", "risk.inbox": "Warning inbox",
   "risk.do.confirmed": "Close: confirmed", "risk.do.false": "Close: false alarm", "risk.do.unclear": "Close: unclear",
   "risk.cards": "Model cards", "risk.run": "Run now", "risk.running": "Running…", "risk.page": "{a}–{b} of {n}",
   "risk.none": "No warnings", "risk.hidden": "(person, needs a purpose)", "risk.yes": "Yes (purpose + log)", "risk.no": "No",
-  "risk.datasets": "{n} dataset versions", "risk.noeval": "not evaluated", "risk.evalfailed": "evaluation failed",
+  "risk.datasets": "{n} dataset versions", "risk.noeval": "not evaluated", "risk.evalpending": "not evaluated yet; run", "risk.evalfailed": "evaluation failed",
   "risk.m.fundraising": "Illegal fundraising", "risk.m.pyramid": "Pyramid scheme", "risk.m.mules": "Fraud mule accounts",
   "risk.m.aml": "Money-laundering patterns", "risk.m.hotspots": "Burglary hot spots", "risk.m.blackspots": "Road accident black spots",
   "risk.m.crowd": "Crowd density" });
@@ -116,6 +116,7 @@ const zjRisk = (() => {
   }
   /** The registered evaluation's headline scores (the model's own, not its baseline's). */
   function evaluation(ev) {
+    if (ev && typeof ev.pending === "string") return `<span class="muted">${esc(t("risk.evalpending", "未评估，运行"))} <code>${esc(ev.pending)}</code></span>`;
     if (ev && typeof ev.error === "string") return `<span class="muted">${esc(t("risk.evalfailed", "评估失败"))}：${esc(ev.error)}</span>`;
     const flat = Object.entries(ev || {}).filter(([k, v]) => typeof v === "number" && isFinite(v) && !k.startsWith("baseline") && evalName(k));
     if (!flat.length) return `<span class="muted">${esc(t("risk.noeval", "未评估"))}</span>`;
