@@ -200,3 +200,14 @@ def browser():
         launched = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="module")
+def page(server, browser):
+    """One desktop-sized page per browser-test module, on that module's ``server``; page
+    errors collected in ``page.errors``."""
+    pg = browser.new_page(viewport={"width": 1400, "height": 900})
+    pg.set_default_timeout(20_000)
+    pg.errors = []
+    pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))
+    yield pg

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
+from browser_ui import login
 
 from zhijing.lake.store import current_files
 
@@ -25,27 +26,6 @@ def server(resolved_city, live_server, browser):  # browser first: skips before 
             s = get_settings()
             add_purpose(s, CASE, "盗窃车辆线索核查", load_user(s, "xingzhen01").unit, ["xingzhen01", "kezhang01"])
             yield url, logins
-
-
-@pytest.fixture(scope="module")
-def page(server, browser):
-    pg = browser.new_page(viewport={"width": 1400, "height": 900})
-    pg.set_default_timeout(20_000)
-    pg.errors = []
-    pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))
-    yield pg
-
-
-def login(page, server, user: str, purpose: str | None = None) -> None:
-    base, logins = server
-    page.goto(f"{base}/login")
-    page.evaluate("() => { sessionStorage.clear(); localStorage.setItem('zj.lang', 'zh'); }")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", logins[user])
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    if purpose:
-        page.evaluate("([p]) => sessionStorage.setItem('zj.purpose', p)", [purpose])
 
 
 def test_a_case_workspace_reads_as_words(page, server):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from browser_ui import login, toast
 
 pytestmark = pytest.mark.browser
 
@@ -15,34 +16,6 @@ pytestmark = pytest.mark.browser
 def server(resolved_city, live_server, browser):  # browser first: skips before a server starts
     with live_server(resolved_city[0].home) as (url, logins):
         yield url, logins
-
-
-@pytest.fixture(scope="module")
-def page(server, browser):
-    pg = browser.new_page(viewport={"width": 1400, "height": 900})
-    pg.set_default_timeout(20_000)
-    pg.errors = []
-    pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))
-    yield pg
-
-
-def login(page, server, user: str, purpose: str | None = None, lang: str = "zh") -> None:
-    base, logins = server
-    page.goto(f"{base}/login")
-    page.evaluate("([l]) => { sessionStorage.clear(); localStorage.setItem('zj.lang', l); }", [lang])
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", logins[user])
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    if purpose:
-        page.evaluate("([p]) => sessionStorage.setItem('zj.purpose', p)", [purpose])
-
-
-def toast(page) -> str:
-    page.wait_for_selector("#toast:not([hidden])")
-    text = page.inner_text("#toast")
-    page.evaluate("document.getElementById('toast').hidden = true")
-    return text
 
 
 def test_validation_and_refusals_read_in_the_interface_language(page, server):

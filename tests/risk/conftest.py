@@ -26,3 +26,28 @@ def risk_home(risk_city, tmp_path) -> Settings:
     s = Settings(home=tmp_path / "home")
     seed_demo(s)
     return s
+
+
+@pytest.fixture(scope="module")
+def risk_server(risk_city, tmp_path_factory, live_server):
+    """risk_server(evaluations) -> a context manager serving the risk city's lake from a home
+    of its own, with mules and black-spots registered (with these evaluations) and run:
+    yields (base URL, logins)."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def serve(evaluations: dict | None = None):
+        from zhijing.config import Settings
+        from zhijing.derived.risk import loop
+
+        home = tmp_path_factory.mktemp("risk-console") / "home"
+        home.mkdir()
+        (home / "lake").symlink_to(risk_city[0].lake_dir)
+        with live_server(home) as (url, logins):
+            settings = Settings(home=home)
+            for name in ("mules", "blackspots"):
+                loop.register(settings, name, (evaluations or {}).get(name))
+                loop.run(settings, name)
+            yield url, logins
+
+    return serve

@@ -7,19 +7,9 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def server(risk_city, tmp_path_factory, live_server, browser):  # browser first: skips before a server starts
-    from zhijing.config import Settings
-    from zhijing.derived.risk import loop
-
-    home = tmp_path_factory.mktemp("risk-console") / "home"
-    home.mkdir()
-    (home / "lake").symlink_to(risk_city[0].lake_dir)
-    with live_server(home) as (url, logins):
-        settings = Settings(home=home)
-        for name in ("mules", "blackspots"):
-            loop.register(settings, name)
-            loop.run(settings, name)
-        yield url, logins
+def server(browser, risk_server):  # browser first: skips before a server starts
+    with risk_server() as served:
+        yield served
 
 
 @pytest.mark.browser

@@ -8,20 +8,9 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def server(risk_city, tmp_path_factory, live_server, browser):  # browser first: skips before a server starts
-    from zhijing.config import Settings
-    from zhijing.derived.risk import loop
-
-    home = tmp_path_factory.mktemp("risk-newcomer") / "home"
-    home.mkdir()
-    (home / "lake").symlink_to(risk_city[0].lake_dir)
-    with live_server(home) as (url, logins):
-        settings = Settings(home=home)
-        loop.register(settings, "mules", {"precision": 0.9, "recall": 0.8, "baseline_precision": 0.1})
-        loop.register(settings, "blackspots")
-        for name in ("mules", "blackspots"):
-            loop.run(settings, name)
-        yield url, logins
+def server(browser, risk_server):  # browser first: skips before a server starts
+    with risk_server({"mules": {"precision": 0.9, "recall": 0.8, "baseline_precision": 0.1}}) as served:
+        yield served
 
 
 def login(browser, base, logins, user, width=1400, lang="zh"):
