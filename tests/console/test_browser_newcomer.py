@@ -114,8 +114,14 @@ def test_choosing_a_purpose_reruns_the_screen(page, server, person):
 
 
 def test_menu_and_pages_speak_the_interface_language(page, server):
-    base, _ = server
-    login(page, server, "ducha01")
+    """An auditor holding no purpose sees no workbench entry (a user of its own: the shared home's
+    ducha01 may have been assigned a case by another module, and then rightly sees them)."""
+    from zhijing.access.seed import add_user
+    from zhijing.config import get_settings
+
+    base, logins = server
+    add_user(get_settings(), "ducha_menu", "菜单督察", "330200000000", "督察", "ducha-menu-pw", roles="auditor", clearance=3)
+    login(page, (base, {**logins, "ducha_menu": "ducha-menu-pw"}), "ducha_menu")
     page.wait_for_function("() => document.querySelector(\"nav a[href='/trajectory']\").hidden")
     visible = page.evaluate("[...document.querySelectorAll('nav a')].filter((a) => !a.hidden).map((a) => a.getAttribute('href'))")
     assert "/audit" in visible and not {"/trajectory", "/collision", "/graph"} & set(visible)

@@ -48,7 +48,7 @@ PAGES = {
 NAV = {
     "/search": ("search:read", True), "/persons": ("person:search", True), "/trajectory": ("trajectory:read", True),
     "/companions": ("companions:read", True), "/collision": ("collision:combine", True), "/compare": ("compare:combine", True),
-    "/graph": ("graph:read", True), "/cases": ("case:list", False), "/catalog": ("catalog:read", False),
+    "/graph": ("graph:read", True), "/cases": ("case:list", False), "/exports": ("person:approve", True), "/catalog": ("catalog:read", False),
     "/review": ("person:judge", True), "/audit": ("audit:read", False), "/risk": ("risk:read", False),
 }  # fmt: skip
 DEEP_LINKS = {  # a screen opened on one subject: the shell only, the script reads the id from the path
