@@ -49,6 +49,7 @@ class NotFound(ZhijingError):
 
 
 def engine(settings) -> sa.Engine:
+    models.engine_with(settings, rejections)
     return models.engine_with(settings, requests)
 
 
@@ -81,22 +82,15 @@ def create(settings, username: str, master_id: str, purpose: str, reason: str, r
     return row
 
 
-def _with_rejection(conn, found: list[dict]) -> list[dict]:
-    """Requests with who rejected them, when and why (None for the others)."""
-    ids = [r["id"] for r in found if r["status"] == "rejected"]
-    why = {}
-    if ids:
-        why = {x.request_id: dict(x._mapping) for x in conn.execute(sa.select(rejections).where(rejections.c.request_id.in_(ids)))}
-    empty = {"rejected_by": None, "rejected_at": None, "reject_reason": None}
-    return [{**r, **({"rejected_by": why[r["id"]]["rejected_by"], "rejected_at": why[r["id"]]["rejected_at"],
-                      "reject_reason": why[r["id"]]["reason"]} if r["id"] in why else empty)} for r in found]  # fmt: skip
+# a request as it is read: with who rejected it, when and why (None unless rejected)
+READ = sa.select(requests, rejections.c.rejected_by, rejections.c.rejected_at, rejections.c.reason.label("reject_reason")) \
+    .select_from(requests.outerjoin(rejections, rejections.c.request_id == requests.c.id))  # fmt: skip
 
 
 def get(settings, request_id: str) -> dict | None:
-    models.engine_with(settings, rejections)
     with engine(settings).connect() as conn:
-        r = conn.execute(sa.select(requests).where(requests.c.id == request_id)).first()
-        return _with_rejection(conn, [dict(r._mapping)])[0] if r else None
+        r = conn.execute(READ.where(requests.c.id == request_id)).first()
+    return dict(r._mapping) if r else None
 
 
 def visible_to(settings, request_id: str, username: str, approver: bool) -> dict:
@@ -123,7 +117,6 @@ def approve(settings, request_id: str, approver: str) -> dict:
 def reject(settings, request_id: str, approver: str, reason: str) -> dict:
     """The second officer's refusal, with its stated reason; never of one's own request."""
     reason = stated(reason)
-    models.engine_with(settings, rejections)
     with engine(settings).begin() as conn:
         r = conn.execute(sa.select(requests).where(requests.c.id == request_id)).first()
         if r is None or r.status != "pending":
@@ -172,7 +165,6 @@ def listed(settings, username: str, purpose: str, approver: bool) -> list[dict]:
     who = requests.c.requested_by == username
     if approver:
         who = sa.or_(who, requests.c.status == "pending")
-    q = sa.select(requests).where(requests.c.purpose == purpose, who).order_by(requests.c.requested_at.desc()).limit(200)
-    models.engine_with(settings, rejections)
+    q = READ.where(requests.c.purpose == purpose, who).order_by(requests.c.requested_at.desc()).limit(200)
     with engine(settings).connect() as conn:
-        return _with_rejection(conn, [dict(r._mapping) for r in conn.execute(q)])
+        return [dict(r._mapping) for r in conn.execute(q)]
