@@ -84,3 +84,22 @@ def test_the_graph_takes_the_workbench_forms_and_explains_a_subject_without_edge
     assert r.status_code == 200, r.text
     lonely = wb_api.get("/api/graph/expand", params={"subject": "person:PM0000NOEDGES"}, headers=h)
     assert lonely.status_code == 404 and lonely.json()["detail"] == "this subject has no relations in the relationship graph"
+
+
+def test_a_station_officers_search_pages_after_the_need_to_know_filter(workbench, wb_api):
+    """The need to know filters first, then the page is cut: a station officer's small pages
+    are full, ``total`` counts what they may see and ``more`` says whether another page follows."""
+    h = wb_api.headers("paichusuo01", "ticket:GD2026000001")
+    get = lambda **p: wb_api.get("/api/search", params={"q": "酒店", **p}, headers=h).json()  # noqa: E731
+    big = [get(limit=100)]
+    while big[-1]["more"]:
+        big.append(get(limit=100, offset=100 * len(big)))
+    seen = [g["group"] for p in big for g in p["groups"]]
+    assert len(seen) >= 3 and len(set(seen)) == len(seen) and all(p["total"] == len(seen) for p in big)
+    size = 25
+    pages = [get(limit=size, offset=o) for o in range(0, len(seen), size)]
+    assert [g["group"] for p in pages for g in p["groups"]] == seen
+    assert all(p["total"] == len(seen) for p in pages)
+    assert [p["more"] for p in pages] == [True] * (len(pages) - 1) + [False]
+    beyond = get(limit=size, offset=500)
+    assert beyond["groups"] == [] and beyond["total"] == len(seen) and beyond["more"] is False

@@ -82,31 +82,40 @@ def _subject(ctx: AccessContext, text: str) -> Subject:
     return subject
 
 
+def _admitted(ctx: AccessContext, groups: list[str]) -> set[str]:
+    """The search groups the caller may see: persons by need to know; other entities and
+    records only under an investigative purpose (a service ticket finds persons it may see,
+    nothing else)."""
+    investigating = ctx.purpose_kind in INVESTIGATIVE
+    persons = [g.removeprefix("person:") for g in groups if g.startswith("person:")]
+    where = subjects.places(get_settings(), persons) if persons else {}
+    return {g for g in groups if (ctx.may_see(g.removeprefix("person:"), where[g.removeprefix("person:")]) if g.startswith("person:")
+                                  else investigating)}  # fmt: skip
+
+
 @router.get("/search")
 def search_all(q: str = Query(..., max_length=search.MAX_QUERY), dataset: list[str] = Query(default=[]),
                start: str | None = None, end: str | None = None, district: str | None = None,
                limit: int = Query(20, ge=1, le=100), offset: int = Query(0, ge=0, le=MAX_SEARCH_OFFSET),
                ctx: AccessContext = Depends(require("search:read"))) -> dict[str, Any]:  # fmt: skip
     """云搜索: every dataset and master, grouped by entity, ranked, highlighted, masked;
-    ``offset`` pages the groups (``more`` says whether another page follows)."""
+    need to know filters the groups first, then ``offset`` pages them (``total`` counts the
+    groups the caller may see, ``more`` says whether another page follows)."""
     try:
         t0, t1 = subjects.span(start, end)
-        found = search.query(get_settings(), q, dataset or None, t0, t1, district, limit=offset + limit + 10,
-                             shown=lambda ds, f: mask_fields(ctx, ds, f))  # fmt: skip
+        found = search.query(get_settings(), q, dataset or None, t0, t1, district, limit=limit, offset=offset,
+                             shown=lambda ds, f: mask_fields(ctx, ds, f), admit=lambda groups: _admitted(ctx, groups))  # fmt: skip
     except ZhijingError as exc:
         raise _unprocessable(exc) from None
-    people = _persons(ctx, [g["id"] for g in found["groups"] if g["kind"] == "person"])
-    investigating = ctx.purpose_kind in INVESTIGATIVE  # a service ticket finds persons it may see, nothing else
-    visible = [g for g in found["groups"] if (g["kind"] != "person" and investigating) or g["id"] in people]
-    groups = visible[offset:offset + limit]
+    groups = found["groups"]
+    people = _persons(ctx, [g["id"] for g in groups if g["kind"] == "person"] + [m for g in groups for h in g["hits"] for m in h["masters"]])
     for g in groups:
         g["entity"] = people.get(g["id"]) if g["kind"] == "person" else None
         for h in g["hits"]:  # a hit names only the persons the caller may see
             h["masters"] = [m for m in h["masters"] if m in people]
     ctx.audit("consult", [g["group"] for g in groups] + [h["uid"] for g in groups for h in g["hits"]],
               query=f"search ({len(q)} chars)")  # fmt: skip
-    more = len(visible) > offset + limit
-    return {**found, "total": len(visible), "offset": offset, "more": more, "groups": groups}
+    return {**found, "offset": offset}
 
 
 @router.get("/trajectory")

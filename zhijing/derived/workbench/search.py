@@ -272,7 +272,6 @@ def open_index(settings) -> tantivy.Index | None:
 
 MAX_QUERY = 200
 CANDIDATES = 300
-NAME_POOL = 200
 SHAPE_BOOST = 0.0
 
 
@@ -325,11 +324,20 @@ def _identity(dataset: str, fields: dict) -> dict:
     return fields
 
 
+def _everything(groups: list[str]) -> set[str]:
+    return set(groups)
+
+
 def query(settings, q: str, datasets: list[str] | None = None, start: datetime | None = None, end: datetime | None = None,
-          district: str | None = None, limit: int = 20, per_group: int = 3, shown=_identity) -> dict:  # fmt: skip
+          district: str | None = None, limit: int = 20, per_group: int = 3, shown=_identity, offset: int = 0,
+          admit=_everything) -> dict:  # fmt: skip
     """Hits grouped by the master entity they belong to (a person, a vehicle, a phone, a
-    company — or the record itself), ranked; ``shown(dataset, fields)`` masks each
-    record's values for the caller before highlighting, so a masked value is never marked."""
+    company — or the record itself), ranked, one page of them (``offset``, ``limit``);
+    ``shown(dataset, fields)`` masks each record's values for the caller before
+    highlighting, so a masked value is never marked. ``admit(groups)`` names the groups the
+    caller may see: it runs over every candidate before the page is cut, so ``total`` and
+    ``more`` count only what the caller may see and a page is never short for what was
+    filtered out of it."""
     q = (q or "").strip()
     if not q:
         raise ZhijingError("type something to search for")
@@ -337,7 +345,7 @@ def query(settings, q: str, datasets: list[str] | None = None, start: datetime |
         raise ZhijingError(f"at most {MAX_QUERY} characters")
     index = open_index(settings)
     if index is None:
-        return {"query": q, "total": 0, "groups": [], "indexed": False}
+        return {"query": q, "total": 0, "more": False, "groups": [], "indexed": False}
     index.reload()
     searcher = index.searcher()
     res = searcher.search(build_query(index.schema, q, datasets, start, end, district), limit=CANDIDATES)
@@ -348,19 +356,18 @@ def query(settings, q: str, datasets: list[str] | None = None, start: datetime |
         g = groups.setdefault(h, {"bm25": float(score), "count": 0, "addrs": []})
         g["count"] += 1
         g["addrs"].append((float(score), addr))
-    order = sorted(groups.values(), key=lambda g: -(g["bm25"] + 0.05 * math.log1p(g["count"])))
-    name_query = is_name(q)
-    # a name is re-ranked by similarity over a pool that does not depend on the page asked
-    # for, so paging (``offset`` in the route) neither repeats nor skips a group
-    pool = order[: max(NAME_POOL, 2 * limit)] if name_query else order[: max(1, limit)]
-    for g in pool:  # the best document of each group names it (and, for a name, says how close it is)
+    for g in groups.values():  # the best document of each group names it
         g["top"] = searcher.doc(g["addrs"][0][1]).to_dict()
+    admitted = admit([g["top"]["group"][0] for g in groups.values()])
+    kept = [g for g in groups.values() if g["top"]["group"][0] in admitted]
+    name_query = is_name(q)
+    for g in kept:  # a name is re-ranked by how close the group's best document is to it
         sim = max((name_similarity(q, n) for n in g["top"].get("names", [])), default=0.0) if name_query else 0.0
         g["score"] = (g["bm25"] * (0.25 + sim) if name_query else g["bm25"]) + 0.05 * math.log1p(g["count"])
-    ranked = sorted(pool, key=lambda g: (-g["score"], g["top"]["group"][0]))[: max(1, limit)]
+    ranked = sorted(kept, key=lambda g: (-g["score"], g["top"]["group"][0]))
     terms = list(dict.fromkeys([q, *(t for t in segment(q) if len(t) > 1 or not t.isascii())]))
     out = []
-    for g in ranked:
+    for g in ranked[offset : offset + limit]:
         group = g["top"]["group"][0]
         kind, _, ident = group.partition(":")
         hits = []
@@ -372,7 +379,7 @@ def query(settings, q: str, datasets: list[str] | None = None, start: datetime |
             hits.append({"dataset": ds, "uid": d["uid"][0], "kind": d["kind"][0], "score": round(score, 3),
                          "masters": d.get("masters", []), "fields": fields, "highlights": marks})  # fmt: skip
         out.append({"group": group, "kind": kind, "id": ident, "score": round(g["score"], 3), "count": g["count"], "hits": hits})
-    return {"query": q, "total": len(groups), "groups": out, "indexed": True}
+    return {"query": q, "total": len(kept), "more": len(kept) > offset + limit, "groups": out, "indexed": True}
 
 
 def entities(settings, group_ids: list[str]) -> dict[str, dict]:
