@@ -206,7 +206,7 @@ def _fresh_pg(url: str) -> str:
     import sqlalchemy as sa
 
     with sa.create_engine(url).begin() as c:
-        c.execute(sa.text("drop table if exists audit_events, audit_heads, audit_meta, peer"))
+        c.execute(sa.text("drop table if exists audit_events, audit_heads, audit_meta, audit_commit, peer"))
     return url
 
 

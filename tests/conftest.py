@@ -176,7 +176,7 @@ def audit_pg(postgres):
     import sqlalchemy as sa
 
     with postgres[1].begin() as c:
-        c.execute(sa.text("drop table if exists audit_events, audit_heads, audit_meta"))
+        c.execute(sa.text("drop table if exists audit_events, audit_heads, audit_meta, audit_commit"))
     return postgres
 
 

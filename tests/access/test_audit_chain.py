@@ -137,7 +137,7 @@ def test_purge_keeps_the_rest_verifiable_and_is_audited(tmp_path):
     assert v.ok and v.entries == 1  # only the purge's own audit event remains
     assert log.events(5)[0]["operation"] == "erase"
     log.append(AuditEvent(actor="u", operation="consult", outcome="allowed"))
-    assert log.verify(allow_tail=True).ok
+    assert log.verify().ok
 
 
 @pytest.mark.postgres
@@ -149,7 +149,7 @@ def test_audit_log_on_postgresql(tmp_path, monkeypatch, audit_pg):
     monkeypatch.setattr(store, "TASK", 16)
     log = _log(tmp_path, url=url, n=45)
     log.append(AuditEvent(actor="u", operation="consult", outcome="allowed"))
-    v = log.verify(allow_tail=True)
+    v = log.verify()
     assert v.ok and v.entries == 46 and v.seals_checked == 1
     with log.engine.begin() as c:
         c.execute(sa.text("update audit_events set actor = 'x' where seq = 33"))
@@ -159,7 +159,7 @@ def test_audit_log_on_postgresql(tmp_path, monkeypatch, audit_pg):
     v = log.verify()
     assert (v.ok, v.entries, v.first_broken, v.reason) == _reference_verify(log) == (False, 19, 20, "missing or reordered entry")
     with eng.begin() as c:
-        c.execute(sa.text("drop table if exists audit_events, audit_heads, audit_meta"))
+        c.execute(sa.text("drop table if exists audit_events, audit_heads, audit_meta, audit_commit"))
 
 
 @settings(max_examples=5, deadline=None)
@@ -253,7 +253,7 @@ def test_batched_verify_matches_the_row_by_row_walk(sizes, edits):
             for kind, s in edits:
                 for stmt in _TAMPER[kind].format(s=s, z="0" * 64).split("; "):
                     c.execute(sa.text(stmt))
-        v = log.verify(workers=1, allow_tail=True)
+        v = log.verify(workers=1)
         assert (v.ok, v.entries, v.first_broken, v.reason) == _reference_verify(log)
 
 
@@ -264,8 +264,8 @@ def test_parallel_verify_in_worker_processes(tmp_path, monkeypatch):
     monkeypatch.setattr(store, "CHUNK", 8)
     monkeypatch.setattr(store, "TASK", 16)
     log = _sealed_log(tmp_path, [37, 27, 13, 40])  # seals at 37 and 77 (inside a batch), 117 entries
-    v = log.verify(workers=2, allow_tail=True)
-    assert v.ok and v.entries == 117 and v.seals_checked == 2 and v.tail == 40
+    v = log.verify(workers=2)
+    assert v.ok and v.entries == 117 and v.seals_checked == 2 and v.tail == 0  # the last 40 unsealed, signed by their commit
     with log.engine.begin() as c:  # a forged seal, validly signed: the root must not match
         bad = log._sign_head("seal", 1, 77, merkle.leaf_hash(b"forged"), "0" * 64)
         c.execute(sa.insert(store.heads).values(**bad))

@@ -69,15 +69,15 @@ def test_editing_the_unit_column_fails(log):
 def test_deleting_all_seals_fails(log):
     _sql(log, "delete from audit_heads")
     v = log.verify()
-    assert not v.ok and v.missing_heads == 2 and v.tail == 30
-    assert not log.verify(allow_tail=True).ok  # the witness still names both heads
+    assert not v.ok and v.missing_heads == 2 and v.tail == 0  # the witness still names both heads
 
 
 def test_deleting_seals_rewriting_and_rechaining_fails(log):
     _sql(log, "delete from audit_heads")
     _rewrite(log, 5, records=["PM_OTHER"])
-    v = log.verify(allow_tail=True)
+    v = log.verify()
     assert not v.ok and v.missing_heads == 2 and "witnessed heads are missing" in v.reason
+    assert "the commit head names another entry 30 than the chain holds" in v.problems
 
 
 def test_resigning_with_ones_own_key_fails(log, tmp_path):
@@ -86,6 +86,7 @@ def test_resigning_with_ones_own_key_fails(log, tmp_path):
     _sql(log, "delete from audit_heads")
     _rewrite(log, 5, records=["PM_OTHER"])
     own = AuditLog(log.engine.url.render_as_string(hide_password=False), tmp_path / "attacker")
+    own.append_many([_ev(99)])  # a commit head of the attacker's own
     own.seal()
     assert own.verify().ok  # by the attacker's own key and witness it all holds together
     v = log.verify()
@@ -108,18 +109,61 @@ def test_deleting_a_middle_seal_breaks_the_chain_of_heads(log):
     assert not v.ok and v.missing_heads == 1 and "follows a head missing" in v.reason
 
 
-def test_a_forged_event_after_the_last_seal_fails_unless_the_tail_is_allowed(log):
-    log.append_many([_ev(99, records=["PM_FORGED"])])  # chained correctly, as one holding the database could
+def _forge(log: AuditLog, ev: AuditEvent) -> None:
+    """What one holding the database (not the key) can append: an event chained correctly."""
+    with log.engine.begin() as c:
+        seq, prev = c.execute(sa.text("select seq, hash from audit_events order by seq desc limit 1")).one()
+        body = ev.canonical()
+        c.execute(sa.text("insert into audit_events (seq, time, actor, unit, operation, purpose, outcome, records, body, "
+                          "prev_hash, hash) values (:s, :t, :a, :u, :o, :p, :out, :r, :b, :prev, :h)"),
+                  {"s": seq + 1, "t": ev.time, "a": ev.actor, "u": ev.unit, "o": ev.operation, "p": ev.purpose,
+                   "out": ev.outcome, "r": records_column(ev.records), "b": body, "prev": prev,
+                   "h": chain_hash(prev, body)})  # fmt: skip
+
+
+def test_a_forged_event_after_the_last_head_fails_and_is_never_sealed(log):
+    log.append_many([_ev(i) for i in range(30, 33)])  # signed by their commit, not sealed yet
+    assert log.verify().ok
+    _forge(log, _ev(99, records=["PM_FORGED"]))
     v = log.verify()
-    assert not v.ok and v.tail == 1 and v.first_broken == 31 and "1 entries past the last signed head" in v.reason
-    v = log.verify(allow_tail=True)
-    assert v.ok and v.tail == 1 and v.stale_tail == 0  # allowed, and still reported with its count
+    assert not v.ok and v.tail == 1 and v.first_broken == 34 and "1 entries past the last signed head" in v.reason
+    assert log.seal()["size"] == 33  # the seal stops at the last signed entry: the forgery stays outside history
+    assert log.verify().tail == 1
 
 
-def test_a_backdated_tail_fails_even_when_the_tail_is_allowed(log):
-    log.append_many([_ev(99, time="2026-01-01T00:00:00.000000Z")])
-    v = log.verify(allow_tail=True)
-    assert not v.ok and v.stale_tail == 1 and "older than the seal interval" in v.reason
+def test_deleting_the_tail_fails(log):
+    """Entries no seal covers yet, deleted: the commit head (and its witness) still names the last."""
+    log.append_many([_ev(i) for i in range(30, 35)])
+    _sql(log, "delete from audit_events where seq > 30")
+    v = log.verify()
+    assert not v.ok and v.truncated == 5 and "the commit head covers 5 entries past the database's last" in v.reason
+    _sql(log, "delete from audit_commit")  # and the head with them: the witness still knows it
+    v = log.verify()
+    assert not v.ok and v.truncated == 5 and "the witnessed commit head covers 5 entries" in v.reason
+
+
+def test_an_old_commit_head_restored_fails(log):
+    """Replay: keep the commit head of entry 32, append two more, restore it and delete them."""
+    log.append_many([_ev(i) for i in range(30, 32)])
+    old = dict(_row(log, "select * from audit_commit"))
+    log.append_many([_ev(i) for i in range(32, 34)])
+    _sql(log, "delete from audit_events where seq > 32", "delete from audit_commit")
+    with log.engine.begin() as c:
+        c.execute(sa.text("insert into audit_commit values (:id, :seq, :chain_hash, :signed_at, :algorithm, :signature)"), old)
+    v = log.verify()
+    assert not v.ok and v.truncated == 2 and "older than the witnessed one" in " ".join(v.problems)
+
+
+def test_a_commit_head_signed_by_another_key_fails(log):
+    _forge(log, _ev(99))
+    _sql(log, "update audit_commit set seq = 31, chain_hash = (select hash from audit_events where seq = 31)")
+    v = log.verify()
+    assert not v.ok and "bad signature on the commit head (entry 31)" in v.problems
+
+
+def _row(log: AuditLog, sql: str):
+    with log.engine.connect() as c:
+        return c.execute(sa.text(sql)).one()._mapping
 
 
 def test_a_consistency_proof_that_does_not_hold_fails(log):
@@ -151,7 +195,7 @@ def test_the_pinned_key_in_configuration_wins_over_the_key_file(tmp_path):
         pinned.seal()  # never signs heads that could not verify
 
 
-def test_zhijing_audit_verify_exits_1_on_tampering_and_reports_the_tail(tmp_path, monkeypatch):
+def test_zhijing_audit_verify_exits_1_on_tampering_and_on_a_forged_tail(tmp_path, monkeypatch):
     from rich.console import Console
 
     from zhijing import cli
@@ -164,14 +208,19 @@ def test_zhijing_audit_verify_exits_1_on_tampering_and_reports_the_tail(tmp_path
     log = log_for(get_settings())
     log.append_many([_ev(i) for i in range(5)])
     log.seal()
-    log.append(_ev(5))
+    log.append(_ev(5))  # signed by its commit: no tail
     runner = CliRunner()
     out = runner.invoke(cli.app, ["audit", "verify"])
-    assert out.exit_code == 1 and "1 entries past the last signed head" in out.output
-    out = runner.invoke(cli.app, ["audit", "verify", "--allow-tail"])
-    assert out.exit_code == 0 and "unsealed tail 1" in out.output, out.output
+    assert out.exit_code == 0 and "entries no head signs 0" in out.output, out.output
+    _forge(log, _ev(6))
+    out = runner.invoke(cli.app, ["audit", "verify"])
+    assert out.exit_code == 1 and "1 entries past the last signed head" in out.output and "entries no head signs 1" in out.output
+    from zhijing.access.routes import audit_verify
+
+    api = audit_verify(ctx=None)  # GET /api/audit/verify: as strict (it once allowed a fresh tail)
+    assert api["ok"] is False and api["tail"] == 1
     _sql(log, "update audit_events set unit = 'X' where seq = 2")
-    out = runner.invoke(cli.app, ["audit", "verify", "--allow-tail"])
+    out = runner.invoke(cli.app, ["audit", "verify"])
     assert out.exit_code == 1 and "BROKEN" in out.output and "entry 2" in out.output
     reset_settings()
 
@@ -195,9 +244,17 @@ def test_the_tamper_list_on_postgresql(tmp_path, audit_pg):
             _sql(log, f"update audit_events set {undo} where seq = 7")
         v = log.verify()
         assert v.ok, v
+        log.append_many([_ev(i) for i in range(30, 33)])
+        _forge(log, _ev(99, records=["PM_FORGED"]))
+        v = log.verify()
+        assert not v.ok and v.tail == 1 and v.first_broken == 34
+        assert log.seal()["size"] == 33
+        _sql(log, "delete from audit_events where seq > 31")  # the forgery and two signed entries
+        v = log.verify()
+        assert not v.ok and v.truncated == 2 and v.tail == 0
         _sql(log, "delete from audit_heads where id = (select max(id) from audit_heads)", "delete from audit_events where seq > 20")
         v = log.verify()
-        assert not v.ok and v.missing_heads == 1 and v.truncated == 10
+        assert not v.ok and v.missing_heads == 1 and v.truncated == 13
     finally:
         with eng.begin() as c:
-            c.execute(sa.text("drop table if exists audit_events, audit_heads, audit_meta"))
+            c.execute(sa.text("drop table if exists audit_events, audit_heads, audit_meta, audit_commit"))

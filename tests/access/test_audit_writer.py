@@ -137,7 +137,7 @@ def test_group_commit_on_postgresql(tmp_path, audit_pg):
         assert log.verify().ok
     finally:
         with eng.begin() as c:
-            c.execute(sa.text("drop table if exists audit_events, audit_heads, audit_meta"))
+            c.execute(sa.text("drop table if exists audit_events, audit_heads, audit_meta, audit_commit"))
 
 
 def test_a_request_whose_audit_event_cannot_be_written_fails(api, monkeypatch):

@@ -67,11 +67,11 @@ def audit_events(limit: int = Query(200, ge=1, le=MAX_EVENTS), actor: str | None
 
 @router.get("/audit/verify")
 def audit_verify(ctx: AccessContext = Depends(require("audit:read", person_data=False, audited=True))) -> dict:
-    """The server's own check; a running server always has a fresh unsealed tail, so it is
-    allowed here (and counted) — an older one is not."""
-    v = log_for(get_settings()).verify(allow_tail=True)
+    """The server's own check, as strict as the command line's: every committed entry is signed
+    by its transaction's commit head, so a running server has no unsigned tail either."""
+    v = log_for(get_settings()).verify()
     return {"ok": v.ok, "entries": v.entries, "first_broken": v.first_broken, "reason": v.reason, "seals": v.seals_checked,
-            "tail": v.tail, "stale_tail": v.stale_tail, "missing_heads": v.missing_heads,
+            "tail": v.tail, "missing_heads": v.missing_heads,
             "unwitnessed_heads": v.unwitnessed_heads, "truncated": v.truncated, "problems": v.problems[:20]}  # fmt: skip
 
 

@@ -58,6 +58,15 @@ heads = sa.Table(
     sa.Column("prev_root", sa.String(64)),
     sa.Column("consistency", sa.Text),
 )  # fmt: skip
+commit_head = sa.Table(  # one row: the newest commit head (commits.py)
+    "audit_commit", meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("chain_hash", sa.String(64), nullable=False),
+    sa.Column("signed_at", sa.String(32), nullable=False),
+    sa.Column("algorithm", sa.String(16), nullable=False),
+    sa.Column("signature", sa.Text, nullable=False),
+)  # fmt: skip
 info = sa.Table("audit_meta", meta, sa.Column("key", sa.String(32), primary_key=True), sa.Column("value", sa.String(64)))
 
 

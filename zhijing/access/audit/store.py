@@ -3,9 +3,10 @@
 Each event is stored as canonical JSON (``body``) with ``hash = SHA-256(prev_hash ||
 body)``; every other column of an entry (actor, unit, operation, purpose, outcome, records,
 time) is a copy for queries that ``verify`` checks against the body, so no column of an
-entry can change without breaking verification. A seal signs the RFC 6962 root over every
-entry hash so far and names the previous head; it is also written to the witness file,
-outside the database. Verification trusts only what is outside the database: the pinned
+entry can change without breaking verification. Every transaction that appends entries signs
+its last entry (a commit head, ``commits.py``), so no committed entry is ever unsigned. A seal
+signs the RFC 6962 root over every entry hash so far and names the previous head; both kinds
+of head are also written to witness files, outside the database. Verification trusts only what is outside the database: the pinned
 public key and the witness file (``trust.py``). Appends from many threads are group-committed
 by one writer (``writer.py``). A purge removes old entries but keeps a signed checkpoint of
 the chain at the boundary.
@@ -25,22 +26,21 @@ import sqlite3
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 import sqlalchemy as sa
 
+from zhijing.access.audit import commits, merkle, schema
 from zhijing.access.audit import heads as hd
-from zhijing.access.audit import merkle, schema
 from zhijing.access.audit import witness as wit
-from zhijing.access.audit.schema import GENESIS, events, heads
+from zhijing.access.audit.schema import GENESIS, commit_head, events, heads
 from zhijing.access.audit.trust import Trust
 from zhijing.access.audit.writer import GroupCommitWriter
 from zhijing.errors import ZhijingError
 
 Operation = Literal["collect", "alter", "consult", "disclose", "combine", "erase"]
-STALE_GRACE = timedelta(minutes=2)  # a seal's own run time: an entry this much past the interval is stale
 
 
 @dataclass
@@ -66,6 +66,9 @@ class AuditEvent:
 _FIELDS = tuple(f.name for f in fields(AuditEvent))
 _INSERT = ("insert into audit_events (seq, time, actor, unit, operation, purpose, outcome, records, body, prev_hash, hash) "
            "values ({ph})")  # fmt: skip
+_SIGN_COMMIT = ("insert into audit_commit (id, seq, chain_hash, signed_at, algorithm, signature) values (1, {ph}) "
+                "on conflict (id) do update set seq = excluded.seq, chain_hash = excluded.chain_hash, "
+                "signed_at = excluded.signed_at, algorithm = excluded.algorithm, signature = excluded.signature")  # fmt: skip
 
 
 def chain_hash(prev: str, body: str) -> str:
@@ -85,8 +88,7 @@ class Verification:
     first_broken: int | None = None
     reason: str | None = None
     seals_checked: int = 0
-    tail: int = 0  # entries past the last signed head
-    stale_tail: int = 0  # of those, older than the seal interval (sealing stopped, or back-dated entries)
+    tail: int = 0  # entries past the last signed head (seal or commit head): forged, or written by an old version
     missing_heads: int = 0  # heads a successor or the witness names that the database lacks
     unwitnessed_heads: int = 0  # database heads the witness file lacks or holds differently
     truncated: int = 0  # entries witnessed heads cover that the database no longer holds
@@ -148,19 +150,29 @@ class AuditLog:
         return await self._writer.write_async(event)
 
     def append_many(self, batch: list[AuditEvent]) -> list[int]:
-        """Append ``batch`` in one durable transaction, in order (the writer's and bulk loads' path)."""
+        """Append ``batch`` in one durable transaction, in order, with the commit head that signs
+        its last entry (the writer's and bulk loads' path); then tell the witness that head."""
+        if not batch:
+            return []
         if self.engine.dialect.name == "postgresql":
-            return self._append_pg(batch)
-        with self._write() as conn:
-            last = conn.execute(sa.select(events.c.seq, events.c.hash).order_by(events.c.seq.desc()).limit(1)).first()
-            rows = self._rows(batch, *(last or (self._checkpoint_start(conn), self._checkpoint_hash(conn))))
-            # the driver's executemany: SQLAlchemy's per-row parameter handling was most of a batch's CPU
-            conn.exec_driver_sql(_INSERT.format(ph=", ".join(["?"] * 11)), rows)
+            rows, head = self._append_pg(batch)
+        else:
+            with self._write() as conn:
+                last = conn.execute(sa.select(events.c.seq, events.c.hash).order_by(events.c.seq.desc()).limit(1)).first()
+                rows = self._rows(batch, *(last or (self._checkpoint_start(conn), self._checkpoint_hash(conn))))
+                # the driver's executemany: SQLAlchemy's per-row parameter handling was most of a batch's CPU
+                conn.exec_driver_sql(_INSERT.format(ph=", ".join(["?"] * 11)), rows)
+                head = self._commit_head(rows)
+                conn.exec_driver_sql(_SIGN_COMMIT.format(ph=", ".join(["?"] * 5)), tuple(head.values()))
+        commits.witness(self.trust.commit_witness_file, head)
         return [r[0] for r in rows]
 
-    def _append_pg(self, batch: list[AuditEvent]) -> list[int]:
-        """PostgreSQL in a pipeline: lock, read the last entry, insert, commit in two round trips
-        (one statement at a time took six; under load each cost milliseconds)."""
+    def _commit_head(self, rows: list[tuple]) -> dict:
+        return commits.sign(self.signer, rows[-1][0], rows[-1][-1])
+
+    def _append_pg(self, batch: list[AuditEvent]) -> tuple[list[tuple], dict]:
+        """PostgreSQL in a pipeline: lock, read the last entry, insert, sign, commit in two round
+        trips (one statement at a time took six; under load each cost milliseconds)."""
         raw = self.engine.raw_connection()
         try:
             pg = raw.driver_connection
@@ -173,13 +185,15 @@ class AuditLog:
                         last = (self._checkpoint_start(conn), self._checkpoint_hash(conn))
                 rows = self._rows(batch, *last)
                 cur.executemany(_INSERT.format(ph=", ".join(["%s"] * 11)), rows)
+                head = self._commit_head(rows)
+                cur.execute(_SIGN_COMMIT.format(ph=", ".join(["%s"] * 5)), tuple(head.values()))
             raw.commit()
         except BaseException:
             raw.rollback()
             raise
         finally:
             raw.close()
-        return [r[0] for r in rows]
+        return rows, head
 
     @staticmethod
     def _rows(batch: list[AuditEvent], seq: int, prev: str) -> list[tuple]:
@@ -254,6 +268,8 @@ class AuditLog:
         with self.engine.connect() as conn:
             prev = self._last_head(conn)
             q = sa.select(events.c.seq, events.c.hash).order_by(events.c.seq).execution_options(yield_per=CHUNK)
+            if (end := self._signed_end(conn)) is not None:  # never an entry no commit head signs
+                q = q.where(events.c.seq <= end)
             old = prev.size if prev is not None and prev.kind == "seal" else 0
             first, size, last, roots, trees = None, 0, None, [], {}
             for part in conn.execute(q).partitions(CHUNK):
@@ -280,6 +296,22 @@ class AuditLog:
             self._store_head(conn, head)
         return head
 
+    def _signed_end(self, conn) -> int | None:
+        """The last entry the commit head signs, once its signature and entry are checked; None
+        for a trail no commit head has signed yet (written by an older version)."""
+        row = conn.execute(sa.select(commit_head)).first()
+        if row is None:
+            return None
+        start = self._checkpoint_start(conn)
+        at = dict(conn.execute(sa.select(events.c.seq, events.c.hash).where(events.c.seq == row.seq)).all())
+        at[start] = self._checkpoint_hash(conn)
+        last = conn.execute(sa.select(sa.func.max(events.c.seq))).scalar() or start
+        report = hd.HeadReport()
+        if not commits.check_one({k: getattr(row, k) for k in commits.FIELDS}, "commit head", self.trust.pinned_key(),
+                                 self.trust.algorithm, last, at.get, report):  # fmt: skip
+            raise ZhijingError(f"not sealing: {report.problems[0][1]}; run `zhijing audit verify`")
+        return row.seq
+
     def inclusion(self, seq: int) -> dict:
         """Proof that entry ``seq`` is in the latest seal's tree, with everything needed to
         check it without trusting the server: the entry (body, prev_hash, hash) and the
@@ -298,16 +330,21 @@ class AuditLog:
                 "proof": [p.hex() for p in proof], "entry": dict(entry._mapping), "head": signed}  # fmt: skip
 
     # --- verification --------------------------------------------------------------------------
-    def verify(self, workers: int = 2, allow_tail: bool = False) -> Verification:
+    def verify(self, workers: int = 2) -> Verification:
         """Check every entry after the last checkpoint: seqs contiguous, each hash commits to
         its stored predecessor and its body, each copy column equals the body (the database's
         own JSON functions); then every head against the pinned key, its entries, its
-        predecessor and the witness file; then the tail of entries no head covers yet, which
-        fails unless ``allow_tail`` (and then only if none of it is older than the seal interval).
+        predecessor and the witness files, and the commit head (the database's and the newest
+        witnessed) against the entry it signs. Every committed entry is covered by a signed
+        head, so an entry past the last (a tail) is a finding.
 
         Every row stores ``prev_hash``, so rows can be checked independently: the range is cut
         into tasks run by ``workers`` processes on a SQLite file (see ``_verify_range``)."""
+        # the witness before the database: it learns a head after its commit, so never one newer than what is read next
+        witnessed_commit = commits.newest_witnessed(self.trust.commit_witness_file)
         with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":  # one snapshot: appends go on meanwhile
+                conn.execution_options(isolation_level="REPEATABLE READ")
             start, prev = self._checkpoint_start(conn), self._checkpoint_hash(conn)
             # entries start+1 .. last, if none is missing (else the walk finds the first gap below last)
             last = start + conn.execute(sa.select(sa.func.count()).where(events.c.seq > start)).scalar()
@@ -315,8 +352,11 @@ class AuditLog:
             hash_at = dict(conn.execute(sa.select(events.c.seq, events.c.hash).join(  # the entry each seal names as its last
                 heads, sa.and_(heads.c.kind == "seal", events.c.seq == heads.c.first_seq + heads.c.size - 1))).all())
             sealed = max((h.first_seq + h.size - 1 for h in hs), default=start)
-            cutoff = (datetime.now(UTC) - timedelta(minutes=self.trust.seal_minutes) - STALE_GRACE).strftime("%Y-%m-%dT%H:%M:%S")
-            stale = conn.execute(sa.select(sa.func.count()).where(events.c.seq > sealed, events.c.time < cutoff)).scalar()
+            row = conn.execute(sa.select(commit_head)).first()
+            commit = {k: getattr(row, k) for k in commits.FIELDS} if row else None
+            signed = [h["seq"] for h in (commit, witnessed_commit) if h]
+            hash_at |= dict(conn.execute(sa.select(events.c.seq, events.c.hash).where(events.c.seq.in_(signed))).all())
+            hash_at[start] = prev  # a commit head at the checkpoint's boundary
         first = start + 1  # a seal made after a purge starts here; older ones straddle the purge
         ends = sorted({h.first_seq + h.size - 1 for h in hs if h.kind == "seal" and h.first_seq == first})
         broken, roots, partial = None, [], {}
@@ -353,14 +393,16 @@ class AuditLog:
             with self.engine.connect() as conn:  # a head witnessed, then committed, since hs was read?
                 hs = conn.execute(sa.select(heads).order_by(heads.c.id)).all()
         hd.check_witness(hs, witnessed, last, report)
-        tail = last - sealed if last > sealed else 0
-        if stale:
-            report.add(sealed + 1, f"{stale:,} entries past the last signed head are older than the seal interval")
-        if tail and not allow_tail:
-            report.add(sealed + 1, f"{tail:,} entries past the last signed head (expected only with --allow-tail)")
+        pinned = self.trust.pinned_key()
+        covered = max(sealed, commits.check(commit, witnessed_commit, pinned, self.trust.algorithm, last, hash_at.get, report))
+        tail = last - covered if last > covered else 0
+        if tail:
+            why = ("no commit head signs them: forged" if commit else
+                   "written by a version that signed no commits (`zhijing audit seal` covers them), or forged")  # fmt: skip
+            report.add(covered + 1, f"{tail:,} entries past the last signed head ({why})")
         seq, reason = report.problems[0] if report.problems else (None, None)
         return Verification(not report.problems, last - start, seq, reason, seals_checked=len(hs), tail=tail,
-                            stale_tail=stale, missing_heads=report.missing, unwitnessed_heads=report.unwitnessed,
+                            missing_heads=report.missing, unwitnessed_heads=report.unwitnessed,
                             truncated=report.truncated, problems=[p for _, p in report.problems])  # fmt: skip
 
     def _run_tasks(self, start: int, last: int, prev: str, ends: list[int], workers: int):

@@ -1,5 +1,5 @@
 """What verification of the audit trail trusts, all of it outside the audit database: the
-pinned public key, the private signing key (a 0600 file), and the witness file of heads."""
+pinned public key, the private signing key (a 0600 file), and the witness files of heads."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ class Trust:
     public_key_file: Path
     witness_file: Path
     pinned: str | None = None  # the public key from configuration; wins over the file
-    seal_minutes: int = 10  # the seal interval: an unsealed entry older than this is a stale tail
     max_batch: int = 2048
 
     @classmethod
@@ -36,9 +35,14 @@ class Trust:
         a = settings.audit
         base = cls.under(settings.home, a.algorithm)
         t = cls(a.algorithm, a.signing_key_file or base.signing_key, a.public_key_file or base.public_key_file,
-                a.witness_file or base.witness_file, a.public_key, settings.schedule.seal_minutes, a.max_batch)  # fmt: skip
+                a.witness_file or base.witness_file, a.public_key, a.max_batch)  # fmt: skip
         t.adopt_legacy_key(settings.state_dir / LEGACY[a.algorithm])  # a key made before the keys/ folder
         return t
+
+    @property
+    def commit_witness_file(self) -> Path:
+        """Where every commit head is appended: beside the heads' witness (heads.commits.jsonl)."""
+        return self.witness_file.with_suffix(".commits.jsonl")
 
     def adopt_legacy_key(self, legacy: Path) -> None:
         """Move a key an older version kept in the state folder to where this one looks."""

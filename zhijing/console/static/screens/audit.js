@@ -75,9 +75,9 @@ zj.pages.audit = async () => {
 
   const v = await zj.api("/api/audit/verify");
   const ok = v.ok ?? v.valid;
-  // what was checked, in words: the entries that existed when the check ran (newer ones follow), the signed heads, the unsealed tail
-  const checked = en ? `${v.entries} entries checked when the page opened · ${v.seals ?? 0} signed heads · ${v.tail ?? 0} not yet sealed`
-    : `打开页面时已校验 ${v.entries} 条 · 签名树头 ${v.seals ?? 0} 个 · 待封存 ${v.tail ?? 0} 条`;
+  // what was checked, in words: the entries that existed when the check ran (newer ones follow), the signed heads, entries no head signs
+  const checked = en ? `${v.entries} entries checked when the page opened · ${v.seals ?? 0} signed heads · ${v.tail ?? 0} unsigned`
+    : `打开页面时已校验 ${v.entries} 条 · 签名树头 ${v.seals ?? 0} 个 · 未签名 ${v.tail ?? 0} 条`;
   const broken = v.first_broken ? (en ? `broken at #${v.first_broken}: ${v.reason || ""}` : `第 ${v.first_broken} 条起链断裂：${v.reason || ""}`) : "";
   document.getElementById("verify").innerHTML = `<span class="${ok ? "ok" : "bad"}">${ok ? "✔" : "✘"}</span> ` +
     `<span class="muted">${esc(checked)}</span> <span class="bad">${esc(broken)}</span>`;
