@@ -65,6 +65,8 @@ def register(app: typer.Typer) -> None:
         demo_models(settings, settings.city_dir, console)  # scored model cards; today's warnings in the inboxes
         lines = [f"http://127.0.0.1:{port}/", ""]
         lines += [f"{user:<14} {password:<18} {what}" for user, password, what in logins]
+        lines += ["", "密码仅显示这一次，不以明文保存 · shown once, stored nowhere in clear",
+                  "(`zhijing access seed-demo` sets new ones)"]  # fmt: skip
         console.print(Panel("\n".join(lines), title="智警 zhijing — log in", expand=False))
         if serve:
             from zhijing.api.cli import run

@@ -184,6 +184,8 @@ def register(app: typer.Typer) -> None:
 
     @access.command("seed-demo")
     def seed_demo() -> None:
-        """Create the demo organisation and print its logins."""
+        """Create the demo organisation and print its logins: new passwords, shown once and
+        stored nowhere in clear."""
         for user, password, what in seed.seed_demo(get_settings()):
             console.print(f"{user:<14} {password:<18} {what}")
+        console.print("[dim]shown once: the passwords are stored nowhere in clear (run this again for new ones)[/dim]")

@@ -74,7 +74,9 @@ DEMO_USERS = [
 
 
 def seed_demo(settings) -> list[tuple[str, str, str]]:
-    """Create the demo organisation; returns (username, password, description) logins."""
+    """Create the demo organisation; returns (username, password, description) logins. The
+    passwords are new at every seeding and kept nowhere in clear (only their Argon2 hashes):
+    the caller prints them once."""
     units_csv = settings.city_dir / "sources" / "org" / "units.csv"
     add_unit(settings, "330000000000", "浙江省公安厅", "省厅")
     if units_csv.exists():
@@ -94,16 +96,12 @@ def seed_demo(settings) -> list[tuple[str, str, str]]:
         branch = conn.execute(sa.select(models.units.c.parent_code).where(models.units.c.code == station)).scalar()
     by_tier["分局"] = branch or by_tier["分局"]
     logins = []
-    path = settings.state_dir / "demo_logins.txt"
-    known = dict(line.split("\t", 1) for line in path.read_text().splitlines()) if path.exists() else {}
     for username, name, tier, dept, roles, clearance, what in DEMO_USERS:
-        password = known.get(username) or f"zj-{secrets.token_urlsafe(9)}"
+        password = f"zj-{secrets.token_urlsafe(9)}"
         add_user(settings, username, name, by_tier[tier] if tier != "外部" else "EXT-WJW", dept, password, roles, clearance,
                  "external" if roles == "external" else "officer")  # fmt: skip
         logins.append((username, password, what))
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(f"{u}\t{p}" for u, p, _ in logins))
-    path.chmod(0o600)
+    (settings.state_dir / "demo_logins.txt").unlink(missing_ok=True)  # where older versions kept them in clear
     now = datetime.now(UTC)
     add_purpose(settings, DEMO_CASE, "鄞州入室盗窃系列案", by_tier["分局"], ["xingzhen01", "kezhang01", "fenxi01"])
     add_purpose(settings, "case:A330200000000002", "冒充客服电信诈骗案", by_tier["分局"], ["xingzhen01"])
