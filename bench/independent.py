@@ -71,6 +71,7 @@ class Person:
     phone: str
     address: tuple[str, str, str, str]  # province, city, district, detail
     split: bool = False  # no record with both ID and phone
+    new_phone: str | None = None  # a phone taken later (records without an ID may carry it)
     child: bool = False
     noise: list[str] = field(default_factory=list)
 
@@ -144,7 +145,7 @@ class Maker:
         cid = self.cid(male)
         birth = date(int(cid[6:10]), int(cid[10:12]), int(cid[12:14]))
         return Person(pid, self.name(male), cid, birth, male, self.phone(), self.address(),
-                      split=self.rnd.random() < 0.15)  # fmt: skip
+                      split=self.rnd.random() < 0.15, new_phone=self.phone() if self.rnd.random() < 0.06 else None)  # fmt: skip
 
 
 def population(mk: Maker, n: int) -> list[Person]:
@@ -188,12 +189,16 @@ def _id_text(mk: Maker, p: Person, sibling: str | None, noise: list[str]) -> str
         i = rnd.randrange(14, 17) if rnd.random() < 0.5 else rnd.randrange(0, 17)
         cid = cid[:i] + str((int(cid[i]) + rnd.randint(1, 9)) % 10) + cid[i + 1:]
         noise.append("id_typo")
-    elif r < 0.04:
+    elif r < 0.05:  # a division code digit (the ID's first six): the check digit left as it was
+        i = rnd.randrange(0, 6)
+        cid = cid[:i] + str((int(cid[i]) + rnd.randint(1, 9)) % 10) + cid[i + 1:]
+        noise.append("id_division_typo")
+    elif r < 0.06:
         i = rnd.randrange(6, 16)
         if cid[i] != cid[i + 1]:
             cid = cid[:i] + cid[i + 1] + cid[i] + cid[i + 2:]
             noise.append("id_transposed")
-    elif r < 0.06 and p.birth.year < 2000:
+    elif r < 0.08 and p.birth.year < 2000:
         cid = cid[:6] + cid[8:17]
         noise.append("id_legacy_15")
     r = rnd.random()
@@ -205,11 +210,13 @@ def _id_text(mk: Maker, p: Person, sibling: str | None, noise: list[str]) -> str
 
 
 def _name_text(mk: Maker, name: str, noise: list[str]) -> str:
+    """Traditional characters and inner spaces, five times as often beside a mistyped ID
+    (the clerk who mistypes one is the one whose system writes the other)."""
     rnd = mk.rnd
     if "·" in name and rnd.random() < 0.5:
         name = name.replace("·", rnd.choice(DOT_LOOKALIKES))
         noise.append("name_dot_variant")
-    r = rnd.random()
+    r = rnd.random() / (5 if any(n.startswith("id_") and "typo" in n for n in noise) else 1)
     if r < 0.04:
         trad = mk.s2t.convert(name)
         if trad != name:
@@ -239,12 +246,19 @@ def _phone_text(mk: Maker, phone: str, noise: list[str]) -> str:
 def _address_text(mk: Maker, addr: tuple[str, str, str, str], noise: list[str]) -> str:
     rnd = mk.rnd
     prov, city, dist, detail = addr
-    if rnd.random() < 0.3:
+    r = rnd.random()
+    if r < 0.3:
         prov = ""
         noise.append("address_no_province")
+    elif r < 0.5 and prov.endswith("省"):
+        prov = prov.removesuffix("省")
+        noise.append("address_province_short")
     if rnd.random() < 0.2:
         city = city.removesuffix("市")
         noise.append("address_city_short")
+    if dist.endswith("市") and rnd.random() < 0.3:  # a county-level city: 浏阳 for 浏阳市
+        dist = dist.removesuffix("市")
+        noise.append("address_county_short")
     if rnd.random() < 0.2:
         detail = detail.replace("栋", "幢")
         noise.append("address_zhuang")
@@ -259,12 +273,22 @@ def _address_text(mk: Maker, addr: tuple[str, str, str, str], noise: list[str]) 
     return text
 
 
-def _birth_text(mk: Maker, born: date) -> str:
-    r = mk.rnd.random()
-    if r < 0.2:
+def _birth_text(mk: Maker, born: date, noise: list[str]) -> str:
+    """Four styles in one column (none dominant, so no one format can be declared), 3 %
+    with day and month swapped against the truth (a month-first clerk)."""
+    rnd = mk.rnd
+    if born.day <= 12 and born.day != born.month and rnd.random() < 0.03:
+        born = born.replace(month=born.day, day=born.month)
+        noise.append("birth_swapped")
+    r = rnd.random()
+    if r < 0.35:
         return born.isoformat()
-    if r < 0.3:
+    if r < 0.5:
         return born.strftime("%Y%m%d")
+    if r < 0.7:
+        return f"{born.year}年{born.month}月{born.day}日"
+    if born.day <= 12:
+        noise.append("birth_day_first")
     return born.strftime("%d/%m/%Y")
 
 
@@ -296,16 +320,21 @@ def records(mk: Maker, people: list[Person]) -> list[tuple[dict, str, list[str]]
                 has_id, has_phone = (True, False) if rnd.random() < 0.5 else (False, True)
             if not has_id and not has_phone:
                 has_id = True
-            stated = rnd.random() < p_birth
+            stated, addressed = rnd.random() < p_birth, rnd.random() < p_addr
             if (p.child or "same_name_parent" in p.noise) and not has_id:
                 stated = True  # a household of two same-named people: a record without ID states the birth
             noise: list[str] = []
-            row = {"来源单位": dept, "姓名": _name_text(mk, p.name, noise),
-                   "公民身份号码": _id_text(mk, p, twin_of.get(p.pid), noise) if has_id else "",
-                   "出生日期": _birth_text(mk, p.birth) if stated else "",
+            phone = p.phone
+            if p.new_phone and has_phone and not has_id and rnd.random() < 0.5:
+                # the phone changed: name, birth date and full address are what the record shares
+                phone, stated, addressed = p.new_phone, True, True
+                noise.append("phone_changed")
+            id_text = _id_text(mk, p, twin_of.get(p.pid), noise) if has_id else ""
+            row = {"来源单位": dept, "姓名": _name_text(mk, p.name, noise), "公民身份号码": id_text,
+                   "出生日期": _birth_text(mk, p.birth, noise) if stated else "",
                    "性别": _sex_text(mk, p.male) if rnd.random() < p_sex else "",
-                   "联系电话": _phone_text(mk, p.phone, noise) if has_phone else "",
-                   "住址": _address_text(mk, p.address, noise) if rnd.random() < p_addr else ""}  # fmt: skip
+                   "联系电话": _phone_text(mk, phone, noise) if has_phone else "",
+                   "住址": _address_text(mk, p.address, noise) if addressed else ""}  # fmt: skip
             out.append((row, p.pid, noise + p.noise))
     rnd.shuffle(out)
     return out

@@ -5,8 +5,10 @@ same form, and what a citizen ID (valid or mistyped) says: birth date, sex, divi
 
 Names are compared in one normal form (``name_form``: dots, spaces, fullwidth, traditional
 characters); phones as sent when the prefix table rejected them (``phone_any``); birth
-dates as stated or as the valid ID states them (``birth_any``); addresses in their parsed
-form, division code plus detail with 幢 as 栋 (``address_key``)."""
+dates as stated or as the valid ID states them (``birth_any``: what holds two people apart),
+or as a mistyped ID's text states them (``birth_seen``: evidence only, a typo may sit in the
+birth digits); a stated date that is the ID's with day and month swapped is the ID's;
+addresses in their parsed form, division code plus detail with 幢 as 栋 (``address_key``)."""
 
 from __future__ import annotations
 
@@ -53,9 +55,22 @@ def id_text(raw: str) -> str:
     return f"upper(regexp_replace(translate({raw}, '０１２３４５６７８９Ｘｘ', '0123456789XX'), '[\\s-]', '', 'g'))"
 
 
+def swapped(yyyymmdd: str) -> str:
+    """SQL (either engine): the date ``yyyymmdd`` with day and month swapped."""
+    return f"substr({yyyymmdd}, 1, 4) || substr({yyyymmdd}, 7, 2) || substr({yyyymmdd}, 5, 2)"
+
+
+def unordered(yyyymmdd: str) -> str:
+    """SQL: the year with day and month in either order (1982-04-06 and 1982-06-04 alike)."""
+    return (f"substr({yyyymmdd}, 1, 4) || least(substr({yyyymmdd}, 5, 2), substr({yyyymmdd}, 7, 2)) || "
+            f"greatest(substr({yyyymmdd}, 5, 2), substr({yyyymmdd}, 7, 2))")
+
+
 def add_features(con: duckdb.DuckDBPyConnection, table: str = "person_mentions") -> None:
     """Add name_norm, name_py, surname_py, given_py, name_shape, id_any, id_birth, id_division,
-    phone_any, birth_any, address_key."""
+    phone_any, address_key, birth_any (stated, or as the valid ID states it) and birth_seen
+    (stated, or as the ID's text states it, valid or mistyped); a stated birth date that is
+    the ID's with day and month swapped is read as the ID's."""
     names = con.sql(f"SELECT DISTINCT name, name_pinyin FROM {table}").df()
     norm = [normal_name(n) if isinstance(n, str) else None for n in names.name]
     keys = [name_keys(n, p if isinstance(p, str) else None) for n, p in zip(norm, names.name_pinyin, strict=True)]
@@ -75,10 +90,16 @@ def add_features(con: duckdb.DuckDBPyConnection, table: str = "person_mentions")
              CASE WHEN m.citizen_id IS NOT NULL THEN substr(m.citizen_id, 1, 6)
                   WHEN length({ID}) = 18 THEN substr({ID}, 1, 6) END AS id_division,
              coalesce(m.phone, {phone_raw_digits('m.phone_raw')}) AS phone_any,
-             coalesce(m.birth_date, substr(m.citizen_id, 7, 8)) AS birth_any,
              CASE WHEN m.address_code IS NOT NULL AND m.address_detail IS NOT NULL THEN m.address_code || '|' ||
                   replace(replace(regexp_replace(m.address_detail, '\\s', '', 'g'), '幢', '栋'), '号楼', '栋') END AS address_key
       FROM {table} m LEFT JOIN name_lookup l
         ON m.name IS NOT DISTINCT FROM l.name AND m.name_pinyin IS NOT DISTINCT FROM l.name_pinyin""")
     con.unregister("name_lookup")
+    # the ID's own birth date is evidence about the written one: a stated date that is the
+    # ID's with day and month swapped (a month-first clerk) is the ID's
+    con.execute(f"""
+      CREATE OR REPLACE TABLE {table} AS
+      SELECT * EXCLUDE (b) REPLACE (b AS birth_date), coalesce(b, substr(citizen_id, 7, 8)) AS birth_any,
+             coalesce(b, id_birth) AS birth_seen
+      FROM (SELECT *, CASE WHEN birth_date = {swapped('id_birth')} THEN id_birth ELSE birth_date END AS b FROM {table})""")
 

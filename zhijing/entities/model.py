@@ -4,7 +4,7 @@ as levels, each level a separate piece of evidence the EM training weighs.
 - citizen ID: exact valid ID; one edit apart on the raw text (a typo or a transposition);
 - name (in its normal form, ``name_form``): exact; same pinyin (homophone); same surname
   pinyin and shape-similar given name; pinyin close (airline names, one syllable off);
-- birth date as stated or as the valid ID states it;
+- birth date as stated or as the ID's text states it: the same, or day and month swapped;
 - phone exact, a phone the prefix table rejected compared as sent;
 - address: the same parsed address, else the same district.
 """
@@ -14,6 +14,8 @@ from __future__ import annotations
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
+
+from zhijing.entities.features import swapped as swapped_sql
 
 
 def _id_comparison():
@@ -54,6 +56,16 @@ def _exact(output: str, column: str, label: str):
         cll.NullLevel(column), cll.ExactMatchLevel(column).configure(label_for_charts=label), cll.ElseLevel()])
 
 
+def _birth_comparison():
+    """The birth date as stated or as the ID's text states it (``birth_seen``): the same, or
+    the same with day and month swapped (a month-first clerk)."""
+    swapped = swapped_sql("birth_seen_l")
+    return cl.CustomComparison(output_column_name="id_birth", comparison_levels=[
+        cll.NullLevel("birth_seen"), cll.ExactMatchLevel("birth_seen").configure(label_for_charts="same birth date"),
+        cll.CustomLevel(f"{swapped} = birth_seen_r").configure(label_for_charts="day and month swapped"),
+        cll.ElseLevel()])
+
+
 def _address_comparison():
     """The parsed address (division + detail) first, then the district alone."""
     return cl.CustomComparison(output_column_name="address_district", comparison_levels=[
@@ -71,7 +83,7 @@ def settings() -> SettingsCreator:
         comparisons=[
             _id_comparison(),
             _name_comparison(),
-            _exact("id_birth", "birth_any", "same birth date"),
+            _birth_comparison(),
             _exact("phone", "phone_any", "same phone"),
             _address_comparison(),
         ],
@@ -80,11 +92,16 @@ def settings() -> SettingsCreator:
         # digits), a name with the ID's tail (a typo in the division or birth date). A
         # name with the ID's division alone, or an ID prefix without the name, grows with
         # the square of a common name's holders and found no extra pair above the floor.
+        # A name with the birth date, or with the full parsed address, meets the records
+        # of a person whose phone changed and the ID-only records of a phone-only person;
+        # both blocks stay small (one person's, or a household's, namesakes).
         blocking_rules_to_generate_predictions=[
             block_on("citizen_id"),
             block_on("phone_any"),
             block_on("name_py", "substr(id_any, 1, 13)"),
             block_on("name_py", "substr(id_any, 15, 4)"),
+            block_on("name_py", "birth_seen"),
+            block_on("name_py", "address_key"),
         ],
         # the clustering needs only ids and probabilities: keeping every compared column
         # of every pair is what makes Splink's predict run out of memory at scale (#785);
@@ -94,4 +111,4 @@ def settings() -> SettingsCreator:
     )
 
 
-TRAINING_BLOCKS = [block_on("name_py", "birth_any"), block_on("citizen_id"), block_on("phone_any")]
+TRAINING_BLOCKS = [block_on("name_py", "birth_seen"), block_on("citizen_id"), block_on("phone_any")]

@@ -36,13 +36,14 @@ MEMORY_LIMIT = os.environ.get("ZHIJING_RESOLVE_MEMORY_LIMIT", "6GB")
 # Strong evidence against a merge, whatever phone and ID say (twins share a phone and a birth
 # date; a mistyped ID can sit one character from a sibling's): two names that neither sound
 # alike (same pinyin) nor look alike (four-corner codes at most two digits apart: 王/玉, 赵/越,
-# but not 鹏/洋); or two different birth dates (stated, or as a valid ID states them). Only
-# the same valid citizen ID overrides it.
-VETO = """coalesce(NOT coalesce(l.citizen_id = r.citizen_id, false) AND (
+# but not 鹏/洋); or two different birth dates (stated, or as a valid ID states them; a day
+# and month swapped is the same date miswritten, not another person). Only the same valid
+# citizen ID overrides it.
+VETO = f"""coalesce(NOT coalesce(l.citizen_id = r.citizen_id, false) AND (
             (l.name_norm <> r.name_norm AND l.name_py <> r.name_py
              AND NOT coalesce(CASE WHEN length(l.name_shape) = length(r.name_shape)
                                    THEN hamming(l.name_shape, r.name_shape) <= 2 END, false))
-            OR l.birth_any <> r.birth_any), false)"""
+            OR {features.unordered('l.birth_any')} <> {features.unordered('r.birth_any')}), false)"""
 
 
 @dataclass
@@ -243,11 +244,12 @@ def resolve_all(settings, engine: str = "duckdb", progress: bool = True, spark=N
 
 def _cluster(con: duckdb.DuckDBPyConnection, must, cannot, threshold: float) -> tuple[np.ndarray, list[dict]]:
     """Constrained clustering over positions read straight from DuckDB."""
-    codes = con.sql("""
+    codes = con.sql(f"""
       SELECT CASE WHEN citizen_id IS NULL THEN -1
                   ELSE dense_rank() OVER (PARTITION BY citizen_id IS NULL ORDER BY citizen_id) END::BIGINT AS c,
              CASE WHEN b IS NULL THEN -1 ELSE dense_rank() OVER (PARTITION BY b IS NULL ORDER BY b) END::BIGINT AS b
-      FROM (SELECT idx, citizen_id, coalesce(substr(citizen_id, 7, 8), birth_date) AS b FROM person_mentions)
+      FROM (SELECT idx, citizen_id, {features.unordered('coalesce(substr(citizen_id, 7, 8), birth_date)')} AS b
+            FROM person_mentions)
       ORDER BY idx""").fetchnumpy()  # fmt: skip
     e = con.sql(f"""SELECT l.idx AS li, r.idx AS ri, CASE WHEN {VETO} THEN 0.0 ELSE p.match_probability END AS p
                     FROM pairs p JOIN person_mentions l ON l.mention_id = p.mention_id_l

@@ -224,16 +224,20 @@ def _dates(values: list[str]) -> tuple[float, str | None, str | None]:
     if not formats:
         return 0.0, None, None
     (best, n_best), note = formats.most_common(1)[0], None
-    if n_best < 0.95 * sum(formats.values()) and best not in (DAY_FIRST, MONTH_FIRST):
-        mix = ", ".join(f"{f} {n / len(values):.0%}" for f, n in formats.most_common(3))
-        return share, None, f"mixed formats: {mix}"
-    if best in (DAY_FIRST, MONTH_FIRST):
+    year_last = DAY_FIRST in formats or MONTH_FIRST in formats
+    if year_last:  # the order of 06/04/1982 is told by the year-last values that read one way only
         day_first = sum(1 for v in values if _fits(v, DAY_FIRST))
         month_first = sum(1 for v in values if _fits(v, MONTH_FIRST))
-        best = DAY_FIRST if day_first >= month_first else MONTH_FIRST
+        order = DAY_FIRST if day_first >= month_first else MONTH_FIRST
         if day_first == month_first:
             note = "day/month order cannot be told from the values (every day ≤ 12): check the format"
-        share = max(day_first, month_first) / len(values)
+    if n_best < 0.95 * sum(formats.values()) and best not in (DAY_FIRST, MONTH_FIRST):
+        # other styles (1982-04-06, 1982年4月6日) read one way whatever is declared: a mixed
+        # column still declares the order of its year-last dates, or they would be lost
+        mix = ", ".join(f"{f} {n / len(values):.0%}" for f, n in formats.most_common(3))
+        return share, order if year_last else None, "; ".join(filter(None, (f"mixed formats: {mix}", note)))
+    if year_last and best in (DAY_FIRST, MONTH_FIRST):
+        best, share = order, max(day_first, month_first) / len(values)
     return share, best, note
 
 
