@@ -19,17 +19,27 @@ Noise model (what the set plants, and how often):
   80 %; phone 30 %), 医保 (ID, birth date; phone 50 %, address 60 %); 15 % of persons have
   **no record with both an ID and a phone** (their ID-only and phone-only records meet only
   through name, birth date and address, and some share none of them); in a household of a
-  same-named parent and child every record carries an ID or a stated birth date;
-- **names**: 4 % in traditional characters, 3 % with a space inside (慕 容华静), dotted names
-  written with a look-alike (•・‧．) or no dot half the time;
-- **IDs**: 3 % one digit mistyped, 1 % two digits transposed, 2 % the 15-digit legacy form,
-  2 % fullwidth digits, 2 % with spaces, lower-case x as it comes;
+  same-named parent and child every record carries an ID or a stated birth date; 6 % of
+  persons **changed their phone**: half of their records without an ID carry the new one, and
+  those state the birth date and the full address (common names included);
+- **names**: 4 % in traditional characters, 3 % with a space inside (慕 容华静), five times as
+  often beside a mistyped ID; dotted names written with a look-alike (•・‧．) or no dot half
+  the time;
+- **IDs**: 3 % one digit mistyped, 2 % one digit of the **division code** (the first six)
+  mistyped, 1 % two digits transposed, 2 % the 15-digit legacy form, 2 % fullwidth digits,
+  2 % with spaces, lower-case x as it comes (a mistyped ID keeps its stale check digit);
 - **phones**: 5 % ``+86`` prefixed, 5 % with dashes, 3 % fullwidth digits;
-- **addresses**: 30 % without the province, 20 % the city without 市, 20 % 幢 for 栋, 5 %
-  fullwidth digits, 5 % spaces;
-- **birth dates**: the file's declared format is ``DD/MM/YYYY`` (``%d/%m/%Y``), so 06/04/1982 is
-  the 6th of April; 20 % are written ``YYYY-MM-DD`` and 10 % ``YYYYMMDD`` instead;
+- **addresses**: 30 % without the province, 20 % the province without 省, 20 % the city
+  without 市, 30 % of county-level cities without 市 (浏阳), 20 % 幢 for 栋, 5 % fullwidth
+  digits, 5 % spaces;
+- **birth dates**: four styles in one column, none dominant: 35 % ``YYYY-MM-DD``, 15 %
+  ``YYYYMMDD``, 20 % ``YYYY年M月D日``, 30 % **day-first** ``DD/MM/YYYY`` (06/04/1982 is the 6th
+  of April: nothing declares it, ``zhijing sources add`` has to tell); 3 % of the dates that
+  can be are written with **day and month swapped** against the ID's;
 - **sex**: 男/女, 1/2, fullwidth １/２ or M/F.
+
+The hold-out of issue 18 (11,442 records of 4,000 people, made by no one on the project)
+missed on the kinds marked in bold; they are planted here so the test set measures them.
 """
 
 from __future__ import annotations
