@@ -12,6 +12,7 @@ import pytest
 from zhijing.lake.store import current_files
 
 CASE = "case:A330200000000077"
+REASON = {"reason": "移送检察院审查起诉"}
 
 
 @pytest.fixture()
@@ -48,7 +49,7 @@ def test_a_case_gathers_items_and_reports_them_watermarked(workspace):
     assert [i["kind"] for i in items] == ["subject", "pin", "note"] and note.status_code == 200
     assert any(c["ref"] == CASE and c["items"] == 3 for c in api.get("/api/cases", headers=api.headers("xingzhen01")).json()["cases"])
 
-    r = api.get(f"{base}/report", headers=h)
+    r = api.get(f"{base}/report", params=REASON, headers=h)
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
     html, export_id = r.text, r.headers["x-export-id"]
     assert "智警导出 xingzhen01" in html and export_id in html and CASE in html
@@ -65,7 +66,7 @@ def test_a_case_gathers_items_and_reports_them_watermarked(workspace):
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian chromium is not installed")
 def test_the_report_prints_to_pdf(workspace):
     api, _, _, _ = workspace
-    r = api.get(f"/api/cases/{CASE}/report", params={"format": "pdf"}, headers=api.headers("xingzhen01", CASE))
+    r = api.get(f"/api/cases/{CASE}/report", params={"format": "pdf", **REASON}, headers=api.headers("xingzhen01", CASE))
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
 
 
@@ -77,7 +78,7 @@ def test_the_workspace_runs_only_under_its_own_case(workspace):
     assert other.status_code == 403 and "this case" in other.json()["detail"]
     assert api.get(f"/api/cases/{CASE}", headers=api.headers("xingzhen01")).status_code == 403  # no purpose
     assert api.get(f"/api/cases/{CASE}", headers=api.headers("weijian01", CASE)).status_code == 403  # not assigned, external
-    low = api.get(f"/api/cases/{CASE}/report", headers=api.headers("paichusuo01", CASE))
+    low = api.get(f"/api/cases/{CASE}/report", params=REASON, headers=api.headers("paichusuo01", CASE))
     assert low.status_code == 403  # clearance 1 may work in the case, not export it
     bad = api.post(f"/api/cases/{CASE}/items", json={"kind": "subject", "title": "x", "payload": {}}, headers=api.headers("xingzhen01", CASE))
     assert bad.status_code == 422
@@ -128,7 +129,7 @@ def test_the_report_shows_what_the_console_pinned(workspace):
                              ("pin", "关系", {"edge": edge}), ("search", "浙B00001 → 车辆", {"query": "浙B00001", "group": group})]:  # fmt: skip
         assert api.post(f"{base}/items", json={"kind": kind, "title": t, "payload": payload}, headers=h).status_code == 200
 
-    html = api.get(f"{base}/report", headers=h).text
+    html = api.get(f"{base}/report", params=REASON, headers=h).text
     assert "暂无标记证据" not in html and "无带坐标的标记结果" not in html
     for rid in (x["record_id"], "GC-HIT-1", "LD-COMP-1", "VR-EDGE-1", "AJ-SEARCH-1"):
         assert rid in html
@@ -139,7 +140,7 @@ def test_the_report_shows_what_the_console_pinned(workspace):
 
 def test_the_report_speaks_chinese_like_the_console(workspace):
     api, s, _, _ = workspace
-    html = api.get(f"/api/cases/{CASE}/report", headers=api.headers("xingzhen01", CASE)).text
+    html = api.get(f"/api/cases/{CASE}/report", params=REASON, headers=api.headers("xingzhen01", CASE)).text
     from zhijing.access.guard import load_user
     from zhijing.cases.report import unit_name
 
@@ -148,3 +149,58 @@ def test_the_report_speaks_chinese_like_the_console(workspace):
     assert f"承办单位 {unit_name(s, unit)}" in html and unit_name(s, unit) != unit and unit not in html
     for english in ("Subjects", "Map", "Graph", "Evidence", "Notes", "Saved searches"):
         assert english not in html
+
+
+BULK = "case:A330200000000078"
+
+
+def _bulk_case(api, s, n: int = 600) -> list[str]:
+    """A case whose one subject item names ``n`` persons, worked by xingzhen01 with kezhang01 (an approver)."""
+    from zhijing.access.guard import load_user
+    from zhijing.access.seed import add_purpose
+
+    add_purpose(s, BULK, "批量对象案", load_user(s, "xingzhen01").unit, ["xingzhen01", "kezhang01"])
+    ids = [m for (m,) in duckdb.sql(f"SELECT master_id FROM read_parquet({current_files(s, 'entities', 'persons_master')!r}) "
+                                    f"WHERE citizen_id IS NOT NULL ORDER BY master_id LIMIT {n}").fetchall()]  # fmt: skip
+    item = {"kind": "subject", "title": "涉案人员", "payload": {"master_ids": ids}}
+    assert api.post(f"/api/cases/{BULK}/items", json=item, headers=api.headers("xingzhen01", BULK)).status_code == 200
+    return ids
+
+
+def test_a_report_of_600_subjects_is_an_export_a_second_officer_approves(workspace):
+    """A case report is an export: a stated reason, the size threshold, 双人审批, one
+    watermarked download, audited as a disclosure of its persons naming the approval."""
+    from zhijing.access.audit.store import log_for
+
+    api, s, _, _ = workspace
+    ids = _bulk_case(api, s)
+    officer, chief = api.headers("xingzhen01", BULK), api.headers("kezhang01", BULK)
+    assert api.get(f"/api/cases/{BULK}/report", headers=officer).status_code == 422  # no reason stated
+    direct = api.get(f"/api/cases/{BULK}/report", params=REASON, headers=officer)
+    assert direct.status_code == 403 and "双人审批" in direct.json()["detail"] and "涉案" not in direct.text
+    req = api.post("/api/exports", json={"case_report": BULK, **REASON}, headers=officer).json()
+    assert (req["kind"], req["status"], req["needs_approval"]) == ("case_report", "pending", True) and req["rows"] >= 600
+    assert api.get(f"/api/exports/{req['id']}/download", headers=officer).status_code == 403  # not yet approved
+    assert req["id"] in {r["id"] for r in api.get("/api/exports", headers=chief).json()["requests"]}
+    assert api.post(f"/api/exports/{req['id']}/approve", headers=chief).json()["approved_by"] == "kezhang01"
+    got = api.get(f"/api/exports/{req['id']}/download", headers=officer)
+    assert got.status_code == 200 and "智警导出 xingzhen01" in got.text and got.headers["x-export-id"] in got.text
+    assert api.get(f"/api/exports/{req['id']}/download", headers=officer).status_code == 403  # once
+    disclosed = next(e for e in log_for(s).events(30) if e["operation"] == "disclose" and e["outcome"] == "allowed")
+    assert set(disclosed["records"]) == set(ids) and "approved by kezhang01" in disclosed["query"]
+
+
+def test_the_oversight_rules_count_a_report_as_an_export(workspace, monkeypatch):
+    """A report let through without approval (thresholds raised) is a bulk export to 督察."""
+    from zhijing.access import oversight
+    from zhijing.access.audit.store import log_for
+    from zhijing.config import reset_settings
+
+    api, s, _, _ = workspace
+    _bulk_case(api, s, 30)
+    monkeypatch.setenv("ZHIJING_EXPORTS__APPROVAL_ROWS", "100000")
+    reset_settings()
+    r = api.get(f"/api/cases/{BULK}/report", params=REASON, headers=api.headers("xingzhen01", BULK))
+    assert r.status_code == 200
+    found = oversight.detect(log_for(s).all_events(), lambda p: set(), lambda r: None, lambda u: None)
+    assert any(f["rule"] == "bulk_export" and f["actor"] == "xingzhen01" for f in found)

@@ -206,6 +206,7 @@ def test_the_detectives_path(page, server, resolved_city):
     page.wait_for_function("() => zj.graph && zj.graph.nodes().length > 0")
     page.goto(f"{base}/cases/{DEMO_CASE}")  # the case: the pinned person, then the watermarked report
     page.wait_for_selector(f"#items a[href='/persons/{pid}']")
+    page.fill("#report-reason", "移送检察院审查起诉")  # a report is an export: it states its reason
     with page.expect_download() as dl:
         page.click("#report-html")
     assert pid in dl.value.path().read_text(encoding="utf-8") or "<html" in dl.value.path().read_text(encoding="utf-8").lower()

@@ -209,7 +209,7 @@ def require(permission: str, person_data: bool = True, audited: bool = False, ta
         finally:
             if audited:
                 await append_async(AuditEvent(actor=ctx.user.username, unit=ctx.user.unit, operation=ctx.operation, outcome=outcome,
-                                  purpose=bounded(stated, settings), records=ctx.records, query=bounded(ctx.query, settings),
+                                  purpose=bounded(stated, settings), records=list(dict.fromkeys(ctx.records)), query=bounded(ctx.query, settings),
                                   client=client, reason=bounded(ctx.refusal, settings)), settings)  # fmt: skip
 
     dependency.__zhijing_permission__ = permission  # type: ignore[attr-defined]

@@ -9,7 +9,8 @@ dismisses each flag, and the review is itself audited.
 - after_hours: a spike of reads at night (22:00–06:00 local) far above the user's norm;
 - many_officers: one person looked up by many officers of different units;
 - relatives: a user reading a member of their own household;
-- bulk_export: more person-file exports in one day than casework needs;
+- bulk_export: more persons exported in one day (person files, case reports) without a
+  second officer's approval than casework needs;
 - unapproved_export: an export that needed a second officer's approval and has none, or
   was approved by the one who exported it;
 - supervisor_read: a read under a purpose the reader only supervises, not assigned to;
@@ -132,11 +133,13 @@ def _refusal_rules(refused: pd.DataFrame, flag) -> None:
 
 def _duty_rules(df: pd.DataFrame, flag, roles_of, assigned_of) -> None:
     """Rules over exports and over who reads: supervisors, administrators, auditors."""
-    exported = df[df.operation == "disclose"].drop_duplicates("seq")
-    exported = exported.assign(day=exported.local.dt.date.astype(str))
-    for (actor, day), g in exported.groupby(["actor", "day"]):
-        if len(g) > EXPORTS_PER_DAY:
-            flag("bulk_export", actor, day, f"{actor} exported {len(g)} person files on {day}", g.seq)
+    disclosed = df[df.operation == "disclose"]
+    disclosed = disclosed.assign(day=disclosed.local.dt.date.astype(str))
+    unseconded = disclosed[~disclosed["query"].str.contains(r"request \S+ approved by ", regex=True)]
+    for (actor, day), g in unseconded.groupby(["actor", "day"]):  # a case report of 600 persons exports 600 files
+        if len(g) > EXPORTS_PER_DAY:  # one row per person an export discloses
+            flag("bulk_export", actor, day, f"{actor} exported {len(g)} person files without a second officer on {day}", g.seq)
+    exported = disclosed.drop_duplicates("seq")
     for e in exported.itertuples():
         unapproved, approved = _UNAPPROVED.search(e.query), _SELF_APPROVED.search(e.query)
         if unapproved or (approved and approved.group(2) == e.actor):

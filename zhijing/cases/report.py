@@ -145,20 +145,26 @@ def unit_name(settings, code: str) -> str:
         return conn.execute(sa.select(models.units.c.name).where(models.units.c.code == code)).scalar() or code
 
 
+def evidence(items: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The evidence rows and relation edges of every pin, pinned search and analysis."""
+    rows: list[dict[str, Any]] = []
+    edges: list[dict] = []
+    for item in items:
+        if item["kind"] in ("pin", "search", "analysis"):
+            r, e = pinned(item)
+            rows += r
+            edges += e
+    return rows, edges
+
+
 def render_html(settings, case: dict, items: list[dict], subjects: list[dict], username: str) -> tuple[str, str]:
     """The report as HTML, and its export ID (derived from the watermark, as for CSV)."""
     mark = watermark(username, case["ref"])
     export_id = hashlib.sha256(mark.encode("utf-8")).hexdigest()[:16]
-    evidence: list[dict[str, Any]] = []
-    found_edges: list[dict] = []
-    for item in items:
-        if item["kind"] in ("pin", "search", "analysis"):
-            rows, edges = pinned(item)
-            evidence += rows
-            found_edges += edges
-    columns = [(k, label) for k, label in COLUMNS if k == "pin" or any(r[k] for r in evidence)]
+    evidence_rows, found_edges = evidence(items)
+    columns = [(k, label) for k, label in COLUMNS if k == "pin" or any(r[k] for r in evidence_rows)]
     points = list({(r["pin"], r["lon"], r["lat"]): {"label": r["pin"], "lon": r["lon"], "lat": r["lat"]}
-                   for r in evidence if r["lon"] is not None and r["lat"] is not None}.values())  # fmt: skip
+                   for r in evidence_rows if r["lon"] is not None and r["lat"] is not None}.values())  # fmt: skip
     nodes = [{"id": s["master_id"], "label": s["label"], "kind": "person"} for s in subjects]
     edges = []
     for e in found_edges:
@@ -169,7 +175,7 @@ def render_html(settings, case: dict, items: list[dict], subjects: list[dict], u
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     html = env.from_string(TEMPLATE.read_text(encoding="utf-8")).render(
         case=case, status=STATUS.get(case["status"], case["status"]), unit=unit_name(settings, case["unit_code"]),
-        mark=mark, export_id=export_id, subjects=subjects, evidence=evidence, columns=columns,
+        mark=mark, export_id=export_id, subjects=subjects, evidence=evidence_rows, columns=columns,
         notes=[i for i in items if i["kind"] == "note"], searches=[i for i in items if i["kind"] in ("search", "analysis")],
         map=_map_svg(settings, points), graph=_graph_svg(nodes, edges))  # fmt: skip
     return html, export_id

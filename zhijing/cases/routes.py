@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from zhijing.access.guard import AccessContext, require
 from zhijing.cases import report, store
 from zhijing.config import get_settings
+from zhijing.entities import export_routes
+from zhijing.entities.routes import GRADES
 from zhijing.errors import ZhijingError
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
@@ -85,26 +87,45 @@ def _subjects(ctx: AccessContext, items: list[dict]) -> list[dict]:
             continue
         masked = _mask_row(ctx, {k: v for k, v in row.items() if k != "places"})
         out.append({"master_id": mid, "label": masked.get("name") or mid, "citizen_id": masked.get("citizen_id"),
-                    "records": masked.get("records", 0)})  # fmt: skip
+                    "records": masked.get("records", 0), "grades": [GRADES.get(k, "internal") for k in ("name", "citizen_id") if row.get(k)]})  # fmt: skip
     return out
 
 
-@router.get("/{ref}/report")
-def case_report(ref: str, format: Literal["html", "pdf"] = "html", ctx: AccessContext = Depends(require("case:export"))) -> Response:
-    """The case report, watermarked with who, when and the case; audited as a disclosure."""
+def report_export(ctx: AccessContext, ref: str, what: str) -> export_routes.Prepared:
+    """The case report as an export (DESIGN.md §2.8): its rows are the subjects and the
+    evidence rows, its grade the highest a subject shows unmasked — the thresholds, the
+    approval, the watermark and the oversight rules of every export apply."""
     case = _the_case(ctx, ref)
     items = store.list_items(get_settings(), ref)
     subjects = _subjects(ctx, items)
-    html, export_id = report.render_html(get_settings(), case, items, subjects, ctx.user.username)
-    ctx.audit("disclose", [s["master_id"] for s in subjects], query=f"case report {ref} {format} {export_id}")
-    headers = {"Content-Disposition": f'attachment; filename="case-report-{export_id}.{format}"', "X-Export-Id": export_id,
-               "Cache-Control": "no-store"}  # fmt: skip
-    if format == "pdf":
+    evidence = report.evidence(items)[0]
+    ctx.audit("consult", [s["master_id"] for s in subjects], query=f"case report {ref} ({what})")
+    grade = export_routes.shown_grade(ctx.user.clearance, [g for s in subjects for g in s["grades"]])
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in ref)
+
+    def write(fmt: export_routes.Format) -> tuple[str | bytes, str, str, str]:
+        html, export_id = report.render_html(get_settings(), case, items, subjects, ctx.user.username)
+        if fmt == "html":
+            return html, export_id, "text/html; charset=utf-8", f"{safe}-{export_id}.html"
         try:
-            return Response(report.to_pdf(html), media_type="application/pdf", headers=headers)
+            return report.to_pdf(html), export_id, "application/pdf", f"{safe}-{export_id}.pdf"
         except ZhijingError as exc:
             raise HTTPException(503, str(exc)) from None
-    return Response(html, media_type="text/html; charset=utf-8", headers=headers)
+
+    return export_routes.Prepared(len(subjects) + len(evidence), grade, [s["master_id"] for s in subjects], "case report", write)
+
+
+export_routes.TARGETS[export_routes.REPORT] = report_export
+
+
+@router.get("/{ref}/report")
+def case_report(ref: str, format: export_routes.Format = "html", reason: str | None = Query(None, description="导出事由 (the stated reason)"),
+                ctx: AccessContext = Depends(require("case:export"))) -> Response:  # fmt: skip
+    """The case report at once, watermarked with who, when and the case, audited as a
+    disclosure — when it needs no second officer's approval; a larger one is requested with
+    ``POST /api/exports`` {case_report, reason} and downloaded once approved."""
+    _the_case(ctx, ref)
+    return export_routes.export_at_once(ctx, export_routes.REPORT + ref, reason, format)
 
 
 @router.post("/{ref}/close")

@@ -1,21 +1,26 @@
-"""Exports of a person file (DESIGN.md §2.4, §2.8): masked like the API, watermarked, with
-a stated reason, and — above the configured size or grade — a second officer's approval
-(双人审批) before the one download. Every step is an audit event:
+"""Exports (DESIGN.md §2.4, §2.8) of a person file and of a case report: masked like the
+API, watermarked, with a stated reason, and — above the configured size or grade — a second
+officer's approval (双人审批) before the one download. Every step is an audit event:
 
-- ``POST /api/exports`` {master_id, reason}: the request (``pending`` or ``ready``);
+- ``POST /api/exports`` {master_id | case_report, reason}: the request (``pending`` or ``ready``);
 - ``POST /api/exports/{id}/approve``: another officer who may approve, under the same purpose;
 - ``POST /api/exports/{id}/reject`` {reason}: the same officer's refusal, with a stated reason;
 - ``GET /api/exports/{id}/download``: the requester, once, under the same purpose;
-- ``GET /api/persons/{id}/export?reason=…``: request and download at once, when no
-  approval is needed.
+- ``GET /api/persons/{id}/export?reason=…`` (and ``GET /api/cases/{ref}/report?reason=…``):
+  request and download at once, when no approval is needed.
+
+What is exported is an export's *target*: a master id (the person file as CSV) or
+``report:<case ref>`` (the case report); ``TARGETS`` says how each kind is prepared.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 from zhijing.access import exports
 from zhijing.access.guard import AccessContext, require
@@ -31,47 +36,82 @@ GRADE_OF_LEVEL = {v: k for k, v in CLEARANCE.items()}
 NEEDS_APPROVAL = "this export needs a second officer's approval (双人审批): request {id} awaits it"
 
 
+def shown_grade(clearance: int, grades: Iterable[str]) -> str:
+    """The highest of ``grades`` a caller of ``clearance`` sees unmasked (masked values disclose nothing)."""
+    return GRADE_OF_LEVEL[max((lvl for lvl in (CLEARANCE[g] for g in grades) if lvl <= clearance), default=0)]
+
+
 def disclosed_grade(clearance: int, f: dict[str, Any]) -> str:
     """The highest grade of any value the export shows unmasked to this clearance."""
-    levels = [CLEARANCE[GRADES.get(k, "internal")] for k, vals in f["facts"].items() if vals]
+    grades = [GRADES.get(k, "internal") for k, vals in f["facts"].items() if vals]
     for r in f["records"]:
-        levels += [CLEARANCE[g] for k, g in record_grades(r["dataset"])[0].items() if r.get(k)]
-    return GRADE_OF_LEVEL[max((lvl for lvl in levels if lvl <= clearance), default=0)]
+        grades += [g for k, g in record_grades(r["dataset"])[0].items() if r.get(k)]
+    return shown_grade(clearance, grades)
 
 
-def export_rows(ctx: AccessContext, master_id: str, what: str) -> tuple[list[dict], str]:
-    """The export's rows — facts with provenance, then linked records, masked like the API
-    (need to know checked, the read audited) — and the grade they disclose."""
+Format = Literal["html", "pdf"]
+
+
+@dataclass
+class Prepared:
+    """What an export discloses, read (need to know checked, the read audited) but not yet
+    written: how many rows, the highest grade shown unmasked, the persons in it, and the
+    writer of its watermarked file (format → body, export ID, media type, file name)."""
+
+    rows: int
+    grade: str
+    persons: list[str]
+    what: str
+    write: Callable[[Format], tuple[str | bytes, str, str, str]]
+
+
+def person_file(ctx: AccessContext, master_id: str, what: str) -> Prepared:
+    """A person file as CSV: facts with provenance, then linked records, masked like the API."""
     f = masked_file(ctx, master_id, what)
     rows = [{"section": "fact", "element": k, "value": v["value"], "dataset": " ".join(v["datasets"]), "record_id": v["record"],
              "sources": v["sources"], "first_seen": v["first_seen"], "last_seen": v["last_seen"]}
             for k, vals in f["facts"].items() for v in vals]  # fmt: skip
     rows += [{"section": "record", **r} for r in f["records"]]
-    return rows, disclosed_grade(ctx.user.clearance, f)
+
+    def write(_: Format) -> tuple[str, str, str, str]:
+        text, export_id = watermarked_csv(rows, COLUMNS, ctx.user.username, ctx.purpose)
+        return text, export_id, "text/csv; charset=utf-8", f"{master_id}.csv"
+
+    return Prepared(len(rows), disclosed_grade(ctx.user.clearance, f), [master_id], "person file", write)
 
 
-def _request(ctx: AccessContext, master_id: str, reason: str | None) -> tuple[dict, list[dict]]:
+REPORT = "report:"
+TARGETS: dict[str, Callable[[AccessContext, str, str], Prepared]] = {}  # target prefix → its preparer; else a person file
+
+
+def prepare(ctx: AccessContext, target: str, what: str) -> Prepared:
+    for prefix, preparer in TARGETS.items():
+        if target.startswith(prefix):
+            return preparer(ctx, target.removeprefix(prefix), what)
+    return person_file(ctx, target, what)
+
+
+def _request(ctx: AccessContext, target: str, reason: str | None) -> tuple[dict, Prepared]:
     try:
         reason = exports.stated(reason)
     except ZhijingError as exc:
-        raise ctx.refuse([master_id], str(exc), 422) from None
-    rows, grade = export_rows(ctx, master_id, "export request")
-    req = exports.create(get_settings(), ctx.user.username, master_id, ctx.purpose, reason, len(rows), grade)
+        raise ctx.refuse([], str(exc), 422) from None
+    ready = prepare(ctx, target, "export request")
+    req = exports.create(get_settings(), ctx.user.username, target, ctx.purpose, reason, ready.rows, ready.grade)
     state = "awaits approval" if req["needs_approval"] else "ready"
-    ctx.audit("consult", query=f"export request {req['id']}: {len(rows)} rows, grade {grade}, {state}; reason {req['reason'][:120]}")
-    return req, rows
+    ctx.audit("consult", query=f"export request {req['id']}: {ready.rows} rows, grade {ready.grade}, {state}; reason {req['reason'][:120]}")
+    return req, ready
 
 
-def _csv(ctx: AccessContext, req: dict, rows: list[dict]) -> Response:
-    """The one download of a ready request, audited as a disclosure naming the request and its approval."""
-    text, export_id = watermarked_csv(rows, COLUMNS, ctx.user.username, ctx.purpose)
+def _deliver(ctx: AccessContext, req: dict, ready: Prepared, fmt: Format) -> Response:
+    """The one download of a ready request, audited as a disclosure of its persons naming the request and its approval."""
+    body, export_id, media, filename = ready.write(fmt)
     exports.mark(get_settings(), req["id"], export_id)
     approval = f"approved by {req['approved_by']}" if req.get("approved_by") else (
         "approval required" if req["needs_approval"] else "approval not required")  # fmt: skip
-    ctx.audit("disclose", query=f"person file export {export_id} request {req['id']} {approval}")
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{req["master_id"]}.csv"', "X-Export-Id": export_id,
-                             "X-Export-Request": req["id"]})  # fmt: skip
+    ctx.audit("disclose", ready.persons, query=f"{ready.what} export {export_id} request {req['id']} {approval}")
+    return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                                                     "X-Export-Id": export_id, "X-Export-Request": req["id"]})  # fmt: skip
 
 
 def _taken(ctx: AccessContext, request_id: str) -> dict:
@@ -83,24 +123,40 @@ def _taken(ctx: AccessContext, request_id: str) -> dict:
         raise ctx.refuse([], str(exc)) from None
 
 
+def export_at_once(ctx: AccessContext, target: str, reason: str | None, fmt: Format = "html") -> Response:
+    """Request and download at once — when the export needs no approval; else the request waits (403 naming it)."""
+    req, ready = _request(ctx, target, reason)
+    if req["needs_approval"]:
+        raise ctx.refuse([], NEEDS_APPROVAL.format(id=req["id"]))
+    return _deliver(ctx, _taken(ctx, req["id"]), ready, fmt)
+
+
 @router.get("/api/persons/{master_id}/export")
 def person_export(master_id: str, reason: str | None = Query(None, description="导出事由 (the stated reason)"),
                   ctx: AccessContext = Depends(require("person:export"))) -> Response:  # fmt: skip
     """The person file as a watermarked CSV at once — when the export needs no approval."""
-    req, rows = _request(ctx, master_id, reason)
-    if req["needs_approval"]:
-        raise ctx.refuse([], NEEDS_APPROVAL.format(id=req["id"]))
-    return _csv(ctx, _taken(ctx, req["id"]), rows)
+    return export_at_once(ctx, master_id, reason)
 
 
 class ExportRequest(BaseModel):
-    master_id: str
+    master_id: str | None = None
+    case_report: str | None = None  # a case's ref: the case report
     reason: str
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ExportRequest:
+        if (self.master_id is None) == (self.case_report is None):
+            raise ValueError("name one thing to export: master_id or case_report")
+        return self
+
+    @property
+    def target(self) -> str:
+        return self.master_id if self.master_id is not None else REPORT + str(self.case_report)
 
 
 @router.post("/api/exports")
 def request_export(body: ExportRequest, ctx: AccessContext = Depends(require("person:export"))) -> dict[str, Any]:
-    req, _ = _request(ctx, body.master_id, body.reason)
+    req, _ = _request(ctx, body.target, body.reason)
     return _public(req)
 
 
@@ -108,20 +164,20 @@ def request_export(body: ExportRequest, ctx: AccessContext = Depends(require("pe
 def list_exports(ctx: AccessContext = Depends(require("person:read"))) -> dict[str, Any]:
     """Under the stated purpose: one's own export requests and, for approvers, those awaiting approval."""
     found = exports.listed(get_settings(), ctx.user.username, ctx.purpose, "approver" in ctx.user.roles)
-    ctx.audit("consult", [r["master_id"] for r in found], query="export requests")
+    ctx.audit("consult", [r["master_id"] for r in found if not r["master_id"].startswith(REPORT)], query="export requests")
     return {"requests": [_public(r) for r in found]}
 
 
 @router.post("/api/exports/{request_id}/approve")
 def approve_export(request_id: str, ctx: AccessContext = Depends(require("person:approve"))) -> dict[str, Any]:
-    """The second officer's approval: someone else, allowed to approve, who may see the person under the same purpose."""
+    """The second officer's approval: someone else, allowed to approve, who may see what is exported under the same purpose."""
     s = get_settings()
     req = exports.get(s, request_id)
     if req is None or req["status"] != "pending":
         raise ctx.refuse([], "no pending export request with this id", 404)
     if req["purpose"] != ctx.purpose:
         raise ctx.refuse([req["master_id"]], "approve under the purpose the export was requested for")
-    masked_file(ctx, req["master_id"], "export approval")  # the approver may see the person, and has
+    prepare(ctx, req["master_id"], "export approval")  # the approver may see what is exported, and has
     try:
         req = exports.approve(s, request_id, ctx.user.username)
     except AccessDenied as exc:
@@ -157,18 +213,20 @@ def reject_export(request_id: str, body: Rejection, ctx: AccessContext = Depends
 
 
 @router.get("/api/exports/{request_id}/download")
-def download_export(request_id: str, ctx: AccessContext = Depends(require("person:export"))) -> Response:
+def download_export(request_id: str, format: Format = Query("html", description="a case report's format (a person file is CSV)"),
+                    ctx: AccessContext = Depends(require("person:export"))) -> Response:  # fmt: skip
     req = _taken(ctx, request_id)
     try:
-        rows, grade = export_rows(ctx, req["master_id"], "person file export")
+        ready = prepare(ctx, req["master_id"], f"{'case report' if req['master_id'].startswith(REPORT) else 'person file'} export")
+        if exports.needs_approval(get_settings(), ready.rows, ready.grade) and not req["approved_by"]:
+            raise ctx.refuse([], "the export grew past what needs no approval: request it again")
+        return _deliver(ctx, req, ready, format)
     except Exception:
         exports.release(get_settings(), request_id)
         raise
-    if exports.needs_approval(get_settings(), len(rows), grade) and not req["approved_by"]:
-        raise ctx.refuse([], "the file grew past what needs no approval: request the export again")
-    return _csv(ctx, req, rows)
 
 
 def _public(req: dict) -> dict[str, Any]:
-    return {k: req.get(k) for k in ("id", "master_id", "purpose", "reason", "requested_by", "requested_at", "rows", "grade",
-                                "needs_approval", "status", "approved_by", "approved_at", "rejected_by", "rejected_at", "reject_reason")}  # fmt: skip
+    kind = "case_report" if req["master_id"].startswith(REPORT) else "person_file"
+    return {"kind": kind, **{k: req.get(k) for k in ("id", "master_id", "purpose", "reason", "requested_by", "requested_at", "rows", "grade",
+                                "needs_approval", "status", "approved_by", "approved_at", "rejected_by", "rejected_at", "reject_reason")}}  # fmt: skip

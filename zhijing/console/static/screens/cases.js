@@ -7,7 +7,8 @@ zj.addEN({ "cases.mine": "My cases", "cases.ref": "Case", "cases.title": "Title"
   "cases.closed": "Case closed", "cases.what": "Content",
   "cases.empty": "This case has no items yet. Add them with “Pin” on search, trajectory, companions, collision or relations, “Add to case” on a person file, or a note above — with this case chosen as the purpose (top right).",
   "cases.subject": "Subject", "cases.place": "Place", "cases.time": "Time", "cases.record": "Record", "cases.evidence": "evidence records",
-  "cases.query": "Query" });
+  "cases.query": "Query", "cases.reason": "reason for the export (required)",
+  "cases.pending": "The report needs a second officer's approval (two-officer rule); request: " });
 zj.pages.cases = async () => {
   await zj.chrome();
   const t = zj.t, esc = zj.esc, en = zj.lang() === "en";
@@ -61,8 +62,15 @@ zj.pages.cases = async () => {
       await zj.api(`/api/cases/${encodeURIComponent(caseRef)}/items/${b.dataset.rm}`, { method: "DELETE" }); open(caseRef);
     }));
     const safe = caseRef.replace(/[^A-Za-z0-9_-]/g, "_");
-    document.getElementById("report-html").onclick = () => zj.download(`/api/cases/${encodeURIComponent(caseRef)}/report?format=html`, `${safe}.html`);
-    document.getElementById("report-pdf").onclick = () => zj.download(`/api/cases/${encodeURIComponent(caseRef)}/report?format=pdf`, `${safe}.pdf`);
+    /** The report is an export: a stated reason, and 双人审批 above the size or grade threshold (then 导出审批 downloads it). */
+    const report = async (format) => {
+      const reason = document.getElementById("report-reason").value.trim();
+      const req = await zj.api("/api/exports", { method: "POST", json: { case_report: caseRef, reason } });
+      if (req.status === "ready") await zj.download(`/api/exports/${encodeURIComponent(req.id)}/download?format=${format}`, `${safe}.${format}`);
+      else zj.toast(t("cases.pending", "报告需第二名民警审批（双人审批），申请编号：") + req.id);
+    };
+    document.getElementById("report-html").onclick = () => report("html");
+    document.getElementById("report-pdf").onclick = () => report("pdf");
     document.getElementById("close-case").onclick = async () => {
       if (!confirm(t("cases.confirm", "确认结案？该案件的用途将同时关闭。"))) return;
       await zj.api(`/api/cases/${encodeURIComponent(caseRef)}/close`, { method: "POST" });

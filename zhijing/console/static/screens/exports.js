@@ -9,7 +9,7 @@ zj.addEN({ "exp.title": "Export approval (two-officer rule)",
   "exp.action": "Action", "exp.approve": "Approve", "exp.reject": "Reject", "exp.why": "reason for rejecting",
   "exp.download": "Download", "exp.nopurpose": "Choose a purpose (top right) to see its export requests",
   "exp.none.pending": "No requests await your approval under this purpose", "exp.none.mine": "You have no export requests under this purpose",
-  "exp.approved": "Approved", "exp.rejected": "Rejected", "exp.rows": "rows", "exp.needwhy": "State the reason for rejecting (at least 4 characters)" });
+  "exp.approved": "Approved", "exp.report": "Case report", "exp.rejected": "Rejected", "exp.rows": "rows", "exp.needwhy": "State the reason for rejecting (at least 4 characters)" });
 zj.pages.exports = async () => {
   const me = await zj.chrome();
   if (!me) return;
@@ -17,7 +17,10 @@ zj.pages.exports = async () => {
   const STATUS = { pending: "待审批", ready: "已批准，可下载", downloaded: "已下载", rejected: "已驳回" };
   const GRADES = { public: "公开", internal: "内部", sensitive: "敏感", secret: "机密" };
   const status = (r) => esc(en ? r.status : r.status === "ready" && !r.approved_by ? "可下载" : STATUS[r.status] || r.status);
-  const what = (r) => `<a href="/persons/${encodeURIComponent(r.master_id)}">${esc(r.master_id)}</a> · ${esc(r.rows)} ${esc(t("exp.rows", "行"))}` +
+  const report = (r) => r.kind === "case_report" ? r.master_id.slice("report:".length) : null;  // a case report's case
+  const link = (r) => report(r) ? `${esc(t("exp.report", "专案报告"))} <a href="/cases/${encodeURIComponent(report(r))}">${esc(report(r))}</a>`
+    : `<a href="/persons/${encodeURIComponent(r.master_id)}">${esc(r.master_id)}</a>`;
+  const what = (r) => `${link(r)} · ${esc(r.rows)} ${esc(t("exp.rows", "行"))}` +
     ` · ${esc(en ? r.grade : GRADES[r.grade] || r.grade)}`;
   const decision = (r) => r.rejected_by ? `${esc(t("exp.rejected", "驳回"))}：${esc(r.rejected_by)} ${esc(zj.time(r.rejected_at))} · ${esc(r.reject_reason)}`
     : r.approved_by ? `${esc(t("exp.approved", "批准"))}：${esc(r.approved_by)} ${esc(zj.time(r.approved_at))}` : "";
@@ -52,7 +55,8 @@ zj.pages.exports = async () => {
     }));
     document.querySelectorAll("[data-download]").forEach((b) => b.addEventListener("click", async () => {
       const r = all.find((x) => x.id === b.dataset.download);
-      await zj.download(`/api/exports/${encodeURIComponent(r.id)}/download`, `${r.master_id}.csv`); load();
+      const file = report(r) ? `${report(r).replace(/[^A-Za-z0-9_-]/g, "_")}.html` : `${r.master_id}.csv`;
+      await zj.download(`/api/exports/${encodeURIComponent(r.id)}/download`, file); load();
     }));
   }
   document.getElementById("purpose").addEventListener("change", load);
