@@ -188,8 +188,9 @@ def independent_section(persons: int, peer_memory: str, peer_timeout: float) -> 
     summary = ours["summary"] or {"masters": duckdb.sql(f"SELECT count(DISTINCT master_id) FROM read_parquet({current_files(settings, 'entities', 'person_links')!r})").fetchall()[0][0]}
     return [f"### Independent test set — {counts['records']:,} records of {counts['persons']:,} persons (Faker zh_CN, `bench/independent.py`)", "",
             f"Not made by zhijing's generator: its own noise model (twins, same-named parent and child, the most common names, "
-            f"phone-only and ID-only records of one person, dotted / spaced / traditional names, address and phone variants, "
-            f"fullwidth digits, day-first birth dates under a declared format), one CSV with CRLF line endings. Route: {ours['route']}.", "",
+            f"phone-only and ID-only records of one person, a changed phone, dotted / spaced / traditional names, address "
+            f"(with or without 省 / 市) and phone variants, mistyped division codes, fullwidth digits, four date styles in one "
+            f"birth-date column with day-first dates and day / month swapped), one CSV with CRLF line endings. Route: {ours['route']}.", "",
             *HEADER, _row("zhijing", ours_all, ours_id, ours), _peer_row(peer, peer_out, mention_files, root / "data", peer_memory, _row), "",
             f"Ingest: {ours['ingest']}. Masters: {summary['masters']:,}. zhijing's time is the whole `zhijing resolve` command "
             f"(the serving store and search index it refreshes included), in its own process.", ""]  # fmt: skip
@@ -246,7 +247,7 @@ def main() -> None:
     ap.add_argument("--root", type=Path, nargs="*", default=[], help="a prepared city per size (DIR/city, DIR/home)")
     ap.add_argument("--peer-memory", default="8GB", help="DuckDB memory_limit of the Splink-defaults peer")
     ap.add_argument("--peer-timeout-min", type=float, default=60)
-    ap.add_argument("--independent-persons", type=int, default=3500, help="persons of the independent set (0: skip)")
+    ap.add_argument("--independent-persons", type=int, default=4000, help="persons of the independent set (0: skip)")
     ap.add_argument("--no-febrl", action="store_true")
     ap.add_argument("--reuse", action="store_true", help="read back results kept beside a --root city instead of running again")
     args = ap.parse_args()
