@@ -84,6 +84,23 @@ def test_a_same_named_parent_and_child_stay_apart():
     assert labels["p"] != labels["c"] and labels["c"] == labels["x"]
 
 
+def test_the_ids_birth_date_reads_a_written_one_and_a_swap_is_no_other_person():
+    """A stated 1982-06-04 beside an ID of 1982-04-06 is the ID's date written month-first; a
+    mistyped ID's date is evidence (``birth_seen``) but never holds two records apart
+    (``birth_any``); two ID-less records whose dates differ by the swap are not vetoed."""
+    con = _mentions([
+        {"mention_id": "a", "name": "李强", "citizen_id": "430104198204060034", "birth_date": "19820604"},
+        {"mention_id": "b", "name": "李强", "id_raw": "430114198204060034"},  # the division code mistyped
+        {"mention_id": "c", "name": "李强", "phone": "13912340000", "birth_date": "19820604"},
+        {"mention_id": "d", "name": "李强", "phone": "13912340000", "birth_date": "19820406"},
+    ])  # fmt: skip
+    got = {r[0]: r[1:] for r in con.sql("SELECT mention_id, birth_date, birth_any, birth_seen FROM person_mentions").fetchall()}
+    assert got["a"] == ("19820406",) * 3 and got["b"] == (None, None, "19820406")
+    assert got["c"] == ("19820604",) * 3  # no ID to read it by
+    labels = _scored(con, [("a", "b", 0.99), ("c", "d", 0.99), ("a", "d", 0.99)])
+    assert labels["a"] == labels["b"] == labels["c"] == labels["d"]
+
+
 def _members(con, clusters: dict[str, int]) -> None:
     con.execute("CREATE OR REPLACE TABLE labels (mention_id VARCHAR, cluster BIGINT)")
     con.executemany("INSERT INTO labels VALUES (?, ?)", list(clusters.items()))
