@@ -2,7 +2,8 @@
 
 One SparkSession per process (starting one costs seconds): ``session()`` creates it on
 first use with the settings that make Spark agree with DuckDB — UTC session time zone,
-non-ANSI casts (invalid -> NULL), Parquet timestamps as INT64 microseconds.
+non-ANSI casts (invalid -> NULL), Parquet timestamps as INT64 microseconds — and that keep it
+quiet: no stage progress bars, JVM log lines at ERROR only (``log4j2.properties``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from zhijing.errors import ZhijingError
 from zhijing.governance.engines.base import Engine, parquet_files
 
 _SESSION = None
+LOG4J = Path(__file__).with_name("log4j2.properties")
 
 
 def _similarity_jar() -> str:
@@ -51,6 +53,8 @@ def session(settings: Settings | None = None):
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")  # no [Stage n:===> bars over our own progress bar
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG4J}")  # errors only, from the start
         .config("spark.sql.codegen.wholeStage", "false")
         .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
         .config("spark.jars", _similarity_jar())  # Splink's string-similarity UDFs (entity resolution)
