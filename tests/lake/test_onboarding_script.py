@@ -98,3 +98,14 @@ def test_the_catalog_shows_the_new_source_with_its_profile(script):
     elements = {c["name"]: c["element"] for c in prof["columns"]}
     assert elements == {"记录编号": "record_id", "姓名": "name", "公民身份号码": "citizen_id", "出生日期": "birth_date",
                         "性别": "sex", "联系电话": "phone", "住址": "address", "登记日期": "date"}  # fmt: skip
+
+
+def test_resolve_and_graph_build_end_with_tables_not_raw_dicts(script):
+    """Issue 18 item 10: both printed a Python dict as their last words."""
+    run, _, _, out = script
+    graph = run("graph", "build")
+    assert graph.exit_code == 0, (graph.output, graph.exception)
+    for r in (out[2], graph):
+        assert "{'" not in r.output and "':" not in r.output, r.output
+    assert "一人一档 person master" in out[2].output and "serving store" in out[2].output
+    assert "graph edges" in graph.output

@@ -82,6 +82,21 @@ def register(app: typer.Typer) -> None:
             raise ZhijingError("an emergency needs an expiry (--days)")
         seed.add_purpose(get_settings(), ref, title, unit, assign, expires_at=expires)
 
+    @purposes.command("list")
+    def purposes_list(user: str = typer.Option(None, help="only the purposes this user is assigned to"),
+                      open_only: bool = typer.Option(False, "--open", help="only open purposes")) -> None:  # fmt: skip
+        """Every purpose (the id to send as X-Purpose or --purpose), its status and who is assigned."""
+        with models.engine(get_settings()).connect() as conn:
+            assigned: dict[str, list[str]] = {}
+            for ref, username in conn.execute(sa.select(models.assignments.c.ref, models.assignments.c.username)
+                                              .order_by(models.assignments.c.username)):  # fmt: skip
+                assigned.setdefault(ref, []).append(username)
+            p = models.purposes.c
+            q = sa.select(p.ref, p.title, p.unit_code, p.status, p.expires_at).order_by(p.ref)
+            rows = [{**r._mapping, "expires_at": r.expires_at or "", "assigned": ", ".join(assigned.get(r.ref, []))}
+                    for r in conn.execute(q.where(p.status == "open") if open_only else q)]  # fmt: skip
+        _table("purposes", [r for r in rows if user is None or user in assigned.get(r["ref"], [])])
+
     @purposes.command("close")
     def purposes_close(ref: str) -> None:
         seed.set_purpose_status(get_settings(), ref, "closed")

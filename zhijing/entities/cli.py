@@ -26,22 +26,25 @@ def register(app: typer.Typer) -> None:
         engine = engine or get_settings().engine
         if engine not in ("duckdb", "spark"):
             raise ZhijingError("engine must be duckdb or spark")
+        from zhijing.summary import summary_table
+
         if incremental:
             from zhijing.entities.incremental import link_new
 
-            console.print(link_new(get_settings()))
+            console.print(summary_table("一人一档 incremental link", link_new(get_settings())))
         else:
             from zhijing.entities.resolve import resolve_all
 
-            console.print(resolve_all(get_settings(), engine=engine))
+            console.print(summary_table("一人一档 person master", resolve_all(get_settings(), engine=engine)))
         from zhijing.serving.build import build
 
         with console.status("发布服务库 building the serving store"):
             counts = build(get_settings())
-        console.print(f"serving store: {counts}")
+        console.print(summary_table("服务库 serving store, rows", counts))
         from zhijing.derived.workbench.jobs import refresh
 
-        console.print(refresh(get_settings()))  # the presence table and search index follow the masters
+        # the presence table and search index follow the masters
+        console.print(summary_table("研判工作台 presence and search index", refresh(get_settings())))
 
     @persons.command("show")
     def show(master_id: str, purpose: str = typer.Option(..., help="case:… / ticket:… / order:… / emergency:…"),

@@ -74,8 +74,8 @@ def register(app: typer.Typer) -> None:
             spec = propose(profile_file(file), name, title, owner)
         _show(spec)
         if not yes and not typer.confirm("保存 save this declaration?", default=True):
-            console.print("not saved")
-            raise typer.Exit(1)
+            console.print("not saved: nothing was written (a choice, not a failure)")
+            return
         folder = settings.home / "sources"
         target = folder / name / file.name
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,7 @@ from zhijing.standards import citizen_id, phone, plate, uscc
 
 SAMPLE_ROWS = 20_000
 JUDGED_VALUES = 2_000  # distinct values per column the validators look at
+NEAR_UNIQUE = 0.9  # a column whose estimated distinct count is this share of its filled rows is counted exactly
 DELIMITERS = (",", "\t", "|", ";")
 HEAD_BYTES = 256 << 10
 PERSON = ("name", "citizen_id", "sex", "birth_date", "phone", "address", "name_pinyin")
@@ -68,7 +69,7 @@ DAY_FIRST, MONTH_FIRST = "%d/%m/%Y", "%m/%d/%Y"
 class ColumnProfile:
     name: str
     filled: float  # share of rows with a value
-    distinct: int  # approximate
+    distinct: int  # exact for near-unique columns, else a HyperLogLog estimate (never above filled rows)
     max_length: int
     shapes: list[tuple[str, float]]  # most common value shapes with their share of the sample
     element: str
@@ -339,18 +340,37 @@ def profile_file(path: Path, sample_rows: int = SAMPLE_ROWS) -> FileProfile:
             stats = con.execute("SELECT count(*), " + ", ".join(
                 f"count(nullif(trim({quote_ident(n)}), '')), approx_count_distinct(nullif(trim({quote_ident(n)}), '')), "
                 f"coalesce(max(length({quote_ident(n)})), 0)" for n in names) + " FROM t").fetchone()  # fmt: skip
+            counts = [tuple(int(x) for x in stats[1 + 3 * i : 4 + 3 * i]) for i in range(len(names))]
+            counts = _exact_where_near_unique(con, names, counts)
             con.execute(f"CREATE TEMP TABLE s AS SELECT * FROM t USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE (7)")
             per_column = [_sampled(con, n) for n in names]
     rows = int(stats[0])
     prof = FileProfile(path.name, scan.size, rows, encoding, bom, scan.endings, delim, '"', quoted, header)
-    for i, (name, (judged, shapes)) in enumerate(zip(names, per_column, strict=True)):
-        filled, distinct, longest = (int(x) for x in stats[1 + 3 * i : 4 + 3 * i])
+    for name, (judged, shapes), (filled, distinct, longest) in zip(names, per_column, counts, strict=True):
         ratio = distinct / filled if filled else 0.0
         element, valid, fmt, note = classify(name, judged, ratio, distinct)
         prof.columns.append(ColumnProfile(name, filled / rows if rows else 0.0, distinct, longest, shapes, element, valid, fmt, note))
     _choose_key(prof)
     prof.seconds = round(time.perf_counter() - t0, 2)
     return prof
+
+
+def _exact_where_near_unique(con: duckdb.DuckDBPyConnection, names: list[str],
+                             counts: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:  # fmt: skip
+    """(filled, distinct, longest) with the distinct count made exact for every column whose
+    HyperLogLog estimate is within NEAR_UNIQUE of its filled count: the estimate runs a few
+    per cent high (3,048 distinct in 3,020 rows), and these are the columns where that shows
+    and where the key is chosen. The others keep the estimate (an exact count of every column
+    cost three times the CPU of the estimate)."""
+    near = [i for i, (filled, distinct, _) in enumerate(counts) if filled and distinct >= NEAR_UNIQUE * filled]
+    if not near:
+        return counts
+    exact = con.execute("SELECT " + ", ".join(f"count(DISTINCT nullif(trim({quote_ident(names[i])}), ''))" for i in near)
+                        + " FROM t").fetchone()  # fmt: skip
+    out = list(counts)
+    for i, d in zip(near, exact, strict=True):
+        out[i] = (counts[i][0], int(d), counts[i][2])
+    return out
 
 
 def _sampled(con: duckdb.DuckDBPyConnection, name: str) -> tuple[list[str], list[tuple[str, float]]]:
@@ -365,7 +385,7 @@ def _sampled(con: duckdb.DuckDBPyConnection, name: str) -> tuple[list[str], list
 def _choose_key(prof: FileProfile) -> None:
     """The record key: a filled, unique column, a declared id column first."""
     def unique(c: ColumnProfile) -> bool:
-        return c.filled > 0.999 and c.distinct >= 0.98 * prof.rows  # HyperLogLog is approximate
+        return c.filled > 0.999 and c.distinct >= 0.98 * prof.rows  # a few repeated rows (duplicates ingest drops) still key
 
     ranked = sorted(prof.columns, key=lambda c: (c.element != "record_id", not unique(c), c.element in PERSON, -c.distinct))
     if not ranked:

@@ -18,5 +18,6 @@ def register(app: typer.Typer) -> None:
     def build(engine: str = typer.Option("duckdb", help="duckdb | spark")) -> None:
         """Derive graph_edges and graph_evidence from the clean zone and the person master."""
         from zhijing.derived.graph import edges
+        from zhijing.summary import summary_table
 
-        console.print(edges.run(get_settings(), engine=engine))
+        console.print(summary_table("关系研判 graph, rows", edges.run(get_settings(), engine=engine)))

@@ -18,5 +18,6 @@ def register(app: typer.Typer) -> None:
     def build(full: bool = typer.Option(False, help="rebuild the whole search index")) -> None:
         """Rebuild the presence table and update the search index to the lake's versions."""
         from zhijing.derived.workbench.jobs import refresh
+        from zhijing.summary import summary_table
 
-        console.print(refresh(get_settings(), full_index=full))
+        console.print(summary_table("研判工作台 presence and search index", refresh(get_settings(), full_index=full)))
