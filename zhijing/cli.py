@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "zhijing.sources.connectors.cli",  # land / push / stream
     "zhijing.sources.cli",  # sources add / check / list
     "zhijing.governance.cli",  # ingest, catalog, quarantine, purge
+    "zhijing.model.cli",  # model types / build
     "zhijing.entities.cli",  # resolve, masters, judgements
     "zhijing.derived.workbench.cli",  # workbench build (presence, search index)
     "zhijing.derived.graph.cli",  # graph build

@@ -107,8 +107,10 @@ ELEMENTS = {"name": "姓名", "citizen_id": "公民身份号码", "phone": "手�
 
 
 def labels(_ctx=Depends(require("catalog:read", person_data=False))) -> dict[str, Any]:
-    """The catalog's Chinese names of datasets and their fields, for the console's displays
+    """The catalog's Chinese names of datasets and their fields and the model's types, for the console's displays
     (search rows, a person's sources, timelines) in place of the codes the data carries."""
+    from zhijing.config import get_settings
+    from zhijing.model import types as model_types
     from zhijing.sources.spec import load_spec
 
     spec = load_spec()
@@ -119,7 +121,9 @@ def labels(_ctx=Depends(require("catalog:read", person_data=False))) -> dict[str
         for code, title in named.items():
             common.setdefault(code, title)
             common.setdefault(code.lower(), title)
-    return {"datasets": datasets, "fields": fields, "common": common}
+    model = model_types.load(get_settings())
+    types = {**{n: e.label for n, e in model.entities.items()}, **{n: e.label for n, e in model.events.items()}}
+    return {"datasets": datasets, "fields": fields, "common": common, "types": types}
 
 
 async def _html_not_found(request: Request, exc: StarletteHTTPException) -> Response:

@@ -283,7 +283,7 @@ def ingest_reference(settings: Settings, sources_dir: Path) -> list[DatasetSumma
     out = []
     for ref in load_spec(settings).reference:
         s = DatasetSummary(ref.name)
-        path = sources_dir / ref.path
+        path = ref.root(sources_dir) / ref.path
         catalog.register_spec(settings, ref)
         if not path.is_file():
             s.status = "missing"

@@ -13,7 +13,7 @@ from pathlib import Path
 from zhijing.config import Settings
 from zhijing.errors import ZhijingError
 
-ZONES = ("raw", "clean", "quarantine", "entities", "derived")
+ZONES = ("raw", "clean", "quarantine", "model", "entities", "derived")
 MANIFEST = "_manifest.json"
 STAGING = "_staging"
 

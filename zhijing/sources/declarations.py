@@ -21,7 +21,7 @@ import yaml
 from pydantic import ValidationError
 
 from zhijing.errors import ZhijingError
-from zhijing.sources.spec import CitySpec, DatasetSpec
+from zhijing.sources.spec import CitySpec, DatasetSpec, PlaceSource, ReferenceSpec
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 SUFFIXES = (".yaml", ".yml")
@@ -82,8 +82,9 @@ def _line(node: yaml.Node | None) -> int:
 def _entries(data: Any, root: yaml.Node | None, path: Path) -> tuple[list[tuple[Any, tuple, yaml.Node | None]], list[Problem]]:
     """(dataset mapping, its location prefix, its node) for each dataset a file declares."""
     if isinstance(data, dict) and "datasets" in data:
-        extra = sorted(set(data) - {"datasets", "department"})
-        problems = [Problem(path, _line(_node_at(root, (k,))[0]), k, "unknown key (expected datasets, department)") for k in extra]
+        extra = sorted(set(data) - {"datasets", "department", "places", "reference"})
+        problems = [Problem(path, _line(_node_at(root, (k,))[0]), k, "unknown key (expected datasets, department, places, reference)")
+                    for k in extra]  # fmt: skip
         items = data["datasets"]
         if not isinstance(items, list):
             return [], problems + [Problem(path, _line(_node_at(root, ("datasets",))[0]), "datasets", "must be a list")]
@@ -121,6 +122,22 @@ def _semantic(spec: DatasetSpec) -> list[tuple[tuple, str]]:
     return out
 
 
+def _mapping(spec: DatasetSpec, path: Path, same_file: list[DatasetSpec]) -> list[tuple[tuple, str]]:
+    """The dataset's model mappings against the model (packaged types and the home's
+    ``model/*.yaml``) and the datasets it may join (packaged, or declared earlier in its file)."""
+    from zhijing.model import check, types
+    from zhijing.sources.spec import packaged_spec
+
+    if not spec.model:
+        return []
+    try:
+        model = types.load_folder(path.parent.parent / "model")
+    except ZhijingError as exc:
+        return [(("model",), str(exc))]
+    known = {d.name: d for d in [*packaged_spec().datasets, *same_file, spec]}
+    return check.mapping_problems(spec, model, known)
+
+
 def load_file(path: Path) -> tuple[list[DatasetSpec], list[Problem]]:
     """The datasets one declaration file declares, and what is wrong with it."""
     text = path.read_text(encoding="utf-8-sig")
@@ -141,13 +158,39 @@ def load_file(path: Path) -> tuple[list[DatasetSpec], list[Problem]]:
                 what = "missing" if e["type"] == "missing" else e["msg"]
                 problems.append(Problem(path, _line(where), _loc_text(prefix + tuple(e["loc"])), what))
             continue
-        bad = _semantic(spec)
+        bad = _semantic(spec) + _mapping(spec, path, specs)
         for loc, msg in bad:
             problems.append(Problem(path, _line(_node_at(node, loc)[0]), _loc_text(prefix + loc), msg))
         if not bad:
             spec._root, spec._declared_in = path.parent, path
             specs.append(spec)
     return specs, problems
+
+
+def load_extras(folder: Path) -> tuple[list[PlaceSource], list[ReferenceSpec], list[Problem]]:
+    """The place sources and reference datasets a deployment's declaration files declare
+    (beside their ``datasets``); a reference path is relative to its file's folder."""
+    places, refs, problems = [], [], []
+    for path in declaration_files(folder):
+        try:
+            root, data = yaml.compose(path.read_text(encoding="utf-8-sig")), yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        except yaml.MarkedYAMLError:
+            continue  # load_file reports it
+        if not isinstance(data, dict):
+            continue
+        for key, cls, into in (("places", PlaceSource, places), ("reference", ReferenceSpec, refs)):
+            for i, item in enumerate(data.get(key) or []):
+                try:
+                    obj = cls.model_validate(item)
+                except ValidationError as exc:
+                    e = exc.errors()[0]
+                    where, _ = _node_at(root, (key, i, *e["loc"]))
+                    problems.append(Problem(path, _line(where), _loc_text((key, i, *e["loc"])), e["msg"]))
+                    continue
+                if isinstance(obj, ReferenceSpec):
+                    obj._root = path.parent
+                into.append(obj)
+    return places, refs, problems
 
 
 def load_folder(folder: Path, packaged: CitySpec) -> tuple[list[DatasetSpec], list[Problem]]:
@@ -185,9 +228,11 @@ def _merged(folder: str, fingerprint: tuple) -> CitySpec:
 
     packaged = packaged_spec()
     specs, problems = load_folder(Path(folder), packaged)
-    if problems:
-        raise DeclarationError([str(p) for p in problems])
-    return packaged.model_copy(update={"datasets": [*packaged.datasets, *specs]})
+    places, refs, more = load_extras(Path(folder))
+    if problems or more:
+        raise DeclarationError([str(p) for p in problems + more])
+    return packaged.model_copy(update={"datasets": [*packaged.datasets, *specs], "places": [*packaged.places, *places],
+                                       "reference": [*packaged.reference, *refs]})  # fmt: skip
 
 
 def dump(spec: DatasetSpec, header: str = "") -> str:

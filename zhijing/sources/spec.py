@@ -54,6 +54,53 @@ class PersonRole(BaseModel):
         return {e: getattr(self, e) for e in PERSON_ELEMENTS if getattr(self, e)}
 
 
+class PlaceRef(BaseModel):
+    """Where a model row happened (DESIGN §10): a code joined to a declared place source of
+    ``kind``, coordinates in the row, a service (train, flight, bus) on its local day, or a
+    name; fields may name a joined dataset's column as ``dataset.column``."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: str  # hotel, checkpoint, community, cell, rail, flight, ... (a place source's kind or a label)
+    code: str | None = None  # joined to the place source of this kind
+    name: str | None = None  # the place's name in the row (when the source has none)
+    lon: str | None = None
+    lat: str | None = None
+    service: str | None = None  # a trip: the place is the service on the local day of the time
+    at: str | None = None  # a trip: the terminal (name or code in the place source of kind ``terminal``)
+    to: str | None = None  # a trip: where it goes (shown, not located)
+
+
+class ModelMapping(BaseModel):
+    """One dataset's rows as one model type (``zhijing/model/types.yaml``): which field is
+    each role, the time, the place and the properties (like FollowTheMoney's mapping
+    ``queries``). A person role names a ``persons`` role of the dataset (its resolved
+    person); other roles name the field holding the identifier (phone, plate, account, ...)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: str
+    roles: dict[str, str] = Field(default_factory=dict)
+    time: str | None = None
+    end: str | None = None  # an interval's end (or ``duration`` seconds)
+    duration: str | None = None
+    place: PlaceRef | None = None
+    properties: dict[str, str] = Field(default_factory=dict)
+    join: dict[str, dict[str, str]] = Field(default_factory=dict)  # {dataset: {my field: its field}}
+    where: str | None = None  # a field that must be non-empty for the row to be this type
+
+
+class PlaceSource(BaseModel):
+    """A place dataset (reference or clean): the rows a place code or name is joined to."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: str
+    dataset: str
+    code: str
+    name: str | None = None
+    lon: str
+    lat: str
+    prefix: int | None = None  # the code is the first ``prefix`` characters (a community of addresses)
+
+
 class DatasetSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -76,6 +123,7 @@ class DatasetSpec(BaseModel):
     header: bool = True  # csv only; without a header the fields are the columns in order
     fields: list[FieldSpec]
     persons: list[PersonRole] = Field(default_factory=list)
+    model: list[ModelMapping] = Field(default_factory=list)  # its rows as model types (DESIGN §10)
     profile: dict[str, Any] | None = None  # what ``zhijing sources add`` found in the file
     _root: Path | None = PrivateAttr(default=None)  # folder ``path`` is relative to (None: the city's)
     _declared_in: Path | None = PrivateAttr(default=None)
@@ -107,6 +155,10 @@ class ReferenceSpec(BaseModel):
     format: Literal["csv", "geojson"]
     path: str
     encoding: str | None = None
+    _root: Path | None = PrivateAttr(default=None)  # a deployment's: the folder of its declaration
+
+    def root(self, default: Path) -> Path:
+        return self._root or default
 
 
 class CitySpec(BaseModel):
@@ -114,6 +166,7 @@ class CitySpec(BaseModel):
     city: dict[str, str]
     datasets: list[DatasetSpec]
     reference: list[ReferenceSpec]
+    places: list[PlaceSource] = Field(default_factory=list)
 
     def dataset(self, name: str) -> DatasetSpec:
         for d in self.datasets:

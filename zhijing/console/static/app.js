@@ -189,8 +189,7 @@ const zj = (() => {
   }
   /** The workbench screens' common parts: point/evidence columns, and a clear word when the
       analysis is not served here (its branch not merged, or its data not built). */
-  const MODES = { stay: "住宿", trip: "出行", pass: "卡口", point: "到访", door: "门禁", case: "案件", call: "通话", alarm: "110 警情", accident: "事故" };
-  const mode = (m) => (lang === "en" ? m || "" : MODES[m] || m || "");
+  const mode = (m) => (lang === "en" ? m || "" : (LABELS.types || {})[m] || m || "");  // the model's types (types.yaml)
   const pinButton = (i) => `<button type="button" class="secondary" data-pin="${esc(i)}">${esc(t("wb.pin", "钉选"))}</button>`;
   const pointCols = (extra = []) => [
     ["col.time", "时间", (p) => esc(time(p.ts))], ["wb.mode", "方式", (p) => esc(p.mode ? mode(p.mode) : p.kind || "")],
@@ -227,7 +226,7 @@ const zj = (() => {
   function rerun(fn) { again = fn; }
 
   /** The catalog's Chinese names of datasets and fields (loaded once a session by chrome()). */
-  let LABELS = { datasets: {}, fields: {}, common: {} };
+  let LABELS = { datasets: {}, fields: {}, common: {}, types: {} };
   async function loadLabels() {
     const kept = sessionStorage.getItem("zj.labels");
     if (kept) { try { LABELS = JSON.parse(kept); return; } catch (e) { /* fetch again */ } }

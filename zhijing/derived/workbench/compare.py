@@ -15,13 +15,19 @@ import duckdb
 from zhijing.derived.workbench.presence import cursor, source
 from zhijing.derived.workbench.subjects import Subject, iso
 from zhijing.derived.workbench.trajectory import trajectory, where
+from zhijing.model import types as model_types
 
 MAX_DT = 86400
 MAX_RADIUS = 5000
 SIDE = ("dataset", "record_id", "ts", "place_kind", "place_id", "place_name", "lon", "lat")
 
 
-def _coincidences(con: duckdb.DuckDBPyConnection, src: str, a: Subject, b: Subject, start, end, dt: int, radius_m: float,
+def overlap_types(settings) -> list[str]:
+    """The model's interval types matched by overlap (a hotel night), not by Δt."""
+    return [n for n, t in model_types.load(settings).events.items() if t.companion and t.companion.match == "overlap"]
+
+
+def _coincidences(settings, con: duckdb.DuckDBPyConnection, src: str, a: Subject, b: Subject, start, end, dt: int, radius_m: float,
                   limit: int) -> list[dict]:  # fmt: skip
     pa, params_a = where(a, start, end)
     pb, params_b = where(b, start, end)
@@ -36,16 +42,16 @@ def _coincidences(con: duckdb.DuckDBPyConnection, src: str, a: Subject, b: Subje
         SELECT {pick}, CASE WHEN x.place_kind = y.place_kind AND x.place_id = y.place_id THEN 'same_place' ELSE 'nearby' END AS how,
                abs(epoch(x.ts) - epoch(y.ts)) AS dt_s
         FROM xa x JOIN yb y ON x.bk = y.bk
-        WHERE abs(epoch(x.ts) - epoch(y.ts)) <= $dt AND x.mode <> 'stay' AND y.mode <> 'stay'
+        WHERE abs(epoch(x.ts) - epoch(y.ts)) <= $dt AND x.mode NOT IN (SELECT unnest($overlap)) AND y.mode NOT IN (SELECT unnest($overlap))
           AND ((x.place_kind = y.place_kind AND x.place_id = y.place_id)
                OR (x.lon IS NOT NULL AND y.lon IS NOT NULL
                    AND sqrt(power((x.lon - y.lon) * 111320 * cos(radians(x.lat)), 2) + power((x.lat - y.lat) * 111320, 2)) <= $r))),
       stays AS (
         SELECT {pick}, 'same_stay' AS how, abs(epoch(x.ts) - epoch(y.ts)) AS dt_s
-        FROM ta x JOIN tb y ON x.mode = 'stay' AND y.mode = 'stay' AND x.place_id = y.place_id
+        FROM ta x JOIN tb y ON x.mode IN (SELECT unnest($overlap)) AND y.mode = x.mode AND x.place_id = y.place_id
         WHERE x.ts < y.ts_end AND y.ts < x.ts_end)
       SELECT * FROM (SELECT * FROM near UNION ALL SELECT * FROM stays) ORDER BY a_ts, b_ts LIMIT $n""",
-                     {"dt": dt, "r": radius_m, "n": limit}).df()  # fmt: skip
+                     {"dt": dt, "r": radius_m, "n": limit, "overlap": overlap_types(settings)}).df()  # fmt: skip
     df = df.astype(object).where(df.notna(), None)
     return [{"how": r["how"], "dt_s": int(r["dt_s"]),
              "a": {c: (iso(r[f"a_{c}"]) if c == "ts" else r[f"a_{c}"]) for c in SIDE},
@@ -61,5 +67,5 @@ def compare(settings, a: Subject, b: Subject, dt_seconds: int = 3600, radius_m: 
     if src is None:
         return out
     dt = max(1, min(int(dt_seconds), MAX_DT))
-    out["coincidences"] = _coincidences(cursor(), src, a, b, start, end, dt, max(1.0, min(float(radius_m), MAX_RADIUS)), limit)
+    out["coincidences"] = _coincidences(settings, cursor(), src, a, b, start, end, dt, max(1.0, min(float(radius_m), MAX_RADIUS)), limit)
     return out

@@ -2,14 +2,14 @@
 row with its source record — the one table trajectories, companions, collision and
 comparison read.
 
-A lake job over the clean zone and the entity masters, published to ``derived/presence``
-sorted by subject (a trajectory is a range read). Columns: subject_kind (person | plate |
-phone), subject (master id, plate, number), dataset, record_id, ts, ts_end, mode (stay: a
-hotel night; trip: one train, flight or bus; pass: a checkpoint read; point: anything else
-dated and placed), place_kind, place_id, place_name, lon, lat, via (the plate or phone a
-person row came through).
+A lake job over the model zone (every event type with a time and a place, whatever dataset
+it came from; DESIGN §10) and the entity masters, published to ``derived/presence`` sorted
+by subject (a trajectory is a range read). Columns: subject_kind (person | plate | phone),
+subject (master id, plate, number), dataset, record_id, ts, ts_end, mode (the model type:
+stay, trip, pass, access, call, incident, ...), place_kind, place_id, place_name, lon, lat,
+via (the plate a person row came through).
 
-Checkpoint reads are tied to a registered plate when the read is exact, or when its OCR
+Vehicle reads are tied to a registered plate when the read is exact, or when its OCR
 key (keys.plate_key) names exactly one registered plate. A person is present where the
 vehicles they own are read.
 """
@@ -20,25 +20,16 @@ import os
 import threading
 
 import duckdb
-import pyarrow as pa
 
 from zhijing.derived.workbench.keys import plate_key_sql
 from zhijing.lake.store import current_files, current_manifest, publish
 from zhijing.lake.zones import staging_dir
+from zhijing.model import build as model_build
+from zhijing.model import read
+from zhijing.model import types as model_types
 
-# Approximate public coordinates of the stations and airports the department records name
-# (lon, lat); a trip is placed at its departure.
-TERMINALS = {
-    "宁波站": (121.540, 29.862), "宁波东站": (121.612, 29.876), "余姚北站": (121.157, 30.077), "上海虹桥站": (121.320, 31.194),
-    "杭州东站": (120.213, 30.291), "南京南站": (118.797, 31.969), "北京南站": (116.379, 39.865), "温州南站": (120.584, 27.973),
-    "NGB": (121.462, 29.827), "PEK": (116.603, 40.080), "PVG": (121.805, 31.143), "CAN": (113.299, 23.392),
-    "SZX": (113.811, 22.639), "CTU": (103.947, 30.578), "XIY": (108.752, 34.447), "KMG": (102.929, 25.101),
-    "宁波汽车南站": (121.538, 29.857), "宁波汽车北站": (121.548, 29.893), "余姚客运中心": (121.160, 30.040),
-    "慈溪客运站": (121.266, 30.170), "象山汽车站": (121.869, 29.477), "舟山客运站": (122.207, 29.985),
-}  # fmt: skip
 COLUMNS = ("subject_kind", "subject", "dataset", "record_id", "ts", "ts_end", "mode", "place_kind", "place_id",
            "place_name", "lon", "lat", "via")  # fmt: skip
-LOCAL = "'Asia/Shanghai'"
 
 
 def _src(settings, zone: str, name: str) -> str | None:
@@ -46,103 +37,61 @@ def _src(settings, zone: str, name: str) -> str | None:
     return f"read_parquet({files!r}, union_by_name=true)" if files else None
 
 
-def _select(subject_kind: str, subject: str, dataset: str, record_id: str, ts: str, ts_end: str, mode: str,
-            place_kind: str, place_id: str, place_name: str, lon: str, lat: str, via: str = "NULL") -> str:  # fmt: skip
-    exprs = (f"'{subject_kind}'", subject, f"'{dataset}'", record_id, f"({ts})::TIMESTAMPTZ", f"({ts_end})::TIMESTAMPTZ",
-             f"'{mode}'", f"'{place_kind}'", f"({place_id})::VARCHAR", f"({place_name})::VARCHAR", f"({lon})::DOUBLE",
-             f"({lat})::DOUBLE", f"({via})::VARCHAR")  # fmt: skip
+def _select(subject_kind: str, subject: str, via: str = "NULL") -> str:
+    exprs = (f"'{subject_kind}'", subject, "t.dataset", "t.record_id", "t.ts", "t.ts_end", "t.type", "t.place_kind",
+             "t.place_id", "t.place_name", "t.lon", "t.lat", f"({via})::VARCHAR")  # fmt: skip
     return "SELECT " + ", ".join(f"{e} AS {c}" for e, c in zip(exprs, COLUMNS, strict=True))
 
 
-def _person(dataset: str, rows: str, alias: str = "r") -> str:
-    """Join a clean dataset to the masters its records name."""
-    return f"{rows} {alias} JOIN pl ON pl.dataset = '{dataset}' AND pl.record_id = {alias}._record_id"
-
-
-def _trip(dataset: str, src: str, number: str, ts: str, dep: str, arr: str) -> str:
-    place = f"{number} || '@' || strftime(({ts} AT TIME ZONE {LOCAL})::DATE, '%Y-%m-%d')"
-    name = f"{number} || ' ' || coalesce({dep}, '') || '→' || coalesce({arr}, '')"
-    return (_select("person", "pl.master_id", dataset, "r._record_id", f"r.{ts}", "NULL", "trip", dataset.split("_")[0], place,
-                    name, "t.lon", "t.lat")
-            + f" FROM {_person(dataset, src)} LEFT JOIN terminals t ON t.name = r.{dep} WHERE r.{ts} IS NOT NULL")  # fmt: skip
-
-
 def parts(settings) -> list[str]:
-    """One SELECT per source of places (those whose datasets exist)."""
-    s = {n: _src(settings, "clean", n) for n in ("lodging", "rail_ticket", "flight_ticket", "coach_ticket", "checkpoint_read",
-                                                  "door_access", "case_person", "case_info", "incident_110", "traffic_accident",
-                                                  "call_record", "hotels", "checkpoints", "standard_address")}  # fmt: skip
+    """One SELECT per (placed model type, subject role): a person role through its resolved
+    master, a vehicle role as its registered plate (and, when the type names no person, the
+    vehicle's owners), a phone role as the number. Rows without a time or a place are left
+    out here and counted by the model build."""
+    model = model_types.load(settings)
     out = []
-    if s["lodging"]:
-        hotel = f"LEFT JOIN {s['hotels']} h ON h.hotel_code = r.旅馆编码" if s["hotels"] else "LEFT JOIN (SELECT NULL AS hotel_code, NULL AS lon, NULL AS lat) h ON false"
-        out.append(_select("person", "pl.master_id", "lodging", "r._record_id", "r.入住时间", "coalesce(r.退房时间, r.入住时间 + INTERVAL 1 DAY)",
-                           "stay", "hotel", "r.旅馆编码", "r.旅馆名称", "h.lon", "h.lat")
-                   + f" FROM {_person('lodging', s['lodging'])} {hotel} WHERE r.入住时间 IS NOT NULL")  # fmt: skip
-    if s["rail_ticket"]:
-        out.append(_trip("rail_ticket", s["rail_ticket"], "r.train_no", "dep_time", "dep_station", "arr_station"))
-    if s["flight_ticket"]:
-        out.append(_trip("flight_ticket", s["flight_ticket"], "r.FLIGHT_NO", "DEP_TIME", "DEP", "ARR"))
-    if s["coach_ticket"]:
-        out.append(_trip("coach_ticket", s["coach_ticket"], "r.班次", "发车时间", "起点站", "终点站"))
-    if s["checkpoint_read"]:
-        cp = f"LEFT JOIN {s['checkpoints']} c USING (checkpoint_id)" if s["checkpoints"] else \
-            "LEFT JOIN (SELECT NULL AS checkpoint_id, NULL AS name, NULL AS lon, NULL AS lat) c ON false"  # fmt: skip
-        reads = f"(SELECT k._record_id, k.checkpoint_id, k.ts, rp.plate FROM {s['checkpoint_read']} k JOIN read_plate rp ON rp.raw = k.plate)"
-        sel = ("_record_id", "ts", "NULL", "pass", "checkpoint", "r.checkpoint_id", "c.name", "c.lon", "c.lat")
-        out.append(_select("plate", "r.plate", "checkpoint_read", *sel) + f" FROM {reads} r {cp} WHERE r.ts IS NOT NULL")
-        out.append(_select("person", "o.master_id", "checkpoint_read", *sel, via="r.plate")
-                   + f" FROM {reads} r JOIN owners o ON o.plate = r.plate {cp} WHERE r.ts IS NOT NULL")  # fmt: skip
-    if s["door_access"]:
-        comm = (f"LEFT JOIN (SELECT substr(dzbm, 1, 14) AS code, avg(lon::DOUBLE) AS lon, avg(lat::DOUBLE) AS lat "
-                f"FROM {s['standard_address']} GROUP BY 1) a ON a.code = r.community_code") if s["standard_address"] else \
-            "LEFT JOIN (SELECT NULL AS code, NULL AS lon, NULL AS lat) a ON false"  # fmt: skip
-        sel = ("r._record_id", "r.time", "NULL", "point", "community", "r.community_code", "r.community_code || ' ' || r.door_id", "a.lon", "a.lat")
-        out.append(_select("person", "pl.master_id", "door_access", *sel) + f" FROM {_person('door_access', s['door_access'])} {comm} WHERE r.time IS NOT NULL")
-        out.append(_select("phone", "r.holder_phone", "door_access", *sel) + f" FROM {s['door_access']} r {comm} "
-                   "WHERE r.time IS NOT NULL AND r.holder_phone IS NOT NULL")  # fmt: skip
-    if s["case_person"] and s["case_info"]:
-        out.append(_select("person", "pl.master_id", "case_person", "r._record_id", "c.FASJ", "NULL", "point", "case", "c.AJBH",
-                           "c.AJXZ || ' ' || coalesce(c.FADD, '')", "c.JD", "c.WD")
-                   + f" FROM {_person('case_person', s['case_person'])} JOIN {s['case_info']} c ON c.AJBH = r.AJBH WHERE c.FASJ IS NOT NULL")  # fmt: skip
-    if s["incident_110"]:
-        sel = ("r._record_id", "r.bjsj", "NULL", "point", "incident", "r.jjdbh", "r.jqlb || ' ' || coalesce(r.sfdz, '')", "r.jd", "r.wd")
-        out.append(_select("person", "pl.master_id", "incident_110", *sel) + f" FROM {_person('incident_110', s['incident_110'])} WHERE r.bjsj IS NOT NULL")
-        out.append(_select("phone", "r.bjrdh", "incident_110", *sel) + f" FROM {s['incident_110']} r WHERE r.bjsj IS NOT NULL AND r.bjrdh IS NOT NULL")
-    if s["traffic_accident"]:
-        sel = ("r._record_id", "r.事故时间", "NULL", "point", "accident", "r.事故编号", "r.事故形态 || ' ' || coalesce(r.事故地点, '')", "r.经度", "r.纬度")
-        out.append(_select("person", "pl.master_id", "traffic_accident", *sel)
-                   + f" FROM {_person('traffic_accident', s['traffic_accident'])} WHERE r.事故时间 IS NOT NULL")
-        out.append(_select("plate", "coalesce(rp.plate, r.号牌号码)", "traffic_accident", *sel)
-                   + f" FROM {s['traffic_accident']} r LEFT JOIN read_plate rp ON rp.raw = r.号牌号码 WHERE r.事故时间 IS NOT NULL AND r.号牌号码 IS NOT NULL")  # fmt: skip
-    if s["call_record"]:
-        for side in ("caller", "callee"):
-            out.append(_select("phone", f"r.{side}", "call_record", "r._record_id", "r.start_time",
-                               "r.start_time + coalesce(r.duration_s, 0) * INTERVAL 1 SECOND", "point", "cell", "r.cell_id", "r.cell_id",
-                               "NULL", "NULL")
-                       + f" FROM {s['call_record']} r WHERE r.start_time IS NOT NULL AND r.{side} IS NOT NULL")  # fmt: skip
+    for name in model.placed():
+        src = read.source(settings, name)
+        if src is None:
+            continue
+        ev = model.events[name]
+        rows = f"(SELECT * FROM {src} WHERE ts IS NOT NULL AND placed) t"
+        for role, kind in ev.roles.items():
+            col = read.q(role)
+            if kind == "person":
+                out.append(_select("person", "pl.master_id") + f" FROM {rows} JOIN pl ON pl.mention_id = t.{col}")
+            elif kind == "vehicle":
+                plate = f"coalesce(rp.plate, t.{col})"
+                joined = f" FROM {rows} LEFT JOIN read_plate rp ON rp.raw = t.{col}"
+                out.append(_select("plate", plate) + joined + f" WHERE t.{col} IS NOT NULL")
+                if not ev.person_roles():
+                    out.append(_select("person", "o.master_id", via=plate) + joined + f" JOIN owners o ON o.plate = {plate}")
+            elif kind == "phone":
+                out.append(_select("phone", f"t.{col}") + f" FROM {rows} WHERE t.{col} IS NOT NULL")
     return out
 
 
 def prepare(con: duckdb.DuckDBPyConnection, settings) -> None:
-    """The helper tables every part joins: record → master, plate read → registered plate,
-    plate → owners, terminal coordinates."""
+    """The helper tables every part joins: mention → master (and record → master), plate
+    read → registered plate (the model's vehicle roles against the owned plates), plate →
+    owners."""
     links, ments = _src(settings, "entities", "person_links"), _src(settings, "entities", "person_mentions")
     if links and ments:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE pl AS SELECT DISTINCT m.dataset, m.record_id, l.master_id "
+        con.execute(f"CREATE OR REPLACE TEMP TABLE pl AS SELECT DISTINCT m.mention_id, m.dataset, m.record_id, l.master_id "
                     f"FROM {links} l JOIN {ments} m USING (mention_id)")  # fmt: skip
     else:
-        con.execute("CREATE OR REPLACE TEMP TABLE pl (dataset VARCHAR, record_id VARCHAR, master_id VARCHAR)")
-    con.register("terminals_in", pa.table({"name": list(TERMINALS), "lon": [v[0] for v in TERMINALS.values()],
-                                           "lat": [v[1] for v in TERMINALS.values()]}))  # fmt: skip
-    con.execute("CREATE OR REPLACE TEMP TABLE terminals AS SELECT * FROM terminals_in")
-    reg, reads = _src(settings, "clean", "vehicle_registration"), _src(settings, "clean", "checkpoint_read")
-    acc = _src(settings, "clean", "traffic_accident")
-    raws = [f"SELECT DISTINCT plate AS raw FROM {reads}"] if reads else []
-    raws += [f"SELECT DISTINCT 号牌号码 AS raw FROM {acc}"] if acc else []
-    registered = f"SELECT DISTINCT 号牌号码 AS plate FROM {reg} WHERE 号牌号码 IS NOT NULL" if reg else "SELECT NULL::VARCHAR AS plate WHERE false"
+        con.execute("CREATE OR REPLACE TEMP TABLE pl (mention_id VARCHAR, dataset VARCHAR, record_id VARCHAR, master_id VARCHAR)")
+    model = model_types.load(settings)
+    raws, registered = [], []
+    for name, ev in model.events.items():
+        src = read.source(settings, name)
+        for role in (r for r, k in ev.roles.items() if k == "vehicle") if src else ():
+            (registered if name == "ownership" else raws).append(f"SELECT DISTINCT {read.q(role)} AS plate FROM {src}")
+    raw = " UNION ".join(raws + registered) or "SELECT NULL::VARCHAR AS plate WHERE false"
+    reg = " UNION ".join(registered) or "SELECT NULL::VARCHAR AS plate WHERE false"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE read_plate AS
-        WITH raw AS ({' UNION '.join(raws) or 'SELECT NULL::VARCHAR AS raw WHERE false'}),
-             reg AS ({registered}),
+        WITH raw AS (SELECT plate AS raw FROM ({raw})),
+             reg AS (SELECT plate FROM ({reg}) WHERE plate IS NOT NULL),
              uk AS (SELECT {plate_key_sql('plate')} AS k, any_value(plate) AS plate FROM reg GROUP BY 1 HAVING count(*) = 1)
         SELECT raw.raw, coalesce(reg.plate, uk.plate, raw.raw) AS plate
         FROM raw LEFT JOIN reg ON reg.plate = raw.raw LEFT JOIN uk ON uk.k = {plate_key_sql('raw.raw')}
@@ -173,7 +122,7 @@ def _publish_sorted(settings, con: duckdb.DuckDBPyConnection, name: str, order: 
     stage = staging_dir(settings, name)
     path = stage / "part-0.parquet"
     con.execute(f"COPY (SELECT * FROM presence_all ORDER BY {order}) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})")
-    lineage = {"job": "workbench.presence", "order": order, "inputs": ["clean/*", "entities/person_links", "entities/vehicles_master"],
+    lineage = {"job": "workbench.presence", "order": order, "inputs": ["model/*", "entities/person_links", "entities/vehicles_master"],
                "max_span_s": span}  # fmt: skip
     return publish(settings, "derived", name, [path], lineage, mode="replace").rows
 
@@ -188,11 +137,12 @@ def max_span(settings) -> float | None:
 
 
 def build(settings, con: duckdb.DuckDBPyConnection | None = None) -> int:
-    """Rebuild ``derived/presence`` (sorted by subject: trajectories) and
-    ``derived/presence_by_time`` (sorted by time: collision, companions) from the current
-    clean and entity versions; returns rows."""
+    """Bring the model zone up to date, then rebuild ``derived/presence`` (sorted by subject:
+    trajectories) and ``derived/presence_by_time`` (sorted by time: collision, companions)
+    from it and the current entity versions; returns rows."""
     con = con or job_connection(settings)
     con.execute("SET enable_progress_bar = false")
+    model_build.build(settings, con)  # incremental: only datasets whose clean version changed
     prepare(con, settings)
     sql = parts(settings)
     if not sql:

@@ -220,6 +220,8 @@ def _write_reference(src: Path, geo, units, officers, hotels, checkpoints) -> No
     (src / "geo" / "road_segments.geojson").write_text(json.dumps(streets.segments_geojson(geo.roads), ensure_ascii=False), encoding="utf-8")
     checkpoints.to_csv(src / "geo" / "checkpoints.csv", index=False)
     hotels.to_csv(src / "geo" / "hotels.csv", index=False)
+    pd.DataFrame([(n, lon, lat) for n, (lon, lat) in records.TERMINALS.items()], columns=["name", "lon", "lat"]).to_csv(
+        src / "geo" / "terminals.csv", index=False)
     units.to_csv(src / "org" / "units.csv", index=False)
     officers.to_csv(src / "org" / "officers.csv", index=False)
 

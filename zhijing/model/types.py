@@ -1,0 +1,125 @@
+"""The model's types: the packaged ``types.yaml`` and a deployment's ``$ZHIJING_HOME/model/*.yaml``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from zhijing.errors import ZhijingError
+
+TYPES_FILE = Path(__file__).with_name("types.yaml")
+# SQL words a property or role may not be named (they become columns of the model tables)
+RESERVED = {"case", "select", "from", "where", "order", "group", "by", "join", "on", "and", "or", "not", "null", "end",
+            "when", "then", "else", "as", "in", "is", "limit", "offset", "union", "all", "table", "to", "default"}  # fmt: skip
+# the columns every event row has, before its roles and properties
+BASE_COLUMNS = ("type", "dataset", "record_id", "source_line", "ts", "ts_end", "place_kind", "place_id", "place_name", "lon", "lat", "placed")
+
+
+class EntityType(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str
+    ftm: str | None = None
+
+
+class Companion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    match: Literal["service", "overlap", "near"]
+    window_s: int | None = None  # near: None is the analyst's Δt
+    label: str
+    weight: float = 1.0
+
+
+class GraphRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str
+    between: list[str] | None = None  # two roles (the same role twice: members of one ``via``)
+    via: str | None = None
+
+
+class EventType(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str
+    ftm: str | None = None
+    roles: dict[str, str]
+    properties: dict[str, str] = Field(default_factory=dict)
+    time: Literal["instant", "interval", "none"] = "instant"
+    place: Literal["required", "optional", "none"] = "optional"
+    default_span_s: int | None = None  # an interval without its end lasts this long (a stay: one night)
+    companion: Companion | None = None
+    graph: GraphRule | None = None
+
+    def columns(self) -> list[str]:
+        """The table's columns: the base ones, one per role, one per property."""
+        return [*BASE_COLUMNS, *self.roles, *self.properties]
+
+    def person_roles(self) -> list[str]:
+        return [r for r, t in self.roles.items() if t == "person"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entities: dict[str, EntityType]
+    events: dict[str, EventType]
+
+    def event(self, name: str) -> EventType:
+        try:
+            return self.events[name]
+        except KeyError:
+            raise ZhijingError(f"unknown model type {name!r}; types: {', '.join(sorted(self.events))}") from None
+
+    def placed(self) -> list[str]:
+        """Event types with a time and a place: what presence (trajectory, companions, collision) reads."""
+        return [n for n, t in self.events.items() if t.time != "none" and t.place != "none"]
+
+
+def _validate(model: Model, origin: str) -> None:
+    for name, ev in model.events.items():
+        for role, kind in ev.roles.items():
+            if kind not in model.entities:
+                raise ZhijingError(f"{origin}: {name}.roles.{role}: unknown entity type {kind!r}")
+        for col in [*ev.roles, *ev.properties]:
+            if col.lower() in RESERVED or col in BASE_COLUMNS:
+                raise ZhijingError(f"{origin}: {name}: {col!r} is a reserved word; name the role or property otherwise")
+        if ev.graph and ev.graph.between:
+            bad = [r for r in ev.graph.between if r not in ev.roles]
+            if bad:
+                raise ZhijingError(f"{origin}: {name}.graph.between: {bad[0]!r} is not a role")
+
+
+@lru_cache(maxsize=1)
+def packaged() -> Model:
+    model = Model.model_validate(yaml.safe_load(TYPES_FILE.read_text(encoding="utf-8")))
+    _validate(model, TYPES_FILE.name)
+    return model
+
+
+def load_folder(folder: Path) -> Model:
+    """The packaged types plus those of ``folder/*.yaml`` (a colliding name is refused)."""
+    base = packaged()
+    if not folder.is_dir():
+        return base
+    entities, events = dict(base.entities), dict(base.events)
+    for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
+        try:
+            extra = Model.model_validate({"entities": {}, "events": {}, **(yaml.safe_load(path.read_text(encoding="utf-8")) or {})})
+        except Exception as exc:  # pydantic or YAML: one line naming the file
+            raise ZhijingError(f"{path.name}: not a valid model file: {str(exc).splitlines()[0]}") from None
+        for kind, found, into in (("entity", extra.entities, entities), ("event", extra.events, events)):
+            for name in found:
+                if name in into:
+                    raise ZhijingError(f"{path.name}: {kind} type {name!r} collides with a type already defined")
+            into.update(found)
+    model = Model(entities=entities, events=events)
+    _validate(model, str(folder))
+    return model
+
+
+def load(settings=None) -> Model:
+    """The packaged types plus the deployment's (``<home>/model/*.yaml``)."""
+    if settings is None:
+        return packaged()
+    return load_folder(Path(settings.home) / "model")
