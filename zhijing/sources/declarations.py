@@ -82,8 +82,8 @@ def _line(node: yaml.Node | None) -> int:
 def _entries(data: Any, root: yaml.Node | None, path: Path) -> tuple[list[tuple[Any, tuple, yaml.Node | None]], list[Problem]]:
     """(dataset mapping, its location prefix, its node) for each dataset a file declares."""
     if isinstance(data, dict) and "datasets" in data:
-        extra = sorted(set(data) - {"datasets", "department", "places", "reference"})
-        problems = [Problem(path, _line(_node_at(root, (k,))[0]), k, "unknown key (expected datasets, department, places, reference)")
+        extra = sorted(set(data) - {"datasets", "department", "places", "reference", "geography"})
+        problems = [Problem(path, _line(_node_at(root, (k,))[0]), k, "unknown key (expected datasets, department, places, reference, geography)")
                     for k in extra]  # fmt: skip
         items = data["datasets"]
         if not isinstance(items, list):
@@ -167,10 +167,10 @@ def load_file(path: Path) -> tuple[list[DatasetSpec], list[Problem]]:
     return specs, problems
 
 
-def load_extras(folder: Path) -> tuple[list[PlaceSource], list[ReferenceSpec], list[Problem]]:
-    """The place sources and reference datasets a deployment's declaration files declare
-    (beside their ``datasets``); a reference path is relative to its file's folder."""
-    places, refs, problems = [], [], []
+def load_extras(folder: Path) -> tuple[list[PlaceSource], list[ReferenceSpec], dict[str, str], list[Problem]]:
+    """The place sources, reference datasets and geography roles a deployment's declaration
+    files declare (beside their ``datasets``); a reference path is relative to its file's folder."""
+    places, refs, geography, problems = [], [], {}, []
     for path in declaration_files(folder):
         try:
             root, data = yaml.compose(path.read_text(encoding="utf-8-sig")), yaml.safe_load(path.read_text(encoding="utf-8-sig"))
@@ -178,6 +178,8 @@ def load_extras(folder: Path) -> tuple[list[PlaceSource], list[ReferenceSpec], l
             continue  # load_file reports it
         if not isinstance(data, dict):
             continue
+        if isinstance(data.get("geography"), dict):
+            geography.update({str(k): str(v) for k, v in data["geography"].items()})
         for key, cls, into in (("places", PlaceSource, places), ("reference", ReferenceSpec, refs)):
             for i, item in enumerate(data.get(key) or []):
                 try:
@@ -190,7 +192,7 @@ def load_extras(folder: Path) -> tuple[list[PlaceSource], list[ReferenceSpec], l
                 if isinstance(obj, ReferenceSpec):
                     obj._root = path.parent
                 into.append(obj)
-    return places, refs, problems
+    return places, refs, geography, problems
 
 
 def load_folder(folder: Path, packaged: CitySpec) -> tuple[list[DatasetSpec], list[Problem]]:
@@ -228,11 +230,12 @@ def _merged(folder: str, fingerprint: tuple) -> CitySpec:
 
     packaged = packaged_spec()
     specs, problems = load_folder(Path(folder), packaged)
-    places, refs, more = load_extras(Path(folder))
+    places, refs, geography, more = load_extras(Path(folder))
     if problems or more:
         raise DeclarationError([str(p) for p in problems + more])
     return packaged.model_copy(update={"datasets": [*packaged.datasets, *specs], "places": [*packaged.places, *places],
-                                       "reference": [*packaged.reference, *refs]})  # fmt: skip
+                                       "reference": [*packaged.reference, *refs],
+                                       "geography": {**packaged.geography, **geography}})  # fmt: skip
 
 
 def dump(spec: DatasetSpec, header: str = "") -> str:

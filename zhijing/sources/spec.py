@@ -167,6 +167,9 @@ class CitySpec(BaseModel):
     datasets: list[DatasetSpec]
     reference: list[ReferenceSpec]
     places: list[PlaceSource] = Field(default_factory=list)
+    # which reference dataset plays each role of the map (district, station, address, road,
+    # road_node, unit, officer, checkpoint, hotel): analyses ask for the role, never the name
+    geography: dict[str, str] = Field(default_factory=dict)
 
     def dataset(self, name: str) -> DatasetSpec:
         for d in self.datasets:
