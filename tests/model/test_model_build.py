@@ -29,16 +29,16 @@ def test_every_mapped_row_is_in_its_type_with_its_source_record(resolved_city):
         for m in d.model:
             src = read.source(settings, m.type)
             assert src is not None, m.type
-            n_clean = con.execute(f"SELECT count(*) FROM read_parquet({clean!r}, union_by_name=true)").fetchone()[0]
+            n_clean = con.execute(f"SELECT count(*) FROM read_parquet({clean!r}, union_by_name=true)").fetchall()[0][0]
             n_model, n_missing = con.execute(f"""SELECT count(*), count(*) FILTER (WHERE c._record_id IS NULL)
                 FROM {src} t LEFT JOIN read_parquet({clean!r}, union_by_name=true) c ON c._record_id = t.record_id
-                WHERE t.dataset = '{d.name}'""").fetchone()  # fmt: skip
+                WHERE t.dataset = '{d.name}'""").fetchall()[0]  # fmt: skip
             assert (n_model, n_missing) == (n_clean, 0), (d.name, m.type)
     assert report.rows["stay"] > 0 and report.rows["payment"] > 0
     # a hotel stay is placed at its hotel's coordinates, a trip at its departure terminal
-    placed = con.execute(f"SELECT count(*) FILTER (WHERE lon IS NULL), count(*) FROM {read.source(settings, 'stay')}").fetchone()
+    placed = con.execute(f"SELECT count(*) FILTER (WHERE lon IS NULL), count(*) FROM {read.source(settings, 'stay')}").fetchall()[0]
     assert placed[0] == 0 and placed[1] > 0
-    trips = con.execute(f"SELECT count(*) FILTER (WHERE lon IS NULL), count(*) FROM {read.source(settings, 'trip')}").fetchone()
+    trips = con.execute(f"SELECT count(*) FILTER (WHERE lon IS NULL), count(*) FROM {read.source(settings, 'trip')}").fetchall()[0]
     assert trips[0] == 0, "every departure terminal is in the terminals reference dataset"
 
 
@@ -61,7 +61,7 @@ def test_rebuild_touches_only_changed_datasets(resolved_city):
 def test_an_unknown_place_code_keeps_the_event_and_counts_it(resolved_city, tmp_path):
     settings, _, _ = resolved_city
     stays = read.files(settings, "stay")
-    n = duckdb.execute(f"SELECT count(*) FROM read_parquet({stays!r}) WHERE NOT placed").fetchone()[0]
+    n = duckdb.connect().execute(f"SELECT count(*) FROM read_parquet({stays!r}) WHERE NOT placed").fetchall()[0][0]
     assert n == 0  # the generated hotels are all in the reference dataset
     spec = packaged_spec()
     lodging = spec.dataset("lodging")
@@ -69,7 +69,7 @@ def test_an_unknown_place_code_keeps_the_event_and_counts_it(resolved_city, tmp_
     con = duckdb.connect()
     places = build.place_tables(con, settings, spec)
     sql = build.select(settings, lodging, m, types.packaged().event("stay"), places, {d.name: d for d in spec.datasets}, "Asia/Shanghai")
-    total, unplaced = con.execute(f"SELECT count(*), count(*) FILTER (WHERE NOT placed) FROM ({sql})").fetchone()
+    total, unplaced = con.execute(f"SELECT count(*), count(*) FILTER (WHERE NOT placed) FROM ({sql})").fetchall()[0]
     assert total > 0 and unplaced == total  # room numbers name no hotel: kept, counted as unplaced
 
 
