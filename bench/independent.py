@@ -22,7 +22,8 @@ Noise model (what the set plants, and how often):
   same-named parent and child every record carries an ID or a stated birth date; 6 % of
   persons **changed their phone**: half of their records without an ID carry the new one, and
   those state the birth date and the full address (common names included);
-- **names**: 4 % in traditional characters, 3 % with a space inside (慕 容华静), five times as
+- **names**: 4 % in traditional characters (OpenCC's standard, Taiwan or Hong Kong
+  tables: 沈靜, 衞娟), 3 % with a space inside (慕 容华静), five times as
   often beside a mistyped ID; dotted names written with a look-alike (•・‧．) or no dot half
   the time;
 - **IDs**: 3 % one digit mistyped, 2 % one digit of the **division code** (the first six)
@@ -99,7 +100,7 @@ class Maker:
         self.rnd = random.Random(seed)
         from opencc import OpenCC
 
-        self.s2t = OpenCC("s2t")
+        self.to_traditional = [OpenCC(c) for c in ("s2t", "s2tw", "s2hk")]  # mainland, Taiwan, Hong Kong tables
         self.counties = self._counties()
         self.used_ids: set[str] = set()
 
@@ -228,7 +229,7 @@ def _name_text(mk: Maker, name: str, noise: list[str]) -> str:
         noise.append("name_dot_variant")
     r = rnd.random() / (5 if any(n.startswith("id_") and "typo" in n for n in noise) else 1)
     if r < 0.04:
-        trad = mk.s2t.convert(name)
+        trad = rnd.choice(mk.to_traditional).convert(name)
         if trad != name:
             name = trad
             noise.append("name_traditional")

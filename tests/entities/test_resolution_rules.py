@@ -42,6 +42,13 @@ def test_traditional_spaced_and_fullwidth_names_have_one_form():
     assert features.name_keys(normal_name("慕容華静"), None) == features.name_keys("慕容华静", None)
 
 
+@pytest.mark.parametrize(("traditional", "simplified"), [("沈靜", "沈静"), ("衞娟", "卫娟"), ("鍾靜", "钟静"), ("餘利", "余利")])
+def test_a_traditional_name_is_simplified_character_by_character(traditional, simplified):
+    """The surname 沈 stays 沈 beside 靜 (OpenCC's phrase tables read 沈靜 as the word 沉静), and
+    Hong Kong's 衞 is 卫."""
+    assert normal_name(traditional) == normal_name(simplified) == simplified
+
+
 def test_raw_phone_and_parsed_address_are_evidence():
     con = _mentions([
         {"mention_id": "a", "name": "李娜", "phone_raw": "１４０-1234-5678", **_parsed("湖南省长沙市岳麓区麓山路10号3栋201室")},
