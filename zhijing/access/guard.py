@@ -18,6 +18,7 @@ from fastapi import Header, HTTPException, Query, Request
 from zhijing.access import generation, grants, masking, models, policy, scope, sessions, throttle, tokens
 from zhijing.access import purpose as purposes
 from zhijing.access.audit import AuditEvent, append_async
+from zhijing.access.boundary import note_clearance
 from zhijing.access.client import client_address
 from zhijing.config import get_settings
 from zhijing.errors import AccessDenied
@@ -190,6 +191,7 @@ def require(permission: str, person_data: bool = True, audited: bool = False, ta
         except AccessDenied as exc:
             raise await refuse_unauthenticated(request, settings, 401, str(exc), ctx, audited) from None
         request.state.claims = claims
+        note_clearance(request, ctx.user.clearance)
         check = (memo.get(gen, ("purpose", ctx.user.username, ctx.user.unit, stated),
                           lambda: purposes.check(settings, ctx.user.username, ctx.user.unit, stated), lambda c: c.fresh())
                  if person_data else None)  # fmt: skip

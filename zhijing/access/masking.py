@@ -37,6 +37,35 @@ def mask_value(value: Any, kind: str) -> Any:
     return "***"
 
 
+# A citizen ID (18 characters, or 15 digits), a bank account or card (16–19 digits) or a
+# mainland mobile number, standing alone (not inside a longer token or a decimal fraction).
+_IDENTIFIER = r"(?<![0-9A-Za-z.])(?:\d{17}[0-9Xx]|\d{15,19}|1[3-9]\d{9})(?![0-9A-Za-z]|\.\d)"
+IDENTIFIER = re.compile(_IDENTIFIER)
+IDENTIFIER_BYTES = re.compile(_IDENTIFIER.encode())
+IDENTIFIER_GRADE = "sensitive"  # citizen IDs, phones and accounts are all graded sensitive (docs/access.md)
+
+
+def _masked_identifier(m: re.Match) -> str:
+    s = m.group()
+    return mask_value(s, "phone" if len(s) == 11 else "citizen_id")
+
+
+def mask_identifiers(value: Any, clearance: int) -> Any:
+    """``value`` (text, or JSON data: lists, dicts and their keys) with every citizen ID,
+    account and phone number in it masked, unless ``clearance`` reaches their grade — the
+    serving boundary's one mask, whatever field an identifier travels in (ids, uids,
+    highlights, evidence, file names)."""
+    if clearance >= CLEARANCE[IDENTIFIER_GRADE]:
+        return value
+    if isinstance(value, str):
+        return IDENTIFIER.sub(_masked_identifier, value)
+    if isinstance(value, list):
+        return [mask_identifiers(v, clearance) for v in value]
+    if isinstance(value, dict):
+        return {mask_identifiers(k, clearance): mask_identifiers(v, clearance) for k, v in value.items()}
+    return value
+
+
 def mask(record: dict, field_grades: dict[str, str], clearance: int, kinds: dict[str, str] | None = None) -> dict:
     """A copy of ``record`` with every field above ``clearance`` masked; ``kinds`` names
     each field's data element (citizen_id, phone, address, name...)."""

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from zhijing import __version__
+from zhijing.access.boundary import IdentifierMask
 from zhijing.api import hardening
 from zhijing.config import get_settings
 from zhijing.errors import AccessDenied, NotReady, ZhijingError
@@ -53,6 +54,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="智警 zhijing", version=__version__, responses=COMMON_RESPONSES, docs_url=None, redoc_url=None,
                   openapi_url=None)  # fmt: skip
     app.add_exception_handler(ZhijingError, _expected_failure)
+    app.add_middleware(IdentifierMask)  # innermost: no identifier leaves above the caller's clearance
     hardening.install(app, get_settings())  # body cap, security headers, private files
     for name in ROUTER_MODULES:
         try:
