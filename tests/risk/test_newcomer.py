@@ -158,7 +158,7 @@ def test_the_demo_step_records_evaluations_with_progress(risk_home, risk_city, m
     monkeypatch.setattr(evaluate, "EVALUATORS", fakes)
     ran = []
     monkeypatch.setattr(
-        loop, "run", lambda settings, name: ran.append(name) or {"status": "ok", "warnings": 0}
+        loop, "run", lambda settings, name, truth=None: ran.append(name) or {"status": "ok", "warnings": 0}
     )
     out = io.StringIO()
     loop.demo_models(risk_home, city, Console(file=out, width=100, force_terminal=False))

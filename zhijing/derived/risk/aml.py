@@ -112,12 +112,21 @@ def run(settings: Settings, as_of: pd.Timestamp | None = None) -> tuple[dict[str
 
 
 def warnings(settings: Settings, as_of: pd.Timestamp) -> list[dict]:
-    """One warning per found instance; its subject is an account (the bank's, not a person)."""
+    """One warning per hub account (the bank's account, not a person), naming every
+    account of its found instances: a hub found in many windows is one warning, not one
+    per window, and the inbox counts what the card counts."""
     _, _, found = run(settings, as_of)
+    extra = {"scatter_gather": "sink", "bipartite": "other"}
+    hubs: dict[str, tuple[list[str], set[str]]] = {}
+    for pattern in PATTERNS:
+        for r in found[pattern].itertuples():
+            patterns, accts = hubs.setdefault(str(r.hub), ([], set()))
+            patterns += [] if pattern in patterns else [pattern]
+            accts.update(r.cps, [getattr(r, extra[pattern])] if pattern in extra else [])
     out = []
-    for pattern, frame in found.items():
-        for _, r in frame.iterrows():
-            cps = sorted(set(r.cps))
-            out.append({"subject_kind": "account", "subject": str(r.hub), "label": pattern, "score": float(len(cps)),
-                        "evidence": {"pattern": pattern, "accounts": cps[:50], "n_accounts": len(cps)}})  # fmt: skip
+    for hub, (patterns, accts) in hubs.items():
+        others = sorted(accts - {hub})
+        out.append({"subject_kind": "account", "subject": hub, "label": patterns[0], "score": float(len(others)),
+                    "evidence": {"pattern": patterns[0], "patterns": patterns, "accounts": others[:50],
+                                 "n_accounts": len(others)}})  # fmt: skip
     return out

@@ -13,7 +13,7 @@ risk = typer.Typer(help="风险预警: models, runs and their evaluation", no_ar
 
 @risk.command("run")
 def run(model: str = typer.Argument("all", help="a model name, or all"), as_of: str | None = None) -> None:
-    """Run a model now (as of a date, default today) and publish its warnings."""
+    """Run a model now (as of a date; default its present: today, or its data's last day if earlier) and publish its warnings."""
     import pandas as pd
 
     from zhijing.config import get_settings

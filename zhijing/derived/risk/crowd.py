@@ -50,8 +50,17 @@ def alerts(settings: Settings, threshold: int = THRESHOLD) -> pd.DataFrame:
     return c[c["count"] >= threshold].sort_values("count", ascending=False).reset_index(drop=True)
 
 
+def _local(window) -> str:
+    """A window's start in Beijing time, with its offset."""
+    t = pd.Timestamp(window)
+    return (t.tz_localize("UTC") if t.tzinfo is None else t).tz_convert("Asia/Shanghai").isoformat(timespec="minutes")
+
+
 def warnings(settings: Settings, as_of: pd.Timestamp) -> list[dict]:
+    """One warning per cell, window and source: the subject names all three (a gathering
+    fills several windows of one cell, and a re-run matches warnings by subject)."""
     a = alerts(settings)
-    return [{"subject_kind": "area", "subject": r.cell, "label": "人员聚集密度预警", "score": float(r["count"]),
+    return [{"subject_kind": "area", "subject": f"{r.cell} {_local(r.window)} {r.source}",
+             "label": "人员聚集密度预警", "score": float(r["count"]),
              "evidence": {"window": str(r.window), "count": int(r["count"]), "source": r.source, "window_minutes": WINDOW_MIN}}
             for _, r in a.iterrows()]  # fmt: skip

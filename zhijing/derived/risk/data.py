@@ -59,3 +59,9 @@ def masters_of(settings: Settings, dataset: str, role: str) -> pd.DataFrame:
 def as_utc(t) -> pd.Timestamp:
     t = pd.Timestamp(t)
     return t.tz_localize("Asia/Shanghai").tz_convert("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
+def newest(settings: Settings, dataset: str, column: str) -> pd.Timestamp | None:
+    """The newest ``column`` time (UTC) in a clean dataset, or None when it has none."""
+    f = query(settings, f'SELECT max("{column}") AS t FROM d', d=dataset)
+    return None if f.empty or pd.isna(f.t.iloc[0]) else pd.Timestamp(f.t.iloc[0])

@@ -19,6 +19,11 @@ class Truth:
     def __init__(self, city: Path):
         self.root = Path(city) / "truth"
 
+    @classmethod
+    def of_home(cls, settings: Settings) -> Truth | None:
+        """The truth of the home's generated city (the demo's), or None."""
+        return cls(settings.city_dir) if (settings.city_dir / "truth" / "structures").is_dir() else None
+
     def table(self, name: str) -> pd.DataFrame:
         return pd.read_parquet(self.root / "structures" / f"{name}.parquet")
 
@@ -62,13 +67,14 @@ def eval_fundraising(settings: Settings, truth: Truth, end: str = "2026-06-24") 
         pd.to_datetime(truth.table("complaints").query("about == 'fundraising'").slsj).min().tz_localize(None)
     )
     hit = lambda f: fund["uscc"] in set(f.uscc)  # noqa: E731
-    model = first_flag(fundraising.score, settings, "2025-01-07", collapse, hit)
-    base = first_flag(fundraising.score, settings, "2025-01-07", collapse, hit, "baseline")
+    start = pd.Timestamp(fund.get("start", "2025-01-01")) + pd.Timedelta(days=6)  # weekly runs from the first deposits
+    model = first_flag(fundraising.score, settings, start, collapse, hit)
+    base = first_flag(fundraising.score, settings, start, collapse, hit, "baseline")
     ever: dict[str, set] = {"flagged": set(), "baseline": set()}
     for day in pd.date_range("2025-02-01", end, freq="56D"):
         s = fundraising.score(settings, day)
         for col in ever:
-            ever[col] |= set(s[s[col]].uscc)
+            ever[col] |= set(s[s[col]].uscc) if len(s) else set()
     m, b = prf(ever["flagged"], {fund["uscc"]}), prf(ever["baseline"], {fund["uscc"]})
     return {"lead_days_before_collapse": _lead(model, collapse), "lead_days_before_first_complaint": _lead(model, complaint),
             "baseline_lead_days_before_collapse": _lead(base, collapse), **{f"period_{k}": v for k, v in m.items()},
@@ -170,16 +176,75 @@ def eval_crowd(settings: Settings, truth: Truth) -> dict:
             "gathering_windows": windows}  # fmt: skip
 
 
+def _fundraising_answers(truth: Truth):
+    planted = {truth.json("fundraising")["uscc"]}
+    return planted, lambda w: {w["subject"]} & planted
+
+
+def _pyramid_answers(truth: Truth):
+    planted = {truth.account(truth.json("pyramid_collapse")["root"])}
+    return planted, lambda w: {w["evidence"]["account"]} & planted
+
+
+def _mules_answers(truth: Truth):
+    planted = set(truth.json("fraud_ring")["mule_accounts"])
+    return planted, lambda w: {w["evidence"]["account"]} & planted
+
+
+def _aml_answers(truth: Truth):
+    planted = set(truth.table("aml_accounts").account_no)
+    return planted, lambda w: {w["subject"], *w["evidence"]["accounts"]} & planted
+
+
+def _blackspots_answers(truth: Truth):
+    spots = truth.table("blackspots")
+    return set(spots.spot_id), lambda w: set(
+        spots.spot_id[_near([w["evidence"]["lon"]], [w["evidence"]["lat"]], spots)[:, 0]]
+    )
+
+
+def _crowd_answers(truth: Truth):
+    g = truth.json("crowd_gathering")
+    start = pd.Timestamp(g["start"], tz="Asia/Shanghai").tz_convert("UTC")
+    step = pd.Timedelta(minutes=crowd.WINDOW_MIN)
+    planted = set(pd.date_range(start.floor(step), start + pd.Timedelta(minutes=g["minutes"]) - step, freq=step))
+    return planted, lambda w: {pd.Timestamp(w["evidence"]["window"])} & planted
+
+
+# model -> truth -> (the planted answers, warning -> the answers it names); hot spots have
+# none for a run (tomorrow's burglaries are not in the city): their back-test scores them
+ANSWERS = {"fundraising": _fundraising_answers, "pyramid": _pyramid_answers, "mules": _mules_answers,
+           "aml": _aml_answers, "blackspots": _blackspots_answers, "crowd": _crowd_answers}  # fmt: skip
+
+
+def judge(name: str, warnings: list[dict], truth: Truth) -> dict:
+    """One run's warnings against the planted answers: how many name one (precision), how
+    many answers some warning names (recall). The card's run part, so it is the inbox's."""
+    if name not in ANSWERS:
+        return {}
+    planted, names = ANSWERS[name](truth)
+    named = [names(w) for w in warnings]
+    true = sum(1 for n in named if n)
+    found = set().union(*named) if named else set()
+    return {"true_warnings": true, "precision": true / len(warnings) if warnings else 0.0,
+            "recall": len(found) / len(planted) if planted else 0.0, "planted": len(planted)}  # fmt: skip
+
+
 EVALUATORS = {"fundraising": eval_fundraising, "pyramid": eval_pyramid, "mules": eval_mules, "aml": eval_aml,
               "hotspots": eval_hotspots, "blackspots": eval_blackspots, "crowd": eval_crowd}  # fmt: skip
 
 
 def evaluate_all(settings: Settings, city: Path, register: bool = True) -> dict[str, dict]:
-    """Score every model against the city's truth; write each score to its model card."""
+    """Back-test every model against the city's truth; with ``register``, write each score
+    to its model card and run the model as of its present, that run's warnings (published
+    to the inbox) scored on the card beside the back-test."""
     truth = Truth(city)
     out = {}
     for name, fn in EVALUATORS.items():
         out[name] = fn(settings, truth)
         if register:
             loop.register(settings, name, out[name])
+            loop.run(settings, name, truth=truth)
+    if register:
+        out = {c["name"]: c["evaluation"] for c in loop.model_cards(settings) if c["name"] in out}
     return out

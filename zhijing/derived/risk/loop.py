@@ -71,14 +71,29 @@ def _now() -> datetime:
 
 
 def register(settings: Settings, name: str, evaluation: dict | None = None) -> dict:
-    """Record (or update) a model's version, the data versions it reads and its evaluation."""
+    """Record (or update) a model's version, the data versions it reads and its evaluation.
+    The card's ``run`` part (what the last run published) stays while the version does."""
     spec = MODELS[name]
-    row = {"name": name, "version": spec.version, "title": spec.title, "registered_at": _now(),
-           "training_data": json.dumps(spec.data_version(settings)), "evaluation": json.dumps(evaluation or {}, default=float)}  # fmt: skip
+    evaluation = dict(evaluation or {})
     with engine(settings).begin() as conn:
+        old = conn.execute(sa.select(registry.c.version, registry.c.evaluation).where(registry.c.name == name)).first()
+        last = json.loads(old.evaluation or "{}").get("run") if old is not None and old.version == spec.version else None
+        if last is not None and "run" not in evaluation:
+            evaluation["run"] = last
+        row = {"name": name, "version": spec.version, "title": spec.title, "registered_at": _now(),
+               "training_data": json.dumps(spec.data_version(settings)), "evaluation": json.dumps(evaluation, default=float)}  # fmt: skip
         conn.execute(sa.delete(registry).where(registry.c.name == name))
         conn.execute(sa.insert(registry), [row])
     return row
+
+
+def _card_run(settings: Settings, name: str, run_part: dict) -> None:
+    """Write what a run published (and, against a planted truth, how it scores) to the
+    model's card: the card's run part and the inbox come from the same run."""
+    with engine(settings).begin() as conn:
+        ev = json.loads(conn.execute(sa.select(registry.c.evaluation).where(registry.c.name == name)).scalar() or "{}")
+        ev["run"] = run_part
+        conn.execute(sa.update(registry).where(registry.c.name == name).values(evaluation=json.dumps(ev, default=float)))
 
 
 def _router(settings: Settings):
@@ -101,13 +116,12 @@ def _router(settings: Settings):
 
 
 def start(settings: Settings, name: str, as_of: pd.Timestamp | None = None) -> dict:
-    """Record a run of ``name`` as running (its id is what the console polls)."""
+    """Record a run of ``name`` as running (its id is what the console polls); as of the
+    model's present unless ``as_of`` says (see ``ModelSpec.present``)."""
     if name not in MODELS:
         raise ZhijingError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
     spec = MODELS[name]
-    as_of = (
-        pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now(tz="Asia/Shanghai").tz_localize(None)
-    )
+    as_of = pd.Timestamp(as_of) if as_of is not None else spec.present(settings)
     rec = {"run_id": f"{name}-{uuid.uuid4().hex[:12]}", "model": name, "version": spec.version, "as_of": as_of.isoformat(),
            "status": "running", "data_version": json.dumps(spec.data_version(settings)), "started_at": _now(), "warnings": 0}  # fmt: skip
     with engine(settings).begin() as conn:
@@ -132,9 +146,12 @@ def run_record(settings: Settings, run_id: str) -> dict:
     return dict(r)
 
 
-def run(settings: Settings, name: str, as_of: pd.Timestamp | None = None, run_id: str | None = None) -> dict:
+def run(settings: Settings, name: str, as_of: pd.Timestamp | None = None, run_id: str | None = None,
+        truth=None) -> dict:  # fmt: skip
     """Run one model now; publish its warnings atomically, or record the failure. With
-    ``run_id`` (from ``start``) the run fills in that record."""
+    ``run_id`` (from ``start``) the run fills in that record. The model's card records what
+    the run published, scored against ``truth`` (an ``evaluate.Truth``; by default the
+    home's generated city's, when it has one)."""
     rec = run_record(settings, run_id) if run_id else start(settings, name, as_of)
     spec, run_id = MODELS[name], rec["run_id"]
     as_of = pd.Timestamp(rec["as_of"])
@@ -163,7 +180,23 @@ def run(settings: Settings, name: str, as_of: pd.Timestamp | None = None, run_id
             .where(runs.c.run_id == run_id)
             .values(status="ok", warnings=len(rows), finished_at=_now())
         )
+    _card_run(settings, name, _scored(settings, name, rec, found, truth))
     return {**rec, "status": "ok", "warnings": len(rows)}
+
+
+def _scored(settings: Settings, name: str, rec: dict, found: list[dict], truth) -> dict:
+    """A run's part of the card: its id, as-of and warning count, and how those very
+    warnings score against the planted truth when there is one (the harness reads it)."""
+    from zhijing.derived.risk import evaluate
+
+    part = {"run_id": rec["run_id"], "as_of": rec["as_of"], "warnings": len(found)}
+    truth = truth if truth is not None else evaluate.Truth.of_home(settings)
+    if truth is None:
+        return part
+    try:
+        return {**part, **evaluate.judge(name, found, truth)}
+    except Exception as exc:  # a truth without this model's answers: the card says so, the run stands
+        return {**part, "error": type(exc).__name__}
 
 
 def _publish(conn, name: str, rows: list[dict]) -> None:
@@ -199,9 +232,10 @@ DEMO_UNEVALUATED = ("hotspots",)  # minutes of held-out forecasting: `zhijing ri
 
 
 def demo_models(settings: Settings, city, console=None, skip: tuple[str, ...] = DEMO_UNEVALUATED) -> list[dict]:
-    """The demo's risk step, with progress: each model scored against the generated city's
-    planted truth (written to its model card) when the truth is there, then run now. The
-    models in ``skip`` are only run; their card says how to score them."""
+    """The demo's risk step, with progress: each model back-tested against the generated
+    city's planted truth (written to its model card) when the truth is there, then run as
+    of the city's present, that run's warnings scored on the card too. The models in
+    ``skip`` are not back-tested; their card says how to."""
     from pathlib import Path
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -223,7 +257,7 @@ def demo_models(settings: Settings, city, console=None, skip: tuple[str, ...] = 
                 except Exception as exc:  # an evaluation that cannot run leaves the card saying why
                     register(settings, name, {"error": type(exc).__name__})
             bar.update(task, description=f"风险预警 {spec.title}：运行 run")
-            out.append(run(settings, name))
+            out.append(run(settings, name, truth=truth))
             bar.advance(task)
     return out
 

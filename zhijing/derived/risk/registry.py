@@ -1,12 +1,16 @@
 """The model registry: every risk model with its version, what it reads (so each run can
-name the data versions it saw), who gets its warnings, and whether its subjects are persons."""
+name the data versions it saw), who gets its warnings, whether its subjects are persons,
+and where its present is read (the newest records of its time-windowed data)."""
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
 
+import pandas as pd
+
 from zhijing.config import Settings
+from zhijing.derived.risk import data
 from zhijing.lake.store import current_manifest
 
 
@@ -18,6 +22,7 @@ class ModelSpec:
     reads: tuple[str, ...]
     person: bool  # warnings name a person (opened only under a purpose, audited)
     department: str  # who triages: 经侦 / 治安 / 交警 / 指挥中心
+    clock: tuple[str, str] | None = None  # (dataset, time column) whose newest record is the model's present
 
     def load(self):
         return importlib.import_module(f"zhijing.derived.risk.{self.module}")
@@ -30,13 +35,24 @@ class ModelSpec:
         return {ds: (m.version if (m := current_manifest(settings, zone or "clean", name)) else None)
                 for ds in self.reads for zone, _, name in [ds.rpartition("/")]}  # fmt: skip
 
+    def present(self, settings: Settings) -> pd.Timestamp:
+        """A run's default as-of (Beijing time): now, or the end of the newest day of the
+        model's data when that is earlier — a lake whose feed ends months ago (a generated
+        city, a stopped feed) is read as of its last day, not as an empty recent window."""
+        now = pd.Timestamp.now(tz="Asia/Shanghai").tz_localize(None)
+        newest = data.newest(settings, *self.clock) if self.clock else None
+        if newest is None:
+            return now
+        return min(now, newest.tz_convert("Asia/Shanghai").tz_localize(None).normalize() + pd.Timedelta(days=1))
 
+
+TRANSFERS = ("bank_transaction", "交易时间")
 MODELS = {m.name: m for m in (
-    ModelSpec("fundraising", "非法集资预警", "fundraising", ("bank_transaction", "bank_account", "public_complaint"), False, "经侦"),
-    ModelSpec("pyramid", "传销预警", "pyramid", ("bank_transaction", "entities/person_links"), True, "经侦"),
-    ModelSpec("mules", "涉诈账户预警", "mules", ("bank_transaction", "incident_110", "entities/person_links"), True, "刑侦"),
-    ModelSpec("aml", "洗钱形态识别", "aml", ("bank_transaction",), True, "经侦"),
-    ModelSpec("hotspots", "入室盗窃热点预测", "hotspots", ("case_info", "districts", "standard_address"), False, "治安"),
+    ModelSpec("fundraising", "非法集资预警", "fundraising", ("bank_transaction", "bank_account", "public_complaint"), False, "经侦", TRANSFERS),
+    ModelSpec("pyramid", "传销预警", "pyramid", ("bank_transaction", "entities/person_links"), True, "经侦", TRANSFERS),
+    ModelSpec("mules", "涉诈账户预警", "mules", ("bank_transaction", "incident_110", "entities/person_links"), True, "刑侦", TRANSFERS),
+    ModelSpec("aml", "洗钱形态识别", "aml", ("bank_transaction",), True, "经侦", TRANSFERS),
+    ModelSpec("hotspots", "入室盗窃热点预测", "hotspots", ("case_info", "districts", "standard_address"), False, "治安", ("case_info", "FASJ")),
     ModelSpec("blackspots", "道路事故黑点", "blackspots", ("traffic_accident", "standard_address"), False, "交警"),
     ModelSpec("crowd", "人员聚集密度", "crowd", ("door_access", "checkpoint_read"), False, "指挥中心"),
 )}  # fmt: skip

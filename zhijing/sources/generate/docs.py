@@ -41,7 +41,8 @@ def render() -> str:
             "- `record_persons.parquet`: the true person behind every person mention (dataset, record_id, role, person_id);",
             "- `structures/`: `crime_events.parquet` (self-exciting Hawkes burglaries: parent event, generation, hot spot) with "
             "`crime_cases.parquet`; `fraud_ring.json` (ring, mules, victims, collection accounts, flows); `pyramid.parquet` "
-            "(40 members, parent, level ≥ 3); `fundraising.json` (company, account, 60 investors); `epidemic_contacts.parquet` "
+            "(40 members, parent, level ≥ 3); `fundraising.json` (company, account, 60 investors, the `start` of their deposits — 210 days before the city's "
+            "last day, over 180 days — and the `collapse`, in its last weeks); `epidemic_contacts.parquet` "
             "(5 index cases × train 4, flight 3, lodging 2, bus 3, workplace 3 contacts + household); `blackspots.parquet` "
             "(8 spots holding 40% of accidents) with `blackspot_accidents.parquet`.", "",
             "## Datasets", ""]  # fmt: skip

@@ -17,6 +17,8 @@ from zhijing.sources.generate.population import Population
 
 WINDOW_START = np.datetime64("2025-01-01T00:00:00")
 WINDOW_DAYS = 540
+WINDOW_END = WINDOW_START + np.timedelta64(WINDOW_DAYS, "D")  # the city's present: its newest records
+FUNDRAISING_DAYS = 180  # deposits taken over six months, ending a month before the present
 
 
 @dataclass
@@ -184,7 +186,8 @@ def _plant_pyramid(rng, pop, out: Planted, take) -> None:
 
 def _plant_fundraising(rng, pop, out: Planted, take) -> None:
     """Illegal fundraising: an investment-consulting company takes many small 'wealth
-    management' deposits promising high returns."""
+    management' deposits promising high returns, in the half-year before the city's present
+    (it collapses in the last weeks: a run as of the present must still warn of it)."""
     companies = pop.companies
     idx = int(rng.integers(0, len(companies)))
     companies.loc[idx, "name"] = "宁波鑫盛投资咨询有限公司"
@@ -192,10 +195,12 @@ def _plant_fundraising(rng, pop, out: Planted, take) -> None:
     account = pop.accounts[pop.accounts.holder_company_id == company.company_id].account_no.iloc[0]
     investors = take(60)
     amount = rng.choice([50000.0, 100000.0, 200000.0], len(investors))
+    start = WINDOW_END - np.timedelta64(FUNDRAISING_DAYS + 30, "D")
     out.transactions.append(_transfers(pop, investors, np.full(len(investors), account), np.full(len(investors), company["name"]),
-                                       amount, _ts(rng, len(investors), days=180), "理财投资"))  # fmt: skip
+                                       amount, _ts(rng, len(investors), start, FUNDRAISING_DAYS), "理财投资"))  # fmt: skip
     out.truth["fundraising"] = {"company_id": company.company_id, "uscc": company.uscc, "account_no": account,
-                                "investors": investors.tolist(), "total": float(amount.sum())}  # fmt: skip
+                                "investors": investors.tolist(), "total": float(amount.sum()),
+                                "start": str(start.astype("datetime64[D]"))}  # fmt: skip
 
 
 def _plant_blackspots(rng, pop, geo, out: Planted) -> None:
