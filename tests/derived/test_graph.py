@@ -84,6 +84,20 @@ def test_two_hops_from_one_mule_account_reach_the_ring(graph_city, make_api):
     assert any("community" in n for n in body["nodes"]) and isinstance(body["brokers"], list)
 
 
+def test_the_fundraising_company_opens_as_the_risk_screen_links_it(graph_city, make_api):
+    """A fundraising warning links ``/graph?subject=company:<USCC>&hops=2``: the company,
+    its account and the depositors' accounts that paid into it."""
+    settings, city, _ = graph_city
+    fund = _structure(city, "fundraising")
+    api = make_api(settings.home)
+    r = api.get("/api/graph/expand", params={"subject": f"company:{fund['uscc']}", "hops": 2, "limit": 500},
+                headers=api.headers("xingzhen01", DEMO_CASE))  # fmt: skip
+    assert r.status_code == 200, r.text
+    ids = {n["id"] for n in r.json()["nodes"]}
+    assert {f"C:{fund['uscc']}", f"A:{fund['account_no']}"} <= ids
+    assert sum(1 for i in ids if i.startswith("A:")) > 10  # the money in and out
+
+
 def test_burglary_crew_members_are_joined_by_co_lodging(graph_city, make_api):
     settings, city, _ = graph_city
     crew = _structure(city, "burglary_crew")

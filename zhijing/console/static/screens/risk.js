@@ -15,6 +15,8 @@ zj.addEN({ "nav.risk": "Risk warnings", "risk.inbox": "Warning inbox",
   "risk.cards": "Model cards", "risk.run": "Run now", "risk.running": "Running…", "risk.page": "{a}–{b} of {n}",
   "risk.none": "No warnings", "risk.hidden": "(person, needs a purpose)", "risk.yes": "Yes (purpose + log)", "risk.no": "No",
   "risk.datasets": "{n} dataset versions", "risk.noeval": "not evaluated", "risk.evalpending": "not evaluated yet; run", "risk.evalfailed": "evaluation failed",
+  "risk.lastrun": "Last run (as of {d}): {n} warnings", "risk.backtest": "Back-test",
+  "risk.company.graph": "Open the company: relationship graph (money flows, staff)", "risk.company.search": "Search the company's records",
   "risk.m.fundraising": "Illegal fundraising", "risk.m.pyramid": "Pyramid scheme", "risk.m.mules": "Fraud mule accounts",
   "risk.m.aml": "Money-laundering patterns", "risk.m.hotspots": "Burglary hot spots", "risk.m.blackspots": "Road accident black spots",
   "risk.m.crowd": "Crowd density" });
@@ -72,6 +74,15 @@ const zjRisk = (() => {
     document.querySelectorAll("#detail [data-state]").forEach((b) => { b.disabled = !w || !(NEXT[w.state] || []).includes(b.dataset.state); });
   }
 
+  /** A company warning names no person: its company opens in the graph and in search. */
+  function company(w) {
+    const box = document.getElementById("open-company");
+    box.hidden = w.subject_kind !== "company" || !w.subject;
+    if (box.hidden) return;
+    document.getElementById("company-graph").href = `/graph?${new URLSearchParams({ subject: `company:${w.subject}`, hops: 2 })}`;
+    document.getElementById("company-search").href = `/search?${new URLSearchParams({ q: w.label || w.subject })}`;
+  }
+
   async function open(w) {
     current = w;
     const detail = document.getElementById("detail");
@@ -82,6 +93,7 @@ const zjRisk = (() => {
     evidence(w.evidence);
     actions(w);
     detail.scrollIntoView({ block: "start", behavior: "smooth" });
+    company(w);
     const btn = document.getElementById("open-person");
     btn.hidden = !w.person;
     btn.onclick = async () => {
@@ -114,13 +126,24 @@ const zjRisk = (() => {
     const p = Object.keys(PATTERN).find((p) => key.startsWith(p + "_"));
     return p && EVAL[key.slice(p.length + 1)] ? `${PATTERN[p]} ${EVAL[key.slice(p.length + 1)]}` : null;
   }
-  /** The registered evaluation's headline scores (the model's own, not its baseline's). */
+  /** Headline scores: numbers with a name, the model's own (not its baseline's). */
+  function scores(ev, n) {
+    return Object.entries(ev || {}).filter(([k, v]) => typeof v === "number" && isFinite(v) && !k.startsWith("baseline") && evalName(k))
+      .slice(0, n).map(([k, v]) => `${esc(en() ? k : evalName(k))} ${esc(Number.isInteger(v) ? v : v.toFixed(2))}`);
+  }
+  /** The card's evaluation: first what the last run published (the inbox's run, scored
+      against the planted truth when there is one), then the back-test's headline scores. */
   function evaluation(ev) {
-    if (ev && typeof ev.pending === "string") return `<span class="muted">${esc(t("risk.evalpending", "未评估，运行"))} <code>${esc(ev.pending)}</code></span>`;
-    if (ev && typeof ev.error === "string") return `<span class="muted">${esc(t("risk.evalfailed", "评估失败"))}：${esc(ev.error)}</span>`;
-    const flat = Object.entries(ev || {}).filter(([k, v]) => typeof v === "number" && isFinite(v) && !k.startsWith("baseline") && evalName(k));
-    if (!flat.length) return `<span class="muted">${esc(t("risk.noeval", "未评估"))}</span>`;
-    return flat.slice(0, 4).map(([k, v]) => `${esc(en() ? k : evalName(k))} ${esc(Number.isInteger(v) ? v : v.toFixed(2))}`).join(" · ");
+    ev = ev || {};
+    const out = [];
+    if (ev.run) {
+      const head = t("risk.lastrun", "最近一次运行（截至 {d}）：{n} 条预警").replace("{d}", String(ev.run.as_of).slice(0, 10)).replace("{n}", ev.run.warnings);
+      out.push([esc(head), ...scores({ recall: ev.run.recall, precision: ev.run.precision }, 2)].join(" · "));
+    }
+    if (typeof ev.pending === "string") out.push(`<span class="muted">${esc(t("risk.evalpending", "未评估，运行"))} <code>${esc(ev.pending)}</code></span>`);
+    else if (typeof ev.error === "string") out.push(`<span class="muted">${esc(t("risk.evalfailed", "评估失败"))}：${esc(ev.error)}</span>`);
+    else if (scores(ev, 1).length) out.push(`${esc(t("risk.backtest", "回测"))} ${scores(ev, 4).join(" · ")}`);
+    return out.length ? out.join("<br>") : `<span class="muted">${esc(t("risk.noeval", "未评估"))}</span>`;
   }
 
   async function poll(runId, button) {
