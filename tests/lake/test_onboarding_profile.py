@@ -48,10 +48,11 @@ def test_day_month_order_is_never_guessed_silently(tmp_path):
     assert born.format == "%d/%m/%Y" and born.note is None
 
 
-def test_a_column_of_four_date_styles_still_declares_its_day_first_order(tmp_path):
+@pytest.mark.parametrize("sep", ["/", ".", "-"])
+def test_a_column_of_four_date_styles_still_declares_its_day_first_order(tmp_path, sep):
     """ISO most often, then day-first, 年月日 and compact: the other styles read one way, so
-    the year-last dates' order is declared rather than every 06/04/1982 lost."""
-    styles = ["1982-04-{:02d}", "{:02d}/04/1982", "1982年4月{}日", "198204{:02d}", "1982-05-{:02d}"]
+    the year-last dates' order is declared rather than every 06/04/1982 (06.04.1982) lost."""
+    styles = ["1982-04-{:02d}", "{:02d}" + sep + "04" + sep + "1982", "1982年4月{}日", "198204{:02d}", "1982-05-{:02d}"]
     rows = [["编号", "姓名", "出生日期"]] + [[f"N{i}", "张三丰", styles[i % 5].format(1 + i % 28)] for i in range(100)]
     born = profile_file(write(tmp_path / "a.csv", rows)).columns[2]
     assert born.element == "birth_date" and born.format == "%d/%m/%Y" and "mixed formats" in born.note

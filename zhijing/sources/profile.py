@@ -28,6 +28,7 @@ from zhijing.sources.connectors.base import DEFAULT_LINE_CAP, quote_ident, sql_s
 from zhijing.sources.connectors.encoding import detect_encoding, scan_text
 from zhijing.sources.spec import DatasetSpec, FieldSpec, PersonRole
 from zhijing.standards import citizen_id, phone, plate, uscc
+from zhijing.standards.timeparse import order_of
 
 SAMPLE_ROWS = 20_000
 JUDGED_VALUES = 2_000  # distinct values per column the validators look at
@@ -195,6 +196,7 @@ def _format_regex(fmt: str) -> re.Pattern:
 
 FORMAT_RE = {fmt: _format_regex(fmt) for fmt in DATE_FORMATS}
 DATE_LIKE = re.compile(r"^\d{1,4}[-/.年]\d{1,2}[-/.月]\d{1,4}|^\d{8}(\d{6})?$")
+YEAR_LAST = re.compile(r"^\d{1,2}[-/.]\d{1,2}[-/.]\d{4}$")  # 06/04/1982, 06.04.1982, 06-04-1982
 
 
 def _parse(v: str, fmt: str) -> datetime | None:
@@ -225,20 +227,21 @@ def _dates(values: list[str]) -> tuple[float, str | None, str | None]:
     if not formats:
         return 0.0, None, None
     (best, n_best), note = formats.most_common(1)[0], None
-    year_last = DAY_FIRST in formats or MONTH_FIRST in formats
-    if year_last:  # the order of 06/04/1982 is told by the year-last values that read one way only
-        day_first = sum(1 for v in values if _fits(v, DAY_FIRST))
-        month_first = sum(1 for v in values if _fits(v, MONTH_FIRST))
+    # the order of 06/04/1982 (or 06.04.1982) is told by the year-last values that read one way only
+    year_last = [re.sub("[-.]", "/", v) for v in values if YEAR_LAST.match(v)]
+    if year_last:
+        day_first = sum(1 for v in year_last if _fits(v, DAY_FIRST))
+        month_first = sum(1 for v in year_last if _fits(v, MONTH_FIRST))
         order = DAY_FIRST if day_first >= month_first else MONTH_FIRST
         if day_first == month_first:
             note = "day/month order cannot be told from the values (every day ≤ 12): check the format"
-    if n_best < 0.95 * sum(formats.values()) and best not in (DAY_FIRST, MONTH_FIRST):
+    if year_last and order_of(best):  # a column of year-last dates
+        return max(day_first, month_first) / len(values), order, note
+    if n_best < 0.95 * sum(formats.values()):
         # other styles (1982-04-06, 1982年4月6日) read one way whatever is declared: a mixed
         # column still declares the order of its year-last dates, or they would be lost
         mix = ", ".join(f"{f} {n / len(values):.0%}" for f, n in formats.most_common(3))
         return share, order if year_last else None, "; ".join(filter(None, (f"mixed formats: {mix}", note)))
-    if year_last and best in (DAY_FIRST, MONTH_FIRST):
-        best, share = order, max(day_first, month_first) / len(values)
     return share, best, note
 
 
@@ -288,15 +291,16 @@ def classify(header: str, values: list[str], distinct_ratio: float,
             return ("category" if distinct_ratio < 0.05 else "text"), None, None, None
     if element == "date":
         has_time = bool(fmt and "%H" in fmt)
-        if hint == "birth_date" or (not has_time and hint != "date" and _mostly_past(values, fmt)):
+        if hint == "birth_date" or (not has_time and hint != "date" and _mostly_past(values)):
             return "birth_date", date_share, fmt, note
         return ("datetime" if has_time or hint == "datetime" else "date"), date_share, fmt, note
     return element, shares[element], None, None
 
 
-def _mostly_past(values: list[str], fmt: str | None) -> bool:
-    """Dates of birth: years spread over decades, all before a child could be registered."""
-    parsed = [_parse(v, f) for v in values[:500] if (f := fmt or _date_format(v))]
+def _mostly_past(values: list[str]) -> bool:
+    """Dates of birth: years spread over decades, all before a child could be registered
+    (each value read in its own style: a column may mix them)."""
+    parsed = [_parse(v, f) for v in values[:500] if (f := _date_format(v))]
     years = [d.year for d in parsed if d]
     return bool(years) and max(years) <= datetime.now().year - 1 and max(years) - min(years) >= 20
 
