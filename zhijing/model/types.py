@@ -34,10 +34,16 @@ class Companion(BaseModel):
 
 
 class GraphRule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    label: str
-    between: list[str] | None = None  # two roles (the same role twice: members of one ``via``)
-    via: str | None = None
+    """An edge of the relationship graph: ``from`` → ``to`` between two roles, or every pair
+    of ``members`` sharing the ``group`` key."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    edge: str
+    from_: str | None = Field(default=None, alias="from")
+    to: str | None = None
+    members: str | None = None
+    group: list[str] = Field(default_factory=list)
+    where: str | None = None  # SQL over the type's columns
 
 
 class EventType(BaseModel):
@@ -50,7 +56,7 @@ class EventType(BaseModel):
     place: Literal["required", "optional", "none"] = "optional"
     default_span_s: int | None = None  # an interval without its end lasts this long (a stay: one night)
     companion: Companion | None = None
-    graph: GraphRule | None = None
+    graph: list[GraphRule] = Field(default_factory=list)
 
     def columns(self) -> list[str]:
         """The table's columns: the base ones, one per role, one per property."""
@@ -84,10 +90,12 @@ def _validate(model: Model, origin: str) -> None:
         for col in [*ev.roles, *ev.properties]:
             if col.lower() in RESERVED or col in BASE_COLUMNS:
                 raise ZhijingError(f"{origin}: {name}: {col!r} is a reserved word; name the role or property otherwise")
-        if ev.graph and ev.graph.between:
-            bad = [r for r in ev.graph.between if r not in ev.roles]
-            if bad:
-                raise ZhijingError(f"{origin}: {name}.graph.between: {bad[0]!r} is not a role")
+        for rule in ev.graph:
+            used = [r for r in (rule.from_, rule.to, rule.members) if r]
+            cols = set(ev.columns()) | {"hour", "day"}
+            bad = [r for r in used if r not in ev.roles] + [g for g in rule.group if g not in cols]
+            if bad or not ((rule.from_ and rule.to) or (rule.members and rule.group)):
+                raise ZhijingError(f"{origin}: {name}.graph: {rule.edge}: needs from/to roles or members and group columns")
 
 
 @lru_cache(maxsize=1)
