@@ -22,7 +22,16 @@ import duckdb
 
 from bench.common import machine, write
 from zhijing.config import Settings
-from zhijing.derived.workbench import collision, companions, compare, presence, search, trajectory, windows
+from zhijing.derived.workbench import (
+    collision,
+    companions,
+    compare,
+    index_sync,
+    presence,
+    search,
+    trajectory,
+    windows,
+)
 from zhijing.derived.workbench.subjects import Subject
 from zhijing.lake.store import current_files
 from zhijing.sources.generate.faults import OCR
@@ -91,7 +100,7 @@ def search_rows(s: Settings, con: duckdb.DuckDBPyConnection, n_queries: int, rng
     if built:
         t_index, info = built[1], {"documents": search.open_index(s).searcher().num_docs}
     else:
-        t_index, info = timed(search.update, s, True)
+        t_index, info = timed(index_sync.update, s, True)
     size = sum(p.stat().st_size for p in search.index_dir(s).rglob("*") if p.is_file()) / 1024**2
     clean_rows = sum(con.execute(f"SELECT count(*) FROM read_parquet({current_files(s, 'clean', d.name)!r}, union_by_name=true)").fetchone()[0]
                      for d in load_spec().datasets if current_files(s, "clean", d.name))  # fmt: skip

@@ -39,11 +39,11 @@ class Workbench:
 
 @pytest.fixture(scope="session")
 def workbench(resolved_city) -> Workbench:
-    from zhijing.derived.workbench import presence, search
+    from zhijing.derived.workbench import index_sync, presence
 
     settings, city, _ = resolved_city
     presence.build(settings)
-    search.update(settings, datasets=INDEXED)
+    index_sync.update(settings, datasets=INDEXED)
     links = duckdb.sql(f"SELECT DISTINCT m.dataset, m.record_id, l.master_id "
                        f"FROM read_parquet({current_files(settings, 'entities', 'person_links')!r}) l "
                        f"JOIN read_parquet({current_files(settings, 'entities', 'person_mentions')!r}) m USING (mention_id)").df()  # fmt: skip

@@ -36,18 +36,69 @@ def test_new_lodging_records_attach_to_their_masters(resolved_city, tmp_path):
     agree = [by_mention.get(f"lodging|{new}|guest") == by_mention.get(f"lodging|{orig}|guest") for new, orig in old_ids.items()]
     assert sum(agree) >= 0.9 * len(agree)
     assert link_new(settings)["new_mentions"] == 0  # nothing new the second time
+    _assert_masters_follow_links(settings)
+
+
+def _assert_masters_follow_links(settings) -> None:
+    """The incremental run's master persons are those a recomputation from every mention and
+    link gives (it recomputes only those the new mentions touched)."""
+    from zhijing.entities.resolve import build_masters_sql
+
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE m AS SELECT * FROM read_parquet({current_files(settings, 'entities', 'person_mentions')!r});"
+                f"CREATE TABLE l AS SELECT * FROM read_parquet({current_files(settings, 'entities', 'person_links')!r})")  # fmt: skip
+    assert con.sql("SELECT count(*) - count(DISTINCT mention_id) FROM m").fetchall() == [(0,)]
+    assert con.sql("SELECT count(*) FROM l ANTI JOIN m USING (mention_id)").fetchall() == [(0,)]
+    expected = build_masters_sql(con, "m", "l").df()
+    got = con.sql(f"SELECT * FROM read_parquet({current_files(settings, 'entities', 'persons_master')!r}) ORDER BY master_id").df()
+    pd.testing.assert_frame_equal(got[expected.columns].reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False)
+
+
+def test_records_gone_from_a_dataset_lose_their_links(resolved_city, tmp_path):
+    """A new version of a dataset without some of its records: their mentions and links go,
+    and the masters they were part of are recomputed."""
+    from zhijing.lake.store import publish
+
+    base, _, _ = resolved_city
+    settings = Settings(home=tmp_path / "home")
+    shutil.copytree(base.home, settings.home)
+    files = current_files(settings, "clean", "case_person")
+    kept = duckdb.sql(f"SELECT * FROM read_parquet({files!r}, union_by_name=true) ORDER BY _record_id").arrow()
+    kept = kept.read_all() if hasattr(kept, "read_all") else kept
+    publish(settings, "clean", "case_person", kept.slice(5), {"job": "test"}, mode="replace")
+    gone = {f"case_person|{r}|" for r in kept.column("_record_id").to_pylist()[:5]}
+    out = link_new(settings)
+    assert out["new_mentions"] == 0 and out["gone_mentions"] >= 5 and out["datasets"] == ["case_person"]
+    links = duckdb.sql(f"SELECT mention_id FROM read_parquet({current_files(settings, 'entities', 'person_links')!r})").fetchall()
+    assert not [m for (m,) in links if m.rsplit("|", 1)[0] + "|" in gone]
+    _assert_masters_follow_links(settings)
 
 
 def test_new_name_only_mentions_attach_by_evidence():
-    from zhijing.entities.incremental import _by_evidence
+    from zhijing.entities.incremental import EVIDENCE_COLUMNS, _attach_by_evidence
 
-    cols = ["mention_id", "name_norm", "name_py", "citizen_id", "id_raw", "phone_any", "sex", "birth_date", "id_birth",
-            "community", "address_key", "company"]  # fmt: skip
-    frame = pd.DataFrame([
+    rows = [
         ["hukou|1|self", "陈娟", "chen juan", "330203197503020028", None, None, "女", "19750302", "19750302", "DZ330203000001", None, None],
         ["door|9|holder", "陈娟", "chen juan", None, None, None, None, None, None, "DZ330203000001", None, None],  # new, no phone
         ["door|8|holder", "陈娟", "chen juan", None, None, None, None, None, None, "DZ330203000777", None, None],  # new, elsewhere
-    ], columns=cols)  # fmt: skip
-    master_of = pd.Series({"hukou|1|self": "PMAAAA"})
-    got = _by_evidence(frame, master_of, frame.iloc[1:])
-    assert got == {"door|9|holder": ("PMAAAA", "same community")}
+    ]  # fmt: skip
+    con = duckdb.connect()
+    frame = pd.DataFrame(rows, columns=list(EVIDENCE_COLUMNS))
+    con.register("frame", frame)
+    con.execute("""CREATE TABLE old_m AS SELECT * FROM frame WHERE mention_id = 'hukou|1|self';
+                   CREATE TABLE new_m AS SELECT * FROM frame WHERE mention_id <> 'hukou|1|self';
+                   CREATE TABLE links AS SELECT 'hukou|1|self' AS mention_id, 'PMAAAA' AS master_id;
+                   CREATE TABLE attached (mention_id VARCHAR, master_id VARCHAR, p DOUBLE)""")  # fmt: skip
+    assert _attach_by_evidence(con) == 1
+    assert con.sql("SELECT * FROM by_evidence").fetchall() == [("door|9|holder", "PMAAAA", "same community")]
+
+
+def test_changed_datasets_by_recorded_versions_or_by_time():
+    from zhijing.entities.incremental import changed_datasets
+    from zhijing.lake.manifest import Manifest
+
+    current = {"lodging": "20261207T120000000000Z-aaaaaa", "hukou_person": "20261201T080000000000Z-bbbbbb"}
+    recorded = Manifest("entities", "person_mentions", "v", "2026-12-05T10:00:00+00:00", [],
+                        lineage={"clean_versions": {"hukou_person": "20261201T080000000000Z-bbbbbb"}})  # fmt: skip
+    assert changed_datasets(current, recorded) == ["lodging"]
+    assert changed_datasets(current, Manifest("entities", "person_mentions", "v", "2026-12-05T10:00:00+00:00", [])) == ["lodging"]

@@ -9,6 +9,8 @@ import pyarrow as pa
 from zhijing.lake.store import current_files, publish
 
 COMPANY_SUFFIXES = ("有限责任公司", "股份有限公司", "有限公司")
+# the clean datasets whose person links these masters carry (with every mention's phone)
+INPUTS = ("enterprise", "enterprise_person", "vehicle_registration", "phone_subscriber")
 
 
 def _src(settings, zone: str, name: str) -> str | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import duckdb
 
-from zhijing.lake.store import current_files
+from zhijing.lake.store import current_files, current_manifest
 from zhijing.sources.spec import load_spec
 
 COLUMNS = ("mention_id", "dataset", "record_id", "role", "name", "name_pinyin", "citizen_id", "id_raw", "sex",
@@ -71,12 +71,24 @@ def _select(dataset: str, role, columns: set[str], time_field: str | None) -> st
       FROM read_parquet($files, union_by_name = true)"""
 
 
-def extract(settings, con: duckdb.DuckDBPyConnection, table: str = "person_mentions") -> int:
-    """Create ``table`` in ``con`` with every person mention of the clean zone."""
+def clean_versions(settings) -> dict[str, str]:
+    """The current version of every clean dataset that names persons: what ``extract``
+    reads (a run records it, so the next incremental run extracts only what changed)."""
+    out = {}
+    for ds in load_spec(settings).datasets:
+        m = current_manifest(settings, "clean", ds.name) if ds.persons else None
+        if m is not None:
+            out[ds.name] = m.version
+    return out
+
+
+def extract(settings, con: duckdb.DuckDBPyConnection, table: str = "person_mentions", datasets: list[str] | None = None) -> int:
+    """Create ``table`` in ``con`` with every person mention of the clean zone (of
+    ``datasets`` only, when given)."""
     parts = []
     for ds in load_spec(settings).datasets:
         files = current_files(settings, "clean", ds.name)
-        if not files or not ds.persons:
+        if not files or not ds.persons or (datasets is not None and ds.name not in datasets):
             continue
         cols = {r[0] for r in con.sql(f"DESCRIBE SELECT * FROM read_parquet({files!r}, union_by_name = true)").fetchall()}
         for role in ds.persons:

@@ -165,6 +165,7 @@ def resolve_all(settings, engine: str = "duckdb", progress: bool = True, spark=N
         seconds[stage] = round(now - mark[0], 2)
         mark[0] = now
 
+    versions = mentions.clean_versions(settings)  # before extracting: a version published meanwhile is new to the next run
     with console.status("提取人员 extracting person mentions"):
         n = build_mentions(settings, con)
     if not n:
@@ -220,7 +221,7 @@ def resolve_all(settings, engine: str = "duckdb", progress: bool = True, spark=N
       FROM masters ms LEFT JOIN best b USING (mention_id)""")
     _mark_evidence(con)
     inputs = [r[0] for r in con.execute("SELECT DISTINCT dataset FROM person_mentions ORDER BY 1").fetchall()]
-    lineage = {"job": JOB_VERSION, "engine": engine, "inputs": inputs, "threshold": threshold}
+    lineage = {"job": JOB_VERSION, "engine": engine, "inputs": inputs, "threshold": threshold, "clean_versions": versions}
     publish(settings, "entities", "person_mentions", con.sql("SELECT * EXCLUDE (idx) FROM person_mentions ORDER BY mention_id"),
             lineage, mode="replace")  # fmt: skip
     publish(settings, "entities", "person_links", con.sql("SELECT * FROM links ORDER BY mention_id"), lineage, mode="replace")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from zhijing.derived.workbench import presence, search
+from zhijing.derived.workbench import index_sync, presence
 
 
 def refresh(settings, full_index: bool = False) -> dict:
@@ -13,6 +13,6 @@ def refresh(settings, full_index: bool = False) -> dict:
     t0 = time.perf_counter()
     rows = presence.build(settings)
     t1 = time.perf_counter()
-    indexed = search.update(settings, full=full_index)
+    indexed = index_sync.update(settings, full=full_index)
     return {"presence_rows": rows, "presence_s": round(t1 - t0, 2), "index": indexed,
             "index_s": round(time.perf_counter() - t1, 2)}  # fmt: skip

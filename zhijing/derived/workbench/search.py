@@ -9,9 +9,8 @@ keys are normalised before indexing: citizen IDs (15 → 18), phones, plates by 
 key, USCC, account, case and record numbers, standard addresses. Queries are built from
 term queries, never parsed, so query syntax in the box is only text.
 
-The index lives beside the lake (``<home>/index/search``) and records which dataset
-versions it holds: ``update`` re-indexes only datasets whose version changed, and
-everything when the person links changed (a resolve run).
+The index lives beside the lake (``<home>/index/search``); ``index_sync.update`` keeps it
+at the lake's versions by writing only the documents that changed.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from functools import lru_cache
@@ -30,10 +28,9 @@ import jieba
 import tantivy
 
 from zhijing.derived.workbench.keys import exact_keys, is_name, name_similarity, name_tokens, plate_key_sql
-from zhijing.derived.workbench.presence import cursor, prepare
 from zhijing.errors import ZhijingError
-from zhijing.lake.store import current_files, current_manifest
-from zhijing.sources.spec import DatasetSpec, load_spec
+from zhijing.lake.store import current_files
+from zhijing.sources.spec import DatasetSpec
 
 jieba.setLogLevel(60)
 TEXT_ELEMENTS = ("address", "text", "company_name", "category", "name")
@@ -42,7 +39,7 @@ NAME_FIELDS = ("name_chars", "name_py", "name_shape", "name_mask")
 MASTERS = ("persons_master", "vehicles_master", "phones_master", "companies_master")
 BATCH = 50_000
 WRITER_HEAP, WRITER_THREADS = 1_000_000_000, 2  # threads overlap the Python side; a large heap: fewer segments to merge at 10^7 documents
-FORMAT = "4"  # the documents' layout (4: group_h is DuckDB's hash, no positions): an index of another layout is rebuilt
+FORMAT = "5"  # the documents' layout (4: group_h is DuckDB's hash, no positions; 5: content hashes kept beside): an index of another layout is rebuilt
 _PUNCT = re.compile(r"^[\s\W_]+$")
 
 
@@ -107,6 +104,12 @@ def _name_strings(name: str) -> tuple[str, ...]:
     return tuple(" ".join(toks.get(f, ())) for f in NAME_FIELDS)
 
 
+def clear_caches() -> None:
+    """Drop the index build's caches: not a server's to keep."""
+    for cached in (_segmented, _name_strings, _text_json, _names_json):
+        cached.cache_clear()
+
+
 @lru_cache(maxsize=200_000)
 def _text_json(texts: str) -> str:
     """The ``text`` member of a document: its texts (joined by SEP) segmented. Generated and
@@ -124,31 +127,43 @@ def _names_json(names: str) -> str:
     return "," + json.dumps({"names": uniq, **fields}, ensure_ascii=False)[1:-1]
 
 
-def _docs(con: duckdb.DuckDBPyConnection, sql: str, dataset: str, kind: str) -> Iterator[str]:
-    """Documents as JSON for ``IndexWriter.add_json``, from a query whose columns are the
-    document's parts: uid, masters, grp, keys, texts (to segment), names, district, fields
-    (JSON), ts. DuckDB writes every member it can (keys, group and its hash, the stored
-    values in base64); Python adds only the segmented text and the name fields, each cached,
-    so the per-document work in Python is two lookups and a concatenation."""
+def doc_sql(sql: str, dataset: str, kind: str) -> str:
+    """The documents of a query whose columns are the document's parts (uid, masters, grp,
+    keys, texts (to segment), names, district, fields (JSON), ts), as columns uid, base,
+    ts, texts, names: DuckDB writes every member it can (keys, group and its hash, the
+    stored values in base64) into ``base``; Python adds only the segmented text and the
+    name fields (``lines``)."""
     grp = "coalesce(grp, 'person:' || masters[1], 'record:' || uid)"
-    doc = f"""SELECT to_json(struct_pack(uid := uid, dataset := '{dataset}', kind := '{kind}', masters := coalesce(masters, []::VARCHAR[]),
+    return f"""SELECT uid, to_json(struct_pack(uid := uid, dataset := '{dataset}', kind := '{kind}', masters := coalesce(masters, []::VARCHAR[]),
                                           keys := keys, "group" := {grp}, group_h := (hash({grp}) >> 1)::BIGINT, district := district,
                                           fields := to_base64(encode(fields))))::VARCHAR AS base,
                      strftime(ts AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') AS ts,
                      array_to_string(texts, chr(31)) AS texts, array_to_string(names, chr(31)) AS names
               FROM ({sql})"""  # fmt: skip
-    for batch in con.sql(doc).to_arrow_reader(BATCH):
-        base, ts, texts, names = (batch.column(i).to_pylist() for i in range(4))
-        for b, t, x, n in zip(base, ts, texts, names, strict=True):
-            yield f'{b[:-1]}{_text_json(x)}{_names_json(n)},"ts":"{t}"}}' if t else f"{b[:-1]}{_text_json(x)}{_names_json(n)}}}"
 
 
-def record_docs(settings, spec: DatasetSpec, con: duckdb.DuckDBPyConnection) -> Iterator[str]:
-    """The documents (JSON) of one clean dataset, each field indexed by its data element; the
-    per-row work (keys, JSON of the values) is done in DuckDB, segmentation in Python."""
+def lines(base: list[str], ts: list[str | None], texts: list[str | None], names: list[str | None]) -> Iterator[str]:
+    """Documents as JSON for ``IndexWriter.add_json`` from the columns of ``doc_sql``: the
+    segmented text and the name fields are cached, so the per-document work in Python is
+    two lookups and a concatenation."""
+    for b, t, x, n in zip(base, ts, texts, names, strict=True):
+        yield f'{b[:-1]}{_text_json(x)}{_names_json(n)},"ts":"{t}"}}' if t else f"{b[:-1]}{_text_json(x)}{_names_json(n)}}}"
+
+
+def _docs(con: duckdb.DuckDBPyConnection, sql: str, dataset: str, kind: str) -> Iterator[str]:
+    """The documents (JSON) of ``sql`` (the parts ``doc_sql`` reads)."""
+    for batch in con.sql(f"SELECT base, ts, texts, names FROM ({doc_sql(sql, dataset, kind)})").to_arrow_reader(BATCH):
+        yield from lines(*(batch.column(i).to_pylist() for i in range(4)))
+
+
+def record_sql(settings, spec: DatasetSpec, con: duckdb.DuckDBPyConnection, only: str | None = None) -> str | None:
+    """The document parts (see ``doc_sql``) of one clean dataset's records, each field
+    indexed by its data element (None when the dataset has no version); ``only`` a table
+    of (dataset, record_id) limits them to those records. The per-row work (keys, JSON of
+    the values) is done in DuckDB, segmentation in Python."""
     files = current_files(settings, "clean", spec.name)
     if not files:
-        return
+        return None
     src = f"read_parquet({files!r}, union_by_name=true)"
     available = set(con.sql(f"SELECT * FROM {src} LIMIT 0").columns)
     fields = [f for f in spec.fields if f.name in available]
@@ -166,13 +181,13 @@ def record_docs(settings, spec: DatasetSpec, con: duckdb.DuckDBPyConnection) -> 
     time_field = spec.time_field or next((f.name for f in fields if f.element == "datetime"), None)
     ts = f"r.{_q(time_field)}" if time_field and time_field in available else "NULL"
     struct = ", ".join(f"{_q(f.name)} := r.{_q(f.name)}" for f in fields)
-    sql = f"""SELECT '{spec.name}|' || r._record_id AS uid, m.masters AS masters,
+    limit = f"WHERE r._record_id IN (SELECT record_id FROM {only} WHERE dataset = '{spec.name}')" if only else ""
+    return f"""SELECT '{spec.name}|' || r._record_id AS uid, m.masters AS masters,
                      CASE WHEN m.masters IS NULL THEN {grp} END AS grp,
                      {_list(keys)} AS keys, {_list(texts)} AS texts, {_list(names)} AS names, {_list(districts)} AS district,
                      to_json(struct_pack({struct}))::VARCHAR AS fields, {ts}::TIMESTAMPTZ AS ts
               FROM {src} r LEFT JOIN (SELECT record_id, list(DISTINCT master_id ORDER BY master_id) AS masters FROM pl
-                                      WHERE dataset = '{spec.name}' GROUP BY 1) m ON m.record_id = r._record_id {resolved}"""  # fmt: skip
-    yield from _docs(con, sql, spec.name, "record")
+                                      WHERE dataset = '{spec.name}' GROUP BY 1) m ON m.record_id = r._record_id {resolved} {limit}"""  # fmt: skip
 
 
 MASTER_SQL = {
@@ -187,71 +202,18 @@ MASTER_SQL = {
 }  # fmt: skip
 
 
-def master_docs(settings, con: duckdb.DuckDBPyConnection) -> Iterator[str]:
-    """One document (JSON) per master person, vehicle, phone and company."""
-    for name, (kind, key, masters, grp, keys, texts, names, district, shown) in MASTER_SQL.items():
-        files = current_files(settings, "entities", name)
-        if not files:
-            continue
-        struct = ", ".join(f"{c} := {c}" for c in shown)
-        sql = f"""SELECT '{kind}|' || {key} AS uid, {masters} AS masters, {grp} AS grp, {_list(keys)} AS keys,
-                         {_list(texts)} AS texts, {_list(names)} AS names, {_list(district)} AS district,
-                         to_json(struct_pack({struct}))::VARCHAR AS fields, NULL::TIMESTAMPTZ AS ts
-                  FROM read_parquet({files!r}) WHERE {key} IS NOT NULL"""  # fmt: skip
-        yield from _docs(con, sql, name, kind)
-
-
-def _versions(settings) -> dict[str, str | None]:
-    out = {}
-    for spec in load_spec(settings).datasets:
-        m = current_manifest(settings, "clean", spec.name)
-        out[f"clean/{spec.name}"] = m.version if m else None
-    for n in (*MASTERS, "person_links"):
-        m = current_manifest(settings, "entities", n)
-        out[f"entities/{n}"] = m.version if m else None
-    return out
-
-
-def update(settings, full: bool = False, datasets: list[str] | None = None) -> dict:
-    """Bring the index up to the lake's current versions; returns what was (re)indexed.
-    ``datasets`` limits the clean datasets indexed (the masters always are)."""
-    path = index_dir(settings)
-    state_file = path / "versions.json"
-    old = json.loads(state_file.read_text()) if state_file.exists() and not full else {}
-    new = {**_versions(settings), "format": FORMAT}
-    if old.get("entities/person_links") != new.get("entities/person_links") or old.get("format") != FORMAT:
-        old = {}  # links changed: every record's masters may have
-    if not old and path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True, exist_ok=True)
-    index = tantivy.Index(schema(), path=str(path))
-    writer = index.writer(heap_size=WRITER_HEAP, num_threads=WRITER_THREADS)
-    con = cursor()
-    prepare(con, settings)  # record → master, plate read → registered plate
-    changed, docs = [], 0
-    for spec in load_spec(settings).datasets:
-        k = f"clean/{spec.name}"
-        if old.get(k) == new[k] or (datasets is not None and spec.name not in datasets):
-            new[k] = old.get(k)
-            continue
-        writer.delete_documents_by_term("dataset", spec.name)
-        for d in record_docs(settings, spec, con):
-            writer.add_json(d)
-            docs += 1
-        changed.append(spec.name)
-    if any(old.get(f"entities/{n}") != new[f"entities/{n}"] for n in MASTERS):
-        for n in MASTERS:
-            writer.delete_documents_by_term("dataset", n)
-        for d in master_docs(settings, con):
-            writer.add_json(d)
-            docs += 1
-        changed.append("masters")
-    writer.commit()
-    writer.wait_merging_threads()
-    for cached in (_segmented, _name_strings, _text_json, _names_json):
-        cached.cache_clear()  # the build's caches: not a server's to keep
-    state_file.write_text(json.dumps(new))
-    return {"datasets": changed, "documents": docs}
+def master_sql(settings, name: str) -> str | None:
+    """The document parts (see ``doc_sql``) of one master table: one per master person,
+    vehicle, phone or company (None when the table has no version)."""
+    kind, key, masters, grp, keys, texts, names, district, shown = MASTER_SQL[name]
+    files = current_files(settings, "entities", name)
+    if not files:
+        return None
+    struct = ", ".join(f"{c} := {c}" for c in shown)
+    return f"""SELECT '{kind}|' || {key} AS uid, {masters} AS masters, {grp} AS grp, {_list(keys)} AS keys,
+                      {_list(texts)} AS texts, {_list(names)} AS names, {_list(district)} AS district,
+                      to_json(struct_pack({struct}))::VARCHAR AS fields, NULL::TIMESTAMPTZ AS ts
+               FROM read_parquet({files!r}) WHERE {key} IS NOT NULL"""  # fmt: skip
 
 
 _OPEN: dict[str, tuple[float, tantivy.Index]] = {}
