@@ -7,7 +7,10 @@ PERSONS ?= 20000
 
 .PHONY: setup demo test lint bench clean
 
+# followthemoney's normality needs PyICU, built from source against ICU (Debian: libicu-dev, pkg-config).
 $(BIN)/zhijing: pyproject.toml requirements.lock
+	@pkg-config --exists icu-i18n 2>/dev/null || (apt-get update -qq && apt-get install -y -qq libicu-dev pkg-config g++ >/dev/null) \
+	  || echo "libicu-dev could not be installed: pip cannot build PyICU (followthemoney)"
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements.lock
