@@ -12,8 +12,9 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -97,6 +98,8 @@ class Settings(BaseSettings):
     serving_url: str | None = None  # PostgreSQL URL for the serving store; default SQLite under home/state
     serving_schema: str = "serving"  # the live schema of a PostgreSQL serving store
     web_workers: int = 1  # `zhijing serve` processes: 1 for a county laptop, one per core behind a proxy at scale
+    # the deployment's zone (IANA name): a source's wall time is read in it, and every time the API,
+    # a screen, a report or an export shows is given in it, with its offset (zhijing/localtime.py)
     timezone: str = "Asia/Shanghai"
     audit_retention_days: int = 1095  # PIPL: processing records ≥ 3 years; never below 183 (CSL Art. 21)
     spark: SparkSettings = SparkSettings()
@@ -106,6 +109,15 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     security: SecuritySettings = SecuritySettings()
     exports: ExportSettings = ExportSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ValueError(f"unknown time zone {name!r} (an IANA name such as Asia/Shanghai)") from None
+        return name
 
     @classmethod
     def settings_customise_sources(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from zhijing.access.models import CLEARANCE
+from zhijing.localtime import shown, zone_label
 
 _DISTRICT = re.compile(r"^(.*?(?:区|县|市(?!场)))")
 
@@ -78,8 +79,8 @@ def mask(record: dict, field_grades: dict[str, str], clearance: int, kinds: dict
 
 
 def watermark(username: str, purpose: str | None) -> str:
-    """The line every export carries: who, when, under which purpose."""
-    return f"智警导出 {username} {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} 用途 {purpose or '-'} 仅限本案使用"
+    """The line every export carries: who, when (in the deployment's zone, named), under which purpose."""
+    return f"智警导出 {username} {shown(datetime.now(UTC))}（{zone_label()}） 用途 {purpose or '-'} 仅限本案使用"
 
 
 FORMULA = ("=", "+", "-", "@", "\t", "\r")

@@ -14,6 +14,7 @@ from zhijing.access.audit.store import log_for
 from zhijing.access.guard import AccessContext, require
 from zhijing.config import get_settings
 from zhijing.errors import AccessDenied
+from zhijing.localtime import in_zone, shown_fields
 
 router = APIRouter(prefix="/api", tags=["access"])
 MAX_EVENTS = 5000  # one page of the audit trail
@@ -61,8 +62,19 @@ def audit_events(limit: int = Query(200, ge=1, le=MAX_EVENTS), actor: str | None
                  until: str | None = Query(None, max_length=32), record: str | None = Query(None, max_length=64),
                  ctx: AccessContext = Depends(require("audit:read", person_data=False, audited=True))) -> dict:  # fmt: skip
     """A page of the trail, newest first: ``before`` the last seq shown pages back; filters by
-    officer, time range (ISO) and the record (person) an event names."""
-    return {"events": log_for(get_settings()).events(limit, actor or None, before, since or None, until or None, record or None)}
+    officer, time range (ISO; the deployment's wall time when no zone is given) and the record
+    (person) an event names. Each event's time is shown in the deployment's zone."""
+    found = log_for(get_settings()).events(limit, actor or None, before, _stored_time(since), _stored_time(until), record or None)
+    return {"events": [shown_fields(e, "time") for e in found]}
+
+
+def _stored_time(text: str | None) -> str | None:
+    """A filter time as the trail stores its times (UTC, ``…Z``), so that text compares as time."""
+    try:
+        t = in_zone(text or None)
+    except ValueError:
+        raise HTTPException(422, "since / until must be an ISO time such as 2025-03-01T08:00") from None
+    return None if t is None else t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @router.get("/audit/verify")
@@ -105,14 +117,14 @@ def audit_proof(seq: int = Path(..., ge=1, le=MAX_ID), ctx: AccessContext = Depe
 
 @router.get("/oversight/flags")
 def flags(status: str | None = None, ctx: AccessContext = Depends(require("oversight:read", person_data=False, audited=True))) -> dict:
-    return {"flags": oversight.list_flags(get_settings(), status)}
+    return {"flags": [shown_fields(f, "created_at", "reviewed_at") for f in oversight.list_flags(get_settings(), status)]}
 
 
 @router.post("/oversight/flags/{flag_id}/review")
 def review(flag_id: int = Path(..., ge=1, le=MAX_ID), decision: str = Form(...), note: str = Form(""),
            ctx: AccessContext = Depends(require("oversight:review", person_data=False))) -> dict:  # fmt: skip
     try:
-        return oversight.review(get_settings(), flag_id, decision, ctx.user.username, note)
+        return shown_fields(oversight.review(get_settings(), flag_id, decision, ctx.user.username, note), "reviewed_at")
     except KeyError:
         raise HTTPException(404, "no such flag") from None
     except ValueError as exc:

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from zhijing.access.account_tables import aware, engine, sessions
+from zhijing.localtime import shown
 
 
 def start(settings, username: str, minutes: int, client: str | None, user_agent: str | None) -> str:
@@ -46,5 +47,5 @@ def open_sessions(settings, username: str) -> list[dict[str, Any]]:
     with engine(settings).connect() as conn:
         rows = conn.execute(sa.select(sessions).where(sessions.c.username == username, sessions.c.revoked_at.is_(None))
                             .order_by(sessions.c.created_at.desc())).all()  # fmt: skip
-    return [{"sid": r.sid, "created_at": aware(r.created_at).isoformat(), "expires_at": aware(r.expires_at).isoformat(),
+    return [{"sid": r.sid, "created_at": shown(r.created_at), "expires_at": shown(r.expires_at),
              "client": r.client, "user_agent": r.user_agent} for r in rows if aware(r.expires_at) > now]  # fmt: skip

@@ -18,6 +18,7 @@ import jinja2
 from zhijing.access.masking import watermark
 from zhijing.errors import ZhijingError
 from zhijing.lake.store import current_files
+from zhijing.localtime import shown, zone_label
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
 W, H = 640, 420
@@ -74,6 +75,16 @@ COLUMNS = [("pin", "标记"), ("subject", "对象"), ("time", "时间"), ("mode"
            ("record_id", "来源记录"), ("coords", "坐标")]  # fmt: skip
 
 
+def local_time(value: Any) -> str:
+    """A time of a pinned payload or an item as the report prints it: the deployment's wall
+    time to the second (the report names the zone once); text that is no time, as written."""
+    try:
+        t = shown(value or None)
+    except (ValueError, TypeError):
+        return str(value)
+    return "" if t is None else t[:19].replace("T", " ")
+
+
 def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) else None
 
@@ -84,7 +95,7 @@ def _row(pin: str, subject: str, r: dict) -> dict[str, Any]:
     lon, lat = _num(r.get("lon")), _num(r.get("lat"))
     mode = r.get("mode") or r.get("kind") or ""
     return {"pin": pin, "subject": str(r.get("subject") or subject or ""),
-            "time": str(r.get("ts") or r.get("time") or r.get("my_ts") or "")[:19].replace("T", " "),
+            "time": local_time(r.get("ts") or r.get("time") or r.get("my_ts")),
             "mode": MODES.get(mode, mode) if isinstance(mode, str) else "", "place": str(r.get("place_name") or r.get("place_id") or ""),
             "dataset": str(r.get("dataset") or ""), "record_id": str(r.get("record_id") or ""),
             "coords": f"{lon:.5f}, {lat:.5f}" if lon is not None and lat is not None else "", "lon": lon, "lat": lat}  # fmt: skip
@@ -162,7 +173,8 @@ def render_html(settings, case: dict, items: list[dict], subjects: list[dict], u
     mark = watermark(username, case["ref"])
     export_id = hashlib.sha256(mark.encode("utf-8")).hexdigest()[:16]
     evidence_rows, found_edges = evidence(items)
-    columns = [(k, label) for k, label in COLUMNS if k == "pin" or any(r[k] for r in evidence_rows)]
+    zone = zone_label()
+    columns = [(k, f"{label}（{zone}）" if k == "time" else label) for k, label in COLUMNS if k == "pin" or any(r[k] for r in evidence_rows)]
     points = list({(r["pin"], r["lon"], r["lat"]): {"label": r["pin"], "lon": r["lon"], "lat": r["lat"]}
                    for r in evidence_rows if r["lon"] is not None and r["lat"] is not None}.values())  # fmt: skip
     nodes = [{"id": s["master_id"], "label": s["label"], "kind": "person"} for s in subjects]
@@ -173,9 +185,10 @@ def render_html(settings, case: dict, items: list[dict], subjects: list[dict], u
                 nodes.append({"id": end, "label": end[:24], "kind": "entity"})
         edges.append(e)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env.filters["local_time"] = local_time
     html = env.from_string(TEMPLATE.read_text(encoding="utf-8")).render(
         case=case, status=STATUS.get(case["status"], case["status"]), unit=unit_name(settings, case["unit_code"]),
-        mark=mark, export_id=export_id, subjects=subjects, evidence=evidence_rows, columns=columns,
+        mark=mark, export_id=export_id, zone=zone, subjects=subjects, evidence=evidence_rows, columns=columns,
         notes=[i for i in items if i["kind"] == "note"], searches=[i for i in items if i["kind"] in ("search", "analysis")],
         map=_map_svg(settings, points), graph=_graph_svg(nodes, edges))  # fmt: skip
     return html, export_id

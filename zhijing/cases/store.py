@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from zhijing.access import models
+from zhijing.localtime import shown
 
 KINDS = ("subject", "search", "analysis", "pin", "note")
 metadata = sa.MetaData()
@@ -54,7 +55,7 @@ def list_items(settings, case_ref: str) -> list[dict]:
     with engine(settings).connect() as conn:
         rows = conn.execute(sa.select(items).where(items.c.case_ref == case_ref, items.c.removed_at.is_(None))
                             .order_by(items.c.id)).mappings().all()  # fmt: skip
-    return [{**dict(r), "payload": json.loads(r["payload"]), "created_at": r["created_at"].isoformat()} for r in rows]
+    return [{**dict(r), "payload": json.loads(r["payload"]), "created_at": shown(r["created_at"])} for r in rows]
 
 
 def case_of(settings, case_ref: str) -> dict | None:

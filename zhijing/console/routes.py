@@ -22,9 +22,11 @@ from zhijing.access import policy
 from zhijing.access.guard import AccessContext, require, subject
 from zhijing.access.purpose import open_purposes
 from zhijing.config import get_settings
+from zhijing.localtime import zone_info
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.globals["zone"] = zone_info  # every page names the zone its times are shown in
 
 PAGES = {
     "/": ("index.html", "总览"),

@@ -29,6 +29,7 @@ from zhijing.access.models import CLEARANCE
 from zhijing.config import get_settings
 from zhijing.entities.routes import GRADES, masked_file, record_grades
 from zhijing.errors import AccessDenied, ZhijingError
+from zhijing.localtime import shown_fields
 
 router = APIRouter(tags=["exports"])
 COLUMNS = ["section", "element", "value", "dataset", "record_id", "summary", "sources", "first_seen", "last_seen"]
@@ -227,6 +228,8 @@ def download_export(request_id: str, format: Format = Query("html", description=
 
 
 def _public(req: dict) -> dict[str, Any]:
+    """A request as the API shows it (its times in the deployment's zone)."""
     kind = "case_report" if req["master_id"].startswith(REPORT) else "person_file"
-    return {"kind": kind, **{k: req.get(k) for k in ("id", "master_id", "purpose", "reason", "requested_by", "requested_at", "rows", "grade",
-                                "needs_approval", "status", "approved_by", "approved_at", "rejected_by", "rejected_at", "reject_reason")}}  # fmt: skip
+    return {"kind": kind, **shown_fields({k: req.get(k) for k in ("id", "master_id", "purpose", "reason", "requested_by", "requested_at", "rows",
+                                          "grade", "needs_approval", "status", "approved_by", "approved_at", "rejected_by", "rejected_at",
+                                          "reject_reason")}, "requested_at", "approved_at", "rejected_at")}  # fmt: skip

@@ -58,7 +58,9 @@ def connect(settings=None, memory_limit: str | None = None) -> duckdb.DuckDBPyCo
         tmp = settings.state_dir / "duckdb_tmp"
         tmp.mkdir(parents=True, exist_ok=True)
         config["temp_directory"] = str(tmp)
-    return duckdb.connect(config=config)
+    con = duckdb.connect(config=config)
+    con.execute("SET TimeZone = 'UTC'")  # a mention's seen_at is a UTC TIMESTAMP whatever the machine's zone
+    return con
 
 
 def build_mentions(settings, con: duckdb.DuckDBPyConnection) -> int:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from zhijing.config import Settings
 from zhijing.errors import ZhijingError
 from zhijing.lake.store import current_manifest
+from zhijing.localtime import shown, shown_all
 from zhijing.sources.spec import DatasetSpec, ReferenceSpec, load_spec
 
 meta = sa.MetaData()
@@ -239,9 +240,8 @@ def record_purge(settings: Settings, dataset: str, cutoff: datetime, removed: di
 # ---------------------------------------------------------------------------- reading
 
 def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    """A catalog time (stored UTC) in the deployment's zone."""
+    return shown(value)
 
 
 def _zones(settings: Settings, name: str) -> dict[str, Any]:
@@ -251,7 +251,7 @@ def _zones(settings: Settings, name: str) -> dict[str, Any]:
         if m is not None:
             out[zone] = {"version": m.version, "rows": m.rows, "files": len(m.files), "created_at": m.created_at,
                          "lineage": m.lineage}  # fmt: skip
-    return out
+    return shown_all(out)
 
 
 def list_entries(settings: Settings) -> list[dict[str, Any]]:

@@ -123,7 +123,7 @@ def _queries(lake: _Lake) -> dict[str, str]:
         "person_places": _places(lake),
         "person_records": f"""
           SELECT m.mention_id, m.master_id, m.dataset, m.record_id, m.role, m.name, m.citizen_id, m.sex, m.phone,
-                 m.address_district, strftime(m.seen_at, '%Y-%m-%dT%H:%M:%S') AS seen_at, m.match_probability, s.summary
+                 m.address_district, strftime(m.seen_at, '%Y-%m-%dT%H:%M:%SZ') AS seen_at, m.match_probability, s.summary
           FROM linked m LEFT JOIN ({_summaries(lake)}) s USING (dataset, record_id)""",
         "person_extras": _extras(lake),
     }

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from zhijing.localtime import shown
 from zhijing.serving import store
 from zhijing.serving.tables import person_extras, person_keys, person_places, person_records, persons
 from zhijing.sources.spec import load_spec
@@ -82,7 +83,8 @@ def places_of(settings, master_ids: list[str]) -> dict[str, list[str]]:
 
 
 def facts(rows: list[dict]) -> dict[str, list[dict]]:
-    """Each element's distinct values, with how many records state it, where and when."""
+    """Each element's distinct values, with how many records state it, where and when (first
+    and last seen in the deployment's zone)."""
     out = {}
     for element in FACT_ELEMENTS:
         groups: dict[str, list[dict]] = defaultdict(list)
@@ -93,7 +95,7 @@ def facts(rows: list[dict]) -> dict[str, list[dict]]:
         for value, g in groups.items():
             seen = [r["seen_at"] for r in g if r["seen_at"]]
             vals.append({"value": value, "sources": len(g), "datasets": sorted({r["dataset"] for r in g}),
-                         "first_seen": min(seen, default=None), "last_seen": max(seen, default=None),
+                         "first_seen": shown(min(seen, default=None)), "last_seen": shown(max(seen, default=None)),
                          "record": f"{g[0]['dataset']}:{g[0]['record_id']}"})  # fmt: skip
         out[element] = sorted(vals, key=lambda v: -v["sources"])
     return out
@@ -134,7 +136,7 @@ def person_file(settings, master_id: str) -> dict | None:
     f = facts(rows)
     name = f["name"][0]["value"] if f["name"] else None
     phones = sorted({r["phone"] for r in rows if r["phone"]})
-    timeline = [{"time": r["seen_at"], "dataset": r["dataset"], "record_id": r["record_id"], "summary": titles[r["dataset"]]}
+    timeline = [{"time": shown(r["seen_at"]), "dataset": r["dataset"], "record_id": r["record_id"], "summary": titles[r["dataset"]]}
                 for r in rows if r["seen_at"]]  # fmt: skip
     return {"master_id": master_id, "name": name, "facts": f, "records": records, "timeline": timeline, **extra,
             "relations": _relations(master_id, name or master_id, phones, extra), "places": places,

@@ -52,7 +52,7 @@ person_records = sa.Table(
     sa.Column("sex", Text),
     sa.Column("phone", Text),
     sa.Column("address_district", Text),
-    sa.Column("seen_at", Text),  # ISO instant (UTC)
+    sa.Column("seen_at", Text),  # ISO instant in UTC (…Z; a store built before names no zone: UTC too)
     sa.Column("match_probability", sa.Float),
     sa.Column("summary", Text),
 )  # fmt: skip

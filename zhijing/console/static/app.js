@@ -69,7 +69,50 @@ const zj = (() => {
     document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => {
       const k = el.dataset.i18nPlaceholder; if (!(k in zh)) zh[k] = el.placeholder; el.placeholder = t(k, zh[k]);
     });
+    document.querySelectorAll("[data-zone]").forEach((el) => { el.textContent = zoneLabel(); el.title = zoneNote(); });
     const b = document.getElementById("lang"); if (b) b.textContent = lang === "en" ? "中文" : "EN";
+  }
+
+  /* Times: the API gives every time as ISO text with its offset; the console shows each in the
+     deployment's zone (the page says which: <html data-zone-name …>), whatever the browser's
+     zone, and never cuts the text (a UTC time cut would read 8 hours early). */
+  const ZONE = document.documentElement.dataset.zoneName || "Asia/Shanghai";
+  const zoneLabel = () => (lang === "en" ? document.documentElement.dataset.zoneLabelEn : document.documentElement.dataset.zoneLabel) || ZONE;
+  const zoneNote = () => (lang === "en" ? `All times are ${zoneLabel()}` : `所有时间均为${zoneLabel()}`);
+  const zoneTag = () => `<small class="zone" data-zone title="${esc(zoneNote())}">${esc(zoneLabel())}</small>`;
+  const PARTS = new Intl.DateTimeFormat("en-CA", { timeZone: ZONE, year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+  const ISO_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/;
+  /** The wall time in the deployment's zone of an instant: {y, mo, d, h, mi, s} as strings. */
+  function wall(date) {
+    const p = Object.fromEntries(PARTS.formatToParts(date).map((x) => [x.type, x.value]));
+    return { y: p.year, mo: p.month, d: p.day, h: p.hour, mi: p.minute, s: p.second };
+  }
+  /** The instant an API time names (null for text that is no time with an offset). */
+  function instant(v) {
+    const m = ISO_TIME.exec(String(v ?? "").trim());
+    if (!m || !m[5]) return null;
+    const d = new Date(String(v).trim().replace(" ", "T").replace(/([+-]\d{2})(\d{2})$/, "$1:$2").replace(/([+-]\d{2})$/, "$1:00"));
+    return isNaN(d) ? null : d;
+  }
+  /** An API time as the deployment's wall time, "2025-03-04 03:00:00"; text that names no instant as written. */
+  function time(v) {
+    const d = instant(v);
+    if (!d) return String(v ?? "").replace(/^(\d{4}-\d{2}-\d{2})T/, "$1 ");
+    const w = wall(d);
+    return `${w.y}-${w.mo}-${w.d} ${w.h}:${w.mi}:${w.s}`;
+  }
+  /** The calendar day of an API time in the deployment's zone (a date stays the date it is). */
+  const day = (v) => (instant(v) ? time(v).slice(0, 10) : String(v ?? "").slice(0, 10));
+  /** A value of a record as shown: a time in the deployment's zone, anything else as it is. */
+  const value = (v) => (typeof v === "string" && instant(v) ? time(v) : v);
+  /** An API time as a chart's x value: the zone's wall time as if it were UTC, for charts made
+      with useUTC (chart() below), so axis labels read the deployment's time in any browser. */
+  function chartTime(v) {
+    const d = instant(v);
+    if (!d) return v;
+    const w = wall(d);
+    return Date.UTC(+w.y, +w.mo - 1, +w.d, +w.h, +w.mi, +w.s);
   }
 
   /** One line a person can read from an error body: a refusal reason or FastAPI's 422 list. */
@@ -143,14 +186,16 @@ const zj = (() => {
     const el = typeof id === "string" ? document.getElementById(id) : id;
     if (!window.echarts || !el) return null;
     echarts.getInstanceByDom(el)?.dispose();
-    return echarts.init(el, null, { locale: lang === "en" ? "EN" : "ZH" });
+    const c = echarts.init(el, null, { locale: lang === "en" ? "EN" : "ZH" });
+    c.setOption({ useUTC: true });  // time values come as chartTime(): the deployment's wall time
+    return c;
   };
-  const time = (v) => String(v ?? "").slice(0, 16).replace("T", " ");
 
   /** A table with headers: cols are [i18n key, 中文 label, field name or (item) => html]. */
   function table(target, cols, items, opts = {}) {
     const el = typeof target === "string" ? document.querySelector(target) : target;
-    const head = `<thead><tr>${cols.map(([k, label]) => `<th data-i18n="${esc(k)}">${esc(t(k, label))}</th>`).join("")}</tr></thead>`;
+    const head = `<thead><tr>${cols.map(([k, label, , kind]) =>
+      `<th><span data-i18n="${esc(k)}">${esc(t(k, label))}</span>${kind === "time" ? " " + zoneTag() : ""}</th>`).join("")}</tr></thead>`;
     if (!items.length) {
       el.innerHTML = `${head}<tbody><tr class="empty"><td colspan="${cols.length}">${esc(opts.empty || t("state.empty", "未查到结果"))}</td></tr></tbody>`;
       return el;
@@ -162,6 +207,8 @@ const zj = (() => {
     }));
     return el;
   }
+  /** A table column of times (its header names the zone): [i18n key, 中文 label, item => the API time]. */
+  const timeCol = (key, label, get) => [key, label, (it) => esc(time(get(it))), "time"];
   /** Rows only, into an existing <tbody> (the older screens' helper; new screens use table()). */
   function rows(tbody, items, cols, onClick) {
     const el = typeof tbody === "string" ? document.querySelector(tbody) : tbody;
@@ -192,7 +239,7 @@ const zj = (() => {
   const mode = (m) => (lang === "en" ? m || "" : (LABELS.types || {})[m] || m || "");  // the model's types (types.yaml)
   const pinButton = (i) => `<button type="button" class="secondary" data-pin="${esc(i)}">${esc(t("wb.pin", "钉选"))}</button>`;
   const pointCols = (extra = []) => [
-    ["col.time", "时间", (p) => esc(time(p.ts))], ["wb.mode", "方式", (p) => esc(p.mode ? mode(p.mode) : p.kind || "")],
+    timeCol("col.time", "时间", (p) => p.ts), ["wb.mode", "方式", (p) => esc(p.mode ? mode(p.mode) : p.kind || "")],
     ["wb.place", "地点", (p) => esc(p.place_name || p.place_id || "")], ["col.dataset", "数据集", (p) => esc(dsName(p.dataset))],
     ["col.record_id", "来源记录", "record_id"], ...extra];
   /** A 404 of a route this server does not serve (not a refusal naming a subject). */
@@ -247,7 +294,7 @@ const zj = (() => {
     const narrow = (box?.clientWidth || window.innerWidth) < 600;
     return { type: "time", splitNumber: narrow ? 3 : 6,
       axisLabel: { hideOverlap: true, rotate: narrow ? 30 : 0, fontSize: narrow ? 10 : 12,
-        formatter: narrow ? (v) => { const d = new Date(v); return `${String(d.getFullYear()).slice(2)}/${d.getMonth() + 1}`; } : undefined } };
+        formatter: narrow ? (v) => { const d = new Date(v); return `${String(d.getUTCFullYear()).slice(2)}/${d.getUTCMonth() + 1}`; } : undefined } };
   }
 
   async function chrome() {
@@ -308,6 +355,6 @@ const zj = (() => {
     },
   };
   return { api, request, served, download, pages, t, addEN, applyI18n, reason, chrome, table, rows, loading, chart, esc, toast,
-           purpose, pin, time, qs, lang: () => lang, pointCols, analysis, subjectForm, mode, pinButton,
+           purpose, pin, time, day, value, chartTime, timeCol, zoneTag, qs, lang: () => lang, pointCols, analysis, subjectForm, mode, pinButton,
            rerun, dsName, fieldName, kindName, relName, timeAxis, missing };
 })();

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from zhijing.derived.graph.edges import TYPES
+from zhijing.localtime import shown
 
 NO_TIME_LO, NO_TIME_HI = np.iinfo(np.int64).max, np.iinfo(np.int64).min
 
@@ -69,10 +70,10 @@ class Graph:
         return TYPES[int(self.type[edge])]
 
     def when(self, seconds: int) -> str | None:
-        """An edge time as ISO UTC (None for timeless edges)."""
+        """An edge time in the deployment's zone (None for timeless edges)."""
         if seconds in (NO_TIME_LO, NO_TIME_HI):
             return None
-        return pd.Timestamp(int(seconds), unit="s", tz="UTC").isoformat()
+        return shown(pd.Timestamp(int(seconds), unit="s", tz="UTC"))
 
     def degree(self, pos: int) -> int:
         return int(self.indptr[pos + 1] - self.indptr[pos])

@@ -20,6 +20,7 @@ from zhijing.derived.graph.edges import TYPES
 from zhijing.derived.graph.network import Graph, Subgraph
 from zhijing.errors import ZhijingError
 from zhijing.lake.store import current_files, current_manifest
+from zhijing.localtime import shown, zone
 
 EVIDENCE_PER_EDGE = 5
 KINDS = {"P": "person", "A": "account", "T": "phone", "V": "vehicle", "C": "company"}
@@ -78,7 +79,7 @@ def epoch(value: str | None) -> int | None:
     except ValueError:
         raise ZhijingError(f"not a date or time: {value[:30]!r}") from None
     if t.tzinfo is None:
-        t = t.tz_localize("Asia/Shanghai")
+        t = t.tz_localize(zone())
     return int(t.timestamp())
 
 
@@ -99,7 +100,7 @@ def evidence(settings: Settings, g: Graph, edges: list[int]) -> dict[int, list[d
         WHERE k <= {EVIDENCE_PER_EDGE} ORDER BY pos, k""").fetchall()
     out: dict[int, list[dict]] = {}
     for pos, dataset, record_id, ts in rows:
-        out.setdefault(int(pos), []).append({"dataset": dataset, "record_id": record_id, "time": ts.isoformat() if ts else None})
+        out.setdefault(int(pos), []).append({"dataset": dataset, "record_id": record_id, "time": shown(ts)})
     return out
 
 

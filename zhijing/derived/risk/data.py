@@ -10,6 +10,7 @@ import pandas as pd
 
 from zhijing.config import Settings
 from zhijing.lake.store import current_files
+from zhijing.localtime import zone
 
 
 def files(settings: Settings, dataset: str, zone: str = "clean") -> list[str]:
@@ -57,8 +58,9 @@ def masters_of(settings: Settings, dataset: str, role: str) -> pd.DataFrame:
 
 
 def as_utc(t) -> pd.Timestamp:
+    """A model's ``as_of`` (the deployment's wall time when naive) as a UTC instant."""
     t = pd.Timestamp(t)
-    return t.tz_localize("Asia/Shanghai").tz_convert("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    return t.tz_localize(zone()).tz_convert("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
 def newest(settings: Settings, dataset: str, column: str) -> pd.Timestamp | None:

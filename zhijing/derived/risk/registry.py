@@ -12,6 +12,7 @@ import pandas as pd
 from zhijing.config import Settings
 from zhijing.derived.risk import data
 from zhijing.lake.store import current_manifest
+from zhijing.localtime import zone
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,11 @@ class ModelSpec:
         """A run's default as-of (Beijing time): now, or the end of the newest day of the
         model's data when that is earlier — a lake whose feed ends months ago (a generated
         city, a stopped feed) is read as of its last day, not as an empty recent window."""
-        now = pd.Timestamp.now(tz="Asia/Shanghai").tz_localize(None)
+        now = pd.Timestamp.now(tz=zone()).tz_localize(None)
         newest = data.newest(settings, *self.clock) if self.clock else None
         if newest is None:
             return now
-        return min(now, newest.tz_convert("Asia/Shanghai").tz_localize(None).normalize() + pd.Timedelta(days=1))
+        return min(now, newest.tz_convert(zone()).tz_localize(None).normalize() + pd.Timedelta(days=1))
 
 
 TRANSFERS = ("bank_transaction", "交易时间")

@@ -17,6 +17,7 @@ from zhijing.config import get_settings
 from zhijing.derived.risk import contacts, data, handoff, hotspots, loop
 from zhijing.derived.risk.registry import MODELS
 from zhijing.errors import ZhijingError
+from zhijing.localtime import shown, shown_all, shown_fields, zone
 
 router = APIRouter(prefix="/api/risk", tags=["risk"])
 PERSON_HIDDEN = "该预警涉及个人：请选择用途（案件/工单）后打开，访问将留痕"
@@ -40,7 +41,8 @@ def models(ctx=Depends(require("risk:read", person_data=False))) -> list[dict]:
     can_run = permitted(ctx.user, "risk:run", None)  # the console shows 立即运行 only to those who may
     out = []
     for m in MODELS.values():
-        card = {k: v for k, v in cards.get(m.name, {}).items() if k not in ("name", "title", "version")}
+        card = shown_all(shown_fields({k: v for k, v in cards.get(m.name, {}).items() if k not in ("name", "title", "version")},
+                                      "registered_at"))  # fmt: skip
         out.append({"name": m.name, "title": m.title, "person": m.person, "department": m.department,
                     "version": m.version, **card, "feedback": precision.get(m.name, {}), "can_run": can_run})  # fmt: skip
     return out
@@ -71,9 +73,10 @@ def run_state(run_id: str, ctx=Depends(require("risk:read", person_data=False)))
 
 
 def _run_json(r: dict) -> dict:
-    return {
-        k: str(v) if k.endswith("_at") and v is not None else v for k, v in r.items() if k != "data_version"
-    }
+    """A run as the API shows it: its clock times (UTC) and ``as_of`` (the wall time the
+    model ran as of) in the deployment's zone."""
+    out = {k: shown(v) if k.endswith("_at") else v for k, v in r.items() if k != "data_version"}
+    return {**out, "as_of": shown(r.get("as_of"), naive="local")}
 
 
 @router.get("/inbox")
@@ -92,7 +95,7 @@ def inbox(model: str | None = None, state: str | None = None, since: str | None 
 
 
 def _when(text: str | None, end: bool = False):
-    """A date (a whole day: ``until`` takes its end) or a time, in Beijing time, as UTC."""
+    """A date (a whole day: ``until`` takes its end) or a time, in the deployment's zone, as UTC."""
     if not text:
         return None
     try:
@@ -103,7 +106,7 @@ def _when(text: str | None, end: bool = False):
         raise HTTPException(422, "起止时间须为日期或时间（YYYY-MM-DD[THH:MM]）")
     if end and len(text) <= 10:
         t += pd.Timedelta(days=1)
-    t = t.tz_localize("Asia/Shanghai") if t.tzinfo is None else t
+    t = t.tz_localize(zone()) if t.tzinfo is None else t
     return t.tz_convert("UTC").to_pydatetime()
 
 
@@ -140,7 +143,7 @@ def flows(wid: str, ctx=Depends(require("person:read"))) -> dict:
     ctx.audit("consult", accounts, f"risk warning {wid} flows")
     nodes = sorted(set(tx.payer) | set(tx.payee))
     return {"nodes": [{"id": n, "focus": n in accounts} for n in nodes],
-            "links": [{"source": r.payer, "target": r.payee, "amount": float(r.amount), "time": str(r.ts)} for r in tx.itertuples()]}  # fmt: skip
+            "links": [{"source": r.payer, "target": r.payee, "amount": float(r.amount), "time": shown(r.ts)} for r in tx.itertuples()]}  # fmt: skip
 
 
 @router.post("/warnings/{wid}/state")
@@ -160,14 +163,14 @@ def hotcells(day: str | None = None, ctx=Depends(require("risk:read", person_dat
     """Tomorrow's burglary hot cells for patrol planning: places and expected counts only."""
     try:
         as_of = (
-            pd.Timestamp(day) if day else pd.Timestamp.now(tz="Asia/Shanghai").tz_localize(None).normalize()
+            pd.Timestamp(day) if day else pd.Timestamp.now(tz=zone()).tz_localize(None).normalize()
         )
     except (ValueError, TypeError, OverflowError):
         raise HTTPException(422, "day must be a date (YYYY-MM-DD)") from None
     if pd.isna(as_of):
         raise HTTPException(422, "day must be a date (YYYY-MM-DD)")
     if as_of.tzinfo is not None:
-        as_of = as_of.tz_convert("Asia/Shanghai").tz_localize(None)
+        as_of = as_of.tz_convert(zone()).tz_localize(None)
     return {
         "as_of": str(as_of.date()),
         "cell_m": hotspots.CELL_M,
@@ -202,7 +205,9 @@ def handoff_list(ctx=Depends(require("person:read"))) -> dict:
 
 
 def _json(w: dict) -> dict:
-    return {k: str(v) if k == "created_at" else v for k, v in w.items()}
+    """A warning as the API shows it: when it was raised, and every time its evidence names,
+    in the deployment's zone."""
+    return {**w, "created_at": shown(w.get("created_at")), "evidence": shown_all(w.get("evidence"))}
 
 
 def register(app: FastAPI) -> None:

@@ -14,9 +14,10 @@ import duckdb
 import pandas as pd
 
 from zhijing.derived.workbench.presence import cursor, max_span, source
-from zhijing.derived.workbench.subjects import KINDS, iso
+from zhijing.derived.workbench.subjects import KINDS
 from zhijing.derived.workbench.windows import Window, inside
 from zhijing.errors import ZhijingError
+from zhijing.localtime import shown
 
 MAX_ROWS_PER_WINDOW = 500_000
 EVIDENCE_COLUMNS = ["window", "dataset", "record_id", "ts", "place_kind", "place_id", "place_name", "lon", "lat", "via"]
@@ -73,7 +74,7 @@ def collide(settings, windows: list[Window], k: int | None = None, kinds: list[s
     for r in ev[cols].astype(object).where(ev[cols].notna(), None).itertuples(index=False):
         items = by.setdefault((r[0], r[1]), [])
         if len(items) < max(1, evidence):
-            items.append({**dict(zip(EVIDENCE_COLUMNS, r[2:], strict=True)), "window": int(r[2]), "ts": iso(r[5])})
+            items.append({**dict(zip(EVIDENCE_COLUMNS, r[2:], strict=True)), "window": int(r[2]), "ts": shown(r[5])})
     for r in top.itertuples():
         out["hits"].append({"kind": r.subject_kind, "subject": r.subject, "windows": int(r.windows), "records": int(r.records),
                             "evidence": by.get((r.subject_kind, r.subject), [])})  # fmt: skip

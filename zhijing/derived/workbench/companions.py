@@ -17,8 +17,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from zhijing.derived.workbench.presence import cursor, max_span, source
-from zhijing.derived.workbench.subjects import Subject, iso
+from zhijing.derived.workbench.subjects import Subject
 from zhijing.derived.workbench.trajectory import where
+from zhijing.localtime import shown
 from zhijing.model import types as model_types
 from zhijing.model.types import Companion
 
@@ -147,8 +148,8 @@ def companions(settings, subject: Subject, dt_seconds: int = 120, start: datetim
         g = by.get(sub)
         rows = [] if g is None else [
             {"kind": kinds[r.mode].label, "mode": r.mode, "place_kind": r.place_kind, "place_id": r.place_id, "place_name": r.place_name,
-             "my_record": r.my_record, "my_ts": iso(r.my_ts), "dataset": r.dataset, "record_id": r.record_id,
-             "ts": iso(r.ts), "strength": round(float(r.strength), 3)} for r in g.itertuples()]  # fmt: skip
+             "my_record": r.my_record, "my_ts": shown(r.my_ts), "dataset": r.dataset, "record_id": r.record_id,
+             "ts": shown(r.ts), "strength": round(float(r.strength), 3)} for r in g.itertuples()]  # fmt: skip
         out["companions"].append({"subject": sub, "kind": subject.kind, "score": round(float(score), 3), "events": int(events),
                                   "places": int(places), "kinds": [kinds[k].label for k in kinds_of], "evidence": rows})  # fmt: skip
     return out

@@ -13,8 +13,9 @@ from datetime import datetime
 import duckdb
 
 from zhijing.derived.workbench.presence import cursor, source
-from zhijing.derived.workbench.subjects import Subject, iso
+from zhijing.derived.workbench.subjects import Subject
 from zhijing.derived.workbench.trajectory import trajectory, where
+from zhijing.localtime import shown
 from zhijing.model import types as model_types
 
 MAX_DT = 86400
@@ -54,8 +55,8 @@ def _coincidences(settings, con: duckdb.DuckDBPyConnection, src: str, a: Subject
                      {"dt": dt, "r": radius_m, "n": limit, "overlap": overlap_types(settings)}).df()  # fmt: skip
     df = df.astype(object).where(df.notna(), None)
     return [{"how": r["how"], "dt_s": int(r["dt_s"]),
-             "a": {c: (iso(r[f"a_{c}"]) if c == "ts" else r[f"a_{c}"]) for c in SIDE},
-             "b": {c: (iso(r[f"b_{c}"]) if c == "ts" else r[f"b_{c}"]) for c in SIDE}} for r in df.to_dict(orient="records")]  # fmt: skip
+             "a": {c: (shown(r[f"a_{c}"]) if c == "ts" else r[f"a_{c}"]) for c in SIDE},
+             "b": {c: (shown(r[f"b_{c}"]) if c == "ts" else r[f"b_{c}"]) for c in SIDE}} for r in df.to_dict(orient="records")]  # fmt: skip
 
 
 def compare(settings, a: Subject, b: Subject, dt_seconds: int = 3600, radius_m: float = 300, start: datetime | None = None,

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from zhijing.access import models
+from zhijing.localtime import shown, shown_fields
 
 metadata = sa.MetaData()
 collisions = sa.Table(
@@ -39,7 +40,21 @@ def save(settings, purpose: str, name: str, spec: dict, user: str, hits: int) ->
 def listed(settings, purpose: str) -> list[dict]:
     with _engine(settings).connect() as conn:
         rows = conn.execute(sa.select(collisions).where(collisions.c.purpose == purpose).order_by(collisions.c.id)).mappings().all()
-    return [{**r, "spec": json.loads(r["spec"])} for r in rows]
+    return [shown_fields({**r, "spec": _shown_spec(json.loads(r["spec"]))}, "created_at", "last_run_at") for r in rows]
+
+
+def _shown_spec(spec: dict) -> dict:
+    """A saved spec as the API shows it: its windows' times, which the officer typed as wall
+    time, with the deployment's offset."""
+    def window(w):
+        if not isinstance(w, dict):
+            return w
+        try:
+            return {**w, **{k: shown(w[k], naive="local") for k in ("start", "end") if isinstance(w.get(k), str)}}
+        except ValueError:
+            return w
+
+    return {**spec, "windows": [window(w) for w in spec.get("windows") or []]}
 
 
 def get(settings, purpose: str, cid: int) -> dict | None:

@@ -30,6 +30,7 @@ import tantivy
 from zhijing.derived.workbench.keys import exact_keys, is_name, name_similarity, name_tokens, plate_key_sql
 from zhijing.errors import ZhijingError
 from zhijing.lake.store import current_files
+from zhijing.localtime import shown_all
 from zhijing.sources.spec import DatasetSpec
 
 jieba.setLogLevel(60)
@@ -336,7 +337,7 @@ def query(settings, q: str, datasets: list[str] | None = None, start: datetime |
         for i, (score, addr) in enumerate(g["addrs"][:per_group]):
             d = g["top"] if i == 0 else searcher.doc(addr).to_dict()
             ds = d["dataset"][0]
-            fields = shown(ds, json.loads(bytes(d["fields"][0]).decode()))
+            fields = shown(ds, shown_all(json.loads(bytes(d["fields"][0]).decode())))  # times in the deployment's zone
             marks = {k: h for k, v in fields.items() if isinstance(v, str) and (h := highlight(v, terms))}
             hits.append({"dataset": ds, "uid": d["uid"][0], "kind": d["kind"][0], "score": round(score, 3),
                          "masters": d.get("masters", []), "fields": fields, "highlights": marks})  # fmt: skip

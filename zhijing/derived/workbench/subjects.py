@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -17,11 +16,11 @@ from zhijing.derived.workbench.keys import plate_key, plate_key_sql
 from zhijing.derived.workbench.presence import cursor, source
 from zhijing.errors import ZhijingError
 from zhijing.lake.store import current_files
+from zhijing.localtime import instant as read_time
 from zhijing.standards import citizen_id, phone
 from zhijing.standards import plate as plates
 
 KINDS = ("person", "plate", "phone")
-LOCAL = ZoneInfo("Asia/Shanghai")
 MAX_IDS = 20
 SHAPE_ERROR = "subject must be person:<master id>, plate:<plate> or phone:<number>"
 _MASTER = re.compile(r"^PM[0-9A-Z]{4,40}$")
@@ -149,21 +148,11 @@ def names(settings, master_ids: list[str], con: duckdb.DuckDBPyConnection | None
 
 
 def instant(text: str | None, what: str = "time") -> datetime | None:
-    """An ISO time (local Asia/Shanghai when no zone is given), or None; a clear error otherwise."""
-    if text is None or str(text).strip() == "":
-        return None
+    """An ISO time (the deployment's wall time when no zone is given), or None; a clear error otherwise."""
     try:
-        t = datetime.fromisoformat(str(text).strip())
+        return read_time(None if text is None else str(text).strip(), naive="local")
     except ValueError:
         raise ZhijingError(f"{what} must be an ISO time such as 2025-03-01T08:00") from None
-    return t if t.tzinfo else t.replace(tzinfo=LOCAL)
-
-
-def iso(t) -> str | None:
-    """An instant as local ISO time for the console."""
-    if t is None or t != t:  # None or NaT
-        return None
-    return t.astimezone(LOCAL).isoformat(timespec="seconds")
 
 
 def span(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:

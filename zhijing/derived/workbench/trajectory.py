@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from zhijing.derived.workbench.presence import COLUMNS, cursor, source
-from zhijing.derived.workbench.subjects import Subject, iso
+from zhijing.derived.workbench.subjects import Subject
+from zhijing.localtime import shown
 
 MAX_LIMIT = 5000
 
@@ -29,7 +30,7 @@ def where(subject: Subject, start: datetime | None, end: datetime | None, alias:
 
 def point(row: dict) -> dict:
     """A presence row as the API shows it (times as local ISO)."""
-    return {**row, "ts": iso(row["ts"]), "ts_end": iso(row["ts_end"])}
+    return {**row, "ts": shown(row["ts"]), "ts_end": shown(row["ts_end"])}
 
 
 def trajectory(settings, subject: Subject, start: datetime | None = None, end: datetime | None = None,

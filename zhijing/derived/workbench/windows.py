@@ -17,6 +17,7 @@ from zhijing.derived.workbench.presence import cursor
 from zhijing.derived.workbench.subjects import instant
 from zhijing.errors import ZhijingError
 from zhijing.lake.store import current_files
+from zhijing.localtime import shown
 
 MAX_WINDOWS = 20
 MAX_DAYS = 31
@@ -45,8 +46,8 @@ class Window:
         return self.shape.bounds if self.shape is not None else None
 
     def describe(self) -> dict:
-        out = {"index": self.index, "label": self.label, "kind": self.kind, "start": self.start.isoformat(),
-               "end": self.end.isoformat()}  # fmt: skip
+        out = {"index": self.index, "label": self.label, "kind": self.kind, "start": shown(self.start),
+               "end": shown(self.end)}  # fmt: skip
         if self.place_ids:
             out["checkpoints"] = list(self.place_ids)
         if self.shape is not None:

@@ -89,7 +89,7 @@ zj.pages.audit = async () => {
     ((f.evidence || []).length > 12 ? ` <span class="muted">+${f.evidence.length - 12}</span>` : "");
   zj.table("#flags", [["audit.c.rule", "规则", (f) => esc(tr(RULES, "rule", f.rule))], ["audit.c.actor", "民警", "actor"],
     ["audit.c.summary", "发现", (f) => esc(summary(f.summary))], ["audit.c.evidence", "证据（审计条目）", evidence],
-    ["audit.c.status", "状态", (f) => esc(tr(STATUS, "status", f.status))], ["audit.c.created", "预警时间", (f) => esc(zj.time(f.created_at))],
+    ["audit.c.status", "状态", (f) => esc(tr(STATUS, "status", f.status))], zj.timeCol("audit.c.created", "预警时间", (f) => f.created_at),
     ["audit.c.decision", "处理", decide]], flags.flags || flags);
   document.querySelectorAll("#flags [data-flag]").forEach((b) => b.addEventListener("click", async () => {
     const note = prompt(t("audit.note", "核查意见")) ?? "";
@@ -123,7 +123,7 @@ zj.pages.audit = async () => {
     document.getElementById("older").disabled = !last;
     document.getElementById("newer").disabled = !pages.length;
     document.getElementById("page-info").textContent = events.length ? `#${events[0].seq} – #${events[events.length - 1].seq}` : "";
-    zj.table("#events", [["audit.c.seq", "序号", "seq"], ["audit.c.time", "时间", (e) => esc(zj.time(e.time))], ["audit.c.actor", "民警", "actor"],
+    zj.table("#events", [["audit.c.seq", "序号", "seq"], zj.timeCol("audit.c.time", "时间", (e) => e.time), ["audit.c.actor", "民警", "actor"],
       ["audit.c.op", "操作", (e) => esc(en ? e.operation : OPS[e.operation] || e.operation)], ["audit.c.purpose", "用途", (e) => clip(e.purpose || "")],
       ["audit.c.records", "查询对象", (e) => records(e.records)],
       ["audit.c.outcome", "结果", (e) => esc(en ? e.outcome : OUT[e.outcome] || e.outcome)]], events, { onClick: (e) => prove(e) });
@@ -146,7 +146,7 @@ zj.pages.audit = async () => {
       `<dt>${esc(t("audit.proof.path", "包含证明 → 树根"))}</dt><dd data-check="path">${mark(ok.path)} ` +
       `<span class="muted">${esc(p.proof.length)} / ${esc(p.tree_size)} · ${esc(p.head.root.slice(0, 16))}…</span></dd>` +
       `<dt>${esc(t("audit.proof.sig", "树头签名"))}</dt><dd data-check="signature">${mark(ok.signature)} ` +
-      `<span class="muted">${esc(p.head.algorithm)} · ${esc(p.head.signed_at)} · ${esc(t("audit.proof.key", "公钥指纹"))} ` +
+      `<span class="muted">${esc(p.head.algorithm)} · ${esc(zj.time(p.head.signed_at))} · ${esc(t("audit.proof.key", "公钥指纹"))} ` +
       `${esc(pinned ? pinned.fingerprint : "—")}</span></dd></dl>`;
     el.scrollIntoView();
   }

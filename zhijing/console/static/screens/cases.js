@@ -55,7 +55,7 @@ zj.pages.cases = async () => {
       : i.kind === "subject" ? (i.payload.master_ids || []).map((m) => `<a href="/persons/${encodeURIComponent(m)}">${esc(m)}</a>`).join(" ")
         : `<span class="summary">${esc(summary(i))}</span>`;
     zj.table("#items", [["cases.kind", "类型", (i) => esc(en ? i.kind : KINDS[i.kind] || i.kind)], ["cases.title", "标题", "title"], ["cases.what", "内容", what],
-      ["cases.by", "添加人", (i) => esc(i.author || "")], ["col.time", "时间", (i) => esc(zj.time(i.created_at))],
+      ["cases.by", "添加人", (i) => esc(i.author || "")], zj.timeCol("col.time", "时间", (i) => i.created_at),
       ["cases.remove", "移除", (i) => `<button type="button" class="secondary" data-rm="${esc(i.id)}">✕</button>`]], ws.items,
     { empty: L("empty", "本案尚无条目。请在右上角选择本案件作为用途，再在云搜索、轨迹、同行、碰撞、关系研判中点击“钉选”，或在一人一档中点击“加入专案”；也可在上方添加备注。") });
     document.querySelectorAll("#items [data-rm]").forEach((b) => b.addEventListener("click", async () => {

@@ -15,7 +15,7 @@ zj.pages.catalog = async () => {
     ["catalog.rows", "记录数", (d) => esc((d.row_count ?? d.rows ?? "").toLocaleString())],
     ["catalog.quarantined", "隔离", (d) => esc(d.quarantined ?? "")],
     ["catalog.quality", "质量", (d) => (quality(d) == null ? "" : `${(quality(d) * 100).toFixed(1)}%`)],
-    ["catalog.freshness", "更新时间", (d) => esc(zj.time(d.freshness || d.updated_at))],
+    zj.timeCol("catalog.freshness", "更新时间", (d) => d.freshness || d.updated_at),
   ], cat.datasets || cat, { onClick: async (d) => {
     const detail = await zj.api(`/api/catalog/${encodeURIComponent(d.name)}`);
     document.getElementById("dataset-detail").hidden = false;
@@ -45,6 +45,6 @@ zj.pages.catalog = async () => {
     if (!qh) return;
     const hist = qh.history || qh, dims = ["completeness", "validity", "uniqueness", "timeliness", "consistency"];
     zj.chart("quality-history")?.setOption({ tooltip: { trigger: "axis" }, legend: {}, xAxis: { type: "category",
-      data: hist.map((h) => h.measured_at || h.at) }, yAxis: { max: 1 }, series: dims.map((k) => ({ name: k, type: "line", data: hist.map((h) => h[k]) })) });
+      data: hist.map((h) => zj.time(h.measured_at || h.at)) }, yAxis: { max: 1 }, series: dims.map((k) => ({ name: k, type: "line", data: hist.map((h) => h[k]) })) });
   } });
 };

@@ -73,7 +73,7 @@ zj.pages.collision = async () => {
     if (!zj.purpose()) return;
     const s = await zj.api("/api/collision/saved", { quiet: true }).catch(() => null);
     if (!s) return;
-    zj.table("#saved", [["coll.name", "名称", "name"], ["col.time", "时间", (x) => esc(zj.time(x.last_run_at || x.created_at))],
+    zj.table("#saved", [["coll.name", "名称", "name"], zj.timeCol("col.time", "时间", (x) => x.last_run_at || x.created_at),
       ["coll.records", "命中", (x) => esc(x.last_hits ?? x.hits ?? "")],
       ["coll.rerun", "重新碰撞", (x) => `<button type="button" class="secondary" data-run="${esc(x.id)}">${esc(t("coll.rerun", "重新碰撞"))}</button>`]], s.items || []);
     document.querySelectorAll("#saved [data-run]").forEach((b) => b.addEventListener("click", async () =>

@@ -20,7 +20,7 @@ zj.pages.companions = async () => {
     out.companions || [], { onClick: (c) => {
       document.getElementById("evidence-card").hidden = false;
       document.getElementById("evidence-title").textContent = `${t("comp.evidence", "证据")} · ${c.subject}`;
-      zj.table("#evidence", [["col.time", "时间", (e) => esc(zj.time(e.ts))], ["comp.kinds", "方式", "kind"],
+      zj.table("#evidence", [zj.timeCol("col.time", "时间", (e) => e.ts), ["comp.kinds", "方式", "kind"],
         ["wb.place", "地点", (e) => esc(e.place_name || e.place_id || "")], ["comp.mine", "对象记录", "my_record"],
         ["col.dataset", "数据集", (e) => esc(zj.dsName(e.dataset))], ["col.record_id", "来源记录", "record_id"]], c.evidence || []);
     } });

@@ -21,6 +21,6 @@ zj.pages.compare = async () => {
       ({ lat: p.lat, lon: p.lon, color, label: `${k.toUpperCase()} ${zj.time(p.ts)} ${p.place_name || ""}` })), { line: true, color })));
     zj.chart("timeline")?.setOption({ tooltip: {}, legend: {}, xAxis: zj.timeAxis("timeline"), yAxis: { type: "category", data: ["A", "B"] },
       dataZoom: [{ type: "inside" }, { type: "slider" }],
-      series: [["A", out.a], ["B", out.b]].map(([n, s]) => ({ name: n, type: "scatter", symbolSize: 9, data: s.points.map((p) => [p.ts, n]) })) });
+      series: [["A", out.a], ["B", out.b]].map(([n, s]) => ({ name: n, type: "scatter", symbolSize: 9, data: s.points.map((p) => [zj.chartTime(p.ts), n]) })) });
   });
 };

@@ -25,7 +25,7 @@ zj.pages.exports = async () => {
   const decision = (r) => r.rejected_by ? `${esc(t("exp.rejected", "驳回"))}：${esc(r.rejected_by)} ${esc(zj.time(r.rejected_at))} · ${esc(r.reject_reason)}`
     : r.approved_by ? `${esc(t("exp.approved", "批准"))}：${esc(r.approved_by)} ${esc(zj.time(r.approved_at))}` : "";
   const cols = [["exp.requester", "申请人", "requested_by"], ["exp.purpose", "用途", "purpose"], ["exp.what", "导出内容", what],
-    ["exp.reason", "事由", "reason"], ["exp.when", "申请时间", (r) => esc(zj.time(r.requested_at))]];
+    ["exp.reason", "事由", "reason"], zj.timeCol("exp.when", "申请时间", (r) => r.requested_at)];
   async function load() {
     if (!zj.purpose()) {
       ["#pending", "#mine"].forEach((id) => zj.table(id, cols, [], { empty: t("exp.nopurpose", "请先在右上角选择用途，以查看该用途下的导出申请") }));

@@ -52,7 +52,7 @@ zj.pages.graph = async () => {
     shown = edges.get(ev.target.id());
     document.getElementById("evidence-card").hidden = false;
     document.getElementById("evidence-title").textContent = `${shown.source} — ${typeName(shown.type)} — ${shown.target}`;
-    zj.table("#evidence", [["col.time", "时间", (r) => esc(zj.time(r.ts))], ["col.dataset", "数据集", (r) => esc(zj.dsName(r.dataset))],
+    zj.table("#evidence", [zj.timeCol("col.time", "时间", (r) => r.time ?? r.ts), ["col.dataset", "数据集", (r) => esc(zj.dsName(r.dataset))],
       ["col.record_id", "来源记录", "record_id"]], shown.evidence || []);
   });
   document.getElementById("pin-edge").addEventListener("click", () => shown &&

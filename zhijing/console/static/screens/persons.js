@@ -57,17 +57,18 @@ zj.pages.persons = async () => {
     document.getElementById("facts").innerHTML = Object.entries(f.facts || f.values || {}).map(([k, v]) => {
       const vals = Array.isArray(v) ? v : [v];
       return `<dt>${esc(t("fact." + k, LABELS[k] || k))}</dt><dd>${vals.map((x) => typeof x === "object" && x
-        ? `${esc(x.value)}<span class="src">${esc((x.datasets || []).map(zj.dsName).join(" · "))} ×${esc(x.sources || 1)} ${esc((x.first_seen || "").slice(0, 10))}</span>` : esc(x)).join("<br>")}</dd>`;
+        ? `${esc(x.value)}<span class="src">${esc((x.datasets || []).map(zj.dsName).join(" · "))} ×${esc(x.sources || 1)} ${esc(zj.day(x.first_seen))}</span>` : esc(x)).join("<br>")}</dd>`;
     }).join("");
-    zj.table("#records", [["col.title", "记录", "title"], ["col.dataset", "数据集", (r) => esc(zj.dsName(r.dataset))], ["col.record_id", "记录编号", "record_id"],
-      ["col.summary", "摘要", "summary"]], f.records || []);
     let tl = f.timeline;
     if (!tl) tl = (await zj.api(`/api/persons/${encodeURIComponent(id)}/timeline`, { quiet: true }).catch(() => ({}))).events || [];
+    const when = new Map(tl.map((e) => [`${e.dataset}:${e.record_id}`, e.time]));  // a record's time, as the timeline has it
+    zj.table("#records", [zj.timeCol("col.time", "时间", (r) => when.get(`${r.dataset}:${r.record_id}`)), ["col.title", "记录", "title"],
+      ["col.dataset", "数据集", (r) => esc(zj.dsName(r.dataset))], ["col.record_id", "记录编号", "record_id"], ["col.summary", "摘要", "summary"]], f.records || []);
     const label = (e) => (zj.lang() === "en" ? e.dataset : zj.dsName(e.dataset) || e.title);
     const ds = [...new Set(tl.map(label))];
     zj.chart("timeline")?.setOption({ tooltip: { formatter: (p) => esc(p.data.label) }, grid: { left: 120 },
       xAxis: zj.timeAxis("timeline"), yAxis: { type: "category", data: ds },
-      series: [{ type: "scatter", symbolSize: 10, data: tl.map((e) => ({ value: [e.time, label(e)], label: e.summary || e.record_id })) }] });
+      series: [{ type: "scatter", symbolSize: 10, data: tl.map((e) => ({ value: [zj.chartTime(e.time), label(e)], label: `${zj.time(e.time)} ${e.summary || e.record_id}` })) }] });
     const rel = f.relations || f.graph || { nodes: [], links: [] };
     zj.chart("graph")?.setOption({ tooltip: {}, legend: {}, series: [{ type: "graph", layout: "force", roam: true,
       force: { repulsion: 160, edgeLength: 80 }, label: { show: true },

@@ -52,7 +52,7 @@ const zjRisk = (() => {
     if (k === "pattern") return PATTERN[v] || v;
     if (Array.isArray(v)) return v.slice(0, 12).join(", ") + (v.length > 12 ? " …" : "");
     if (typeof v === "number") return Number.isInteger(v) ? String(v) : score(v);
-    return typeof v === "object" && v !== null ? JSON.stringify(v) : v;
+    return typeof v === "object" && v !== null ? JSON.stringify(v) : zj.value(v);
   }
   function evidence(ev) {
     document.getElementById("evidence").innerHTML = Object.entries(ev || {}).map(([k, v]) =>
@@ -64,7 +64,7 @@ const zjRisk = (() => {
     const g = await api(`/api/risk/warnings/${id}/flows`);
     el.hidden = false;
     const c = chart("flows");
-    c?.setOption({ tooltip: { formatter: (p) => (p.dataType === "edge" ? `${esc(p.data.value)} 元 · ${esc(p.data.time)}` : esc(p.data.name)) },
+    c?.setOption({ tooltip: { formatter: (p) => (p.dataType === "edge" ? `${esc(p.data.value)} 元 · ${esc(zj.time(p.data.time))}` : esc(p.data.name)) },
       series: [{ type: "graph", layout: "force", roam: true, force: { repulsion: 120, edgeLength: 70 }, edgeSymbol: ["none", "arrow"],
         data: g.nodes.map((n) => ({ name: n.id, symbolSize: n.focus ? 22 : 9, itemStyle: { color: n.focus ? "#c8102e" : "#355f9c" } })),
         links: g.links.map((l) => ({ source: l.source, target: l.target, value: l.amount, time: l.time, lineStyle: { width: 1 + Math.log10(1 + l.amount) / 2 } })) }] });
@@ -112,7 +112,7 @@ const zjRisk = (() => {
     total = box.total;
     rows("#inbox tbody", box.items, [(w) => esc(modelName(w.model)), (w) => esc(label(w)),
       (w) => esc(w.subject ?? t("risk.hidden", "（个人，须用途）")), (w) => esc(score(w.score)),
-      (w) => esc(en() ? t(`risk.st.${w.state}`, w.state) : STATE[w.state] || w.state), (w) => esc(String(w.created_at).slice(0, 16))], open);
+      (w) => esc(en() ? t(`risk.st.${w.state}`, w.state) : STATE[w.state] || w.state), (w) => esc(zj.time(w.created_at))], open);
     if (!box.items.length) document.querySelector("#inbox tbody").innerHTML = `<tr><td colspan="6" class="muted">${esc(t("risk.none", "暂无预警"))}</td></tr>`;
     document.getElementById("page-info").textContent = total
       ? t("risk.page", "第 {a}–{b} 条，共 {n} 条").replace("{a}", offset + 1).replace("{b}", offset + box.items.length).replace("{n}", total) : "";

@@ -17,7 +17,7 @@ zj.pages.search = async () => {
       : g.kind === "phone" ? `/trajectory?subject=${encodeURIComponent("phone:" + g.id)}` : "";
   const hit = (h) => {
     const shown = Object.keys(h.highlights || {}).length ? Object.entries(h.highlights).map(([k, v]) => `${esc(zj.fieldName(h.dataset, k))}: ${marked(v)}`)
-      : Object.entries(h.fields || {}).slice(0, 4).map(([k, v]) => `${esc(zj.fieldName(h.dataset, k))}: ${esc(v)}`);
+      : Object.entries(h.fields || {}).slice(0, 4).map(([k, v]) => `${esc(zj.fieldName(h.dataset, k))}: ${esc(zj.value(v))}`);
     return `<div class="hit"><span class="ds" title="${esc(h.dataset)}">${esc(zj.dsName(h.dataset))}</span> ${shown.join(" · ")}</div>`;
   };
   const PAGE = 20;

@@ -24,6 +24,6 @@ zj.pages.trajectory = async () => {
     const modes = [...new Set(pts.map((x) => x.mode))];
     zj.chart("timeline")?.setOption({ tooltip: { formatter: (q) => esc(q.data.label) }, grid: { left: 80 }, xAxis: zj.timeAxis("timeline"),
       yAxis: { type: "category", data: modes.map(zj.mode) }, dataZoom: [{ type: "inside" }, { type: "slider" }],
-      series: [{ type: "scatter", symbolSize: 9, data: pts.map((x) => ({ value: [x.ts, zj.mode(x.mode)], label: `${zj.time(x.ts)} ${x.place_name || ""} ${zj.dsName(x.dataset)}` })) }] });
+      series: [{ type: "scatter", symbolSize: 9, data: pts.map((x) => ({ value: [zj.chartTime(x.ts), zj.mode(x.mode)], label: `${zj.time(x.ts)} ${x.place_name || ""} ${zj.dsName(x.dataset)}` })) }] });
   });
 };
