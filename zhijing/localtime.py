@@ -109,9 +109,3 @@ def shown_all(tree: Any) -> Any:
         return shown(tree)
     return tree
 
-
-def is_bare(text: str) -> bool:
-    """Is ``text`` an ISO date-time without an offset (a time nobody can place)?"""
-    m = ISO_TIME.match(text)
-    return bool(m) and not m["offset"]
-

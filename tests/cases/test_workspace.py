@@ -4,6 +4,7 @@ closing the case closes its purpose."""
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import duckdb
@@ -37,7 +38,7 @@ def test_a_case_gathers_items_and_reports_them_watermarked(workspace):
     base = f"/api/cases/{CASE}"
     assert api.post(f"{base}/items", json={"kind": "subject", "title": "嫌疑人", "payload": {"master_ids": [mid]}}, headers=h).status_code == 200
     pin = {"kind": "pin", "title": "卡口 KK0001", "payload": {"lon": 121.55, "lat": 29.87,
-           "evidence": [{"dataset": "checkpoint_read", "record_id": "GC0000001", "time": "2026-03-01T02:10:00"}],
+           "evidence": [{"dataset": "checkpoint_read", "record_id": "GC0000001", "time": "2026-02-28T18:10:00Z"}],
            "edges": [{"source": mid, "target": "vehicle:浙B12345", "kind": "车辆"}]}}  # fmt: skip
     assert api.post(f"{base}/items", json=pin, headers=h).status_code == 200
     note = api.post(f"{base}/items", json={"kind": "note", "title": "研判", "payload": {"text": "<script>x</script>夜间出入"}}, headers=h)
@@ -47,6 +48,7 @@ def test_a_case_gathers_items_and_reports_them_watermarked(workspace):
 
     items = api.get(base, headers=h).json()["items"]
     assert [i["kind"] for i in items] == ["subject", "pin", "note"] and note.status_code == 200
+    assert all(i["created_at"].endswith("+08:00") for i in items)  # the system's UTC clock, shown in Beijing time
     assert any(c["ref"] == CASE and c["items"] == 3 for c in api.get("/api/cases", headers=api.headers("xingzhen01")).json()["cases"])
 
     r = api.get(f"{base}/report", params=REASON, headers=h)
@@ -54,6 +56,8 @@ def test_a_case_gathers_items_and_reports_them_watermarked(workspace):
     html, export_id = r.text, r.headers["x-export-id"]
     assert "智警导出 xingzhen01" in html and export_id in html and CASE in html
     assert "GC0000001" in html and "vehicle:浙B12345" in html and name in html
+    assert "本报告所有时间均为北京时间 UTC+8" in html and "2026-03-01 02:10:00" in html  # the pinned UTC time, in Beijing time
+    assert re.search(r"智警导出 xingzhen01 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00（北京时间 UTC\+8）", html)
     assert html.count("<svg") == 2  # the map and the graph
     assert "<script>x</script>" not in html  # notes are escaped
     events = log_for(s).events(20)
