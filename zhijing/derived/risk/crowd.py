@@ -11,6 +11,7 @@ import pandas as pd
 
 from zhijing.config import Settings
 from zhijing.derived.risk import data
+from zhijing.localtime import zone
 
 NAME, VERSION = "crowd", "1"
 RESOLUTION, WINDOW_MIN, THRESHOLD = 8, 5, 30
@@ -51,9 +52,9 @@ def alerts(settings: Settings, threshold: int = THRESHOLD) -> pd.DataFrame:
 
 
 def _local(window) -> str:
-    """A window's start in Beijing time, with its offset."""
+    """A window's start in the deployment's zone, with its offset (part of the warning's subject)."""
     t = pd.Timestamp(window)
-    return (t.tz_localize("UTC") if t.tzinfo is None else t).tz_convert("Asia/Shanghai").isoformat(timespec="minutes")
+    return (t.tz_localize("UTC") if t.tzinfo is None else t).tz_convert(zone()).isoformat(timespec="minutes")
 
 
 def warnings(settings: Settings, as_of: pd.Timestamp) -> list[dict]:

@@ -41,11 +41,19 @@ def models(ctx=Depends(require("risk:read", person_data=False))) -> list[dict]:
     can_run = permitted(ctx.user, "risk:run", None)  # the console shows 立即运行 only to those who may
     out = []
     for m in MODELS.values():
-        card = shown_all(shown_fields({k: v for k, v in cards.get(m.name, {}).items() if k not in ("name", "title", "version")},
-                                      "registered_at"))  # fmt: skip
+        card = _card_json({k: v for k, v in cards.get(m.name, {}).items() if k not in ("name", "title", "version")})
         out.append({"name": m.name, "title": m.title, "person": m.person, "department": m.department,
                     "version": m.version, **card, "feedback": precision.get(m.name, {}), "can_run": can_run})  # fmt: skip
     return out
+
+
+def _card_json(card: dict) -> dict:
+    """A model card as the API shows it: when it was registered, and the as-of of its last run
+    (the wall time the run ran as of), in the deployment's zone."""
+    run = (card.get("evaluation") or {}).get("run")
+    if isinstance(run, dict) and run.get("as_of"):
+        card = {**card, "evaluation": {**card["evaluation"], "run": {**run, "as_of": shown(run["as_of"], naive="local")}}}
+    return shown_all(shown_fields(card, "registered_at"))
 
 
 @router.post("/models/{name}/run", status_code=202)

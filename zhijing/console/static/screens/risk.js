@@ -137,7 +137,7 @@ const zjRisk = (() => {
     ev = ev || {};
     const out = [];
     if (ev.run) {
-      const head = t("risk.lastrun", "最近一次运行（截至 {d}）：{n} 条预警").replace("{d}", String(ev.run.as_of).slice(0, 10)).replace("{n}", ev.run.warnings);
+      const head = t("risk.lastrun", "最近一次运行（截至 {d}）：{n} 条预警").replace("{d}", zj.day(ev.run.as_of)).replace("{n}", ev.run.warnings);
       out.push([esc(head), ...scores({ recall: ev.run.recall, precision: ev.run.precision }, 2)].join(" · "));
     }
     if (typeof ev.pending === "string") out.push(`<span class="muted">${esc(t("risk.evalpending", "未评估，运行"))} <code>${esc(ev.pending)}</code></span>`);
