@@ -103,7 +103,7 @@ MASTERS = {"persons_master": "人员主档", "vehicles_master": "车辆主档", 
 ELEMENTS = {"name": "姓名", "citizen_id": "公民身份号码", "phone": "手机号", "plate": "号牌号码", "address": "地址", "district": "区县",
             "sex": "性别", "birth_date": "出生日期", "master_id": "人员编号", "vin": "车辆识别代号", "number": "号码",
             "uscc": "统一社会信用代码", "company_id": "单位编号", "vehicle_id": "车辆编号", "phone_id": "手机号编号",
-            "record_id": "记录编号", "account_no": "账号", "amount": "金额", "company_name": "单位名称", "lat": "纬度", "lon": "经度",
+            "record_id": "记录编号", "account_no": "账号", "amount": "金额", "company_name": "单位名称", "lat": "纬度", "lon": "经度", "lonlat": "经纬度",
             "name_pinyin": "姓名拼音", "division_code": "行政区划代码", "duration_s": "时长（秒）", "datetime": "时间", "date": "日期",
             "place_code": "地点编码", "code": "编码", "category": "类别", "count": "数量", "text": "内容"}  # fmt: skip
 

@@ -97,7 +97,7 @@ def now() -> datetime:
 ELEMENT_GRADES = {
     "citizen_id": "sensitive", "phone": "sensitive", "account_no": "sensitive", "birth_date": "sensitive",
     "name": "internal", "name_pinyin": "internal", "sex": "internal", "address": "internal",
-    "plate": "internal", "vin": "internal", "record_id": "internal", "lon": "internal", "lat": "internal",
+    "plate": "internal", "vin": "internal", "record_id": "internal", "lon": "internal", "lat": "internal", "lonlat": "internal",
     "text": "internal", "amount": "internal", "place_code": "internal",
     "uscc": "public", "company_name": "public", "division_code": "public", "datetime": "internal",
     "date": "internal", "category": "public", "code": "public", "count": "public", "number": "public",
@@ -125,6 +125,7 @@ def grades_for_spec(spec: DatasetSpec) -> dict[str, str]:
         out[f"{f.name}__raw"] = g
         if f.element == "address":
             out.update({f"{f.name}__{p}": pg for p, pg in ADDRESS_PART_GRADES.items()})
+    out.update(dict.fromkeys(spec.derived_columns, ELEMENT_GRADES["lon"]))  # a lonlat field's __lon / __lat
     return out
 
 

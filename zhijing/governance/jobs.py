@@ -19,7 +19,7 @@ import pyarrow as pa
 from zhijing.governance import standardize_sql as S
 from zhijing.governance.engines.base import Engine
 from zhijing.sources.connectors.base import quote_ident as q
-from zhijing.sources.spec import DatasetSpec
+from zhijing.sources.spec import LONLAT_PARTS, DatasetSpec
 from zhijing.standards import timeparse
 from zhijing.standards.address import parse_many
 
@@ -28,7 +28,7 @@ JOB_REVISION = 2  # bump when the meaning of the generated SQL changes
 ADDRESS_PARTS = ("province", "city", "district", "division_code", "detail")
 STANDARDIZED = {
     "citizen_id", "phone", "plate", "uscc", "datetime", "date", "birth_date", "sex", "amount", "number",
-    "count", "duration_s", "lon", "lat", "division_code", "vin",
+    "count", "duration_s", "lon", "lat", "lonlat", "division_code", "vin",
 }  # elements whose unfixable values keep their original text in ``<field>__raw``  # fmt: skip
 
 
@@ -82,6 +82,12 @@ def _plan_field(spec: DatasetSpec, i: int, fname: str, params: JobParams) -> Fie
         # 'missing' is the reason's first arm and exactly the blank values: not an issue
         plan.stages += [[(r, reason)], [(why, f"nullif({r}, 'missing')")]]
         plan.outputs = [(out, f"CASE WHEN {r} IS NULL THEN {value} END")]
+        plan.reason = why
+    elif element == "lonlat":
+        lon, lat, why = f"{p}lon", f"{p}lat", f"{p}why"
+        value_lon, value_lat, reason = S.lonlat(src)
+        plan.stages = [[(lon, value_lon), (lat, value_lat), (why, reason)]]
+        plan.outputs = [(out, S.text(src)), (q(fname + LONLAT_PARTS[0]), lon), (q(fname + LONLAT_PARTS[1]), lat)]
         plan.reason = why
     else:
         if element in ("name", "company_name", "name_pinyin"):

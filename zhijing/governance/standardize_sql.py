@@ -479,6 +479,24 @@ def coordinate(src: str, limit: int) -> tuple[str, str]:
     return ranged, f"coalesce({reason}, CASE WHEN {value} IS NOT NULL AND abs({value}) > {limit} THEN 'out_of_range' END)"
 
 
+# "121.54,29.87", "121.54，29.87", "121.54 29.87", "(121.54; 29.87)": two decimals and a separator
+LONLAT = r"^[(\[]?\s*([+-]?[0-9]{1,3}(?:\.[0-9]+)?)\s*[,，;；/\s]\s*([+-]?[0-9]{1,3}(?:\.[0-9]+)?)\s*[)\]]?$"
+
+
+def lonlat(src: str) -> tuple[str, str, str]:
+    """One "lon,lat" text (经纬度) as (lon, lat, reason). Written "lat,lon" it is read the
+    other way round only when it cannot be wrong (the first number ≤ 90, the second > 90)."""
+    s = strip(src)
+    a, b = (f"TRY_CAST(nullif({extract(s, LONLAT, i)}, '') AS DOUBLE)" for i in (1, 2))
+    swapped = f"(abs({a}) <= 90 AND abs({b}) > 90)"
+    lon = f"CASE WHEN {swapped} THEN {b} ELSE {a} END"
+    lat = f"CASE WHEN {swapped} THEN {a} ELSE {b} END"
+    ok = f"(abs({lon}) <= 180 AND abs({lat}) <= 90)"
+    reason = (f"CASE WHEN {blank(src)} THEN NULL WHEN NOT {matches(s, LONLAT)} THEN 'bad_shape' "
+              f"WHEN NOT {ok} THEN 'out_of_range' END")  # fmt: skip
+    return f"CASE WHEN {ok} THEN {lon} END", f"CASE WHEN {ok} THEN {lat} END", reason
+
+
 def pattern_code(src: str, pattern: str, transform: str = "upper") -> tuple[str, str]:
     """Codes with a fixed shape (division codes, VINs): kept only when they fit."""
     s = f"{transform}({strip(src)})"

@@ -36,6 +36,7 @@ class BuildReport:
     """Rows per type, and per dataset the rows without a usable time or place (never dropped)."""
 
     rows: dict[str, int] = field(default_factory=dict)
+    by_dataset: dict[str, int] = field(default_factory=dict)  # "type/dataset": rows
     rebuilt: list[str] = field(default_factory=list)  # "type/dataset" files written this run
     untimed: dict[str, int] = field(default_factory=dict)
     unplaced: dict[str, int] = field(default_factory=dict)
@@ -204,7 +205,8 @@ def _build_type(settings, con, name, ev, mapped, places, specs, tz, report: Buil
         counts = con.execute(f"""SELECT dataset, count(*), count(*) FILTER (WHERE ts IS NULL),
                                         count(*) FILTER (WHERE NOT placed) FROM read_parquet({files!r}) GROUP BY 1""").fetchall()  # fmt: skip
         report.rows[name] = sum(c[1] for c in counts)
-        for ds, _, untimed, unplaced in counts:
+        for ds, rows, untimed, unplaced in counts:
+            report.by_dataset[f"{name}/{ds}"] = rows
             if untimed and ev.time != "none":
                 report.untimed[f"{name}/{ds}"] = untimed
             if unplaced and ev.place == "required":

@@ -26,7 +26,7 @@ def mapping_problems(spec, model: Model, datasets: dict) -> list[tuple[tuple, st
     """Problems of ``spec.model``; ``datasets`` maps known dataset names to their specs
     (a joined dataset must be one of them)."""
     out: list[tuple[tuple, str]] = []
-    names = set(spec.field_names)
+    names = set(spec.field_names) | set(spec.derived_columns)  # a lonlat field's __lon / __lat too
     persons = {p.role for p in spec.persons}
     claimed: dict[tuple[str, str], int] = {}
     for i, m in enumerate(spec.model):
@@ -38,7 +38,7 @@ def mapping_problems(spec, model: Model, datasets: dict) -> list[tuple[tuple, st
         joined: dict[str, set[str] | None] = {}
         for ds, on in m.join.items():
             other = datasets.get(ds)
-            joined[ds] = set(other.field_names) if other is not None else None
+            joined[ds] = set(other.field_names) | set(other.derived_columns) if other is not None else None
             if other is None:
                 out.append(((*at, "join", ds), f"unknown dataset {ds!r}"))
             for mine, theirs in on.items():
@@ -67,7 +67,7 @@ def mapping_problems(spec, model: Model, datasets: dict) -> list[tuple[tuple, st
             ref = getattr(m, key)
             if bad := _field_problem(ref, names, joined):
                 out.append(((*at, key), bad))
-            elif key in ("time", "end") and ref and ref in names and spec.element_of(ref) not in TIME_ELEMENTS:
+            elif key in ("time", "end") and ref and ref in spec.field_names and spec.element_of(ref) not in TIME_ELEMENTS:
                 out.append(((*at, key), "must be a field of element datetime or date"))
         if ev.time != "none" and not m.time:
             out.append(((*at, "time"), f"a {m.type} needs a time"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -42,6 +43,13 @@ def _show(spec) -> None:
                       highlight=False)  # fmt: skip
     if not spec.persons:
         console.print("no column names a person: records of this dataset will not reach the person master")
+    from zhijing.sources.model_proposal import describe
+
+    for i, m in enumerate(spec.model):
+        console.print(f"model[{i}] [bold]{describe(m)}[/bold]", highlight=False)
+    if not spec.model:
+        console.print("no model mapping proposed (no time with a place, two phones or two accounts): the records reach "
+                      "search but no trajectory; add `model:` by hand (docs/model.md)")  # fmt: skip
     if spec.profile and not spec.profile.get("key_unique", True):
         console.print(f"[yellow]warning:[/yellow] no column is unique; key {spec.key!r} repeats — records sharing it are one record")
 
@@ -53,12 +61,12 @@ def register(app: typer.Typer) -> None:
     @sources.command("add")
     def add(
         file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="the department's CSV file"),
-        name: str = typer.Option(..., help="dataset name: lower-case letters, digits, _"),
+        name: str = typer.Option(None, help="dataset name: lower-case letters, digits, _ (default: the file's name)"),
         title: str = typer.Option(None, help="资源名称 (default: the name)"),
         owner: str = typer.Option("未登记", help="owner department"),
         yes: bool = typer.Option(False, "--yes", "-y", help="save the proposal unchanged (scripts)"),
     ) -> None:
-        """Profile FILE, propose its declaration (data elements, person roles), save it on confirmation."""
+        """Profile FILE, propose its declaration (data elements, person roles, model mappings), save it on confirmation."""
         from zhijing.sources.declarations import NAME, dump, load_file
         from zhijing.sources.profile import profile_file, propose
         from zhijing.sources.spec import load_spec
@@ -66,8 +74,10 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         if file.suffix.lower() in (".xlsx", ".xls", ".db", ".sqlite", ".jsonl", ".json", ".parquet"):
             raise ZhijingError(f"{file.suffix} files are not profiled: declare them by hand in <home>/sources (docs/sources.md)")
+        name = name or re.sub(r"[^a-z0-9_]+", "_", file.stem.lower()).strip("_")
         if not NAME.match(name):
-            raise ZhijingError("--name must be lower-case letters, digits and _ (it names folders in the lake)")
+            raise ZhijingError("--name must be lower-case letters, digits and _ (it names folders in the lake); "
+                               "give one when the file's name is not")  # fmt: skip
         if name in {d.name for d in load_spec(settings).datasets} | {r.name for r in load_spec(settings).reference}:
             raise ZhijingError(f"dataset {name!r} is already declared (`zhijing sources list`)")
         with console.status(f"profiling {file.name}"):
@@ -82,7 +92,7 @@ def register(app: typer.Typer) -> None:
         shutil.copy2(file, target)
         declaration = folder / f"{name}.yaml"
         declaration.write_text(dump(spec, f"{spec.title}: declared by `zhijing sources add {file.name}`.\n"
-                                             "Review the elements and person roles; `zhijing sources check` validates."),
+                                             "Review the elements, person roles and model mappings; `zhijing sources check` validates."),
                                encoding="utf-8")  # fmt: skip
         saved, problems = load_file(declaration)
         if problems:  # never leave a declaration that breaks every later command

@@ -241,18 +241,27 @@ def _merged(folder: str, fingerprint: tuple) -> CitySpec:
 def dump(spec: DatasetSpec, header: str = "") -> str:
     """A declaration file's text for ``spec`` (one dataset), fields one per line."""
     data = spec.model_dump(exclude_none=True, exclude_defaults=False)
-    body = {k: v for k, v in data.items() if k not in ("fields", "persons", "profile")}
+    body = {k: v for k, v in data.items() if k not in ("fields", "persons", "model", "profile")}
     lines = [f"# {line}" if line else "#" for line in header.splitlines()]
     lines.append(yaml.safe_dump(body, allow_unicode=True, sort_keys=False, width=120).rstrip())
     lines.append("fields:")
     lines += ["  - " + _flow(f) for f in data["fields"]]
     lines.append("persons:" + ("" if data.get("persons") else " []"))
     lines += ["  - " + _flow(p) for p in data.get("persons", [])]
+    if data.get("model"):
+        lines.append("# the rows as model events (docs/model.md): what trajectory, companions and collision read")
+        lines.append("model:")
+        lines += ["  - " + _flow(_lean(m)) for m in data["model"]]
     if data.get("profile"):
         lines.append("# what `zhijing sources add` measured in the file (not read by ingest)")
         lines.append(yaml.safe_dump({"profile": data["profile"]}, allow_unicode=True, sort_keys=False, width=200,
                                     default_flow_style=None).rstrip())  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _lean(d: dict) -> dict:
+    """A mapping without its empty keys (``properties: {}``, ``join: {}``)."""
+    return {k: _lean(v) if isinstance(v, dict) and k == "place" else v for k, v in d.items() if v not in ({}, [], None)}
 
 
 def _flow(d: dict) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from zhijing.sources import model_proposal
 from zhijing.sources.connectors.base import DEFAULT_LINE_CAP, quote_ident, sql_str
 from zhijing.sources.connectors.encoding import detect_encoding, scan_text
 from zhijing.sources.spec import DatasetSpec, FieldSpec, PersonRole
@@ -36,9 +37,16 @@ NEAR_UNIQUE = 0.9  # a column whose estimated distinct count is this share of it
 DELIMITERS = (",", "\t", "|", ";")
 HEAD_BYTES = 256 << 10
 PERSON = ("name", "citizen_id", "sex", "birth_date", "phone", "address", "name_pinyin")
+IDENTIFYING = {"name", "citizen_id", "phone"}  # a person role needs one of these to be a mention
 
 # header words that name an element (Chinese titles, GA pinyin abbreviations, English)
 HINTS: dict[str, str] = {
+    r"经纬度|坐标|lonlat|lnglat|latlng|^gps|location": "lonlat",
+    r"经度|^jd$|^lon|_lon|^lng|longitude": "lon",
+    r"纬度|^wd$|^lat$|^lat_|_lat$|latitude": "lat",
+    r"(场所|地点|网吧|旅馆|酒店|宾馆|卡口|站点|基站|社区|小区|门店)(编码|代码|编号|id)|csbm|place_?(code|id)|site_?(code|id)|hotel_?code|checkpoint_?id|kkbh": "place_code",
+    r"账号|账户$|卡号|zh$|account": "account_no",
+    r"金额|交易额|amount|^je$": "amount",
     r"身份证|证件号|公民身份|sfz|gmsfhm|zjhm|id_?card|id_?no|citizen": "citizen_id",
     r"手机|电话|联系方式|lxdh|sjhm|dh$|phone|mobile|tel": "phone",
     r"号牌|车牌|hphm|plate": "plate",
@@ -55,11 +63,14 @@ HINTS: dict[str, str] = {
 ELEMENT_WORDS = r"(公民身份号码|身份证号码?|证件号码?|手机号码?|联系电话|电话号码?|电话|姓名|名字|性别|出生日期|出生|住址|地址|号牌号码|车牌号?)"
 # header words of an organisation or a kind, never of a person's name (来源单位, 旅馆名称, 案件类别)
 NOT_A_PERSON = re.compile(r"单位|机构|部门|公司|企业|名称|站|所$|局|队|科室|类别|类型|民族|籍贯|国籍|职业|学历|状态")
+# header words of a place or an organisation: its name, code or address is never a person's (场所名称, 旅馆地址, 单位地址)
+PLACE_WORDS = re.compile(r"场所|网吧|网咖|旅馆|酒店|宾馆|门店|商户|卡口|单位|公司|企业|机构")
 FEW_NAMES = 20  # a column of name-shaped values with fewer distinct values than this over the whole file is a category
 SEX_VALUES = {"男", "女", "1", "2", "0", "9", "m", "f", "male", "female", "男性", "女性", "未知", "１", "２"}
 NAME = re.compile(r"^[\u4e00-\u9fff][\u4e00-\u9fff·•・．. ]{1,7}$")
 ADDRESS = re.compile(r"[\u4e00-\u9fff].*(省|市|区|县|镇|乡|街道|路|街|村|号|弄|巷|幢|栋|室|组)")
 NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+LONLAT = re.compile(r"^[(\[]?\s*[+-]?\d{1,3}(\.\d+)?\s*[,，;；/\s]\s*[+-]?\d{1,3}(\.\d+)?\s*[)\]]?$")  # standardize_sql.LONLAT
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y",
                 "%d.%m.%Y", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
                 "%Y/%m/%d %H:%M", "%Y%m%d%H%M%S", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日%H时%M分")  # fmt: skip
@@ -261,6 +272,13 @@ VALIDATORS = {
     "sex": lambda v: v.strip().lower() in SEX_VALUES,
     "name": lambda v: bool(NAME.match(v.strip())),
     "address": lambda v: len(v) >= 5 and bool(ADDRESS.search(v)),
+    # told by their header only (a number is not a longitude by its look): not in ORDER
+    "lonlat": lambda v: bool(LONLAT.match(v.strip())),
+    "lon": lambda v: bool(NUMBER.match(v.strip())) and abs(float(v)) <= 180,
+    "lat": lambda v: bool(NUMBER.match(v.strip())) and abs(float(v)) <= 90,
+    "place_code": lambda v: bool(re.fullmatch(r"[0-9A-Za-z_-]{1,32}", v.strip())),
+    "account_no": lambda v: bool(re.fullmatch(r"\d{8,30}", re.sub(r"\s", "", v))),
+    "amount": lambda v: bool(NUMBER.match(re.sub(r"[,，¥￥元\s]", "", v))),
 }
 ORDER = ("citizen_id", "uscc", "plate", "phone", "date", "sex", "name", "address")
 
@@ -275,6 +293,8 @@ def classify(header: str, values: list[str], distinct_ratio: float,
     shares: dict[str, float] = {e: _share(values, f) for e, f in VALIDATORS.items()}
     if hint != "name" and (NOT_A_PERSON.search(header) or (distinct is not None and distinct < FEW_NAMES)):
         shares["name"] = 0.0
+    if "名称" in header:  # 场所名称 星空网吧（中山路店） reads like an address and is a name
+        shares["address"] = 0.0
     date_share, fmt, note = _dates(values)
     shares["date"] = date_share
     hinted = "date" if hint in ("birth_date", "date", "datetime") else hint
@@ -411,18 +431,20 @@ def _role_of(header: str) -> str:
 def person_roles(columns: list[ColumnProfile]) -> list[PersonRole]:
     """Group person columns into roles by what their headers say beside the element word;
     a role needs a name or an identifier to be a mention."""
-    people = [c for c in columns if c.element in PERSON]
+    people = [c for c in columns if c.element in PERSON and not PLACE_WORDS.search(c.name)]
     counts = Counter(c.element for c in people)
     roles: dict[str, dict[str, str]] = {}
     for c in people:
         role = _role_of(c.name) if counts[c.element] > 1 else "self"
         roles.setdefault(role, {}).setdefault(c.element, c.name)
-    if len(roles) > 1 and "self" in roles:  # a lone shared column (one address) belongs to every role
+    if len(roles) > 1 and "self" in roles and not IDENTIFYING & set(roles["self"]):
+        # a lone shared column (one address) belongs to every role; a self with a name or an
+        # identifier is a person of its own
         shared = roles.pop("self")
         for r in roles.values():
             for e, f in shared.items():
                 r.setdefault(e, f)
-    return [PersonRole(role=r, **els) for r, els in roles.items() if {"name", "citizen_id", "phone"} & set(els)]
+    return [PersonRole(role=r, **els) for r, els in roles.items() if IDENTIFYING & set(els)]
 
 
 def propose(prof: FileProfile, name: str, title: str | None = None, owner: str = "未登记") -> DatasetSpec:
@@ -434,9 +456,13 @@ def propose(prof: FileProfile, name: str, title: str | None = None, owner: str =
     roles = person_roles(prof.columns)
     elements = {c.element for c in prof.columns}
     pi = "sensitive" if "citizen_id" in elements else ("general" if roles else "none")
-    return DatasetSpec(
+    spec = DatasetSpec(
         name=name, title=title or name, owner=owner, format="csv", path=f"{name}/*{Path(prof.file).suffix or '.csv'}",
         encoding="utf-8" if prof.encoding in ("utf-8", "ascii") else prof.encoding, key=prof.key or prof.columns[0].name,
         grade="重要" if roles else "一般", pi=pi, retention_days=3650, delimiter=prof.delimiter, quote=prof.quote,
         header=prof.header, fields=fields, persons=roles, profile=prof.as_dict(),
     )  # fmt: skip
+    spec.model = model_proposal.propose(spec)
+    # the time an event happened is the dataset's time (timeliness, bad_time) when it is a date-time
+    spec.time_field = next((m.time for m in spec.model if m.time and spec.element_of(m.time) == "datetime"), None)
+    return spec

@@ -19,10 +19,12 @@ SPEC_FILE = Path(__file__).with_name("city_sources.yaml")
 
 Element = Literal[
     "record_id", "citizen_id", "name", "name_pinyin", "sex", "birth_date", "phone", "address",
-    "division_code", "plate", "vin", "uscc", "company_name", "datetime", "date", "lon", "lat",
+    "division_code", "plate", "vin", "uscc", "company_name", "datetime", "date", "lon", "lat", "lonlat",
     "place_code", "amount", "account_no", "duration_s", "text", "category", "code", "count", "number",
 ]  # fmt: skip
 PERSON_ELEMENTS = ("name", "name_pinyin", "citizen_id", "sex", "birth_date", "phone", "address")
+# ``lonlat``: one text "lon,lat" (经纬度); the clean zone adds two numeric columns of these suffixes
+LONLAT_PARTS = ("__lon", "__lat")
 
 
 class FieldSpec(BaseModel):
@@ -146,6 +148,12 @@ class DatasetSpec(BaseModel):
 
     def field(self, name: str) -> FieldSpec:
         return next(f for f in self.fields if f.name == name)
+
+    @property
+    def derived_columns(self) -> list[str]:
+        """Clean columns a mapping may name beside the fields: ``<field>__lon`` and
+        ``<field>__lat`` of every ``lonlat`` field."""
+        return [f.name + part for f in self.fields if f.element == "lonlat" for part in LONLAT_PARTS]
 
 
 class ReferenceSpec(BaseModel):

@@ -32,3 +32,19 @@ def register(app: typer.Typer) -> None:
         Console().print(table)
         Console().print("faults:", ", ".join(f"{k} {v:,}" for k, v in m["faults"].items()))
         Console().print("structures:", ", ".join(f"{k} {v}" for k, v in m["structures"].items()))
+
+    @app.command("generate-netbar")
+    def generate_netbar(
+        city: Path = typer.Option(None, help="a generated city (default: <home>/city)"),
+        out: Path = typer.Option(..., help="folder for netbar_login.csv and truth/netbar.json"),
+        rows: int = typer.Option(3000, help="login sessions"),
+        seed: int = typer.Option(19, help="random seed"),
+        encoding: str = typer.Option("gbk", help="gbk or utf-8-sig"),
+    ) -> None:
+        """An internet café login register of the city's persons, a kind of file the city lacks,
+        with a pair planted together on six days (the new-file test, docs/model.md)."""
+        from zhijing.sources.generate.netbar import generate_netbar as run
+
+        truth = run(city or get_settings().city_dir, out, rows=rows, seed=seed, encoding=encoding)
+        Console().print(f"wrote {out / truth['file']} ({truth['rows']:,} rows, {truth['typo_rows']} mistyped IDs) "
+                        f"and {out / 'truth' / 'netbar.json'}", highlight=False)  # fmt: skip
