@@ -27,6 +27,7 @@ BRANDS = ("星空", "极速", "网鱼", "蓝海", "飞越", "零度", "天翼", 
 FIRST_DAY, DAYS = datetime(2025, 1, 1), 540  # the city's records span 2025-01 .. 2026-06
 TYPO_RATE = 0.03
 PAIR_DAYS = 6
+OPEN_RATE, UNPLACED_RATE = 0.01, 0.005
 
 
 def _cafes(rng: np.random.Generator, addresses: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -80,6 +81,13 @@ def generate_netbar(city: Path, out: Path, rows: int = 3000, cafes: int = 12, se
     at = rng.integers(0, cafes, n)
     table = [[c, nm, *place.iloc[k][["code", "name", "lonlat"]], s, s + timedelta(minutes=int(x))]
              for c, nm, k, s, x in zip(cids, who.name, at, start, length, strict=True)]  # fmt: skip
+    # what a café's export also holds: sessions never closed (no 下机时间), and rows whose
+    # terminal lost the café's code and coordinates (events without a place: counted, kept)
+    for i in rng.choice(n, int(n * OPEN_RATE), replace=False):
+        table[i][6] = None
+    unplaced = rng.choice(n, int(n * UNPLACED_RATE), replace=False)
+    for i in unplaced:
+        table[i][2] = table[i][4] = ""
     # the pair: café 0, six different days, the second logging in 1..4 minutes after the first
     sessions = []
     for day in sorted(rng.choice(DAYS, PAIR_DAYS, replace=False)):
@@ -92,7 +100,7 @@ def generate_netbar(city: Path, out: Path, rows: int = 3000, cafes: int = 12, se
             pair_rows.append({"start": s.strftime(FORMAT), "end": e.strftime(FORMAT)})
         sessions.append(pair_rows)
     table.sort(key=lambda r: r[5])
-    numbered = [[str(i + 1), *r[:5], r[5].strftime(FORMAT), r[6].strftime(FORMAT)] for i, r in enumerate(table)]
+    numbered = [[str(i + 1), *r[:5], r[5].strftime(FORMAT), r[6].strftime(FORMAT) if r[6] else ""] for i, r in enumerate(table)]
     text = io.StringIO()
     csv.writer(text, lineterminator="\r\n").writerows([HEADER, *numbered])
     out.mkdir(parents=True, exist_ok=True)
@@ -103,7 +111,7 @@ def generate_netbar(city: Path, out: Path, rows: int = 3000, cafes: int = 12, se
         "cafe": dict(zip(("code", "name", "lonlat"), place.iloc[0][["code", "name", "lonlat"]], strict=True)),
         "pair": [{"person_id": p.person_id, "citizen_id": p.citizen_id, "name": p["name"]} for _, p in pair.iterrows()],
         "sessions": [[{**s, "record_id": keys[(pair.iloc[i].citizen_id, s["start"])]} for i, s in enumerate(day)] for day in sessions],
-        "typo_rows": sum(c != o for c, o in zip(cids, who.citizen_id, strict=True)),
+        "typo_rows": sum(c != o for c, o in zip(cids, who.citizen_id, strict=True)), "unplaced_rows": len(unplaced),
     }  # fmt: skip
     (out / "truth").mkdir(exist_ok=True)
     (out / "truth" / "netbar.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
