@@ -8,9 +8,8 @@ together at one café on six days each other's first companion (the café regist
 the evidence), and a collision of two windows around two of their sessions returns both.
 Before, the proposal had no time and no mapping, and every one of these answers was empty.
 
-The relationship graph does not read the model yet (``derived/graph/edges.py`` is still in
-``test_boundary.PENDING``), and a café session is a companion event, not a graph edge
-(types.yaml gives ``access`` no ``graph`` rule): nothing is asserted of it here.
+The relationship graph is a lake job of its own (``zhijing graph build``, run here after the
+three commands): the pair are joined by a 同上网 edge whose evidence is the register.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 from zhijing.config import Settings, reset_settings
+from zhijing.derived.graph import edges
 from zhijing.derived.workbench import collision, companions, search, trajectory, windows
 from zhijing.derived.workbench.subjects import Subject
 from zhijing.lake.store import current_files
@@ -61,10 +61,11 @@ def onboarded(small_city, tmp_path_factory):
 def pair(onboarded) -> tuple[str, str]:
     """The planted pair's master ids, by the record ids of their sessions."""
     settings, truth, _ = onboarded
-    links = duckdb.connect().execute(
-        f"SELECT m.record_id, l.master_id FROM read_parquet({current_files(settings, 'entities', 'person_links')!r}) l "
-        f"JOIN read_parquet({current_files(settings, 'entities', 'person_mentions')!r}) m USING (mention_id) "
-        f"WHERE m.dataset = '{DATASET}'").fetchall()  # fmt: skip
+    with duckdb.connect() as con:
+        links = con.execute(
+            f"SELECT m.record_id, l.master_id FROM read_parquet({current_files(settings, 'entities', 'person_links')!r}) l "
+            f"JOIN read_parquet({current_files(settings, 'entities', 'person_mentions')!r}) m USING (mention_id) "
+            f"WHERE m.dataset = '{DATASET}'").fetchall()  # fmt: skip
     master = dict(links)
     a = {master[s[0]["record_id"]] for s in truth["sessions"]}
     b = {master[s[1]["record_id"]] for s in truth["sessions"]}
@@ -114,6 +115,16 @@ def test_a_collision_around_two_sessions_returns_both(onboarded, pair):
     hits = collision.collide(settings, windows.parse(settings, specs), k=2, kinds=["person"])["hits"]
     assert set(pair) <= {h["subject"] for h in hits}
     assert {e["dataset"] for h in hits if h["subject"] in pair for e in h["evidence"]} == {DATASET}
+
+
+def test_the_graph_joins_the_pair_by_the_cafe(onboarded, pair):
+    settings, _, _ = onboarded
+    edges.run(settings)
+    a, b = sorted(f"P:{m}" for m in pair)
+    with duckdb.connect() as con:
+        found = con.execute(f"SELECT DISTINCT dataset FROM read_parquet({current_files(settings, 'derived', 'graph_evidence')!r}) "
+                            "WHERE src = $a AND dst = $b AND type = 'co_netbar'", {"a": a, "b": b}).fetchall()  # fmt: skip
+    assert found == [(DATASET,)]
 
 
 def test_the_truth_file_names_the_pair_and_six_sessions(onboarded):

@@ -284,7 +284,7 @@ const zj = (() => {
   const fieldName = (ds, f) => (lang === "en" ? f : (LABELS.fields[ds] || {})[f] || LABELS.common[f] || LABELS.common[String(f).toLowerCase()] || f);
   const KIND_NAMES = { person: "人员", phone: "手机", vehicle: "车辆", plate: "车辆", account: "账户", company: "单位", household: "户",
     case: "案件", place: "地点", record: "记录" };
-  const REL_NAMES = { household: "同户", co_lodging: "同住", co_travel: "同行", co_case: "同案", call: "通话", transfer: "转账",
+  const REL_NAMES = { household: "同户", co_lodging: "同住", co_travel: "同行", co_netbar: "同上网", co_case: "同案", call: "通话", transfer: "转账",
     holds: "持有", uses: "使用", owns: "车主", drives: "驾驶", company_role: "任职", same_place: "同地点", nearby: "邻近", same_stay: "同住" };
   const kindName = (k) => (lang === "en" ? k || "" : KIND_NAMES[k] || k || "");
   const relName = (k) => (lang === "en" ? k || "" : REL_NAMES[k] || k || "");

@@ -7,7 +7,7 @@ zj.addEN({ "graph.subject": "Subject (citizen ID / mobile / plate / person ID, o
 zj.pages.graph = async () => {
   await zj.chrome();
   const t = zj.t, esc = zj.esc;
-  const TYPES = { household: "同户", co_lodging: "同住", co_travel: "同行", co_case: "同案", call: "通话", transfer: "转账",
+  const TYPES = { household: "同户", co_lodging: "同住", co_travel: "同行", co_netbar: "同上网", co_case: "同案", call: "通话", transfer: "转账",
     holds: "持有", uses: "使用", owns: "车主", drives: "驾驶", company_role: "任职" };
   const COLORS = { person: "#c8102e", phone: "#2f7d32", account: "#8a5a00", vehicle: "#123f7a", company: "#6a1b9a" };
   const en = zj.lang() === "en", typeName = (x) => (en ? x : TYPES[x] || x);
