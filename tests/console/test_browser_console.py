@@ -68,7 +68,8 @@ def test_person_file_deep_link_plate_search_and_english_labels(page, server, res
     page.wait_for_selector("#file:not([hidden]) #facts dt")
     assert owner in page.inner_text("#file-title")
     assert "公民身份号码" in page.inner_text("#facts")
-    assert page.locator("#records thead th").count() == 4
+    assert page.locator("#records thead th").count() == 5  # the record's time first, its header naming the zone
+    assert "北京时间 UTC+8" in page.inner_text("#records thead") and page.inner_text("#zone") == "北京时间 UTC+8"
     who = page.inner_text("#who")
     assert "公安" in who or "分局" in who  # the unit's name, not its code
     assert not any(ch.isdigit() for ch in who.split("·")[-1])
@@ -76,6 +77,7 @@ def test_person_file_deep_link_plate_search_and_english_labels(page, server, res
     page.reload()
     page.wait_for_selector("#file:not([hidden]) #facts dt")
     assert "Citizen ID" in page.inner_text("#facts") and "公民身份号码" not in page.inner_text("#facts")
+    assert page.inner_text("#zone") == "Beijing time UTC+8"
     page.goto(f"{base}/")
     page.wait_for_function("() => { const c = echarts.getInstanceByDom(document.getElementById('incident-months'));"
                            " return c && c.getOption().xAxis[0].data.length > 0; }")  # fmt: skip

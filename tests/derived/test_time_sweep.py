@@ -142,7 +142,7 @@ def test_every_time_the_api_returns_carries_the_zone_offset(swept):
         assert not missing, f"the sweep cannot fill {r.path}: add a value for {missing}"
         path = r.path.format(**values)
         params = {p.name: values[p.name] for p in r.dependant.query_params if p.field_info.is_required()}
-        for who in (h, *others):
+        for who in (h, *others):  # the officer, the auditor, the dispatcher: until one is answered with a time
             res = api.get(path, params=params, headers=who)
             if res.status_code == 200 and res.headers["content-type"].startswith("application/json"):
                 body = res.json()
@@ -150,6 +150,7 @@ def test_every_time_the_api_returns_carries_the_zone_offset(swept):
                 found += [f"{r.path}: {m}" for m in misplaced(body)]
                 if any(ISO_TIME.match(s) for s in _strings(body)):
                     timed.append(r.path)
+                    break
     assert not found, "\n".join(found[:40])
     # the sweep saw the places where times were wrong: the file, the workbench, cases, audit, exports, crowd warnings
     for route in ("/api/persons/{master_id}", "/api/persons/{master_id}/timeline", "/api/trajectory", "/api/companions",
