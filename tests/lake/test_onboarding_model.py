@@ -60,6 +60,18 @@ def test_an_internet_cafe_register_is_proposed_as_access_sessions(tmp_path):
     assert "\nmodel:\n  - {type: access" in text
 
 
+def test_a_register_with_no_unique_column_is_keyed_by_file_and_line(tmp_path):
+    """The café register as the issue found it: no 序号, and the log-out time, unique in the
+    file, was taken for the record key (element record_id) — the session lost its end."""
+    rng = random.Random(4)
+    persons = people(60)
+    rows = [[p["id"], p["name"], "33020310000001", "星空网吧（中山路店）", "121.55,29.87", s, e]
+            for p, (s, e) in zip((rng.choice(persons) for _ in range(400)), _times(rng, 400), strict=True)]  # fmt: skip
+    spec, saved, _ = _proposed(tmp_path, ["证件号码", "姓名", "场所编码", "场所名称", "经纬度", "上机时间", "下机时间"], rows, "netbar")
+    assert spec.key == "_line" and {f.name: f.element for f in spec.fields}["下机时间"] == "datetime"
+    assert (saved.model[0].time, saved.model[0].end) == ("上机时间", "下机时间")
+
+
 @pytest.mark.parametrize(("header", "row", "expect"), [
     (["流水号", "旅客姓名", "旅客身份证号", "旅馆编码", "入住时间", "退房时间"],
      lambda i, p, t: [f"L{i}", p["name"], p["id"], f"H{i % 3}", *t],

@@ -1,7 +1,7 @@
 """A new kind of file reaches every analysis by declaration alone (issue 19, "Done when").
 
 An internet café's login register (网吧上网登记: Chinese headers, ``2025/03/04 21:21``, GBK,
-CRLF, some IDs mistyped) — a kind of file the generated city does not have — is brought in
+CRLF, some IDs mistyped, no unique column) — a kind of file the generated city does not have — is brought in
 with exactly ``zhijing sources add <file> --yes``, ``zhijing ingest`` and ``zhijing resolve``,
 and then is found by search, lies on a planted person's trajectory, makes the pair planted
 together at one café on six days each other's first companion (the café register named as
@@ -57,18 +57,23 @@ def onboarded(small_city, tmp_path_factory):
     return Settings(home=home), truth, outputs
 
 
+def line(record_id: str) -> int:
+    """The line of a record keyed by file and line (``key: _line``)."""
+    return int(record_id.rsplit(":", 1)[1])
+
+
 @pytest.fixture(scope="module")
 def pair(onboarded) -> tuple[str, str]:
-    """The planted pair's master ids, by the record ids of their sessions."""
+    """The planted pair's master ids, by the lines of their sessions."""
     settings, truth, _ = onboarded
     with duckdb.connect() as con:
         links = con.execute(
             f"SELECT m.record_id, l.master_id FROM read_parquet({current_files(settings, 'entities', 'person_links')!r}) l "
             f"JOIN read_parquet({current_files(settings, 'entities', 'person_mentions')!r}) m USING (mention_id) "
             f"WHERE m.dataset = '{DATASET}'").fetchall()  # fmt: skip
-    master = dict(links)
-    a = {master[s[0]["record_id"]] for s in truth["sessions"]}
-    b = {master[s[1]["record_id"]] for s in truth["sessions"]}
+    master = {line(r): m for r, m in links}
+    a = {master[s[0]["line"]] for s in truth["sessions"]}
+    b = {master[s[1]["line"]] for s in truth["sessions"]}
     assert len(a) == len(b) == 1 and a != b, "each planted person resolves to one master of their own"
     return a.pop(), b.pop()
 
@@ -77,7 +82,7 @@ def test_the_proposal_is_the_cafes_mapping_and_ingest_counts_what_has_no_place(o
     settings, truth, out = onboarded
     declared = (settings.home / "sources" / f"{DATASET}.yaml").read_text(encoding="utf-8")
     assert "{type: access, roles: {holder: self}, time: 上机时间, end: 下机时间, place: {kind: netbar, code: 场所编码" in declared
-    assert "persons:\n  - {role: self, name: 姓名, citizen_id: 证件号码}\n" in declared
+    assert "persons:\n  - {role: self, name: 姓名, citizen_id: 证件号码}\n" in declared and "\nkey: _line\n" in declared
     row = next(line for line in out["ingest"].splitlines() if DATASET in line and "access" in line)
     cells = [c.strip() for c in row.strip("│ ").split("│")]
     assert cells[:2] == [DATASET, "access"] and cells[-1] == str(truth["unplaced_rows"]) != "0"
@@ -92,8 +97,8 @@ def test_search_finds_a_cafe_record(onboarded):
 def test_the_trajectory_holds_the_cafe_sessions(onboarded, pair):
     settings, truth, _ = onboarded
     points = trajectory.trajectory(settings, Subject("person", (pair[0],)))["points"]
-    cafe = {p["record_id"] for p in points if p["dataset"] == DATASET and p["place_id"] == truth["cafe"]["code"]}
-    assert cafe >= {s[0]["record_id"] for s in truth["sessions"]}
+    cafe = {line(p["record_id"]) for p in points if p["dataset"] == DATASET and p["place_id"] == truth["cafe"]["code"]}
+    assert cafe >= {s[0]["line"] for s in truth["sessions"]}
 
 
 def test_the_planted_pair_are_each_others_first_companion_by_the_cafe(onboarded, pair):

@@ -32,8 +32,9 @@ def record_grades(dataset: str) -> tuple[dict[str, str], dict[str, str]]:
     """(grades, kinds) of a linked record's key and summary: those of the fields they come from."""
     spec = load_spec().dataset(dataset)
     fields = {"record_id": spec.key, "summary": SUMMARY_FIELDS.get(dataset)}
-    grades = {k: element_grade(spec, spec.element_of(f)) for k, f in fields.items() if f}
-    kinds = {k: spec.element_of(f) for k, f in fields.items() if f}
+    fields = {k: f for k, f in fields.items() if f in spec.field_names}  # a line key (file:line) is no field
+    grades = {k: element_grade(spec, spec.element_of(f)) for k, f in fields.items()}
+    kinds = {k: spec.element_of(f) for k, f in fields.items()}
     return grades, kinds
 
 

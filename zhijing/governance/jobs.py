@@ -19,7 +19,7 @@ import pyarrow as pa
 from zhijing.governance import standardize_sql as S
 from zhijing.governance.engines.base import Engine
 from zhijing.sources.connectors.base import quote_ident as q
-from zhijing.sources.spec import LONLAT_PARTS, DatasetSpec
+from zhijing.sources.spec import LINE_KEY, LONLAT_PARTS, DatasetSpec
 from zhijing.standards import timeparse
 from zhijing.standards.address import parse_many
 
@@ -179,17 +179,23 @@ class CleanJob:
         return f"SELECT std.*, {picked} FROM ({sql}) std{joins}"
 
     def _quarantine_reason(self) -> str:
-        key = q(self.spec.key)
         arms = [
             "WHEN _error IS NOT NULL THEN _error",
             f"WHEN {S.garbage([q(f) for f in self.fields])} THEN 'binary_garbage'",
-            f"WHEN {S.blank(key)} THEN {S.lit('missing_key:' + self.spec.key)}",
         ]
+        if self.spec.key != LINE_KEY:
+            arms.append(f"WHEN {S.blank(q(self.spec.key))} THEN {S.lit('missing_key:' + self.spec.key)}")
         if self.spec.time_field:
             tc = self.plans[self.spec.time_field].time
             assert tc is not None, "time_field must be a datetime/date element"
             arms.append(f"WHEN {tc.reason} IS NOT NULL THEN {S.lit('bad_time:' + self.spec.time_field + ':')} || {tc.reason}")
         return "CASE " + " ".join(arms) + " END"
+
+    def _record_id(self) -> str:
+        """The key's text, or for ``key: _line`` where the row stands: ``file:line``."""
+        if self.spec.key == LINE_KEY:
+            return "_source_file || ':' || CAST(_source_line AS VARCHAR)"
+        return S.text(q(self.spec.key))
 
     def _issues(self) -> str:
         items = [
@@ -218,7 +224,7 @@ class CleanJob:
             *([self.partition] if self.partition else []),
         ]  # fmt: skip
         classified = (
-            f"SELECT {S.text(q(self.spec.key))} AS _record_id, _source_file, _source_line, {ingest_id} AS _ingest_id, "
+            f"SELECT {self._record_id()} AS _record_id, _source_file, _source_line, {ingest_id} AS _ingest_id, "
             f"zj_us_to_ts({ingested}) AS _ingested_at, {', '.join(outputs)}, {self._issues()} AS _issues, "
             f"_row_hash{''.join(', ' + p for p in part)}, _class, _reason, "
             # every quarantined row has an error or a reason (the guard must not read _class:

@@ -37,6 +37,8 @@ def profile_table(spec) -> Table:
 
 
 def _show(spec) -> None:
+    from zhijing.sources.spec import LINE_KEY
+
     console.print(profile_table(spec))
     for role in spec.persons:
         console.print(f"person role [bold]{role.role}[/bold]: " + ", ".join(f"{e}={f}" for e, f in role.element_fields().items()),
@@ -50,8 +52,9 @@ def _show(spec) -> None:
     if not spec.model:
         console.print("no model mapping proposed (no time with a place, two phones or two accounts): the records reach "
                       "search but no trajectory; add `model:` by hand (docs/model.md)")  # fmt: skip
-    if spec.profile and not spec.profile.get("key_unique", True):
-        console.print(f"[yellow]warning:[/yellow] no column is unique; key {spec.key!r} repeats — records sharing it are one record")
+    if spec.key == LINE_KEY:
+        console.print(f"[yellow]note:[/yellow] no column is unique: key {LINE_KEY} names each record by its file and line "
+                      "(a resent file in another order gets other record ids)", highlight=False)  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

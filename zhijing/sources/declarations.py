@@ -21,7 +21,7 @@ import yaml
 from pydantic import ValidationError
 
 from zhijing.errors import ZhijingError
-from zhijing.sources.spec import CitySpec, DatasetSpec, PlaceSource, ReferenceSpec
+from zhijing.sources.spec import LINE_KEY, CitySpec, DatasetSpec, PlaceSource, ReferenceSpec
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 SUFFIXES = (".yaml", ".yml")
@@ -103,8 +103,8 @@ def _semantic(spec: DatasetSpec) -> list[tuple[tuple, str]]:
     for i, n in enumerate(names):
         if names.index(n) != i:
             out.append((("fields", i, "name"), f"field {n!r} declared twice"))
-    if spec.key not in names:
-        out.append((("key",), f"{spec.key!r} is not one of the declared fields"))
+    if spec.key not in names and spec.key != LINE_KEY:
+        out.append((("key",), f"{spec.key!r} is not one of the declared fields (or {LINE_KEY}: file and line)"))
     if spec.time_field and spec.time_field not in names:
         out.append((("time_field",), f"{spec.time_field!r} is not one of the declared fields"))
     elif spec.time_field and spec.element_of(spec.time_field) not in ("datetime", "date"):

@@ -27,7 +27,7 @@ import duckdb
 from zhijing.sources import model_proposal
 from zhijing.sources.connectors.base import DEFAULT_LINE_CAP, quote_ident, sql_str
 from zhijing.sources.connectors.encoding import detect_encoding, scan_text
-from zhijing.sources.spec import DatasetSpec, FieldSpec, PersonRole
+from zhijing.sources.spec import LINE_KEY, DatasetSpec, FieldSpec, PersonRole
 from zhijing.standards import citizen_id, phone, plate, uscc
 from zhijing.standards.timeparse import order_of
 
@@ -37,7 +37,8 @@ NEAR_UNIQUE = 0.9  # a column whose estimated distinct count is this share of it
 DELIMITERS = (",", "\t", "|", ";")
 HEAD_BYTES = 256 << 10
 PERSON = ("name", "citizen_id", "sex", "birth_date", "phone", "address", "name_pinyin")
-IDENTIFYING = {"name", "citizen_id", "phone"}  # a person role needs one of these to be a mention
+IDENTIFYING = {"name", "citizen_id", "phone"}
+NOT_A_KEY = ("datetime", "date", "birth_date", "lon", "lat", "lonlat", "amount", "number", "count", "duration_s")  # a person role needs one of these to be a mention
 
 # header words that name an element (Chinese titles, GA pinyin abbreviations, English)
 HINTS: dict[str, str] = {
@@ -407,17 +408,21 @@ def _sampled(con: duckdb.DuckDBPyConnection, name: str) -> tuple[list[str], list
 
 
 def _choose_key(prof: FileProfile) -> None:
-    """The record key: a filled, unique column, a declared id column first."""
+    """The record key: a filled, unique column, a declared id column first — never a time, a
+    coordinate or an amount (a log-out time unique in 3,000 rows is still a time). With none,
+    ``_line``: the row's file and line (records are never merged by a repeated value)."""
     def unique(c: ColumnProfile) -> bool:
         return c.filled > 0.999 and c.distinct >= 0.98 * prof.rows  # a few repeated rows (duplicates ingest drops) still key
 
-    ranked = sorted(prof.columns, key=lambda c: (c.element != "record_id", not unique(c), c.element in PERSON, -c.distinct))
-    if not ranked:
+    ranked = sorted((c for c in prof.columns if c.element not in NOT_A_KEY),
+                    key=lambda c: (c.element != "record_id", not unique(c), c.element in PERSON, -c.distinct))  # fmt: skip
+    if not ranked or not unique(ranked[0]):
+        prof.key, prof.key_unique = LINE_KEY, True
         return
     key = ranked[0]
-    if key.element not in ("record_id",) and key.element not in PERSON and unique(key):
+    if key.element not in ("record_id",) and key.element not in PERSON:
         key.element = "record_id"
-    prof.key, prof.key_unique = key.name, unique(key)
+    prof.key, prof.key_unique = key.name, True
 
 
 # ---------------------------------------------------------------------------- the proposal

@@ -25,6 +25,8 @@ Element = Literal[
 PERSON_ELEMENTS = ("name", "name_pinyin", "citizen_id", "sex", "birth_date", "phone", "address")
 # ``lonlat``: one text "lon,lat" (经纬度); the clean zone adds two numeric columns of these suffixes
 LONLAT_PARTS = ("__lon", "__lat")
+# ``key: _line``: a file with no unique column is keyed by where each row stands (file:line)
+LINE_KEY = "_line"
 
 
 class FieldSpec(BaseModel):
@@ -114,7 +116,7 @@ class DatasetSpec(BaseModel):
     table: str | None = None
     sheet: str | None = None
     subject: str | None = None
-    key: str
+    key: str  # a field whose values are unique, or LINE_KEY
     time_field: str | None = None
     partition: Literal["none", "day", "month"] = "none"
     grade: Literal["一般", "重要", "核心"]

@@ -1,7 +1,7 @@
 """An internet café's login register (网吧上网登记) for an already generated city: a kind of
 file the city does not have, as a department would send it — Chinese headers, its own date
-format (``2025/03/04 21:21``), CRLF, GBK (or UTF-8 with a BOM), a row number for a key — of
-the city's real persons, some IDs mistyped, and one planted pair: two persons who log in at
+format (``2025/03/04 21:21``), CRLF, GBK (or UTF-8 with a BOM), no column that is unique
+(a record is its file and line) — of the city's real persons, some IDs mistyped, and one planted pair: two persons who log in at
 one café within minutes of each other on six different days (``truth/netbar.json``).
 
 It is the new-file test of DESIGN §10 (``sources add`` → ``ingest`` → ``resolve`` must
@@ -21,7 +21,7 @@ import pandas as pd
 
 from zhijing.errors import ZhijingError
 
-HEADER = ["序号", "证件号码", "姓名", "场所编码", "场所名称", "经纬度", "上机时间", "下机时间"]
+HEADER = ["证件号码", "姓名", "场所编码", "场所名称", "经纬度", "上机时间", "下机时间"]
 FORMAT = "%Y/%m/%d %H:%M"
 BRANDS = ("星空", "极速", "网鱼", "蓝海", "飞越", "零度", "天翼", "云端", "电竞", "猎豹", "追风", "银河")
 FIRST_DAY, DAYS = datetime(2025, 1, 1), 540  # the city's records span 2025-01 .. 2026-06
@@ -61,7 +61,8 @@ def _quiet_pair(city: Path, persons: pd.DataFrame) -> pd.DataFrame:
 
 def generate_netbar(city: Path, out: Path, rows: int = 3000, cafes: int = 12, seed: int = 19,
                     encoding: str = "gbk") -> dict:  # fmt: skip
-    """Write ``out/netbar_login.csv`` and ``out/truth/netbar.json``; return the truth."""
+    """Write ``out/netbar_login.csv`` and ``out/truth/netbar.json`` (the pair, the café, each
+    session's line in the file); return the truth."""
     city, out = Path(city), Path(out)
     if not (city / "truth" / "persons.parquet").exists():
         raise ZhijingError(f"{city} holds no generated city (run `zhijing generate --out {city}` first)")
@@ -100,17 +101,17 @@ def generate_netbar(city: Path, out: Path, rows: int = 3000, cafes: int = 12, se
             pair_rows.append({"start": s.strftime(FORMAT), "end": e.strftime(FORMAT)})
         sessions.append(pair_rows)
     table.sort(key=lambda r: r[5])
-    numbered = [[str(i + 1), *r[:5], r[5].strftime(FORMAT), r[6].strftime(FORMAT) if r[6] else ""] for i, r in enumerate(table)]
+    lines = [[*r[:5], r[5].strftime(FORMAT), r[6].strftime(FORMAT) if r[6] else ""] for r in table]
     text = io.StringIO()
-    csv.writer(text, lineterminator="\r\n").writerows([HEADER, *numbered])
+    csv.writer(text, lineterminator="\r\n").writerows([HEADER, *lines])
     out.mkdir(parents=True, exist_ok=True)
     (out / "netbar_login.csv").write_bytes(text.getvalue().encode(encoding))
-    keys = {(r[1], r[6]): r[0] for r in numbered}
+    line_of = {(r[0], r[5]): i + 2 for i, r in enumerate(lines)}  # the header is line 1
     truth = {
-        "file": "netbar_login.csv", "rows": len(numbered), "encoding": encoding, "format": FORMAT,
+        "file": "netbar_login.csv", "rows": len(lines), "encoding": encoding, "format": FORMAT,
         "cafe": dict(zip(("code", "name", "lonlat"), place.iloc[0][["code", "name", "lonlat"]], strict=True)),
         "pair": [{"person_id": p.person_id, "citizen_id": p.citizen_id, "name": p["name"]} for _, p in pair.iterrows()],
-        "sessions": [[{**s, "record_id": keys[(pair.iloc[i].citizen_id, s["start"])]} for i, s in enumerate(day)] for day in sessions],
+        "sessions": [[{**s, "line": line_of[(pair.iloc[i].citizen_id, s["start"])]} for i, s in enumerate(day)] for day in sessions],
         "typo_rows": sum(c != o for c, o in zip(cids, who.citizen_id, strict=True)), "unplaced_rows": len(unplaced),
     }  # fmt: skip
     (out / "truth").mkdir(exist_ok=True)
