@@ -125,3 +125,19 @@ def test_a_mapping_may_name_the_two_columns_of_a_lonlat_field_and_no_other(tmp_p
     bad = tmp_path / "bad.yaml"
     bad.write_text(text.replace("lat: 坐标__lat", "lat: 坐标__lt"), encoding="utf-8")
     assert any("model[0].place.lat: '坐标__lt' is not one of the declared fields" in str(p) for p in load_file(bad)[1])
+
+
+@pytest.mark.spark
+def test_lonlat_reads_the_same_on_spark(spark_engine):
+    """The clean job runs on DuckDB or Spark: the lonlat SQL, transpiled, gives the same columns."""
+    import pyarrow as pa
+
+    from zhijing.governance.engines.duckdb_engine import DuckDBEngine
+
+    texts = ["121.551234,29.873456", "121.55，29.87", "29.87, 121.55", "(121.5 29.8)", "北纬29度", "200,10", "", None]
+    value_lon, value_lat, reason = S.lonlat("v")
+    got = []
+    for eng in (DuckDBEngine(), spark_engine):
+        eng.register_arrow("vals", pa.table({"i": list(range(len(texts))), "v": pa.array(texts, pa.string())}))
+        got.append(eng.rows(f"SELECT i, {value_lon}, {value_lat}, {reason} FROM vals ORDER BY i"))
+    assert [tuple(r) for r in got[0]] == [tuple(r) for r in got[1]]
