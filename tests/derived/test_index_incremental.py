@@ -16,10 +16,10 @@ import pytest
 import tantivy
 
 from zhijing.config import Settings
-from zhijing.derived.workbench import index_sync, search
+from zhijing.derived.workbench import index_sync, presence, search
 from zhijing.entities.incremental import link_new
 from zhijing.governance.ingest import ingest_city
-from zhijing.lake.store import current_files
+from zhijing.lake.store import current_files, current_manifest
 
 INDEXED = ["hukou_person", "case_info", "internet_cafe"]  # a few of the lake's datasets, and the new one
 CAFE = """\
@@ -88,15 +88,24 @@ def cafe_home(resolved_city, tmp_path_factory):
     index_sync.update(s, datasets=INDEXED)
     people = _declare_cafe(s)
     ingest_city(s, progress=False, datasets=["internet_cafe"])
+    presence.build(s)
     index_sync.update(s, datasets=INDEXED)  # as `zhijing ingest` refreshes it: the café's records, no masters yet
     before = _docs(s)
+    built = _presence_version(s)
+    presence.build(s)  # nothing it reads changed since
+    kept = _presence_version(s)
     linked = link_new(s)
     update = index_sync.update(s, datasets=INDEXED)
-    return s, people, before, linked, update, _docs(s)
+    presence.build(s)
+    return s, people, before, linked, update, _docs(s), (built, kept, _presence_version(s))
+
+
+def _presence_version(s: Settings) -> str:
+    return current_manifest(s, "derived", "presence").version
 
 
 def test_the_incremental_index_holds_what_a_full_rebuild_holds(cafe_home):
-    s, people, _, linked, _, incremental = cafe_home
+    s, people, _, linked, _, incremental, _ = cafe_home
     assert linked["new_mentions"] == len(people) and linked["datasets"] == ["internet_cafe"]
     queries = [people[0][1], people[1][0], "星际网吧", people[2][1]]
     answers = _answers(s, queries)
@@ -111,7 +120,7 @@ def test_the_incremental_update_writes_only_the_changed_documents(cafe_home):
     """Written = the documents whose content differs from before the resolve: the café's
     records (now with their masters) and the master persons whose mention counts grew —
     never the tens of thousands of others."""
-    s, people, before, _, update, after = cafe_home
+    s, people, before, _, update, after, _ = cafe_home
     differ = after - before
     assert update["documents"] == sum(differ.values())
     links = duckdb.sql(f"SELECT count(DISTINCT master_id) FROM read_parquet({current_files(s, 'entities', 'person_links')!r}) "
@@ -119,3 +128,11 @@ def test_the_incremental_update_writes_only_the_changed_documents(cafe_home):
     kinds = Counter(json.loads(d)["dataset"][0] for d in differ.elements())
     assert kinds == {"internet_cafe": len(people), "persons_master": links}, kinds
     assert update["documents"] < sum(after.values()) / 10
+
+
+def test_presence_is_rebuilt_only_when_what_it_reads_changed(cafe_home):
+    """The ingest's refresh and the resolve's each rebuilt the presence table (two sorted
+    copies of every dated place) whatever had changed; now a refresh with the same model
+    tables, links and masters keeps it, and new links rebuild it."""
+    built, kept, relinked = cafe_home[-1]
+    assert kept == built and relinked != built
