@@ -64,7 +64,8 @@ def swept(workbench, tmp_path_factory):
     for part in ("lake", "index", "city"):
         if (src.home / part).exists():
             (home / part).symlink_to(src.home / part)
-    shutil.copy(src.state_dir / "serving.db", home / "state" / "serving.db")
+    for db in ("serving.db", "metadata.db"):  # the person store; the catalog (a copy: this home's accounts and cases are its own)
+        shutil.copy(src.state_dir / db, home / "state" / db)
     settings = Settings(home=home)
     loop.register(settings, "crowd", None)
     run = loop.run(settings, "crowd")
@@ -159,7 +160,8 @@ def test_every_time_the_api_returns_carries_the_zone_offset(swept):
     assert not found, "\n".join(found[:40])
     # the sweep saw the places where times were wrong: the file, the workbench, cases, audit, exports, crowd warnings
     for route in ("/api/persons/{master_id}", "/api/persons/{master_id}/timeline", "/api/trajectory", "/api/companions",
-                  "/api/cases/{ref}", "/api/audit/events", "/api/exports", "/api/collision/saved", "/api/risk/inbox", "/api/graph/expand"):  # fmt: skip
+                  "/api/cases/{ref}", "/api/audit/events", "/api/exports", "/api/collision/saved", "/api/risk/inbox", "/api/graph/expand",
+                  "/api/catalog/{name}"):  # fmt: skip
         assert route in timed, f"{route} answered no time to check (answered: {sorted(set(answered))})"
 
 
