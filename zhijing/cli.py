@@ -19,9 +19,10 @@ COMMAND_MODULES = (
     "zhijing.sources.generate.cli",  # generate
     "zhijing.sources.connectors.cli",  # land / push / stream
     "zhijing.sources.cli",  # sources add / check / list
-    "zhijing.governance.cli",  # ingest, catalog, quarantine, purge
+    "zhijing.governance.cli",  # catalog, quarantine, purge
+    "zhijing.pipeline",  # ingest, resolve, stream consume: the commands that call several layers
     "zhijing.model.cli",  # model types / build
-    "zhijing.entities.cli",  # resolve, masters, judgements
+    "zhijing.entities.cli",  # persons: show, links, judgements
     "zhijing.derived.workbench.cli",  # workbench build (presence, search index)
     "zhijing.derived.graph.cli",  # graph build
     "zhijing.derived.risk.cli",  # risk models: run, cards, evaluate

@@ -1,4 +1,5 @@
-"""``zhijing resolve`` and ``zhijing persons ...``."""
+"""``zhijing persons ...`` (``zhijing resolve`` also builds the serving store and refreshes the
+workbench, so it is wired at the top: zhijing/pipeline.py)."""
 
 from __future__ import annotations
 
@@ -18,33 +19,6 @@ console = Console()
 def register(app: typer.Typer) -> None:
     persons = typer.Typer(help="一人一档 person master", no_args_is_help=True)
     app.add_typer(persons, name="persons")
-
-    @app.command()
-    def resolve(engine: str = typer.Option(None, help="duckdb | spark (default: the configured engine)"),
-                incremental: bool = typer.Option(False, help="link only records new since the last run")) -> None:  # fmt: skip
-        """Resolve every person mention of the lake to master persons (Splink)."""
-        engine = engine or get_settings().engine
-        if engine not in ("duckdb", "spark"):
-            raise ZhijingError("engine must be duckdb or spark")
-        from zhijing.summary import summary_table
-
-        if incremental:
-            from zhijing.entities.incremental import link_new
-
-            console.print(summary_table("一人一档 incremental link", link_new(get_settings())))
-        else:
-            from zhijing.entities.resolve import resolve_all
-
-            console.print(summary_table("一人一档 person master", resolve_all(get_settings(), engine=engine)))
-        from zhijing.serving.build import build
-
-        with console.status("发布服务库 building the serving store"):
-            counts = build(get_settings())
-        console.print(summary_table("服务库 serving store, rows", counts))
-        from zhijing.derived.workbench.jobs import refresh
-
-        # the presence table and search index follow the masters
-        console.print(summary_table("研判工作台 presence and search index", refresh(get_settings())))
 
     @persons.command("show")
     def show(master_id: str, purpose: str = typer.Option(..., help="case:… / ticket:… / order:… / emergency:…"),

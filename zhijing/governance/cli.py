@@ -1,10 +1,10 @@
-"""``zhijing ingest | catalog | quarantine | purge``."""
+"""``zhijing catalog | quarantine | purge``, and the tables ``zhijing ingest`` prints (the command
+itself is wired at the top, zhijing/pipeline.py: it also builds the model and refreshes the index)."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -46,65 +46,7 @@ def files_table(summary: dict) -> Table:
     return t
 
 
-def model_rows(settings, datasets: set[str]) -> list[dict]:
-    """Per ingested dataset and model type: the model rows, and those without a usable time
-    or place (kept in the model zone, left out of trajectories and companions: said here,
-    never dropped silently)."""
-    from zhijing.model.build import build
-
-    report = build(settings)
-    out = []
-    for key, rows in sorted(report.by_dataset.items()):
-        kind, ds = key.split("/", 1)
-        if ds in datasets:
-            out.append({"dataset": ds, "type": kind, "rows": rows, "untimed": report.untimed.get(key, 0),
-                        "unplaced": report.unplaced.get(key, 0)})  # fmt: skip
-    return out
-
-
-def model_table(rows: list[dict]) -> Table:
-    t = Table(title="model rows (docs/model.md): without a usable time or place they reach no trajectory")
-    for col in ("dataset", "type", "rows", "without time", "without place"):
-        t.add_column(col, justify="left" if col in ("dataset", "type") else "right")
-    for r in rows:
-        t.add_row(r["dataset"], r["type"], f"{r['rows']:,}", *(f"[yellow]{r[k]:,}[/yellow]" if r[k] else "0" for k in ("untimed", "unplaced")))
-    return t
-
-
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def ingest(
-        sources: Path = typer.Option(None, help="sources folder (default: <home>/city/sources)"),
-        engine: str = typer.Option(None, help="duckdb (default) or spark"),
-        dataset: list[str] = typer.Option(None, help="only these datasets"),
-        progress: bool = typer.Option(True, help="show a progress bar"),
-        as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
-    ) -> None:
-        """Land every source into the raw zone, standardize into clean, quarantine the rest."""
-        from zhijing.governance.ingest import ingest_city
-
-        settings = get_settings()
-        summary = ingest_city(settings, sources, engine or settings.engine, progress and not as_json, dataset or None)
-        failed = summary["totals"]["failed"] or summary["undeclared"]
-        if not failed:
-            summary["model"] = model_rows(settings, {r["dataset"] for r in summary["datasets"]})
-        if as_json:
-            print(json.dumps(summary, ensure_ascii=False, indent=1))
-        else:
-            console.print(summary_table(summary))
-            if any(r.get("files") for r in summary["datasets"]):
-                console.print(files_table(summary))
-            if summary.get("model"):
-                console.print(model_table(summary["model"]))
-            for path in summary["undeclared"]:
-                console.print(f"[red]undeclared:[/red] {path} is in a sources folder but no declaration names it "
-                              f"(`zhijing sources add {path} --name NAME`)", highlight=False)  # fmt: skip
-        if failed:
-            raise typer.Exit(1)
-        from zhijing.derived.workbench.jobs import refresh  # the search index follows every published version
-
-        refresh(settings)
-
     catalog_app = typer.Typer(help="资源目录: the catalog of datasets.", no_args_is_help=True)
     app.add_typer(catalog_app, name="catalog")
 

@@ -1,17 +1,13 @@
-"""``zhijing sources add | check | list``: bring a department's file in without touching the package."""
+"""``zhijing sources check | list``, and what ``sources add`` shows (the command registers the new
+dataset in the catalog too, so it is wired at the top: zhijing/pipeline.py)."""
 
 from __future__ import annotations
-
-import re
-import shutil
-from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from zhijing.config import get_settings
-from zhijing.errors import ZhijingError
 
 console = Console()
 
@@ -36,7 +32,7 @@ def profile_table(spec) -> Table:
     return t
 
 
-def _show(spec) -> None:
+def show(spec) -> None:
     from zhijing.sources.spec import LINE_KEY
 
     console.print(profile_table(spec))
@@ -60,51 +56,6 @@ def _show(spec) -> None:
 def register(app: typer.Typer) -> None:
     sources = typer.Typer(help="数据接入 declare a department's sources (in <home>/sources, no code)", no_args_is_help=True)
     app.add_typer(sources, name="sources")
-
-    @sources.command("add")
-    def add(
-        file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="the department's CSV file"),
-        name: str = typer.Option(None, help="dataset name: lower-case letters, digits, _ (default: the file's name)"),
-        title: str = typer.Option(None, help="资源名称 (default: the name)"),
-        owner: str = typer.Option("未登记", help="owner department"),
-        yes: bool = typer.Option(False, "--yes", "-y", help="save the proposal unchanged (scripts)"),
-    ) -> None:
-        """Profile FILE, propose its declaration (data elements, person roles, model mappings), save it on confirmation."""
-        from zhijing.sources.declarations import NAME, dump, load_file
-        from zhijing.sources.profile import profile_file, propose
-        from zhijing.sources.spec import load_spec
-
-        settings = get_settings()
-        if file.suffix.lower() in (".xlsx", ".xls", ".db", ".sqlite", ".jsonl", ".json", ".parquet"):
-            raise ZhijingError(f"{file.suffix} files are not profiled: declare them by hand in <home>/sources (docs/sources.md)")
-        name = name or re.sub(r"[^a-z0-9_]+", "_", file.stem.lower()).strip("_")
-        if not NAME.match(name):
-            raise ZhijingError("--name must be lower-case letters, digits and _ (it names folders in the lake); "
-                               "give one when the file's name is not")  # fmt: skip
-        if name in {d.name for d in load_spec(settings).datasets} | {r.name for r in load_spec(settings).reference}:
-            raise ZhijingError(f"dataset {name!r} is already declared (`zhijing sources list`)")
-        with console.status(f"profiling {file.name}"):
-            spec = propose(profile_file(file), name, title, owner)
-        _show(spec)
-        if not yes and not typer.confirm("保存 save this declaration?", default=True):
-            console.print("not saved: nothing was written (a choice, not a failure)")
-            return
-        folder = settings.home / "sources"
-        target = folder / name / file.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(file, target)
-        declaration = folder / f"{name}.yaml"
-        declaration.write_text(dump(spec, f"{spec.title}: declared by `zhijing sources add {file.name}`.\n"
-                                             "Review the elements, person roles and model mappings; `zhijing sources check` validates."),
-                               encoding="utf-8")  # fmt: skip
-        saved, problems = load_file(declaration)
-        if problems:  # never leave a declaration that breaks every later command
-            declaration.unlink()
-            raise ZhijingError(f"the proposal did not validate: {problems[0]}")
-        from zhijing.governance import catalog
-
-        catalog.register_spec(settings, saved[0])  # the console's catalog lists it, with its profile, before any ingest
-        console.print(f"saved {declaration} and {target}\nnext: zhijing ingest --dataset {name}", highlight=False)
 
     @sources.command("check")
     def check() -> None:

@@ -1,4 +1,5 @@
-"""``zhijing stream replay|consume``: sensor streams through NATS JetStream."""
+"""``zhijing stream replay``: sensor streams through NATS JetStream (``stream consume`` also
+cleans what arrived, so it is wired at the top: zhijing/pipeline.py)."""
 
 from __future__ import annotations
 
@@ -35,19 +36,3 @@ def register(app: typer.Typer) -> None:
                 await broker.close()
 
         typer.echo(f"published {asyncio.run(run()):,} messages to {spec.subject}")
-
-    @stream_app.command("consume")
-    def consume_cmd(dataset: str) -> None:
-        """Drain a subject from NATS into the raw zone and clean what arrived."""
-        from zhijing.governance.engines import make_engine
-        from zhijing.governance.ingest import DatasetSummary, clean_pending, consume_stream
-        from zhijing.sources.spec import load_spec
-
-        settings = get_settings()
-        spec = load_spec().dataset(dataset)
-        summary = DatasetSummary(dataset)
-        consume_stream(settings, spec, None, summary)
-        with make_engine(settings.engine, settings) as eng:
-            clean_pending(settings, spec, eng, summary, [])
-        typer.echo(f"{dataset}: in {summary.rows_in} clean {summary.clean} quarantined {summary.quarantined} "
-                   f"duplicates {summary.duplicates}")  # fmt: skip
