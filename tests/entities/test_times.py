@@ -62,3 +62,17 @@ def test_a_check_in_before_dawn_is_shown_at_the_hour_the_hotel_wrote(resolved_ci
     f = api.get(f"/api/persons/{pick.master_id}", headers=h).json()
     times = [e["time"] for e in f["timeline"]] + [v[k] for vals in f["facts"].values() for v in vals for k in ("first_seen", "last_seen") if v[k]]
     assert times and all(ISO_TIME.match(t)["offset"] == "+08:00" for t in times)
+
+
+def test_a_call_counts_in_the_month_it_was_made_in_beijing(resolved_city):
+    """The overview's incidents by month: a 110 call at 05:00 on the 1st belongs to that month,
+    not (as its UTC instant would say) to the month before."""
+    from zhijing.derived.geo import incident_cells
+    from zhijing.lake.store import current_files
+
+    settings, _, _ = resolved_city
+    calls = pd.concat(pd.read_parquet(f, columns=["bjsj", "jd", "wd"]) for f in current_files(settings, "clean", "incident_110"))
+    calls = calls.dropna()
+    local = pd.to_datetime(calls.bjsj, utc=True).dt.tz_convert(BEIJING)
+    assert (local.dt.month != pd.to_datetime(calls.bjsj, utc=True).dt.month).any()  # calls near a month's turn, to tell
+    assert incident_cells(settings)["months"] == local.dt.strftime("%Y-%m").value_counts().sort_index().to_dict()

@@ -36,9 +36,9 @@ def incident_cells(settings, resolution: int = 8) -> dict:
     empty = {"resolution": resolution, "cells": [], "categories": {}, "months": {}, "total": 0}
     if not incidents:
         return empty
-    rows = duckdb.connect().execute(
-        f"SELECT wd, jd, coalesce(jqlb, '未分类'), strftime(bjsj, '%Y-%m') FROM read_parquet({incidents!r}, union_by_name=true) "
-        "WHERE jd IS NOT NULL AND wd IS NOT NULL AND bjsj IS NOT NULL"
+    rows = duckdb.connect().execute(  # the month of the call where it was made (an April 1st 05:00 call is April's)
+        f"SELECT wd, jd, coalesce(jqlb, '未分类'), strftime(bjsj AT TIME ZONE $zone, '%Y-%m') FROM read_parquet({incidents!r}, union_by_name=true) "
+        "WHERE jd IS NOT NULL AND wd IS NOT NULL AND bjsj IS NOT NULL", {"zone": settings.timezone}
     ).fetchall()
     cells = Counter(h3.latlng_to_cell(lat, lon, resolution) for lat, lon, _, _ in rows)
     centres = {c: h3.cell_to_latlng(c) for c in cells}
