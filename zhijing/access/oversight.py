@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from zhijing.access import models
 from zhijing.access.audit import AuditEvent, append
 from zhijing.access.audit.store import log_for
+from zhijing.localtime import zone
 
 BULK_PER_HOUR = 50
 NIGHT_MIN = 10
@@ -62,7 +63,7 @@ flags = sa.Table(
 def _frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=columns)
     df["time"] = pd.to_datetime(df.time, utc=True, format="ISO8601")
-    df["local"] = df.time.dt.tz_convert("Asia/Shanghai")
+    df["local"] = df.time.dt.tz_convert(zone())  # night and day as the deployment's clocks say
     return df
 
 
