@@ -35,7 +35,6 @@ PENDING_UPWARD = {
     "zhijing.access.cli_access -> zhijing.entities.links_export",
     "zhijing.access.context -> zhijing.serving.person_file",
     "zhijing.access.guard -> zhijing.api.app",
-    "zhijing.sources.connectors.http_push -> zhijing.governance.ingest",
     "zhijing.sources.declarations -> zhijing.model.check",
     "zhijing.sources.declarations -> zhijing.model.types",
 }

@@ -138,8 +138,8 @@ def test_data_files_are_private_to_their_owner(small_city, tmp_path, monkeypatch
 
 def test_nested_values_in_a_push_are_quarantined(settings):
     """A push stored list and dict values as clean text."""
+    from zhijing.governance.push import push_records
     from zhijing.governance.quarantine import reason_counts
-    from zhijing.sources.connectors.http_push import push_records
 
     good = {"jjdbh": "J1", "bjsj": "2024-03-05 13:04:05", "bjrxm": "王伟", "bjrdh": "+8613812345678"}
     batch = [good, {**good, "jjdbh": "J2", "bjrxm": ["王伟", "=1+1"]}, {**good, "jjdbh": "J3", "bjrdh": {"a": 1}}]

@@ -96,8 +96,8 @@ def test_catalog_and_quarantine_routes(ingested, make_api):
 
 
 def test_routes_declare_their_permissions():
+    from zhijing.governance.push import router as push_router
     from zhijing.governance.routes import router
-    from zhijing.sources.connectors.http_push import router as push_router
 
     declared = {}
     for route in [*router.routes, *push_router.routes]:

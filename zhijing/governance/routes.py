@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
 
 from zhijing.access.guard import require
 from zhijing.config import get_settings
-from zhijing.governance import catalog, quarantine
+from zhijing.governance import catalog, push, quarantine
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 
@@ -54,7 +54,5 @@ def list_quarantine(
 
 
 def register(app: FastAPI) -> None:
-    from zhijing.sources.connectors.http_push import router as push_router
-
     app.include_router(router)
-    app.include_router(push_router)
+    app.include_router(push.router)

@@ -5,6 +5,7 @@ JSON-lines file — each record one "line" — content-hashed (a repeated batch 
 published to the raw zone and cleaned at once, on the embedded engine. A department pushes
 only the datasets it holds a grant for (``zhijing access grant-push``), and every push —
 refused or not — is audited as a ``collect`` naming the dataset and the pushed record keys.
+(A connector that lands and cleans: it lives with the ingest job it calls, docs/layers.md.)
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from fastapi import APIRouter, Body, Depends, HTTPException
 from zhijing.access.guard import AccessContext, require
 from zhijing.config import Settings, get_settings
 from zhijing.errors import ZhijingError
+from zhijing.governance.ingest import ingest_lines
+from zhijing.sources.spec import load_spec
 
 router = APIRouter(prefix="/api/ingest", tags=["ingest"])
 MAX_RECORDS = 100_000
@@ -34,9 +37,6 @@ def record_keys(dataset: str, key: str, records: list[Any]) -> list[str]:
 
 def push_records(settings: Settings, dataset: str, records: list[Any]) -> dict[str, Any]:
     """Land and clean one pushed batch; returns the dataset summary."""
-    from zhijing.governance.ingest import ingest_lines
-    from zhijing.sources.spec import load_spec
-
     try:
         spec = load_spec().dataset(dataset)
     except KeyError as exc:
@@ -56,8 +56,6 @@ def push(
         raise HTTPException(422, "expected a non-empty JSON array of records (or {\"records\": [...]})")
     if len(records) > MAX_RECORDS:
         raise HTTPException(413, f"at most {MAX_RECORDS} records per batch")
-    from zhijing.sources.spec import load_spec
-
     try:
         key = load_spec().dataset(dataset).key
     except KeyError:
