@@ -96,8 +96,8 @@ def test_the_cli_applies_the_same_need_to_know_and_masking(resolved_city, make_a
     import pytest
 
     from zhijing.access.audit.store import log_for
-    from zhijing.access.cli_access import consult
     from zhijing.config import get_settings
+    from zhijing.entities.cli_access import consult
     from zhijing.errors import AccessDenied
 
     make_api(resolved_city[0].home)  # seeds the demo organisation

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
     def show(master_id: str, purpose: str = typer.Option(..., help="case:… / ticket:… / order:… / emergency:…"),
              user: str = typer.Option(..., help="your username")) -> None:  # fmt: skip
         """Print a person file — checked and audited like the API."""
-        from zhijing.access.cli_access import consult
+        from zhijing.entities.cli_access import consult
 
         console.print_json(json.dumps(consult(get_settings(), user, purpose, "person:read", master_id), ensure_ascii=False, default=str))
 
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
               output: Path = typer.Option(None, help="file to write (default: standard output; csv only)"),
               user: str = typer.Option(None, help="default: the data center's operator account")) -> None:  # fmt: skip
         """Every record of a dataset with its master person, match probability and evidence — checked and audited."""
-        from zhijing.access.cli_access import export_links
+        from zhijing.entities.cli_access import export_links
 
         if fmt not in ("csv", "parquet"):
             raise ZhijingError("--format must be csv or parquet")
