@@ -17,10 +17,9 @@ from zhijing.errors import ZhijingError
 
 COMMAND_MODULES = (
     "zhijing.sources.generate.cli",  # generate
-    "zhijing.sources.connectors.cli",  # land / push / stream
-    "zhijing.sources.cli",  # sources add / check / list
+    "zhijing.sources.connectors.cli",  # stream replay
+    "zhijing.sources.cli",  # sources check / list
     "zhijing.governance.cli",  # catalog, quarantine, purge
-    "zhijing.pipeline",  # ingest, resolve, stream consume: the commands that call several layers
     "zhijing.model.cli",  # model types / build
     "zhijing.entities.cli",  # persons: show, links, judgements
     "zhijing.derived.workbench.cli",  # workbench build (presence, search index)
@@ -28,6 +27,7 @@ COMMAND_MODULES = (
     "zhijing.derived.risk.cli",  # risk models: run, cards, evaluate
     "zhijing.access.cli",  # units, users, audit, oversight
     "zhijing.api.cli",  # serve
+    "zhijing.pipeline",  # ingest, resolve, sources add, stream consume, oversight run: they call several layers
     "zhijing.demo",  # demo
 )
 

@@ -8,6 +8,8 @@ one above it.
   refresh the workbench;
 - ``zhijing sources add``: profile and declare a file (sources), list it in the catalog
   (governance);
+- ``zhijing oversight run``: the misuse rules (access) with the households of the serving
+  store;
 - ``zhijing stream consume``: drain a sensor stream (sources) and clean what arrived
   (governance).
 """
@@ -179,3 +181,10 @@ def register(app: typer.Typer) -> None:
             clean_pending(settings, spec, eng, summary, [])
         typer.echo(f"{dataset}: in {summary.rows_in} clean {summary.clean} quarantined {summary.quarantined} "
                    f"duplicates {summary.duplicates}")  # fmt: skip
+
+    @_group(app, "oversight").command("run")
+    def oversight_run() -> None:
+        """Run the misuse rules over the audit trail now (the server also runs them on a clock)."""
+        from zhijing.api.scheduler import run_oversight
+
+        console.print(f"{run_oversight(get_settings())} new flags")

@@ -41,8 +41,8 @@ def test_exports_count_as_reads_for_the_older_rules():
 def test_the_server_job_knows_roles_and_assignments(api):
     from zhijing.access.audit import AuditEvent
     from zhijing.access.audit.store import log_for
-    from zhijing.access.jobs import run_oversight
     from zhijing.access.seed import DEMO_CASE
+    from zhijing.api.scheduler import run_oversight
     from zhijing.config import get_settings
 
     s = get_settings()
@@ -57,3 +57,17 @@ def test_the_server_job_knows_roles_and_assignments(api):
     assert {("admin_read", "ducha01"), ("supervisor_read", "ducha01"), ("unapproved_export", "xingzhen01"),
             ("many_refusals", "paichusuo01")} <= got  # fmt: skip
     assert ("supervisor_read", "xingzhen01") not in got  # assigned to the case
+
+
+def test_the_command_runs_the_server_job(api):
+    """``zhijing oversight run`` is wired at the top (it needs the serving store's households)
+    and runs the very job of the server's clock: nothing new after the server's run."""
+    from typer.testing import CliRunner
+
+    from zhijing.api.scheduler import run_oversight
+    from zhijing.cli import app
+    from zhijing.config import get_settings
+
+    run_oversight(get_settings())
+    out = CliRunner().invoke(app, ["oversight", "run"])
+    assert out.exit_code == 0 and "0 new flags" in out.output

@@ -144,13 +144,6 @@ def register(app: typer.Typer) -> None:
 
         console.print(f"removed {purge_audit(get_settings(), days):,} entries")
 
-    @oversight.command("run")
-    def oversight_run() -> None:
-        """Run the misuse rules over the audit trail now (the server also runs them on a clock)."""
-        from zhijing.access.jobs import run_oversight
-
-        console.print(f"{run_oversight(get_settings())} new flags")
-
     @oversight.command("list")
     def oversight_list(status: str = typer.Option(None)) -> None:
         from zhijing.access import oversight as ov

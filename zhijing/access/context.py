@@ -15,14 +15,6 @@ def subjects_of(settings) -> Callable[[str], set[str]]:
     return lambda ref: table.get(ref, set())
 
 
-def household_of(settings) -> Callable[[str], str | None]:
-    """Master person -> household, from the serving store when it exists."""
-    from zhijing.serving.person_file import household_index
-
-    index = household_index(settings)
-    return index.get
-
-
 def home_of(settings) -> Callable[[str], str | None]:
     with models.engine(settings).connect() as conn:
         table = {r.username: r.household_id for r in conn.execute(sa.select(models.users.c.username, models.users.c.household_id))}

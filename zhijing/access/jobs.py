@@ -4,6 +4,7 @@ the server's scheduler on a clock."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from zhijing.config import Settings
@@ -18,12 +19,14 @@ def seal_audit(settings: Settings) -> dict | None:
     return log_for(settings).seal()
 
 
-def run_oversight(settings: Settings) -> int:
-    """New misuse flags raised over the whole audit trail."""
+def run_oversight(settings: Settings, household_of: Callable[[str], str | None]) -> int:
+    """New misuse flags raised over the whole audit trail. ``household_of`` (master person ->
+    household) comes from the serving store, a layer above access: the caller at the top
+    passes it (api/scheduler.py)."""
     from zhijing.access import oversight
-    from zhijing.access.context import assigned_of, home_of, household_of, roles_of, subjects_of
+    from zhijing.access.context import assigned_of, home_of, roles_of, subjects_of
 
-    return oversight.run(settings, subjects_of(settings), household_of(settings), home_of(settings),
+    return oversight.run(settings, subjects_of(settings), household_of, home_of(settings),
                          roles_of(settings), assigned_of(settings))
 
 

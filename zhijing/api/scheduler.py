@@ -13,10 +13,18 @@ from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from zhijing.access.jobs import purge_audit, run_oversight, seal_audit
+from zhijing.access import jobs as access_jobs
+from zhijing.access.jobs import purge_audit, seal_audit
 from zhijing.config import Settings
 
 log = logging.getLogger(__name__)
+
+
+def run_oversight(settings: Settings) -> int:
+    """The misuse rules, with the households of the serving store (the relatives rule)."""
+    from zhijing.serving.person_file import household_index
+
+    return access_jobs.run_oversight(settings, household_index(settings).get)
 
 
 def purge_datasets(settings: Settings) -> None:
