@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import tantivy
 
 from zhijing.derived.workbench.presence import cursor, prepare
@@ -45,7 +46,7 @@ from zhijing.derived.workbench.search import (
 from zhijing.lake.store import current_manifest
 from zhijing.sources.spec import load_spec
 
-DOCS, LINKS = "docs.parquet", "record_masters.parquet"
+DOCS, LINKS, HASHES = "docs.parquet", "record_masters.parquet", ".hashes"
 DELETE_CHUNK = 10_000  # uids per delete query
 
 
@@ -54,12 +55,15 @@ class IndexSync:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, index: tantivy.Index, writer: tantivy.IndexWriter, path: Path):
         self.con, self.index, self.writer, self.path = con, index, writer, path
-        held = path / DOCS
-        self.fresh = not held.exists()
-        source = f"read_parquet('{held}')" if held.exists() else \
-            "(SELECT NULL::VARCHAR AS uid, NULL::VARCHAR AS dataset, NULL::UBIGINT AS h WHERE false)"  # fmt: skip
-        con.execute(f"CREATE OR REPLACE TEMP TABLE indexed AS SELECT * FROM {source}")
-        self.written = self.deleted = 0
+        self.fresh = not (path / DOCS).exists()
+        # what the index holds is read from its file, never loaded whole (10^7 documents at 10^6 persons)
+        self.held = "(SELECT NULL::VARCHAR AS uid, NULL::VARCHAR AS dataset, NULL::UBIGINT AS h WHERE false)" if self.fresh \
+            else f"read_parquet('{path / DOCS}')"  # fmt: skip
+        con.execute("CREATE OR REPLACE TEMP TABLE removed (uid VARCHAR)")
+        self.parts = path / HASHES  # the hashes of the documents written, one file per batch
+        shutil.rmtree(self.parts, ignore_errors=True)
+        self.parts.mkdir()
+        self.written = self.deleted = self.batches = 0
 
     def moved_records(self) -> dict[str, int]:
         """Records whose masters differ from the snapshot (table ``moved``: dataset,
@@ -84,35 +88,35 @@ class IndexSync:
             return self._add(hashed, dataset)
         con = self.con
         con.execute(f"CREATE OR REPLACE TEMP TABLE composed AS SELECT uid, h FROM ({hashed})")
-        held = f"SELECT uid, h FROM indexed WHERE {f'dataset = {_lit(dataset)}' if whole else 'uid IN (SELECT uid FROM composed)'}"
+        held = f"SELECT uid, h FROM {self.held} WHERE {f'dataset = {_lit(dataset)}' if whole else 'uid IN (SELECT uid FROM composed)'}"
         con.execute(f"""CREATE OR REPLACE TEMP TABLE changed AS SELECT DISTINCT uid FROM (
                           (SELECT uid, h FROM composed EXCEPT ALL {held}) UNION ALL ({held} EXCEPT ALL SELECT uid, h FROM composed))""")  # fmt: skip
         uids = [u for (u,) in con.execute("SELECT uid FROM changed ORDER BY uid").fetchall()]
         for i in range(0, len(uids), DELETE_CHUNK):  # new uids too: a repeated update never adds a document twice
             self.writer.delete_documents_by_query(tantivy.Query.term_set_query(self.index.schema, "uid", uids[i : i + DELETE_CHUNK]))
-        self.deleted += con.execute("SELECT count(*) FROM indexed SEMI JOIN changed USING (uid)").fetchall()[0][0]
-        con.execute("DELETE FROM indexed WHERE uid IN (SELECT uid FROM changed)")
+        self.deleted += con.execute(f"SELECT count(DISTINCT uid) FROM ({held}) WHERE uid IN (SELECT uid FROM changed)").fetchall()[0][0]
+        con.execute("INSERT INTO removed SELECT uid FROM changed")
         return self._add(f"{hashed} SEMI JOIN changed USING (uid)", dataset)
 
     def _add(self, sql: str, dataset: str) -> int:
-        """Add the documents of ``sql`` (uid, h, base, ts, texts, names) and record their hashes."""
-        held = []
+        """Add the documents of ``sql`` (uid, h, base, ts, texts, names) and keep their hashes."""
+        written = 0
         for batch in self.con.sql(sql).to_arrow_reader(BATCH):
             for d in lines(*(batch.column(i).to_pylist() for i in range(2, 6))):
                 self.writer.add_json(d)
-            held.append(pa.table({"uid": batch.column(0), "dataset": pa.array([dataset] * batch.num_rows, pa.string()), "h": batch.column(1)}))
-        if held:
-            self.con.register("held_in", pa.concat_tables(held))
-            self.con.execute("INSERT INTO indexed SELECT * FROM held_in")
-            self.con.unregister("held_in")
-        written = sum(t.num_rows for t in held)
+            hashes = pa.table({"uid": batch.column(0), "dataset": pa.array([dataset] * batch.num_rows, pa.string()), "h": batch.column(1)})
+            pq.write_table(hashes, self.parts / f"part-{self.batches:06d}.parquet")
+            self.batches += 1
+            written += batch.num_rows
         self.written += written
         return written
 
     def save(self, kept: list[str]) -> None:
         """Write the state the next update compares with (after the index's commit); the
         link snapshot of the ``kept`` datasets (not indexed this time) stays as it was."""
-        self._write(DOCS, "SELECT * FROM indexed ORDER BY dataset, uid")
+        added = f" UNION ALL SELECT * FROM read_parquet('{self.parts}/*.parquet')" if self.batches else ""
+        self._write(DOCS, f"SELECT * FROM {self.held} ANTI JOIN removed USING (uid){added}")
+        shutil.rmtree(self.parts)
         if not self.con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'record_masters'").fetchall()[0][0]:
             return  # the links did not change
         self.con.register("kept_in", pa.table({"dataset": pa.array(kept, pa.string())}))
@@ -156,9 +160,16 @@ def update(settings, full: bool = False, datasets: list[str] | None = None) -> d
     if not old and path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True, exist_ok=True)
+    con = cursor()
+    try:
+        return _update(settings, con, path, old, datasets)
+    finally:
+        con.close()  # its temp tables (the links of every record) go with it
+
+
+def _update(settings, con: duckdb.DuckDBPyConnection, path: Path, old: dict, datasets: list[str] | None) -> dict:
     index = tantivy.Index(schema(), path=str(path))
     writer = index.writer(heap_size=WRITER_HEAP, num_threads=WRITER_THREADS)
-    con = cursor()
     prepare(con, settings)  # record → master, plate read → registered plate
     new = {**_versions(settings), "format": FORMAT, "read_plate": str(con.sql(
         "SELECT hash(list(raw || '→' || plate ORDER BY raw)) FROM read_plate").fetchall()[0][0])}  # fmt: skip
@@ -187,5 +198,5 @@ def update(settings, full: bool = False, datasets: list[str] | None = None) -> d
     writer.wait_merging_threads()
     clear_caches()
     sync.save(kept=skipped)
-    state_file.write_text(json.dumps(new))
+    (path / "versions.json").write_text(json.dumps(new))
     return {"datasets": [d for d, n in out.items() if n], "documents": sync.written, "deleted": sync.deleted}
