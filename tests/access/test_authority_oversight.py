@@ -12,13 +12,13 @@ import pytest
 from zhijing.access import oversight, synthetic_audit
 
 RULES = ("unrelated_read", "bulk_read", "after_hours", "many_officers", "relatives", "bulk_export", "unapproved_export",
-         "supervisor_read", "admin_read", "many_refusals")  # fmt: skip
+         "supervisor_read", "admin_read", "many_refusals", "off_topic")  # fmt: skip
 
 
 def _found(h) -> set[tuple]:
     events = [{"seq": i, **asdict(e)} for i, e in enumerate(h.events)]
     flags = oversight.detect(events, lambda p: h.subjects.get(p, set()), h.household.get, h.home.get,
-                             lambda u: h.roles.get(u, set()), lambda p: h.assigned.get(p, set()))  # fmt: skip
+                             lambda u: h.roles.get(u, set()), lambda p: h.assigned.get(p, set()), h.topics.get)  # fmt: skip
     return {(f["rule"], f["actor"], f["subject"]) for f in flags}
 
 
@@ -36,6 +36,15 @@ def test_exports_count_as_reads_for_the_older_rules():
     h.events.append(synthetic_audit._export("officer06", "U2", "case:B060", stray, "RX", "approval not required",
                                             synthetic_audit.pd.Timestamp("2026-03-03 11:00", tz="Asia/Shanghai")))  # fmt: skip
     assert ("unrelated_read", "officer06", stray) in _found(h) - h.truth
+
+
+def test_a_ticket_or_order_naming_nobody_opens_nobody():
+    """Every person read under a service ticket or control order that names no one is unrelated."""
+    t = synthetic_audit.pd.Timestamp("2026-03-03 11:00", tz="Asia/Shanghai")
+    events = [{"seq": i, **asdict(synthetic_audit._ev("officer01", "U1", purpose, ["M000001"], t))}
+              for i, purpose in enumerate(("ticket:GD1", "order:K1", "case:C1"))]  # fmt: skip
+    flags = oversight.detect(events, lambda p: set(), lambda r: None, lambda u: None)
+    assert sorted((f["rule"], f["subject"], f["evidence"][0]) for f in flags) == [("unrelated_read", "M000001", 0), ("unrelated_read", "M000001", 1)]
 
 
 def test_the_server_job_knows_roles_and_assignments(api):

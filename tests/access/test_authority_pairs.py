@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import duckdb
 
-from zhijing.access.seed import DEMO_CASE
+from zhijing.access.seed import DEMO_CASE, STATION_CASE
 from zhijing.lake.store import current_files
 
 TICKET = "ticket:GD2026000001"
@@ -26,17 +26,26 @@ def _mentions(settings, dataset: str | None = None, limit: int = 4000) -> list[d
     return person_file.mentions_placed(settings, ids)
 
 
-def _pick(settings, visible: bool | None, dataset: str | None = None, n: int = 1, user: str = "paichusuo01") -> list[str]:
-    """``n`` mentions whose person ``user``'s ticket opens (``visible``), does not, or either (None)."""
-    from zhijing.access.guard import load_user, record_visible
+def _pick(settings, inside: bool | None, dataset: str | None = None, n: int = 1, user: str = "paichusuo01") -> list[str]:
+    """``n`` mentions whose person lies in ``user``'s jurisdiction (``inside``), does not, or either (None)."""
+    from zhijing.access.guard import load_user
+    from zhijing.access.scope import in_jurisdiction, jurisdiction
 
-    who = load_user(settings, user)
+    station = jurisdiction(load_user(settings, user).unit)
     out = []
     for r in _mentions(settings, dataset):
         places = r.get("places") or [r.get("district")]
-        if visible is None or record_visible(who, "ticket", (), r["master_id"], places) == visible:
+        if inside is None or in_jurisdiction(station, places) == inside:
             out.append(r["mention_id"])
     return out[:n]
+
+
+def _name(settings, mention_ids: list[str]) -> None:
+    """The station's ticket names the persons behind these mentions (it opens nobody else)."""
+    from zhijing.access.seed import name_subjects
+    from zhijing.entities.routes import person_file
+
+    name_subjects(settings, TICKET, [r["master_id"] for r in person_file.mentions_placed(settings, mention_ids)])
 
 
 def _setup(resolved_city, make_api):
@@ -64,8 +73,9 @@ def test_judgements_only_on_existing_mentions_the_caller_may_see(resolved_city, 
     _same(api.post("/api/persons/judgements", json={"a": suspect, "b": account, "verdict": "same"}, headers=ext),
           api.post("/api/persons/judgements", json=invented, headers=ext))  # fmt: skip
 
-    low = api.headers("paichusuo01", TICKET)  # a station's ticket: a pair with a person outside its district
+    low = api.headers("paichusuo01", TICKET)  # a station's ticket: a pair with a person it does not name
     inside, outside = _pick(s, True, n=2), _pick(s, False)[0]
+    _name(s, inside)
     refused = api.post("/api/persons/judgements", json={"a": inside[0], "b": outside, "verdict": "different"}, headers=low)
     _same(refused, api.post("/api/persons/judgements", json=invented, headers=low))
     assert judgements.active(s) == before  # nothing was recorded
@@ -100,7 +110,7 @@ def test_relation_graph_node_ids_name_no_phone(resolved_city, make_api):
     phones = {r["master_id"]: r["phone"] for r in _mentions(s, "phone_subscriber") if r.get("phone")}
     inside = set(_pick(s, True, n=4000))
     mid = next(r["master_id"] for r in _mentions(s) if r["mention_id"] in inside and r["master_id"] in phones)
-    f = api.get(f"/api/persons/{mid}", headers=api.headers("paichusuo01", TICKET)).json()  # clearance 1
+    f = api.get(f"/api/persons/{mid}", headers=api.headers("paichusuo01", STATION_CASE)).json()  # clearance 1
     rel = f["relations"]
     phone_nodes = [n for n in rel["nodes"] if n["kind"] == "phone"]
     assert phone_nodes and all(n["label"].count("*") == 4 for n in phone_nodes)

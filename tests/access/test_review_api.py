@@ -62,8 +62,11 @@ def test_review_explain_and_judge_follow_need_to_know(resolved_city, make_api):
     assert tuple(sorted((a, b))) in {tuple(sorted(p)) for p in cannot}
 
     from zhijing.access.masking import mask_identifiers
+    from zhijing.access.seed import name_subjects
+    from zhijing.serving.person_file import mentions_placed
 
-    low = api.headers("paichusuo01", TICKET)  # a ticket: only conflicts inside the station's jurisdiction
+    name_subjects(s, TICKET, [r["master_id"] for r in mentions_placed(s, list(inside))])
+    low = api.headers("paichusuo01", TICKET)  # a ticket: only conflicts between persons it names
     seen = {tuple(i["mentions"]) for i in api.get("/api/persons/review", headers=low).json()["items"]}
     shown = lambda ids: tuple(mask_identifiers(list(ids), 1))  # noqa: E731 -- a mention id holding an account is masked at clearance 1
     assert shown(inside) in seen and shown(mixed) not in seen

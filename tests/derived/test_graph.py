@@ -183,13 +183,20 @@ def test_graph_routes_refuse_and_explain(graph_city, make_api):
 def test_a_low_clearance_caller_sees_masked_phones_and_accounts(graph_city, make_api):
     settings, city, _ = graph_city
     fraud = _structure(city, "fraud_ring")
+    from zhijing.access.guard import load_user
+    from zhijing.access.seed import add_purpose
+    from zhijing.config import get_settings
+
     api = make_api(settings.home)
-    r = api.get("/api/graph/expand", params={"subject": f"A:{fraud['collection_accounts'][0]}", "hops": 1},
-                headers=api.headers("paichusuo01", "ticket:GD2026000001"))  # fmt: skip
+    order = "order:KZ2026-GRAPH"  # a control order naming nobody: the graph, every person hidden
+    add_purpose(get_settings(), order, "布控令", load_user(get_settings(), "paichusuo01").unit, ["paichusuo01"])
+    subject = {"subject": f"A:{fraud['collection_accounts'][0]}", "hops": 1}
+    assert api.get("/api/graph/expand", params=subject, headers=api.headers("paichusuo01", "ticket:GD2026000001")).status_code == 403
+    r = api.get("/api/graph/expand", params=subject, headers=api.headers("paichusuo01", order))
     assert r.status_code == 200, r.text
     nodes, edges = r.json()["nodes"], r.json()["edges"]
     assert len({n["id"] for n in nodes}) == len(nodes)
-    hidden = {n["id"] for n in nodes if n["label"] == "无权查看"}  # outside the ticket's jurisdiction
+    hidden = {n["id"] for n in nodes if n["label"] == "无权查看"}  # persons the order does not name
     assert all(not e["evidence"] for e in edges if e["source"] in hidden or e["target"] in hidden)
     accounts = [n for n in nodes if n["kind"] == "account"]
     assert accounts and all("*" in n["key"] and "*" in n["id"] for n in accounts)

@@ -87,16 +87,26 @@ def test_the_graph_takes_the_workbench_forms_and_explains_a_subject_without_edge
 
 
 def test_a_station_officers_search_pages_after_the_need_to_know_filter(workbench, wb_api):
-    """The need to know filters first, then the page is cut: a station officer's small pages
-    are full, ``total`` counts what they may see and ``more`` says whether another page follows."""
-    h = wb_api.headers("paichusuo01", "ticket:GD2026000001")
+    """The need to know filters first, then the page is cut: under an order naming half the
+    persons a case finds, a station officer's small pages are full, ``total`` counts what
+    they may see and ``more`` says whether another page follows."""
+    from zhijing.access.guard import load_user
+    from zhijing.access.seed import add_purpose
+
+    case = wb_api.get("/api/search", params={"q": "酒店", "limit": 100}, headers=wb_api.headers("xingzhen01", DEMO_CASE)).json()
+    persons = [g["id"] for g in case["groups"] if g["kind"] == "person"]
+    assert len(persons) >= 20
+    order = "order:KZ2026-PAGING"
+    add_purpose(workbench.settings, order, "布控令", load_user(workbench.settings, "paichusuo01").unit, ["paichusuo01"], subjects=persons[::2])
+    h = wb_api.headers("paichusuo01", order)
     get = lambda **p: wb_api.get("/api/search", params={"q": "酒店", **p}, headers=h).json()  # noqa: E731
     big = [get(limit=100)]
     while big[-1]["more"]:
         big.append(get(limit=100, offset=100 * len(big)))
     seen = [g["group"] for p in big for g in p["groups"]]
-    assert len(seen) >= 3 and len(set(seen)) == len(seen) and all(p["total"] == len(seen) for p in big)
-    size = 25
+    assert {f"person:{m}" for m in persons[::2]} <= set(seen) and not {f"person:{m}" for m in persons[1::2]} & set(seen)
+    assert len(set(seen)) == len(seen) and all(p["total"] == len(seen) for p in big)
+    size = 5
     pages = [get(limit=size, offset=o) for o in range(0, len(seen), size)]
     assert [g["group"] for p in pages for g in p["groups"]] == seen
     assert all(p["total"] == len(seen) for p in pages)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from zhijing.access.seed import DEMO_CASE
+from zhijing.access.seed import DEMO_CASE, STATION_CASE
 from zhijing.lake.store import current_files
 
 
@@ -16,7 +16,7 @@ def test_person_file_through_the_access_layer(resolved_city, make_api):
     from zhijing.config import get_settings
     from zhijing.serving.person_file import places_of
 
-    station = jurisdiction(load_user(get_settings(), "paichusuo01").unit)  # a ticket sees its station's jurisdiction
+    station = jurisdiction(load_user(get_settings(), "paichusuo01").unit)  # the station's own case, at clearance 1
     masters = duckdb.sql(f"SELECT * FROM read_parquet({current_files(get_settings(), 'entities', 'persons_master')!r}) "
                          "WHERE citizen_id IS NOT NULL AND phone IS NOT NULL ORDER BY mentions DESC, master_id").df()  # fmt: skip
     placed = places_of(get_settings(), masters.master_id.tolist())
@@ -24,7 +24,7 @@ def test_person_file_through_the_access_layer(resolved_city, make_api):
     mid, name, cid, phone = masters.master_id[0], masters.name[0], masters.citizen_id[0], masters.phone[0]
     assert api.get(f"/api/persons/{mid}", headers=api.headers("xingzhen01")).status_code == 403  # no purpose
 
-    low = api.get("/api/persons/search", params={"q": name}, headers=api.headers("paichusuo01", "ticket:GD2026000001"))
+    low = api.get("/api/persons/search", params={"q": name}, headers=api.headers("paichusuo01", STATION_CASE))
     assert low.status_code == 200
     row = next(r for r in low.json()["results"] if r["master_id"] == mid)
     assert row["citizen_id"] == cid[:4] + "*" * 10 + cid[-4:] and row["phone"] == phone[:3] + "****" + phone[-4:]

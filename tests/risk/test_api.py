@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from zhijing.access.seed import add_purpose
+from zhijing.access.seed import DEMO_CASE, add_purpose
 from zhijing.derived.risk import data
 
 
@@ -31,6 +31,10 @@ def test_risk_api(risk_home, make_api):
     wid = mule[0]["id"]
     assert api.get(f"/api/risk/warnings/{wid}", headers=api.headers("xingzhen01")).status_code == 403
     assert api.get(f"/api/risk/warnings/{wid}/person", headers=api.headers("xingzhen01")).status_code == 403
+    for other in (DEMO_CASE, "emergency:PH2026-01"):  # a fraud-mule warning opens under a fraud case, not the burglary case
+        for path in ("person", "flows"):
+            r = api.get(f"/api/risk/warnings/{wid}/{path}", headers=api.headers("xingzhen01", other))
+            assert r.status_code == 403 and "own kind" in r.json()["detail"] and "PM" not in r.text
     h = api.headers("xingzhen01", "case:A330200000000002")
     full = api.get(f"/api/risk/warnings/{wid}/person", headers=h).json()
     assert full["subject"].startswith("PM")

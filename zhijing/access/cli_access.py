@@ -16,5 +16,6 @@ def decide(settings, username: str, stated: str, permission: str) -> tuple[Acces
     check = purposes.check(settings, user.username, user.unit, stated)
     ok = check.ok and check.in_scope and permitted(user, permission, check)
     reason = None if ok else (check.reason or f"not permitted: {permission}")
-    ctx = AccessContext(permission, user, stated, check.kind, client="cli", subjects=check.subjects, assigned=check.assigned)
+    ctx = AccessContext(permission, user, stated, check.kind, client="cli", subjects=check.subjects, assigned=check.assigned,
+                        topic=check.topic)
     return ctx, ok, reason

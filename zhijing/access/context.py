@@ -34,3 +34,10 @@ def assigned_of(settings) -> Callable[[str], set[str]]:
         for r in conn.execute(sa.select(models.assignments)):
             table.setdefault(r.ref, set()).add(r.username)
     return lambda ref: table.get(ref, set())
+
+
+def topic_of(settings) -> Callable[[str], str | None]:
+    """Purpose -> what it is about (a case's matter, a ticket's service)."""
+    with models.engine(settings).connect() as conn:
+        table = {r.ref: r.topic for r in conn.execute(sa.select(models.purposes.c.ref, models.purposes.c.topic))}
+    return table.get

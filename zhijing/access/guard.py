@@ -24,7 +24,7 @@ from zhijing.config import get_settings
 from zhijing.errors import AccessDenied
 
 THROTTLED = "too many refused requests from this address: try again later"
-OUTSIDE = "this person is outside your jurisdiction and not named by the purpose"
+OUTSIDE = "this person is not named by the purpose and outside what it opens"
 OPERATION_OF = {"read": "consult", "search": "consult", "list": "consult", "export": "disclose", "judge": "alter", "push": "collect",
                 "write": "alter", "close": "alter", "combine": "combine", "erase": "erase", "approve": "alter"}  # fmt: skip
 
@@ -53,6 +53,7 @@ class AccessContext:
     subjects: tuple[str, ...] = ()  # the persons the purpose names
     refusal: str | None = None  # set when the route refuses a record after the request passed
     assigned: bool = False  # assigned to the purpose (not only supervising the unit that holds it)
+    topic: str = ""  # what the purpose is about: a case's matter, a ticket's service
 
     def audit(self, operation: str, records: list[str] | None = None, query: str | None = None, outcome: str = "allowed") -> None:
         """Note what the route touched; the guard writes one event when the request ends."""
@@ -196,7 +197,7 @@ def require(permission: str, person_data: bool = True, audited: bool = False, ta
                           lambda: purposes.check(settings, ctx.user.username, ctx.user.unit, stated), lambda c: c.fresh())
                  if person_data else None)  # fmt: skip
         if check is not None:
-            ctx.purpose_kind, ctx.subjects, ctx.assigned = check.kind, check.subjects, check.assigned
+            ctx.purpose_kind, ctx.subjects, ctx.assigned, ctx.topic = check.kind, check.subjects, check.assigned, check.topic
             if not check.ok or not check.in_scope:
                 raise await _refuse(settings, 403, check.reason or "purpose refused", ctx, audited)
         granted = bool(target) and grants.holds(settings, ctx.user.department, permission, request.path_params.get(target, ""))

@@ -24,10 +24,10 @@ def run_oversight(settings: Settings, household_of: Callable[[str], str | None])
     household) comes from the serving store, a layer above access: the caller at the top
     passes it (api/scheduler.py)."""
     from zhijing.access import oversight
-    from zhijing.access.context import assigned_of, home_of, roles_of, subjects_of
+    from zhijing.access.context import assigned_of, home_of, roles_of, subjects_of, topic_of
 
     return oversight.run(settings, subjects_of(settings), household_of, home_of(settings),
-                         roles_of(settings), assigned_of(settings))
+                         roles_of(settings), assigned_of(settings), topic_of(settings))
 
 
 def purge_audit(settings: Settings, days: int | None = None) -> int:

@@ -44,7 +44,9 @@ purposes = sa.Table(
     sa.Column("status", sa.String(16), nullable=False, default="open"),  # open | closed
     sa.Column("expires_at", sa.DateTime(timezone=True)),
     sa.Column("subjects", sa.Text),  # master/person ids the purpose names, comma separated
+    sa.Column("topic", sa.String(32)),  # what it is about: a case's matter (fraud, burglary…), a ticket's service
 )  # fmt: skip
+ADDED_COLUMNS = {"acc_purposes": ("topic",)}  # columns newer than a deployment's database: added on first open
 
 assignments = sa.Table(
     "acc_assignments", metadata,
@@ -63,7 +65,19 @@ revoked = sa.Table(
 def engine_for(url: str) -> sa.Engine:
     eng = sa.create_engine(url, future=True)
     metadata.create_all(eng)
+    _add_columns(eng)
     return eng
+
+
+def _add_columns(eng: sa.Engine) -> None:
+    """Add the columns a database made by an older version lacks (nullable, so no data is touched)."""
+    inspector = sa.inspect(eng)
+    for table, columns in ADDED_COLUMNS.items():
+        have = {c["name"] for c in inspector.get_columns(table)}
+        for name in (c for c in columns if c not in have):
+            col = metadata.tables[table].c[name]
+            with eng.begin() as conn:
+                conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {name} {col.type.compile(eng.dialect)}"))
 
 
 def engine(settings) -> sa.Engine:

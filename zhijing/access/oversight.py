@@ -15,7 +15,12 @@ dismisses each flag, and the review is itself audited.
   was approved by the one who exported it;
 - supervisor_read: a read under a purpose the reader only supervises, not assigned to;
 - admin_read: an administrator or auditor reading a person's data (separation of duties);
-- many_refusals: a user refused again and again in one day (probing the need to know).
+- many_refusals: a user refused again and again in one day (probing the need to know);
+- off_topic: a purpose used outside its subject — a warning opened under a purpose of
+  another kind (a fraud-mule warning under a burglary case, or under a service ticket).
+
+A service ticket or a control order that names nobody opens nobody: every person read
+under it is an unrelated read.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ READS = ("consult", "disclose")  # an export reads the file it discloses
 OVERSEERS = {"admin", "auditor"}
 _UNAPPROVED = re.compile(r"request (\S+) approval required")
 _SELF_APPROVED = re.compile(r"request (\S+) approved by (\S+)")
+_NEEDS_TOPIC = re.compile(r" topic (\S+)$")  # a read that opens only under purposes of these topics (a|b)
+NAMING = ("ticket:", "order:")  # purposes that open only the persons they name
 
 flags = sa.Table(
     "acc_flags", models.metadata,
@@ -82,10 +89,12 @@ def refusals_frame(events: list[dict]) -> pd.DataFrame:
 def detect(events: list[dict], subjects_of: Callable[[str], set[str]],
            household_of: Callable[[str], str | None], home_of: Callable[[str], str | None],
            roles_of: Callable[[str], set[str]] | None = None,
-           assigned_of: Callable[[str], set[str]] | None = None) -> list[dict]:  # fmt: skip
+           assigned_of: Callable[[str], set[str]] | None = None,
+           topic_of: Callable[[str], str | None] | None = None) -> list[dict]:  # fmt: skip
     """All flags for ``events``; the callables say which persons a purpose names, which
-    household a person record belongs to, which household a user lives in, a user's roles
-    and who is assigned to a purpose (the last two switch on the duty rules)."""
+    household a person record belongs to, which household a user lives in, a user's roles,
+    who is assigned to a purpose (the last two switch on the duty rules) and what a purpose
+    is about (switches on off_topic)."""
     df = reads_frame(events)
     out: list[dict] = []
 
@@ -97,9 +106,11 @@ def detect(events: list[dict], subjects_of: Callable[[str], set[str]],
         return out
     _duty_rules(df, flag, roles_of, assigned_of)
 
+    if topic_of is not None:
+        _topic_rule(df, flag, topic_of)
     for (actor, purpose), g in df.groupby(["actor", "purpose"]):
         named = subjects_of(purpose)
-        if named:
+        if named or str(purpose).startswith(NAMING):
             stray = g[~g.record.isin(named)]
             for rec, h in stray.groupby("record"):
                 flag("unrelated_read", actor, rec, f"{actor} read {rec}, not named by {purpose}", h.seq)
@@ -123,6 +134,16 @@ def detect(events: list[dict], subjects_of: Callable[[str], set[str]],
             for rec, h in own.groupby("record"):
                 flag("relatives", actor, rec, f"{actor} read {rec}, a member of their own household", h.seq)
     return out
+
+
+def _topic_rule(df: pd.DataFrame, flag, topic_of) -> None:
+    """Reads that open only under purposes of some topics (a warning: the matters of its
+    model) made under a purpose of another."""
+    for e in df.drop_duplicates("seq").itertuples():
+        needs = _NEEDS_TOPIC.search(e.query)
+        if needs and e.purpose and topic_of(e.purpose) not in needs.group(1).split("|"):
+            flag("off_topic", e.actor, e.purpose, f"{e.actor} used {e.purpose} ({topic_of(e.purpose) or 'no topic'}) "
+                 f"for what opens under {needs.group(1)}", [e.seq])  # fmt: skip
 
 
 def _refusal_rules(refused: pd.DataFrame, flag) -> None:
@@ -156,9 +177,9 @@ def _duty_rules(df: pd.DataFrame, flag, roles_of, assigned_of) -> None:
                 flag("admin_read", actor, rec, f"{actor} (administration or audit) read {rec}", g.seq)
 
 
-def run(settings, subjects_of, household_of, home_of, roles_of=None, assigned_of=None) -> int:
+def run(settings, subjects_of, household_of, home_of, roles_of=None, assigned_of=None, topic_of=None) -> int:
     """Detect over the whole audit log and store new flags; returns how many are new."""
-    found = detect(log_for(settings).all_events(), subjects_of, household_of, home_of, roles_of, assigned_of)
+    found = detect(log_for(settings).all_events(), subjects_of, household_of, home_of, roles_of, assigned_of, topic_of)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     new = 0
     with models.engine(settings).begin() as conn:

@@ -27,6 +27,7 @@ class PurposeCheck:
     subjects: tuple[str, ...] = ()
     assigned: bool = False  # assigned to the purpose, not only supervising its unit
     expires_at: datetime | None = None  # a usable purpose is usable until then
+    topic: str = ""  # what the purpose is about: a case's matter, a ticket's service
 
     def fresh(self) -> bool:
         """Still as checked: no expiry passed since (for checks remembered between requests)."""
@@ -61,9 +62,10 @@ def check(settings, username: str, user_unit: str, raw: str | None) -> PurposeCh
         supervises = user_unit in unit_chain(conn, p.unit_code)[1:]
     subjects = tuple(s for s in (p.subjects or "").split(",") if s)
     expires = _aware(p.expires_at) if p.expires_at is not None else None
+    topic = p.topic or ""
     if not (assigned or supervises):
-        return PurposeCheck(True, kind, raw, False, "you are not assigned to this purpose", subjects, expires_at=expires)
-    return PurposeCheck(True, kind, raw, True, None, subjects, assigned, expires)
+        return PurposeCheck(True, kind, raw, False, "you are not assigned to this purpose", subjects, expires_at=expires, topic=topic)
+    return PurposeCheck(True, kind, raw, True, None, subjects, assigned, expires, topic)
 
 
 def _aware(dt: datetime) -> datetime:

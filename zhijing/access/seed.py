@@ -39,14 +39,24 @@ def add_user(settings, username: str, name: str, unit: str, department: str, pas
 
 
 def add_purpose(settings, ref: str, title: str, unit: str, assigned: list[str], status: str = "open",
-                expires_at: datetime | None = None, subjects: list[str] | None = None) -> None:  # fmt: skip
+                expires_at: datetime | None = None, subjects: list[str] | None = None, topic: str | None = None) -> None:  # fmt: skip
+    """A purpose; ``topic`` says what it is about: a case's matter (``fraud``, ``burglary``…,
+    which warnings it may open), a ticket's service (``hukou_certificate``…, which fields it opens)."""
     kind = ref.split(":", 1)[0]
     with models.engine(settings).begin() as conn:
         _upsert(conn, models.purposes, "ref", {"ref": ref, "kind": kind, "title": title, "unit_code": unit, "status": status,
-                                               "expires_at": expires_at, "subjects": ",".join(subjects or [])})  # fmt: skip
+                                               "expires_at": expires_at, "subjects": ",".join(subjects or []), "topic": topic})  # fmt: skip
         conn.execute(sa.delete(models.assignments).where(models.assignments.c.ref == ref))
         if assigned:
             conn.execute(sa.insert(models.assignments), [{"ref": ref, "username": u} for u in assigned])
+
+
+def name_subjects(settings, ref: str, subjects: list[str]) -> None:
+    """Name persons in a purpose (a ticket's applicants, an order's targets): it opens them."""
+    with models.engine(settings).begin() as conn:
+        old = conn.execute(sa.select(models.purposes.c.subjects).where(models.purposes.c.ref == ref)).scalar() or ""
+        named = list(dict.fromkeys([*(s for s in old.split(",") if s), *subjects]))
+        conn.execute(sa.update(models.purposes).where(models.purposes.c.ref == ref).values(subjects=",".join(named)))
 
 
 def set_purpose_status(settings, ref: str, status: str) -> None:
@@ -60,6 +70,8 @@ def _upsert(conn, table, key: str, values: dict) -> None:
 
 
 DEMO_CASE = "case:A330200000000001"  # the burglary series, assigned to xingzhen01
+STATION_CASE = "case:A330200000000004"  # a station's public-order case, worked by paichusuo01 (clearance 1)
+DEMO_TICKET = "ticket:GD2026000001"  # a station's 户籍证明 ticket: opens the persons it names, the household fields only
 DEMO_USERS = [
     # username, name, unit (tier), department, roles, clearance, description
     ("xingzhen01", "陈刑侦", "分局", "刑侦", "officer", 2, "刑侦民警 (分局) — assigned to the burglary series and fraud cases"),
@@ -103,10 +115,11 @@ def seed_demo(settings) -> list[tuple[str, str, str]]:
         logins.append((username, password, what))
     (settings.state_dir / "demo_logins.txt").unlink(missing_ok=True)  # where older versions kept them in clear
     now = datetime.now(UTC)
-    add_purpose(settings, DEMO_CASE, "鄞州入室盗窃系列案", by_tier["分局"], ["xingzhen01", "kezhang01", "fenxi01"])
-    add_purpose(settings, "case:A330200000000002", "冒充客服电信诈骗案", by_tier["分局"], ["xingzhen01"])
-    add_purpose(settings, "case:A330200000000003", "已结纠纷案", station, ["xingzhen01", "paichusuo01"], status="closed")
-    add_purpose(settings, "ticket:GD2026000001", "户籍证明开具工单", station, ["paichusuo01", "weijian01"])
+    add_purpose(settings, DEMO_CASE, "鄞州入室盗窃系列案", by_tier["分局"], ["xingzhen01", "kezhang01", "fenxi01"], topic="burglary")
+    add_purpose(settings, "case:A330200000000002", "冒充客服电信诈骗案", by_tier["分局"], ["xingzhen01"], topic="fraud")
+    add_purpose(settings, "case:A330200000000003", "已结纠纷案", station, ["xingzhen01", "paichusuo01"], status="closed", topic="dispute")
+    add_purpose(settings, STATION_CASE, "辖区治安案件", station, ["paichusuo01"], topic="public_order")
+    add_purpose(settings, DEMO_TICKET, "户籍证明开具工单", station, ["paichusuo01"], topic="hukou_certificate")
     add_purpose(settings, "emergency:PH2026-01", "公共卫生应急(密接排查)", by_tier["市局"], ["xingzhen01", "zhihui01"],
                 expires_at=now + timedelta(days=14))  # fmt: skip
     return logins

@@ -23,6 +23,7 @@ class History:
     truth: set[tuple[str, str | None, str | None]]  # (rule, actor, subject) planted
     roles: dict[str, set[str]] = field(default_factory=dict)  # user -> roles
     assigned: dict[str, set[str]] = field(default_factory=dict)  # purpose -> users assigned to it
+    topics: dict[str, str] = field(default_factory=dict)  # purpose -> what it is about (a case's matter)
 
 
 def build(seed: int = 1, officers: int = 40, days: int = 20) -> History:
@@ -84,7 +85,8 @@ def build(seed: int = 1, officers: int = 40, days: int = 20) -> History:
 
 def build_duties(seed: int = 1, officers: int = 12, days: int = 10) -> History:
     """Casework with exports (some approved by a second officer) and a few refusals, plus
-    planted misuse of exports, supervision, administration and probing."""
+    planted misuse of exports, supervision, administration, probing and a warning opened
+    under a case of another kind."""
     rng = np.random.default_rng(seed)
     persons = [f"M{i:06d}" for i in range(3000)]
     h = History([], {}, {}, {}, set(), {}, {})
@@ -131,6 +133,10 @@ def build_duties(seed: int = 1, officers: int = 12, days: int = 10) -> History:
     for k in range(12):  # officer05 probes persons outside his need to know
         h.events.append(_ev("officer05", "U1", "case:B050", [], probe + pd.Timedelta(minutes=k), outcome="refused"))
     h.truth.add(("many_refusals", "officer05", str(probe.date())))
+    h.topics.update({"case:B070": "burglary", "case:B080": "fraud"})  # a fraud-mule warning opens under a fraud case
+    for actor, case in (("officer07", "case:B070"), ("officer08", "case:B080")):
+        h.events.append(_ev(actor, "U3", case, [sorted(h.subjects[case])[0]], probe, query="risk warning 7 topic fraud"))
+    h.truth.add(("off_topic", "officer07", "case:B070"))
     h.events.sort(key=lambda e: e.time)
     return h
 

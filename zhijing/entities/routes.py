@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from pydantic import BaseModel
 
+from zhijing.access import services
 from zhijing.access.guard import AccessContext, require
 from zhijing.config import get_settings
 from zhijing.entities import explain as explainer
@@ -136,7 +137,8 @@ def opaque_relations(ctx: AccessContext, relations: dict[str, list[dict]]) -> di
 
 def masked_file(ctx: AccessContext, master_id: str, what: str) -> dict[str, Any]:
     """The person file, need-to-know checked and audited, with every value the caller's
-    clearance does not reach masked — facts, their provenance, relations, records, timeline."""
+    clearance does not reach masked — facts, their provenance, relations, records, timeline —
+    and, under a service ticket, only the fields its service needs."""
     f = person_file.person_file(get_settings(), master_id)
     if f is None:
         raise HTTPException(404, "no such person")
@@ -153,7 +155,7 @@ def masked_file(ctx: AccessContext, master_id: str, what: str) -> dict[str, Any]
     f["records"] = [_mask_record(ctx, r) for r in f["records"]]
     f["timeline"] = [{**e, "record_id": key(e["dataset"], e["record_id"])} for e in f["timeline"]]
     f.pop("mention_ids")
-    return f
+    return services.restricted(f, ctx.topic) if ctx.purpose_kind == "ticket" else f  # a ticket: only what its service needs
 
 
 @router.get("/{master_id}")

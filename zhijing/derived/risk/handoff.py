@@ -48,6 +48,7 @@ def hand_off(settings: Settings, username: str, emergency: str, index: list[str]
         list(to),
         expires_at=e.expires_at,
         subjects=names,
+        topic="health_handoff",
     )
     rows = found.drop_duplicates(["contact_master", "index_master", "channel"])[COLUMNS]
     with loop.engine(settings).begin() as conn:

@@ -24,6 +24,7 @@ class ModelSpec:
     person: bool  # warnings name a person (opened only under a purpose, audited)
     department: str  # who triages: 经侦 / 治安 / 交警 / 指挥中心
     clock: tuple[str, str] | None = None  # (dataset, time column) whose newest record is the model's present
+    topics: tuple[str, ...] = ()  # the matters of the cases its person warnings open under (a purpose of their own kind)
 
     def load(self):
         return importlib.import_module(f"zhijing.derived.risk.{self.module}")
@@ -49,10 +50,12 @@ class ModelSpec:
 
 TRANSFERS = ("bank_transaction", "交易时间")
 MODELS = {m.name: m for m in (
-    ModelSpec("fundraising", "非法集资预警", "fundraising", ("bank_transaction", "bank_account", "public_complaint"), False, "经侦", TRANSFERS),
-    ModelSpec("pyramid", "传销预警", "pyramid", ("bank_transaction", "entities/person_links"), True, "经侦", TRANSFERS),
-    ModelSpec("mules", "涉诈账户预警", "mules", ("bank_transaction", "incident_110", "entities/person_links"), True, "刑侦", TRANSFERS),
-    ModelSpec("aml", "洗钱形态识别", "aml", ("bank_transaction",), True, "经侦", TRANSFERS),
+    ModelSpec("fundraising", "非法集资预警", "fundraising", ("bank_transaction", "bank_account", "public_complaint"), False, "经侦", TRANSFERS,
+              ("fundraising",)),
+    ModelSpec("pyramid", "传销预警", "pyramid", ("bank_transaction", "entities/person_links"), True, "经侦", TRANSFERS, ("pyramid",)),
+    ModelSpec("mules", "涉诈账户预警", "mules", ("bank_transaction", "incident_110", "entities/person_links"), True, "刑侦", TRANSFERS,
+              ("fraud",)),
+    ModelSpec("aml", "洗钱形态识别", "aml", ("bank_transaction",), True, "经侦", TRANSFERS, ("money_laundering", "fraud")),
     ModelSpec("hotspots", "入室盗窃热点预测", "hotspots", ("case_info", "districts", "standard_address"), False, "治安", ("case_info", "FASJ")),
     ModelSpec("blackspots", "道路事故黑点", "blackspots", ("traffic_accident", "standard_address"), False, "交警"),
     ModelSpec("crowd", "人员聚集密度", "crowd", ("door_access", "checkpoint_read"), False, "指挥中心"),

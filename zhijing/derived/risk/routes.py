@@ -126,19 +126,30 @@ def warning(wid: str, ctx=Depends(require("risk:read", person_data=False))) -> d
     return _json(w)
 
 
+def _opened(ctx, wid: str, what: str = "") -> dict:
+    """A warning opened under the caller's purpose, audited as a consult naming what it
+    needs: a person warning opens only under a case (or order) of its own kind — a mule
+    warning under a fraud case, never under a burglary case or a service ticket."""
+    w = _warning(wid)
+    spec = MODELS.get(w["model"])
+    topics = spec.topics if spec else ()
+    if w["person"] and not (ctx.purpose_kind in ("case", "order") and ctx.topic in topics):
+        raise ctx.refuse([w["subject"]], f"this warning opens under a case of its own kind ({', '.join(topics) or '—'}), not this purpose")
+    ctx.audit("consult", [w["subject"]] if w["person"] else [], f"risk warning {wid}{what} topic {'|'.join(topics) or '-'}")
+    return w
+
+
 @router.get("/warnings/{wid}/person")
 def warning_person(wid: str, ctx=Depends(require("person:read"))) -> dict:
-    """A person warning in full, under the caller's purpose (audited as a consult)."""
-    w = _warning(wid)
-    ctx.audit("consult", [w["subject"]] if w["person"] else [], f"risk warning {wid}")
-    return _json(w)
+    """A person warning in full, under a purpose of its kind (audited as a consult)."""
+    return _json(_opened(ctx, wid))
 
 
 @router.get("/warnings/{wid}/flows")
 def flows(wid: str, ctx=Depends(require("person:read"))) -> dict:
     """The transfers around a warning's accounts (nodes and links for the evidence graph);
-    account numbers are personal data, so this needs a purpose and is audited."""
-    w = _warning(wid)
+    account numbers are personal data, so this needs a purpose of the warning's kind and is audited."""
+    w = _opened(ctx, wid, " flows")
     ev = w["evidence"]
     accounts = sorted(
         {a for a in [ev.get("account"), *ev.get("accounts", [])] if a}
@@ -148,7 +159,7 @@ def flows(wid: str, ctx=Depends(require("person:read"))) -> dict:
         return {"nodes": [], "links": []}
     tx = data.transfers(get_settings())
     tx = tx[tx.payer.isin(accounts) | tx.payee.isin(accounts)].nlargest(300, "amount")
-    ctx.audit("consult", accounts, f"risk warning {wid} flows")
+    ctx.audit("consult", accounts)
     nodes = sorted(set(tx.payer) | set(tx.payee))
     return {"nodes": [{"id": n, "focus": n in accounts} for n in nodes],
             "links": [{"source": r.payer, "target": r.payee, "amount": float(r.amount), "time": shown(r.ts)} for r in tx.itertuples()]}  # fmt: skip

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
+from zhijing.access import services
 from zhijing.access.guard import AccessContext, require
 from zhijing.config import get_settings
 from zhijing.derived.workbench import (
@@ -101,6 +102,11 @@ def search_all(q: str = Query(..., max_length=search.MAX_QUERY), dataset: list[s
     """云搜索: every dataset and master, grouped by entity, ranked, highlighted, masked;
     need to know filters the groups first, then ``offset`` pages them (``total`` counts the
     groups the caller may see, ``more`` says whether another page follows)."""
+    if ctx.purpose_kind == "ticket":  # a service ticket searches the persons and its service's datasets only
+        allowed = (*services.service(ctx.topic).datasets, "persons_master")
+        dataset = [d for d in dataset or allowed if d in allowed]
+        if not dataset:
+            return {"query": q, "total": 0, "more": False, "groups": [], "indexed": True, "offset": offset}
     try:
         t0, t1 = subjects.span(start, end)
         found = search.query(get_settings(), q, dataset or None, t0, t1, district, limit=limit, offset=offset,
