@@ -220,8 +220,9 @@ def require(permission: str, person_data: bool = True, audited: bool = False, ta
     return dependency
 
 
-def audit_before_response(app) -> None:
-    """Run the exit of every guard dependency of ``app`` before the response is sent.
+def audit_before_response(routes: list) -> None:
+    """Run the exit of every guard dependency of ``routes`` (every route of the app, which
+    api/app.py enumerates) before the response is sent.
 
     FastAPI runs the code after ``yield`` in a dependency once the response has gone, unless
     the dependency is declared ``Depends(..., scope="function")``; the audit event the guard
@@ -234,15 +235,13 @@ def audit_before_response(app) -> None:
 
     from fastapi import params
 
-    from zhijing.api.app import all_routes
-
     def guards(route):
         endpoint = getattr(route, "endpoint", None)
         defaults = [p.default for p in inspect.signature(endpoint).parameters.values()] if endpoint else []
         return [d for d in [*defaults, *getattr(route, "dependencies", [])]
                 if isinstance(d, params.Depends) and hasattr(d.dependency, "__zhijing_permission__")]  # fmt: skip
 
-    for route in all_routes(app):
+    for route in routes:
         for declaration in guards(route):
             object.__setattr__(declaration, "scope", "function")
         stack = [getattr(route, "dependant", None)]

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from zhijing import __version__
 from zhijing.access.boundary import IdentifierMask
+from zhijing.access.guard import audit_before_response
 from zhijing.api import hardening
 from zhijing.config import get_settings
 from zhijing.errors import AccessDenied, NotReady, ZhijingError
@@ -64,9 +65,7 @@ def create_app() -> FastAPI:
                 continue
             raise
         module.register(app)
-    from zhijing.access.guard import audit_before_response
-
-    audit_before_response(app)  # the audit event is durable before the response leaves
+    audit_before_response(all_routes(app))  # the audit event is durable before the response leaves
     return app
 
 
