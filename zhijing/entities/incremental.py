@@ -82,7 +82,7 @@ def _link(settings, con: duckdb.DuckDBPyConnection, model_path, changed: list[st
                       UNION ALL SELECT mention_id, master_id, '{run_id}', 1.0, NULL FROM fresh_masters)""")  # fmt: skip
     _publish(settings, con, lineage, replace=n_gone > 0)
     masters = _update_persons_master(settings, con, lineage)
-    inputs = pa.table({"dataset": pa.array(masters_mod.INPUTS, pa.string())})
+    inputs = pa.table({"dataset": pa.array(masters_mod.inputs(settings), pa.string())})
     con.register("master_inputs", inputs)
     if con.execute("SELECT count(*) FROM new_m WHERE phone IS NOT NULL OR dataset IN (SELECT dataset FROM master_inputs)").fetchall()[0][0]:
         masters_mod.build_all(settings, lineage)  # a new phone, owner, officer or legal representative

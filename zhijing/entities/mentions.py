@@ -19,21 +19,15 @@ from __future__ import annotations
 import duckdb
 
 from zhijing.lake.store import current_files, current_manifest
+from zhijing.model import build as model_build
+from zhijing.model import read
+from zhijing.model import types as model_types
+from zhijing.model.build import q
 from zhijing.sources.spec import load_spec
 
 COLUMNS = ("mention_id", "dataset", "record_id", "role", "name", "name_pinyin", "citizen_id", "id_raw", "sex",
            "birth_date", "phone", "phone_raw", "address", "address_district", "address_code", "address_detail",
            "community", "company", "seen_at")  # fmt: skip
-
-# dataset -> {evidence column: SQL over the clean dataset's fields}
-CONTEXT = {
-    "door_access": {"community": "community_code"},  # the card holder's community (门禁卡按小区发放)
-    "hukou_person": {"community": "substr(DZBM, 1, 14)"},  # 地址编码: its first 14 characters are the community
-    "floating_person": {"community": "substr(DZBM, 1, 14)"},  # the dwelling's 地址编码, likewise
-    "enterprise": {"company": "uscc"},
-    "enterprise_person": {"company": "uscc"},
-}
-
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -52,13 +46,6 @@ def _select(dataset: str, role, columns: set[str], time_field: str | None) -> st
 
     seen = f"CAST({_q(time_field)} AS TIMESTAMP)" if time_field and time_field in columns else "NULL"
     born = f"strftime(TRY_CAST({_q(role.birth_date)} AS DATE), '%Y%m%d')" if role.birth_date in columns else "NULL"
-    ctx = CONTEXT.get(dataset, {})
-
-    def context(name: str) -> str:
-        expr = ctx.get(name)
-        fields = [c for c in columns if c in (expr or "")]
-        return f"CAST({expr} AS VARCHAR)" if expr and fields else "NULL"
-
     return f"""
       SELECT '{dataset}|' || _record_id || '|{role.role}' AS mention_id, '{dataset}' AS dataset,
              _record_id AS record_id, '{role.role}' AS role,
@@ -66,9 +53,37 @@ def _select(dataset: str, role, columns: set[str], time_field: str | None) -> st
              {col('citizen_id')} AS citizen_id, {col('citizen_id', '__raw')} AS id_raw,
              {col('sex')} AS sex, {born} AS birth_date, {col('phone')} AS phone, {col('phone', '__raw')} AS phone_raw,
              {col('address')} AS address, {part('district')} AS address_district, {part('division_code')} AS address_code,
-             {part('detail')} AS address_detail, {context('community')} AS community, {context('company')} AS company,
+             {part('detail')} AS address_detail, NULL::VARCHAR AS community, NULL::VARCHAR AS company,
              {seen} AS seen_at
       FROM read_parquet($files, union_by_name = true)"""
+
+
+def _context(settings, con: duckdb.DuckDBPyConnection) -> str | None:
+    """(mention_id, community, company) from the model: the community of a person's event at a
+    community (a door card is issued per community) or of a registered address code (its first
+    characters, the community place source's ``prefix``), and the company of a membership."""
+    model_build.build(settings, con)
+    model = model_types.load(settings)
+    prefix = next((p.prefix for p in load_spec(settings).places if p.kind == "community" and p.prefix), None)
+    parts = []
+    for name, ev in model.events.items():
+        src = read.source(settings, name)
+        if src is None:
+            continue
+        codes = [c for c, el in ev.properties.items() if el == "place_code"] if prefix else []
+        companies = [ev.affiliation] if ev.affiliation else []
+        for role in ev.person_roles():
+            r = f"t.{q(role)}"
+            if ev.place != "none":
+                parts.append(f"SELECT {r} AS mention_id, t.place_id AS community, NULL AS company FROM {src} t "
+                             f"WHERE t.place_kind = 'community' AND {r} IS NOT NULL")  # fmt: skip
+            parts += [f"SELECT {r}, substr(t.{q(c)}, 1, {prefix}), NULL FROM {src} t WHERE t.{q(c)} IS NOT NULL AND {r} IS NOT NULL"
+                      for c in codes]  # fmt: skip
+            parts += [f"SELECT {r}, NULL, t.{q(c)} FROM {src} t WHERE t.{q(c)} IS NOT NULL AND {r} IS NOT NULL" for c in companies]
+    if not parts:
+        return None
+    return ("SELECT mention_id, CAST(any_value(community) AS VARCHAR) AS community, CAST(any_value(company) AS VARCHAR) AS company "
+            f"FROM ({' UNION ALL '.join(parts)}) GROUP BY 1")
 
 
 def clean_versions(settings) -> dict[str, str]:
@@ -98,6 +113,9 @@ def extract(settings, con: duckdb.DuckDBPyConnection, table: str = "person_menti
             f"NULL::{'TIMESTAMP' if c == 'seen_at' else 'VARCHAR'} AS {c}" for c in COLUMNS) + " WHERE false")  # fmt: skip
         return 0
     con.execute(f"CREATE OR REPLACE TABLE {table} AS " + " UNION ALL ".join(parts))
+    if ctx := _context(settings, con):
+        con.execute(f"""UPDATE {table} SET community = c.community, company = c.company
+                        FROM ({ctx}) c WHERE c.mention_id = {table}.mention_id""")  # fmt: skip
     # a clerk's swap: the name field holds an ID-shaped value and the ID field a name
     con.execute(f"""
       UPDATE {table} SET name = id_raw, id_raw = name

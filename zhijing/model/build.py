@@ -62,7 +62,7 @@ def _time(ref: str | None, spec: DatasetSpec, joined: set[str], tz: str, specs: 
 
 
 def place_tables(con: duckdb.DuckDBPyConnection, settings, spec) -> dict[str, list[str]]:
-    """One temp table ``place_<kind>`` (code, name, lon, lat) per declared place source with
+    """One temp table ``place_<kind>`` (code, name, lon, lat, station, district) per declared place source with
     data; returns {kind: [input files]} (their versions decide what is rebuilt)."""
     out: dict[str, list[str]] = {}
     for p in spec.places:
@@ -71,10 +71,11 @@ def place_tables(con: duckdb.DuckDBPyConnection, settings, spec) -> dict[str, li
             continue
         src = f"read_parquet({files!r}, union_by_name=true)"
         code = f"substr(CAST({q(p.code)} AS VARCHAR), 1, {p.prefix})" if p.prefix else f"CAST({q(p.code)} AS VARCHAR)"
-        name = f"any_value(CAST({q(p.name)} AS VARCHAR))" if p.name else "NULL::VARCHAR"
+        def first(col: str | None) -> str:
+            return f"any_value(CAST({q(col)} AS VARCHAR))" if col else "NULL::VARCHAR"
         con.execute(f"""CREATE OR REPLACE TEMP TABLE {q('place_' + p.kind)} AS
-            SELECT {code} AS code, {name} AS name, avg(TRY_CAST({q(p.lon)} AS DOUBLE)) AS lon,
-                   avg(TRY_CAST({q(p.lat)} AS DOUBLE)) AS lat
+            SELECT {code} AS code, {first(p.name)} AS name, avg(TRY_CAST({q(p.lon)} AS DOUBLE)) AS lon,
+                   avg(TRY_CAST({q(p.lat)} AS DOUBLE)) AS lat, {first(p.station)} AS station, {first(p.district)} AS district
             FROM {src} WHERE {q(p.code)} IS NOT NULL GROUP BY 1""")  # fmt: skip
         out[p.kind] = files
     return out
@@ -149,6 +150,20 @@ def select(settings, spec: DatasetSpec, m: ModelMapping, ev: model_types.EventTy
     return f"SELECT {body} FROM read_parquet({files!r}, union_by_name=true) r {' '.join(joins)} {where}"
 
 
+def select_entity(settings, spec: DatasetSpec, m: ModelMapping, ent: model_types.EntityType) -> str | None:
+    """The SELECT of one dataset's rows as registrations of one entity type (by its key)."""
+    files = current_files(settings, "clean", spec.name)
+    if not files or not m.key:
+        return None
+    key = f"NULLIF(trim(CAST({_ref(m.key, set())} AS VARCHAR)), '')"
+    cols = [lit(m.type), lit(spec.name), "r._record_id", "CAST(r._source_line AS BIGINT)", key]
+    for prop, element in ent.properties.items():
+        ref = key if prop == ent.key else (_ref(m.properties[prop], set()) if prop in m.properties else "NULL")
+        cols.append(f"TRY_CAST({ref} AS DOUBLE)" if element in NUMERIC else f"CAST({ref} AS VARCHAR)")
+    body = ", ".join(f"{c} AS {q(n)}" for c, n in zip(cols, ent.columns(), strict=True))
+    return f"SELECT {body} FROM read_parquet({files!r}, union_by_name=true) r WHERE {key} IS NOT NULL"
+
+
 def _fingerprint(settings, spec: DatasetSpec, m: ModelMapping, ev, places: dict) -> str:
     """What a dataset's rows of a type depend on: versions of its inputs, its mapping, the type."""
     def version(ds: str) -> str | None:
@@ -168,11 +183,12 @@ def build(settings, con: duckdb.DuckDBPyConnection | None = None, types: list[st
     places = place_tables(con, settings, spec)
     specs = {d.name: d for d in spec.datasets}
     report = BuildReport()
-    for name, ev in model.events.items():
+    every = {**{n: e for n, e in model.entities.items() if e.key}, **model.events}
+    for name, kind in every.items():
         if types and name not in types:
             continue
         mapped = [(d, m) for d in spec.datasets for m in d.model if m.type == name]
-        _build_type(settings, con, name, ev, mapped, places, specs, tz, report)
+        _build_type(settings, con, name, kind, mapped, places, specs, tz, report)
     return report
 
 
@@ -194,14 +210,17 @@ def _build_type(settings, con, name, ev, mapped, places, specs, tz, report: Buil
             lineage["inputs"].pop(ds, None)
             publish(settings, "model", name, [], lineage, mode="append", key=ds)
         else:
-            sqls = [s for m in groups[ds] if (s := select(settings, specs[ds], m, ev, places, specs, tz))]
+            sqls = [s for m in groups[ds] if (s := (select_entity(settings, specs[ds], m, ev) if isinstance(ev, model_types.EntityType)
+                                                    else select(settings, specs[ds], m, ev, places, specs, tz)))]  # fmt: skip
             path = staging_dir(settings, f"model-{name}") / "part-0.parquet"
             con.execute(f"COPY ({' UNION ALL '.join(sqls)}) TO {lit(str(path))} (FORMAT parquet)")
             publish(settings, "model", name, [path], lineage, mode="append", key=ds)
             report.rebuilt.append(f"{name}/{ds}")
         before = lineage["inputs"]
     files = current_files(settings, "model", name)
-    if files:
+    if files and isinstance(ev, model_types.EntityType):
+        report.rows[name] = con.execute(f"SELECT count(*) FROM read_parquet({files!r})").fetchall()[0][0]
+    elif files:
         counts = con.execute(f"""SELECT dataset, count(*), count(*) FILTER (WHERE ts IS NULL),
                                         count(*) FILTER (WHERE NOT placed) FROM read_parquet({files!r}) GROUP BY 1""").fetchall()  # fmt: skip
         report.rows[name] = sum(c[1] for c in counts)

@@ -22,6 +22,23 @@ def _field_problem(ref: str | None, names: set[str], joined: dict[str, set[str] 
     return None if ref in names else f"{ref!r} is not one of the declared fields"
 
 
+def _entity_problems(m, ent, at: tuple, names: set[str]) -> list[tuple[tuple, str]]:
+    """An entity mapping: a key field and the entity's properties."""
+    out: list[tuple[tuple, str]] = []
+    if not ent.key:
+        return [((*at, "type"), f"{m.type} is not registered from datasets (it has no key)")]
+    if not m.key:
+        out.append(((*at, "key"), f"a {m.type} needs the field holding its {ent.key}"))
+    elif bad := _field_problem(m.key, names, {}):
+        out.append(((*at, "key"), bad))
+    for prop, ref in m.properties.items():
+        if prop not in ent.properties:
+            out.append(((*at, "properties", prop), f"{m.type} has no property {prop!r}"))
+        elif bad := _field_problem(ref, names, {}):
+            out.append(((*at, "properties", prop), bad))
+    return out
+
+
 def mapping_problems(spec, model: Model, datasets: dict) -> list[tuple[tuple, str]]:
     """Problems of ``spec.model``; ``datasets`` maps known dataset names to their specs
     (a joined dataset must be one of them)."""
@@ -31,8 +48,12 @@ def mapping_problems(spec, model: Model, datasets: dict) -> list[tuple[tuple, st
     claimed: dict[tuple[str, str], int] = {}
     for i, m in enumerate(spec.model):
         at = ("model", i)
+        if m.type in model.entities:
+            out += _entity_problems(m, model.entities[m.type], at, names)
+            continue
         if m.type not in model.events:
-            out.append(((*at, "type"), f"unknown model type {m.type!r} (types: {', '.join(sorted(model.events))})"))
+            known = ", ".join(sorted({*model.events, *(n for n, e in model.entities.items() if e.key)}))
+            out.append(((*at, "type"), f"unknown model type {m.type!r} (types: {known})"))
             continue
         ev = model.events[m.type]
         joined: dict[str, set[str] | None] = {}

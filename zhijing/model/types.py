@@ -15,14 +15,24 @@ TYPES_FILE = Path(__file__).with_name("types.yaml")
 # SQL words a property or role may not be named (they become columns of the model tables)
 RESERVED = {"case", "select", "from", "where", "order", "group", "by", "join", "on", "and", "or", "not", "null", "end",
             "when", "then", "else", "as", "in", "is", "limit", "offset", "union", "all", "table", "to", "default"}  # fmt: skip
+# the columns every entity row has, before its properties
+ENTITY_COLUMNS = ("type", "dataset", "record_id", "source_line", "id")
 # the columns every event row has, before its roles and properties
 BASE_COLUMNS = ("type", "dataset", "record_id", "source_line", "ts", "ts_end", "place_kind", "place_id", "place_name", "lon", "lat", "placed")
 
 
 class EntityType(BaseModel):
+    """A thing with identity; a dataset that registers them maps its rows to it by ``key``
+    (a vehicle register, a phone register, an enterprise register)."""
+
     model_config = ConfigDict(extra="forbid")
     label: str
     ftm: str | None = None
+    key: str | None = None
+    properties: dict[str, str] = Field(default_factory=dict)
+
+    def columns(self) -> list[str]:
+        return [*ENTITY_COLUMNS, *self.properties]
 
 
 class Companion(BaseModel):
@@ -54,6 +64,8 @@ class EventType(BaseModel):
     properties: dict[str, str] = Field(default_factory=dict)
     time: Literal["instant", "interval", "none"] = "instant"
     place: Literal["required", "optional", "none"] = "optional"
+    summary: list[str] = Field(default_factory=list)  # columns whose first value is a record's one-line summary
+    affiliation: str | None = None  # the role naming the organisation its persons belong to (resolution evidence)
     default_span_s: int | None = None  # an interval without its end lasts this long (a stay: one night)
     companion: Companion | None = None
     graph: list[GraphRule] = Field(default_factory=list)
@@ -83,6 +95,11 @@ class Model(BaseModel):
 
 
 def _validate(model: Model, origin: str) -> None:
+    for name, ent in model.entities.items():
+        if ent.key and ent.key not in ent.properties:
+            raise ZhijingError(f"{origin}: {name}.key: {ent.key!r} is not one of its properties")
+        if ent.key and name in model.events:  # both would be model/<name>
+            raise ZhijingError(f"{origin}: {name!r} is both a registered entity and an event type")
     for name, ev in model.events.items():
         for role, kind in ev.roles.items():
             if kind not in model.entities:
@@ -90,6 +107,8 @@ def _validate(model: Model, origin: str) -> None:
         for col in [*ev.roles, *ev.properties]:
             if col.lower() in RESERVED or col in BASE_COLUMNS:
                 raise ZhijingError(f"{origin}: {name}: {col!r} is a reserved word; name the role or property otherwise")
+        if bad := [c for c in ev.summary if c not in ev.columns()]:
+            raise ZhijingError(f"{origin}: {name}.summary: {bad[0]!r} is not a column of the type")
         for rule in ev.graph:
             used = [r for r in (rule.from_, rule.to, rule.members) if r]
             cols = set(ev.columns()) | {"hour", "day"}

@@ -15,15 +15,12 @@ import duckdb
 import pyarrow as pa
 
 from zhijing.lake.store import current_files
+from zhijing.model import build as model_build
+from zhijing.model import places, read
+from zhijing.model import types as model_types
+from zhijing.model.build import q
 from zhijing.serving import store, tables
 from zhijing.sources.spec import load_spec
-
-# the field of each dataset a person file shows as the record's one-line summary
-SUMMARY_FIELDS = {"lodging": "旅馆名称", "rail_ticket": "train_no", "flight_ticket": "FLIGHT_NO", "coach_ticket": "班次",
-                  "door_access": "community_code", "incident_110": "jqlb", "case_person": "RYLX", "traffic_accident": "事故形态",
-                  "vehicle_registration": "号牌号码", "enterprise": "name", "enterprise_person": "position",
-                  "bank_account": "开户行", "phone_subscriber": "operator", "hukou_person": "ZZ",
-                  "floating_person": "JZDZ"}  # fmt: skip
 
 
 def _q(name: str) -> str:
@@ -49,55 +46,66 @@ class _Lake:
 
 
 def _summaries(lake: _Lake) -> str:
-    """(dataset, record_id, summary) for every dataset that names persons."""
+    """(dataset, record_id, summary) of every model event naming a person: the columns its
+    type's ``summary`` lists (a hotel's name, a train and its route, an address, ...)."""
+    model = model_types.load(lake.settings)
     parts = []
-    for ds in load_spec(lake.settings).datasets:
-        field = SUMMARY_FIELDS.get(ds.name)
-        view = lake.view("clean", ds.name) if ds.persons else None
-        if view and field and field in lake.columns(view):
-            parts.append(f"SELECT '{ds.name}' AS dataset, _record_id AS record_id, CAST({_q(field)} AS VARCHAR) AS summary FROM {view}")
-    return " UNION ALL ".join(parts) or "SELECT NULL::VARCHAR AS dataset, NULL::VARCHAR AS record_id, NULL::VARCHAR AS summary WHERE false"
+    for name, ev in model.events.items():
+        src = read.source(lake.settings, name)
+        if src and ev.person_roles() and ev.summary:
+            text = "coalesce(" + ", ".join(f"CAST({q(c)} AS VARCHAR)" for c in ev.summary) + ")"
+            parts.append(f"SELECT dataset, record_id, {text} AS summary FROM {src}")
+    if not parts:
+        return "SELECT NULL::VARCHAR AS dataset, NULL::VARCHAR AS record_id, NULL::VARCHAR AS summary WHERE false"
+    return f"SELECT dataset, record_id, any_value(summary) AS summary FROM ({' UNION ALL '.join(parts)}) GROUP BY 1, 2"
 
 
 def _places(lake: _Lake) -> str:
-    """(master_id, place, via): every place the lake knows a person by — the registered
-    address (standard address → station), any address text that is a standard address,
-    hotels stayed at (→ station), the community of a door card (→ district), and the parsed
-    district of any address."""
+    """(master_id, place, via): every place the lake knows a person by — the parsed district of
+    any address, any address text that is a standard address (→ station), a registered address
+    code (→ station), and the places of their events whose place source names a station or a
+    district (a hotel stayed at, the community of a door card)."""
     parts = ["SELECT master_id, d.code AS place, 'address' AS via FROM linked m "
              "JOIN district_codes d ON d.name = m.address_district"]
-    addr = lake.view("clean", "standard_address")
+    spec = load_spec(lake.settings)
+    model_build.place_tables(lake.con, lake.settings, spec)
+    addr = places.source(lake.settings, "address")
     if addr:
         parts.append(f"SELECT master_id, a.station_code, 'standard address' FROM linked m JOIN {addr} a ON a.text = m.address")
-        for dataset, via in (("hukou_person", "registered address"), ("floating_person", "residence registration")):
-            reg = lake.view("clean", dataset)
-            if reg and "DZBM" in lake.columns(reg):
-                parts.append(f"SELECT master_id, a.station_code, '{via}' FROM linked m "
-                             f"JOIN {reg} h ON m.dataset = '{dataset}' AND h._record_id = m.record_id "
-                             f"JOIN {addr} a ON a.dzbm = h.DZBM")  # fmt: skip
-    hotels, lodging = lake.view("clean", "hotels"), lake.view("clean", "lodging")
-    if hotels and lodging:
-        parts.append(f"SELECT master_id, o.station_code, 'lodging' FROM linked m "
-                     f"JOIN {lodging} g ON m.dataset = 'lodging' AND g._record_id = m.record_id "
-                     f"JOIN {hotels} o ON o.hotel_code = g.旅馆编码")  # fmt: skip
-    parts.append("SELECT master_id, substr(community, 3, 6), 'door card' FROM linked m "
-                 "WHERE m.dataset = 'door_access' AND regexp_matches(community, '^DZ[0-9]{6}')")
+        for name, ev in model_types.load(lake.settings).events.items():
+            codes = [c for c, el in ev.properties.items() if el == "place_code"]
+            src = read.source(lake.settings, name)
+            for role in ev.person_roles() if src else ():
+                parts += [f"SELECT m.master_id, a.station_code, '{ev.label}' FROM {src} t JOIN linked m ON m.mention_id = t.{q(role)} "
+                          f"JOIN {addr} a ON a.dzbm = t.{q(c)}" for c in codes]  # fmt: skip
+    for p in spec.places:
+        if not (p.station or p.district) or not current_files(lake.settings, "clean", p.dataset):
+            continue
+        for name, ev in model_types.load(lake.settings).events.items():
+            src = read.source(lake.settings, name)
+            for role in ev.person_roles() if src and ev.place != "none" else ():
+                parts.append(f"SELECT m.master_id, coalesce(k.station, k.district), '{ev.label}' FROM {src} t "
+                             f"JOIN linked m ON m.mention_id = t.{q(role)} JOIN {q('place_' + p.kind)} k "
+                             f"ON t.place_kind = '{p.kind}' AND k.code = t.place_id")  # fmt: skip
     return "SELECT DISTINCT * FROM (" + " UNION ALL ".join(parts) + ") WHERE place IS NOT NULL"
+
+
+def _owned(lake: _Lake, event: str, member: str, thing: str) -> str | None:
+    """(master_id, v): the ``thing`` of every ``event`` row whose ``member`` role names the person."""
+    src = read.source(lake.settings, event)
+    model = model_types.load(lake.settings)
+    if src is None or event not in model.events or thing not in model.events[event].columns():
+        return None
+    return (f"SELECT m.master_id, CAST(t.{q(thing)} AS VARCHAR) AS v FROM {src} t JOIN linked m ON m.mention_id = t.{q(member)} "
+            f"WHERE t.{q(thing)} IS NOT NULL")
 
 
 def _extras(lake: _Lake) -> str:
     """master_id → household number, plates and companies, as the person file shows them."""
-    def keyed(dataset: str, field: str) -> str | None:
-        view = lake.view("clean", dataset)
-        if not view or field not in lake.columns(view):
-            return None
-        return (f"SELECT m.master_id, CAST(r.{_q(field)} AS VARCHAR) AS v FROM linked m JOIN {view} r "
-                f"ON m.dataset = '{dataset}' AND r._record_id = m.record_id WHERE r.{_q(field)} IS NOT NULL")
-
     empty = "SELECT NULL::VARCHAR AS master_id, NULL::VARCHAR AS v WHERE false"
-    hh = keyed("hukou_person", "HH") or empty
-    plates = keyed("vehicle_registration", "号牌号码") or empty
-    companies = " UNION ALL ".join(q for q in (keyed("enterprise", "uscc"), keyed("enterprise_person", "uscc")) if q) or empty
+    hh = _owned(lake, "family", "person", "household") or empty
+    plates = _owned(lake, "ownership", "owner", "vehicle") or empty
+    companies = _owned(lake, "membership", "member", "organization") or empty
     return f"""
       WITH h AS (SELECT master_id, min(v) AS household FROM ({hh}) GROUP BY 1),
            p AS (SELECT master_id, to_json(list(DISTINCT v ORDER BY v)) AS vehicles FROM ({plates}) GROUP BY 1),
@@ -112,10 +120,8 @@ def _queries(lake: _Lake) -> dict[str, str]:
         SELECT citizen_id AS value, 'citizen_id' AS kind, master_id FROM linked
         UNION ALL SELECT phone, 'phone', master_id FROM linked
         UNION ALL SELECT name, 'name', master_id FROM linked) WHERE value IS NOT NULL"""
-    vehicles = lake.view("clean", "vehicle_registration")
-    if vehicles and "号牌号码" in lake.columns(vehicles):
-        keys += (f" UNION SELECT DISTINCT r.号牌号码, 'plate', m.master_id FROM linked m JOIN {vehicles} r "
-                 f"ON m.dataset = 'vehicle_registration' AND r._record_id = m.record_id WHERE r.号牌号码 IS NOT NULL")  # fmt: skip
+    if plates := _owned(lake, "ownership", "owner", "vehicle"):
+        keys += f" UNION SELECT DISTINCT v, 'plate', master_id FROM ({plates})"
     return {
         "persons": "SELECT master_id, name, citizen_id, sex, birth_date, phone, district, CAST(mentions AS INTEGER) AS mentions "
                    "FROM entities_persons_master",

@@ -82,6 +82,7 @@ class ModelMapping(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     type: str
+    key: str | None = None  # an entity type: the field identifying the thing (a plate, a USCC)
     roles: dict[str, str] = Field(default_factory=dict)
     time: str | None = None
     end: str | None = None  # an interval's end (or ``duration`` seconds)
@@ -103,6 +104,8 @@ class PlaceSource(BaseModel):
     lon: str
     lat: str
     prefix: int | None = None  # the code is the first ``prefix`` characters (a community of addresses)
+    station: str | None = None  # the police station (派出所) whose jurisdiction holds the place
+    district: str | None = None  # its district (区县) code, when no station is declared
 
 
 class DatasetSpec(BaseModel):
