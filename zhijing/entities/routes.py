@@ -17,7 +17,7 @@ from zhijing.entities import judgements
 from zhijing.errors import ZhijingError
 from zhijing.governance.catalog import ELEMENT_GRADES, element_grade
 from zhijing.serving import person_file
-from zhijing.serving.build import SUMMARY_FIELDS
+from zhijing.serving.build import summary_element
 from zhijing.sources.spec import load_spec
 
 router = APIRouter(prefix="/api/persons", tags=["persons"])
@@ -32,10 +32,10 @@ def _mask_row(ctx: AccessContext, row: dict) -> dict:
 def record_grades(dataset: str) -> tuple[dict[str, str], dict[str, str]]:
     """(grades, kinds) of a linked record's key and summary: those of the fields they come from."""
     spec = load_spec().dataset(dataset)
-    fields = {"record_id": spec.key, "summary": SUMMARY_FIELDS.get(dataset)}
-    fields = {k: f for k, f in fields.items() if f in spec.field_names}  # a line key (file:line) is no field
-    grades = {k: element_grade(spec, spec.element_of(f)) for k, f in fields.items()}
-    kinds = {k: spec.element_of(f) for k, f in fields.items()}
+    key = spec.element_of(spec.key) if spec.key in spec.field_names else None  # a line key (file:line) is no field
+    elements = {"record_id": key, "summary": summary_element(get_settings(), dataset)}
+    grades = {k: element_grade(spec, e) for k, e in elements.items() if e}
+    kinds = {k: e for k, e in elements.items() if e}
     return grades, kinds
 
 

@@ -48,7 +48,7 @@ def mapping_problems(spec, model: Model, datasets: dict) -> list[tuple[tuple, st
     claimed: dict[tuple[str, str], int] = {}
     for i, m in enumerate(spec.model):
         at = ("model", i)
-        if m.type in model.entities:
+        if m.type in model.entities and m.type not in model.events:
             out += _entity_problems(m, model.entities[m.type], at, names)
             continue
         if m.type not in model.events:

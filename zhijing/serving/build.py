@@ -45,19 +45,41 @@ class _Lake:
         return {r[0] for r in self.con.execute(f"DESCRIBE {view}").fetchall()}
 
 
+def summary_of(settings, dataset: str) -> tuple[str, str, str] | None:
+    """(type, column, element) a dataset's record summary comes from: the first summary column
+    (types.yaml) filled by the first of its event mappings naming a person that has one."""
+    model = model_types.load(settings)
+    for m in load_spec(settings).dataset(dataset).model:
+        ev = model.events.get(m.type)
+        if ev is None or not ev.person_roles():
+            continue
+        for col in ev.summary:
+            if col in m.properties:
+                return m.type, col, ev.properties[col]
+            if col in m.roles:
+                ent = model.entities[ev.roles[col]]
+                return m.type, col, ent.properties.get(ent.key, "code") if ent.key else "code"
+            if col in ("place_name", "place_id") and m.place:
+                return m.type, col, "text" if col == "place_name" else "code"
+    return None
+
+
+def summary_element(settings, dataset: str) -> str | None:
+    """The data element of a dataset's record summary (what masks it)."""
+    found = summary_of(settings, dataset)
+    return found[2] if found else None
+
+
 def _summaries(lake: _Lake) -> str:
-    """(dataset, record_id, summary) of every model event naming a person: the columns its
-    type's ``summary`` lists (a hotel's name, a train and its route, an address, ...)."""
-    model = model_types.load(lake.settings)
+    """(dataset, record_id, summary) for every dataset that names persons (``summary_of``)."""
     parts = []
-    for name, ev in model.events.items():
-        src = read.source(lake.settings, name)
-        if src and ev.person_roles() and ev.summary:
-            text = "coalesce(" + ", ".join(f"CAST({q(c)} AS VARCHAR)" for c in ev.summary) + ")"
-            parts.append(f"SELECT dataset, record_id, {text} AS summary FROM {src}")
-    if not parts:
-        return "SELECT NULL::VARCHAR AS dataset, NULL::VARCHAR AS record_id, NULL::VARCHAR AS summary WHERE false"
-    return f"SELECT dataset, record_id, any_value(summary) AS summary FROM ({' UNION ALL '.join(parts)}) GROUP BY 1, 2"
+    for d in load_spec(lake.settings).datasets:
+        found = summary_of(lake.settings, d.name) if d.persons else None
+        src = read.source(lake.settings, found[0]) if found else None
+        if src:
+            parts.append(f"SELECT dataset, record_id, any_value(CAST({q(found[1])} AS VARCHAR)) AS summary FROM {src} "
+                         f"WHERE dataset = '{d.name}' GROUP BY 1, 2")  # fmt: skip
+    return " UNION ALL ".join(parts) or "SELECT NULL::VARCHAR AS dataset, NULL::VARCHAR AS record_id, NULL::VARCHAR AS summary WHERE false"
 
 
 def _places(lake: _Lake) -> str:
@@ -76,7 +98,7 @@ def _places(lake: _Lake) -> str:
             codes = [c for c, el in ev.properties.items() if el == "place_code"]
             src = read.source(lake.settings, name)
             for role in ev.person_roles() if src else ():
-                parts += [f"SELECT m.master_id, a.station_code, '{ev.label}' FROM {src} t JOIN linked m ON m.mention_id = t.{q(role)} "
+                parts += [f"SELECT m.master_id, a.station_code, '{name}' FROM {src} t JOIN linked m ON m.mention_id = t.{q(role)} "
                           f"JOIN {addr} a ON a.dzbm = t.{q(c)}" for c in codes]  # fmt: skip
     for p in spec.places:
         if not (p.station or p.district) or not current_files(lake.settings, "clean", p.dataset):
@@ -84,7 +106,7 @@ def _places(lake: _Lake) -> str:
         for name, ev in model_types.load(lake.settings).events.items():
             src = read.source(lake.settings, name)
             for role in ev.person_roles() if src and ev.place != "none" else ():
-                parts.append(f"SELECT m.master_id, coalesce(k.station, k.district), '{ev.label}' FROM {src} t "
+                parts.append(f"SELECT m.master_id, coalesce(k.station, k.district), '{name}' FROM {src} t "
                              f"JOIN linked m ON m.mention_id = t.{q(role)} JOIN {q('place_' + p.kind)} k "
                              f"ON t.place_kind = '{p.kind}' AND k.code = t.place_id")  # fmt: skip
     return "SELECT DISTINCT * FROM (" + " UNION ALL ".join(parts) + ") WHERE place IS NOT NULL"
