@@ -43,20 +43,22 @@ def test_every_mapped_row_is_in_its_type_with_its_source_record(resolved_city):
     assert trips[0] == 0, "every departure terminal is in the terminals reference dataset"
 
 
-def test_rebuild_touches_only_changed_datasets(resolved_city):
-    settings, _, _ = resolved_city
+def test_rebuild_touches_only_changed_datasets(resolved_city, tmp_path):
+    import shutil
+
+    from zhijing.config import Settings
+
+    settings = Settings(home=tmp_path / "home")  # a copy: the session's home stays as resolved
+    shutil.copytree(resolved_city[0].home, settings.home)
     build.build(settings)
     assert build.build(settings).rebuilt == []
     # a new clean version of lodging: only the stay file of lodging is rewritten
     files = current_files(settings, "clean", "lodging")
     before = current_manifest(settings, "model", "stay").version
     publish(settings, "clean", "lodging", [*files], {"job": "test"}, mode="replace")
-    try:
-        report = build.build(settings)
-        assert report.rebuilt == ["stay/lodging"]
-        assert current_manifest(settings, "model", "stay").version != before
-    finally:
-        build.build(settings)
+    report = build.build(settings)
+    assert report.rebuilt == ["stay/lodging"]
+    assert current_manifest(settings, "model", "stay").version != before
 
 
 def test_an_unknown_place_code_keeps_the_event_and_counts_it(resolved_city, tmp_path):
