@@ -47,7 +47,7 @@ def sweep(workbench, tmp_path_factory):
     from zhijing.access.seed import add_purpose, seed_demo
     from zhijing.config import get_settings, reset_settings
     from zhijing.derived.risk import loop
-    from zhijing.derived.workbench import search
+    from zhijing.derived.workbench import index_sync, search
 
     home = tmp_path_factory.mktemp("sweep") / "home"
     (home / "state").mkdir(parents=True)
@@ -55,7 +55,7 @@ def sweep(workbench, tmp_path_factory):
     (home / "state" / "serving.db").symlink_to(workbench.settings.state_dir / "serving.db")
     s = Settings(home=home)
     indexed = json.loads((search.index_dir(workbench.settings) / "versions.json").read_text())
-    search.update(s, datasets=[k.removeprefix("clean/") for k, v in indexed.items() if k.startswith("clean/") and v] + ["bank_account", "phone_subscriber"])
+    index_sync.update(s, datasets=[k.removeprefix("clean/") for k, v in indexed.items() if k.startswith("clean/") and v] + ["bank_account", "phone_subscriber"])
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ZHIJING_HOME", str(home))
         reset_settings()
