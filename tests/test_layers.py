@@ -36,7 +36,6 @@ PENDING_UPWARD = {
 }
 PENDING_CIRCLES = {
     "zhijing.derived.risk.evaluate ↔ zhijing.derived.risk.handoff ↔ zhijing.derived.risk.loop",
-    "zhijing.entities.export_routes ↔ zhijing.entities.routes",
     "zhijing.sources.declarations ↔ zhijing.sources.spec",
 }
 

@@ -21,6 +21,7 @@ from zhijing.errors import AccessDenied, NotReady, ZhijingError
 ROUTER_MODULES = (
     "zhijing.governance.routes",  # catalog, quality, quarantine
     "zhijing.entities.routes",  # person file, masters, judgements, explain
+    "zhijing.entities.export_routes",  # exports of person files and case reports, 双人审批
     "zhijing.derived.routes",  # aggregate GIS views
     "zhijing.cases.routes",  # case workspace (专案) and its report
     "zhijing.derived.workbench.routes",  # search, trajectory, companions, collision, comparison

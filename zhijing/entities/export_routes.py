@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Response
 from pydantic import BaseModel, model_validator
 
 from zhijing.access import exports
@@ -233,3 +233,7 @@ def _public(req: dict) -> dict[str, Any]:
     return {"kind": kind, **shown_fields({k: req.get(k) for k in ("id", "master_id", "purpose", "reason", "requested_by", "requested_at", "rows",
                                           "grade", "needs_approval", "status", "approved_by", "approved_at", "rejected_by", "rejected_at",
                                           "reject_reason")}, "requested_at", "approved_at", "rejected_at")}  # fmt: skip
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(router)

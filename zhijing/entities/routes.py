@@ -169,7 +169,4 @@ def timeline(master_id: str, ctx: AccessContext = Depends(require("person:read")
 
 
 def register(app: FastAPI) -> None:
-    from zhijing.entities import export_routes
-
     app.include_router(router)
-    app.include_router(export_routes.router)
