@@ -98,8 +98,10 @@ def resolved_city(small_city, tmp_path_factory):
     s = Settings(home=tmp_path_factory.mktemp("resolved"))
     ingest_city(s, small_city / "sources", progress=False)
     summary = resolve_all(s, progress=False)
+    from zhijing.model.build import build as build_model
     from zhijing.serving.build import build
 
+    build_model(s)  # as the command line's refresh after resolve: analyses read the model
     build(s)
     return s, small_city, summary
 

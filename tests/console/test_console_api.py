@@ -31,7 +31,7 @@ def test_me_names_the_unit_and_the_map_layers_answer(module_api):
     me = module_api.get("/api/me", headers=module_api.headers("xingzhen01")).json()
     assert me["unit_name"] and me["unit_name"] != me["unit"]
     officer = module_api.headers("xingzhen01")
-    for layer in ("districts", "streets", "stations"):
+    for layer in ("layers/district", "layers/road", "stations"):
         r = module_api.get(f"/api/geo/{layer}", headers=officer)
         assert r.status_code == 200 and r.json()["type"] == "FeatureCollection", layer
 

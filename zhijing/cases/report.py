@@ -17,22 +17,22 @@ import jinja2
 
 from zhijing.access.masking import watermark
 from zhijing.errors import ZhijingError
-from zhijing.lake.store import current_files
 from zhijing.localtime import shown, zone_label
+from zhijing.model import places
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
 W, H = 640, 420
 
 
 def _outlines(settings) -> list[list[tuple[float, float]]]:
-    """District outlines from the lake's reference data (rings of lon/lat)."""
-    files = current_files(settings, "clean", "districts")
-    if not files:
+    """District outlines from the reference data of the ``district`` role (rings of lon/lat)."""
+    src = places.source(settings, "district")
+    if not src:
         return []
     import duckdb
 
     with duckdb.connect() as con:
-        geoms = [json.loads(g) for (g,) in con.execute(f"SELECT geometry FROM read_parquet({files!r})").fetchall()]
+        geoms = [json.loads(g) for (g,) in con.execute(f"SELECT geometry FROM {src}").fetchall()]
     rings = []
     for g in geoms:
         polys = g["coordinates"] if g.get("type") == "MultiPolygon" else [g.get("coordinates", [])]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, FastAPI
 
 from zhijing.access.guard import require
@@ -23,16 +25,11 @@ def incidents(ctx=Depends(require("catalog:read", person_data=False))) -> dict:
     return incident_cells(get_settings())
 
 
-@router.get("/districts")
-def districts(ctx=Depends(require("catalog:read", person_data=False))) -> dict:
-    """District outlines (GeoJSON), a reference layer of the map."""
-    return reference_layer(get_settings(), "districts")
-
-
-@router.get("/streets")
-def streets(ctx=Depends(require("catalog:read", person_data=False))) -> dict:
-    """Road segments with class and speed (GeoJSON) where the city has them, a reference layer of the map."""
-    return reference_layer(get_settings(), "road_segments")
+@router.get("/layers/{role}")
+def layer(role: Literal["district", "road"], ctx=Depends(require("catalog:read", person_data=False))) -> dict:
+    """A reference layer of the map by geography role (GeoJSON): district outlines, or road
+    segments with class and speed where the city has them."""
+    return reference_layer(get_settings(), role)
 
 
 def register(app: FastAPI) -> None:

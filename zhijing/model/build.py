@@ -16,6 +16,7 @@ import duckdb
 
 from zhijing.lake.store import current_files, current_manifest, publish
 from zhijing.lake.zones import staging_dir
+from zhijing.model import places
 from zhijing.model import types as model_types
 from zhijing.sources.spec import DatasetSpec, ModelMapping, load_spec
 
@@ -69,14 +70,7 @@ def place_tables(con: duckdb.DuckDBPyConnection, settings, spec) -> dict[str, li
         files = current_files(settings, "clean", p.dataset)
         if not files or p.kind in out:
             continue
-        src = f"read_parquet({files!r}, union_by_name=true)"
-        code = f"substr(CAST({q(p.code)} AS VARCHAR), 1, {p.prefix})" if p.prefix else f"CAST({q(p.code)} AS VARCHAR)"
-        def first(col: str | None) -> str:
-            return f"any_value(CAST({q(col)} AS VARCHAR))" if col else "NULL::VARCHAR"
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE {q('place_' + p.kind)} AS
-            SELECT {code} AS code, {first(p.name)} AS name, avg(TRY_CAST({q(p.lon)} AS DOUBLE)) AS lon,
-                   avg(TRY_CAST({q(p.lat)} AS DOUBLE)) AS lat, {first(p.station)} AS station, {first(p.district)} AS district
-            FROM {src} WHERE {q(p.code)} IS NOT NULL GROUP BY 1""")  # fmt: skip
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {q('place_' + p.kind)} AS {places.gazetteer_sql(p, files)}")
         out[p.kind] = files
     return out
 

@@ -1,12 +1,13 @@
 /* The city map (Leaflet, vendored, no tiles): the city's own GeoJSON reference layers from
-   /api/geo (districts, station jurisdictions, streets — whatever the server offers) under
+   /api/geo (station jurisdictions, and the district and road layers by geography role —
+   whatever the server offers) under
    the screen's points. Without Leaflet the screens keep their tables. */
 "use strict";
 zj.map = (() => {
   const LAYERS = [  // reference layers the server may offer; a missing one is skipped
     ["/api/geo/stations", { color: "#355f9c", weight: 0.8, fillColor: "#e4ecf7", fillOpacity: 0.6 }],
-    ["/api/geo/streets", { color: "#9aa7b8", weight: 1 }],
-    ["/api/geo/districts", { color: "#123f7a", weight: 2, fill: false }],
+    ["/api/geo/layers/road", { color: "#9aa7b8", weight: 1 }],
+    ["/api/geo/layers/district", { color: "#123f7a", weight: 2, fill: false }],
   ];
   let cache = null;
   async function reference() {
@@ -24,7 +25,7 @@ zj.map = (() => {
       if (!geo || !geo.features || !geo.features.length) continue;
       const layer = L.geoJSON(geo, { style, interactive: path.endsWith("stations"),
         onEachFeature: (f, l) => f.properties?.name && l.bindTooltip(zj.esc(f.properties.name)) }).addTo(m);
-      if (!path.endsWith("streets")) m.fitBounds(layer.getBounds(), { maxZoom: 12, animate: false });
+      if (!path.endsWith("road")) m.fitBounds(layer.getBounds(), { maxZoom: 12, animate: false });
     }
     box.classList.add("drawn");
     zj.map.current = m;  // for the browser tests

@@ -20,15 +20,12 @@ RESOLUTION = 9  # cells of about 0.1 km²
 
 
 def cells(settings: Settings) -> pd.DataFrame:
-    acc = data.query(
-        settings,
-        "SELECT 纬度 AS lat, 经度 AS lon FROM a WHERE 经度 IS NOT NULL AND 纬度 IS NOT NULL",
-        a="traffic_accident",
-    )
+    """Accidents (the model's ``accident`` events with a place) and standard addresses per cell."""
+    acc = data.query(settings, "SELECT lat, lon FROM a WHERE lon IS NOT NULL AND lat IS NOT NULL", a="accident")
     addr = data.query(
         settings,
         "SELECT TRY_CAST(lat AS DOUBLE) AS lat, TRY_CAST(lon AS DOUBLE) AS lon FROM s WHERE TRY_CAST(lat AS DOUBLE) IS NOT NULL",
-        s="standard_address",
+        s="places/address",
     )
     if acc.empty:
         return pd.DataFrame(columns=["cell", "accidents", "exposure"])

@@ -2,10 +2,16 @@
 同办公、同住户) — only under a declared emergency purpose, only for the index cases the
 emergency names (its scope), only until it expires; every trace is audited.
 
+Read from the model (DESIGN §10), so every dataset mapped to it counts: the events whose
+companion rule shares one space over a time (``service``: a train, a flight, a coach;
+``overlap``: a hotel) — a ``near`` rule (passing one gate or checkpoint) is not a contact —
+and the relations: the same household (``family``; for a person whose record names no
+household, such as a 流动人口 residence registration, the registered dwelling), the same
+workplace (``membership``).
+
 Ranking: co-location lists are low-precision, so contacts are ranked by closeness —
-same household first (the hukou's 户号, or the dwelling of a 流动人口 residence
-registration), then the same room-night overlap, seat rows apart on trains and flights, a
-shared bus trip, a shared workplace — each with its proximity and duration."""
+same household first, then the same room-night overlap, seat rows apart on trains and
+flights, a shared bus trip, a shared workplace — each with its proximity and duration."""
 
 from __future__ import annotations
 
@@ -18,126 +24,92 @@ from zhijing.access.guard import load_user
 from zhijing.config import Settings
 from zhijing.derived.risk import data
 from zhijing.errors import AccessDenied
+from zhijing.model import read
+from zhijing.model import types as model_types
+from zhijing.model.build import lit
 
 NAME, VERSION = "contacts", "1"
-TRAIN_ROWS, FLIGHT_ROWS = 3, 3
-WEIGHT = {"household": 1.0, "lodging": 0.8, "train": 0.7, "flight": 0.7, "bus": 0.5, "workplace": 0.4}
-
-# (channel, dataset, role, SQL of (record_id, grp, pos, t0, t1) — one group per shared space)
-CHANNELS = [
-    (
-        "train",
-        "rail_ticket",
-        "passenger",
-        """SELECT ticket_no AS record_id, train_no || '|' || CAST(CAST(dep_time AS DATE) AS VARCHAR)
-        || '|' || coach AS grp, TRY_CAST(substr(seat, 1, 2) AS INT) AS pos, dep_time AS t0, dep_time + INTERVAL 2 HOUR AS t1 FROM rail_ticket""",
-    ),
-    (
-        "flight",
-        "flight_ticket",
-        "passenger",
-        """SELECT PNR_SEG AS record_id, FLIGHT_NO || '|' || CAST(CAST(DEP_TIME AS DATE) AS VARCHAR) AS grp,
-        TRY_CAST(regexp_extract(SEAT, '^[0-9]+') AS INT) AS pos, DEP_TIME AS t0, DEP_TIME + INTERVAL 2 HOUR AS t1 FROM flight_ticket""",
-    ),
-    (
-        "lodging",
-        "lodging",
-        "guest",
-        """SELECT 入住单号 AS record_id, 旅馆编码 AS grp, NULL::INT AS pos, 入住时间 AS t0, 退房时间 AS t1 FROM lodging""",
-    ),
-    (
-        "bus",
-        "coach_ticket",
-        "passenger",
-        """SELECT 票号 AS record_id, 班次 || '|' || CAST(发车时间 AS VARCHAR) AS grp,
-        TRY_CAST(座位号 AS INT) AS pos, 发车时间 AS t0, 发车时间 + INTERVAL 2 HOUR AS t1 FROM coach_ticket""",
-    ),
-    (
-        "workplace",
-        "enterprise_person",
-        "officer",
-        """SELECT rec_id AS record_id, uscc AS grp, NULL::INT AS pos, NULL::TIMESTAMPTZ AS t0,
-        NULL::TIMESTAMPTZ AS t1 FROM enterprise_person""",
-    ),
-    (
-        "household",
-        "hukou_person",
-        "self",
-        """SELECT RKBM AS record_id, HH AS grp, NULL::INT AS pos, NULL::TIMESTAMPTZ AS t0,
-        NULL::TIMESTAMPTZ AS t1 FROM hukou_person""",
-    ),
-    (  # a household registered elsewhere (非本地户籍) lives together at its registered dwelling
-        "household",
-        "floating_person",
-        "self",
-        """SELECT DJBH AS record_id, 'ZZ|' || DZBM AS grp, NULL::INT AS pos, NULL::TIMESTAMPTZ AS t0,
-        NULL::TIMESTAMPTZ AS t1 FROM floating_person""",
-    ),
-]
+WEIGHT = {"household": 1.0, "stay": 0.8, "train": 0.7, "flight": 0.7, "bus": 0.5, "workplace": 0.4}
+OTHER_WEIGHT = 0.5  # a channel of a type or travel mode a deployment adds
+ROWS = {"train": 3, "flight": 3}  # seat rows apart that still count as close (others: any seat)
+MODES = {"rail": "train", "flight": "flight", "coach": "bus"}  # a trip's place kind → its channel
+TRIP_HOURS = 2  # a trip's time together: its departure and the two hours after
+COLUMNS = ["index_master", "contact_master", "channel", "dataset", "record_id", "rows_apart", "hours", "score"]
+SPACE = "{channel} AS channel, dataset, record_id, {mention} AS mention, {grp} AS grp, {pos} AS pos, {t0} AS t0, {t1} AS t1"
 
 
-LINKS = """CREATE OR REPLACE TEMP TABLE links AS SELECT split_part(mention_id, '|', 1) AS dataset,
-    split_part(mention_id, '|', 2) AS record_id, split_part(mention_id, '|', 3) AS role, master_id FROM person_links"""
+def _space(channel: str, mention: str, grp: str, pos: str = "NULL::INT", t0: str = "NULL::TIMESTAMPTZ", t1: str = "NULL::TIMESTAMPTZ") -> str:
+    return "SELECT " + SPACE.format(channel=channel, mention=mention, grp=grp, pos=pos, t0=t0, t1=t1)
 
 
-def _channel(con: duckdb.DuckDBPyConnection, channel: str, dataset: str, role: str, sql: str) -> pd.DataFrame:
-    """Everyone sharing a space (group) with an index case in one dataset, in one join."""
-    pairs = con.execute(f"""
-        WITH r AS ({sql}),
-        l AS (SELECT record_id, master_id FROM links WHERE dataset = '{dataset}' AND role = '{role}'),
-        mine AS (SELECT r.*, l.master_id FROM r JOIN l USING (record_id) WHERE l.master_id IN (SELECT master_id FROM idx)),
-        w AS (SELECT r.*, l.master_id FROM r JOIN l USING (record_id) WHERE r.grp IN (SELECT grp FROM mine))
-        SELECT mine.master_id AS index_master, w.master_id AS contact_master, w.record_id,
-               abs(w.pos - mine.pos) AS rows_apart,
-               epoch(least(w.t1, mine.t1) - greatest(w.t0, mine.t0)) / 3600 AS hours
-        FROM mine JOIN w ON w.grp = mine.grp AND w.master_id <> mine.master_id
-    """).df()  # fmt: skip
-    pairs = pairs[pairs.hours.isna() | (pairs.hours > 0)]
-    if channel in ("train", "flight"):
-        pairs = pairs[
-            pairs.rows_apart.isna()
-            | (pairs.rows_apart <= (TRAIN_ROWS if channel == "train" else FLIGHT_ROWS))
-        ]
-    closeness = 1 / (1 + pairs.rows_apart.fillna(0))
-    return pairs.assign(channel=channel, dataset=dataset, score=WEIGHT[channel] * closeness)
+def spaces(model: model_types.Model, have: set[str]) -> list[str]:
+    """One SELECT of (channel, dataset, record_id, mention, grp, pos, t0, t1) per person role
+    of each shared-space type and relation the connection holds (``have``: its views)."""
+    out = []
+    for name, ev in model.events.items():
+        if name not in have or not ev.companion or ev.companion.match not in ("service", "overlap"):
+            continue
+        for role in ev.person_roles():
+            who, where = read.q(role), f"WHERE {read.q(role)} IS NOT NULL AND place_id IS NOT NULL AND ts IS NOT NULL"
+            if ev.companion.match == "service":
+                modes = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in MODES.items())
+                grp = "place_id || '|' || coalesce(coach, '')" if "coach" in ev.properties else "place_id"
+                pos = "TRY_CAST(regexp_extract(seat, '^[0-9]+') AS INT)" if "seat" in ev.properties else "NULL::INT"
+                out.append(_space(f"CASE place_kind {modes} ELSE coalesce(place_kind, {lit(name)}) END", who, grp, pos, "ts",
+                                  f"ts + INTERVAL {TRIP_HOURS} HOUR") + f" FROM {read.q(name)} {where}")  # fmt: skip
+            else:
+                out.append(_space(lit(name), who, "place_id", t0="ts", t1="coalesce(ts_end, ts)")
+                           + f" FROM {read.q(name)} {where}")  # fmt: skip
+    if "family" in have:
+        out.append(_space("'household'", "person", "'H|' || household") + " FROM family WHERE household IS NOT NULL")
+    if "residence" in have:  # a record that names no household here: its registered dwelling
+        named = ("AND NOT EXISTS (SELECT 1 FROM family f WHERE f.dataset = r.dataset AND f.record_id = r.record_id"
+                 " AND f.household IS NOT NULL)") if "family" in have else ""  # fmt: skip
+        out.append(_space("'household'", "resident", "'D|' || dwelling") + f" FROM residence r WHERE dwelling IS NOT NULL {named}")
+    if "membership" in have:
+        out.append(_space("'workplace'", "member", "'U|' || organization") + " FROM membership WHERE organization IS NOT NULL")
+    return out
 
 
-def trace_on(con: duckdb.DuckDBPyConnection, index: list[str]) -> pd.DataFrame:
+def trace_on(con: duckdb.DuckDBPyConnection, index: list[str], model: model_types.Model | None = None) -> pd.DataFrame:
     """Contacts of the index cases (master ids), best first, over a connection holding the
-    source datasets and ``person_links`` as views (a missing dataset is a missing channel)."""
+    model's tables as views named by type, and ``person_links`` (a missing type is a missing
+    channel)."""
+    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    parts = spaces(model or model_types.packaged(), have)
+    if not parts or "person_links" not in have:
+        return pd.DataFrame(columns=COLUMNS)
     con.register("idx_frame", pd.DataFrame({"master_id": list(index)}))
     con.execute("CREATE OR REPLACE TEMP TABLE idx AS SELECT * FROM idx_frame")
-    con.execute(LINKS)
-    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    found = [_channel(con, c, d, r, sql) for c, d, r, sql in CHANNELS if d in have]
-    cols = [
-        "index_master",
-        "contact_master",
-        "channel",
-        "dataset",
-        "record_id",
-        "rows_apart",
-        "hours",
-        "score",
-    ]
-    found = [f for f in found if not f.empty]
-    if not found:
-        return pd.DataFrame(columns=cols)
-    out = pd.concat(found, ignore_index=True)[cols]
-    out = out[~out.contact_master.isin(index)]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE spaces AS {' UNION ALL '.join(parts)}")
+    pairs = con.execute("""
+        WITH mine AS (SELECT s.*, l.master_id FROM spaces s JOIN person_links l ON l.mention_id = s.mention
+                      WHERE l.master_id IN (SELECT master_id FROM idx)),
+        g AS (SELECT DISTINCT channel, grp FROM mine),
+        w AS (SELECT s.*, l.master_id FROM spaces s JOIN g USING (channel, grp) JOIN person_links l ON l.mention_id = s.mention)
+        SELECT mine.master_id AS index_master, w.master_id AS contact_master, w.channel, w.dataset, w.record_id,
+               abs(w.pos - mine.pos) AS rows_apart,
+               epoch(least(w.t1, mine.t1) - greatest(w.t0, mine.t0)) / 3600 AS hours
+        FROM mine JOIN w ON w.channel = mine.channel AND w.grp = mine.grp AND w.master_id <> mine.master_id
+    """).df()  # fmt: skip
+    pairs = pairs[(pairs.hours.isna() | (pairs.hours > 0)) & ~pairs.contact_master.isin(index)]
+    limit = pairs.channel.map(ROWS)
+    pairs = pairs[pairs.rows_apart.isna() | limit.isna() | (pairs.rows_apart <= limit)]
+    weight = pairs.channel.map(WEIGHT).fillna(OTHER_WEIGHT)
+    out = pairs.assign(score=weight * (1 / (1 + pairs.rows_apart.fillna(0))))[COLUMNS]
     return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def trace_contacts(settings: Settings, index: list[str]) -> pd.DataFrame:
     """Every channel's contacts of the index cases (master ids) in the lake, best first."""
     con = duckdb.connect()
-    for name in ["person_links", *{d for _, d, _, _ in CHANNELS}]:
-        f = data.files(settings, name, "entities" if name == "person_links" else "clean")
-        if f:
-            con.read_parquet(f, union_by_name=True, hive_partitioning=True).create_view(name)
-    if not data.files(settings, "person_links", "entities"):
-        return trace_on(duckdb.connect(), [])
-    return trace_on(con, index)
+    model = model_types.load(settings)
+    for name in model.events:
+        if found := read.files(settings, name):
+            con.read_parquet(found, union_by_name=True).create_view(name)
+    if found := data.files(settings, data.LINKS):
+        con.read_parquet(found, union_by_name=True, hive_partitioning=True).create_view("person_links")
+    return trace_on(con, index, model)
 
 
 def _usable(

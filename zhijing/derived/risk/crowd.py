@@ -1,5 +1,6 @@
-"""Crowd safety at gatherings: door-access openings and checkpoint passes counted per H3
-cell and 5-minute window, with an alert when a window's count passes a density threshold.
+"""Crowd safety at gatherings: the model's accesses (door-card openings, logins at a place)
+and vehicle passes counted per H3 cell and 5-minute window, with an alert when a window's
+count passes a density threshold.
 
 Aggregates only: the output has cells, windows and counts — never a card holder, phone
 or plate."""
@@ -21,24 +22,16 @@ def _cell(lat, lon) -> list[str]:
     return [h3.latlng_to_cell(float(y), float(x), RESOLUTION) for y, x in zip(lat, lon, strict=True)]
 
 
+SITES = f"""SELECT place_id AS site, time_bucket(INTERVAL {WINDOW_MIN} MINUTE, ts) AS window, dataset AS source, count(*) AS n,
+                 avg(lat) AS lat, avg(lon) AS lon FROM e WHERE ts IS NOT NULL AND lon IS NOT NULL AND lat IS NOT NULL"""
+
+
 def counts(settings: Settings) -> pd.DataFrame:
-    """(cell, window, source, count): door openings by community, checkpoint passes by site."""
-    parts = []
-    door = data.query(settings, f"""
-        SELECT community_code AS site, time_bucket(INTERVAL {WINDOW_MIN} MINUTE, time) AS window, count(*) AS n FROM d
-        WHERE time IS NOT NULL AND result = 'open' GROUP BY ALL""", d="door_access")  # fmt: skip
-    if not door.empty:
-        sites = data.query(settings, """
-            SELECT substr(dzbm, 1, 14) AS site, avg(TRY_CAST(lat AS DOUBLE)) AS lat, avg(TRY_CAST(lon AS DOUBLE)) AS lon
-            FROM s GROUP BY 1""", s="standard_address")  # fmt: skip
-        door = door.merge(sites, on="site")
-        parts.append(door.assign(source="door_access"))
-    cars = data.query(settings, f"""
-        SELECT r.checkpoint_id AS site, time_bucket(INTERVAL {WINDOW_MIN} MINUTE, r.ts) AS window, count(*) AS n,
-               any_value(TRY_CAST(c.lat AS DOUBLE)) AS lat, any_value(TRY_CAST(c.lon AS DOUBLE)) AS lon
-        FROM r JOIN c USING (checkpoint_id) WHERE r.ts IS NOT NULL GROUP BY ALL""", r="checkpoint_read", c="checkpoints")  # fmt: skip
-    if not cars.empty:
-        parts.append(cars.assign(source="checkpoint_read"))
+    """(cell, window, source, count): accesses (door openings, by community) and vehicle passes
+    (by checkpoint) placed by the model; the source is the dataset that recorded them."""
+    parts = [data.query(settings, f"{SITES} AND result IS DISTINCT FROM 'denied' GROUP BY ALL", e="access"),
+             data.query(settings, f"{SITES} GROUP BY ALL", e="pass")]  # fmt: skip
+    parts = [p for p in parts if not p.empty]
     if not parts:
         return pd.DataFrame(columns=["cell", "window", "source", "count"])
     f = pd.concat(parts, ignore_index=True)

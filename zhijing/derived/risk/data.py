@@ -1,7 +1,10 @@
 """What the risk models read from the lake, as small pandas frames through DuckDB.
 
-Models see transfers as (payer, payee, amount, ts, memo): account numbers, never the
-holders' names; persons appear only as master ids (entities zone)."""
+They read the model (DESIGN §10), never a dataset or a column header: a transfer is a
+``payment`` (payer, payee, amount, ts, memo — account numbers, never the holders' names),
+an account's holder an ``ownership`` whose owner mention is resolved to a master by the
+entity links; the map's reference data comes by geography role. So every bank's file a
+deployment maps to ``payment`` reaches 神鹰, whatever its headers."""
 
 from __future__ import annotations
 
@@ -9,25 +12,48 @@ import duckdb
 import pandas as pd
 
 from zhijing.config import Settings
-from zhijing.lake.store import current_files
+from zhijing.lake.store import current_files, current_manifest
 from zhijing.localtime import zone
+from zhijing.model import places, read
+
+LINKS = "entities/person_links"
 
 
-def files(settings: Settings, dataset: str, zone: str = "clean") -> list[str]:
-    return current_files(settings, zone, dataset)
+def files(settings: Settings, source: str) -> list[str]:
+    """The files of a source: a model type (``payment``), ``entities/<table>``, or a geography
+    role as ``places/<role>`` (``places/district``)."""
+    area, _, name = source.rpartition("/")
+    if area == "places":
+        return places.files(settings, name)
+    if area:
+        return current_files(settings, area, name)
+    return read.files(settings, name)
 
 
-def query(settings: Settings, sql: str, **datasets: str) -> pd.DataFrame:
-    """Run ``sql`` with each keyword bound as a view over that clean (or ``zone/name``)
-    dataset; a dataset with no version yet is an empty result, not an error."""
+def version(settings: Settings, source: str) -> str | None:
+    """The current version of a source (see ``files``), None before its first."""
+    area, _, name = source.rpartition("/")
+    if area == "places":
+        area, name = "clean", places.dataset(settings, name) or ""
+    manifest = current_manifest(settings, area or "model", name) if name else None
+    return manifest.version if manifest else None
+
+
+def query(settings: Settings, sql: str, **sources: str) -> pd.DataFrame:
+    """Run ``sql`` with each keyword bound as a view over that source (see ``files``); a
+    source with no data yet is an empty result, not an error."""
     con = duckdb.connect()
-    for view, name in datasets.items():
-        zone, _, ds = name.rpartition("/")
-        f = files(settings, ds, zone or "clean")
-        if not f:
+    for view, source in sources.items():
+        found = files(settings, source)
+        if not found:
             return pd.DataFrame()
-        con.read_parquet(f, union_by_name=True, hive_partitioning=True).create_view(view)
+        con.read_parquet(found, union_by_name=True, hive_partitioning=True).create_view(view)
     return con.execute(sql).df()
+
+
+def master(mention: str) -> str:
+    """SQL joining the entity links ``l`` to a person role's mention column."""
+    return f"JOIN l ON l.mention_id = {mention}"
 
 
 EMPTY_TRANSFERS = pd.DataFrame({
@@ -37,24 +63,21 @@ EMPTY_TRANSFERS = pd.DataFrame({
 
 
 def transfers(settings: Settings, before: pd.Timestamp | None = None) -> pd.DataFrame:
-    """Bank transfers (times in UTC) up to ``before``."""
-    cond = f"AND 交易时间 < TIMESTAMPTZ '{before.isoformat()}'" if before is not None else ""
-    if not files(settings, "bank_transaction"):
-        return EMPTY_TRANSFERS.copy()
-    return query(settings, f"""
-        SELECT 流水号 AS tx, 付款账号 AS payer, 收款账号 AS payee, 金额 AS amount, 交易时间 AS ts, 摘要 AS memo
-        FROM t WHERE 付款账号 IS NOT NULL AND 收款账号 IS NOT NULL AND 金额 IS NOT NULL AND 交易时间 IS NOT NULL {cond}
-    """, t="bank_transaction")  # fmt: skip
+    """Payments between two accounts (times in UTC) up to ``before``."""
+    cond = f"AND ts < TIMESTAMPTZ '{before.isoformat()}'" if before is not None else ""
+    found = query(settings, f"""
+        SELECT record_id AS tx, payer, payee, amount, ts, memo FROM p
+        WHERE payer IS NOT NULL AND payee IS NOT NULL AND amount IS NOT NULL AND ts IS NOT NULL {cond}
+    """, p="payment")  # fmt: skip
+    return EMPTY_TRANSFERS.copy() if found.empty else found
 
 
-def masters_of(settings: Settings, dataset: str, role: str) -> pd.DataFrame:
-    """record_id → master_id for one dataset's person mentions (entity resolution's links)."""
-    if not files(settings, "person_links", "entities"):
-        return pd.DataFrame({"record_id": pd.Series(dtype=str), "master_id": pd.Series(dtype=str)})
-    return query(settings, f"""
-        SELECT split_part(mention_id, '|', 2) AS record_id, master_id FROM l
-        WHERE mention_id LIKE '{dataset}|%|{role}'
-    """, l="entities/person_links")  # fmt: skip
+def holders(settings: Settings) -> pd.DataFrame:
+    """account → master_id of its holder (the resolved owner of each account ownership)."""
+    found = query(settings, f"""
+        SELECT DISTINCT o.account, l.master_id FROM o {master('o.owner')} WHERE o.account IS NOT NULL
+    """, o="ownership", l=LINKS)  # fmt: skip
+    return found if not found.empty else pd.DataFrame({"account": pd.Series(dtype=str), "master_id": pd.Series(dtype=str)})
 
 
 def as_utc(t) -> pd.Timestamp:
@@ -63,7 +86,7 @@ def as_utc(t) -> pd.Timestamp:
     return t.tz_localize(zone()).tz_convert("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
-def newest(settings: Settings, dataset: str, column: str) -> pd.Timestamp | None:
-    """The newest ``column`` time (UTC) in a clean dataset, or None when it has none."""
-    f = query(settings, f'SELECT max("{column}") AS t FROM d', d=dataset)
+def newest(settings: Settings, type_name: str) -> pd.Timestamp | None:
+    """The newest time (UTC) of a model type's events, or None when it has none."""
+    f = query(settings, "SELECT max(ts) AS t FROM e", e=type_name)
     return None if f.empty or pd.isna(f.t.iloc[0]) else pd.Timestamp(f.t.iloc[0])

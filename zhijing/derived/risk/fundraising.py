@@ -22,13 +22,14 @@ def _norm(col: str) -> str:
 
 
 def features(settings: Settings, as_of: pd.Timestamp, days: int = 180) -> pd.DataFrame:
-    """One row per company account with inbound transfers from persons in the last ``days``."""
+    """One row per company account (an 对公 account ownership) with inbound payments from
+    persons' accounts in the last ``days``; complaints are those whose respondent is the company."""
     t1 = data.as_utc(as_of)
     t0 = t1 - pd.Timedelta(days=days)
     sql = f"""
-    WITH acct AS (SELECT 账号 AS account, 户名 AS name, 统一社会信用代码 AS uscc, 账户类型 AS kind FROM a),
-    tx AS (SELECT 付款账号 AS payer, 收款账号 AS payee, 金额 AS amount, 交易时间 AS ts FROM t
-           WHERE 交易时间 >= TIMESTAMPTZ '{t0.isoformat()}' AND 交易时间 < TIMESTAMPTZ '{t1.isoformat()}'),
+    WITH acct AS (SELECT DISTINCT account, registered_name AS name, company AS uscc, kind FROM o WHERE account IS NOT NULL),
+    tx AS (SELECT payer, payee, amount, ts FROM p
+           WHERE ts >= TIMESTAMPTZ '{t0.isoformat()}' AND ts < TIMESTAMPTZ '{t1.isoformat()}'),
     inflow AS (SELECT tx.* FROM tx JOIN acct c ON c.account = tx.payee AND c.kind = '对公'
                JOIN acct p ON p.account = tx.payer AND p.kind = '个人'),
     ins AS (SELECT payee AS account, count(DISTINCT payer) AS payers, sum(amount) AS inflow, median(amount) AS median_in,
@@ -38,13 +39,13 @@ def features(settings: Settings, as_of: pd.Timestamp, days: int = 180) -> pd.Dat
     SELECT ins.*, c.name, c.uscc, coalesce(r.repaid, 0) AS repaid, coalesce(r.paid_back, 0) AS paid_back
     FROM ins JOIN acct c USING (account) LEFT JOIN returns r USING (account)
     """
-    f = data.query(settings, sql, a="bank_account", t="bank_transaction")
+    f = data.query(settings, sql, o="ownership", p="payment")
     if f.empty:
         return f
     complaints = data.query(settings, f"""
-        SELECT {_norm('bfdx')} AS name, count(*) AS complaints, min(slsj) AS first_complaint FROM c
-        WHERE bfdx IS NOT NULL AND slsj < TIMESTAMPTZ '{t1.isoformat()}' AND regexp_matches(nr, '{PROMISE}') GROUP BY 1
-    """, c="public_complaint")  # fmt: skip
+        SELECT {_norm('respondent')} AS name, count(*) AS complaints, min(ts) AS first_complaint FROM c
+        WHERE respondent IS NOT NULL AND ts < TIMESTAMPTZ '{t1.isoformat()}' AND regexp_matches(narrative, '{PROMISE}') GROUP BY 1
+    """, c="complaint")  # fmt: skip
     f["key"] = f.name.str.replace("有限责任公司", "有限公司")
     if complaints.empty:
         f["complaints"] = 0

@@ -52,7 +52,7 @@ class Grid:
 
 def grid(settings: Settings) -> Grid:
     """200 m cells whose centres fall inside a district."""
-    d = data.query(settings, "SELECT geometry FROM d", d="districts")
+    d = data.query(settings, "SELECT geometry FROM d", d="places/district")
     polys = [shape(json.loads(g)) for g in d.geometry]
     b = np.array([p.bounds for p in polys])
     lon0, lat0 = b[:, 0].min(), b[:, 1].min()
@@ -78,17 +78,17 @@ def dwellings(settings: Settings, g: Grid) -> np.ndarray:
     """D per cell: the share of the city's standard addresses in it, per m² (zero everywhere
     when the lake has no address layer — the background is then the events' kernel alone)."""
     a = data.query(settings, """SELECT TRY_CAST(lon AS DOUBLE) AS lon, TRY_CAST(lat AS DOUBLE) AS lat FROM a
-        WHERE TRY_CAST(lon AS DOUBLE) IS NOT NULL AND TRY_CAST(lat AS DOUBLE) IS NOT NULL""", a="standard_address")  # fmt: skip
+        WHERE TRY_CAST(lon AS DOUBLE) IS NOT NULL AND TRY_CAST(lat AS DOUBLE) IS NOT NULL""", a="places/address")  # fmt: skip
     k = g.index(g.xy(a.lon, a.lat)) if len(a) else np.empty(0, int)
     k = k[k >= 0]
     return np.bincount(k, minlength=len(g.cells)) / max(len(k), 1) / (CELL_M * CELL_M)
 
 
 def incidents(settings: Settings, kind: str = "入室盗窃") -> pd.DataFrame:
-    """Cases of one kind with place and time (lon, lat, t in days since the first)."""
+    """Offences (cases) of one category with place and time, oldest first."""
     return data.query(settings, f"""
-        SELECT FASJ AS ts, JD AS lon, WD AS lat FROM c WHERE AJXZ = '{kind}' AND JD IS NOT NULL AND WD IS NOT NULL
-        AND FASJ IS NOT NULL ORDER BY FASJ""", c="case_info")  # fmt: skip
+        SELECT ts, lon, lat FROM c WHERE category = '{kind}' AND lon IS NOT NULL AND lat IS NOT NULL
+        AND ts IS NOT NULL ORDER BY ts""", c="offence")  # fmt: skip
 
 
 def _days(ts: pd.Series) -> np.ndarray:

@@ -16,16 +16,14 @@ PASS_HOURS, REPORT_DAYS = 24, 3
 
 
 def victim_accounts(settings: Settings, as_of: pd.Timestamp) -> pd.DataFrame:
-    """(account, reported): accounts of people who reported fraud (诈骗) to 110 before ``as_of``."""
+    """(account, reported): accounts held by people who reported fraud (诈骗) as an incident
+    before ``as_of`` (the caller and the holder resolved to one master)."""
     t1 = data.as_utc(as_of)
-    callers = data.query(settings, f"""
-        SELECT jjdbh AS record_id, bjsj AS reported FROM i WHERE jqlb = '诈骗' AND bjsj < TIMESTAMPTZ '{t1.isoformat()}'
-    """, i="incident_110")  # fmt: skip
-    if callers.empty:
-        return pd.DataFrame(columns=["account", "reported"])
-    who = callers.merge(data.masters_of(settings, "incident_110", "caller"), on="record_id")
-    holders = data.masters_of(settings, "bank_account", "holder").rename(columns={"record_id": "account"})
-    return who.merge(holders, on="master_id")[["account", "reported"]]
+    return data.query(settings, f"""
+        SELECT DISTINCT h.account, i.ts AS reported FROM i {data.master('i.caller')}
+        JOIN (SELECT o.account, l.master_id FROM o {data.master('o.owner')} WHERE o.account IS NOT NULL) h USING (master_id)
+        WHERE i.category = '诈骗' AND i.ts < TIMESTAMPTZ '{t1.isoformat()}'
+    """, i="incident", o="ownership", l=data.LINKS).reindex(columns=["account", "reported"])  # fmt: skip
 
 
 def score(settings: Settings, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -65,7 +63,7 @@ def score(settings: Settings, as_of: pd.Timestamp) -> pd.DataFrame:
 
 def warnings(settings: Settings, as_of: pd.Timestamp) -> list[dict]:
     s = score(settings, as_of)
-    holders = data.masters_of(settings, "bank_account", "holder").set_index("record_id").master_id
+    holders = data.holders(settings).drop_duplicates("account").set_index("account").master_id
     return [{"subject_kind": "person", "subject": holders.get(r.account, r.account), "label": "涉诈账户（疑似）",
              "score": float(r.score), "evidence": {"account": r.account, "reported_victims_paying_in": int(r.victim_in),
                                                    "pass_through_transfers": int(r.pass_through)}}

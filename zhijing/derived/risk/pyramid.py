@@ -77,7 +77,7 @@ def score(settings: Settings, as_of: pd.Timestamp) -> pd.DataFrame:
 
 def warnings(settings: Settings, as_of: pd.Timestamp) -> list[dict]:
     s = score(settings, as_of)
-    holders = data.masters_of(settings, "bank_account", "holder").set_index("record_id").master_id
+    holders = data.holders(settings).drop_duplicates("account").set_index("account").master_id
     return [{"subject_kind": "person", "subject": holders.get(r.root, r.root), "label": "传销组织者（疑似）",
              "score": float(r.score),
              "evidence": {"account": r.root, "fee": r.amount, "members": int(r["size"]), "depth": int(r.depth),

@@ -22,7 +22,7 @@ def _stations(files: tuple[str, ...]) -> list:
 
 def station_at(settings: Settings, lon: float, lat: float) -> str | None:
     """The station's unit code (station code + 0000, as cases' 立案单位), or None."""
-    f = data.files(settings, "police_stations")
+    f = data.files(settings, "places/station")
     if not f:
         return None
     for code, poly in _stations(tuple(f)):

@@ -16,8 +16,8 @@ from shapely.geometry import Point, Polygon
 from zhijing.derived.workbench.presence import cursor
 from zhijing.derived.workbench.subjects import instant
 from zhijing.errors import ZhijingError
-from zhijing.lake.store import current_files
 from zhijing.localtime import shown
+from zhijing.model import places
 
 MAX_WINDOWS = 20
 MAX_DAYS = 31
@@ -49,7 +49,7 @@ class Window:
         out = {"index": self.index, "label": self.label, "kind": self.kind, "start": shown(self.start),
                "end": shown(self.end)}  # fmt: skip
         if self.place_ids:
-            out["checkpoints"] = list(self.place_ids)
+            out["place_ids"] = list(self.place_ids)
         if self.shape is not None:
             out["area_km2"] = round(area_km2(self.shape), 4)
             out["polygon"] = [[round(x, 6), round(y, 6)] for x, y in self.shape.exterior.coords]
@@ -86,11 +86,11 @@ def _lonlat(lon, lat) -> tuple[float, float]:
 
 
 def _address(settings, text: str) -> tuple[float, float]:
-    files = current_files(settings, "clean", "standard_address")
+    src = places.source(settings, "address")  # the standard addresses (一标三实): text and code
     row = None
-    if files and text:
+    if src and text:
         row = cursor().execute(
-            f"SELECT lon::DOUBLE, lat::DOUBLE FROM read_parquet({files!r}) WHERE text = $t OR dzbm = $t "
+            f"SELECT lon::DOUBLE, lat::DOUBLE FROM {src} WHERE text = $t OR dzbm = $t "
             "ORDER BY (text = $t) DESC LIMIT 1", {"t": text.strip()}).fetchone()  # fmt: skip
     if row is None:
         raise ZhijingError("address not found among the standard addresses")
@@ -102,10 +102,10 @@ def _checkpoints(settings, value) -> tuple[str, ...]:
     codes = value if isinstance(value, list) else str(value or "").split(",")
     codes = tuple(dict.fromkeys(str(c).strip() for c in codes if str(c).strip()))
     if not 1 <= len(codes) <= MAX_CHECKPOINTS:
-        raise ZhijingError(f"name 1 to {MAX_CHECKPOINTS} checkpoints")
-    files = current_files(settings, "clean", "checkpoints")
+        raise ZhijingError(f"name from 1 to {MAX_CHECKPOINTS} checkpoint codes")
+    src = places.gazetteer(settings, "checkpoint")
     known = {r[0] for r in cursor().execute(
-        f"SELECT checkpoint_id FROM read_parquet({files!r}) WHERE checkpoint_id IN (SELECT unnest($c))", {"c": list(codes)}).fetchall()} if files else set()  # fmt: skip
+        f"SELECT code FROM {src} WHERE code IN (SELECT unnest($c))", {"c": list(codes)}).fetchall()} if src else set()  # fmt: skip
     if set(codes) - known:
         raise ZhijingError("unknown checkpoint")
     return codes
