@@ -19,7 +19,7 @@ def test_run_inbox_open_feedback(risk_home, risk_city, monkeypatch):
     s = risk_home
     _, truth = risk_city
     card = loop.register(s, "mules", evaluation={"recall": 1.0})
-    assert card["version"] == mules.VERSION and "bank_transaction" in card["training_data"]
+    assert card["version"] == mules.VERSION and "payment" in card["training_data"]  # the model types it reads
     r = loop.run(s, "mules", AS_OF)
     assert r["status"] == "ok" and r["warnings"] >= 9
     box = loop.inbox(s, "330200000000", "刑侦", model="mules")
