@@ -53,7 +53,7 @@ def spaces(model: model_types.Model, have: set[str]) -> list[str]:
             who, where = read.q(role), f"WHERE {read.q(role)} IS NOT NULL AND place_id IS NOT NULL AND ts IS NOT NULL"
             if ev.companion.match == "service":
                 modes = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in MODES.items())
-                grp = "place_id || '|' || coalesce(coach, '')" if "coach" in ev.properties else "place_id"
+                grp = "place_id || '|' || coalesce(carriage, '')" if "carriage" in ev.properties else "place_id"
                 pos = "TRY_CAST(regexp_extract(seat, '^[0-9]+') AS INT)" if "seat" in ev.properties else "NULL::INT"
                 out.append(_space(f"CASE place_kind {modes} ELSE coalesce(place_kind, {lit(name)}) END", who, grp, pos, "ts",
                                   f"ts + INTERVAL {TRIP_HOURS} HOUR") + f" FROM {read.q(name)} {where}")  # fmt: skip
@@ -65,7 +65,7 @@ def spaces(model: model_types.Model, have: set[str]) -> list[str]:
     if "residence" in have:  # a record that names no household here: its registered dwelling
         named = ("AND NOT EXISTS (SELECT 1 FROM family f WHERE f.dataset = r.dataset AND f.record_id = r.record_id"
                  " AND f.household IS NOT NULL)") if "family" in have else ""  # fmt: skip
-        out.append(_space("'household'", "resident", "'D|' || dwelling") + f" FROM residence r WHERE dwelling IS NOT NULL {named}")
+        out.append(_space("'household'", "resident", "'D|' || \"addressCode\"") + f" FROM residence r WHERE \"addressCode\" IS NOT NULL {named}")
     if "membership" in have:
         out.append(_space("'workplace'", "member", "'U|' || organization") + " FROM membership WHERE organization IS NOT NULL")
     return out
