@@ -22,6 +22,7 @@ import numpy as np
 
 from bench.common import machine, write
 from zhijing.derived.risk import aml, contacts, hotspots, pyramid
+from zhijing.model import types as model_types
 
 
 def _timed(fn):
@@ -56,36 +57,38 @@ def transfers(n: int) -> list[str]:
 
 
 def city(con: duckdb.DuckDBPyConnection, persons: int) -> None:
-    """Sources and entity links of a synthetic city (master id = P<number>)."""
+    """The model tables contact tracing reads (trip, stay, membership, family) and the entity
+    links of a synthetic city (master id = P<number>); each row's mention is its own."""
     con.execute("SELECT setseed(0.6)")
     p = persons
     day = "TIMESTAMPTZ '2026-01-01 00:00:00+08' + to_days(CAST(floor(random() * 365) AS INT))"
-    specs = {
-        "rail_ticket": (p // 2, "passenger", f"""SELECT 'E' || i AS ticket_no, 'G' || CAST(floor(random() * 400) AS INT) AS train_no,
-            {day} + INTERVAL 8 HOUR AS dep_time, lpad(CAST(floor(random() * 16) + 1 AS VARCHAR), 2, '0') AS coach,
-            lpad(CAST(floor(random() * 20) + 1 AS VARCHAR), 2, '0') || 'A' AS seat"""),
-        "flight_ticket": (p // 10, "passenger", f"""SELECT 'PNR' || i AS PNR_SEG, 'MU' || CAST(floor(random() * 300) AS INT) AS FLIGHT_NO,
-            {day} + INTERVAL 9 HOUR AS DEP_TIME, CAST(floor(random() * 40) + 1 AS VARCHAR) || 'C' AS SEAT"""),
-        "lodging": (p * 3 // 10, "guest", f"""SELECT 'LD' || i AS 入住单号, 'H' || CAST(floor(random() * {max(20, p // 1000)}) AS INT) AS 旅馆编码,
-            {day} + INTERVAL 14 HOUR AS 入住时间, {day} + INTERVAL 14 HOUR + INTERVAL 36 HOUR AS 退房时间"""),
-        "coach_ticket": (p // 5, "passenger", f"""SELECT 'KY' || i AS 票号, 'B' || CAST(floor(random() * 900) AS INT) AS 班次,
-            {day} + INTERVAL 7 HOUR AS 发车时间, CAST(floor(random() * 50) + 1 AS VARCHAR) AS 座位号"""),
-        "enterprise_person": (p // 10, "officer", f"""SELECT 'QR' || i AS rec_id, 'U' || CAST(floor(random() * {max(10, p // 50)}) AS INT) AS uscc"""),
-        "hukou_person": (p, "self", """SELECT 'RK' || i AS RKBM, 'HH' || CAST(floor(i / 3) AS BIGINT) AS HH"""),
+    n = {"rail": p // 2, "flight": p // 10, "coach": p // 5}
+    trips = {  # (service, hour of departure, carriage, seat)
+        "rail": ("'G' || CAST(floor(random() * 400) AS INT)", 8, "lpad(CAST(floor(random() * 16) + 1 AS VARCHAR), 2, '0')",
+                 "lpad(CAST(floor(random() * 20) + 1 AS VARCHAR), 2, '0') || 'A'"),
+        "flight": ("'MU' || CAST(floor(random() * 300) AS INT)", 9, "NULL", "CAST(floor(random() * 40) + 1 AS VARCHAR) || 'C'"),
+        "coach": ("'B' || CAST(floor(random() * 900) AS INT)", 7, "NULL", "CAST(floor(random() * 50) + 1 AS VARCHAR)"),
     }  # fmt: skip
-    links = []
-    for name, (n, role, sql) in specs.items():
-        con.execute(
-            f"CREATE TABLE {name} AS {sql}, CAST(floor(random() * {p}) AS BIGINT) AS _who FROM range({n}) t(i)"
-        )
-        col = sql.split(" AS ", 2)[1].split(",")[0].strip()
-        who = (
-            "CAST(substr(RKBM, 3) AS BIGINT)" if name == "hukou_person" else "_who"
-        )  # each person has one hukou row
-        links.append(
-            f"SELECT '{name}|' || {col} || '|{role}' AS mention_id, 'P' || {who} AS master_id FROM {name}"
-        )
-    con.execute("CREATE TABLE person_links AS " + " UNION ALL ".join(links))
+    con.execute("CREATE TABLE trip AS " + " UNION ALL ".join(
+        f"""SELECT '{kind}' AS dataset, '{kind}' || i AS record_id, '{kind}' AS place_kind, ts, service || '@' || CAST(ts::DATE AS VARCHAR) AS place_id,
+                   carriage, seat, '{kind}|' || i || '|passenger' AS passenger, CAST(floor(random() * {p}) AS BIGINT) AS _who
+            FROM (SELECT i, {svc} AS service, {day} + INTERVAL {hour} HOUR AS ts, {car} AS carriage, {seat} AS seat FROM range({n[kind]}) t(i))"""
+        for kind, (svc, hour, car, seat) in trips.items()))  # fmt: skip
+    con.execute(f"""CREATE TABLE stay AS SELECT 'lodging' AS dataset, 'LD' || i AS record_id,
+        'H' || CAST(floor(random() * {max(20, p // 1000)}) AS INT) AS place_id, ts, ts + INTERVAL 36 HOUR AS ts_end,
+        'lodging|' || i || '|guest' AS guest, CAST(floor(random() * {p}) AS BIGINT) AS _who
+        FROM (SELECT i, {day} + INTERVAL 14 HOUR AS ts FROM range({p * 3 // 10}) t(i))""")  # fmt: skip
+    con.execute(f"""CREATE TABLE membership AS SELECT 'staff' AS dataset, 'QR' || i AS record_id,
+        'U' || CAST(floor(random() * {max(10, p // 50)}) AS INT) AS organization, 'staff|' || i || '|member' AS member,
+        CAST(floor(random() * {p}) AS BIGINT) AS _who FROM range({p // 10}) t(i)""")  # fmt: skip
+    con.execute(f"""CREATE TABLE family AS SELECT 'hukou' AS dataset, 'RK' || i AS record_id, 'HH' || CAST(floor(i / 3) AS BIGINT) AS household,
+        'hukou|' || i || '|person' AS person, i AS _who FROM range({p}) t(i)""")  # each person has one hukou row  # fmt: skip
+    con.execute("CREATE TABLE person_links AS " + " UNION ALL ".join(
+        f"SELECT {role} AS mention_id, 'P' || _who AS master_id FROM {t}"
+        for t, role in (("trip", "passenger"), ("stay", "guest"), ("membership", "member"), ("family", "person"))))  # fmt: skip
+
+
+TABLES = ("trip", "stay", "membership", "family")
 
 
 def tracing(persons: int, cases: int = 100) -> list[str]:
@@ -94,18 +97,17 @@ def tracing(persons: int, cases: int = 100) -> list[str]:
     rng = np.random.default_rng(14)
     index = [f"P{i}" for i in rng.choice(persons, cases, replace=False)]
     found, wall, cpu = _timed(lambda: contacts.trace_on(con, index))
-    con.execute(contacts.LINKS)
     peer_sql = " UNION ALL ".join(
-        f"""SELECT count(*) AS n FROM ({sql}) r JOIN links l ON l.dataset = '{d}' AND l.role = '{role}' AND l.record_id = r.record_id
-            JOIN ({sql}) r2 ON r2.grp = r.grp JOIN links l2 ON l2.dataset = '{d}' AND l2.role = '{role}' AND l2.record_id = r2.record_id
+        f"""SELECT count(*) AS n FROM ({sql}) r JOIN person_links l ON l.mention_id = r.mention
+            JOIN ({sql}) r2 ON r2.channel = r.channel AND r2.grp = r.grp JOIN person_links l2 ON l2.mention_id = r2.mention
             WHERE l.master_id IN (SELECT master_id FROM idx)"""
-        for _, d, role, sql in contacts.CHANNELS)  # fmt: skip
+        for sql in contacts.spaces(model_types.packaged(), set(TABLES)))  # fmt: skip
     peer, pwall, pcpu = _timed(lambda: con.execute(f"SELECT sum(n) FROM ({peer_sql})").fetchone()[0])
-    rows = sum(con.execute(f"SELECT count(*) FROM {d}").fetchone()[0] for _, d, _, _ in contacts.CHANNELS)
+    rows = sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES)
     return [
         f"| 六同 trace, {cases} index cases (ranked, per channel) | {persons:,} | {rows:,} | {wall:.1f} | {cpu:.1f} | {len(found):,} contacts |",
         f"| peer: bare co-location joins (DuckDB, count only) | {persons:,} | {rows:,} | {pwall:.1f} | {pcpu:.1f} | {peer:,} pairs |",
-        f"| (building the synthetic sources and links) | {persons:,} | {rows:,} | {build:.1f} | | |",
+        f"| (building the synthetic model tables and links) | {persons:,} | {rows:,} | {build:.1f} | | |",
     ]
 
 

@@ -65,7 +65,8 @@ def spaces(model: model_types.Model, have: set[str]) -> list[str]:
     if "residence" in have:  # a record that names no household here: its registered dwelling
         named = ("AND NOT EXISTS (SELECT 1 FROM family f WHERE f.dataset = r.dataset AND f.record_id = r.record_id"
                  " AND f.household IS NOT NULL)") if "family" in have else ""  # fmt: skip
-        out.append(_space("'household'", "resident", "'D|' || \"addressCode\"") + f" FROM residence r WHERE \"addressCode\" IS NOT NULL {named}")
+        code = read.q("addressCode")
+        out.append(_space("'household'", "resident", f"'D|' || {code}") + f" FROM residence r WHERE {code} IS NOT NULL {named}")
     if "membership" in have:
         out.append(_space("'workplace'", "member", "'U|' || organization") + " FROM membership WHERE organization IS NOT NULL")
     return out
