@@ -60,6 +60,7 @@ def register(app: typer.Typer) -> None:
         from zhijing.access.seed import seed_demo
 
         logins = seed_demo(settings)
+        name_applicant(settings)  # the station's 户籍证明 ticket opens the resident it names
         from zhijing.derived.risk.loop import demo_models
 
         demo_models(settings, settings.city_dir, console)  # scored model cards; today's warnings in the inboxes
@@ -72,3 +73,27 @@ def register(app: typer.Typer) -> None:
             from zhijing.api.cli import run
 
             run("127.0.0.1", port)
+
+
+def name_applicant(settings, candidates: int = 2000) -> str | None:
+    """Name a resident of the demo station's jurisdiction with a household record as the
+    applicant of its 户籍证明 ticket (a ticket opens only the persons it names)."""
+    import duckdb
+
+    from zhijing.access.guard import load_user
+    from zhijing.access.scope import in_jurisdiction, jurisdiction
+    from zhijing.access.seed import DEMO_TICKET, name_subjects
+    from zhijing.lake.store import current_files
+    from zhijing.serving.person_file import places_of
+
+    links, mentions = (current_files(settings, "entities", n) for n in ("person_links", "person_mentions"))
+    if not links or not mentions:
+        return None
+    ids = [m for (m,) in duckdb.sql(f"SELECT DISTINCT l.master_id FROM read_parquet({links!r}) l JOIN read_parquet({mentions!r}) m "
+                                    f"USING (mention_id) WHERE m.dataset = 'hukou_person' ORDER BY 1 LIMIT {candidates}").fetchall()]  # fmt: skip
+    station = jurisdiction(load_user(settings, "paichusuo01").unit)
+    placed = places_of(settings, ids)
+    found = next((m for m in ids if in_jurisdiction(station, placed.get(m, []))), None)
+    if found:
+        name_subjects(settings, DEMO_TICKET, [found])
+    return found

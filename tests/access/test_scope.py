@@ -117,6 +117,8 @@ def test_a_ticket_opens_only_the_fields_its_service_needs(resolved_city, make_ap
     assert all(set(v["datasets"]) <= {"hukou_person"} for vals in f["facts"].values() for v in vals)
     assert api.get("/api/graph/expand", params={"subject": f"person:{mid}"}, headers=h).status_code == 403
     assert api.get("/api/trajectory", params={"subject": f"person:{mid}"}, headers=h).status_code == 403
+    found = api.get("/api/persons/search", params={"q": full["name"]}, headers=h).json()["results"]
+    assert found and all(set(r) <= {"master_id", "name", "citizen_id", "sex", "birth_date", "district"} for r in found)
     case = api.get(f"/api/persons/{mid}", headers=api.headers("paichusuo01", STATION_CASE)).json()
     assert "lodging" in {r["dataset"] for r in case["records"]}  # the same officer under a case sees the file
 
@@ -172,3 +174,13 @@ def test_a_non_local_resident_is_placed_where_they_live(resolved_city, make_api)
     assert registered_elsewhere, "the city has persons living or staying away from their registered district"
     assert load_user(s, "paichusuo01").unit.startswith(station[:6])
     assert in_jurisdiction(station, registered_elsewhere[0][3])
+
+
+def test_the_demo_ticket_names_a_resident_of_its_station(resolved_city, make_api):
+    from zhijing.config import get_settings
+    from zhijing.demo import name_applicant
+
+    api = make_api(resolved_city[0].home)
+    applicant = name_applicant(get_settings())
+    f = api.get(f"/api/persons/{applicant}", headers=api.headers("paichusuo01", TICKET))
+    assert f.status_code == 200 and f.json()["service"] == "户籍证明"

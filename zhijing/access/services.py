@@ -22,7 +22,8 @@ class Service:
 
 IDENTITY = Service("身份核验", ("name", "citizen_id", "sex"), ())
 SERVICES = {
-    "hukou_certificate": Service("户籍证明", ("name", "citizen_id", "sex", "address_district"), ("hukou_person",), ("household",)),
+    "hukou_certificate": Service("户籍证明", ("name", "citizen_id", "sex", "birth_date", "address_district"), ("hukou_person",),
+                                 ("household",)),
     "health_handoff": Service("密接名单移交", ("name", "phone", "address_district"), ()),
 }
 
@@ -52,3 +53,12 @@ def restricted(file: dict[str, Any], topic: str | None) -> dict[str, Any]:
             "facts": {k: [fact(v) for v in vals] for k, vals in file["facts"].items() if k in s.facts},
             "records": [r for r in file["records"] if r["dataset"] in s.datasets],
             "timeline": [e for e in file["timeline"] if e["dataset"] in s.datasets]}  # fmt: skip
+
+
+ROW_FACTS = {"district": "address_district"}  # a search row's column → the fact it shows
+
+
+def restricted_row(row: dict[str, Any], topic: str | None) -> dict[str, Any]:
+    """A person search row cut to what the ticket's service needs (its id always)."""
+    s = service(topic)
+    return {k: v for k, v in row.items() if k == "master_id" or ROW_FACTS.get(k, k) in s.facts}

@@ -51,7 +51,8 @@ def search(q: str = Query(..., min_length=2, max_length=64), ctx: AccessContext 
     found = person_file.search(get_settings(), q, limit=500)  # need to know filters before the page is cut
     results = [r for r in found if ctx.may_see(r["master_id"], r["places"])][:20]
     ctx.audit("consult", [r["master_id"] for r in results], query=f"search name/id/phone ({len(q)} chars)")
-    return {"results": [_mask_row(ctx, {k: v for k, v in r.items() if k != "places"}) for r in results]}
+    rows = [_mask_row(ctx, {k: v for k, v in r.items() if k != "places"}) for r in results]
+    return {"results": [services.restricted_row(r, ctx.topic) for r in rows] if ctx.purpose_kind == "ticket" else rows}
 
 
 @router.get("/review")
