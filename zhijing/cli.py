@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "zhijing.access.cli",  # units, users, audit, oversight
     "zhijing.api.cli",  # serve
     "zhijing.pipeline",  # ingest, resolve, sources add, stream consume, oversight run: they call several layers
+    "zhijing.api.cli_export",  # export ftm (through the API's export machinery)
     "zhijing.demo",  # demo
 )
 

@@ -19,3 +19,28 @@ def decide(settings, username: str, stated: str, permission: str) -> tuple[Acces
     ctx = AccessContext(permission, user, stated, check.kind, client="cli", subjects=check.subjects, assigned=check.assigned,
                         topic=check.topic)
     return ctx, ok, reason
+
+
+def run_as(settings, username: str, stated: str, permission: str, query: str, action):
+    """Run a route's own function from the command line under its access contract — the
+    named user, the purpose, the policy decision for ``permission``, and one audit event
+    (allowed or refused) naming what ``action(ctx)`` touched, as the guard writes it for the API."""
+    from fastapi import HTTPException
+
+    from zhijing.access.audit import AuditEvent, append
+    from zhijing.errors import AccessDenied
+
+    ctx, ok, reason = decide(settings, username, stated, permission)
+    ctx.query = query
+    result = None
+    if ok:
+        try:
+            result = action(ctx)
+        except HTTPException as exc:
+            ok, reason = False, str(exc.detail)
+    append(AuditEvent(actor=ctx.user.username, unit=ctx.user.unit, operation=ctx.operation, outcome="allowed" if ok else "refused",
+                      purpose=stated, records=list(dict.fromkeys(ctx.records)), query=ctx.query, client="cli", reason=reason),
+           settings)  # fmt: skip
+    if not ok:
+        raise AccessDenied(reason or "refused")
+    return result

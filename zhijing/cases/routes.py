@@ -101,7 +101,7 @@ def report_export(ctx: AccessContext, ref: str, what: str) -> export_routes.Prep
     evidence = report.evidence(items)[0]
     ctx.audit("consult", [s["master_id"] for s in subjects], query=f"case report {ref} ({what})")
     grade = export_routes.shown_grade(ctx.user.clearance, [g for s in subjects for g in s["grades"]])
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in ref)
+    safe = _safe(ref)
 
     def write(fmt: export_routes.Format) -> tuple[str | bytes, str, str, str]:
         html, export_id = report.render_html(get_settings(), case, items, subjects, ctx.user.username)
@@ -118,6 +118,25 @@ def report_export(ctx: AccessContext, ref: str, what: str) -> export_routes.Prep
 export_routes.TARGETS[export_routes.REPORT] = report_export
 
 
+def _safe(ref: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in ref)
+
+
+def ftm_export(ctx: AccessContext, ref: str, what: str) -> export_routes.Prepared:
+    """The case as FollowTheMoney entities: its subjects, and the model rows of its evidence
+    (every pin's dataset and record), with the persons they name the caller may see."""
+    from zhijing.entities import ftm_export as ftm
+
+    _the_case(ctx, ref)
+    items = store.list_items(get_settings(), ref)
+    subjects = [s for i in items if i["kind"] == "subject" for s in i["payload"].get("master_ids", [])]
+    records = [(r["dataset"], r["record_id"]) for r in report.evidence(items)[0] if r["dataset"] and r["record_id"]]
+    return ftm.prepare(ctx, f"case {ref} FtM ({what})", _safe(ref), subjects, records)
+
+
+export_routes.TARGETS[export_routes.FTM_CASE] = ftm_export
+
+
 @router.get("/{ref}/report")
 def case_report(ref: str, format: export_routes.Format = "html", reason: str | None = Query(None, description="导出事由 (the stated reason)"),
                 ctx: AccessContext = Depends(require("case:export"))) -> Response:  # fmt: skip
@@ -126,6 +145,16 @@ def case_report(ref: str, format: export_routes.Format = "html", reason: str | N
     ``POST /api/exports`` {case_report, reason} and downloaded once approved."""
     _the_case(ctx, ref)
     return export_routes.export_at_once(ctx, export_routes.REPORT + ref, reason, format)
+
+
+@router.get("/{ref}/ftm")
+def case_ftm(ref: str, reason: str | None = Query(None, description="导出事由 (the stated reason)"),
+             ctx: AccessContext = Depends(require("case:export"))) -> Response:  # fmt: skip
+    """The case's subjects and evidence as a FollowTheMoney entity stream (JSON lines, for
+    Aleph / OpenAleph and other FtM tools), at once when it needs no second officer's
+    approval; else requested with ``POST /api/exports`` {ftm_case, reason}."""
+    _the_case(ctx, ref)
+    return export_routes.export_at_once(ctx, export_routes.FTM_CASE + ref, reason)
 
 
 @router.post("/{ref}/close")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Response
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from zhijing.access import exports
 from zhijing.access.guard import AccessContext, require
@@ -83,6 +83,13 @@ def person_file(ctx: AccessContext, master_id: str, what: str) -> Prepared:
 
 REPORT = "report:"
 TARGETS: dict[str, Callable[[AccessContext, str, str], Prepared]] = {}  # target prefix → its preparer; else a person file
+KINDS: dict[str, str] = {REPORT: "case_report"}  # target prefix → the request's kind; else person_file
+FTM_CASE, FTM_GRAPH = "ftm-case:", "ftm-graph:"  # FtM entity streams (entities.ftm_export): a case, a graph neighbourhood
+KINDS.update({FTM_CASE: "ftm_case", FTM_GRAPH: "ftm_graph"})
+
+
+def kind_of(target: str) -> str:
+    return next((k for prefix, k in KINDS.items() if target.startswith(prefix)), "person_file")
 
 
 def prepare(ctx: AccessContext, target: str, what: str) -> Prepared:
@@ -142,17 +149,26 @@ def person_export(master_id: str, reason: str | None = Query(None, description="
 class ExportRequest(BaseModel):
     master_id: str | None = None
     case_report: str | None = None  # a case's ref: the case report
+    ftm_case: str | None = None  # a case's ref: its subjects and evidence as FtM entities
+    ftm_graph: str | None = None  # a graph subject (kind:key): its neighbourhood as FtM entities
+    hops: int = Field(2, ge=1, le=3)  # of ftm_graph
     reason: str
 
     @model_validator(mode="after")
     def _one_target(self) -> ExportRequest:
-        if (self.master_id is None) == (self.case_report is None):
-            raise ValueError("name one thing to export: master_id or case_report")
+        if sum(x is not None for x in (self.master_id, self.case_report, self.ftm_case, self.ftm_graph)) != 1:
+            raise ValueError("name one thing to export: master_id, case_report, ftm_case or ftm_graph")
         return self
 
     @property
     def target(self) -> str:
-        return self.master_id if self.master_id is not None else REPORT + str(self.case_report)
+        if self.master_id is not None:
+            return self.master_id
+        if self.case_report is not None:
+            return REPORT + self.case_report
+        if self.ftm_case is not None:
+            return FTM_CASE + self.ftm_case
+        return f"{FTM_GRAPH}{self.hops}:{self.ftm_graph}"
 
 
 @router.post("/api/exports")
@@ -165,7 +181,7 @@ def request_export(body: ExportRequest, ctx: AccessContext = Depends(require("pe
 def list_exports(ctx: AccessContext = Depends(require("person:read"))) -> dict[str, Any]:
     """Under the stated purpose: one's own export requests and, for approvers, those awaiting approval."""
     found = exports.listed(get_settings(), ctx.user.username, ctx.purpose, "approver" in ctx.user.roles)
-    ctx.audit("consult", [r["master_id"] for r in found if not r["master_id"].startswith(REPORT)], query="export requests")
+    ctx.audit("consult", [r["master_id"] for r in found if kind_of(r["master_id"]) == "person_file"], query="export requests")
     return {"requests": [_public(r) for r in found]}
 
 
@@ -218,7 +234,7 @@ def download_export(request_id: str, format: Format = Query("html", description=
                     ctx: AccessContext = Depends(require("person:export"))) -> Response:  # fmt: skip
     req = _taken(ctx, request_id)
     try:
-        ready = prepare(ctx, req["master_id"], f"{'case report' if req['master_id'].startswith(REPORT) else 'person file'} export")
+        ready = prepare(ctx, req["master_id"], f"{kind_of(req['master_id']).replace('_', ' ')} export")
         if exports.needs_approval(get_settings(), ready.rows, ready.grade) and not req["approved_by"]:
             raise ctx.refuse([], "the export grew past what needs no approval: request it again")
         return _deliver(ctx, req, ready, format)
@@ -229,10 +245,9 @@ def download_export(request_id: str, format: Format = Query("html", description=
 
 def _public(req: dict) -> dict[str, Any]:
     """A request as the API shows it (its times in the deployment's zone)."""
-    kind = "case_report" if req["master_id"].startswith(REPORT) else "person_file"
-    return {"kind": kind, **shown_fields({k: req.get(k) for k in ("id", "master_id", "purpose", "reason", "requested_by", "requested_at", "rows",
-                                          "grade", "needs_approval", "status", "approved_by", "approved_at", "rejected_by", "rejected_at",
-                                          "reject_reason")}, "requested_at", "approved_at", "rejected_at")}  # fmt: skip
+    return {"kind": kind_of(req["master_id"]), **shown_fields({k: req.get(k) for k in ("id", "master_id", "purpose", "reason", "requested_by",
+                                          "requested_at", "rows", "grade", "needs_approval", "status", "approved_by", "approved_at",
+                                          "rejected_by", "rejected_at", "reject_reason")}, "requested_at", "approved_at", "rejected_at")}  # fmt: skip
 
 
 def register(app: FastAPI) -> None:

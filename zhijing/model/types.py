@@ -27,12 +27,17 @@ class EntityType(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     label: str
-    ftm: str | None = None
+    ftm: str | None = None  # its FollowTheMoney schema (none: a value, e.g. a phone number)
     key: str | None = None
     properties: dict[str, str] = Field(default_factory=dict)
+    ftm_key: str | None = None  # the FtM property holding its identifier (``zhijing export ftm``)
+    element: str | None = None  # the identifier's data element (its grade masks it); default: that of ``key``
 
     def columns(self) -> list[str]:
         return [*ENTITY_COLUMNS, *self.properties]
+
+    def key_element(self) -> str:
+        return self.element or self.properties.get(self.key or "", "code")
 
 
 class Companion(BaseModel):
@@ -60,6 +65,7 @@ class EventType(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: str
     ftm: str | None = None
+    ftm_map: dict[str, str] = Field(default_factory=dict)  # role or property -> FtM property (or role.property)
     roles: dict[str, str]
     properties: dict[str, str] = Field(default_factory=dict)
     time: Literal["instant", "interval", "none"] = "instant"

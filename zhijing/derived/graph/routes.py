@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
 
 from zhijing.access.guard import AccessContext, require
 from zhijing.config import get_settings
 from zhijing.derived.graph import service
 from zhijing.derived.graph.edges import TYPES
 from zhijing.derived.graph.network import Subgraph
+from zhijing.entities import export_routes
 from zhijing.entities.routes import _mask_record
 from zhijing.errors import ZhijingError
 
@@ -92,13 +93,11 @@ def _graph_and_node(subject: str):
         raise HTTPException(404, str(exc)) from None
 
 
-def _shown(ctx: AccessContext, answer: dict[str, Any], seeds: list[str]) -> dict[str, Any]:
-    """Need to know, masking and audit over an answer's nodes and edges."""
+def _closed(ctx: AccessContext, answer: dict[str, Any], seeds: list[str]) -> set[str]:
+    """The person nodes of an answer outside the caller's need to know (a seed among them is refused)."""
     from zhijing.derived.workbench.subjects import places
 
-    hidden: dict[str, str] = {}
-    seen: list[str] = []
-    nodes = []
+    closed = set()
     placed = places(get_settings(), [n["key"] for n in answer["nodes"] if n["kind"] == "person"])
     for n in answer["nodes"]:
         if n["kind"] == "person":
@@ -106,6 +105,19 @@ def _shown(ctx: AccessContext, answer: dict[str, Any], seeds: list[str]) -> dict
             if not ctx.may_see(n["key"], where):
                 if n["id"] in seeds:
                     ctx.require_visible(n["key"], where)
+                closed.add(n["id"])
+    return closed
+
+
+def _shown(ctx: AccessContext, answer: dict[str, Any], seeds: list[str]) -> dict[str, Any]:
+    """Need to know, masking and audit over an answer's nodes and edges."""
+    hidden: dict[str, str] = {}
+    seen: list[str] = []
+    nodes = []
+    closed = _closed(ctx, answer, seeds)
+    for n in answer["nodes"]:
+        if n["kind"] == "person":
+            if n["id"] in closed:
                 hidden[n["id"]] = f"P:hidden-{len(hidden) + 1}"
                 nodes.append({"id": hidden[n["id"]], "kind": "person", "label": HIDDEN, "hop": n["hop"], "degree": n["degree"]})
                 continue
@@ -114,8 +126,8 @@ def _shown(ctx: AccessContext, answer: dict[str, Any], seeds: list[str]) -> dict
     ids = {n["id"]: m["id"] for n, m in zip(answer["nodes"], nodes, strict=True)}
     edges = []
     for e in answer["edges"]:
-        closed = e["source"] in hidden or e["target"] in hidden
-        records = [] if closed else [{**r, "record_id": _mask_record(ctx, {"dataset": r["dataset"], "record_id": r["record_id"]})["record_id"]}
+        shut = e["source"] in hidden or e["target"] in hidden
+        records = [] if shut else [{**r, "record_id": _mask_record(ctx, {"dataset": r["dataset"], "record_id": r["record_id"]})["record_id"]}
                                      for r in e["evidence"]]  # fmt: skip
         edges.append({**e, "source": ids[e["source"]], "target": ids[e["target"]], "evidence": records})
     ctx.audit("combine", seen[:1000])
@@ -180,6 +192,43 @@ def path(a: str = Query(..., min_length=2, max_length=80), b: str = Query(..., m
     sub = Subgraph(nodes, edges, {n: i for i, n in enumerate(nodes)})
     shown = _shown(ctx, service.describe(get_settings(), g, sub), [str(g.ids[u]), str(g.ids[v])])
     return {"found": True, "hops": len(edges), **shown}
+
+
+FTM_LIMIT = 50  # edges per node and hop of an exported neighbourhood (as the expansion's default)
+
+
+def ftm_export(ctx: AccessContext, target: str, what: str) -> export_routes.Prepared:
+    """A neighbourhood (``<hops>:<subject>``) as FollowTheMoney entities: its persons the
+    caller may see, its accounts, vehicles and companies, and the model rows of the evidence
+    of every edge that touches no person outside the caller's need to know."""
+    from zhijing.entities import ftm_export as ftm
+
+    hops_text, _, subject = target.partition(":")
+    if not hops_text.isdigit() or not 1 <= int(hops_text) <= MAX_HOPS:
+        raise ctx.refuse([], f"hops must be 1 to {MAX_HOPS}", 422)
+    g, seed = _graph_and_node(subject)
+    sub = g.expand([seed], int(hops_text), None, None, None, FTM_LIMIT, 0, MAX_NODES)
+    answer = service.describe(get_settings(), g, sub)
+    closed = _closed(ctx, answer, [str(g.ids[seed])])
+    persons = [n["key"] for n in answer["nodes"] if n["kind"] == "person" and n["id"] not in closed]
+    things = [(n["kind"], n["key"], n.get("label")) for n in answer["nodes"] if n["kind"] != "person"]
+    records = [(r["dataset"], r["record_id"]) for e in answer["edges"] if not {e["source"], e["target"]} & closed
+               for r in e["evidence"]]  # fmt: skip
+    stem = "graph-" + "".join(c if c.isalnum() else "_" for c in subject)[:40]
+    return ftm.prepare(ctx, f"graph {hops_text} hops FtM ({what})", stem, persons, records, things)
+
+
+export_routes.TARGETS[export_routes.FTM_GRAPH] = ftm_export
+
+
+@router.get("/ftm")
+def graph_ftm(subject: str = Query(..., min_length=2, max_length=80), hops: int = Query(2, ge=1, le=MAX_HOPS),
+              reason: str | None = Query(None, description="导出事由 (the stated reason)"),
+              ctx: AccessContext = Depends(require("person:export"))) -> Response:  # fmt: skip
+    """A subject's neighbourhood as a FollowTheMoney entity stream (JSON lines) at once, when
+    it needs no second officer's approval; else requested with ``POST /api/exports``
+    {ftm_graph, hops, reason}."""
+    return export_routes.export_at_once(ctx, f"{export_routes.FTM_GRAPH}{hops}:{subject}", reason)
 
 
 def register(app: FastAPI) -> None:
