@@ -89,21 +89,118 @@ def test_a_case_exports_as_valid_ftm_entities_audited(case_api):
 
 
 def test_a_graph_neighbourhood_exports_masked_below_clearance(city):
-    """Built for a clearance-1 officer, no account number, citizen ID or phone is whole."""
+    """Built for a clearance-1 officer: no account number, citizen ID or phone is whole, and
+    the export discloses nothing above ``internal``."""
+    settings, (_, _, payer, _, master) = city
+    ready = _export(settings, f"2:person:{master}", 1)
+    text = ready.write("html")[0]
+    ents = _entities(text)
+    assert {e["schema"] for e in ents} >= {"Person", "BankAccount", "Payment"}
+    assert payer not in text and payer[:4] + "*" * (len(payer) - 8) + payer[-4:] in text
+    assert master in ready.persons and ready.grade == "internal" and ready.rows == len(ents)
+    for e in ents:
+        for prop in ("idNumber", "phone", "accountNumber", "birthDate"):
+            assert all("*" in v for v in e["properties"].get(prop, [])), (prop, e)
+
+
+def _export(settings, target: str, clearance: int):
+    """The graph export prepared for an officer of ``clearance`` under an emergency."""
     from zhijing.access.guard import AccessContext, User
-    from zhijing.config import get_settings, reset_settings
+    from zhijing.config import reset_settings
     from zhijing.derived.graph.routes import ftm_export
 
-    settings, (_, _, payer, _, master) = city
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ZHIJING_HOME", str(settings.home))
         reset_settings()
-        user = User("t", "t", "330200000000", "刑侦", ("officer",), 1, "internal", None)
-        ctx = AccessContext("person:export", user, "emergency:t", "emergency", client="test")
-        ready = ftm_export(ctx, f"2:person:{master}", "test")
-        text = ready.write("html")[0]
+        user = User("t", "t", "330200000000", "刑侦", ("officer",), clearance, "internal", None)
+        ready = ftm_export(AccessContext("person:export", user, "emergency:t", "emergency", client="test"), target, "test")
     reset_settings()
+    return ready
+
+
+def test_an_export_declared_as_an_ftm_source_gives_the_same_persons_and_payments(city, tmp_path):
+    """Round trip: the documented declaration (docs/model.md) ingests an export: the clean
+    zone holds the same persons (citizen ID and name), the model the same payments."""
+    import re
+    from pathlib import Path
+
+    from zhijing.config import Settings
+    from zhijing.governance.ingest import ingest_city
+    from zhijing.model import build
+
+    settings, (_, _, _, _, master) = city
+    text = _export(settings, f"2:person:{master}", 3).write("html")[0]
     ents = _entities(text)
-    assert {e["schema"] for e in ents} >= {"Person", "BankAccount"}
-    assert payer not in text and master in ready.persons
-    assert ready.grade == "internal"
+    doc = (Path(__file__).parents[2] / "docs" / "model.md").read_text(encoding="utf-8")
+    declaration = re.search(r"<!-- ftm-source-example -->\n```yaml\n(.*?)```", doc, re.S).group(1)
+    home = Settings(home=tmp_path / "home")
+    (home.home / "sources" / "exchange").mkdir(parents=True)
+    (home.home / "sources" / "ftm.yaml").write_text(declaration, encoding="utf-8")
+    (home.home / "sources" / "exchange" / "case.ftm.json").write_text(text + "not an entity\n", encoding="utf-8")
+    out = {d["dataset"]: d for d in ingest_city(home, tmp_path / "none", progress=False, datasets=["ftm_persons", "ftm_payments"])["datasets"]}
+    build.build(home)
+
+    persons = {(p["idNumber"][0], p["name"][0]) for e in ents if e["schema"] == "Person" for p in [e["properties"]]}
+    clean = current_files(home, "clean", "ftm_persons")
+    assert {tuple(r) for r in duckdb.sql(f"SELECT idNumber, name FROM read_parquet({clean!r})").fetchall()} == persons
+    by_id = {e["id"]: e["properties"] for e in ents}
+    sent = sorted((by_id[p["payerAccount"][0]]["accountNumber"][0], by_id[p["beneficiaryAccount"][0]]["accountNumber"][0],
+                   float(p["amount"][0]), p["date"][0]) for e in ents if e["schema"] == "Payment" for p in [e["properties"]])  # fmt: skip
+    got = duckdb.sql(f"SELECT payer, payee, amount, strftime(ts AT TIME ZONE 'Asia/Shanghai', '%Y-%m-%dT%H:%M:%S') "
+                     f"FROM {read.source(home, 'payment')}").fetchall()  # fmt: skip
+    assert sent and sorted((a, b, float(m), t) for a, b, m, t in got) == sent
+    assert out["ftm_payments"]["quarantined"] == 1 and out["ftm_persons"]["quarantined"] == 1  # the line that is no entity
+
+
+def test_the_command_line_export_waits_for_a_second_officer_above_the_threshold(case_api, monkeypatch, tmp_path):
+    """``zhijing export ftm``: the API's export as the named user — above the row threshold it
+    is a request, downloaded once after another officer approved it; each step audited."""
+    from typer.testing import CliRunner
+
+    from zhijing.access import exports
+    from zhijing.access.audit.store import log_for
+    from zhijing.cli import app
+    from zhijing.config import get_settings, reset_settings
+
+    monkeypatch.setenv("ZHIJING_EXPORTS__APPROVAL_ROWS", "2")
+    reset_settings()
+    out = tmp_path / "case.ftm.json"
+    args = ["export", "ftm", "--case", CASE, "--user", "xingzhen01", "--reason", REASON["reason"], "--out", str(out)]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code != 0 and not out.exists()
+    request_id = exports.listed(get_settings(), "xingzhen01", CASE, False)[0]["id"]
+    assert exports.get(get_settings(), request_id)["status"] == "pending"
+    exports.approve(get_settings(), request_id, "kezhang01")
+    r = CliRunner().invoke(app, ["export", "ftm", "--case", CASE, "--user", "xingzhen01", "--request", request_id, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert {e["schema"] for e in _entities(out.read_text(encoding="utf-8"))} >= {"Person", "Payment", "BankAccount"}
+    last = log_for(get_settings()).events(5)
+    disclosed = next(e for e in last if e["operation"] == "disclose")
+    assert disclosed["client"] == "cli" and f"request {request_id} approved by kezhang01" in disclosed["query"]
+    assert CliRunner().invoke(app, ["export", "ftm", "--case", CASE, "--user", "xingzhen01", "--request", request_id,
+                                    "--out", str(out)]).exit_code != 0  # once  # fmt: skip
+
+
+def test_every_packaged_type_names_ftm_schemata_and_properties_followthemoney_knows():
+    from zhijing.model import types
+
+    m = types.packaged()
+    for name, et in m.entities.items():
+        if et.ftm:
+            assert ftm_model.get(et.ftm) is not None, name
+            assert et.ftm_key in ftm_model.get(et.ftm).properties, name
+    for name, ev in m.events.items():
+        schema = ftm_model.get(ev.ftm or "Event")
+        for col, prop in ev.ftm_map.items():
+            assert col in ev.roles or col in ev.properties, (name, col)
+            holder, _, own = prop.partition(".")
+            assert (own and holder in ev.roles) or prop in schema.properties, (name, prop)
+
+
+def test_sources_check_refuses_what_followthemoney_does_not_know():
+    from zhijing.sources.connectors.ftm import property_problems
+
+    assert property_problems("Payment", ["id", "amount", "payerAccount.accountNumber", "payer.name"]) == []
+    assert property_problems("Payement", ["amount"])[0].startswith("ftm_schema 'Payement'")
+    assert "no property 'amont'" in property_problems("Payment", ["amont"])[0]
+    assert "refers to no entity" in property_problems("Payment", ["amount.value"])[0]

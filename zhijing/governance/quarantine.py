@@ -21,6 +21,7 @@ REASONS = {
     "unparsable_json": "not valid JSON",
     "not_an_object": "valid JSON but not an object with fields",
     "nested_value": "a field holds a JSON list or object, not one value",
+    "not_an_ftm_entity": "not a FollowTheMoney entity (no id or schema, or an unknown property)",
     "extra_cells": "cells beyond the header's columns",
     "binary_garbage": "control characters or undecodable bytes in a field",
     "missing_key": "the record key is empty",

@@ -119,6 +119,10 @@ def _semantic(spec: DatasetSpec) -> list[tuple[tuple, str]]:
         out.append((("path",), "must be relative to the declarations folder, without .."))
     if spec.format == "csv" and (len(spec.delimiter) != 1 or len(spec.quote) > 1):
         out.append((("delimiter",), "delimiter must be one character and quote at most one"))
+    if spec.format == "ftm":
+        from zhijing.sources.connectors.ftm import property_problems
+
+        out += [(("ftm_schema",), p) for p in property_problems(spec.ftm_schema, names)]
     return out
 
 

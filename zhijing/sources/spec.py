@@ -113,7 +113,7 @@ class DatasetSpec(BaseModel):
     name: str
     title: str
     owner: str
-    format: Literal["csv", "jsonl", "excel", "sqlite", "stream"]
+    format: Literal["csv", "jsonl", "excel", "sqlite", "stream", "ftm"]
     path: str  # relative to the sources folder; may contain one '*'
     encoding: str | None = None
     table: str | None = None
@@ -128,6 +128,7 @@ class DatasetSpec(BaseModel):
     delimiter: str = ","  # csv only
     quote: str = '"'  # csv only; "" when the file never quotes
     header: bool = True  # csv only; without a header the fields are the columns in order
+    ftm_schema: str | None = None  # ftm only: the FollowTheMoney schema whose entities are the rows (fields: property paths)
     fields: list[FieldSpec]
     persons: list[PersonRole] = Field(default_factory=list)
     model: list[ModelMapping] = Field(default_factory=list)  # its rows as model types (DESIGN §10)

@@ -14,6 +14,7 @@ from zhijing.errors import ZhijingError
 from zhijing.sources.connectors.base import Landed, sha256_file
 from zhijing.sources.connectors.excel import land_excel
 from zhijing.sources.connectors.files import land_csv, land_jsonl
+from zhijing.sources.connectors.ftm import land_ftm
 from zhijing.sources.connectors.sql import land_table
 from zhijing.sources.spec import DatasetSpec
 
@@ -47,6 +48,8 @@ def discover(spec: DatasetSpec, sources_dir: Path, line_cap: int) -> list[Input]
                                                           spec.delimiter, spec.quote, spec.header)
         elif spec.format in ("jsonl", "stream"):
             land = lambda out, p=path, o=origin: land_jsonl(p, o, spec.name, fields, line_cap, out)  # noqa: E731
+        elif spec.format == "ftm":
+            land = lambda out, p=path, o=origin: land_ftm(p, o, spec.name, fields, spec.ftm_schema, out)  # noqa: E731
         elif spec.format == "excel":
             land = lambda out, p=path, o=origin: land_excel(p, o, spec.name, fields, spec.sheet, out)  # noqa: E731
         else:  # pragma: no cover - the spec's Literal forbids it
