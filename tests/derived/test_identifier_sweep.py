@@ -101,7 +101,9 @@ def _calls(app, p: dict) -> list[tuple[str, str, dict]]:
                "/api/graph/path": [{"a": p["citizen_id"], "b": p["phone"]}],
                "/api/risk/contacts": [{"index": p["master_id"]}],
                "/api/persons/{master_id}/export": [{"reason": "移送检察院审查起诉"}],
-               "/api/cases/{ref}/report": [{"reason": "移送检察院审查起诉"}]}  # fmt: skip
+               "/api/cases/{ref}/report": [{"reason": "移送检察院审查起诉"}],
+               "/api/cases/{ref}/ftm": [{"reason": "移送检察院审查起诉"}],
+               "/api/graph/ftm": [{"subject": subject, "reason": "移送检察院审查起诉"}]}  # fmt: skip
     out = []
     for r in all_routes(app):
         if isinstance(r, APIRoute) and "GET" in r.methods:
