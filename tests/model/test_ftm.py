@@ -55,9 +55,9 @@ def case_api(city, make_api):
 
     api = make_api(city[0].home)
     s = get_settings()
-    add_purpose(s, CASE, "资金往来核查", load_user(s, "xingzhen01").unit, ["xingzhen01", "paichusuo01"])
+    add_purpose(s, CASE, "资金往来核查", load_user(s, "fenxi01").unit, ["fenxi01"])
     dataset, record_id, payer, payee, master = city[1]
-    h = api.headers("xingzhen01", CASE)
+    h = api.headers("fenxi01", CASE)
     base = f"/api/cases/{CASE}"
     assert api.post(f"{base}/items", json={"kind": "subject", "title": "付款人", "payload": {"master_ids": [master]}}, headers=h).status_code == 200
     pin = {"kind": "pin", "title": "转账", "payload": {"evidence": [{"dataset": dataset, "record_id": record_id}]}}
@@ -69,7 +69,7 @@ def test_a_case_exports_as_valid_ftm_entities_audited(case_api):
     from zhijing.access.audit.store import log_for
 
     api, s, (dataset, record_id, payer, payee, master) = case_api
-    r = api.get(f"/api/cases/{CASE}/ftm", params=REASON, headers=api.headers("xingzhen01", CASE))
+    r = api.get(f"/api/cases/{CASE}/ftm", params=REASON, headers=api.headers("fenxi01", CASE))
     assert r.status_code == 200, r.text
     ents = _entities(r.text)
     by_schema = {}
@@ -82,7 +82,7 @@ def test_a_case_exports_as_valid_ftm_entities_audited(case_api):
     assert accounts[pay["properties"]["beneficiaryAccount"][0]]["properties"]["accountNumber"] == [payee]
     assert pay["properties"]["publisher"] == [dataset] and pay["properties"]["recordId"]
     assert person["properties"]["idNumber"][0][-4:].isalnum()
-    assert all("智警导出 xingzhen01" in e["properties"]["summary"][0] for e in ents)  # the watermark on every entity
+    assert all("智警导出 fenxi01" in e["properties"]["summary"][0] for e in ents)  # the watermark on every entity
     assert all(payer not in e["id"] for e in ents)  # ids carry no identifier
     disclosed = next(e for e in log_for(s).events(20) if e["operation"] == "disclose")
     assert master in disclosed["records"] and r.headers["x-export-id"] in disclosed["query"]
@@ -165,19 +165,19 @@ def test_the_command_line_export_waits_for_a_second_officer_above_the_threshold(
     monkeypatch.setenv("ZHIJING_EXPORTS__APPROVAL_ROWS", "2")
     reset_settings()
     out = tmp_path / "case.ftm.json"
-    args = ["export", "ftm", "--case", CASE, "--user", "xingzhen01", "--reason", REASON["reason"], "--out", str(out)]
+    args = ["export", "ftm", "--case", CASE, "--user", "fenxi01", "--reason", REASON["reason"], "--out", str(out)]
     r = CliRunner().invoke(app, args)
     assert r.exit_code != 0 and not out.exists()
-    request_id = exports.listed(get_settings(), "xingzhen01", CASE, False)[0]["id"]
+    request_id = exports.listed(get_settings(), "fenxi01", CASE, False)[0]["id"]
     assert exports.get(get_settings(), request_id)["status"] == "pending"
     exports.approve(get_settings(), request_id, "kezhang01")
-    r = CliRunner().invoke(app, ["export", "ftm", "--case", CASE, "--user", "xingzhen01", "--request", request_id, "--out", str(out)])
+    r = CliRunner().invoke(app, ["export", "ftm", "--case", CASE, "--user", "fenxi01", "--request", request_id, "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert {e["schema"] for e in _entities(out.read_text(encoding="utf-8"))} >= {"Person", "Payment", "BankAccount"}
     last = log_for(get_settings()).events(5)
     disclosed = next(e for e in last if e["operation"] == "disclose")
     assert disclosed["client"] == "cli" and f"request {request_id} approved by kezhang01" in disclosed["query"]
-    assert CliRunner().invoke(app, ["export", "ftm", "--case", CASE, "--user", "xingzhen01", "--request", request_id,
+    assert CliRunner().invoke(app, ["export", "ftm", "--case", CASE, "--user", "fenxi01", "--request", request_id,
                                     "--out", str(out)]).exit_code != 0  # once  # fmt: skip
 
 
