@@ -37,7 +37,10 @@ def peer_copy(s: Settings, out: Path) -> tuple[float, int]:
             refs = {v for v in [m.key, m.time, m.end, m.duration, *m.roles.values(), *m.properties.values()] if v and not v.startswith("=")}
             if m.place:
                 refs |= {v for v in (m.place.code, m.place.name, m.place.lon, m.place.lat, m.place.service, m.place.at) if v}
-            cols = ", ".join(build.q(c) for c in sorted(refs) if "." not in c) or "_record_id"
+            if not files:
+                continue
+            have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({files!r}, union_by_name=true)").fetchall()}
+            cols = ", ".join(build.q(c) for c in sorted(refs & have)) or "_record_id"
             if files:
                 con.execute(f"COPY (SELECT _record_id, {cols} FROM read_parquet({files!r}, union_by_name=true)) "
                             f"TO '{out / f'{d.name}-{i}.parquet'}' (FORMAT parquet)")  # fmt: skip
