@@ -171,7 +171,7 @@ def _fingerprint(settings, spec: DatasetSpec, m: ModelMapping, ev, places: dict)
 def build(settings, con: duckdb.DuckDBPyConnection | None = None, types: list[str] | None = None) -> BuildReport:
     """Bring every model table up to date with the clean zone; returns what it holds."""
     spec, model = load_spec(settings), model_types.load(settings)
-    tz = spec.city.get("timezone", "Asia/Shanghai")
+    tz = settings.timezone  # the deployment's zone (one setting): a date without a time is local midnight
     con = con or duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     places = place_tables(con, settings, spec)
