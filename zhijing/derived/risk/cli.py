@@ -39,7 +39,7 @@ def models() -> None:
 def evaluate(city: Path = typer.Option(..., help="the generated city (its truth/ folder is read)")) -> None:
     """Score every model against the planted truth and write the scores to the model cards."""
     from zhijing.config import get_settings
-    from zhijing.derived.risk.evaluate import evaluate_all
+    from zhijing.derived.risk.loop import evaluate_all
 
     typer.echo(json.dumps(evaluate_all(get_settings(), city), ensure_ascii=False, indent=1, default=float))
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from zhijing.config import Settings
-from zhijing.derived.risk import aml, blackspots, crowd, fundraising, hotspots, loop, mules, pyramid
+from zhijing.derived.risk import aml, blackspots, crowd, fundraising, hotspots, mules, pyramid
 
 
 class Truth:
@@ -232,19 +232,3 @@ def judge(name: str, warnings: list[dict], truth: Truth) -> dict:
 
 EVALUATORS = {"fundraising": eval_fundraising, "pyramid": eval_pyramid, "mules": eval_mules, "aml": eval_aml,
               "hotspots": eval_hotspots, "blackspots": eval_blackspots, "crowd": eval_crowd}  # fmt: skip
-
-
-def evaluate_all(settings: Settings, city: Path, register: bool = True) -> dict[str, dict]:
-    """Back-test every model against the city's truth; with ``register``, write each score
-    to its model card and run the model as of its present, that run's warnings (published
-    to the inbox) scored on the card beside the back-test."""
-    truth = Truth(city)
-    out = {}
-    for name, fn in EVALUATORS.items():
-        out[name] = fn(settings, truth)
-        if register:
-            loop.register(settings, name, out[name])
-            loop.run(settings, name, truth=truth)
-    if register:
-        out = {c["name"]: c["evaluation"] for c in loop.model_cards(settings) if c["name"] in out}
-    return out

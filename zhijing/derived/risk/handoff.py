@@ -17,12 +17,7 @@ from zhijing.config import Settings
 from zhijing.derived.risk import contacts, loop
 from zhijing.errors import AccessDenied
 
-handoffs = sa.Table(
-    "risk_handoffs", loop.meta,
-    sa.Column("ticket", sa.String(64), primary_key=True), sa.Column("contact_master", sa.String(64), primary_key=True),
-    sa.Column("index_master", sa.String(64), primary_key=True), sa.Column("channel", sa.String(16), primary_key=True),
-    sa.Column("score", sa.Float), sa.Column("rows_apart", sa.Float), sa.Column("hours", sa.Float),
-)  # fmt: skip
+handoffs = loop.handoffs  # in the loop's metadata: one store, created together
 COLUMNS = ["contact_master", "index_master", "channel", "score", "rows_apart", "hours"]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
@@ -20,6 +21,7 @@ from zhijing.access import purpose as purposes
 from zhijing.access.audit import AuditEvent, append
 from zhijing.access.guard import load_user, permitted
 from zhijing.config import Settings
+from zhijing.derived.risk import evaluate
 from zhijing.derived.risk.registry import MODELS
 from zhijing.derived.risk.units import station_at
 from zhijing.errors import AccessDenied, ZhijingError
@@ -60,9 +62,16 @@ STATE_ZH = {"new": "新", "triaged": "研判中", "acting": "处置中", "closed
 STATES = {"new": ("triaged", "closed"), "triaged": ("acting", "closed"), "acting": ("closed",), "closed": ()}
 
 
-def engine(settings: Settings) -> sa.Engine:
-    from zhijing.derived.risk import handoff  # noqa: F401  (its table is in this metadata)
+# contact lists handed to the health department (handoff.py), one row per contact and channel
+handoffs = sa.Table(
+    "risk_handoffs", meta,
+    sa.Column("ticket", sa.String(64), primary_key=True), sa.Column("contact_master", sa.String(64), primary_key=True),
+    sa.Column("index_master", sa.String(64), primary_key=True), sa.Column("channel", sa.String(16), primary_key=True),
+    sa.Column("score", sa.Float), sa.Column("rows_apart", sa.Float), sa.Column("hours", sa.Float),
+)  # fmt: skip
 
+
+def engine(settings: Settings) -> sa.Engine:
     return acc.engine_with(settings, meta)
 
 
@@ -187,8 +196,6 @@ def run(settings: Settings, name: str, as_of: pd.Timestamp | None = None, run_id
 def _scored(settings: Settings, name: str, rec: dict, found: list[dict], truth) -> dict:
     """A run's part of the card: its id, as-of and warning count, and how those very
     warnings score against the planted truth when there is one (the harness reads it)."""
-    from zhijing.derived.risk import evaluate
-
     part = {"run_id": rec["run_id"], "as_of": rec["as_of"], "warnings": len(found)}
     truth = truth if truth is not None else evaluate.Truth.of_home(settings)
     if truth is None:
@@ -236,13 +243,9 @@ def demo_models(settings: Settings, city, console=None, skip: tuple[str, ...] = 
     city's planted truth (written to its model card) when the truth is there, then run as
     of the city's present, that run's warnings scored on the card too. The models in
     ``skip`` are not back-tested; their card says how to."""
-    from pathlib import Path
-
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from zhijing.derived.risk.evaluate import EVALUATORS, Truth
-
-    truth = Truth(Path(city)) if city is not None and (Path(city) / "truth").is_dir() else None
+    truth = evaluate.Truth(Path(city)) if city is not None and (Path(city) / "truth").is_dir() else None
     out = []
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as bar:  # fmt: skip
@@ -250,10 +253,10 @@ def demo_models(settings: Settings, city, console=None, skip: tuple[str, ...] = 
         for name, spec in MODELS.items():
             if truth is not None and name in skip:
                 register(settings, name, {"pending": f"zhijing risk evaluate --city {city}"})
-            elif truth is not None and name in EVALUATORS:
+            elif truth is not None and name in evaluate.EVALUATORS:
                 bar.update(task, description=f"风险预警 {spec.title}：评估 evaluate")
                 try:
-                    register(settings, name, EVALUATORS[name](settings, truth))
+                    register(settings, name, evaluate.EVALUATORS[name](settings, truth))
                 except Exception as exc:  # an evaluation that cannot run leaves the card saying why
                     register(settings, name, {"error": type(exc).__name__})
             bar.update(task, description=f"风险预警 {spec.title}：运行 run")
@@ -398,3 +401,19 @@ def model_cards(settings: Settings) -> list[dict]:
         )
         r["feedback"] = prec.get(r["name"], {})
     return rows
+
+
+def evaluate_all(settings: Settings, city: Path, cards: bool = True) -> dict[str, dict]:
+    """Back-test every model against the city's truth; with ``cards``, write each score
+    to its model card and run the model as of its present, that run's warnings (published
+    to the inbox) scored on the card beside the back-test."""
+    truth = evaluate.Truth(city)
+    out = {}
+    for name, fn in evaluate.EVALUATORS.items():
+        out[name] = fn(settings, truth)
+        if cards:
+            register(settings, name, out[name])
+            run(settings, name, truth=truth)
+    if cards:
+        out = {c["name"]: c["evaluation"] for c in model_cards(settings) if c["name"] in out}
+    return out
