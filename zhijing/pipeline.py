@@ -6,8 +6,9 @@ one above it.
   workbench's presence table and search index;
 - ``zhijing resolve``: resolve the person masters (entities), build the serving store,
   refresh the workbench;
-- ``zhijing sources add``: profile and declare a file (sources), list it in the catalog
-  (governance);
+- ``zhijing sources add``: profile and declare a file (sources), check its model mappings
+  (model), list it in the catalog (governance); ``zhijing sources check``: every declaration,
+  model mappings included;
 - ``zhijing oversight run``: the misuse rules (access) with the households of the serving
   store;
 - ``zhijing stream consume``: drain a sensor stream (sources) and clean what arrived
@@ -72,6 +73,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Profile FILE, propose its declaration (data elements, person roles, model mappings), save it on confirmation."""
         from zhijing.governance import catalog
+        from zhijing.model.check import declared
         from zhijing.sources.cli import show
         from zhijing.sources.declarations import NAME, dump, load_file
         from zhijing.sources.profile import profile_file, propose
@@ -100,7 +102,7 @@ def register(app: typer.Typer) -> None:
         declaration.write_text(dump(spec, f"{spec.title}: declared by `zhijing sources add {file.name}`.\n"
                                              "Review the elements, person roles and model mappings; `zhijing sources check` validates."),
                                encoding="utf-8")  # fmt: skip
-        saved, problems = load_file(declaration)
+        saved, problems = load_file(declaration, declared)
         if problems:  # never leave a declaration that breaks every later command
             declaration.unlink()
             raise ZhijingError(f"the proposal did not validate: {problems[0]}")
@@ -140,6 +142,22 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         refresh(settings)  # the search index follows every published version
 
+
+    @_group(app, "sources").command("check")
+    def check() -> None:
+        """Validate every declaration in <home>/sources; exit 1 listing file:line: field: problem."""
+        from zhijing.model.check import declared
+        from zhijing.sources.declarations import declaration_files, load_folder
+        from zhijing.sources.spec import packaged_spec
+
+        folder = get_settings().home / "sources"
+        specs, problems = load_folder(folder, packaged_spec(), declared)
+        for p in problems:
+            console.print(f"[red]{p}[/red]", highlight=False)
+        if problems:
+            raise typer.Exit(1)
+        console.print(f"ok: {len(declaration_files(folder))} declaration file(s), {len(specs)} dataset(s) in {folder}",
+                      highlight=False)  # fmt: skip
 
     @app.command()
     def resolve(engine: str = typer.Option(None, help="duckdb | spark (default: the configured engine)"),

@@ -16,6 +16,7 @@ import pytest
 from onboard_people import people, write
 
 from zhijing.governance import standardize_sql as S
+from zhijing.model.check import declared
 from zhijing.sources.declarations import dump, load_file
 from zhijing.sources.profile import profile_file, propose
 
@@ -34,7 +35,7 @@ def _proposed(tmp_path, header: list[str], rows: list[list[str]], name: str = "d
     spec = propose(profile_file(write(tmp_path / f"{name}.csv", [header, *rows], encoding="gbk")), name)
     out = tmp_path / f"{name}.yaml"
     out.write_text(dump(spec, "test"), encoding="utf-8")
-    saved, problems = load_file(out)  # the proposal is a valid declaration, model included
+    saved, problems = load_file(out, declared)  # the proposal is a valid declaration, model included
     assert not problems, problems
     return spec, saved[0], out.read_text(encoding="utf-8")
 
@@ -124,7 +125,7 @@ def test_a_mapping_may_name_the_two_columns_of_a_lonlat_field_and_no_other(tmp_p
     assert spec.model[0].place.lon == "坐标__lon"
     bad = tmp_path / "bad.yaml"
     bad.write_text(text.replace("lat: 坐标__lat", "lat: 坐标__lt"), encoding="utf-8")
-    assert any("model[0].place.lat: '坐标__lt' is not one of the declared fields" in str(p) for p in load_file(bad)[1])
+    assert any("model[0].place.lat: '坐标__lt' is not one of the declared fields" in str(p) for p in load_file(bad, declared)[1])
 
 
 @pytest.mark.spark

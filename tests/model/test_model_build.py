@@ -113,7 +113,7 @@ persons:
 model:
   - {mapping}
 """, encoding="utf-8")
-    specs, problems = load_file(path)
+    specs, problems = load_file(path, check.declared)
     assert not specs
     text = [str(p) for p in problems]
     assert any(t.startswith("hostel.yaml:") and where in t and words in t for t in text), text

@@ -16,7 +16,7 @@ import duckdb
 
 from zhijing.lake.store import current_files, current_manifest, publish
 from zhijing.lake.zones import staging_dir
-from zhijing.model import places
+from zhijing.model import check, places
 from zhijing.model import types as model_types
 from zhijing.sources.spec import DatasetSpec, ModelMapping, load_spec
 
@@ -170,6 +170,7 @@ def _fingerprint(settings, spec: DatasetSpec, m: ModelMapping, ev, places: dict)
 
 def build(settings, con: duckdb.DuckDBPyConnection | None = None, types: list[str] | None = None) -> BuildReport:
     """Bring every model table up to date with the clean zone; returns what it holds."""
+    check.refuse_bad_mappings(settings)
     spec, model = load_spec(settings), model_types.load(settings)
     tz = settings.timezone  # the deployment's zone (one setting): a date without a time is local midnight
     con = con or duckdb.connect()

@@ -6,7 +6,13 @@ file:line:field (``lodging.yaml:31: model[0].roles.guest: ...``).
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from zhijing.errors import ZhijingError
+from zhijing.model import types
 from zhijing.model.types import Model
+from zhijing.sources.declarations import DeclarationError, load_folder
+from zhijing.sources.spec import DatasetSpec, packaged_spec
 
 TIME_ELEMENTS = ("datetime", "date")
 
@@ -101,3 +107,25 @@ def mapping_problems(spec, model: Model, datasets: dict) -> list[tuple[tuple, st
         elif ev.place == "required":
             out.append(((*at, "place"), f"a {m.type} needs a place"))
     return out
+
+
+def declared(spec: DatasetSpec, path: Path, same_file: list[DatasetSpec]) -> list[tuple[tuple, str]]:
+    """A declared dataset's model mappings against the model (packaged types and the home's
+    ``model/*.yaml``) and the datasets it may join (packaged, or declared earlier in its
+    file): the ``check`` a command passes to ``sources.declarations.load_file``."""
+    if not spec.model:
+        return []
+    try:
+        model = types.load_folder(path.parent.parent / "model")
+    except ZhijingError as exc:
+        return [(("model",), str(exc))]
+    known = {d.name: d for d in [*packaged_spec().datasets, *same_file, spec]}
+    return mapping_problems(spec, model, known)
+
+
+def refuse_bad_mappings(settings) -> None:
+    """Raise when a deployment's declaration maps its columns wrongly (file:line: field:
+    problem): the model is built from declarations the model accepts, never from guesses."""
+    _, problems = load_folder(Path(settings.home) / "sources", packaged_spec(), declared)
+    if problems:
+        raise DeclarationError([str(p) for p in problems])

@@ -1,5 +1,6 @@
-"""``zhijing sources check | list``, and what ``sources add`` shows (the command registers the new
-dataset in the catalog too, so it is wired at the top: zhijing/pipeline.py)."""
+"""``zhijing sources list``, and what ``sources add`` shows (``sources add`` registers the new
+dataset in the catalog, and both it and ``sources check`` check model mappings against the model,
+a layer above: they are wired at the top, zhijing/pipeline.py)."""
 
 from __future__ import annotations
 
@@ -56,21 +57,6 @@ def show(spec) -> None:
 def register(app: typer.Typer) -> None:
     sources = typer.Typer(help="数据接入 declare a department's sources (in <home>/sources, no code)", no_args_is_help=True)
     app.add_typer(sources, name="sources")
-
-    @sources.command("check")
-    def check() -> None:
-        """Validate every declaration in <home>/sources; exit 1 listing file:line: field: problem."""
-        from zhijing.sources.declarations import declaration_files, load_folder
-        from zhijing.sources.spec import packaged_spec
-
-        folder = get_settings().home / "sources"
-        specs, problems = load_folder(folder, packaged_spec())
-        for p in problems:
-            console.print(f"[red]{p}[/red]", highlight=False)
-        if problems:
-            raise typer.Exit(1)
-        console.print(f"ok: {len(declaration_files(folder))} declaration file(s), {len(specs)} dataset(s) in {folder}",
-                      highlight=False)  # fmt: skip
 
     @sources.command("list")
     def list_cmd() -> None:

@@ -12,6 +12,7 @@ Input should be ...``), so a clerk's typo is found without reading a traceback.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +26,8 @@ from zhijing.sources.spec import LINE_KEY, CitySpec, DatasetSpec, PlaceSource, R
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 SUFFIXES = (".yaml", ".yml")
+# a dataset, its declaration file and the datasets declared before it there -> (field path, problem)
+Check = Callable[[DatasetSpec, Path, list[DatasetSpec]], list[tuple[tuple, str]]]
 
 
 class DeclarationError(ZhijingError):
@@ -126,24 +129,10 @@ def _semantic(spec: DatasetSpec) -> list[tuple[tuple, str]]:
     return out
 
 
-def _mapping(spec: DatasetSpec, path: Path, same_file: list[DatasetSpec]) -> list[tuple[tuple, str]]:
-    """The dataset's model mappings against the model (packaged types and the home's
-    ``model/*.yaml``) and the datasets it may join (packaged, or declared earlier in its file)."""
-    from zhijing.model import check, types
-    from zhijing.sources.spec import packaged_spec
-
-    if not spec.model:
-        return []
-    try:
-        model = types.load_folder(path.parent.parent / "model")
-    except ZhijingError as exc:
-        return [(("model",), str(exc))]
-    known = {d.name: d for d in [*packaged_spec().datasets, *same_file, spec]}
-    return check.mapping_problems(spec, model, known)
-
-
-def load_file(path: Path) -> tuple[list[DatasetSpec], list[Problem]]:
-    """The datasets one declaration file declares, and what is wrong with it."""
+def load_file(path: Path, check: Check | None = None) -> tuple[list[DatasetSpec], list[Problem]]:
+    """The datasets one declaration file declares, and what is wrong with it; ``check`` adds
+    the problems of each dataset's model mappings (``model.check.declared``: the model sits
+    above sources, so the command that has both passes it)."""
     text = path.read_text(encoding="utf-8-sig")
     try:
         root = yaml.compose(text)
@@ -162,7 +151,7 @@ def load_file(path: Path) -> tuple[list[DatasetSpec], list[Problem]]:
                 what = "missing" if e["type"] == "missing" else e["msg"]
                 problems.append(Problem(path, _line(where), _loc_text(prefix + tuple(e["loc"])), what))
             continue
-        bad = _semantic(spec) + _mapping(spec, path, specs)
+        bad = _semantic(spec) + (check(spec, path, specs) if check else [])
         for loc, msg in bad:
             problems.append(Problem(path, _line(_node_at(node, loc)[0]), _loc_text(prefix + loc), msg))
         if not bad:
@@ -199,13 +188,13 @@ def load_extras(folder: Path) -> tuple[list[PlaceSource], list[ReferenceSpec], d
     return places, refs, geography, problems
 
 
-def load_folder(folder: Path, packaged: CitySpec) -> tuple[list[DatasetSpec], list[Problem]]:
+def load_folder(folder: Path, packaged: CitySpec, check: Check | None = None) -> tuple[list[DatasetSpec], list[Problem]]:
     """Every valid deployment dataset under ``folder`` and every problem (names must be unique,
     also against the packaged registry)."""
     taken = {d.name: "the packaged registry" for d in packaged.datasets} | {r.name: "the packaged registry" for r in packaged.reference}
     specs, problems = [], []
     for path in declaration_files(folder):
-        found, bad = load_file(path)
+        found, bad = load_file(path, check)
         problems += bad
         for spec in found:
             if spec.name in taken:
