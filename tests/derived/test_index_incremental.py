@@ -85,7 +85,7 @@ def cafe_home(resolved_city, tmp_path_factory):
     base, _, _ = resolved_city
     s = Settings(home=tmp_path_factory.mktemp("cafe") / "home")
     shutil.copytree(base.home, s.home)
-    index_sync.update(s, datasets=INDEXED)
+    index_sync.update(s, full=True, datasets=INDEXED)  # the session's home may hold another index (tests/derived/conftest.py)
     people = _declare_cafe(s)
     ingest_city(s, progress=False, datasets=["internet_cafe"])
     presence.build(s)
