@@ -29,11 +29,6 @@ LAYERS = [
 ]
 LAYER_OF = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}
 
-# what is still to fix (issue 19 item 7); an entry that no longer happens must be removed
-PENDING_CIRCLES = {
-    "zhijing.sources.declarations ↔ zhijing.sources.spec",
-}
-
 
 def _module_name(path: Path) -> str:
     parts = ["zhijing", *path.relative_to(PACKAGE).with_suffix("").parts]
@@ -74,12 +69,6 @@ def test_every_package_has_a_layer():
         _layer(name)
 
 
-def _differ(found: set[str], pending: set[str], what: str) -> None:
-    new, gone = sorted(found - pending), sorted(pending - found)
-    assert not new, f"{what}:\n" + "\n".join(new)
-    assert not gone, "fixed, remove from PENDING:\n" + "\n".join(gone)
-
-
 def test_no_import_reaches_up():
     upward = [f"{source}:{line} imports {target}" for source, target, line in EDGES if _layer(target) > _layer(source)]
     assert not upward, "imports that reach a higher layer (docs/layers.md):\n" + "\n".join(sorted(set(upward)))
@@ -87,5 +76,5 @@ def test_no_import_reaches_up():
 
 def test_no_import_circle():
     graph = nx.DiGraph((source, target) for source, target, _ in EDGES if source != target and target in MODULES)
-    circles = {" ↔ ".join(sorted(c)) for c in nx.strongly_connected_components(graph) if len(c) > 1}
-    _differ(circles, PENDING_CIRCLES, "import circles")
+    circles = sorted(" ↔ ".join(sorted(c)) for c in nx.strongly_connected_components(graph) if len(c) > 1)
+    assert not circles, "import circles (docs/layers.md: move the shared piece down):\n" + "\n".join(circles)

@@ -22,7 +22,7 @@ import yaml
 from pydantic import ValidationError
 
 from zhijing.errors import ZhijingError
-from zhijing.sources.spec import LINE_KEY, CitySpec, DatasetSpec, PlaceSource, ReferenceSpec
+from zhijing.sources.schema import LINE_KEY, CitySpec, DatasetSpec, PlaceSource, ReferenceSpec, packaged_spec
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 SUFFIXES = (".yaml", ".yml")
@@ -219,8 +219,6 @@ def merged(packaged: CitySpec, folder: Path) -> CitySpec:
 
 @lru_cache(maxsize=8)
 def _merged(folder: str, fingerprint: tuple) -> CitySpec:
-    from zhijing.sources.spec import packaged_spec
-
     packaged = packaged_spec()
     specs, problems = load_folder(Path(folder), packaged)
     places, refs, geography, more = load_extras(Path(folder))
