@@ -43,7 +43,7 @@ def city(resolved_city):
     row = duckdb.sql(f"""
         SELECT p.dataset, p.record_id, p.payer, p.payee, lo.master_id AS payer_master
         FROM {src} p JOIN {own} o ON o.account = p.payer JOIN read_parquet({links!r}) lo ON lo.mention_id = o.owner
-        ORDER BY p.record_id LIMIT 1""").fetchall()[0]  # fmt: skip
+        WHERE p.memo <> '' ORDER BY p.record_id LIMIT 1""").fetchall()[0]  # fmt: skip
     return settings, row
 
 
@@ -81,6 +81,7 @@ def test_a_case_exports_as_valid_ftm_entities_audited(case_api):
     assert accounts[pay["properties"]["payerAccount"][0]]["properties"]["accountNumber"] == [payer]
     assert accounts[pay["properties"]["beneficiaryAccount"][0]]["properties"]["accountNumber"] == [payee]
     assert pay["properties"]["publisher"] == [dataset] and pay["properties"]["recordId"]
+    assert pay["properties"]["amount"] and pay["properties"]["purpose"] == ["***"]  # as its dataset grades them: a memo is secret
     assert person["properties"]["idNumber"][0][-4:].isalnum()
     assert all("智警导出 fenxi01" in e["properties"]["summary"][0] for e in ents)  # the watermark on every entity
     assert all(payer not in e["id"] for e in ents)  # ids carry no identifier
@@ -98,6 +99,7 @@ def test_a_graph_neighbourhood_exports_masked_below_clearance(city):
     assert {e["schema"] for e in ents} >= {"Person", "BankAccount", "Payment"}
     assert payer not in text and payer[:4] + "*" * (len(payer) - 8) + payer[-4:] in text
     assert master in ready.persons and ready.grade == "internal" and ready.rows == len(ents)
+    assert all("amount" not in e["properties"] for e in ents if e["schema"] == "Payment")  # a transfer's amount is sensitive
     for e in ents:
         for prop in ("idNumber", "phone", "accountNumber", "birthDate"):
             assert all("*" in v for v in e["properties"].get(prop, [])), (prop, e)

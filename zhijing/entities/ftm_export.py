@@ -14,8 +14,10 @@ from zhijing.access.guard import AccessContext
 from zhijing.config import get_settings
 from zhijing.entities import export_routes
 from zhijing.entities.routes import GRADES, _mask_record
+from zhijing.governance.catalog import element_grade
 from zhijing.model import ftm
 from zhijing.model import types as model_types
+from zhijing.sources.spec import load_spec
 
 MEDIA = "application/x-ndjson; charset=utf-8"
 
@@ -39,8 +41,11 @@ def prepare(ctx: AccessContext, what: str, stem: str, masters: Iterable[str], re
     ctx.audit("consult", seen, query=f"{what} ({len(seen)} persons, {len(rows)} records)")
     shown: set[str] = set()
 
-    def mask(value: str, element: str) -> str:
-        grade = GRADES.get(element, "internal")
+    specs = {d.name: d for d in load_spec(settings).datasets}
+
+    def mask(value: str, element: str, dataset: str | None) -> str:
+        """As the person file masks: a master's values by their element, a record's by its dataset's grades."""
+        grade = element_grade(specs[dataset], element) if dataset in specs else GRADES.get(element, "internal")
         out = ctx.mask({"v": value}, {"v": grade}, {"v": element})["v"]
         if out == value:
             shown.add(grade)

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from zhijing.errors import ZhijingError
 from zhijing.model.types import EventType, Model
 
-Mask = Callable[[str, str], str]  # (value, data element) -> the value as the caller may see it
+Mask = Callable[[str, str, str | None], str]  # (value, data element, dataset or None) -> the value as the caller may see it
 GENDER = {"男": "male", "女": "female", "M": "male", "F": "female", "1": "male", "2": "female"}
 PERSON_ELEMENTS = {"name": "name", "idNumber": "citizen_id", "birthDate": "birth_date", "phone": "phone"}
 
@@ -48,6 +48,7 @@ class Builder:
     salt: str = field(default_factory=lambda: secrets.token_hex(16))
     _made: dict[str, Any] = field(default_factory=dict)
     _persons: dict[str, str] = field(default_factory=dict)  # master id -> entity id
+    _from: str | None = None  # the dataset whose row is being written: its grades mask the values
 
     # ---- ids and entities -------------------------------------------------------------
     def _id(self, *parts: str) -> str:
@@ -64,17 +65,21 @@ class Builder:
 
     def _add(self, e, prop: str, value: Any, element: str | None = None) -> None:
         """Add ``value`` (masked as ``element``); a value its type refuses (a masked phone
-        number, say) is kept readable in the description rather than lost or invalid."""
+        number or amount, say) is kept readable in the notes rather than lost or invalid."""
         if value is None or value == "":
             return
-        text = str(value) if element is None else self.mask(str(value), element)
+        text = str(value) if element is None else self._mask(str(value), element)
         p = e.schema.properties[prop]
         cleaned = p.type.clean(text, format="CN") if p.type.name == "phone" else text
-        if cleaned is None or not p.type.validate(cleaned):
+        unreadable = p.type.name == "number" and p.type.to_number(cleaned) is None  # FtM's number type takes any text
+        if cleaned is None or not p.type.validate(cleaned) or unreadable:
             note = "notes" if "notes" in e.schema.properties else "description"
             e.add(note, f"{p.name}: {text}")
             return
         e.add(prop, cleaned, cleaned=p.type.name == "phone")
+
+    def _mask(self, value: str, element: str) -> str:
+        return self.mask(value, element, self._from)
 
     # ---- entities of the model ----------------------------------------------------------
     def person(self, master: dict) -> str:
@@ -106,7 +111,7 @@ class Builder:
         if et.ftm_key:
             self._add(e, et.ftm_key, key, et.key_element())
         if "name" in e.schema.properties and not e.has("name"):
-            e.add("name", name or self.mask(key, et.key_element()))
+            e.add("name", name or self._mask(key, et.key_element()))
         return e.id
 
     def _stub(self, schema, value: str, element: str) -> str:
@@ -134,6 +139,7 @@ class Builder:
         schema = _ftm().get(ev.ftm or "Event")
         if schema is None or schema.abstract:
             raise ZhijingError(f"model type {type_name}: {ev.ftm!r} is not a FollowTheMoney schema")
+        self._from = str(row["dataset"])
         made = self._event(schema, ev, ev.ftm_map, type_name, row, record_id, persons)
         missing = [p for p in schema.required if not made.has(p)]
         if missing and schema.name != "Event":
@@ -141,6 +147,7 @@ class Builder:
             for k in [k for k, x in self._made.items() if x.schema.name == "UnknownLink" and made.id in x.get("object")]:
                 self._made.pop(k)
             made = self._event(_ftm().get("Event"), ev, {}, type_name, row, record_id, persons)
+        self._from = None
         return made.id
 
     def _event(self, schema, ev: EventType, ftm_map: dict[str, str], type_name: str, row: dict, record_id: str,
@@ -183,7 +190,7 @@ class Builder:
             elif p is not None:
                 self._add(e, target, value, element)
             else:
-                notes.append(f"{prop}: {self.mask(str(value), element)}")
+                notes.append(f"{prop}: {self._mask(str(value), element)}")
         if notes:
             e.add("description", "; ".join(notes))
         if "name" in schema.properties and not e.has("name"):
@@ -207,7 +214,7 @@ class Builder:
             if prop in schema.properties:
                 self._add(e, prop, value, element)
             else:
-                notes.append(f"{role}: {self.mask(value, element)}")
+                notes.append(f"{role}: {self._mask(value, element)}")
             return
         ent = self._made[ref]
         prop = target or ("involved" if "involved" in schema.properties else None)
