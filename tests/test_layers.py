@@ -78,3 +78,43 @@ def test_no_import_circle():
     graph = nx.DiGraph((source, target) for source, target, _ in EDGES if source != target and target in MODULES)
     circles = sorted(" ↔ ".join(sorted(c)) for c in nx.strongly_connected_components(graph) if len(c) > 1)
     assert not circles, "import circles (docs/layers.md: move the shared piece down):\n" + "\n".join(circles)
+
+
+def _defined(path: Path) -> set[str]:
+    """Names a module defines or imports at its top level (also under if / try)."""
+    names: set[str] = set()
+    stack = list(ast.parse(path.read_text(encoding="utf-8")).body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.If | ast.Try | ast.With):
+            stack += [*node.body, *getattr(node, "orelse", []), *getattr(node, "finalbody", []),
+                      *(s for h in getattr(node, "handlers", []) for s in h.body)]  # fmt: skip
+    return names
+
+
+def test_every_imported_name_exists():
+    """A function that moved down (or up to the wiring) leaves no caller behind — in the
+    package, the tests or the benchmarks, also in an import deferred into a function that no
+    test may reach."""
+    root = PACKAGE.parent
+    scanned = {**MODULES, **{str(p.relative_to(root)): p for folder in ("tests", "bench") for p in sorted((root / folder).rglob("*.py"))}}
+    missing = []
+    for name, path in scanned.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and not node.level and node.module in MODULES:
+                defined = _defined(MODULES[node.module])
+                missing += [f"{name}:{node.lineno} imports {a.name} from {node.module}" for a in node.names
+                            if a.name != "*" and a.name not in defined and f"{node.module}.{a.name}" not in MODULES]  # fmt: skip
+            elif isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").startswith("zhijing."):
+                missing.append(f"{name}:{node.lineno} imports from {node.module}, which does not exist")
+            elif isinstance(node, ast.Import):
+                missing += [f"{name}:{node.lineno} imports {a.name}" for a in node.names
+                            if a.name.startswith("zhijing.") and a.name not in MODULES]  # fmt: skip
+    assert not missing, "imports of names that do not exist:\n" + "\n".join(missing)
