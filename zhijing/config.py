@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     # the deployment's zone (IANA name): a source's wall time is read in it, and every time the API,
     # a screen, a report or an export shows is given in it, with its offset (zhijing/localtime.py)
     timezone: str = "Asia/Shanghai"
+    # the packaged registry (the generated city's departments) beside the deployment's own
+    # declarations; false: only <home>/sources/*.yaml (a city whose departments are all its own)
+    city_registry: bool = True
     audit_retention_days: int = 1095  # PIPL: processing records ≥ 3 years; never below 183 (CSL Art. 21)
     spark: SparkSettings = SparkSettings()
     nats: NatsSettings = NatsSettings()

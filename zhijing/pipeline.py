@@ -148,10 +148,11 @@ def register(app: typer.Typer) -> None:
         """Validate every declaration in <home>/sources; exit 1 listing file:line: field: problem."""
         from zhijing.model.check import declared
         from zhijing.sources.declarations import declaration_files, load_folder
-        from zhijing.sources.spec import packaged_spec
+        from zhijing.sources.spec import registry_part
 
-        folder = get_settings().home / "sources"
-        specs, problems = load_folder(folder, packaged_spec(), declared)
+        settings = get_settings()
+        folder = settings.home / "sources"
+        specs, problems = load_folder(folder, registry_part(settings.city_registry), declared)
         for p in problems:
             console.print(f"[red]{p}[/red]", highlight=False)
         if problems:

@@ -344,7 +344,9 @@ def undeclared_files(settings: Settings, city_sources: Path) -> list[str]:
     be skipped without a word)."""
     spec = load_spec(settings)
     city_sources, home = city_sources.resolve(), settings.home.resolve()
-    roots: dict[Path, list[str]] = {city_sources: [r.path for r in spec.reference], home / "sources": []}
+    roots: dict[Path, list[str]] = {city_sources: [], home / "sources": []}  # one key per folder, even when both are one
+    for r in spec.reference:  # a deployment's reference sits beside its declaration
+        roots.setdefault(r.root(city_sources).resolve(), []).append(r.path)
     for d in spec.datasets:
         roots.setdefault(d.root(city_sources).resolve(), []).append(d.path)
     out = []

@@ -63,15 +63,14 @@ def _time(ref: str | None, spec: DatasetSpec, joined: set[str], tz: str, specs: 
 
 
 def place_tables(con: duckdb.DuckDBPyConnection, settings, spec) -> dict[str, list[str]]:
-    """One temp table ``place_<kind>`` (code, name, lon, lat, station, district) per declared place source with
-    data; returns {kind: [input files]} (their versions decide what is rebuilt)."""
+    """One temp table ``place_<kind>`` (code, name, lon, lat, station, district) per kind of the
+    declared place sources with data (several sources of one kind — two hotel chains' lists —
+    are one gazetteer); returns {kind: [input files]} (their versions decide what is rebuilt)."""
     out: dict[str, list[str]] = {}
-    for p in spec.places:
-        files = current_files(settings, "clean", p.dataset)
-        if not files or p.kind in out:
-            continue
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {q('place_' + p.kind)} AS {places.gazetteer_sql(p, files)}")
-        out[p.kind] = files
+    for kind in dict.fromkeys(p.kind for p in spec.places):
+        if sources := places.declared(settings, kind, spec):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {q('place_' + kind)} AS {places.gazetteer_sql(sources)}")
+            out[kind] = [f for _, files in sources for f in files]
     return out
 
 

@@ -12,7 +12,7 @@ from zhijing.errors import ZhijingError
 from zhijing.model import types
 from zhijing.model.types import Model
 from zhijing.sources.declarations import DeclarationError, load_folder
-from zhijing.sources.spec import DatasetSpec, packaged_spec
+from zhijing.sources.spec import DatasetSpec, packaged_spec, registry_part
 
 TIME_ELEMENTS = ("datetime", "date")
 
@@ -126,6 +126,6 @@ def declared(spec: DatasetSpec, path: Path, same_file: list[DatasetSpec]) -> lis
 def refuse_bad_mappings(settings) -> None:
     """Raise when a deployment's declaration maps its columns wrongly (file:line: field:
     problem): the model is built from declarations the model accepts, never from guesses."""
-    _, problems = load_folder(Path(settings.home) / "sources", packaged_spec(), declared)
+    _, problems = load_folder(Path(settings.home) / "sources", registry_part(settings.city_registry), declared)
     if problems:
         raise DeclarationError([str(p) for p in problems])

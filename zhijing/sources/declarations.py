@@ -22,7 +22,14 @@ import yaml
 from pydantic import ValidationError
 
 from zhijing.errors import ZhijingError
-from zhijing.sources.schema import LINE_KEY, CitySpec, DatasetSpec, PlaceSource, ReferenceSpec, packaged_spec
+from zhijing.sources.schema import (
+    LINE_KEY,
+    CitySpec,
+    DatasetSpec,
+    PlaceSource,
+    ReferenceSpec,
+    registry_part,
+)
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 SUFFIXES = (".yaml", ".yml")
@@ -209,17 +216,18 @@ def _fingerprint(folder: Path) -> tuple:
     return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in declaration_files(folder))
 
 
-def merged(packaged: CitySpec, folder: Path) -> CitySpec:
-    """The packaged registry plus the deployment's datasets; any invalid declaration is an error."""
+def merged(folder: Path, city_registry: bool = True) -> CitySpec:
+    """The packaged registry (unless ``city_registry`` is off) plus the deployment's datasets;
+    any invalid declaration is an error."""
     fingerprint = _fingerprint(folder)
     if not fingerprint:
-        return packaged
-    return _merged(str(folder.resolve()), fingerprint)
+        return registry_part(city_registry)
+    return _merged(str(folder.resolve()), fingerprint, city_registry)
 
 
 @lru_cache(maxsize=8)
-def _merged(folder: str, fingerprint: tuple) -> CitySpec:
-    packaged = packaged_spec()
+def _merged(folder: str, fingerprint: tuple, city_registry: bool) -> CitySpec:
+    packaged = registry_part(city_registry)
     specs, problems = load_folder(Path(folder), packaged)
     places, refs, geography, more = load_extras(Path(folder))
     if problems or more:

@@ -195,3 +195,11 @@ class CitySpec(BaseModel):
 def packaged_spec() -> CitySpec:
     """The generated city's registry alone (the generator writes exactly these sources)."""
     return CitySpec.model_validate(yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=2)
+def registry_part(city_registry: bool = True) -> CitySpec:
+    """The packaged part of a deployment's registry: the generated city's, or (setting
+    ``city_registry = false``) nothing — no datasets, reference, places or geography."""
+    spec = packaged_spec()
+    return spec if city_registry else spec.model_copy(update={"datasets": [], "reference": [], "places": [], "geography": {}})

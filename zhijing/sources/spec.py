@@ -28,10 +28,11 @@ from zhijing.sources.schema import (
     PlaceSource,
     ReferenceSpec,
     packaged_spec,
+    registry_part,
 )
 
 __all__ = ["CitySpec", "DatasetSpec", "Element", "FieldSpec", "LINE_KEY", "LONLAT_PARTS", "ModelMapping", "PERSON_ELEMENTS",
-           "PersonRole", "PlaceRef", "PlaceSource", "ReferenceSpec", "SPEC_FILE", "packaged_spec", "load_spec"]  # fmt: skip
+           "PersonRole", "PlaceRef", "PlaceSource", "ReferenceSpec", "SPEC_FILE", "packaged_spec", "registry_part", "load_spec"]  # fmt: skip
 
 
 def load_spec(settings: Any = None) -> CitySpec:
@@ -41,4 +42,4 @@ def load_spec(settings: Any = None) -> CitySpec:
         from zhijing.config import get_settings
 
         settings = get_settings()
-    return declarations.merged(packaged_spec(), Path(settings.home) / "sources")
+    return declarations.merged(Path(settings.home) / "sources", getattr(settings, "city_registry", True))

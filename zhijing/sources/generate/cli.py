@@ -48,3 +48,18 @@ def register(app: typer.Typer) -> None:
         truth = run(city or get_settings().city_dir, out, rows=rows, seed=seed, encoding=encoding)
         Console().print(f"wrote {out / truth['file']} ({truth['rows']:,} rows, {truth['typo_rows']} mistyped IDs) "
                         f"and {out / 'truth' / 'netbar.json'}", highlight=False)  # fmt: skip
+
+    @app.command("generate-foreign")
+    def generate_foreign(
+        city: Path = typer.Option(None, help="a generated city's folder (default: <home>/city)"),
+        out: Path = typer.Option(None, help="where the foreign city's sources and declarations go (default: <home>/sources)"),
+        force: bool = typer.Option(False, help="replace what is in --out"),
+    ) -> None:
+        """Write a generated city as a foreign city: the same people and events under other
+        dataset names and headers, two hotel chains, two banks, with its own declarations."""
+        from zhijing.sources.generate.foreign import generate_foreign as write
+
+        s = get_settings()
+        done = write(city or s.city_dir, out or s.home / "sources", force=force)
+        Console().print(f"外市 foreign city: {done['datasets']} datasets, {done['reference']} reference datasets; "
+                        f"declared in {done['declaration']}; names → {done['truth']}", highlight=False)  # fmt: skip
