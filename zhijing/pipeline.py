@@ -5,7 +5,7 @@ one above it.
 - ``zhijing ingest``: land and standardize (governance), build the model, refresh the
   workbench's presence table and search index;
 - ``zhijing resolve``: resolve the person masters (entities), build the serving store,
-  refresh the workbench;
+  refresh the workbench and the relationship graph's edges (both join the masters);
 - ``zhijing sources add``: profile and declare a file (sources), check its model mappings
   (model), list it in the catalog (governance); ``zhijing sources check``: every declaration,
   model mappings included;
@@ -184,6 +184,10 @@ def register(app: typer.Typer) -> None:
         console.print(summary_table("服务库 serving store, rows", counts))
         # the presence table and search index follow the masters
         console.print(summary_table("研判工作台 presence and search index", refresh(get_settings())))
+        from zhijing.derived.graph.edges import run as build_graph
+
+        with console.status("关系研判 the relationship graph's edges"):  # its persons are the masters: it follows them too
+            console.print(summary_table("关系研判 graph", build_graph(get_settings(), engine)))
 
     @_group(app, "stream").command("consume")
     def consume_cmd(dataset: str) -> None:

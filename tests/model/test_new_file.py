@@ -8,8 +8,8 @@ together at one café on six days each other's first companion (the café regist
 the evidence), and a collision of two windows around two of their sessions returns both.
 Before, the proposal had no time and no mapping, and every one of these answers was empty.
 
-The relationship graph is a lake job of its own (``zhijing graph build``, run here after the
-three commands): the pair are joined by a 同上网 edge whose evidence is the register.
+``zhijing resolve`` also rebuilds the relationship graph's edges: after the three commands the
+pair are joined by a 同上网 edge whose evidence is the register.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import pytest
 from typer.testing import CliRunner
 
 from zhijing.config import Settings, reset_settings
-from zhijing.derived.graph import edges
 from zhijing.derived.workbench import collision, companions, search, trajectory, windows
 from zhijing.derived.workbench.subjects import Subject
 from zhijing.lake.store import current_files
@@ -123,8 +122,7 @@ def test_a_collision_around_two_sessions_returns_both(onboarded, pair):
 
 
 def test_the_graph_joins_the_pair_by_the_cafe(onboarded, pair):
-    settings, _, _ = onboarded
-    edges.run(settings)
+    settings, _, _ = onboarded  # `zhijing resolve` rebuilt the graph's edges: no separate graph build
     a, b = sorted(f"P:{m}" for m in pair)
     with duckdb.connect() as con:
         found = con.execute(f"SELECT DISTINCT dataset FROM read_parquet({current_files(settings, 'derived', 'graph_evidence')!r}) "
