@@ -90,8 +90,9 @@ def name_applicant(settings, candidates: int = 2000) -> str | None:
     links, mentions = (current_files(settings, "entities", n) for n in ("person_links", "person_mentions"))
     if not links or not mentions:
         return None
-    ids = [m for (m,) in duckdb.sql(f"SELECT DISTINCT l.master_id FROM read_parquet({links!r}) l JOIN read_parquet({mentions!r}) m "
-                                    f"USING (mention_id) WHERE m.dataset = 'hukou_person' ORDER BY 1 LIMIT {candidates}").fetchall()]  # fmt: skip
+    with duckdb.connect() as con:  # its own connection: the module's default one is shared by every thread
+        ids = [m for (m,) in con.execute(f"SELECT DISTINCT l.master_id FROM read_parquet({links!r}) l JOIN read_parquet({mentions!r}) m "
+                                         f"USING (mention_id) WHERE m.dataset = 'hukou_person' ORDER BY 1 LIMIT {candidates}").fetchall()]  # fmt: skip
     station = jurisdiction(load_user(settings, "paichusuo01").unit)
     placed = places_of(settings, ids)
     found = next((m for m in ids if in_jurisdiction(station, placed.get(m, []))), None)

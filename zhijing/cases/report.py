@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import sqlalchemy as sa
 
+from zhijing.access import models
 from zhijing.access.masking import watermark
 from zhijing.errors import ZhijingError
 from zhijing.localtime import shown, zone_label
@@ -148,10 +150,6 @@ def pinned(item: dict) -> tuple[list[dict], list[dict]]:
 
 def unit_name(settings, code: str) -> str:
     """The unit's name (the code where the unit is unknown), as the console header shows it."""
-    import sqlalchemy as sa
-
-    from zhijing.access import models
-
     with models.engine(settings).connect() as conn:
         return conn.execute(sa.select(models.units.c.name).where(models.units.c.code == code)).scalar() or code
 

@@ -23,7 +23,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import duckdb
+import pandas as pd
+
 from zhijing.errors import ZhijingError
+from zhijing.lake.store import current_files
+from zhijing.model import read
 from zhijing.model.types import EventType, Model
 
 Mask = Callable[[str, str, str | None], str]  # (value, data element, dataset or None) -> the value as the caller may see it
@@ -249,11 +254,6 @@ class Builder:
 
 def model_rows(settings, types: Model, records: Iterable[tuple[str, str]]) -> list[tuple[str, dict]]:
     """The model rows (of every type) of the given (dataset, record id) pairs."""
-    import duckdb
-    import pandas as pd
-
-    from zhijing.model import read
-
     wanted = pd.DataFrame(sorted(set(records)), columns=["dataset", "record_id"], dtype=object)
     out: list[tuple[str, dict]] = []
     if wanted.empty:
@@ -270,11 +270,6 @@ def model_rows(settings, types: Model, records: Iterable[tuple[str, str]]) -> li
 
 def masters_of(settings, mentions: Iterable[str]) -> dict[str, str]:
     """Person mention id -> master id (the entity links)."""
-    import duckdb
-    import pandas as pd
-
-    from zhijing.lake.store import current_files
-
     files = current_files(settings, "entities", "person_links")
     ids = sorted(set(mentions))
     if not files or not ids:

@@ -51,9 +51,10 @@ TYPES = (*_KNOWN, *dict.fromkeys(r.edge for e in model_types.packaged().events.v
 PREFIX = {"person": "P:", "account": "A:", "phone": "T:", "vehicle": "V:", "company": "C:", "case": "K:", "incident": "I:"}
 
 
-def _node(kind: str, column: str) -> str:
-    """A node id of a role's value: a person mention through its master, else kind prefix + identifier."""
-    return "'P:' || pl.master_id" if kind == "person" else f"'{PREFIX.get(kind, kind + ':')}' || t.{q(column)}"
+def _node(kind: str, role: str) -> str:
+    """A node id of a role's value: a person mention through its master (the role's own join
+    to the links, ``_from``), else kind prefix + identifier."""
+    return f"'P:' || {q('pl_' + role)}.master_id" if kind == "person" else f"'{PREFIX.get(kind, kind + ':')}' || t.{q(role)}"
 
 
 def _from(table: str, kinds: dict[str, str], roles: list[str], where: str | None) -> str:
@@ -78,11 +79,10 @@ def rule_sql(type_name: str, ev: EventType, rule: GraphRule) -> tuple[str, str]:
     where = rule.where  # SQL over the type's columns, as ``t.<column>``
     if rule.members:
         key = " || '|' || ".join(f"coalesce({_group_key(c)}, '')" for c in rule.group)
-        node = _node(kinds[rule.members], rule.members).replace("pl.", f"{q('pl_' + rule.members)}.")
+        node = _node(kinds[rule.members], rule.members)
         return "members", (f"SELECT '{rule.edge}' AS type, t.dataset AS dataset, '{type_name}|' || {key} AS grp, {node} AS m, "
                            f"t.record_id AS rid, CAST(t.ts AS TIMESTAMP) AS ts {_from(table, kinds, [rule.members], where)}")  # fmt: skip
-    src = _node(kinds[rule.from_], rule.from_).replace("pl.", f"{q('pl_' + rule.from_)}.")
-    dst = _node(kinds[rule.to], rule.to).replace("pl.", f"{q('pl_' + rule.to)}.")
+    src, dst = _node(kinds[rule.from_], rule.from_), _node(kinds[rule.to], rule.to)
     return "direct", (f"SELECT {src} AS src, {dst} AS dst, '{rule.edge}' AS type, CAST(t.ts AS TIMESTAMP) AS ts, t.dataset AS dataset, "
                       f"t.record_id AS record_id {_from(table, kinds, [rule.from_, rule.to], where)} AND t.{q(rule.from_)} <> t.{q(rule.to)}")  # fmt: skip
 
