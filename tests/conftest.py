@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from zhijing.config import Settings
+
+# CI draws the same property-test examples every run (a landing is never refused by a new random
+# draw); local runs draw fresh ones and keep finding cases. A case found goes in as an @example.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
