@@ -11,11 +11,11 @@ from hypothesis import settings as hypothesis_settings
 
 from zhijing.config import Settings
 
-# CI draws the same property-test examples every run (a landing is never refused by a new random
-# draw); local runs draw fresh ones and keep finding cases. A case found goes in as an @example.
-hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("CI"):
-    hypothesis_settings.load_profile("ci")
+# The suite draws the same property-test examples every run (CI never refuses a landing on a new
+# random draw); `HYPOTHESIS_EXPLORE=1 make test` draws fresh ones. A case found goes in as an @example.
+hypothesis_settings.register_profile("fixed", derandomize=True, print_blob=True)
+if not os.environ.get("HYPOTHESIS_EXPLORE"):
+    hypothesis_settings.load_profile("fixed")
 
 
 @pytest.fixture(scope="session")
