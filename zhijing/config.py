@@ -85,6 +85,23 @@ class ExportSettings(BaseModel):
     approval_grade: Literal["public", "internal", "sensitive", "secret"] = "secret"  # or discloses a field this grade or above
 
 
+class DispatchSettings(BaseModel):
+    """Command and dispatch (docs/dispatch.md): the demo's simulator, staleness, duplicate merging, KPI targets.
+
+    Targets follow NFPA 1225 (call processing ≤ 60 s) and NFPA 1710 (turnout 80 s, travel 240 s) at
+    the 90th percentile; a bureau sets its own."""
+
+    simulate: bool = False  # drive units along the street graph in the background (the demo)
+    stale_minutes: int = 10  # a unit silent this long is never recommended
+    dedup_metres: int = 300  # calls this close ...
+    dedup_minutes: int = 15  # ... and this near in time about the same type are one event
+    call_processing_s: int = 60  # received → dispatched
+    turnout_s: int = 80  # dispatched → en route
+    travel_s: int = 240  # en route → on scene
+    total_s: int = 480  # received → on scene
+    percentile: int = 90  # the percentile the targets are held to
+
+
 class Settings(BaseSettings):
     """Everything a deployment may change; nothing here is required."""
 
@@ -112,6 +129,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     security: SecuritySettings = SecuritySettings()
     exports: ExportSettings = ExportSettings()
+    dispatch: DispatchSettings = DispatchSettings()
 
     @field_validator("timezone")
     @classmethod
