@@ -17,7 +17,7 @@ const zj = (() => {
     "toast.ok": "Done", "wb.mode": "How", "wb.pin": "Pin", "wb.place": "Place", "col.time": "Time", "col.dataset": "Dataset",
     "col.record_id": "Source record", "wb.subject": "Subject (person:ID / plate:plate / phone:number)", "wb.run": "Run",
     "search.start": "From", "search.end": "Until", "pin.nocase": "Choose a case as the purpose first (top right)", "pin.done": "Added to case",
-    "nav.risk": "Risk alerts", "persons.search": "Search", "notfound.title": "Page not found",
+    "nav.risk": "Risk alerts", "nav.command": "Command", "nav.duty": "Station duty room", "nav.phone": "Mobile", "persons.search": "Search", "notfound.title": "Page not found",
     "notfound.hint": "The address is wrong or the page does not exist; use the menu above.", "notfound.home": "Back to the overview",
   };
   EN["wb.subject"] = "Subject (citizen ID / mobile / plate / person ID)";
