@@ -48,7 +48,14 @@ $(CYTOSCAPE):
 	  && cp $$tmp/package/dist/cytoscape.min.js $@ && rm -rf $$tmp \
 	  || echo "cytoscape could not be fetched (no npm?): the console lists graph edges as a table"
 
-setup: $(BIN)/zhijing $(ECHARTS) $(SWAGGER) $(LEAFLET) $(CYTOSCAPE)
+# PostGIS and pgRouting for the production router (zhijing/command/pgrouting.py), from Debian's
+# packages, where PostgreSQL 15 is installed; without them the pgRouting tests skip.
+PGROUTING := /usr/share/postgresql/15/extension/pgrouting.control
+$(PGROUTING):
+	@test ! -d /usr/share/postgresql/15 || (apt-get update -qq && apt-get install -y -qq postgresql-15-postgis-3 postgresql-15-pgrouting >/dev/null 2>&1) \
+	  || echo "postgresql-15-pgrouting could not be installed: the pgRouting tests will skip"
+
+setup: $(BIN)/zhijing $(ECHARTS) $(SWAGGER) $(LEAFLET) $(CYTOSCAPE) $(PGROUTING)
 
 demo: setup
 	ZHIJING_HOME=$(HOME_DIR) $(BIN)/zhijing demo --persons $(PERSONS)

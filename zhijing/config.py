@@ -93,6 +93,7 @@ class DispatchSettings(BaseModel):
 
     simulate: bool = False  # drive units along the street graph in the background (the demo)
     stale_minutes: int = 10  # a unit silent this long is never recommended
+    pgrouting_url: str | None = None  # PostgreSQL with PostGIS + pgRouting to route on (production); None: networkit in process
     dedup_metres: int = 300  # calls this close ...
     dedup_minutes: int = 15  # ... and this near in time about the same type are one event
     call_processing_s: int = 60  # received → dispatched

@@ -1,0 +1,140 @@
+"""The simulator (zhijing/command/simulator.py) drives an assigned unit along its route on the
+streets: a simulated unit accepts after its turnout, moves node by node, arrives when its
+true drive ends and clears after its time on scene; a unit with a human moves but waits for
+the phone; an idle simulated unit keeps reporting so it never goes stale."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from zhijing.command import simulator
+from zhijing.command.roads import StreetCache, metres
+from zhijing.command.simulator import Params, Simulator, drive
+
+
+class FakeSink:
+    """The store's part the simulator uses, in memory: steps move assignments as core's do."""
+
+    NEXT = {"accept": ("dispatched", "en_route"), "arrive": ("en_route", "on_scene"), "clear": ("on_scene", "cleared")}
+
+    def __init__(self, units: list[dict], assignments: list[dict]):
+        self.unit = {u["id"]: u for u in units}
+        self.assignment = {a["id"]: a for a in assignments}
+        self.moves: list[tuple[str, float, float, str]] = []
+        self.steps: list[tuple[object, str]] = []
+
+    def units(self):
+        return [dict(u) for u in self.unit.values()]
+
+    def open_assignments(self):
+        return [dict(a) for a in self.assignment.values() if a["state"] in ("dispatched", "en_route", "on_scene")]
+
+    def advance(self, assignment_id, step):
+        a = self.assignment[assignment_id]
+        was, now = self.NEXT[step]
+        assert a["state"] == was, (step, a["state"])
+        a["state"] = now
+        self.steps.append((assignment_id, step))
+
+    def move(self, unit_id, lon, lat, node):
+        self.unit[unit_id].update(lon=lon, lat=lat, node=node)
+        self.moves.append((unit_id, lon, lat, node))
+
+
+@pytest.fixture(scope="module")
+def city(streets_home):
+    cache = StreetCache()
+    return streets_home, cache, cache.get(streets_home)
+
+
+def run(sim: Simulator, sink: FakeSink, until: float, every: float = 5.0) -> list[float]:
+    """Step the simulator every ``every`` simulated seconds; the times each step was taken."""
+    times = []
+    for t in np.arange(0.0, until, every):
+        before = len(sink.steps)
+        sim.step(float(t))
+        times += [float(t)] * (len(sink.steps) - before)
+    return times
+
+
+def test_a_simulated_unit_accepts_drives_its_route_arrives_and_clears(city):
+    settings, cache, g = city
+    start, target = 0, len(g) // 2
+    sink = FakeSink([{"id": "U1", "status": "assigned", "lon": g.lon[start], "lat": g.lat[start], "node": g.ids[start]}],
+                    [{"id": 1, "unit": "U1", "state": "dispatched", "incident": {"id": "JQ1", "lon": g.lon[target], "lat": g.lat[target]}}])  # fmt: skip
+    params = Params(turnout_s=(30, 30), on_scene_s=(600, 600), seed=3)
+    sim = Simulator(settings, sink, cache, params, hour=lambda: 3)
+    times = run(sim, sink, 20_000)
+    assert [s for _, s in sink.steps] == ["accept", "arrive", "clear"]
+    accept, arrive, clear = times
+    route = g.route(start, target)
+    true = drive(g, route, 3, np.random.default_rng(3))  # not the same draws: the scale only
+    nominal = g.seconds_to(target, [start])[start]
+    assert accept == 30.0 and clear - arrive == pytest.approx(600, abs=5)
+    assert nominal < arrive - accept < 2.5 * nominal and 0.4 * true[-1] < arrive - accept < 2.5 * true[-1]  # night: near the limit
+    moves = [m for m in sink.moves if m[0] == "U1"]
+    assert moves[-1][3] == g.ids[target]  # ends on the incident's street node
+    on_route = {g.ids[v] for v in route}
+    assert {m[3] for m in moves} <= on_route  # every report names a node of its route, in order
+    order = [route.index(g.node(m[3])) for m in moves]
+    assert order == sorted(order) and len(set(order)) > len(route) // 2
+    for _, lon, lat, node in moves:  # and lies on the street from that node to the next
+        i = route.index(g.node(node))
+        nxt = route[min(i + 1, len(route) - 1)]
+        seg = float(metres(g.lon[route[i]], g.lat[route[i]], g.lon[nxt], g.lat[nxt]))
+        assert float(metres(g.lon[route[i]], g.lat[route[i]], lon, lat)) <= seg + 1
+
+
+def test_rush_hour_is_slower_than_night_on_the_same_route(city):
+    _, _, g = city
+    route = g.route(0, len(g) // 2)
+    rng = np.random.default_rng(1)
+    rush = np.median([drive(g, route, 8, rng)[-1] for _ in range(30)])
+    night = np.median([drive(g, route, 3, rng)[-1] for _ in range(30)])
+    assert rush > 1.2 * night
+
+
+def test_a_unit_with_a_human_moves_but_the_phone_takes_the_steps(city):
+    settings, cache, g = city
+    a, b = 10, len(g) // 3
+    sink = FakeSink([{"id": "P1", "status": "assigned", "username": "xunluo01", "lon": g.lon[a], "lat": g.lat[a], "node": g.ids[a]}],
+                    [{"id": 7, "unit": "P1", "state": "dispatched", "incident": {"id": "JQ7", "lon": g.lon[b], "lat": g.lat[b]}}])  # fmt: skip
+    sim = Simulator(settings, sink, cache, Params(turnout_s=(1, 1)), hour=lambda: 12)
+    run(sim, sink, 600)
+    assert sink.steps == [] and sink.moves == []  # no accept on the officer's behalf
+    sink.assignment[7]["state"] = "en_route"  # the phone accepts
+    run(sim, sink, 30_000, every=20)
+    assert sink.steps == [] and sink.moves[-1][3] == g.ids[b]  # drove there; arriving is the phone's
+
+
+def test_idle_units_report_and_a_cancelled_trip_stops(city):
+    settings, cache, g = city
+    sink = FakeSink([{"id": "I1", "status": "available", "lon": 121.5, "lat": 29.8, "node": None},
+                     {"id": "OFF", "status": "off", "lon": 121.5, "lat": 29.8},
+                     {"id": "U2", "status": "assigned", "lon": g.lon[0], "lat": g.lat[0], "node": g.ids[0]}],
+                    [{"id": 2, "unit": "U2", "state": "en_route", "incident": {"id": "JQ2", "lon": g.lon[-1], "lat": g.lat[-1]}}])  # fmt: skip
+    sim = Simulator(settings, sink, cache, hour=lambda: 12)
+    run(sim, sink, 60)
+    assert "U2" in sim.trips
+    sink.assignment[2]["state"] = "cancelled"
+    run(sim, sink, 60 * settings.dispatch.stale_minutes)
+    assert "U2" not in sim.trips
+    heartbeats = [m for m in sink.moves if m[0] == "I1"]
+    assert len(heartbeats) == 2  # every half staleness window: at 0 and at the half
+    assert not [m for m in sink.moves if m[0] == "OFF"]
+
+
+def test_start_runs_one_daemon_thread_per_app(city):
+    settings, _, _ = city
+
+    class State:
+        pass
+
+    state, sink = State(), FakeSink([], [])
+    running = simulator.start(settings, state, sink, Params(tick_s=0.05))
+    try:
+        assert running.thread.daemon and simulator.start(settings, state, sink) is running
+    finally:
+        running.stop()
+    assert not running.thread.is_alive()

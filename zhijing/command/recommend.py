@@ -1,0 +1,128 @@
+"""Which units to send: the available, non-stale units ranked by travel time on the street
+graph, with the straight-line distance and its rank beside each (the dispatcher sees where
+the map's nearest unit is not the fastest).
+
+One shortest-path search per call: from the incident's nearest street node over the reverse
+graph, so every unit's time to the incident comes out of the same search, whatever the
+number of units. A call that lies off the streets, a unit that cannot reach it, or a lake
+without streets is answered with a flag on each row (ranked by straight line), never an
+exception: a dispatcher still needs an answer.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import numpy as np
+
+from zhijing.command.pgrouting import PgCache
+from zhijing.command.roads import StreetCache, metres
+
+MAX_SNAP_M = 2_000.0  # an incident farther than this from every street node is off the streets
+
+
+class Router(Protocol):
+    """A street graph answering by node keys: networkit's ``Streets`` or pgRouting's ``PgStreets``."""
+
+    def nearest(self, lon: float, lat: float) -> tuple[Any, float]: ...
+
+    def node(self, node_id) -> Any | None: ...
+
+    def seconds_to(self, target, sources: list) -> dict: ...
+
+
+def _aware(value) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)  # stores hand back naive UTC
+
+
+def eligible(settings, units: list[dict], now: datetime | None = None) -> list[dict]:
+    """Units that may be recommended: status available and heard from within
+    ``settings.dispatch.stale_minutes`` (a unit never heard from is stale), with a position."""
+    now = now or datetime.now(UTC)
+    since = now - timedelta(minutes=settings.dispatch.stale_minutes)
+    out = []
+    for u in units:
+        seen = _aware(u.get("last_seen"))
+        if u.get("status") == "available" and seen is not None and seen >= since and _position(u) is not None:
+            out.append(u)
+    return out
+
+
+def _position(u: dict) -> tuple[float, float] | None:
+    try:
+        lon, lat = float(u["lon"]), float(u["lat"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (lon, lat) if np.isfinite(lon) and np.isfinite(lat) else None
+
+
+def cache_for(settings) -> StreetCache | PgCache:
+    """The street cache a caller holds for ``settings`` (``app.state``, a run): pgRouting when
+    ``settings.dispatch.pgrouting_url`` names a database, else networkit in process."""
+    url = settings.dispatch.pgrouting_url
+    return PgCache(url) if url else StreetCache()
+
+
+def router_for(settings, streets: StreetCache | PgCache | Router | None) -> Router | None:
+    """The graph to route on: the current version of the caller's cache, or the graph given;
+    without either a fresh one (slow: callers that answer often hold a cache)."""
+    if streets is None:
+        streets = cache_for(settings)
+    return streets.get(settings) if isinstance(streets, StreetCache | PgCache) else streets
+
+
+def recommend(settings, lon: float, lat: float, units: list[dict], k: int = 3, *,
+              streets: StreetCache | PgCache | Router | None = None, now: datetime | None = None) -> list[dict]:  # fmt: skip
+    """The ``k`` best units for an incident at (lon, lat): rows of {unit, callsign, station,
+    kind, rank, travel_s, straight_m, straight_rank, flag}. ``flag`` is None when routed on
+    the streets; else ``unreachable`` (this unit cannot reach the incident's street; ranked
+    after the reachable ones), ``off_streets`` (the incident is farther than MAX_SNAP_M
+    from every street) or ``no_streets`` (the lake has none) — then ranked by straight line."""
+    pool = eligible(settings, units, now)
+    if not pool:
+        return []
+    pos = np.array([_position(u) for u in pool])
+    straight = metres(pos[:, 0], pos[:, 1], lon, lat)
+    straight_rank = np.empty(len(pool), dtype=int)
+    straight_rank[np.argsort(straight, kind="stable")] = np.arange(1, len(pool) + 1)
+    travel: list[float | None] = [None] * len(pool)
+    flags: list[str | None]
+    router = router_for(settings, streets)
+    if router is None:
+        flags = ["no_streets"] * len(pool)
+    else:
+        target, snap = router.nearest(lon, lat)
+        if snap > MAX_SNAP_M:
+            flags = ["off_streets"] * len(pool)
+        else:
+            keys = [_key(router, u) for u in pool]
+            secs = router.seconds_to(target, [key for key in keys if key is not None])
+            travel = [secs.get(key) if key is not None else None for key in keys]
+            flags = [None if t is not None else "unreachable" for t in travel]
+    order = sorted(range(len(pool)), key=lambda i: (travel[i] is None, travel[i] or 0.0, straight[i]))
+    return [{"unit": pool[i].get("id"), "callsign": pool[i].get("callsign"), "station": pool[i].get("station"),
+             "kind": pool[i].get("kind"), "rank": r + 1, "travel_s": None if travel[i] is None else round(travel[i], 1),
+             "straight_m": round(float(straight[i]), 1), "straight_rank": int(straight_rank[i]), "flag": flags[i]}
+            for r, i in enumerate(order[:k])]  # fmt: skip
+
+
+def _key(router: Router, unit: dict):
+    """The unit's street node: its recorded node if the graph knows it, else the node nearest
+    its position (within MAX_SNAP_M)."""
+    key = router.node(unit.get("node"))
+    if key is not None:
+        return key
+    lon, lat = _position(unit)  # eligible units have one
+    key, snap = router.nearest(lon, lat)
+    return key if snap <= MAX_SNAP_M else None
+

@@ -1,0 +1,217 @@
+"""The demo's units, driven: each assigned unit drives its fastest route on the street graph
+at the road class's speed, slowed by congestion of its class and hour and a random
+variation per street — the "true" drive, which the recommendation (nominal speeds only)
+does not know. A simulated unit (no human on its phone: no ``username``) accepts after a
+turnout delay, arrives when its drive ends and clears after an on-scene time; a unit with a
+human moves the same way, but its steps are the phone's.
+
+Why the noise: it is what makes "recommended by travel time" a claim that can fail — the
+test and the benchmark score the recommendation against this drive (tests/command/test_recommend.py).
+
+The simulator writes through a ``Sink`` (core's store in the app: ``StoreSink``), holds its
+trips on itself, and runs as a daemon thread started by ``start(settings, app_state)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from zhijing.command.roads import StreetCache, Streets
+
+log = logging.getLogger(__name__)
+
+# Congestion: the share of the speed limit driven, by road class (GB 50220: 快速路 expressway,
+# 主干路 arterial, 次干路 collector, 支路 local) and time of day; and the spread (σ of a
+# log-normal factor per street driven): expressways jam hardest and vary most.
+RUSH_HOURS = {7, 8, 17, 18}
+DAY_HOURS = set(range(6, 22))
+SHARE = {  # class: (rush, day, night)
+    "快速路": (0.45, 0.85, 1.0),
+    "主干路": (0.55, 0.75, 0.95),
+    "次干路": (0.65, 0.8, 0.95),
+    "支路": (0.8, 0.85, 0.95),
+}
+SPREAD = {"快速路": 0.45, "主干路": 0.3, "次干路": 0.25, "支路": 0.15}
+DEFAULT_SHARE, DEFAULT_SPREAD = (0.7, 0.8, 0.95), 0.25
+
+
+def mean_share(road_class: str, hour: int) -> float:
+    rush, day, night = SHARE.get(road_class, DEFAULT_SHARE)
+    return rush if hour in RUSH_HOURS else day if hour in DAY_HOURS else night
+
+
+def drive(streets: Streets, route: list[int], hour: int, rng: np.random.Generator) -> np.ndarray:
+    """Cumulative seconds of the true drive at each node of ``route`` (0 at its start)."""
+    secs = np.zeros(len(route))
+    for i, (u, v) in enumerate(zip(route[:-1], route[1:], strict=True)):
+        length, kmh, cls = streets.leg(u, v)
+        share = mean_share(cls, hour) * rng.lognormal(0.0, SPREAD.get(cls, DEFAULT_SPREAD))
+        secs[i + 1] = secs[i] + length / (kmh * share / 3.6)
+    return secs
+
+
+class Sink(Protocol):
+    """Where the simulator reads units and open assignments and writes what happens."""
+
+    def units(self) -> list[dict]: ...  # id, status, lon, lat, node, username, last_seen
+
+    def open_assignments(self) -> list[dict]: ...  # id, unit, state, incident: {id, lon, lat}
+
+    def advance(self, assignment_id, step: str) -> None: ...  # accept | arrive | clear
+
+    def move(self, unit_id: str, lon: float, lat: float, node) -> None: ...  # position, last_seen, unit.moved
+
+
+@dataclass
+class Params:
+    speed: float = 1.0  # simulated seconds per real second
+    tick_s: float = 2.0  # real seconds between steps
+    turnout_s: tuple[float, float] = (20.0, 90.0)  # simulated units accept after this long
+    on_scene_s: tuple[float, float] = (300.0, 1200.0)  # and clear after this long on scene
+    seed: int = 7
+
+
+@dataclass
+class Trip:
+    assignment: object
+    route: list[int]
+    at: np.ndarray  # cumulative true seconds per node
+    start: float  # simulated clock at departure
+    last: int = -1  # the node last reported
+
+
+@dataclass
+class Simulator:
+    """One city's simulated fleet. ``step(now)`` advances everything to simulated time ``now``
+    (seconds); trips and pending steps live here, per simulator."""
+
+    settings: object
+    sink: Sink
+    streets: StreetCache
+    params: Params = field(default_factory=Params)
+    hour: Callable[[], int] | None = None  # local hour of day (default: now in the deployment's zone)
+    trips: dict[str, Trip] = field(default_factory=dict)
+    due: dict[tuple[object, str], float] = field(default_factory=dict)  # (assignment, step) -> when
+    heard: dict[str, float] = field(default_factory=dict)  # unit -> last heartbeat sent
+
+    def __post_init__(self) -> None:
+        self.rng = np.random.default_rng(self.params.seed)
+
+    def _hour(self) -> int:
+        return self.hour() if self.hour else datetime.now(UTC).astimezone(ZoneInfo(self.settings.timezone)).hour
+
+    def step(self, now: float) -> None:
+        g = self.streets.get(self.settings)
+        if g is None:
+            return
+        units = {u["id"]: u for u in self.sink.units()}
+        busy = set()
+        for a in self.sink.open_assignments():
+            u = units.get(a["unit"])
+            if u is None:
+                continue
+            busy.add(u["id"])
+            simulated = not u.get("username")
+            if a["state"] == "dispatched" and simulated:
+                self._after(a["id"], "accept", now, self.params.turnout_s)
+            elif a["state"] == "en_route":
+                self._drive(g, u, a, now, simulated)
+            elif a["state"] == "on_scene":
+                self.trips.pop(u["id"], None)
+                if simulated:
+                    self._after(a["id"], "clear", now, self.params.on_scene_s)
+        for uid in set(self.trips) - busy:  # cancelled or reassigned meanwhile
+            del self.trips[uid]
+        self._heartbeat(units, busy, now)
+
+    def _after(self, assignment, step: str, now: float, span: tuple[float, float]) -> None:
+        when = self.due.setdefault((assignment, step), now + float(self.rng.uniform(*span)))
+        if now >= when:
+            self.sink.advance(assignment, step)
+            del self.due[(assignment, step)]
+
+    def _drive(self, g: Streets, u: dict, a: dict, now: float, simulated: bool) -> None:
+        trip = self.trips.get(u["id"])
+        if trip is None or trip.assignment != a["id"]:
+            start = g.node(u.get("node"))
+            if start is None:
+                start = g.nearest(float(u["lon"]), float(u["lat"]))[0]
+            target = g.nearest(float(a["incident"]["lon"]), float(a["incident"]["lat"]))[0]
+            route = g.route(start, target) or [start]
+            trip = self.trips[u["id"]] = Trip(a["id"], route, drive(g, route, self._hour(), self.rng), now)
+        elapsed = now - trip.start
+        if elapsed >= trip.at[-1]:
+            self._report(g, u["id"], trip, len(trip.route) - 1, None)
+            if simulated:
+                self.sink.advance(a["id"], "arrive")
+            return
+        i = int(np.searchsorted(trip.at, elapsed, side="right")) - 1
+        self._report(g, u["id"], trip, i, (elapsed - trip.at[i]) / max(trip.at[i + 1] - trip.at[i], 1e-9))
+
+    def _report(self, g: Streets, uid: str, trip: Trip, i: int, frac: float | None) -> None:
+        """The unit's position: on node ``i`` of its route, or ``frac`` of the way to the next."""
+        a = trip.route[i]
+        if frac is None or i + 1 >= len(trip.route):
+            lon, lat = g.lon[a], g.lat[a]
+        else:
+            b = trip.route[i + 1]
+            lon, lat = g.lon[a] + frac * (g.lon[b] - g.lon[a]), g.lat[a] + frac * (g.lat[b] - g.lat[a])
+        self.sink.move(uid, round(float(lon), 6), round(float(lat), 6), g.ids[a])
+        trip.last = i
+
+    def _heartbeat(self, units: dict[str, dict], busy: set[str], now: float) -> None:
+        """Simulated units not on a trip report where they are every half staleness window
+        (a phone's GPS does), so the demo's idle units stay recommendable."""
+        every = self.settings.dispatch.stale_minutes * 30.0
+        for uid, u in units.items():
+            if uid in busy or u.get("username") or u.get("status") == "off" or u.get("lon") is None:
+                continue
+            if now - self.heard.get(uid, -math.inf) >= every:
+                self.sink.move(uid, float(u["lon"]), float(u["lat"]), u.get("node"))
+                self.heard[uid] = now
+
+
+@dataclass
+class Running:
+    simulator: Simulator
+    thread: threading.Thread
+    stopped: threading.Event
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=10)
+
+
+def start(settings, app_state, sink: Sink, params: Params | None = None) -> Running:
+    """Run the simulator in a daemon thread (the app calls this when
+    ``settings.dispatch.simulate``); kept on ``app_state.simulator``, started once."""
+    running = getattr(app_state, "simulator", None)
+    if isinstance(running, Running) and running.thread.is_alive():
+        return running
+    streets = getattr(app_state, "streets", None)
+    sim = Simulator(settings, sink, streets if isinstance(streets, StreetCache) else StreetCache(), params or Params())
+    stopped = threading.Event()
+    t0 = time.monotonic()
+
+    def loop() -> None:
+        while not stopped.wait(sim.params.tick_s):
+            try:
+                sim.step((time.monotonic() - t0) * sim.params.speed)
+            except Exception as exc:  # noqa: BLE001 — a failed step must not stop the demo's city
+                log.warning("simulator step failed: %s", type(exc).__name__)
+
+    thread = threading.Thread(target=loop, name="zhijing-simulator", daemon=True)
+    running = Running(sim, thread, stopped)
+    app_state.simulator = running
+    thread.start()
+    return running
