@@ -157,7 +157,7 @@ const zj = (() => {
     const headers = Object.assign({ Accept: "application/json" }, opts.headers || {});
     if (opts.json !== undefined) { headers["Content-Type"] = "application/json"; opts = { ...opts, body: JSON.stringify(opts.json) }; }
     if (token()) headers.Authorization = "Bearer " + token();
-    if (purpose()) headers["X-Purpose"] = purpose();
+    if (purpose() && !headers["X-Purpose"]) headers["X-Purpose"] = purpose();
     const res = await fetch(path, Object.assign({}, opts, { headers }));
     if (res.status === 401 && token()) { sessionStorage.removeItem("zj.token"); location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); throw new Error("401"); }
     if (!res.ok) {

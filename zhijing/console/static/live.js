@@ -13,7 +13,7 @@ zj.addEN({ "cad.st.received": "Received", "cad.st.dispatched": "Dispatched", "ca
   "cad.tier.city": "City command", "cad.tier.branch": "Branch", "cad.tier.station": "Station",
   "cad.loc.address": "by address", "cad.loc.coords": "by coordinates", "cad.loc.none": "not located",
   "cad.flag.outside_city": "outside the city", "cad.flag.unparsed": "address not understood", "cad.flag.empty_text": "empty report",
-  "cad.live.on": "Live", "cad.live.off": "Reconnecting…", "cad.live.wait": "Connecting…",
+  "cad.live.on": "Live", "cad.live.off": "Reconnecting…", "cad.live.wait": "Connecting…", "cad.live.none": "No live push: refreshing periodically",
   "cad.nopurpose": "No duty purpose (order: / emergency:) is assigned to you: dispatch data opens under one" });
 zj.cad = (() => {
   const { t, esc } = zj;
@@ -102,11 +102,11 @@ zj.cad = (() => {
     return () => { stopped = true; ctl?.abort(); };
   }
   /** The connection light: 实时 / 重连中. */
-  function light(el, on) {
+  function light(el, on, err) {
     const box = typeof el === "string" ? document.getElementById(el) : el;
     if (!box) return;
     box.classList.toggle("on", !!on);
-    box.textContent = on ? t("cad.live.on", "实时") : t("cad.live.off", "重连中…");
+    box.textContent = on ? t("cad.live.on", "实时") : err ? t("cad.live.none", "无实时推送，定时刷新") : t("cad.live.off", "重连中…");
   }
   /** Runs fn at most once per ``ms`` (a burst of events, one refetch). */
   function debounce(fn, ms) {

@@ -27,7 +27,12 @@ zj.addEN({ "cmd.title": "City command centre", "cmd.duty.title": "Station duty r
   "cmd.conflict": "Another dispatcher took this unit first: choose another", "cmd.escalated": "Escalated", "cmd.closed": "Closed",
   "cmd.taken": "Call taken: {id}", "cmd.k.open": "Open", "cmd.k.waiting": "Awaiting dispatch", "cmd.k.units": "Units available",
   "cmd.k.call_processing": "Call processing", "cmd.k.turnout": "Turnout", "cmd.k.travel": "Travel", "cmd.k.total_response": "Total response",
-  "cmd.k.target": "target", "cmd.k.n": "n", "cmd.hit.dispatch": "Dispatch to intercept", "cmd.photo": "Photo", "cmd.by": "by" });
+  "cmd.k.target": "target", "cmd.k.n": "n", "cmd.hit.dispatch": "Dispatch to intercept", "cmd.photo": "Photo", "cmd.by": "by",
+  "w.title": "Watchlist", "w.note": "A watch states its reason and expiry and takes effect once another officer with the approver role approves it; hits and actions are logged.",
+  "w.kind": "Kind", "w.k.plate": "Plate", "w.k.person": "Person (person ID)", "w.k.phone": "Mobile", "w.value": "Watched", "w.reason": "Reason",
+  "w.expires": "Expires", "w.approver": "Approver (username)", "w.submit": "Submit for approval", "w.state": "State", "w.who": "Placed / approved by",
+  "w.approve": "Approve", "w.revoke": "Revoke", "w.none": "No watches: fill in the form above; it takes effect once approved",
+  "w.approved": "Approved: the watch is active", "w.revoked": "Revoked", "w.placed": "Submitted, awaiting {a}'s approval" });
 zj.pages.command = async () => {
   const me = await zj.chrome();
   if (!me) return;
@@ -254,13 +259,13 @@ zj.pages.command = async () => {
     drawHits();
     if (layers && h.lat != null && h.lon != null) {
       const mk = L.circleMarker([h.lat, h.lon], { radius: 10, color: "#7a3db8", weight: 3, dashArray: "3 3", fillOpacity: 0.15 })
-        .bindTooltip(`${esc(h.watch_label || h.value || "")} · ${esc(h.place || "")}`).addTo(layers.hits);
+        .bindTooltip(`${esc(h.watch_label || h.label || h.value || "")} · ${esc(h.place || "")}`).addTo(layers.hits);
       S.hitMarks.push(mk);
     }
   }
   function drawHits() {
     const box = document.getElementById("hits");
-    box.innerHTML = hits.length ? hits.map((h, i) => `<li class="hit-item"><b>${esc(h.watch_label || h.value || h.kind || "")}</b>
+    box.innerHTML = hits.length ? hits.map((h, i) => `<li class="hit-item"><b>${esc(h.watch_label || h.label || h.value || h.kind || "")}</b>
       <span class="muted">${esc(zj.dsName(h.dataset || h.type || ""))}</span>
       <div>${esc(zj.time(h.time || h.at))} ${zj.zoneTag()} · ${esc(h.place || "")}</div>
       ${h.detail ? `<div class="muted small">${esc(typeof h.detail === "string" ? h.detail : JSON.stringify(h.detail))}</div>` : ""}
@@ -280,6 +285,47 @@ zj.pages.command = async () => {
     list(r, "items", "hits").reverse().forEach(addHit);
     drawHits();
   }
+
+  /* 布控: place a watch (another officer approves it), the watches this officer sees */
+  const WSTATE = { pending: "待审批", active: "布控中", revoked: "已撤控", expired: "已到期" };
+  const WKIND = { plate: "车辆", person: "人员", phone: "手机" };
+  const wform = document.getElementById("watch-form");
+  const week = new Date(Date.now() + 7 * 86400e3).toISOString();
+  wform.expires_at.value = zj.time(week).slice(0, 16).replace(" ", "T");  // the zone's wall time: the API reads it as local
+  async function loadWatches() {
+    const r = await api("/api/watch", { quiet: true }).catch((e) => e);
+    if (r instanceof Error) {
+      zj.table("#watches", [["w.value", "布控对象", "value"]], [], { empty: zj.missing(r) ? t("state.missing", "本服务器尚未提供该功能") : r.message });
+      return;
+    }
+    const ws = list(r, "watches", "items");
+    const en = zj.lang() === "en";
+    zj.table("#watches", [["w.value", "布控对象", (w) => `${esc(en ? w.kind : WKIND[w.kind] || w.kind)} <b>${esc(w.label || w.value)}</b>`],
+      ["w.reason", "事由", "reason"], ["w.state", "状态", (w) => esc(en ? w.state : WSTATE[w.state] || w.state)],
+      ["w.who", "布控/审批", (w) => `${esc(w.placed_by)} / ${esc(w.approved_by || w.approver)}`],
+      zj.timeCol("w.expires", "到期", (w) => w.expires_at),
+      ["", "", (w) => (w.state === "pending" && w.approver === me.username ? `<button type="button" data-approve="${esc(w.id)}">${esc(t("w.approve", "批准"))}</button> ` : "") +
+        (["pending", "active"].includes(w.state) ? `<button type="button" class="secondary" data-revoke="${esc(w.id)}">${esc(t("w.revoke", "撤控"))}</button>` : "")]],
+    ws, { empty: t("w.none", "暂无布控：填写上表并由审批人批准后生效") });
+    document.querySelectorAll("#watches [data-approve], #watches [data-revoke]").forEach((b) => b.addEventListener("click", async () => {
+      const [what, id] = b.dataset.approve ? ["approve", b.dataset.approve] : ["revoke", b.dataset.revoke];
+      const w = ws.find((x) => String(x.id) === id);
+      const headers = what === "approve" && w?.purpose ? { "X-Purpose": w.purpose } : {};  // approved under the watch's own purpose
+      if (await api(`/api/watch/${encodeURIComponent(id)}/${what}`, { method: "POST", headers }).catch(() => null)) {
+        zj.toast(what === "approve" ? t("w.approved", "已批准，布控生效") : t("w.revoked", "已撤控"), "ok");
+      }
+      loadWatches();
+    }));
+  }
+  wform.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = Object.fromEntries(new FormData(wform));
+    const w = await api("/api/watch", { method: "POST", json: body }).catch(() => null);
+    if (!w) return;
+    zj.toast(t("w.placed", "已提交，待 {a} 审批").replace("{a}", w.approver || body.approver), "ok");
+    wform.value.value = ""; wform.reason.value = "";
+    loadWatches();
+  });
 
   /* the call-taker's form */
   document.getElementById("intake").addEventListener("submit", async (ev) => {
@@ -314,12 +360,12 @@ zj.pages.command = async () => {
   }
   let poller = null;
   cad.live("/api/command/stream", onEvent, (on, err) => {
-    cad.light("live", on);
+    cad.light("live", on, err);
     if (on) { clearInterval(poller); poller = null; refresh.incidents(); refresh.units(); } // caught up after a gap
     else if (err && !poller) poller = setInterval(() => { loadIncidents(); loadUnits(); }, 5000);  // no stream here: poll
   });
   await Promise.all([loadUnits(), loadIncidents()]);
-  await Promise.all([loadKpi(), loadHits(), heat()]);
+  await Promise.all([loadKpi(), loadHits(), loadWatches(), heat()]);
   const want = zj.qs("incident");
   if (want) open(want);
 };

@@ -13,7 +13,7 @@ zj.addEN({ "m.done": "Handled today", "m.none": "No incident is dispatched to yo
   "m.queue.note": "Kept on this phone and sent when the connection returns", "m.sent": "Sent", "m.dropped": "Not accepted: {r}",
   "m.dispatched": "Dispatched", "m.address": "Address", "m.caller": "Caller", "m.plan": "Plan", "m.status": "Status",
   "m.offline": "Offline: actions are kept and sent later", "m.step.accept": "Accept", "m.step.arrive": "Arrive", "m.step.feedback": "Feedback",
-  "m.step.clear": "Clear", "m.needclear": "Write a note before clearing" });
+  "m.step.clear": "Clear", "m.ended": "Ended", "m.needclear": "Write a note before clearing" });
 zj.pages.phone = async () => {
   const me = await zj.chrome();
   if (!me) return;
@@ -56,16 +56,22 @@ zj.pages.phone = async () => {
   })();
   const uuid = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`);
 
-  /** A photo made small enough for a weak signal (≤ 1600 px, JPEG); the original if it cannot be read. */
+  /** A photo as a data URL small enough for a weak signal and the API's limit (≤ 1280 px JPEG, under ~1 MB). */
   async function shrink(file) {
+    const read = (blob) => new Promise((resolve, reject) => {
+      const r = new FileReader(); r.onload = () => resolve(r.result); r.onerror = () => reject(r.error); r.readAsDataURL(blob);
+    });
     try {
       const img = await createImageBitmap(file);
-      const k = Math.min(1, 1600 / Math.max(img.width, img.height));
-      const c = Object.assign(document.createElement("canvas"), { width: Math.round(img.width * k), height: Math.round(img.height * k) });
-      c.getContext("2d").drawImage(img, 0, 0, c.width, c.height);
-      const blob = await new Promise((r) => c.toBlob(r, "image/jpeg", 0.8));
-      return blob && blob.size < file.size ? new File([blob], (file.name || "photo").replace(/\.\w+$/, "") + ".jpg", { type: "image/jpeg" }) : file;
-    } catch (e) { return file; }
+      for (const [side, q] of [[1280, 0.8], [960, 0.7], [640, 0.6]]) {
+        const k = Math.min(1, side / Math.max(img.width, img.height));
+        const c = Object.assign(document.createElement("canvas"), { width: Math.round(img.width * k), height: Math.round(img.height * k) });
+        c.getContext("2d").drawImage(img, 0, 0, c.width, c.height);
+        const url = c.toDataURL("image/jpeg", q);
+        if (url.length < 1_000_000) return url;
+      }
+    } catch (e) { /* not an image the browser reads: sent as it is if small enough */ }
+    return file.size < 700_000 ? read(file) : null;
   }
 
   async function enqueue(assignment, step, extra = {}) {
@@ -79,15 +85,8 @@ zj.pages.phone = async () => {
   let flushing = false, backoff = 1000, timer = null;
   async function send(a) {
     const path = `/api/command/assignments/${encodeURIComponent(a.assignment)}/${a.step}`;
-    const headers = { "Idempotency-Key": a.action_id };
-    let opts;
-    if (a.photo) {
-      const form = new FormData();
-      form.set("action_id", a.action_id);
-      if (a.note) form.set("note", a.note);
-      form.set("photo", a.photo, a.photo.name || "photo.jpg");
-      opts = { method: "POST", body: form, headers };
-    } else opts = { method: "POST", json: { action_id: a.action_id, ...(a.note ? { note: a.note } : {}) }, headers };
+    const opts = { method: "POST", headers: { "Idempotency-Key": a.action_id },
+      json: { action_id: a.action_id, ...(a.note ? { note: a.note } : {}), ...(a.photo ? { photo: a.photo } : {}) } };
     try {
       await zj.request(path, { ...opts, quiet: true, signal: AbortSignal.timeout ? AbortSignal.timeout(20000) : undefined });
       return "sent";
@@ -129,8 +128,23 @@ zj.pages.phone = async () => {
     for (const q of queued) if (q.assignment === a.id && AFTER[q.step] && (RANK[AFTER[q.step]] ?? -1) > (RANK[state] ?? -1)) state = AFTER[q.step];
     return { ...a, state, feedback: a.feedback || queued.filter((q) => q.assignment === a.id && q.note).map((q) => q.note).pop() };
   }
-  const incidentOf = (a) => (a.incident && typeof a.incident === "object" ? a.incident : { id: a.incident, ...(a.incident_detail || {}) });
+  const incidentOf = (a) => (a.incident && typeof a.incident === "object" ? a.incident : a.detail || { id: a.incident });
   const active = (a) => !["cleared", "cancelled", "reassigned", "closed"].includes(a.state);
+  /** The job on screen: an active assignment, or one cleared that still owes its feedback. */
+  const current = (a) => active(a) || (a.state === "cleared" && !a.feedback_at && !a.feedback);
+
+  /* what this phone handled today (the API answers the current job; the rest is kept here) */
+  const JOBS = `zj.m.jobs.${me.username}`;
+  const today = () => zj.day(new Date().toISOString());
+  let jobs = {};
+  try { jobs = JSON.parse(localStorage.getItem(JOBS) || "{}"); } catch (e) { jobs = {}; }
+  function remember(a) {
+    const inc = incidentOf(a);
+    jobs[a.id] = { id: a.id, state: a.state, dispatched_at: a.dispatched_at, cleared_at: a.cleared_at, feedback: a.feedback,
+      feedback_at: a.feedback_at, incident: { id: inc.id, category: inc.category, priority: inc.priority, address: inc.address } };
+    for (const [k, j] of Object.entries(jobs)) if (zj.day(j.dispatched_at) !== today()) delete jobs[k];
+    localStorage.setItem(JOBS, JSON.stringify(jobs));
+  }
 
   function drawUnit() {
     const u = mine?.unit;
@@ -156,7 +170,7 @@ zj.pages.phone = async () => {
   function drawJob() {
     const box = document.getElementById("job");
     const all = list(mine, "assignments").map(local);
-    const a = all.find(active);
+    const a = all.find(current);
     if (!a) { shownJob = null; drawnSig = ""; box.innerHTML = `<p class="empty">${esc(t("m.none", "暂无指派给您的警情：新警情到达时在此显示并振动提示"))}</p>`; return; }
     const inc = incidentOf(a);
     const sig = `${a.id}:${a.state}:${inc.narrative || ""}`;
@@ -204,10 +218,11 @@ zj.pages.phone = async () => {
     mini(inc);
   }
   function drawHistory() {
-    const done = list(mine, "assignments").map(local).filter((a) => !active(a));
+    const now = list(mine, "assignments").map(local).find(current);
+    const done = Object.values(jobs).map(local).filter((a) => a.id !== now?.id).sort((x, y) => String(y.dispatched_at).localeCompare(String(x.dispatched_at)));
     document.getElementById("history").innerHTML = done.length ? done.map((a) => {
       const inc = incidentOf(a);
-      return `<li><b>${esc(inc.category || "")}</b> ${esc(cad.state(a.state))} · ${esc(zj.time(a.cleared_at || a.dispatched_at).slice(11, 16))}
+      return `<li><b>${esc(inc.category || "")}</b> ${esc(active(a) ? t("m.ended", "已结束") : cad.state(a.state))} · ${esc(zj.time(a.cleared_at || a.dispatched_at).slice(11, 16))}
         <div class="muted small">${esc(inc.address || "")} · ${esc(a.feedback || "")}</div></li>`;
     }).join("") : `<li class="empty">${esc(t("m.none.history", "今日尚无处置记录"))}</li>`;
   }
@@ -218,14 +233,14 @@ zj.pages.phone = async () => {
       <p class="muted small">${esc(t("m.queue.note", "已保存在本机，网络恢复后自动发送"))}</p>
       <ol>${queued.map((q) => `<li>${esc(zj.lang() === "en" ? t(`m.step.${q.step}`, q.step) : STEP[q.step])}${q.photo ? " 📷" : ""} · ${esc(zj.time(q.at).slice(11))}${q.tries ? ` · ↻${q.tries}` : ""}</li>`).join("")}</ol>` : "";
   }
-  function draw() { drawUnit(); drawJob(); drawHistory(); drawQueue(); }
+  function draw() { drawQueue(); if (mine) { drawUnit(); drawJob(); drawHistory(); } }
 
   async function load() {
     const r = await zj.api("/api/command/me", { quiet: true }).catch((e) => (e.status ? { error: e } : null));
     if (!r) return;  // offline: keep what is shown
     if (r.error) { document.getElementById("unit").innerHTML = `<p class="empty">${esc(zj.missing(r.error) ? t("state.missing", "本服务器尚未提供该功能") : r.error.message)}</p>`; return; }
-    mine = r;
-    if (!mine.assignments && mine.assignment) mine.assignments = [mine.assignment];
+    mine = { unit: r.unit, assignments: r.assignment ? [{ ...r.assignment, detail: r.incident || { id: r.assignment.incident } }] : [] };
+    mine.assignments.forEach(remember);
     draw();
   }
   const reload = cad.debounce(load, 300);
@@ -234,10 +249,27 @@ zj.pages.phone = async () => {
   cad.live("/api/command/stream", (ev) => {
     const k = ev.kind || "";
     if (k.startsWith("assignment.") || k === "unit.status" || (k.startsWith("incident.") && shownJob)) reload();
-  }, (on) => cad.light("live", on));
+  }, (on, err) => cad.light("live", on, err));
   setInterval(() => { if (!queued.length) load(); }, 20000);  // a missed push still arrives
+  /* where the unit is: the phone's own fix, reported at most every 30 s, only when it lies in the city
+     (a synthetic city's demo phone is elsewhere: the simulator places its car) */
+  async function locate() {
+    if (!navigator.geolocation || !window.L) return;
+    const refs = await zj.map.reference();
+    const city = refs.find(([, , path]) => path.endsWith("stations"));
+    if (!city?.[0]?.features?.length) return;
+    const bounds = L.geoJSON(city[0]).getBounds();
+    let sent = 0;
+    navigator.geolocation.watchPosition((pos) => {
+      const { longitude: lon, latitude: lat } = pos.coords;
+      if (!bounds.contains([lat, lon]) || Date.now() - sent < 30000 || !navigator.onLine) return;
+      sent = Date.now();
+      zj.api("/api/command/me/position", { method: "POST", json: { lon, lat }, quiet: true }).catch(() => {});
+    }, () => {}, { enableHighAccuracy: true, maximumAge: 15000 });
+  }
   zj.phone = { flush, queue };  // for the browser tests
   await refreshQueue();
   await load();
   flush();
+  if (mine?.unit) locate();
 };
