@@ -11,6 +11,7 @@ import pytest
 from zhijing.command import simulator
 from zhijing.command.roads import StreetCache, metres
 from zhijing.command.simulator import Params, Simulator, drive
+from zhijing.errors import ZhijingError
 
 
 class FakeSink:
@@ -138,3 +139,25 @@ def test_start_runs_one_daemon_thread_per_app(city):
     finally:
         running.stop()
     assert not running.thread.is_alive()
+
+
+def test_a_refused_step_or_an_unlocated_call_stops_nothing_else(city):
+    settings, cache, g = city
+
+    class Refusing(FakeSink):
+        def advance(self, assignment_id, step):
+            if assignment_id == 1:
+                raise ZhijingError("派警1已撤回（cancelled）")  # the store's Conflict
+            super().advance(assignment_id, step)
+
+    far = len(g) // 4
+    sink = Refusing([{"id": f"U{i}", "status": "assigned", "lon": g.lon[i], "lat": g.lat[i], "node": g.ids[i]} for i in (1, 2, 3)]
+                    + [{"id": "U4", "status": "assigned", "lon": None, "lat": None, "node": None}],
+                    [{"id": 1, "unit": "U1", "state": "dispatched", "incident": {"id": "JQ1", "lon": g.lon[far], "lat": g.lat[far]}},
+                     {"id": 2, "unit": "U2", "state": "en_route", "incident": {"id": "JQ2", "lon": None, "lat": None}},
+                     {"id": 3, "unit": "U3", "state": "dispatched", "incident": {"id": "JQ3", "lon": g.lon[far], "lat": g.lat[far]}},
+                     {"id": 4, "unit": "U4", "state": "en_route", "incident": {"id": "JQ4", "lon": g.lon[far], "lat": g.lat[far]}}])  # fmt: skip
+    sim = Simulator(settings, sink, cache, Params(turnout_s=(10, 10), on_scene_s=(60, 60)), hour=lambda: 12)
+    run(sim, sink, 20_000, every=20)
+    assert sink.steps == [(3, "accept"), (3, "arrive"), (3, "clear")]
+    assert {m[0] for m in sink.moves} == {"U3"}  # the unlocated call and the unit nowhere moved nothing

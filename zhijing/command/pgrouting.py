@@ -108,17 +108,19 @@ class PgStreets:
         return self.vids.get(key[:-2] if key not in self.vids and key.endswith(".0") else key)
 
     def seconds_to(self, target: int, sources: list[int]) -> dict[int, float]:
-        """Seconds from each source that can reach ``target``: one many-to-one ``pgr_dijkstraCost``."""
+        """Seconds from each source that can reach ``target``: ``pgr_dijkstraCost`` one-to-many
+        from the target over the edges turned round (pgRouting's many-to-one runs one search
+        per source)."""
         sources = sorted({int(v) for v in sources})
         out = {target: 0.0} if target in sources else {}
         others = [v for v in sources if v != target]
         if not others:
             return out
-        edges_sql = f"SELECT id, source, target, cost, reverse_cost FROM {self.schema}.road_edges"
+        edges_sql = f"SELECT id, target AS source, source AS target, cost, reverse_cost FROM {self.schema}.road_edges"
         with self.engine.connect() as c:
-            rows = c.execute(sa.text("SELECT start_vid, agg_cost FROM pgr_dijkstraCost(:edges, CAST(:starts AS bigint[]), "
-                                     "CAST(:end AS bigint), directed => true)"),
-                             {"edges": edges_sql, "starts": others, "end": int(target)}).all()  # fmt: skip
+            rows = c.execute(sa.text("SELECT end_vid, agg_cost FROM pgr_dijkstraCost(:edges, CAST(:start AS bigint), "
+                                     "CAST(:ends AS bigint[]), directed => true)"),
+                             {"edges": edges_sql, "start": int(target), "ends": others}).all()  # fmt: skip
         out.update({int(v): float(cost) for v, cost in rows})
         return out
 

@@ -11,6 +11,8 @@ exception: a dispatcher still needs an answer.
 
 from __future__ import annotations
 
+import heapq
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -46,15 +48,20 @@ def _aware(value) -> datetime | None:
 
 
 def eligible(settings, units: list[dict], now: datetime | None = None) -> list[dict]:
-    """Units that may be recommended: status available and heard from within
+    """Units that may be recommended: status available, heard from within
     ``settings.dispatch.stale_minutes`` (a unit never heard from is stale), with a position."""
-    now = now or datetime.now(UTC)
-    since = now - timedelta(minutes=settings.dispatch.stale_minutes)
+    return [u for u, _ in _eligible(settings, units, now)]
+
+
+def _eligible(settings, units: list[dict], now: datetime | None) -> list[tuple[dict, tuple[float, float]]]:
+    since = (now or datetime.now(UTC)) - timedelta(minutes=settings.dispatch.stale_minutes)
     out = []
     for u in units:
-        seen = _aware(u.get("last_seen"))
-        if u.get("status") == "available" and seen is not None and seen >= since and _position(u) is not None:
-            out.append(u)
+        if u.get("status") != "available":
+            continue
+        seen, pos = _aware(u.get("last_seen")), _position(u)
+        if seen is not None and seen >= since and pos is not None:
+            out.append((u, pos))
     return out
 
 
@@ -63,7 +70,7 @@ def _position(u: dict) -> tuple[float, float] | None:
         lon, lat = float(u["lon"]), float(u["lat"])
     except (KeyError, TypeError, ValueError):
         return None
-    return (lon, lat) if np.isfinite(lon) and np.isfinite(lat) else None
+    return (lon, lat) if math.isfinite(lon) and math.isfinite(lat) else None
 
 
 def cache_for(settings) -> StreetCache | PgCache:
@@ -88,10 +95,11 @@ def recommend(settings, lon: float, lat: float, units: list[dict], k: int = 3, *
     the streets; else ``unreachable`` (this unit cannot reach the incident's street; ranked
     after the reachable ones), ``off_streets`` (the incident is farther than MAX_SNAP_M
     from every street) or ``no_streets`` (the lake has none) — then ranked by straight line."""
-    pool = eligible(settings, units, now)
-    if not pool:
+    found = _eligible(settings, units, now)
+    if not found:
         return []
-    pos = np.array([_position(u) for u in pool])
+    pool = [u for u, _ in found]
+    pos = np.array([p for _, p in found])
     straight = metres(pos[:, 0], pos[:, 1], lon, lat)
     straight_rank = np.empty(len(pool), dtype=int)
     straight_rank[np.argsort(straight, kind="stable")] = np.arange(1, len(pool) + 1)
@@ -105,24 +113,23 @@ def recommend(settings, lon: float, lat: float, units: list[dict], k: int = 3, *
         if snap > MAX_SNAP_M:
             flags = ["off_streets"] * len(pool)
         else:
-            keys = [_key(router, u) for u in pool]
+            keys = [_key(router, u, p) for u, p in found]
             secs = router.seconds_to(target, [key for key in keys if key is not None])
             travel = [secs.get(key) if key is not None else None for key in keys]
             flags = [None if t is not None else "unreachable" for t in travel]
-    order = sorted(range(len(pool)), key=lambda i: (travel[i] is None, travel[i] or 0.0, straight[i]))
+    order = heapq.nsmallest(k, range(len(pool)), key=lambda i: (travel[i] is None, travel[i] or 0.0, straight[i]))
     return [{"unit": pool[i].get("id"), "callsign": pool[i].get("callsign"), "station": pool[i].get("station"),
              "kind": pool[i].get("kind"), "rank": r + 1, "travel_s": None if travel[i] is None else round(travel[i], 1),
              "straight_m": round(float(straight[i]), 1), "straight_rank": int(straight_rank[i]), "flag": flags[i]}
-            for r, i in enumerate(order[:k])]  # fmt: skip
+            for r, i in enumerate(order)]  # fmt: skip
 
 
-def _key(router: Router, unit: dict):
+def _key(router: Router, unit: dict, position: tuple[float, float]):
     """The unit's street node: its recorded node if the graph knows it, else the node nearest
     its position (within MAX_SNAP_M)."""
     key = router.node(unit.get("node"))
     if key is not None:
         return key
-    lon, lat = _position(unit)  # eligible units have one
-    key, snap = router.nearest(lon, lat)
+    key, snap = router.nearest(*position)
     return key if snap <= MAX_SNAP_M else None
 

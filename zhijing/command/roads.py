@@ -25,6 +25,7 @@ from zhijing.model import places
 
 M_PER_DEG_LAT = 110_574.0
 M_PER_DEG_LON_EQ = 111_320.0
+UNREACHED = np.finfo(float).max / 2  # networkit's distance to a node it did not reach is the largest float
 FALLBACK_KMH = 30.0  # a segment without a usable speed limit: driven as a side street
 ONEWAY = ("1", "true", "yes", "t", "y")
 
@@ -72,18 +73,9 @@ class Streets:
             key = key[:-2]
         return self.index.get(key)
 
-    def times_to(self, target: int) -> np.ndarray:
-        """Seconds from every node to ``target`` (inf where unreachable): one Dijkstra over the
-        reverse graph, whatever the number of units."""
-        d = nk.distance.Dijkstra(self.reverse, target, storePaths=False)
-        d.run()
-        out = np.asarray(d.getDistances(), dtype=float)
-        out[out >= np.finfo(float).max / 2] = np.inf
-        return out
-
     def routes_to(self, target: int, sources: list[int]) -> dict[int, list[int]]:
         """Fastest route (node indices, source first) from each source to ``target``; a source
-        that cannot reach it is absent. One Dijkstra, as ``times_to``."""
+        that cannot reach it is absent. One Dijkstra, as ``seconds_to``."""
         d = nk.distance.Dijkstra(self.reverse, target, storePaths=True)
         d.run()
         out = {}
@@ -97,9 +89,16 @@ class Streets:
         return out
 
     def seconds_to(self, target: int, sources: list[int]) -> dict[int, float]:
-        """Seconds from each source that can reach ``target``."""
-        t = self.times_to(target)
-        return {s: float(t[s]) for s in set(sources) if np.isfinite(t[s])}
+        """Seconds from each source that can reach ``target``: one Dijkstra over the reverse
+        graph, whatever the number of sources."""
+        d = nk.distance.Dijkstra(self.reverse, target, storePaths=False)
+        d.run()
+        out = {}
+        for v in set(sources):
+            t = d.distance(v)
+            if t < UNREACHED:
+                out[v] = t
+        return out
 
     def route(self, source: int, target: int) -> list[int] | None:
         """The fastest route from ``source`` to ``target`` (node indices), None if unreachable."""

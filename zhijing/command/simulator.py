@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from zhijing.command.roads import StreetCache, Streets
+from zhijing.errors import ZhijingError
 
 log = logging.getLogger(__name__)
 
@@ -121,32 +122,41 @@ class Simulator:
             if u is None:
                 continue
             busy.add(u["id"])
-            simulated = not u.get("username")
-            if a["state"] == "dispatched" and simulated:
-                self._after(a["id"], "accept", now, self.params.turnout_s)
-            elif a["state"] == "en_route":
-                self._drive(g, u, a, now, simulated)
-            elif a["state"] == "on_scene":
-                self.trips.pop(u["id"], None)
-                if simulated:
-                    self._after(a["id"], "clear", now, self.params.on_scene_s)
+            try:
+                self._advance(g, u, a, now)
+            except ZhijingError as exc:  # a dispatcher withdrew it meanwhile: the next step sees the new state
+                log.info("simulator: assignment %s: %s", a["id"], exc)
         for uid in set(self.trips) - busy:  # cancelled or reassigned meanwhile
             del self.trips[uid]
         self._heartbeat(units, busy, now)
 
+    def _advance(self, g: Streets, u: dict, a: dict, now: float) -> None:
+        simulated = not u.get("username")
+        if a["state"] == "dispatched" and simulated:
+            self._after(a["id"], "accept", now, self.params.turnout_s)
+        elif a["state"] == "en_route" and _place(a.get("incident")) is not None:  # an unlocated call: nowhere to drive
+            self._drive(g, u, a, now, simulated)
+        elif a["state"] == "on_scene":
+            self.trips.pop(u["id"], None)
+            if simulated:
+                self._after(a["id"], "clear", now, self.params.on_scene_s)
+
     def _after(self, assignment, step: str, now: float, span: tuple[float, float]) -> None:
         when = self.due.setdefault((assignment, step), now + float(self.rng.uniform(*span)))
         if now >= when:
-            self.sink.advance(assignment, step)
             del self.due[(assignment, step)]
+            self.sink.advance(assignment, step)
 
     def _drive(self, g: Streets, u: dict, a: dict, now: float, simulated: bool) -> None:
         trip = self.trips.get(u["id"])
         if trip is None or trip.assignment != a["id"]:
             start = g.node(u.get("node"))
             if start is None:
-                start = g.nearest(float(u["lon"]), float(u["lat"]))[0]
-            target = g.nearest(float(a["incident"]["lon"]), float(a["incident"]["lat"]))[0]
+                here = _place(u)
+                if here is None:  # a unit that never reported where it is
+                    return
+                start = g.nearest(*here)[0]
+            target = g.nearest(*_place(a["incident"]))[0]
             route = g.route(start, target) or [start]
             trip = self.trips[u["id"]] = Trip(a["id"], route, drive(g, route, self._hour(), self.rng), now)
         elapsed = now - trip.start
@@ -174,11 +184,19 @@ class Simulator:
         (a phone's GPS does), so the demo's idle units stay recommendable."""
         every = self.settings.dispatch.stale_minutes * 30.0
         for uid, u in units.items():
-            if uid in busy or u.get("username") or u.get("status") == "off" or u.get("lon") is None:
+            if uid in busy or u.get("username") or u.get("status") == "off" or _place(u) is None:
                 continue
             if now - self.heard.get(uid, -math.inf) >= every:
                 self.sink.move(uid, float(u["lon"]), float(u["lat"]), u.get("node"))
                 self.heard[uid] = now
+
+
+def _place(row: dict | None) -> tuple[float, float] | None:
+    try:
+        lon, lat = float(row["lon"]), float(row["lat"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (lon, lat) if math.isfinite(lon) and math.isfinite(lat) else None
 
 
 @dataclass
