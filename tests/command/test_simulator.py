@@ -18,11 +18,12 @@ class FakeSink:
     """The store's part the simulator uses, in memory: steps move assignments as core's do."""
 
     NEXT = {"accept": ("dispatched", "en_route"), "arrive": ("en_route", "on_scene"), "clear": ("on_scene", "cleared")}
+    STATUS = {"accept": "en_route", "arrive": "on_scene", "clear": "available"}
 
     def __init__(self, units: list[dict], assignments: list[dict]):
         self.unit = {u["id"]: u for u in units}
         self.assignment = {a["id"]: a for a in assignments}
-        self.moves: list[tuple[str, float, float, str]] = []
+        self.moves: list[tuple[str, float, float, str, int]] = []  # unit, lon, lat, node, steps taken before
         self.steps: list[tuple[object, str]] = []
 
     def units(self):
@@ -36,11 +37,12 @@ class FakeSink:
         was, now = self.NEXT[step]
         assert a["state"] == was, (step, a["state"])
         a["state"] = now
+        self.unit[a["unit"]]["status"] = self.STATUS[step]
         self.steps.append((assignment_id, step))
 
     def move(self, unit_id, lon, lat, node):
         self.unit[unit_id].update(lon=lon, lat=lat, node=node)
-        self.moves.append((unit_id, lon, lat, node))
+        self.moves.append((unit_id, lon, lat, node, len(self.steps)))
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +61,14 @@ def run(sim: Simulator, sink: FakeSink, until: float, every: float = 5.0) -> lis
     return times
 
 
-def test_a_simulated_unit_accepts_drives_its_route_arrives_and_clears(city):
+def test_a_simulated_unit_accepts_drives_its_route_arrives_clears_and_drives_back(city):
     settings, cache, g = city
     start, target = 0, len(g) // 2
     sink = FakeSink([{"id": "U1", "status": "assigned", "lon": g.lon[start], "lat": g.lat[start], "node": g.ids[start]}],
                     [{"id": 1, "unit": "U1", "state": "dispatched", "incident": {"id": "JQ1", "lon": g.lon[target], "lat": g.lat[target]}}])  # fmt: skip
     params = Params(turnout_s=(30, 30), on_scene_s=(600, 600), seed=3)
     sim = Simulator(settings, sink, cache, params, hour=lambda: 3)
-    times = run(sim, sink, 20_000)
+    times = run(sim, sink, 30_000)
     assert [s for _, s in sink.steps] == ["accept", "arrive", "clear"]
     accept, arrive, clear = times
     route = g.route(start, target)
@@ -74,13 +76,15 @@ def test_a_simulated_unit_accepts_drives_its_route_arrives_and_clears(city):
     nominal = g.seconds_to(target, [start])[start]
     assert accept == 30.0 and clear - arrive == pytest.approx(600, abs=5)
     assert nominal < arrive - accept < 2.5 * nominal and 0.4 * true[-1] < arrive - accept < 2.5 * true[-1]  # night: near the limit
-    moves = [m for m in sink.moves if m[0] == "U1"]
+    moves = [m for m in sink.moves if m[0] == "U1" and m[4] < 3]  # to the scene
     assert moves[-1][3] == g.ids[target]  # ends on the incident's street node
     on_route = {g.ids[v] for v in route}
     assert {m[3] for m in moves} <= on_route  # every report names a node of its route, in order
     order = [route.index(g.node(m[3])) for m in moves]
     assert order == sorted(order) and len(set(order)) > len(route) // 2
-    for _, lon, lat, node in moves:  # and lies on the street from that node to the next
+    assert sink.moves[-1][3] == g.ids[start] and sink.moves[-1][4] == 3  # cleared, it drove back to its post
+    assert len(sink.moves) - len(moves) > len(route) // 2
+    for _, lon, lat, node, _ in moves:  # and lies on the street from that node to the next
         i = route.index(g.node(node))
         nxt = route[min(i + 1, len(route) - 1)]
         seg = float(metres(g.lon[route[i]], g.lat[route[i]], g.lon[nxt], g.lat[nxt]))

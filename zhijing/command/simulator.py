@@ -2,8 +2,8 @@
 at the road class's speed, slowed by congestion of its class and hour and a random
 variation per street — the "true" drive, which the recommendation (nominal speeds only)
 does not know. A simulated unit (no human on its phone: no ``username``) accepts after a
-turnout delay, arrives when its drive ends and clears after an on-scene time; a unit with a
-human moves the same way, but its steps are the phone's.
+turnout delay, arrives when its drive ends, clears after an on-scene time and drives back to
+its post; a unit with a human moves the same way to a call, but its steps are the phone's.
 
 Why the noise: it is what makes "recommended by travel time" a claim that can fail — the
 test and the benchmark score the recommendation against this drive (tests/command/test_recommend.py).
@@ -84,11 +84,11 @@ class Params:
 
 @dataclass
 class Trip:
-    assignment: object
+    assignment: object  # None: driving back to its post
     route: list[int]
     at: np.ndarray  # cumulative true seconds per node
     start: float  # simulated clock at departure
-    last: int = -1  # the node last reported
+    last: tuple[float, float] | None = None  # the position last reported
 
 
 @dataclass
@@ -104,6 +104,7 @@ class Simulator:
     trips: dict[str, Trip] = field(default_factory=dict)
     due: dict[tuple[object, str], float] = field(default_factory=dict)  # (assignment, step) -> when
     heard: dict[str, float] = field(default_factory=dict)  # unit -> last heartbeat sent
+    home: dict[str, int] = field(default_factory=dict)  # unit -> the street node of its post
 
     def __post_init__(self) -> None:
         self.rng = np.random.default_rng(self.params.seed)
@@ -116,6 +117,9 @@ class Simulator:
         if g is None:
             return
         units = {u["id"]: u for u in self.sink.units()}
+        for uid, u in units.items():  # where each unit starts is its post, where it returns after a call
+            if uid not in self.home and (here := _node(g, u)) is not None:
+                self.home[uid] = here
         busy = set()
         for a in self.sink.open_assignments():
             u = units.get(a["unit"])
@@ -126,8 +130,11 @@ class Simulator:
                 self._advance(g, u, a, now)
             except ZhijingError as exc:  # a dispatcher withdrew it meanwhile: the next step sees the new state
                 log.info("simulator: assignment %s: %s", a["id"], exc)
-        for uid in set(self.trips) - busy:  # cancelled or reassigned meanwhile
-            del self.trips[uid]
+        for uid in [uid for uid, t in self.trips.items() if uid not in busy and t.assignment is not None]:
+            del self.trips[uid]  # cancelled or reassigned meanwhile
+        for uid, u in units.items():
+            if uid not in busy and not u.get("username") and u.get("status") == "available":
+                self._return(g, u, now)
         self._heartbeat(units, busy, now)
 
     def _advance(self, g: Streets, u: dict, a: dict, now: float) -> None:
@@ -135,7 +142,11 @@ class Simulator:
         if a["state"] == "dispatched" and simulated:
             self._after(a["id"], "accept", now, self.params.turnout_s)
         elif a["state"] == "en_route" and _place(a.get("incident")) is not None:  # an unlocated call: nowhere to drive
-            self._drive(g, u, a, now, simulated)
+            trip = self.trips.get(u["id"])
+            if trip is None or trip.assignment != a["id"]:
+                trip = self._trip(g, u, g.nearest(*_place(a["incident"]))[0], a["id"], now)
+            if trip is not None and self._progress(g, u["id"], trip, now) and simulated:
+                self.sink.advance(a["id"], "arrive")
         elif a["state"] == "on_scene":
             self.trips.pop(u["id"], None)
             if simulated:
@@ -147,48 +158,64 @@ class Simulator:
             del self.due[(assignment, step)]
             self.sink.advance(assignment, step)
 
-    def _drive(self, g: Streets, u: dict, a: dict, now: float, simulated: bool) -> None:
+    def _return(self, g: Streets, u: dict, now: float) -> None:
+        """A free simulated unit away from its post drives back (still available on the way)."""
         trip = self.trips.get(u["id"])
-        if trip is None or trip.assignment != a["id"]:
-            start = g.node(u.get("node"))
-            if start is None:
-                here = _place(u)
-                if here is None:  # a unit that never reported where it is
-                    return
-                start = g.nearest(*here)[0]
-            target = g.nearest(*_place(a["incident"]))[0]
-            route = g.route(start, target) or [start]
-            trip = self.trips[u["id"]] = Trip(a["id"], route, drive(g, route, self._hour(), self.rng), now)
+        if trip is None:
+            home, here = self.home.get(u["id"]), _node(g, u)
+            if home is None or here is None or here == home:
+                return
+            trip = self._trip(g, u, home, None, now)
+        if trip is not None and self._progress(g, u["id"], trip, now):
+            del self.trips[u["id"]]
+
+    def _trip(self, g: Streets, u: dict, target: int, assignment, now: float) -> Trip | None:
+        start = _node(g, u)
+        if start is None:  # a unit that never reported where it is
+            return None
+        route = g.route(start, target) or [start]
+        trip = self.trips[u["id"]] = Trip(assignment, route, drive(g, route, self._hour(), self.rng), now)
+        return trip
+
+    def _progress(self, g: Streets, uid: str, trip: Trip, now: float) -> bool:
+        """Report where the unit is on its trip at ``now``; True when it has arrived."""
         elapsed = now - trip.start
         if elapsed >= trip.at[-1]:
-            self._report(g, u["id"], trip, len(trip.route) - 1, None)
-            if simulated:
-                self.sink.advance(a["id"], "arrive")
-            return
+            self._report(g, uid, trip, len(trip.route) - 1, 0.0)
+            return True
         i = int(np.searchsorted(trip.at, elapsed, side="right")) - 1
-        self._report(g, u["id"], trip, i, (elapsed - trip.at[i]) / max(trip.at[i + 1] - trip.at[i], 1e-9))
+        self._report(g, uid, trip, i, (elapsed - trip.at[i]) / max(trip.at[i + 1] - trip.at[i], 1e-9))
+        return False
 
-    def _report(self, g: Streets, uid: str, trip: Trip, i: int, frac: float | None) -> None:
-        """The unit's position: on node ``i`` of its route, or ``frac`` of the way to the next."""
+    def _report(self, g: Streets, uid: str, trip: Trip, i: int, frac: float) -> None:
+        """The unit's position ``frac`` of the way from node ``i`` of its route to the next;
+        sent only when it changed (a unit waiting at the scene is not news)."""
         a = trip.route[i]
-        if frac is None or i + 1 >= len(trip.route):
-            lon, lat = g.lon[a], g.lat[a]
-        else:
-            b = trip.route[i + 1]
-            lon, lat = g.lon[a] + frac * (g.lon[b] - g.lon[a]), g.lat[a] + frac * (g.lat[b] - g.lat[a])
-        self.sink.move(uid, round(float(lon), 6), round(float(lat), 6), g.ids[a])
-        trip.last = i
+        b = trip.route[min(i + 1, len(trip.route) - 1)]
+        lon = round(float(g.lon[a] + frac * (g.lon[b] - g.lon[a])), 6)
+        lat = round(float(g.lat[a] + frac * (g.lat[b] - g.lat[a])), 6)
+        if trip.last != (lon, lat):
+            self.sink.move(uid, lon, lat, g.ids[a])
+            trip.last = (lon, lat)
 
     def _heartbeat(self, units: dict[str, dict], busy: set[str], now: float) -> None:
         """Simulated units not on a trip report where they are every half staleness window
         (a phone's GPS does), so the demo's idle units stay recommendable."""
         every = self.settings.dispatch.stale_minutes * 30.0
         for uid, u in units.items():
-            if uid in busy or u.get("username") or u.get("status") == "off" or _place(u) is None:
+            if uid in busy or uid in self.trips or u.get("username") or u.get("status") == "off" or _place(u) is None:
                 continue
             if now - self.heard.get(uid, -math.inf) >= every:
                 self.sink.move(uid, float(u["lon"]), float(u["lat"]), u.get("node"))
                 self.heard[uid] = now
+
+
+def _node(g: Streets, u: dict) -> int | None:
+    """The unit's street node: the one it names, else the nearest to where it is."""
+    found = g.node(u.get("node"))
+    if found is None and (here := _place(u)) is not None:
+        found = g.nearest(*here)[0]
+    return found
 
 
 def _place(row: dict | None) -> tuple[float, float] | None:
