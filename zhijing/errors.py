@@ -18,3 +18,12 @@ class AccessDenied(ZhijingError):
 
 class NotReady(ZhijingError):
     """What a request needs has not been built yet (no serving store, no model): try later."""
+
+
+class Conflict(ZhijingError):
+    """The request lost a race or repeats a change already made (a unit already taken, an incident
+    already closed): the API answers 409 with one line saying what stands."""
+
+
+class NotFound(ZhijingError):
+    """No such thing (an unknown incident, unit or assignment): the API answers 404."""

@@ -127,7 +127,8 @@ def _fill(swept) -> dict[str, str]:
     assert box["items"], "the crowd model warned of no gathering"
     return {"name": "lodging", "master_id": mid, "ref": DEMO_CASE, "request_id": req["id"], "cid": str(saved), "wid": str(box["items"][0]["id"]),
             "run_id": run_id, "seq": "1", "subject": f"person:{mid}",
-            "q": "酒店", "a": f"person:{mid}", "b": f"person:{mid}", "index": mid, "role": "district"}  # fmt: skip
+            "q": "酒店", "a": f"person:{mid}", "b": f"person:{mid}", "index": mid, "role": "district",
+            "incident_id": "JQ20261207000001", "assignment_id": "1"}  # fmt: skip
 
 
 def test_every_time_the_api_returns_carries_the_zone_offset(swept):

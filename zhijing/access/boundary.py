@@ -6,7 +6,8 @@ Routes mask the fields they know by grade; a record key in a uid, a group id or 
 evidence row has no grade of its own, and one forgotten field is a leak. So the guard notes
 the caller's clearance in the request's state, and an answer to a caller below the
 identifiers' grade is read whole and masked by ``masking.mask_identifiers``: JSON value by
-value (keys too), text (HTML, CSV) as text, and the file name a download carries.
+value (keys too), text (HTML, CSV) as text, and the file name a download carries; a live
+stream (server-sent events) chunk by chunk as it is sent, each chunk holding whole events.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from zhijing.access.models import CLEARANCE
 
 STATE_KEY = "clearance"  # set by the guard on the request's state once the caller is known
 MASKED_HEADERS = (b"content-disposition",)
+STREAMED = b"text/event-stream"  # server-sent events: sent chunk by chunk, each chunk whole events
 
 
 def note_clearance(request, clearance: int) -> None:
@@ -49,17 +51,26 @@ class IdentifierMask:
             return await self.app(scope, receive, send)
         start: Message | None = None
         parts: list[bytes] = []
+        streaming = False
 
         async def masked(message: Message) -> None:
-            nonlocal start
+            nonlocal start, streaming
             clearance = (scope.get("state") or {}).get(STATE_KEY)
             if clearance is None or clearance >= CLEARANCE[IDENTIFIER_GRADE]:  # known before the answer starts
                 return await send(message)
             if message["type"] == "http.response.start":
+                streaming = dict(message.get("headers", [])).get(b"content-type", b"").startswith(STREAMED)
+                if streaming:  # a live stream never ends: each chunk is whole events, masked as it goes
+                    return await send(message)
                 start = message
                 return
             if message["type"] != "http.response.body":
                 return await send(message)
+            if streaming:
+                body = message.get("body", b"")
+                if IDENTIFIER_BYTES.search(body):
+                    body = mask_identifiers(body.decode("utf-8"), clearance).encode("utf-8")
+                return await send({**message, "body": body})
             parts.append(message.get("body", b""))
             if message.get("more_body"):
                 return

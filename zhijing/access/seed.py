@@ -82,7 +82,37 @@ DEMO_USERS = [
     ("fenxi01", "赵研判", "市局", "情报", "officer", 2, "情报研判分析员 (市局) — workbench analyses on assigned cases"),
     ("zhihui01", "孙指挥", "市局", "指挥中心", "officer", 1, "指挥中心调度员 (市局) — 110 dispatch, emergencies"),
     ("weijian01", "卫健委对接", "外部", "卫健委", "external", 1, "external department (卫健委) — service tickets only"),
+    ("xunluo01", "周巡逻", "派出所", "巡特警", "officer", 1, "巡逻车民警 (派出所) — the station's first patrol car: the phone view /m"),
 ]
+DUTY_TIERS = ("市局", "分局", "派出所")  # units that take 110 calls and command them: each holds a standing duty purpose
+DUTY_USERS = {"市局": ["zhihui01"], "派出所": ["paichusuo01", "xunluo01"]}  # the demo's dispatcher, duty room and patrol phone
+
+
+def duty_purpose(unit_code: str) -> str:
+    """A unit's standing 110 duty purpose (the purpose dispatch opens under): ``order:110-<unit code>``."""
+    return f"order:110-{unit_code}"
+
+
+def add_duty_purposes(settings, assigned: dict[str, list[str]]) -> None:
+    """The standing duty purposes of every command centre, branch and station (one
+    transaction: a city has dozens), and their users (``unit code → usernames``) — added
+    to whoever is assigned already."""
+    with models.engine(settings).begin() as conn:
+        duty = conn.execute(sa.select(models.units.c.code, models.units.c.name)
+                            .where(models.units.c.tier.in_(DUTY_TIERS))).all()  # fmt: skip
+        refs = [duty_purpose(code) for code, _ in duty]
+        if not refs:
+            return
+        conn.execute(sa.delete(models.purposes).where(models.purposes.c.ref.in_(refs)))
+        conn.execute(sa.insert(models.purposes), [
+            {"ref": duty_purpose(code), "kind": "order", "title": f"{name} 110接处警值班", "unit_code": code, "status": "open",
+             "expires_at": None, "subjects": "", "topic": "dispatch"} for code, name in duty])  # fmt: skip
+        have = set(conn.execute(sa.select(models.assignments.c.ref, models.assignments.c.username)
+                                .where(models.assignments.c.ref.in_(refs))).tuples())  # fmt: skip
+        fresh = [{"ref": duty_purpose(code), "username": u} for code, users in assigned.items() for u in users
+                 if duty_purpose(code) in refs and (duty_purpose(code), u) not in have]  # fmt: skip
+        if fresh:
+            conn.execute(sa.insert(models.assignments), fresh)
 
 
 def seed_demo(settings) -> list[tuple[str, str, str]]:
@@ -122,4 +152,5 @@ def seed_demo(settings) -> list[tuple[str, str, str]]:
     add_purpose(settings, DEMO_TICKET, "户籍证明开具工单", station, ["paichusuo01"], topic="hukou_certificate")
     add_purpose(settings, "emergency:PH2026-01", "公共卫生应急(密接排查)", by_tier["市局"], ["xingzhen01", "zhihui01"],
                 expires_at=now + timedelta(days=14))  # fmt: skip
+    add_duty_purposes(settings, {by_tier[tier]: users for tier, users in DUTY_USERS.items()})
     return logins

@@ -16,7 +16,7 @@ from zhijing.access.boundary import IdentifierMask
 from zhijing.access.guard import audit_before_response
 from zhijing.api import hardening
 from zhijing.config import get_settings
-from zhijing.errors import AccessDenied, NotReady, ZhijingError
+from zhijing.errors import AccessDenied, Conflict, NotFound, NotReady, ZhijingError
 
 ROUTER_MODULES = (
     "zhijing.governance.routes",  # catalog, quality, quarantine
@@ -27,6 +27,7 @@ ROUTER_MODULES = (
     "zhijing.derived.workbench.routes",  # search, trajectory, companions, collision, comparison
     "zhijing.derived.graph.routes",  # relationship graph (关系研判)
     "zhijing.derived.risk.routes",  # risk platform: warnings, models, hot cells, contact tracing
+    "zhijing.command.routes",  # command and dispatch (一体化指挥): incidents, units, assignments, the live stream
     "zhijing.access.routes",  # login, tokens, audit, oversight
     "zhijing.console.routes",  # server-rendered console pages
     "zhijing.api.docs",  # API documentation, offline and behind login
@@ -39,6 +40,7 @@ COMMON_RESPONSES = {
     401: {"description": "login required or token invalid"},
     403: {"description": "refused by the access layer: purpose, policy or need to know (audited)"},
     404: {"description": "no such resource"},
+    409: {"description": "conflict: another request changed it first (a unit already taken, an incident already closed)"},
     413: {"description": "request body too large"},
     422: {"description": "invalid parameters"},
     429: {"description": "too many requests"},
@@ -46,9 +48,12 @@ COMMON_RESPONSES = {
 }
 
 
+EXPECTED_STATUS = ((AccessDenied, 403), (NotReady, 503), (Conflict, 409), (NotFound, 404))  # any other ZhijingError: 422
+
+
 def _expected_failure(request: Request, exc: Exception) -> JSONResponse:
     """An expected failure that reached the app: one line, no traceback, the right status."""
-    status = 403 if isinstance(exc, AccessDenied) else 503 if isinstance(exc, NotReady) else 422
+    status = next((s for cls, s in EXPECTED_STATUS if isinstance(exc, cls)), 422)
     return JSONResponse({"detail": str(exc)}, status_code=status)
 
 
