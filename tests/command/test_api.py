@@ -123,7 +123,7 @@ def test_a_call_from_intake_to_feedback(app):
 
 
 def test_the_second_dispatcher_is_told_who_has_the_unit(app):
-    one, two = _create(app, app.station), _create(app, app.station, narrative="另一起：有人晕倒")
+    one, two = _create(app, app.station), _create(app, app.station, narrative="另一起：有人晕倒", lat=_at(app, app.station)["lat"] + 0.004)
     unit = next(u for u in store.units(app.settings, app.station) if u["status"] == "available" and u["kind"] == "foot")
     out = {}
 

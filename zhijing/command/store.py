@@ -153,8 +153,8 @@ def _placeholder_duplicate_of(settings: Settings):
     ``dedup_metres`` (the recent list is already cut to ``dedup_minutes``)."""
 
     def duplicate_of(triaged: dict, recent: list[dict]) -> str | None:
-        if triaged.get("lon") is None or triaged.get("lat") is None:
-            return None
+        if triaged.get("lon") is None or triaged.get("lat") is None or not triaged.get("category"):
+            return None  # an unplaced or unclassified call is never merged by guess
         near = [(_haversine_m(triaged["lon"], triaged["lat"], r["lon"], r["lat"]), r["id"]) for r in recent
                 if r.get("lon") is not None and r.get("category") == triaged.get("category")]  # fmt: skip
         near = [x for x in near if x[0] <= settings.dispatch.dedup_metres]
