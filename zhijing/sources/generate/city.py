@@ -179,7 +179,7 @@ def _builders(rng, pop, geo, hotels, checkpoints, planted) -> dict:
         "call_record": lambda: records.calls(seeds["calls"], pop, pd.concat(planted.calls, ignore_index=True)),
         "bank_account": lambda: records.bank_accounts(seeds["acc"], pop),
         "bank_transaction": lambda: records.transactions(seeds["tx"], pop, pd.concat(planted.transactions, ignore_index=True)),
-        "incident_110": lambda: records.incidents(seeds["inc"], pop, geo, pd.concat(planted.incidents, ignore_index=True)),
+        "incident_110": lambda: records.incidents(seeds["inc"], pop, geo, pd.concat(planted.incidents, ignore_index=True), planted.truth),
         "traffic_accident": lambda: cases.accidents(seeds["traffic"], pop, planted),
         "vehicle_registration": lambda: records.vehicle_registrations(seeds["veh"], pop),
         "enterprise": lambda: records.enterprises(seeds["ent"], pop),

@@ -7,11 +7,13 @@ person_id)``. Faults are planted afterwards, in one place (faults.py).
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from zhijing.sources.generate import calls as calls_110
 from zhijing.sources.generate.geography import Geography, jitter
 from zhijing.sources.generate.names import airline_name
 from zhijing.sources.generate.population import Population, date_strings, day_offsets, pick, strings, table
@@ -271,32 +273,33 @@ def transactions(rng, pop: Population, planted: pd.DataFrame | None = None) -> R
     return Records(_frame("流水号", "TX", cols, planted))
 
 
-INCIDENT_TEXT = {
-    "盗窃": ["报警人称其停放在{place}的电动车被盗。", "报警人称家中财物被盗，门锁有撬痕。"],
-    "纠纷": ["报警人称在{place}与他人发生口角纠纷，请求处理。", "邻里因噪音发生纠纷。"],
-    "交通事故": ["{place}附近两车相撞，无人员受伤。", "{place}发生剐蹭事故，双方对责任有争议。"],
-    "求助": ["报警人称老人走失，身穿灰色外套。", "报警人称钥匙被锁在车内，请求帮助。"],
-    "诈骗": ["报警人称接到自称客服的电话，被骗转账{amount}元。", "报警人称网上刷单被骗{amount}元。"],
-}
-
-
-def incidents(rng, pop: Population, geo: Geography, extra: pd.DataFrame | None = None) -> Records:
+def incidents(rng, pop: Population, geo: Geography, extra: pd.DataFrame | None = None, truth: dict | None = None) -> Records:
+    """110 calls: narratives from the call generator (calls.py: varied phrasings and noise), the
+    true category and priority of each into ``truth["calls_110"]``."""
     n = max(50, len(pop.persons) // 20)
     callers = _pick(rng, pop.persons.loc[pop.persons.phone.notna().to_numpy(), ["name", "phone", "person_id"]], n)
     addr = _pick(rng, geo.addresses, n)
-    kinds = rng.choice(np.array(list(INCIDENT_TEXT)), n, p=[0.3, 0.3, 0.2, 0.15, 0.05])
-    text = [INCIDENT_TEXT[k][int(i)].format(place=a[:22], amount=int(m))
-            for k, i, a, m in zip(kinds, rng.integers(0, 2, n), addr.text, rng.integers(500, 50000, n), strict=True)]  # fmt: skip
+    share = calls_110.shares()
+    kinds = rng.choice(np.array(list(share), dtype=object), n, p=list(share.values()))
+    r = random.Random(int(rng.integers(0, 2**63)))
+    said = [calls_110.narrative(r, k, a[:22]) for k, a in zip(kinds, addr.text, strict=True)]
     lon, lat = jitter(rng, addr.lon.to_numpy(), addr.lat.to_numpy(), 30)
     rows = pd.DataFrame({
         "bjsj": _local(day_offsets(rng, n)), "bjrxm": callers.name, "bjrdh": callers.phone,
-        "sfdz": addr.text.str.slice(0, 22), "jd": lon, "wd": lat, "bjnr": text, "jqlb": kinds, "cjdw": addr.station_code,
-        "_person": callers.person_id,
+        "sfdz": addr.text.str.slice(0, 22), "jd": lon, "wd": lat, "bjnr": [c.narrative for c in said], "jqlb": kinds,
+        "cjdw": addr.station_code, "_person": callers.person_id,
     })  # fmt: skip
+    labels = pd.DataFrame({"category": kinds, "priority": [c.priority for c in said], "template": [c.template for c in said],
+                           "noise": [c.noise for c in said]})  # fmt: skip
     if extra is not None and len(extra):
         rows = pd.concat([rows, extra[rows.columns]], ignore_index=True)
+        labels = pd.concat([labels, pd.DataFrame({"category": extra.jqlb.to_numpy(), "priority": 3, "template": "planted", "noise": ""})],
+                           ignore_index=True)  # fmt: skip
     rid = _ids("JJ", len(rows))
     rows.insert(0, "jjdbh", rid)
+    if truth is not None:
+        truth["calls_110"] = labels.assign(record_id=rid, station=rows.cjdw.to_numpy())[
+            ["record_id", "category", "priority", "station", "template", "noise"]]
     mentions = _mentions(rid, rows.pop("_person"), "caller")
     return Records(rows, mentions.dropna())
 
