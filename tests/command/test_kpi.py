@@ -27,7 +27,7 @@ total (11):    200 200 245 250 300 330 390 400 400 430 500  p50 k=6 330, p90 k=1
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -152,3 +152,32 @@ def test_no_rows_and_only_open_calls():
     assert empty["rows"] == [] and empty["counts"]["incidents"] == 0
     waiting = metrics([{"incident": "JQ1", "received_at": DAY.format("08:00"), "priority": 1, "station": S1}], settings)
     assert waiting["rows"] == [] and waiting["counts"]["open"] == 1
+
+
+def test_from_store_scopes_by_station_prefix_and_leaves_merged_calls_out(settings):
+    """Read back from the command store: times stored as UTC come back in the zone's hour; a
+    branch's prefix covers its stations; a merged duplicate carries no response of its own."""
+    from zhijing.command import store
+    from zhijing.command.kpi import from_store
+
+    at = lambda text: datetime.fromisoformat(DAY.format(text)).astimezone(UTC)  # noqa: E731  (the store writes UTC)
+    incident = {"source": "api", "state": "closed", "tier": "station", "version": 1, "priority": 1, "parent": None}
+    with store.engine(settings).begin() as conn:
+        conn.execute(store.incidents_t.insert(), [
+            {**incident, "id": "JQ20261207000001", "received_at": at("08:00"), "station": S1},
+            {**incident, "id": "JQ20261207000002", "received_at": at("08:01"), "station": S1, "parent": "JQ20261207000001"},
+            {**incident, "id": "JQ20261207000003", "received_at": at("09:00"), "station": S2, "state": "received"},
+        ])  # fmt: skip
+        conn.execute(store.assignments_t.insert(), [
+            {"incident": "JQ20261207000001", "unit": U1, "state": "cleared", "dispatched_at": at("08:00") + timedelta(seconds=30),
+             "en_route_at": at("08:01"), "on_scene_at": at("08:05")},
+        ])  # fmt: skip
+    city = from_store(settings)
+    assert city["counts"] == {"incidents": 2, "dispatched": 1, "on_scene": 1, "open": 1, "closed_without_dispatch": 0}
+    _check(_row(city, "all", None, "total_response"), 1, 300, 300, 300, 1.0)
+    _check(_row(city, "hour", 8, "travel"), 1, 240, 240, 240, 1.0)
+    assert from_store(settings, station=S1[:6])["counts"]["incidents"] == 2  # the branch: both stations
+    assert from_store(settings, station=S1)["counts"]["incidents"] == 1
+    only_open = from_store(settings, station=S2)
+    assert only_open["rows"] == [] and only_open["counts"]["open"] == 1
+    assert from_store(settings, since=at("08:30"))["counts"]["incidents"] == 1

@@ -19,12 +19,15 @@ step) is flagged and left out; an incident no unit was dispatched to counts as o
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
+import sqlalchemy as sa
 
+from zhijing.command import store
 from zhijing.config import Settings
 from zhijing.localtime import instant
 
@@ -133,3 +136,19 @@ def metrics(rows: pd.DataFrame | Iterable[dict], settings: Settings) -> dict[str
     return {"method": METHOD, "percentile": cfg.percentile, "targets": targets, "counts": _counts(frame),
             "rows": table, "flagged": flagged.astype(object).where(flagged.notna(), None).to_dict("records")}  # fmt: skip
 
+
+def from_store(settings: Settings, station: str | None = None, since: datetime | None = None) -> dict[str, Any]:
+    """The metrics of the incidents in the command store: of the jurisdiction whose station
+    codes start with ``station`` (a station, a branch's prefix; None: the city), received since
+    ``since`` when given. Merged duplicate calls are left out (their primary carries the response)."""
+    inc, asg = store.incidents_t, store.assignments_t
+    query = (sa.select(inc.c.id.label("incident"), inc.c.received_at, inc.c.priority, inc.c.station, inc.c.state,
+                       asg.c.id.label("assignment"), asg.c.unit, asg.c.dispatched_at, asg.c.en_route_at, asg.c.on_scene_at)
+             .select_from(inc.outerjoin(asg, asg.c.incident == inc.c.id)).where(inc.c.parent.is_(None)))  # fmt: skip
+    if station:
+        query = query.where(inc.c.station.startswith(station, autoescape=True))
+    if since is not None:
+        query = query.where(inc.c.received_at >= since.astimezone(UTC))
+    with store.engine(settings).connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    return metrics(rows, settings)
