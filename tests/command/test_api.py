@@ -284,3 +284,20 @@ def test_the_live_stream_resumes_and_keeps_to_the_jurisdiction(app):
     assert audit and audit[0]["outcome"] == "allowed"
     for i in (mine["id"], theirs["id"], later["id"]):
         app.post(f"/incidents/{i}/close")
+
+
+def test_the_phones_poll_keeps_its_unit_seen_and_kpis_answer(app):
+    import sqlalchemy as sa
+
+    car = store.unit_of_user(app.settings, "xunluo01")
+    with store.engine(app.settings).begin() as c:
+        c.execute(sa.update(store.units_t).where(store.units_t.c.id == car["id"]).values(last_seen=store._now().replace(year=2020)))
+    assert store.unit(app.settings, car["id"])["stale"]
+    before = store.last_seq(app.settings)
+    assert app.get("/me", "xunluo01").json()["unit"]["stale"] is False
+    assert store.last_seq(app.settings) == before  # seen, not moved: no event
+    k = app.get("/kpi")
+    assert k.status_code == 200 and {"targets", "rows"} <= set(k.json())
+    assert app.get("/kpi", "paichusuo01").status_code == 200
+    listed = app.get("/incidents", params={"open": 0, "limit": 2000})
+    assert listed.status_code == 200 and listed.json()["total"] >= len(listed.json()["items"]) > 0

@@ -247,3 +247,24 @@ def test_a_stations_patrol_users_are_its_cars_phones(home, seeded):
     mine = store.unit_of_user(home, "xunluo77")
     assert mine["id"] == f"{station}-巡1" and mine["kind"] == "patrol_car"
     assert store.unit_of_user(home, "nobody") is None
+
+
+def test_the_simulator_drives_a_unit_through_the_store(home, seeded):
+    """The routing helper's simulator on the store's sink: every step and move lands as events."""
+    from zhijing.command.adapters import StoreSink
+    from zhijing.command.roads import StreetCache
+    from zhijing.command.simulator import Params, Simulator
+
+    unit = next(u for u in _free_units(home, 5) if not u["username"])
+    inc = store.create_incident(home, _call(unit["lon"] + 0.01, unit["lat"] + 0.005, unit["station"], category="sim"), "api", "x")
+    a = store.assign(home, inc["id"], unit["id"], "x")
+    since = store.last_seq(home)
+    sim = Simulator(home, StoreSink(home), StreetCache(), Params(turnout_s=(0, 0), on_scene_s=(0, 0)), hour=lambda: 3)
+    for t in (0.0, 1.0, 10.0, 1e6, 1e6 + 1, 1e6 + 2):
+        sim.step(t)
+    done = store.assignment(home, a["id"])
+    assert done["state"] == "cleared" and all(done[k] for k in ("en_route_at", "on_scene_at", "cleared_at"))
+    kinds = [e["kind"] for e in store.events_since(home, since) if e["unit"] == unit["id"]]
+    assert "unit.moved" in kinds and kinds.count("assignment.state") == 3
+    assert store.incident(home, inc["id"])["state"] == "cleared"
+    store.close(home, inc["id"], "x")

@@ -85,7 +85,8 @@ DEMO_USERS = [
     ("xunluo01", "周巡逻", "派出所", "巡特警", "officer", 1, "巡逻车民警 (派出所) — the station's first patrol car: the phone view /m"),
 ]
 DUTY_TIERS = ("市局", "分局", "派出所")  # units that take 110 calls and command them: each holds a standing duty purpose
-DUTY_USERS = {"市局": ["zhihui01"], "派出所": ["paichusuo01", "xunluo01"]}  # the demo's dispatcher, duty room and patrol phone
+# the demo's dispatcher (and the 科长 who approves the watches placed under the city's duty: 布控审批), duty room and patrol phone
+DUTY_USERS = {"市局": ["zhihui01", "kezhang01"], "派出所": ["paichusuo01", "xunluo01"]}
 
 
 def duty_purpose(unit_code: str) -> str:

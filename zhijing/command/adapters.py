@@ -90,8 +90,10 @@ def kpi(settings: Settings, station: str | None) -> dict:
     """The KPI tables (``kpi.from_store``) of ``station`` (a code prefix; None: the city)."""
     part = _part("kpi")
     if part is None:
-        return {"method": FALLBACK, "headline": [], "targets": {}}
-    return part.from_store(settings, station=station)
+        return {"method": FALLBACK, "rows": [], "targets": {}}
+    if hasattr(part, "from_store"):
+        return part.from_store(settings, station=station)
+    return part.metrics(store.kpi_rows(settings, station), settings)
 
 
 def plan(settings: Settings, plan_id: str | None) -> dict | str | None:

@@ -38,11 +38,11 @@ class Subscriber:
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE))
     dropped: bool = False
 
-    def offer(self, event: dict) -> None:
+    def offer(self, event: dict, text: str) -> None:
         if self.dropped or not visible(event, self.prefix):
             return
         try:
-            self.queue.put_nowait(event)
+            self.queue.put_nowait((event["seq"], text))
         except asyncio.QueueFull:  # too slow: end its stream; it resumes from the table by Last-Event-ID
             self.dropped = True
             self.queue.get_nowait()
@@ -78,8 +78,9 @@ class Bus:
             for event in rows:
                 if event["seq"] not in self.above:
                     self.above.add(event["seq"])
+                    text = frame(event)  # once per event, whatever the number of screens
                     for sub in list(self.subscribers):
-                        sub.offer(event)
+                        sub.offer(event, text)
             self._advance(time.monotonic())
             if len(rows) < 500:
                 await asyncio.sleep(POLL_S)
@@ -132,15 +133,16 @@ async def stream(bus: Bus, prefix: str | None, after: int | None, alive: Callabl
                 sent.add(event["seq"])
         while True:
             try:
-                event = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_S)
+                item = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_S)
             except TimeoutError:
                 if not await asyncio.to_thread(alive):
                     return
-                yield ": heartbeat\n\n"
+                yield ": ping\n\n"
                 continue
-            if event is None:  # dropped for falling behind
+            if item is None:  # dropped for falling behind
                 return
-            if event["seq"] not in sent and (after is None or event["seq"] > after):
-                yield frame(event)
+            seq, text = item
+            if seq not in sent and (after is None or seq > after):
+                yield text
     finally:
         bus.unsubscribe(sub)

@@ -137,7 +137,7 @@ class CallIn(BaseModel):
 
 
 @router.get("/incidents")
-def list_incidents(open: bool = True, limit: int = Query(200, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**7),
+def list_incidents(open: bool = True, limit: int = Query(200, ge=1, le=5000), offset: int = Query(0, ge=0, le=10**7),
                    ctx=Depends(require("dispatch:read"))) -> dict:  # fmt: skip
     """Incidents of the caller's jurisdiction, newest first (open primaries unless ``open=0``)."""
     where = reach(ctx)
@@ -318,11 +318,13 @@ def photo(assignment_id: str, ctx=Depends(require("dispatch:read"))):
 
 @router.get("/me")
 def me(ctx=Depends(require("dispatch:read"))) -> dict:
-    """The phone login's unit, its current assignment and that incident (None: not a unit's phone)."""
+    """The phone login's unit, its current assignment and that incident (None: not a unit's
+    phone). The phone asks every few seconds: the unit counts as seen (not stale)."""
     settings = get_settings()
     mine = store.unit_of_user(settings, ctx.user.username)
     if mine is None:
         return {"unit": None, "assignment": None, "incident": None}
+    mine = store.seen(settings, mine["id"])  # a phone that is open and online is a unit that has not gone silent
     a = store.current_assignment(settings, mine["id"])
     inc = store.incident(settings, a["incident"]) if a else None
     if inc is not None:
@@ -361,12 +363,14 @@ def kpi(ctx=Depends(require("dispatch:read"))) -> dict:
 
 @router.get("/stream", response_class=StreamingResponse)
 async def stream(request: Request, last_event_id: str | None = Header(default=None, max_length=20),
-                 ctx=Depends(require("dispatch:read"))):  # fmt: skip
+                 after: int | None = Query(None, ge=0, lt=2**62), ctx=Depends(require("dispatch:read"))):  # fmt: skip
     """Server-sent events of the caller's jurisdiction: ``id`` the event's sequence number
-    (send it back as ``Last-Event-ID`` to resume), ``event`` its kind, ``data`` the event as
-    JSON; a comment every 15 s when idle. It ends with the caller's session or token."""
+    (send it back as ``Last-Event-ID``, or ``?after=``, to resume), ``event`` its kind,
+    ``data`` the event as JSON; a comment every 15 s when idle. It ends with the caller's
+    session or token."""
     where = reach(ctx)
-    after = int(last_event_id) if last_event_id and last_event_id.isdigit() and len(last_event_id) < 19 else None
+    if last_event_id and last_event_id.isdigit() and len(last_event_id) < 19:
+        after = int(last_event_id)
     settings = get_settings()
     claims = getattr(request.state, "claims", {}) or {}
     sid, sub, exp = str(claims.get("sid", "")), str(claims.get("sub", "")), claims.get("exp")

@@ -534,6 +534,25 @@ def open_assignments(settings: Settings) -> list[dict]:
     return out
 
 
+def seen(settings: Settings, unit_id: str) -> dict:
+    """The unit was heard from now (its phone asked): no longer stale; no move, no event."""
+    with engine(settings).begin() as conn:
+        conn.execute(sa.update(units_t).where(units_t.c.id == unit_id).values(last_seen=_now()))
+    return unit(settings, unit_id)
+
+
+def kpi_rows(settings: Settings, station: str | None = None) -> list[dict]:
+    """One row per assignment (an incident with none: one row, its assignment fields empty)
+    of the primaries of ``station`` (a code prefix): what the response metrics are made of."""
+    q = (sa.select(incidents_t.c.id.label("incident"), incidents_t.c.priority, incidents_t.c.station, incidents_t.c.state,
+                   incidents_t.c.received_at, assignments_t.c.id.label("assignment"), assignments_t.c.unit,
+                   assignments_t.c.dispatched_at, assignments_t.c.en_route_at, assignments_t.c.on_scene_at)
+         .join(assignments_t, assignments_t.c.incident == incidents_t.c.id, isouter=True)
+         .where(incidents_t.c.parent.is_(None), _scoped(incidents_t.c.station, station)))  # fmt: skip
+    with engine(settings).connect() as conn:
+        return [_row(r) for r in conn.execute(q)]
+
+
 def move_unit(settings: Settings, unit_id: str, lon: float, lat: float, node: str | None = None) -> None:
     """A unit's new position (its phone, or the simulator); it is seen now (no longer stale)."""
     with engine(settings).begin() as conn:
