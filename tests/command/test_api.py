@@ -99,6 +99,7 @@ def test_a_call_from_intake_to_feedback(app):
     assert inc["received_at"].endswith("+08:00")
     detail = app.get(f"/incidents/{inc['id']}").json()
     assert detail["recommendations"] and all(r["unit"].startswith(app.station) for r in detail["recommendations"])
+    assert detail["category"] and detail["plan_detail"]["steps"] and detail["plan_detail"]["id"] == detail["plan"]  # intake's triage and plan
     car = store.unit_of_user(app.settings, "xunluo01")
     assert car["id"] == f"{app.station}-巡1"
     a = app.post(f"/incidents/{inc['id']}/assign", json={"unit": car["id"]})
@@ -226,6 +227,7 @@ def test_unknown_and_hostile_ids_are_404(app, path):
     ("post", "/incidents", {"narrative": "x" * 5000}), ("post", "/incidents", {"narrative": "x", "lon": 500, "lat": 30}),
     ("post", "/incidents", {"narrative": "x", "lon": 121.5}), ("post", "/incidents", {"narrative": "x", "phone": "<script>"}),
     ("post", "/incidents", "not json"), ("post", "/assignments/1/fly", {}), ("post", "/me/position", {"lon": "nan", "lat": 1}),
+    ("post", "/incidents", {"narrative": "x", "received_at": "soon"}),
 ])  # fmt: skip
 def test_bad_input_is_422(app, method, path, body):
     kw = {"json": body} if isinstance(body, dict) else {"content": body, "headers": {**app.h("zhihui01"), "content-type": "application/json"}} if body else {}
@@ -246,7 +248,7 @@ def test_bad_input_on_real_ids_is_answered_never_500(app):
         app.post(f"/assignments/{aid}/arrive", "xunluo01")
         assert app.post(f"/assignments/{aid}/feedback", "xunluo01", json=body).status_code == 422
     empty_but_reachable = app.post("/incidents", json={"narrative": "", "phone": PHONE})
-    assert empty_but_reachable.status_code == 200 and empty_but_reachable.json()["flag"] == "empty_text"  # kept and flagged
+    assert empty_but_reachable.status_code == 200 and "empty_text" in empty_but_reachable.json()["flag"]  # kept and flagged
     for i in (inc["id"], empty_but_reachable.json()["id"]):
         app.post(f"/incidents/{i}/close")
 

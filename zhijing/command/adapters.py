@@ -28,13 +28,19 @@ def _part(name: str) -> ModuleType | None:
         return None
 
 
-def triage(settings: Settings, call: dict) -> dict:
-    """Intake's ``triage`` (locate, classify, plan); without it, a stand-in that locates by
-    coordinates only (station by jurisdiction polygon) and classifies nothing."""
+def triage(settings: Settings, call: dict, holder=None) -> dict:
+    """Intake's ``triage`` (locate, classify, plan) with the app's loaded ``Intake``
+    (``holder.intake``, made once: its models load in seconds); without intake, a stand-in
+    that locates by coordinates only (station by jurisdiction polygon) and classifies nothing."""
     intake = _part("intake")
-    if intake is not None:
-        return intake.triage(settings, call)
-    return _triage_by_coordinates(settings, call)
+    if intake is None:
+        return _triage_by_coordinates(settings, call)
+    loaded = getattr(holder, "intake", None) if holder is not None else None
+    if loaded is None or getattr(loaded, "settings", None) != settings:
+        loaded = intake.Intake(settings)
+        if holder is not None:
+            holder.intake = loaded
+    return intake.triage(settings, call, loaded)
 
 
 def _triage_by_coordinates(settings: Settings, call: dict) -> dict:
@@ -96,11 +102,13 @@ def kpi(settings: Settings, station: str | None) -> dict:
     return part.metrics(store.kpi_rows(settings, station), settings)
 
 
-def plan(settings: Settings, plan_id: str | None) -> dict | str | None:
-    """The contingency plan an incident is linked to, in full when intake's plans say it."""
-    plans = _part("plans") if plan_id else None
-    found = getattr(plans, "plan", None) if plans is not None else None
-    return found(settings, plan_id) if callable(found) else plan_id
+def plan(settings: Settings, incident: dict) -> dict | str | None:
+    """The contingency plan (应急预案) of an incident's category and grade in full, from
+    intake's plans; without them, the plan id it was linked to."""
+    plans = _part("plans")
+    if plans is None or not incident.get("plan"):
+        return incident.get("plan")
+    return plans.plan_for(plans.load(settings), incident.get("category"), incident.get("priority"))
 
 
 class StoreSink:

@@ -27,7 +27,7 @@ from zhijing.access.guard import AccessContext, require
 from zhijing.command import adapters, live, store
 from zhijing.config import get_settings
 from zhijing.errors import AccessDenied, Conflict, NotFound
-from zhijing.localtime import shown_all
+from zhijing.localtime import in_zone, shown_all
 
 router = APIRouter(prefix="/api/command", tags=["command"])
 INCIDENT_ID = re.compile(r"^JQ\d{14}$")
@@ -127,6 +127,17 @@ class CallIn(BaseModel):
     def _blank_is_none(cls, v: str | None) -> str | None:
         return v.strip() or None if isinstance(v, str) else v
 
+    @field_validator("received_at")
+    @classmethod
+    def _wall_time(cls, v: str | None) -> str | None:
+        """A time without an offset is a wall time in the deployment's zone (as a call-taker reads the clock)."""
+        if v is None:
+            return None
+        try:
+            return in_zone(v, naive="local").isoformat()
+        except (ValueError, TypeError):
+            raise ValueError("received_at must be an ISO time") from None
+
     @model_validator(mode="after")
     def _says_something(self) -> CallIn:
         if not self.narrative.strip() and not self.address and not self.phone and self.lon is None:
@@ -147,11 +158,11 @@ def list_incidents(open: bool = True, limit: int = Query(200, ge=1, le=5000), of
 
 
 @router.post("/incidents")
-def take_call(call: CallIn, ctx=Depends(require("dispatch:write"))) -> dict:
+def take_call(call: CallIn, request: Request, ctx=Depends(require("dispatch:write"))) -> dict:
     """Intake (接警): triage the call (locate, classify, link its plan) and record it — as a
     new incident, or merged into an open one about the same event."""
     settings = get_settings()
-    triaged = adapters.triage(settings, call.model_dump(exclude={"source"}))
+    triaged = adapters.triage(settings, call.model_dump(exclude={"source"}), request.app.state)
     inc = store.create_incident(settings, triaged, call.source, ctx.user.username)
     ctx.audit("collect", records=[inc["id"], *([inc["parent"]] if inc["parent"] else [])], query="command intake")
     return _shown(inc)
@@ -169,7 +180,7 @@ def get_incident(incident_id: str, request: Request, k: int = Query(3, ge=1, le=
         pool = store.units(settings, where.prefix)
         recs = adapters.recommendations(settings, inc, pool, k, holder=request.app.state)
     ctx.audit("consult", records=[incident_id, *(d["id"] for d in inc["duplicates"])], query="command incident")
-    return _shown({**inc, "recommendations": recs, "plan_detail": adapters.plan(settings, inc["plan"]),
+    return _shown({**inc, "recommendations": recs, "plan_detail": adapters.plan(settings, inc),
                    "commandable": where.commands(inc["tier"])})  # fmt: skip
 
 

@@ -30,7 +30,7 @@ incidents_t = sa.Table(
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False), sa.Column("caller_phone", sa.String(32)),
     sa.Column("narrative", sa.Text), sa.Column("address", sa.String(256)), sa.Column("lon", sa.Float), sa.Column("lat", sa.Float),
     sa.Column("cell", sa.String(16)), sa.Column("station", sa.String(8), index=True), sa.Column("located", sa.String(8)),
-    sa.Column("flag", sa.String(32)), sa.Column("category", sa.String(32)), sa.Column("priority", sa.Integer),
+    sa.Column("flag", sa.String(128)), sa.Column("category", sa.String(32)), sa.Column("priority", sa.Integer),
     sa.Column("confidence", sa.Float), sa.Column("plan", sa.String(64)), sa.Column("parent", sa.String(24), index=True),
     sa.Column("state", sa.String(12), nullable=False, index=True), sa.Column("tier", sa.String(8), nullable=False),
     sa.Column("version", sa.Integer, nullable=False, default=1), sa.Column("created_by", sa.String(64)),
@@ -164,12 +164,15 @@ def _placeholder_duplicate_of(settings: Settings):
 
 
 def _duplicate_finder(settings: Settings):
+    """Intake's ``dedup.duplicate_of`` within the settings' distance and time (a stand-in without it)."""
     try:
-        return importlib.import_module("zhijing.command.dedup").duplicate_of
+        found = importlib.import_module("zhijing.command.dedup").duplicate_of
     except ModuleNotFoundError as exc:
         if exc.name != "zhijing.command.dedup":
             raise
         return _placeholder_duplicate_of(settings)
+    cfg = settings.dispatch
+    return lambda triaged, recent: found(triaged, recent, cfg.dedup_metres, cfg.dedup_minutes)
 
 
 def _recent(conn, settings: Settings, received: datetime) -> list[dict]:
@@ -205,7 +208,7 @@ def create_incident(settings: Settings, triaged: dict, source: str, actor: str) 
            "narrative": _text(triaged.get("narrative"), 4000), "address": _text(triaged.get("address"), 256),
            "lon": _number(triaged.get("lon")), "lat": _number(triaged.get("lat")), "cell": _text(triaged.get("cell"), 16),
            "station": _text(triaged.get("station"), 8) or None, "located": _text(triaged.get("located"), 8) or "none",
-           "flag": _text(triaged.get("flag"), 32), "category": _text(triaged.get("category"), 32),
+           "flag": _text(triaged.get("flag"), 128), "category": _text(triaged.get("category"), 32),
            "priority": int(priority) if isinstance(priority, int | float) and 1 <= priority <= 3 else 2,
            "confidence": _number(triaged.get("confidence")), "plan": _text(triaged.get("plan"), 64), "state": "received",
            "version": 1, "created_by": actor, "updated_at": _now()}  # fmt: skip
@@ -215,7 +218,7 @@ def create_incident(settings: Settings, triaged: dict, source: str, actor: str) 
         try:
             with engine(settings).begin() as conn:
                 row["id"] = _next_id(conn, received, settings.timezone)
-                row["parent"] = duplicate_of(row, _recent(conn, settings, received))
+                row["parent"] = duplicate_of({**triaged, **row}, _recent(conn, settings, received))
                 conn.execute(sa.insert(incidents_t).values(**row))
                 kind = "incident.merged" if row["parent"] else "incident.new"
                 emit(conn, kind, row["id"], station=row["station"], body=_incident_body(row))
