@@ -17,6 +17,7 @@ A trained pair is cached under ``home/models/dispatch`` (joblib) and loaded by w
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -173,7 +174,7 @@ def train(settings, n: int = TRAIN_CALLS, seed: int = TRAIN_SEED, force: bool = 
     trained = Trained(baseline().fit(texts, cats, prios), model().fit(texts, cats, prios), _key(n, seed),
                       {"calls": n, "seed": seed, "version": VERSION})  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # two web workers training at once: each renames its own
     joblib.dump(trained, tmp)
     tmp.replace(path)
     return trained

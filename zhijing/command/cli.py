@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -11,18 +9,6 @@ from rich.table import Table
 from zhijing.config import get_settings
 
 out = Console()
-
-
-def _sink(settings):
-    """Core's store when it is there (calls become incidents); else each triaged call is printed."""
-    try:
-        store = importlib.import_module("zhijing.command.store")
-    except ModuleNotFoundError as exc:
-        if exc.name != "zhijing.command.store":
-            raise
-        return lambda t: out.print(f"{t['received_at'][11:19]} {t['category']:<6} P{t['priority']} "
-                                   f"{t.get('station') or '—':<8} {t.get('flag') or ''}", highlight=False)  # fmt: skip
-    return lambda t: store.create_incident(settings, t, "replay", "replay")
 
 
 def _scores_table(results: dict[str, dict]) -> Table:
@@ -51,10 +37,10 @@ def register(app: typer.Typer) -> None:
         max_gap: float = typer.Option(5.0, help="never wait longer than this many seconds between two events"),
     ) -> None:
         """Replay the lake's 110 calls (in-process queue, or NATS when stream = nats) through intake."""
-        from zhijing.command.replay import replay
+        from zhijing.command.replay import replay, store_sink
 
         settings = get_settings()
-        tally = replay(settings, _sink(settings), speed=speed, limit=limit, reads=reads, max_gap_s=max_gap)
+        tally = replay(settings, store_sink(settings), speed=speed, limit=limit, reads=reads, max_gap_s=max_gap)
         out.print(f"published {tally.published:,} calls ({tally.reads:,} plate reads); triaged {tally.triaged:,}, "
                   f"{tally.flagged:,} flagged for a person, {tally.duplicates:,} duplicate messages dropped, "
                   f"{tally.stored:,} stored, {len(tally.failed):,} failed", highlight=False)  # fmt: skip

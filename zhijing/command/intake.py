@@ -12,12 +12,15 @@ replay consumer), never held by the module.
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from zhijing.command import classify, locate, plans
+from zhijing.model import places
 
+RECHECK_S = 30.0  # how often a held Intake looks for a new version of the address layers
 LOW_CONFIDENCE = 0.5  # below this the category is a guess: a person confirms it
 ABUSE = ("他妈", "妈的", "tmd", "废物", "傻逼", "sb", "艹", "操你", "滚蛋", "王八蛋")
 _LATIN = re.compile(r"[a-z]{2,}")
@@ -53,21 +56,31 @@ def _received(v) -> str:
     return datetime.now(UTC).isoformat()
 
 
+def _layers(settings) -> tuple[str, ...]:
+    """The files of the address and station layers: a new lake version is a new tuple."""
+    return tuple(places.files(settings, "address") + places.files(settings, "station"))
+
+
 @dataclass
 class Intake:
-    """What triage needs, loaded on first use: the trained readers and the gazetteer."""
+    """What triage needs, loaded on first use: the trained readers and the gazetteer (reloaded
+    when the lake's address or station layer changes, looked at every ``RECHECK_S``)."""
 
     settings: object
     trained: classify.Trained | None = None
     gazetteer: locate.Gazetteer | None = None
     plans: dict | None = None
     reader: str = "model"
+    layers: tuple[str, ...] | None = None
+    checked: float = 0.0
 
     def _ready(self) -> None:
         if self.trained is None:
             self.trained = classify.train(self.settings)
-        if self.gazetteer is None:
-            self.gazetteer = locate.load(self.settings)
+        if self.gazetteer is None or (self.layers is not None and time.monotonic() - self.checked > RECHECK_S):
+            self.checked, now = time.monotonic(), _layers(self.settings)
+            if self.gazetteer is None or now != self.layers:
+                self.gazetteer, self.layers = locate.load(self.settings), now
         if self.plans is None:
             self.plans = plans.load(self.settings)
 
@@ -93,6 +106,18 @@ class Intake:
         return out
 
 
-def triage(settings, call: dict, intake: Intake | None = None) -> dict:
-    """Triage one call (pass an ``Intake`` to reuse its loaded models across calls)."""
-    return (intake or Intake(settings)).triage(call)
+def for_holder(settings, holder) -> Intake:
+    """The Intake a long-lived caller holds (``app.state``, a replay run): made on first use."""
+    found = getattr(holder, "intake", None)
+    if not isinstance(found, Intake) or found.settings.home != settings.home:
+        found = Intake(settings)
+        holder.intake = found
+    return found
+
+
+def triage(settings, call: dict, intake: Intake | None = None, holder=None) -> dict:
+    """Triage one call. Callers that triage often pass the ``Intake`` they hold, or a ``holder``
+    (``app.state``) to keep one on; without either the models are loaded for this call alone."""
+    if intake is None:
+        intake = for_holder(settings, holder) if holder is not None else Intake(settings)
+    return intake.triage(call)

@@ -6,8 +6,8 @@ deployment's own layers work the same way. A spoken or typed address is matched 
 without the province and city, cut short, with a homophone in the street name, in traditional
 characters or full-width digits — first exactly (as a prefix of a standard address), then by
 edit distance (rapidfuzz) among the addresses with the same house number. A call that cannot be
-placed is kept with a flag for a person: ``unparsed`` (an address that matches nothing and no
-coordinates), ``outside_city`` (coordinates in no jurisdiction), ``no_location``.
+placed is kept with a flag for a person: ``unparsed`` (an address that matches nothing),
+``bad_coords`` (coordinates that are not numbers), ``outside_city`` (in no jurisdiction).
 """
 
 from __future__ import annotations
@@ -162,9 +162,7 @@ def locate(gaz: Gazetteer, address: str | None = None, lon=None, lat=None) -> di
         if x is None or y is None or not (-180 <= x <= 180 and -90 <= y <= 90):
             if lon is not None or lat is not None:
                 out["flags"].append("bad_coords")
-            if not out["flags"]:
-                out["flags"].append("no_location")
-            return out
+            return out  # no place said at all: located none, the city commands it (no flag: nothing went wrong)
         out.update(lon=x, lat=y)
         station = gaz.station_at(x, y)
         if station is None:

@@ -36,3 +36,11 @@ def plan_for(plans: dict, category: str | None, priority: int | None) -> dict:
         "notify": list(level.get("notify") or []), "linkage": [str(x) for x in cat.get("linkage") or []],
         "steps": list(cat["steps"]),
     }  # fmt: skip
+
+
+def plan(settings, plan_id: str | None) -> dict | None:
+    """The plan an incident is linked to, in full, from its id (``YA-<category>-<grade>``)."""
+    parts = (plan_id or "").split("-")
+    if len(parts) != 3 or parts[0] != "YA" or not parts[2].isdigit():
+        return None
+    return plan_for(load(settings), parts[1], int(parts[2]))

@@ -52,15 +52,21 @@ def calls_from_model(settings, limit: int | None = None) -> list[dict]:
 
 
 def reads_from_model(settings, limit: int | None = None) -> list[dict]:
-    """The model's pass events (plate reads at a checkpoint), oldest first."""
+    """The model's pass events (plate reads at a checkpoint), oldest first, each the model row as
+    the lake holds it (type, dataset, record_id, ts as ISO with offset, place_*, lon, lat, vehicle,
+    …) plus ``id`` (dataset:record_id) and ``time`` (= ts): what the watchlists match."""
     src = read.source(settings, "pass")
     if not src:
         return []
     with duckdb.connect() as con:
-        rows = con.execute(f"""SELECT dataset, record_id, ts, vehicle, place_id, place_name, lon, lat FROM {src}
-            ORDER BY ts NULLS LAST, dataset, record_id {f'LIMIT {int(limit)}' if limit else ''}""").fetchall()  # fmt: skip
-    return [{"id": f"{d}:{r}", "type": "pass", "dataset": d, "record": r, "time": _iso(ts), "vehicle": v, "place_id": pid,
-             "place_name": pn, "lon": x, "lat": y} for d, r, ts, v, pid, pn, x, y in rows]  # fmt: skip
+        cur = con.execute(f"SELECT * FROM {src} ORDER BY ts NULLS LAST, dataset, record_id {f'LIMIT {int(limit)}' if limit else ''}")
+        cols = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+    out = []
+    for values in rows:
+        row = {c: (_iso(v) if isinstance(v, datetime) else v) for c, v in zip(cols, values, strict=True) if not c.startswith("_")}
+        out.append({**row, "id": f"{row['dataset']}:{row['record_id']}", "time": row.get("ts")})
+    return out
 
 
 def offsets(times: list[str | None], speed: float, max_gap_s: float) -> list[float]:
@@ -151,6 +157,14 @@ def _handle(intake: Intake, sink: Callable[[dict], object], call: dict, tally: T
         tally.stored += 1
     except Exception as exc:  # noqa: BLE001 — one bad call must not stop the replay; counted, named
         tally.failed.append(f"{call.get('id')}: {type(exc).__name__}")
+
+
+def store_sink(settings) -> Callable[[dict], object]:
+    """Each triaged call becomes an incident in core's store (source ``replay``; merged there
+    with an open incident about the same event)."""
+    from zhijing.command import store
+
+    return lambda triaged: store.create_incident(settings, triaged, "replay", "replay")
 
 
 async def open_broker(settings, broker=None):
