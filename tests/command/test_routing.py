@@ -193,3 +193,4 @@ def test_a_lake_without_streets_answers_by_straight_line(tmp_path):
     rec = recommend(s, 121.5, 29.8, units, k=2, streets=StreetCache(), now=NOW)
     assert [(r["unit"], r["flag"]) for r in rec] == [("U0", "no_streets"), ("U1", "no_streets")]
     assert recommend(s, 121.5, 29.8, [], streets=StreetCache(), now=NOW) == []
+    assert recommend(s, None, float("nan"), units, streets=StreetCache(), now=NOW) == []  # an unlocated call

@@ -96,7 +96,7 @@ def recommend(settings, lon: float, lat: float, units: list[dict], k: int = 3, *
     after the reachable ones), ``off_streets`` (the incident is farther than MAX_SNAP_M
     from every street) or ``no_streets`` (the lake has none) — then ranked by straight line."""
     found = _eligible(settings, units, now)
-    if not found:
+    if not found or _position({"lon": lon, "lat": lat}) is None:  # an unlocated call: no distance to rank by
         return []
     pool = [u for u, _ in found]
     pos = np.array([p for _, p in found])
