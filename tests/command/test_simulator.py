@@ -165,3 +165,39 @@ def test_a_refused_step_or_an_unlocated_call_stops_nothing_else(city):
     run(sim, sink, 20_000, every=20)
     assert sink.steps == [(3, "accept"), (3, "arrive"), (3, "clear")]
     assert {m[0] for m in sink.moves} == {"U3"}  # the unlocated call and the unit nowhere moved nothing
+
+
+def test_through_the_store_a_recommended_unit_is_driven_to_the_call_and_back(city, tmp_path):
+    """Core's store as the sink: the recommended unit's steps are timestamps in order, its
+    drive is ``unit.moved`` events on the live bus, and it ends back at its station."""
+    from zhijing.command import store
+    from zhijing.command.adapters import StoreSink
+    from zhijing.command.recommend import recommend
+
+    streets_home, cache, g = city
+    s = streets_home.model_copy(update={"metadata_url": f"sqlite:///{tmp_path / 'metadata.db'}"})
+    assert store.seed_units(s) > 0
+    post = {u["id"]: u["node"] for u in store.units(s)}
+    far = g.node(next(iter(post.values())))
+    target = max(g.routes_to(far, list(range(0, len(g), 97))).items(), key=lambda kv: len(kv[1]))[0]  # a call far from a post
+    inc = store.create_incident(s, {"narrative": "有人打架", "lon": float(g.lon[target]), "lat": float(g.lat[target]),
+                                    "located": "coords", "priority": 1}, "api", "tester")  # fmt: skip
+    rec = recommend(s, inc["lon"], inc["lat"], store.units(s), k=3, streets=cache)
+    assert rec and rec[0]["flag"] is None
+    a = store.assign(s, inc["id"], rec[0]["unit"], "zhihui01")
+    seq = max([e["seq"] for e in store.events_since(s, 0, limit=100_000)], default=0)
+    sim = Simulator(s, StoreSink(s), cache, Params(turnout_s=(5, 5), on_scene_s=(60, 60)), hour=lambda: 14)
+    cleared_at = None
+    for t in np.arange(0.0, 40_000, 30.0):
+        sim.step(float(t))
+        if cleared_at is None and store.assignment(s, a["id"])["state"] == "cleared":
+            cleared_at = t
+        elif cleared_at is not None and rec[0]["unit"] not in sim.trips:  # the step after clearing starts the drive back
+            break
+    done = store.assignment(s, a["id"])
+    assert done["state"] == "cleared"
+    assert done["dispatched_at"] <= done["en_route_at"] <= done["on_scene_at"] <= done["cleared_at"]
+    moved = [e for e in store.events_since(s, seq, limit=100_000) if e["kind"] == "unit.moved" and e["unit"] == rec[0]["unit"]]
+    assert str(g.ids[target]) in {str(e["body"]["node"]) for e in moved} and len(moved) >= 3  # there and back
+    unit = store.unit(s, rec[0]["unit"])
+    assert unit["status"] == "available" and str(unit["node"]) == str(post[rec[0]["unit"]])  # back at its station

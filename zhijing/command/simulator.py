@@ -103,16 +103,18 @@ class Simulator:
     hour: Callable[[], int] | None = None  # local hour of day (default: now in the deployment's zone)
     trips: dict[str, Trip] = field(default_factory=dict)
     due: dict[tuple[object, str], float] = field(default_factory=dict)  # (assignment, step) -> when
-    heard: dict[str, float] = field(default_factory=dict)  # unit -> last heartbeat sent
+    heard: dict[str, float] = field(default_factory=dict)  # unit -> when it last reported (a move or a heartbeat)
     home: dict[str, int] = field(default_factory=dict)  # unit -> the street node of its post
 
     def __post_init__(self) -> None:
         self.rng = np.random.default_rng(self.params.seed)
+        self.now = 0.0
 
     def _hour(self) -> int:
         return self.hour() if self.hour else datetime.now(UTC).astimezone(ZoneInfo(self.settings.timezone)).hour
 
     def step(self, now: float) -> None:
+        self.now = now
         g = self.streets.get(self.settings)
         if g is None:
             return
@@ -196,11 +198,12 @@ class Simulator:
         lat = round(float(g.lat[a] + frac * (g.lat[b] - g.lat[a])), 6)
         if trip.last != (lon, lat):
             self.sink.move(uid, lon, lat, g.ids[a])
-            trip.last = (lon, lat)
+            trip.last, self.heard[uid] = (lon, lat), self.now
 
     def _heartbeat(self, units: dict[str, dict], busy: set[str], now: float) -> None:
         """Simulated units not on a trip report where they are every half staleness window
-        (a phone's GPS does), so the demo's idle units stay recommendable."""
+        (a phone's GPS does), so the demo's idle units stay recommendable. (A unit that moved
+        this step has reported: the units read at the step's start are stale for it.)"""
         every = self.settings.dispatch.stale_minutes * 30.0
         for uid, u in units.items():
             if uid in busy or uid in self.trips or u.get("username") or u.get("status") == "off" or _place(u) is None:
