@@ -194,3 +194,26 @@ def test_a_lake_without_streets_answers_by_straight_line(tmp_path):
     assert [(r["unit"], r["flag"]) for r in rec] == [("U0", "no_streets"), ("U1", "no_streets")]
     assert recommend(s, 121.5, 29.8, [], streets=StreetCache(), now=NOW) == []
     assert recommend(s, None, float("nan"), units, streets=StreetCache(), now=NOW) == []  # an unlocated call
+
+
+def test_streets_declared_without_speeds_route_and_without_ends_fall_back(tmp_path, caplog):
+    """A deployment's road role with only the segment ends routes at the side-street speed on
+    measured lengths; one without ``to_node`` is answered by straight line, the reason logged."""
+    nodes = pa.table({"node_id": ["a", "b", "c"], "lon": [121.50, 121.51, 121.52], "lat": [29.80, 29.80, 29.80]})
+    units = [{"id": f"U{k}", "status": "available", "last_seen": NOW, "lon": float(nodes["lon"][i].as_py()), "lat": 29.80,
+              "node": k} for i, k in enumerate(["a", "c"])]  # fmt: skip
+    bare = Settings(home=tmp_path / "bare")
+    publish(bare, "clean", places.dataset(bare, "road_node"), nodes, mode="replace")
+    publish(bare, "clean", places.dataset(bare, "road"), pa.table({"from_node": ["a", "b"], "to_node": ["b", "c"]}), mode="replace")
+    rec = recommend(bare, 121.51, 29.80, units, k=2, streets=StreetCache(), now=NOW)
+    legs = float(metres(121.50, 29.80, 121.51, 29.80))
+    assert [r["flag"] for r in rec] == [None, None]
+    assert rec[0]["travel_s"] == pytest.approx(legs / (30 / 3.6), abs=0.1)
+    broken = Settings(home=tmp_path / "broken")
+    publish(broken, "clean", places.dataset(broken, "road_node"), nodes, mode="replace")
+    publish(broken, "clean", places.dataset(broken, "road"), pa.table({"from_node": ["a"], "end": ["b"]}), mode="replace")
+    cache = StreetCache()
+    for _ in range(2):
+        rec = recommend(broken, 121.51, 29.80, units, k=2, streets=cache, now=NOW)
+        assert [r["flag"] for r in rec] == ["no_streets", "no_streets"]
+    assert "road.to_node" in caplog.text

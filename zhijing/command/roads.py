@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from zhijing.errors import ZhijingError
 from zhijing.model import places
 
 M_PER_DEG_LAT = 110_574.0
@@ -28,6 +29,8 @@ M_PER_DEG_LON_EQ = 111_320.0
 UNREACHED = np.finfo(float).max / 2  # networkit's distance to a node it did not reach is the largest float
 FALLBACK_KMH = 30.0  # a segment without a usable speed limit: driven as a side street
 ONEWAY = ("1", "true", "yes", "t", "y")
+NODE_NEEDS = ("node_id", "lon", "lat")
+ROAD_NEEDS = ("from_node", "to_node")  # length_m, speed_kmh, road_class, oneway: used when there
 
 
 def metres(lon0, lat0, lon1, lat1) -> np.ndarray:
@@ -109,26 +112,39 @@ class Streets:
         return self.edges[(u, v)]
 
 
+def _columns(con, source: str) -> set[str]:
+    return {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+
+
 def segments(settings) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """The roles' streets cleaned for routing, the one reading networkit and pgRouting share:
     (nodes: id, lon, lat — index = dense node number; edges: u, v, length_m, speed_kmh,
-    road_class, both, seconds). None when either role is absent or has no node. A segment
-    whose ends are unknown nodes is left out; one without a length is measured between its
-    ends; one without a positive speed is driven at ``FALLBACK_KMH``."""
+    road_class, both, seconds). None when either role is absent or has no node; a
+    ``ZhijingError`` naming what is lacking when a role lacks a column routing cannot do
+    without. A segment whose ends are unknown nodes is left out; one without a length is
+    measured between its ends; one without a positive speed is driven at ``FALLBACK_KMH``."""
     road, node = places.source(settings, "road"), places.source(settings, "road_node")
     if not road or not node:
         return None
     con = duckdb.connect()
     try:
+        node_cols, road_cols = _columns(con, node), _columns(con, road)
+        lacking = [f"road_node.{c}" for c in NODE_NEEDS if c not in node_cols] + [f"road.{c}" for c in ROAD_NEEDS if c not in road_cols]
+        if lacking:
+            raise ZhijingError(f"the street graph needs column(s) {', '.join(lacking)} in the geography roles")
+
+        def optional(col: str, sql: str, default: str = "NULL") -> str:
+            return sql if col in road_cols else default
+
         nodes = con.execute(f"""SELECT CAST(node_id AS VARCHAR) AS id, any_value(TRY_CAST(lon AS DOUBLE)) AS lon,
                                        any_value(TRY_CAST(lat AS DOUBLE)) AS lat
                                 FROM {node} WHERE node_id IS NOT NULL AND TRY_CAST(lon AS DOUBLE) IS NOT NULL
                                   AND TRY_CAST(lat AS DOUBLE) IS NOT NULL GROUP BY 1 ORDER BY 1""").df()  # fmt: skip
-        cols = {c.lower() for c in con.execute(f"SELECT * FROM {road} LIMIT 0").df().columns}
-        oneway = "lower(CAST(oneway AS VARCHAR))" if "oneway" in cols else "NULL"
         segs = con.execute(f"""SELECT CAST(from_node AS VARCHAR) AS a, CAST(to_node AS VARCHAR) AS b,
-                                      TRY_CAST(length_m AS DOUBLE) AS length_m, TRY_CAST(speed_kmh AS DOUBLE) AS speed_kmh,
-                                      coalesce(CAST(road_class AS VARCHAR), '') AS road_class, {oneway} AS oneway
+                                      {optional("length_m", "TRY_CAST(length_m AS DOUBLE)")} AS length_m,
+                                      {optional("speed_kmh", "TRY_CAST(speed_kmh AS DOUBLE)")} AS speed_kmh,
+                                      {optional("road_class", "coalesce(CAST(road_class AS VARCHAR), '')", "''")} AS road_class,
+                                      {optional("oneway", "lower(CAST(oneway AS VARCHAR))")} AS oneway
                                FROM {road} WHERE from_node IS NOT NULL AND to_node IS NOT NULL""").df()  # fmt: skip
     finally:
         con.close()
@@ -193,10 +209,17 @@ class StreetCache:
         self._lock = threading.Lock()
         self._streets: Streets | None = None
         self._key: tuple | None = None
+        self._error: ZhijingError | None = None
 
     def get(self, settings) -> Streets | None:
         key = (str(settings.home), *version(settings))
         with self._lock:
             if key != self._key:
-                self._streets, self._key = build(settings, key), key
+                try:
+                    self._streets, self._error = build(settings, key), None
+                except ZhijingError as exc:  # kept for this version: asked again, the same answer, no rebuild
+                    self._streets, self._error = None, exc
+                self._key = key
+            if self._error is not None:
+                raise self._error
             return self._streets
