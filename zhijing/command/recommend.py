@@ -12,7 +12,6 @@ exception: a dispatcher still needs an answer.
 from __future__ import annotations
 
 import heapq
-import logging
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -22,8 +21,6 @@ import numpy as np
 from zhijing.command.pgrouting import PgCache
 from zhijing.command.roads import StreetCache, metres
 from zhijing.errors import ZhijingError
-
-log = logging.getLogger(__name__)
 
 MAX_SNAP_M = 2_000.0  # an incident farther than this from every street node is off the streets
 
@@ -111,8 +108,7 @@ def recommend(settings, lon: float, lat: float, units: list[dict], k: int = 3, *
     flags: list[str | None]
     try:
         router = router_for(settings, streets)
-    except ZhijingError as exc:  # streets the deployment declared wrongly: answer by straight line, say why in the log
-        log.warning("dispatch recommends by straight line: %s", exc)
+    except ZhijingError:  # streets declared wrongly (the cache logged why, once): answer by straight line
         router = None
     if router is None:
         flags = ["no_streets"] * len(pool)

@@ -11,6 +11,7 @@ a benchmark run), never in a module global.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from scipy.spatial import cKDTree
 from zhijing.errors import ZhijingError
 from zhijing.model import places
 
+log = logging.getLogger(__name__)
 M_PER_DEG_LAT = 110_574.0
 M_PER_DEG_LON_EQ = 111_320.0
 UNREACHED = np.finfo(float).max / 2  # networkit's distance to a node it did not reach is the largest float
@@ -218,6 +220,7 @@ class StreetCache:
                 try:
                     self._streets, self._error = build(settings, key), None
                 except ZhijingError as exc:  # kept for this version: asked again, the same answer, no rebuild
+                    log.warning("no street graph for dispatch: %s", exc)
                     self._streets, self._error = None, exc
                 self._key = key
             if self._error is not None:
