@@ -130,19 +130,25 @@ def test_idle_units_report_and_a_cancelled_trip_stops(city):
     assert not [m for m in sink.moves if m[0] == "OFF"]
 
 
-def test_start_runs_one_daemon_thread_per_app(city):
-    settings, _, _ = city
+def test_start_runs_one_daemon_thread_per_app_and_one_per_home(tmp_path):
+    from zhijing.config import Settings
+
+    settings = Settings(home=tmp_path / "home")  # a lake without streets: the thread idles
 
     class State:
         pass
 
-    state, sink = State(), FakeSink([], [])
+    state, other, sink = State(), State(), FakeSink([], [])
     running = simulator.start(settings, state, sink, Params(tick_s=0.05))
     try:
         assert running.thread.daemon and simulator.start(settings, state, sink) is running
+        assert simulator.start(settings, other, sink) is None  # a second web worker of the same home
     finally:
         running.stop()
     assert not running.thread.is_alive()
+    again = simulator.start(settings, other, sink)  # the lock was released
+    assert again is not None
+    again.stop()
 
 
 def test_a_refused_step_or_an_unlocated_call_stops_nothing_else(city):

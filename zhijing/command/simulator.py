@@ -14,6 +14,7 @@ trips on itself, and runs as a daemon thread started by ``start(settings, app_st
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import math
 import threading
@@ -21,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import IO, Protocol
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -234,18 +235,29 @@ class Running:
     simulator: Simulator
     thread: threading.Thread
     stopped: threading.Event
+    lock: IO  # held while it runs: one simulator per home, however many web workers
 
     def stop(self) -> None:
         self.stopped.set()
         self.thread.join(timeout=10)
+        self.lock.close()  # closing the file releases the lock
 
 
-def start(settings, app_state, sink: Sink, params: Params | None = None) -> Running:
+def start(settings, app_state, sink: Sink, params: Params | None = None) -> Running | None:
     """Run the simulator in a daemon thread (the app calls this when
-    ``settings.dispatch.simulate``); kept on ``app_state.simulator``, started once."""
+    ``settings.dispatch.simulate``); kept on ``app_state.simulator``, started once per app
+    and once per home: with several web workers the first to take the home's lock drives
+    the units, the others return None (two would drive each unit twice)."""
     running = getattr(app_state, "simulator", None)
     if isinstance(running, Running) and running.thread.is_alive():
         return running
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    lock = open(settings.state_dir / "simulator.lock", "a")  # noqa: SIM115 — held open while the simulator runs
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        return None
     streets = getattr(app_state, "streets", None)
     sim = Simulator(settings, sink, streets if isinstance(streets, StreetCache) else StreetCache(), params or Params())
     stopped = threading.Event()
@@ -259,7 +271,7 @@ def start(settings, app_state, sink: Sink, params: Params | None = None) -> Runn
                 log.warning("simulator step failed: %s", type(exc).__name__)
 
     thread = threading.Thread(target=loop, name="zhijing-simulator", daemon=True)
-    running = Running(sim, thread, stopped)
+    running = Running(sim, thread, stopped, lock)
     app_state.simulator = running
     thread.start()
     return running
