@@ -35,3 +35,14 @@ def write(name: str, text: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{name}.md").write_text(text, encoding="utf-8")
     print(text)
+
+
+def into_benchmarks(heading: str, text: str) -> None:
+    """Replace the section of BENCHMARKS.md under ``heading`` (a ``## `` line) with ``text``, or append it."""
+    import re
+
+    path = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
+    doc = path.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(heading) + r".*?(?=^## |\Z)", re.S | re.M)
+    doc = pattern.sub(lambda _: text.rstrip("\n") + "\n\n", doc) if pattern.search(doc) else doc.rstrip("\n") + "\n\n" + text
+    path.write_text(doc, encoding="utf-8")
