@@ -82,11 +82,12 @@ DEMO_USERS = [
     ("fenxi01", "赵研判", "市局", "情报", "officer", 2, "情报研判分析员 (市局) — workbench analyses on assigned cases"),
     ("zhihui01", "孙指挥", "市局", "指挥中心", "officer", 1, "指挥中心调度员 (市局) — 110 dispatch, emergencies"),
     ("weijian01", "卫健委对接", "外部", "卫健委", "external", 1, "external department (卫健委) — service tickets only"),
+    ("zhihuizhang01", "吴指挥长", "市局", "指挥中心", "officer,approver", 2, "指挥长 (市局) — approves the watches placed under the city's duty (布控审批)"),
     ("xunluo01", "周巡逻", "派出所", "巡特警", "officer", 1, "巡逻车民警 (派出所) — the station's first patrol car: the phone view /m"),
 ]
 DUTY_TIERS = ("市局", "分局", "派出所")  # units that take 110 calls and command them: each holds a standing duty purpose
-# the demo's dispatcher (and the 科长 who approves the watches placed under the city's duty: 布控审批), duty room and patrol phone
-DUTY_USERS = {"市局": ["zhihui01", "kezhang01"], "派出所": ["paichusuo01", "xunluo01"]}
+# the demo's dispatcher and the 指挥长 who approves the watches placed under the city's duty (布控审批), duty room and patrol phone
+DUTY_USERS = {"市局": ["zhihui01", "zhihuizhang01"], "派出所": ["paichusuo01", "xunluo01"]}
 
 
 def duty_purpose(unit_code: str) -> str:

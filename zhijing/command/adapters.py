@@ -35,12 +35,7 @@ def triage(settings: Settings, call: dict, holder=None) -> dict:
     intake = _part("intake")
     if intake is None:
         return _triage_by_coordinates(settings, call)
-    loaded = getattr(holder, "intake", None) if holder is not None else None
-    if loaded is None or getattr(loaded, "settings", None) != settings:
-        loaded = intake.Intake(settings)
-        if holder is not None:
-            holder.intake = loaded
-    return intake.triage(settings, call, loaded)
+    return intake.triage(settings, call, intake.for_holder(settings, holder) if holder is not None else None)
 
 
 def _triage_by_coordinates(settings: Settings, call: dict) -> dict:
