@@ -5,6 +5,9 @@ the phone; an idle simulated unit keeps reporting so it never goes stale."""
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
 import numpy as np
 import pytest
 
@@ -115,7 +118,10 @@ def test_a_unit_with_a_human_moves_but_the_phone_takes_the_steps(city):
 
 def test_idle_units_report_and_a_cancelled_trip_stops(city):
     settings, cache, g = city
+    wall = datetime.now(UTC)
     sink = FakeSink([{"id": "I1", "status": "available", "lon": 121.5, "lat": 29.8, "node": None},
+                     {"id": "FRESH", "status": "available", "lon": 121.5, "lat": 29.8, "last_seen": wall},
+                     {"id": "OLD", "status": "available", "lon": 121.5, "lat": 29.8, "last_seen": wall - timedelta(minutes=6)},
                      {"id": "OFF", "status": "off", "lon": 121.5, "lat": 29.8},
                      {"id": "U2", "status": "assigned", "lon": g.lon[0], "lat": g.lat[0], "node": g.ids[0]}],
                     [{"id": 2, "unit": "U2", "state": "en_route", "incident": {"id": "JQ2", "lon": g.lon[-1], "lat": g.lat[-1]}}])  # fmt: skip
@@ -125,9 +131,9 @@ def test_idle_units_report_and_a_cancelled_trip_stops(city):
     sink.assignment[2]["state"] = "cancelled"
     run(sim, sink, 60 * settings.dispatch.stale_minutes)
     assert "U2" not in sim.trips
-    heartbeats = [m for m in sink.moves if m[0] == "I1"]
-    assert len(heartbeats) == 2  # every half staleness window: at 0 and at the half
-    assert not [m for m in sink.moves if m[0] == "OFF"]
+    heartbeats = Counter(m[0] for m in sink.moves)
+    assert heartbeats["I1"] == heartbeats["OLD"] == 2  # every half staleness window: at 0 and at the half
+    assert heartbeats["FRESH"] == heartbeats["OFF"] == 0  # heard from a moment ago; off duty
 
 
 def test_start_runs_one_daemon_thread_per_app_and_one_per_home(tmp_path):

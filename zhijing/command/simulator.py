@@ -29,6 +29,7 @@ import numpy as np
 
 from zhijing.command.roads import StreetCache, Streets
 from zhijing.errors import ZhijingError
+from zhijing.localtime import instant
 
 log = logging.getLogger(__name__)
 
@@ -202,16 +203,26 @@ class Simulator:
             trip.last, self.heard[uid] = (lon, lat), self.now
 
     def _heartbeat(self, units: dict[str, dict], busy: set[str], now: float) -> None:
-        """Simulated units not on a trip report where they are every half staleness window
-        (a phone's GPS does), so the demo's idle units stay recommendable. (A unit that moved
-        this step has reported: the units read at the step's start are stale for it.)"""
-        every = self.settings.dispatch.stale_minutes * 30.0
+        """Simulated units not on a trip report where they are every half staleness window of
+        the wall clock (a phone's GPS does), so the demo's idle units stay recommendable; one
+        heard from lately (``last_seen``) is left alone. A unit that moved this step has
+        reported: the units read at the step's start are stale for it."""
+        half = self.settings.dispatch.stale_minutes * 30.0  # real seconds
+        wall = datetime.now(UTC)
         for uid, u in units.items():
             if uid in busy or uid in self.trips or u.get("username") or u.get("status") == "off" or _place(u) is None:
                 continue
-            if now - self.heard.get(uid, -math.inf) >= every:
+            seen = _instant(u.get("last_seen"))
+            if now - self.heard.get(uid, -math.inf) >= half * self.params.speed and (seen is None or (wall - seen).total_seconds() >= half):
                 self.sink.move(uid, float(u["lon"]), float(u["lat"]), u.get("node"))
                 self.heard[uid] = now
+
+
+def _instant(value) -> datetime | None:
+    try:
+        return instant(value)
+    except ValueError:
+        return None
 
 
 def _node(g: Streets, u: dict) -> int | None:
