@@ -33,6 +33,7 @@ router = APIRouter(prefix="/api/command", tags=["command"])
 INCIDENT_ID = re.compile(r"^JQ\d{14}$")
 UNIT_ID = re.compile(r"^\d{8}-[\w\u4e00-\u9fff]{1,8}$")
 OUTSIDE = "outside your jurisdiction"
+AUDITED_IDS = 500  # a list's audit event names its first incidents (its query says which page it was)
 TIER_OF_PREFIX = {8: "station", 6: "branch"}  # a shorter prefix (city, province): the city tier
 TIER_ZH = {"station": "派出所", "branch": "分局", "city": "市局"}
 PHOTO_TYPES = {b"\xff\xd8\xff": ("jpg", "image/jpeg"), b"\x89PNG\r\n\x1a\n": ("png", "image/png"), b"RIFF": ("webp", "image/webp")}
@@ -153,7 +154,8 @@ def list_incidents(open: bool = True, limit: int = Query(200, ge=1, le=5000), of
     """Incidents of the caller's jurisdiction, newest first (open primaries unless ``open=0``)."""
     where = reach(ctx)
     page = store.incidents(get_settings(), where.prefix, open, limit, offset)
-    ctx.audit("consult", records=[i["id"] for i in page["items"]], query=f"command incidents open={int(open)}")
+    ctx.audit("consult", records=[i["id"] for i in page["items"][:AUDITED_IDS]],
+              query=f"command incidents open={int(open)} offset={offset} limit={limit} n={len(page['items'])}")  # fmt: skip
     return {**page, "items": [_shown(i) for i in page["items"]]}
 
 
