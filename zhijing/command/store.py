@@ -27,7 +27,7 @@ meta = sa.MetaData()
 incidents_t = sa.Table(
     "cad_incidents", meta,
     sa.Column("id", sa.String(24), primary_key=True), sa.Column("source", sa.String(12), nullable=False),
-    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False), sa.Column("caller_phone", sa.String(32)),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, index=True), sa.Column("caller_phone", sa.String(32)),
     sa.Column("narrative", sa.Text), sa.Column("address", sa.String(256)), sa.Column("lon", sa.Float), sa.Column("lat", sa.Float),
     sa.Column("cell", sa.String(16)), sa.Column("station", sa.String(8), index=True), sa.Column("located", sa.String(8)),
     sa.Column("flag", sa.String(128)), sa.Column("category", sa.String(32)), sa.Column("priority", sa.Integer),
