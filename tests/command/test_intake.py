@@ -153,7 +153,9 @@ def test_a_standard_address_is_located_to_its_station_cell_and_plan(intake, lake
 
 def test_text_flags():
     assert text_flags("。。。") == ["empty_text"] and text_flags("有人打架") == []
-    assert text_flags("TMD 快来") == ["abusive", "mixed_script"] and text_flags("車被偷了") == ["mixed_script"]
+    assert text_flags("TMD 快来") == ["abusive"] and text_flags("車被偷了") == ["mixed_script"]
+    assert text_flags("KTV门口有人打架，ATM旁边") == [] and text_flags("ｈｅｌｐ 有人打架") == ["mixed_script"]
+    assert text_flags("wo de che bei tou le") == ["mixed_script"]
 
 
 def test_duplicates_of_one_event_merge_to_the_primary():

@@ -62,13 +62,15 @@ def _sound(char: str) -> str:
     return lazy_pinyin(char)[0]
 
 
+def simplified(text: str) -> str:
+    """``text`` with traditional characters as simplified ones."""
+    return _t2s().convert(text) if _HAN.search(text) else text
+
+
 def normalise(text: str | None) -> str:
     """The form the model reads: NFKC (full-width letters and digits → ASCII), traditional →
     simplified, lower case, runs of space as one."""
-    text = unicodedata.normalize("NFKC", text or "")
-    if _HAN.search(text):
-        text = _t2s().convert(text)
-    return _SPACE.sub(" ", text.lower()).strip()
+    return _SPACE.sub(" ", simplified(unicodedata.normalize("NFKC", text or "")).lower()).strip()
 
 
 def sounds(text: str | None) -> list[str]:

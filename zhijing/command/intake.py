@@ -21,24 +21,26 @@ from zhijing.command import classify, locate, plans
 from zhijing.model import places
 
 RECHECK_S = 30.0  # how often a held Intake looks for a new version of the address layers
-LOW_CONFIDENCE = 0.5  # below this the category is a guess: a person confirms it
+LOW_CONFIDENCE = 0.5
+MAX_TEXT = 2000  # characters of a narrative the classifier reads (a call is a few sentences; a paste is not)  # below this the category is a guess: a person confirms it
 ABUSE = ("他妈", "妈的", "tmd", "废物", "傻逼", "sb", "艹", "操你", "滚蛋", "王八蛋")
-_LATIN = re.compile(r"[a-z]{2,}")
+_LATIN = re.compile(r"[A-Za-z]{2,}")
 _WORDY = re.compile(r"[\w\u4e00-\u9fff]")
 FIELDS = ("narrative", "address", "lon", "lat", "phone", "received_at")
 
 
 def text_flags(narrative: str | None) -> list[str]:
-    """What a person should know about the words of a call."""
-    raw = narrative or ""
-    if not _WORDY.search(unicodedata.normalize("NFKC", raw)):
+    """What a person should know about the words of a call: nothing said, abuse, or words in
+    another script (pinyin or English words, traditional characters; an acronym such as KTV or
+    ATM is ordinary Chinese usage and is not one)."""
+    folded = unicodedata.normalize("NFKC", narrative or "")
+    if not _WORDY.search(folded):
         return ["empty_text"]
-    norm = classify.normalise(raw)
     flags = []
-    if any(w in norm for w in ABUSE):
+    if any(w in classify.normalise(folded) for w in ABUSE):
         flags.append("abusive")
-    folded = unicodedata.normalize("NFKC", raw).lower()
-    if _LATIN.search(norm) or norm != re.sub(r"\s+", " ", folded).strip():
+    latin = [w for w in _LATIN.findall(folded) if not w.isupper()]
+    if latin or classify.simplified(folded) != folded:
         flags.append("mixed_script")
     return flags
 
@@ -97,7 +99,7 @@ class Intake:
         flags += place.pop("flags")
         out.update(place)
         reader = getattr(self.trained, self.reader)
-        cats, prios, conf = reader.predict([out["narrative"]])
+        cats, prios, conf = reader.predict([out["narrative"][:MAX_TEXT]])
         out.update(category=str(cats[0]), priority=int(prios[0]), confidence=round(float(conf[0]), 3))
         if out["confidence"] < LOW_CONFIDENCE:
             flags.append("low_confidence")
