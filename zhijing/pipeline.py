@@ -11,8 +11,10 @@ one above it.
   model mappings included;
 - ``zhijing oversight run``: the misuse rules (access) with the households of the serving
   store;
-- ``zhijing stream consume``: drain a sensor stream (sources) and clean what arrived
-  (governance).
+- ``zhijing stream consume``: drain a sensor stream (sources), clean what arrived
+  (governance), build the model and match it against the watchlist (command);
+- after every model build they run, the new rows are matched against the watchlist
+  (``build_and_watch``).
 """
 
 from __future__ import annotations
@@ -37,13 +39,24 @@ def _group(app: typer.Typer, name: str) -> typer.Typer:
     return next(g.typer_instance for g in app.registered_groups if g.name == name)
 
 
+def build_and_watch(settings):
+    """Build the model, then match what it added against the watchlist (智能布控): a record
+    that lands by ingest or by the stream hits a watch as soon as the model holds it.
+    Returns (the build's report, the new hits)."""
+    from zhijing.command import watch
+    from zhijing.model.build import build
+
+    report = build(settings)
+    return report, watch.after_build(settings, report.rebuilt, watch.bus(settings))
+
+
 def model_rows(settings, datasets: set[str]) -> list[dict]:
     """Per ingested dataset and model type: the model rows, and those without a usable time
     or place (kept in the model zone, left out of trajectories and companions: said here,
     never dropped silently)."""
-    from zhijing.model.build import build
-
-    report = build(settings)
+    report, hits = build_and_watch(settings)
+    if hits:
+        console.print(f"智能布控 watchlist: {len(hits)} new hit(s)", highlight=False)
     out = []
     for key, rows in sorted(report.by_dataset.items()):
         kind, ds = key.split("/", 1)
@@ -202,8 +215,9 @@ def register(app: typer.Typer) -> None:
         consume_stream(settings, spec, None, summary)
         with make_engine(settings.engine, settings) as eng:
             clean_pending(settings, spec, eng, summary, [])
+        _, hits = build_and_watch(settings)  # what arrived reaches the model, and the watchlist
         typer.echo(f"{dataset}: in {summary.rows_in} clean {summary.clean} quarantined {summary.quarantined} "
-                   f"duplicates {summary.duplicates}")  # fmt: skip
+                   f"duplicates {summary.duplicates} watch hits {len(hits)}")  # fmt: skip
 
     @_group(app, "oversight").command("run")
     def oversight_run() -> None:

@@ -24,6 +24,7 @@ ROUTER_MODULES = (
     "zhijing.entities.export_routes",  # exports of person files and case reports, 双人审批
     "zhijing.derived.routes",  # aggregate GIS views
     "zhijing.cases.routes",  # case workspace (专案) and its report
+    "zhijing.command.watch_routes",  # watchlists (智能布控): place, approve, revoke, hits
     "zhijing.derived.workbench.routes",  # search, trajectory, companions, collision, comparison
     "zhijing.derived.graph.routes",  # relationship graph (关系研判)
     "zhijing.derived.risk.routes",  # risk platform: warnings, models, hot cells, contact tracing

@@ -74,10 +74,13 @@ def place_tables(con: duckdb.DuckDBPyConnection, settings, spec) -> dict[str, li
     return out
 
 
-def select(settings, spec: DatasetSpec, m: ModelMapping, ev: model_types.EventType, places: dict, specs: dict, tz: str) -> str | None:
-    """The SELECT of one dataset's rows as one model type (None when the dataset has no data)."""
-    files = current_files(settings, "clean", spec.name)
-    if not files:
+def select(settings, spec: DatasetSpec, m: ModelMapping, ev: model_types.EventType, places: dict, specs: dict, tz: str,
+           rows: str | None = None) -> str | None:  # fmt: skip
+    """The SELECT of one dataset's rows as one model type (None when the dataset has no data);
+    ``rows``: a table expression of clean rows to map instead of the dataset's clean files (a
+    record on the stream, mapped before the lake has it)."""
+    files = [] if rows else current_files(settings, "clean", spec.name)
+    if not files and not rows:
         return None
     joined = set(m.join)
     joins = []
@@ -140,7 +143,7 @@ def select(settings, spec: DatasetSpec, m: ModelMapping, ev: model_types.EventTy
         cols.append(f"TRY_CAST({sql} AS DOUBLE)" if element in NUMERIC else f"CAST({sql} AS VARCHAR)")
     where = f"WHERE {_ref(m.where, joined)} IS NOT NULL" if m.where else ""
     body = ", ".join(f"{c} AS {q(n)}" for c, n in zip(cols, ev.columns(), strict=True))
-    return f"SELECT {body} FROM read_parquet({files!r}, union_by_name=true) r {' '.join(joins)} {where}"
+    return f"SELECT {body} FROM {rows or f'read_parquet({files!r}, union_by_name=true)'} r {' '.join(joins)} {where}"
 
 
 def select_entity(settings, spec: DatasetSpec, m: ModelMapping, ent: model_types.EntityType) -> str | None:
