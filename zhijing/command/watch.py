@@ -57,6 +57,7 @@ from zhijing.standards import phone as phones
 from zhijing.standards import plate as plates
 
 SUBJECT = "cad.reads"
+IDLE_S = 0.01  # the live consumer's pause when the stream is empty
 WATCHED_KINDS = {"person", "vehicle", "phone"}  # entity types of the model a role may hold that a watch names
 Emit = Callable[..., None]  # emit(conn, kind, incident=None, unit=None, station=None, body={})
 
@@ -273,13 +274,14 @@ class Matcher:
                 self.emit(conn, "watch.hit", station=h["station"], body=event_body(h, idx.watches[h["watch"]]))
 
         new = ws.add_hits(self.settings, found, on_new)
-        by_watch: dict[int, list[dict]] = defaultdict(list)
+        by_purpose: dict[tuple[str, str], list[dict]] = defaultdict(list)
         for h in new:
-            by_watch[h["watch"]].append(h)
-        for wid, hs in by_watch.items():  # the matching is processing under the watch's purpose: audited
-            w = idx.watches[wid]
-            append(AuditEvent(actor="system:watch", unit=w["unit"], operation="combine", outcome="allowed", purpose=w["purpose"],
-                              records=[f"{h['dataset']}|{h['record']}" for h in hs], query=f"watch {wid} hit ×{len(hs)}"), self.settings)  # fmt: skip
+            w = idx.watches[h["watch"]]
+            by_purpose[(w["purpose"], w["unit"])].append(h)
+        for (purpose, unit), hs in by_purpose.items():  # matching is processing under the watches' purpose: audited
+            records = [*dict.fromkeys(f"watch:{h['watch']}" for h in hs), *(f"{h['dataset']}|{h['record']}" for h in hs)]
+            append(AuditEvent(actor="system:watch", unit=unit, operation="combine", outcome="allowed", purpose=purpose,
+                              records=records, query=f"watch hits ×{len(hs)}"), self.settings)  # fmt: skip
         return new
 
     # -- after a model build ---------------------------------------------------------------
@@ -428,16 +430,18 @@ def after_build(settings, rebuilt: list[str] | None = None, emit: Emit | None = 
 
 
 async def consume(settings, broker, subject: str = SUBJECT, stop: threading.Event | None = None, emit: Emit | None = None,
-                  batch: int = 500, timeout: float = 0.2) -> int:  # fmt: skip
+                  batch: int = 500, timeout: float = 0.2, on_hits: Callable[[list[dict]], None] | None = None) -> int:  # fmt: skip
     """Match what arrives on ``subject`` until ``stop`` is set (or, without one, until the
-    subject is drained); returns the hits written. A message that is not JSON is acknowledged
-    and skipped (the lake's ingest keeps and flags bad input, not the watch)."""
+    subject is drained); returns the hits written (``on_hits`` gets each batch's, once they are
+    committed). A message that is not JSON is acknowledged and skipped (the lake's ingest keeps
+    and flags bad input, not the watch)."""
     matcher, total = Matcher(settings, emit), 0
     while stop is None or not stop.is_set():
         msgs = await broker.fetch(subject, "zhijing-watch", batch, timeout)
         if not msgs:
             if stop is None:
                 return total
+            await asyncio.sleep(IDLE_S)  # an in-process broker answers at once: yield to the publisher
             continue
         parsed = []
         for m in msgs:
@@ -447,7 +451,10 @@ async def consume(settings, broker, subject: str = SUBJECT, stop: threading.Even
                 continue
             if isinstance(obj, dict):
                 parsed.append(obj)
-        total += len(await asyncio.to_thread(matcher.match_messages, parsed))
+        found = await asyncio.to_thread(matcher.match_messages, parsed)
+        total += len(found)
+        if on_hits is not None and found:
+            on_hits(found)
         for m in msgs:
             if asyncio.iscoroutine(r := m.ack()):
                 await r

@@ -20,6 +20,7 @@ from zhijing.errors import AccessDenied, ZhijingError
 
 KINDS = ("person", "plate", "phone")
 PURPOSE_KINDS = ("case", "order", "emergency")
+CHUNK = 500  # values per IN (...) list
 STATE_ZH = {"pending": "待审批", "active": "布控中", "revoked": "已撤控", "expired": "已到期"}
 
 meta = sa.MetaData()
@@ -72,18 +73,24 @@ def aware(t: datetime | None) -> datetime | None:
 
 def state_of(row, at: datetime | None = None) -> str:
     """The watch's state at ``at`` (now): revoked and expired win over what the row says."""
-    if row.state == "revoked":
+    if row["state"] == "revoked":
         return "revoked"
-    if row.state == "expired" or aware(row.expires_at) <= (at or now()):
+    if row["state"] == "expired" or aware(row["expires_at"]) <= (at or now()):
         return "expired"
-    return "active" if row.approved_by else "pending"
+    return "active" if row["approved_by"] else "pending"
 
 
 def as_dict(row, at: datetime | None = None) -> dict:
-    d = dict(row._mapping)
+    """A watch row (a mapping) as a dict, its times aware and its state as of ``at``."""
+    d = {k: aware(v) if isinstance(v, datetime) else v for k, v in row.items()}
     d["state"] = state_of(row, at)
     d["state_zh"] = STATE_ZH[d["state"]]
     return d
+
+
+def _dicts(result, at: datetime) -> list[dict]:
+    names = list(result.keys())  # once: a Row's own mapping rebuilds its keys per row (10⁴ watches: seconds)
+    return [as_dict(dict(zip(names, r, strict=True)), at) for r in result]
 
 
 def place(settings: Settings, kind: str, value: str, key: str, label: str | None, purpose: str, reason: str,
@@ -113,7 +120,7 @@ def place(settings: Settings, kind: str, value: str, key: str, label: str | None
 
 def get(settings: Settings, watch_id: int) -> dict:
     with engine(settings).connect() as conn:
-        row = conn.execute(sa.select(watches).where(watches.c.id == watch_id)).first()
+        row = conn.execute(sa.select(watches).where(watches.c.id == watch_id)).mappings().first()
     if row is None:
         raise ZhijingError(f"no watch {watch_id}")
     return as_dict(row)
@@ -159,7 +166,7 @@ def listed(settings: Settings, where=None) -> list[dict]:
         q = q.where(where)
     at = now()
     with engine(settings).connect() as conn:
-        return [as_dict(r, at) for r in conn.execute(q)]
+        return _dicts(conn.execute(q), at)
 
 
 def active(settings: Settings, at: datetime | None = None) -> list[dict]:
@@ -167,7 +174,7 @@ def active(settings: Settings, at: datetime | None = None) -> list[dict]:
     at = at or now()
     cond = sa.and_(watches.c.state == "active", watches.c.approved_by.is_not(None), watches.c.expires_at > at)
     with engine(settings).connect() as conn:
-        return [as_dict(r, at) for r in conn.execute(sa.select(watches).where(cond))]
+        return _dicts(conn.execute(sa.select(watches).where(cond)), at)
 
 
 def generation(settings: Settings) -> tuple:
@@ -180,20 +187,35 @@ def generation(settings: Settings) -> tuple:
 def add_hits(settings: Settings, rows: list[dict], emit=None) -> list[dict]:
     """Insert the hits not yet recorded (one transaction); ``emit(conn, hit)`` runs in it for
     each new one (the ``watch.hit`` event on the live bus). Returns the new hits, with ids."""
-    new = []
+    def key(h) -> tuple:
+        return h["watch"], h["type"], h["dataset"], h["record"]
+
+    cols = (hits.c.watch, hits.c.type, hits.c.dataset, hits.c.record)
+    records = sorted({h["record"] for h in rows})
     with engine(settings).begin() as conn:
-        for h in rows:
-            key = (hits.c.watch == h["watch"], hits.c.type == h["type"], hits.c.dataset == h["dataset"], hits.c.record == h["record"])
-            if conn.execute(sa.select(hits.c.id).where(*key)).first() is not None:
-                continue
-            try:
-                with conn.begin_nested():
-                    h = {**h, "id": conn.execute(sa.insert(hits).values(**h)).inserted_primary_key[0]}
-            except sa.exc.IntegrityError:  # another matcher wrote it meanwhile
-                continue
-            if emit is not None:
-                emit(conn, h)
-            new.append(h)
+        have = {tuple(r) for i in range(0, len(records), CHUNK)
+                for r in conn.execute(sa.select(*cols).where(hits.c.record.in_(records[i : i + CHUNK])))}  # fmt: skip
+        fresh = list({key(h): h for h in rows if key(h) not in have}.values())
+        if not fresh:
+            return []
+        try:
+            with conn.begin_nested():
+                conn.execute(sa.insert(hits), fresh)
+        except sa.exc.IntegrityError:  # another matcher wrote some of them meanwhile: one by one
+            kept = []
+            for h in fresh:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(sa.insert(hits).values(**h))
+                    kept.append(h)
+                except sa.exc.IntegrityError:
+                    continue
+            fresh = kept
+        ids = {tuple(r[1:]): r[0] for i in range(0, len(records), CHUNK)
+               for r in conn.execute(sa.select(hits.c.id, *cols).where(hits.c.record.in_(records[i : i + CHUNK])))}  # fmt: skip
+        new = [{**h, "id": ids[key(h)]} for h in fresh]
+        for h in new if emit is not None else ():
+            emit(conn, h)
     return new
 
 
