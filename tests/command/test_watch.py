@@ -115,16 +115,17 @@ def _masters(settings, crew: dict) -> list[str]:
     return [found[c] for c in crew["citizen_ids"]]
 
 
-def _place(api: Api, kind: str, value: str, user: str = "xingzhen01", approver: str = "kezhang01", days: int = 7, reason: str = "入室盗窃系列案嫌疑车辆"):
+def _place(api: Api, kind: str, value: str, user: str = "xingzhen01", approver: str = "kezhang01", days: int = 7,
+           reason: str = "入室盗窃系列案嫌疑车辆", purpose: str = DEMO_CASE):  # fmt: skip
     expires = (pd.Timestamp.now(tz="Asia/Shanghai") + timedelta(days=days)).isoformat()
     return api.post("/api/watch", json={"kind": kind, "value": value, "reason": reason, "expires_at": expires, "approver": approver},
-                    headers=api.headers(user))  # fmt: skip
+                    headers=api.headers(user, purpose))  # fmt: skip
 
 
-def _approved(api: Api, kind: str, value: str) -> dict:
-    r = _place(api, kind, value)
+def _approved(api: Api, kind: str, value: str, user: str = "xingzhen01", approver: str = "kezhang01", purpose: str = DEMO_CASE) -> dict:
+    r = _place(api, kind, value, user=user, approver=approver, purpose=purpose)
     assert r.status_code == 200, r.text
-    a = api.post(f"/api/watch/{r.json()['id']}/approve", headers=api.headers("kezhang01"))
+    a = api.post(f"/api/watch/{r.json()['id']}/approve", headers=api.headers(approver, purpose))
     assert a.status_code == 200 and a.json()["state"] == "active", a.text
     return a.json()
 
@@ -267,18 +268,58 @@ def test_a_deployments_own_dataset_of_a_type_of_its_own_hits_too(city):
     assert all(h["type"] == "parking" and h["dataset"] == "parking_entry" and h["lon"] for h in hits)
 
 
+def test_a_replayed_read_reaches_the_command_screen_and_one_click_sends_the_nearest_unit(city):
+    """The command centre's own watch (placed by its dispatcher, approved by its 指挥长 under
+    their duty purpose): a read in intake's replay format on ``cad.reads`` hits, the hit is a
+    ``watch.hit`` event on the live bus, and one click makes an urgent incident at the hit's
+    place with the recommended units; a second click answers the same incident."""
+    import asyncio
+
+    from zhijing.access.guard import load_user
+    from zhijing.access.seed import duty_purpose
+    from zhijing.command import replay, store
+    from zhijing.sources.connectors.stream import MemoryBroker
+
+    settings, api, crew, removed, _ = city
+    duty = duty_purpose(load_user(settings, "zhihui01").unit)
+    w = _approved(api, "plate", crew["plate"], user="zhihui01", approver="zhihuizhang01", purpose=duty)
+    store.seed_units(settings)
+    row = json.loads(next(iter(removed.values())))
+    seq = store.last_seq(settings)
+    read = {"id": "checkpoint_read:KKREPLAY0001", "type": "pass", "dataset": "checkpoint_read", "record": "KKREPLAY0001",
+            "time": "2026-01-05T08:00:00+08:00", "vehicle": crew["plate"], "place_id": row["checkpoint_id"], "place_name": "卡口",
+            "lon": 121.55, "lat": 29.87}  # fmt: skip
+    broker = MemoryBroker()
+    asyncio.run(broker.publish(replay.READS, json.dumps(read, ensure_ascii=False).encode()))
+    assert asyncio.run(watch.consume(settings, broker, replay.READS)) >= 1
+    event = next(e for e in store.events_since(settings, seq, limit=100_000) if e["kind"] == "watch.hit" and e["body"]["watch"] == w["id"])
+    body = event["body"]
+    assert body["record"] == "KKREPLAY0001" and body["label"] == crew["plate"] and body["time"].endswith("+08:00")
+    h = api.headers("zhihui01", duty)
+    sent = api.post(f"/api/watch/hits/{body['hit']}/dispatch", headers=h)
+    assert sent.status_code == 200, sent.text
+    inc = sent.json()["incident"]
+    assert inc["source"] == "watch" and inc["priority"] == 1 and (inc["lon"], inc["lat"]) == (121.55, 29.87)
+    assert sent.json()["recommendations"] and ws.hit(settings, body["hit"])["incident"] == inc["id"]
+    assert api.post(f"/api/watch/hits/{body['hit']}/dispatch", headers=h).json()["incident"]["id"] == inc["id"]
+    assert api.post(f"/api/watch/hits/{body['hit']}/dispatch", headers=api.headers("xingzhen01")).status_code == 403  # a case is no order
+
+
 def test_the_auditor_sees_every_watch_and_who_placed_and_approved_it(city):
-    settings, api, _, _, _ = city
+    settings, api, crew, _, _ = city
+    hit = _approved(api, "plate", crew["plate"])
+    watch.Matcher(settings).match_messages([{"type": "pass", "dataset": "checkpoint_read", "record": "KKAUDIT0001", "vehicle": crew["plate"]}])
     seen = api.get("/api/watch/oversight", headers=api.headers("ducha01", None))
     assert seen.status_code == 200, seen.text
     all_ids = {w["id"] for w in ws.listed(settings)}
     rows = seen.json()["watches"]
     assert {w["id"] for w in rows} == all_ids and all(w["placed_by"] and w["approver"] for w in rows)
-    assert any(w["approved_by"] == "kezhang01" and w["hits"] for w in rows)
+    assert any(w["id"] == hit["id"] and w["approved_by"] == "kezhang01" and w["hits"] == 1 for w in rows)
     assert api.get("/api/watch/oversight", headers=api.headers("xingzhen01", None)).status_code == 403
-    # a station's officer does not see the branch's watches; the officer who placed them does
+    # the branch officer sees the branch's watches, not the command centre's; a station's officer neither
     mine = api.get("/api/watch", headers=api.headers("xingzhen01")).json()["watches"]
-    assert {w["id"] for w in mine} == all_ids
+    branch = {w["id"] for w in ws.listed(settings) if w["placed_by"] == "xingzhen01"}
+    assert {w["id"] for w in mine} == branch and branch < all_ids
     from zhijing.access.seed import STATION_CASE
 
     station = api.get("/api/watch", headers=api.headers("paichusuo01", STATION_CASE))
@@ -290,4 +331,6 @@ def test_hits_are_audited_under_the_watchs_purpose(city):
 
     settings, _, _, _, _ = city
     events = log_for(settings).events(1000, actor="system:watch")
-    assert events and all(e["purpose"] == DEMO_CASE for e in events)
+    purpose = {f"watch:{w['id']}": w["purpose"] for w in ws.listed(settings)}
+    assert events and all(purpose[r] == e["purpose"] for e in events for r in e["records"] if r.startswith("watch:"))
+    assert {e["purpose"] for e in events} >= {DEMO_CASE} and all(len(e["records"]) >= 2 for e in events)

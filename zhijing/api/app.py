@@ -24,11 +24,11 @@ ROUTER_MODULES = (
     "zhijing.entities.export_routes",  # exports of person files and case reports, 双人审批
     "zhijing.derived.routes",  # aggregate GIS views
     "zhijing.cases.routes",  # case workspace (专案) and its report
-    "zhijing.command.watch_routes",  # watchlists (智能布控): place, approve, revoke, hits
     "zhijing.derived.workbench.routes",  # search, trajectory, companions, collision, comparison
     "zhijing.derived.graph.routes",  # relationship graph (关系研判)
     "zhijing.derived.risk.routes",  # risk platform: warnings, models, hot cells, contact tracing
     "zhijing.command.routes",  # command and dispatch (一体化指挥): incidents, units, assignments, the live stream
+    "zhijing.command.watch_routes",  # watchlists (智能布控): place, approve, revoke, hits, one-click intercept
     "zhijing.access.routes",  # login, tokens, audit, oversight
     "zhijing.console.routes",  # server-rendered console pages
     "zhijing.api.docs",  # API documentation, offline and behind login

@@ -38,6 +38,7 @@ import sqlalchemy as sa
 
 from zhijing.access.audit import AuditEvent, append
 from zhijing.access.masking import mask_value
+from zhijing.command import store
 from zhijing.command import watch_store as ws
 from zhijing.derived.workbench.keys import plate_key, plate_key_sql
 from zhijing.errors import ZhijingError
@@ -232,12 +233,15 @@ class Matcher:
         return self._places
 
     def station(self, kind: str | None, code: str | None) -> str | None:
-        """The station (8 digits) of a place of the declared place sources, when it has one."""
-        if not kind or not code or kind not in self.places():
-            return None
-        if kind not in self._stations:
-            self._stations[kind] = {c: s for c, s in self.con.execute(f"SELECT code, station FROM {q('place_' + kind)}").fetchall() if s}
-        return self._stations[kind].get(str(code))
+        """The station (8 digits) of a place of the declared place sources, when it has one (a
+        row from the stream that does not say its place's kind: the first kind that knows the code)."""
+        kinds = [kind] if kind else list(self.places())
+        for k in (k for k in kinds if code and k in self.places()):
+            if k not in self._stations:
+                self._stations[k] = {c: s for c, s in self.con.execute(f"SELECT code, station FROM {q('place_' + k)}").fetchall() if s}
+            if found := self._stations[k].get(str(code)):
+                return found
+        return None
 
     # -- matching ------------------------------------------------------------------------------
     def match_rows(self, type_name: str, rows: Iterable[dict], via: str) -> list[dict]:
@@ -329,7 +333,7 @@ class Matcher:
             if isinstance(m.get("row"), dict) and m.get("dataset") in self.specs:
                 raw[m["dataset"]].append(m["row"])
             elif m.get("type") in self.types:
-                by_type[m["type"]].append(m)
+                by_type[m["type"]].append(_model_row(m))
         for ds, rows in raw.items():
             for type_name, mapped in self.mapped(ds, rows).items():
                 by_type[type_name] += mapped
@@ -367,6 +371,12 @@ class Matcher:
                 fields = person_fields(spec, m.type, ev, cols)
                 out[m.type] += _records(self.con, candidates_sql(ev, sql, "clean_out", fields, keyed=False))
         return out
+
+
+def _model_row(m: dict) -> dict:
+    """A model row from the stream, in the lake's column names (intake's replay says ``record``
+    and ``time`` for ``record_id`` and ``ts``)."""
+    return {**m, "record_id": m.get("record_id") or m.get("record"), "ts": m.get("ts") or m.get("time")}
 
 
 class _Engine(DuckDBEngine):
@@ -417,16 +427,17 @@ def _previous_file(settings, type_name: str, ds: str, current: str) -> str | Non
     return None
 
 
-def bus(settings) -> Emit | None:
-    """The live bus's writer of ``watch.hit`` events (the command store's ``cad_events``); None
-    while the deployment has no command store."""
-    return None
+def bus(settings) -> Emit:
+    """The live bus's writer of ``watch.hit`` events (``cad_events`` of the command store): its
+    tables made first, since the event is written in the hit's own transaction."""
+    store.engine(settings)
+    return store.emit
 
 
 def after_build(settings, rebuilt: list[str] | None = None, emit: Emit | None = None) -> list[dict]:
     """The build path's hook (``zhijing ingest``, ``zhijing stream consume``): match what the
     model build just added."""
-    return Matcher(settings, emit).match_built(rebuilt)
+    return Matcher(settings, emit or bus(settings)).match_built(rebuilt)
 
 
 async def consume(settings, broker, subject: str = SUBJECT, stop: threading.Event | None = None, emit: Emit | None = None,
@@ -435,7 +446,7 @@ async def consume(settings, broker, subject: str = SUBJECT, stop: threading.Even
     subject is drained); returns the hits written (``on_hits`` gets each batch's, once they are
     committed). A message that is not JSON is acknowledged and skipped (the lake's ingest keeps
     and flags bad input, not the watch)."""
-    matcher, total = Matcher(settings, emit), 0
+    matcher, total = Matcher(settings, emit or bus(settings)), 0
     while stop is None or not stop.is_set():
         msgs = await broker.fetch(subject, "zhijing-watch", batch, timeout)
         if not msgs:

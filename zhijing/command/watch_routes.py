@@ -1,4 +1,5 @@
-"""The watchlist API (智能布控), ``/api/watch``: place, approve, revoke, list, hits.
+"""The watchlist API (智能布控), ``/api/watch``: place, approve, revoke, list, hits, and the
+one-click intercept of a hit (an incident at the hit's place, with the nearest units).
 
 Every route runs under a purpose (case, order or emergency) and is audited by the guard;
 placing and approving are two officers (双人审批: the approver the placer names, holding the
@@ -12,17 +13,18 @@ from __future__ import annotations
 from collections import Counter
 from typing import Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from zhijing.access import scope
 from zhijing.access.guard import AccessContext, require
 from zhijing.access.masking import mask_identifiers
-from zhijing.command import watch
+from zhijing.command import adapters, store, watch
 from zhijing.command import watch_store as ws
+from zhijing.command.routes import reach
 from zhijing.config import get_settings
 from zhijing.errors import AccessDenied, ZhijingError
-from zhijing.localtime import in_zone, shown, shown_fields
+from zhijing.localtime import in_zone, shown, shown_all, shown_fields
 from zhijing.serving.person_file import places_of
 
 router = APIRouter(prefix="/api/watch", tags=["watch"])
@@ -139,6 +141,39 @@ def oversight(ctx: AccessContext = Depends(require("watch:read", person_data=Fal
     found = ws.listed(settings)
     ctx.audit("consult", [f"watch:{w['id']}" for w in found], query="watch oversight")
     return {"watches": [_shown(ctx, w) | {"hits": counts.get(w["id"], 0)} for w in found], "as_of": shown(ws.now())}
+
+
+MATCH_ZH = {"exact": "号牌", "ocr": "号牌(识别近似)", "citizen_id": "身份证号", "phone": "手机号"}
+
+
+@router.post("/hits/{hit_id}/dispatch")
+def dispatch(hit_id: int, request: Request, ctx: AccessContext = Depends(require("dispatch:write"))) -> dict:
+    """One-click intercept (一键布控拦截): an incident (source ``watch``, urgent) at the hit's
+    place, and the nearest available units by travel time. A hit dispatched already answers
+    its incident again (no second one)."""
+    settings = get_settings()
+    try:
+        h = ws.hit(settings, hit_id)
+        w = ws.get(settings, h["watch"])
+    except ZhijingError:
+        raise HTTPException(404, "no such hit") from None
+    where = reach(ctx)
+    ctx.audit("collect", [f"watch:{w['id']}", f"{h['dataset']}|{h['record']}"], query="watch dispatch")
+    if not (where.sees(h["station"]) or _visible(ctx, w)):
+        raise ctx.refuse([f"watch:{w['id']}"], "this hit lies outside your jurisdiction")
+    if h["lon"] is None or h["lat"] is None:
+        raise HTTPException(422, "this hit has no place to send a unit to")
+    if h["incident"]:
+        inc = store.incident(settings, h["incident"])
+    else:
+        narrative = f"布控预警：{w['label']}（{MATCH_ZH.get(h['match'], h['match'])}比中）出现于{h['place'] or '比中地点'}，请就近拦截"
+        triaged = adapters.triage(settings, {"narrative": narrative, "lon": h["lon"], "lat": h["lat"]})
+        triaged["priority"] = 1  # an intercept does not wait
+        inc = store.create_incident(settings, triaged, "watch", ctx.user.username)
+        ws.link_incident(settings, hit_id, inc["id"])
+    ctx.audit("collect", [inc["id"]])
+    recs = adapters.recommendations(settings, inc, store.units(settings, where.prefix), 3, holder=request.app.state)
+    return shown_all({"incident": inc, "recommendations": recs, "hit": _hit_shown(ctx, h, w)})
 
 
 def register(app: FastAPI) -> None:
