@@ -44,9 +44,6 @@ from zhijing.model import read
 from zhijing.sources.connectors.stream import MemoryBroker
 from zhijing.sources.spec import load_spec
 
-EVENTS = sa.Table("bench_watch_events", sa.MetaData(), sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-                  sa.Column("kind", sa.String(16)), sa.Column("station", sa.String(8)), sa.Column("body", sa.Text))  # fmt: skip
-
 
 def city_home(root: Path) -> Path:
     from zhijing.governance.ingest import ingest_city
@@ -125,19 +122,6 @@ def watchlist(s: Settings, reads: list[dict], watched: int, hitting: int, seed: 
     return rows
 
 
-def emitter(s: Settings):
-    """core's bus when the deployment has it, else a table of the same shape in the same database."""
-    bus = watch.bus(s)
-    if bus is not None:
-        return bus
-    EVENTS.create(ws.engine(s), checkfirst=True)
-
-    def emit(conn, kind, incident=None, unit=None, station=None, body=None):
-        conn.execute(sa.insert(EVENTS).values(kind=kind, station=station, body=json.dumps(body or {}, ensure_ascii=False, default=str)))
-
-    return emit
-
-
 async def publish(broker, msgs: list[dict], rate: int, sent: dict[str, float], key) -> None:
     """``rate`` messages a second, in ticks of 10 ms; ``sent[record] = publication time``."""
     per_tick, t0 = max(1, rate // 100), time.perf_counter()
@@ -152,7 +136,7 @@ async def publish(broker, msgs: list[dict], rate: int, sent: dict[str, float], k
 
 def run_ours(s: Settings, msgs: list[dict], rate: int, key) -> dict:
     broker, sent, lat, stop = MemoryBroker(), {}, [], threading.Event()
-    emit = emitter(s)
+    emit = watch.bus(s)
 
     def on_hits(found: list[dict]) -> None:
         t = time.perf_counter()
@@ -178,7 +162,7 @@ def run_peer(s: Settings, msgs: list[dict], rate: int, window: float, rows: list
     """Reads gathered for ``window`` seconds, joined against the watchlist in DuckDB (exact or
     OCR key), the hits and events written in one transaction per batch."""
     broker, sent, lat = MemoryBroker(), {}, []
-    emit = emitter(s)
+    emit = watch.bus(s)
     wl = pa.table({"id": [i for i in range(len(rows))], "value": [r["value"] for r in rows], "key": [r["key"] for r in rows]})
     con = duckdb.connect()
     con.register("wl", wl)
