@@ -7,6 +7,10 @@ the step's own command runs.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import threading
+
 import typer
 from rich.console import Console
 from rich.panel import Panel
@@ -23,6 +27,8 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(7, help="random seed of the city"),
         serve: bool = typer.Option(True, help="start the console when done"),
         port: int = 8000,
+        live: bool = typer.Option(True, help="replay the city's 110 calls and plate reads and drive its units (一体化指挥)"),
+        speed: float = typer.Option(60.0, help="replay this many times faster than the calls came (60: an hour a minute)"),
     ) -> None:
         """Generate a city, ingest it, resolve persons, seed logins and start the console."""
         settings = get_settings()
@@ -67,13 +73,33 @@ def register(app: typer.Typer) -> None:
         demo_models(settings, settings.city_dir, console)  # scored model cards; today's warnings in the inboxes
         lines = [f"http://127.0.0.1:{port}/", ""]
         lines += [f"{user:<14} {password:<18} {what}" for user, password, what in logins]
+        if live:
+            lines += ["", f"指挥调度 city command   http://127.0.0.1:{port}/login?next=/console/command   (zhihui01)",
+                      f"勤务指挥 station duty   http://127.0.0.1:{port}/login?next=/console/duty      (paichusuo01)",
+                      f"移动警务 patrol phone   http://127.0.0.1:{port}/login?next=/m                 (xunluo01; a 390 px window)"]
         lines += ["", "密码仅显示这一次，不以明文保存 · shown once, stored nowhere in clear",
                   "(`zhijing access seed-demo` sets new ones)"]  # fmt: skip
         console.print(Panel("\n".join(lines), title="智警 zhijing — log in", expand=False))
         if serve:
             from zhijing.api.cli import run
 
-            run("127.0.0.1", port)
+            city = None
+            if live:  # units driven by the simulator (started with the app), calls replayed into the store
+                os.environ["ZHIJING_DISPATCH__SIMULATE"] = "true"
+                from zhijing.config import reset_settings
+
+                reset_settings()
+                try:
+                    city = LiveCity(get_settings(), speed=speed).start()
+                    console.print(f"[dim]一体化指挥: replaying the city's 110 calls and plate reads at {speed:g}× "
+                                  "(units driven on the streets)[/dim]")  # fmt: skip
+                except Exception as exc:  # noqa: BLE001 — the console still serves; the reason in one line
+                    console.print(f"[yellow]一体化指挥 not started: {type(exc).__name__}: {exc}[/yellow]")
+            try:
+                run("127.0.0.1", port)
+            finally:
+                if city:
+                    city.stop()
 
 
 def name_applicant(settings, candidates: int = 2000) -> str | None:
@@ -117,3 +143,96 @@ def score_against_truth(settings, city_dir, console) -> None:
     console.print(f"对照植入真值 against the planted truth: precision {every.precision:.4f}, recall {every.recall:.4f}, "
                   f"F1 {every.f1:.4f}; records with an ID or a phone F1 {ided.f1:.4f} (a name alone is kept apart by design)",
                   highlight=False)  # fmt: skip
+
+
+class LiveCity:
+    """The demo's living city (一体化指挥): the lake's 110 calls replayed as if ringing now —
+    published on ``cad.calls``, triaged by intake and recorded as incidents of the command store
+    — and its checkpoint reads on ``cad.reads``, matched against the watchlists as they arrive;
+    the units are seeded at their stations first (the simulator in the app drives them).
+    One broker (the in-process queue, NATS JetStream when configured) and an event loop of its
+    own in a daemon thread beside the web app. ``send_calls`` / ``send_reads`` put chosen events
+    on the same path (the browser test replays the call and the read it follows)."""
+
+    def __init__(self, settings, speed: float = 60.0, lake: bool = True, limit: int | None = None, max_gap_s: float = 5.0):
+        self.settings, self.speed, self.lake, self.limit, self.max_gap_s = settings, speed, lake, limit, max_gap_s
+        self.loop = asyncio.new_event_loop()
+        self.stopped, self.ready = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._run, name="zhijing-live-city", daemon=True)
+        self.broker = self.tally = self.error = None
+
+    def start(self, timeout: float = 120) -> LiveCity:
+        """Start, and return once calls can be sent (the call classifier and gazetteer loaded)."""
+        self.thread.start()
+        self.ready.wait(timeout)
+        if self.error is not None:
+            raise self.error
+        return self
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=10)
+
+    def send_calls(self, calls: list[dict], timeout: float = 60) -> int:
+        """Publish ``calls`` on ``cad.calls`` now (each as the replay sends one)."""
+        return self._send("calls", calls, timeout)
+
+    def send_reads(self, reads: list[dict], timeout: float = 60) -> int:
+        """Publish checkpoint reads on ``cad.reads`` now."""
+        return self._send("reads", reads, timeout)
+
+    def _send(self, what: str, events: list[dict], timeout: float) -> int:
+        from zhijing.command import replay
+
+        subject = replay.CALLS if what == "calls" else replay.READS
+        job = replay.publish(self.broker, subject, events, speed=1e9, max_gap_s=0)
+        return asyncio.run_coroutine_threadsafe(job, self.loop).result(timeout)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self._main())
+        except Exception as exc:  # noqa: BLE001 — said once on the console; the web app keeps serving
+            self.error = exc
+            if self.ready.is_set():
+                console.print(f"[red]一体化指挥 replay stopped: {type(exc).__name__}: {exc}[/red]")
+            self.ready.set()
+        finally:
+            self.loop.close()
+
+    async def _main(self) -> None:
+        from zhijing.command import replay, store
+        from zhijing.command.intake import Intake
+
+        try:
+            from zhijing.command import watch
+        except ImportError:  # the watchlists are not installed here: reads go unmatched
+            watch = None
+
+        settings = self.settings
+        await asyncio.to_thread(store.seed_units, settings)  # the city's units at their stations (kept if there)
+        intake = Intake(settings)
+        await asyncio.to_thread(intake.triage, {"narrative": ""})  # the classifier and gazetteer, before the clock starts
+        self.broker, owned = await replay.open_broker(settings)
+        self.tally, done = replay.Tally(), asyncio.Event()
+        tasks = [asyncio.create_task(replay.consume(self.broker, intake, lambda t: store.create_incident(settings, t, "replay", "replay"),
+                                                    self.tally, done))]  # fmt: skip
+        if watch is not None:
+            tasks.append(asyncio.create_task(watch.consume(settings, self.broker, replay.READS, stop=self.stopped)))
+        lake = len(tasks)
+        if self.lake:
+            calls = await asyncio.to_thread(replay.calls_from_model, settings, self.limit)
+            reads = await asyncio.to_thread(replay.reads_from_model, settings, self.limit)
+            tasks += [asyncio.create_task(replay.publish(self.broker, replay.CALLS, calls, self.speed, self.max_gap_s)),
+                      asyncio.create_task(replay.publish(self.broker, replay.READS, reads, self.speed, self.max_gap_s))]  # fmt: skip
+        self.ready.set()
+        try:
+            while not self.stopped.is_set():
+                await asyncio.sleep(0.2)
+        finally:
+            done.set()
+            for t in tasks[lake:]:  # the lake's publishers; the consumers drain and end
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if owned:
+                await self.broker.close()

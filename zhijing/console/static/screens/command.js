@@ -44,17 +44,24 @@ zj.pages.command = async () => {
   const S = { incidents: new Map(), units: new Map(), incMarks: new Map(), unitMarks: new Map(), hitMarks: [], selected: null, detail: null };
   zj.command = S;  // for the browser tests
 
-  const map = await zj.map.create("map");
-  const layers = map ? { heat: L.layerGroup().addTo(map), inc: L.layerGroup().addTo(map), units: L.layerGroup().addTo(map),
-    hits: L.layerGroup().addTo(map), focus: L.layerGroup().addTo(map) } : null;
+  let map = null, layers = null;  // the map draws when its reference layers arrive; the lists and the stream do not wait
+  const mapped = zj.map.create("map").then((m) => {
+    if (!m) return;
+    map = m;
+    layers = { heat: L.layerGroup().addTo(map), inc: L.layerGroup().addTo(map), units: L.layerGroup().addTo(map),
+      hits: L.layerGroup().addTo(map), focus: L.layerGroup().addTo(map) };
+    drawIncidents(); S.units.forEach(placeUnit); fit(); hits.forEach(hitMark);
+    if (S.detail) focus(S.detail);
+    return heat();
+  });
 
   async function heat() {  // the city's past calls by cell: where trouble usually is
     if (!layers) return;
     const inc = await api("/api/geo/incidents", { quiet: true }).catch(() => null);
     if (!inc?.cells?.length) return;
     const peak = Math.max(1, ...inc.cells.map((c) => c[2]));
-    inc.cells.forEach(([lon, lat, n]) => L.circle([lat, lon], { radius: 350, stroke: false, fillColor: "#f03b20",
-      fillOpacity: 0.08 + 0.45 * (n / peak), interactive: false }).addTo(layers.heat));
+    inc.cells.forEach(([lon, lat, n]) => L.circleMarker([lat, lon], { radius: 5 + 12 * Math.sqrt(n / peak), stroke: false,
+      fillColor: "#f03b20", fillOpacity: 0.12 + 0.4 * (n / peak), interactive: false }).addTo(layers.heat));
   }
   document.getElementById("heat-on").addEventListener("change", (ev) => {
     if (!map) return;
@@ -113,7 +120,13 @@ zj.pages.command = async () => {
     if (!r) return;
     S.units = new Map(list(r, "items", "units").map((u) => [u.id, u]));
     for (const [id, mk] of S.unitMarks) if (!S.units.has(id)) { mk.remove(); S.unitMarks.delete(id); }
-    S.units.forEach(placeUnit); counts();
+    S.units.forEach(placeUnit); counts(); fit();
+  }
+  function fit() {  // the duty room looks at its own jurisdiction
+    if (tier !== "station" || S.fitted || !map || !S.unitMarks.size) return;
+    S.fitted = true;
+    const pts = [...S.unitMarks.values(), ...S.incMarks.values()].map((m) => m.getLatLng());
+    map.fitBounds(L.latLngBounds(pts).pad(0.6), { maxZoom: 14, animate: false });
   }
 
   /* the KPI strip: live counts, then the response-time 90th percentiles against their targets */
@@ -226,12 +239,21 @@ zj.pages.command = async () => {
       ["cmd.a.state", "状态", (a) => esc(cad.state(a.state))], ["cmd.a.dispatched", "派警", at("dispatched_at"), "time"],
       ["cmd.a.en_route", "出警", at("en_route_at"), "time"], ["cmd.a.on_scene", "到场", at("on_scene_at"), "time"],
       ["cmd.a.cleared", "处置完毕", at("cleared_at"), "time"],
-      ["cmd.a.feedback", "反馈", (a) => esc(a.feedback || "") + (a.photo ? ` <span class="badge">${esc(t("cmd.photo", "照片"))}</span>` : "")]],
+      ["cmd.a.feedback", "反馈", (a) => esc(a.feedback || "") + (a.photo ? ` <button type="button" class="secondary" data-photo="${esc(a.id)}">${esc(t("cmd.photo", "照片"))}</button>` : "")]],
     asg, { empty: t("cmd.none.asg", "尚未派警") });
     el.querySelectorAll("[data-assign]").forEach((b) => b.addEventListener("click", () => assign(d.id, b.dataset.assign, b)));
     el.querySelectorAll("[data-open]").forEach((a) => a.addEventListener("click", (ev) => { ev.preventDefault(); open(a.dataset.open); }));
+    el.querySelectorAll("[data-photo]").forEach((b) => b.addEventListener("click", () => photo(b)));
     el.querySelector("#escalate")?.addEventListener("click", () => act(d.id, "escalate", t("cmd.escalated", "已上报")));
     el.querySelector("#close")?.addEventListener("click", () => act(d.id, "close", t("cmd.closed", "已结案")));
+  }
+  /** The unit's feedback photo, fetched with the token (an <img src> cannot send it). */
+  async function photo(button) {
+    const res = await zj.request(`/api/command/assignments/${encodeURIComponent(button.dataset.photo)}/photo`).catch(() => null);
+    if (!res) return;
+    const img = Object.assign(document.createElement("img"), { className: "fb-photo", alt: t("cmd.photo", "照片") });
+    img.src = URL.createObjectURL(await res.blob());
+    button.replaceWith(img);
   }
   async function assign(id, unit, button) {
     button.disabled = true;
@@ -257,11 +279,13 @@ zj.pages.command = async () => {
     if (!h) return;
     hits.unshift(h); hits.splice(30);
     drawHits();
-    if (layers && h.lat != null && h.lon != null) {
-      const mk = L.circleMarker([h.lat, h.lon], { radius: 10, color: "#7a3db8", weight: 3, dashArray: "3 3", fillOpacity: 0.15 })
-        .bindTooltip(`${esc(h.watch_label || h.label || h.value || "")} · ${esc(h.place || "")}`).addTo(layers.hits);
-      S.hitMarks.push(mk);
-    }
+    hitMark(h);
+  }
+  function hitMark(h) {
+    if (!layers || h.lat == null || h.lon == null) return;
+    const mk = L.circleMarker([h.lat, h.lon], { radius: 10, color: "#7a3db8", weight: 3, dashArray: "3 3", fillOpacity: 0.15 })
+      .bindTooltip(`${esc(h.watch_label || h.label || h.value || "")} · ${esc(h.place || "")}`).addTo(layers.hits);
+    S.hitMarks.push(mk);
   }
   function drawHits() {
     const box = document.getElementById("hits");
@@ -365,7 +389,7 @@ zj.pages.command = async () => {
     else if (err && !poller) poller = setInterval(() => { loadIncidents(); loadUnits(); }, 5000);  // no stream here: poll
   });
   await Promise.all([loadUnits(), loadIncidents()]);
-  await Promise.all([loadKpi(), loadHits(), loadWatches(), heat()]);
+  await Promise.all([loadKpi(), loadHits(), loadWatches(), mapped]);
   const want = zj.qs("incident");
   if (want) open(want);
 };

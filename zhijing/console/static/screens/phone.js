@@ -123,9 +123,13 @@ zj.pages.phone = async () => {
   async function refreshQueue() { queued = await queue.all(); }
 
   /* what the phone shows: the server's state moved on by what is still queued here */
+  const reached = {};  // assignment -> the furthest step seen: an answer that left before a step was sent never moves the screen back
   function local(a) {
     let state = a.state;
-    for (const q of queued) if (q.assignment === a.id && AFTER[q.step] && (RANK[AFTER[q.step]] ?? -1) > (RANK[state] ?? -1)) state = AFTER[q.step];
+    const further = (s) => s && (RANK[s] ?? -1) > (RANK[state] ?? -1);
+    for (const q of queued) if (q.assignment === a.id && further(AFTER[q.step])) state = AFTER[q.step];
+    if (RANK[a.state] !== undefined && further(reached[a.id])) state = reached[a.id];
+    if (RANK[state] !== undefined) reached[a.id] = state;
     return { ...a, state, feedback: a.feedback || queued.filter((q) => q.assignment === a.id && q.note).map((q) => q.note).pop() };
   }
   const incidentOf = (a) => (a.incident && typeof a.incident === "object" ? a.incident : a.detail || { id: a.incident });
