@@ -59,7 +59,7 @@ def main() -> None:
     from zhijing.command import pgrouting
     from zhijing.command.recommend import recommend
     from zhijing.command.roads import StreetCache
-    from zhijing.command.simulator import drive
+    from zhijing.command.simulator import RUSH_HOURS, drive
     from zhijing.config import Settings
 
     load = os.getloadavg()
@@ -99,7 +99,8 @@ def main() -> None:
         peer.append(time.perf_counter() - t)
     pg_row = _pgrouting(settings, args.pg, pgrouting, recommend, units, calls[:100], now)
 
-    share, share_straight, agree = 0, 0, 0
+    hits: dict[str, list[tuple[bool, bool]]] = {"rush": [], "other": []}  # (recommended right, straight-line right)
+    agree = 0
     eligible = [u for u in units if u["status"] == "available" and u["last_seen"] >= since]
     nodes = [g.node(u["node"]) for u in eligible]
     t = time.perf_counter()
@@ -112,8 +113,7 @@ def main() -> None:
         true = {u["id"]: drive(g, routes[v], hour, rng)[-1] for u, v in zip(eligible, nodes, strict=True) if v in routes}
         fastest = min(true, key=true.get)
         nearest = next(r["unit"] for r in rec if r["straight_rank"] == 1)
-        share += rec[0]["unit"] == fastest
-        share_straight += nearest == fastest
+        hits["rush" if hour in RUSH_HOURS else "other"].append((rec[0]["unit"] == fastest, nearest == fastest))
         agree += rec[0]["unit"] == nearest
     quality_s = time.perf_counter() - t
     q = args.quality_calls
@@ -131,13 +131,19 @@ def main() -> None:
         *([pg_row] if pg_row else []), "",
         f"Quality, {q} calls at a random hour each, against the simulator's true drive (congestion by road class and hour, "
         f"a random factor per street driven; {quality_s:.0f} s):", "",
-        "| chooser | share of calls where its first unit is the truly fastest |", "| --- | ---: |",
-        f"| recommended by travel time | {share / q:.1%} |", f"| straight-line nearest | {share_straight / q:.1%} |", "",
+        "| chooser | share of calls where its first unit is the truly fastest | at rush hours (07–09, 17–19) | other hours |",
+        "| --- | ---: | ---: | ---: |",
+        *(f"| {name} | {_share(hits['rush'] + hits['other'], i)} | {_share(hits['rush'], i)} | {_share(hits['other'], i)} |"
+          for i, name in enumerate(["recommended by travel time", "straight-line nearest"])), "",
         f"The two choose the same unit on {agree / q:.1%} of the calls. Goal p99 ≤ 100 ms "
         f"(intake → recommendation; this is the recommendation's part): **{'met' if o99 <= 100 else 'not met'}**.", "",
     ])  # fmt: skip
     write("dispatch_routing", text)
     _into_benchmarks(text)
+
+
+def _share(rows: list[tuple[bool, bool]], i: int) -> str:
+    return f"{sum(r[i] for r in rows) / len(rows):.1%} of {len(rows)}" if rows else "–"
 
 
 def _pgrouting(settings, url, pgrouting, recommend, units, calls, now) -> str | None:
