@@ -6,7 +6,7 @@ F1 with on clean English narratives). The model reads noisy calls as a call-take
 full-width forms and traditional characters folded, and beside the character n-grams the
 toneless pinyin of every character, so a homophone typo (被投了 for 被偷了) or a word typed in
 pinyin (bei tou le) reads as the word meant; a linear SVM, calibrated (Platt, 3 folds) so its
-confidence is a probability. jieba's words were tried beside them: +0.002 weighted F1 for a
+confidence is a probability (``PlattSVM``). jieba's words were tried beside them: +0.002 weighted F1 for a
 second of loading, so they are not used. Both readers are scored on calls of another seed
 written from phrasings held out of training (``evaluate``).
 
@@ -28,10 +28,10 @@ import joblib
 import numpy as np
 import pandas as pd
 import sklearn
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
@@ -100,8 +100,30 @@ def _logistic() -> LogisticRegression:
     return LogisticRegression(C=3.0, max_iter=2000, class_weight="balanced")
 
 
-def _svm() -> CalibratedClassifierCV:
-    return CalibratedClassifierCV(LinearSVC(C=0.5, class_weight="balanced"), cv=3)
+class PlattSVM:
+    """A linear SVM whose scores become probabilities through a multinomial logistic regression
+    fitted on out-of-fold scores (Platt scaling, 3 folds): the confidence a call-taker can read,
+    at the cost of one SVM and one small regression per call (scikit-learn's
+    CalibratedClassifierCV answers the same with three SVMs and a calibrator per class, 5× slower)."""
+
+    def __init__(self, c: float = 0.5, folds: int = 3):
+        self.c, self.folds = c, folds
+
+    def _svm(self) -> LinearSVC:
+        return LinearSVC(C=self.c, class_weight="balanced")
+
+    def fit(self, x, y) -> PlattSVM:
+        scores = cross_val_predict(self._svm(), x, y, cv=self.folds, method="decision_function")
+        self.platt = LogisticRegression(max_iter=1000).fit(scores, y)
+        self.svm = self._svm().fit(x, y)
+        self.classes_ = self.platt.classes_
+        return self
+
+    def predict_proba(self, x) -> np.ndarray:
+        return self.platt.predict_proba(self.svm.decision_function(x))
+
+    def predict(self, x) -> np.ndarray:
+        return self.classes_[self.predict_proba(x).argmax(1)]
 
 
 @dataclass
@@ -132,7 +154,7 @@ def baseline() -> Reader:
 
 
 def model() -> Reader:
-    return Reader("model", model_features(), _svm(), _logistic())
+    return Reader("model", model_features(), PlattSVM(), _logistic())
 
 
 def training_corpus(n: int = TRAIN_CALLS, seed: int = TRAIN_SEED) -> pd.DataFrame:
