@@ -220,6 +220,12 @@ class Matcher:
             self._index, self._generation = Index.of(self.settings, ws.active(self.settings)), ws.generation(self.settings)
         return self._index
 
+    def warm(self) -> Matcher:
+        """Build the index and the place tables now, before the first record waits for them."""
+        self.index()
+        self.places()
+        return self
+
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
@@ -441,12 +447,13 @@ def after_build(settings, rebuilt: list[str] | None = None, emit: Emit | None = 
 
 
 async def consume(settings, broker, subject: str = SUBJECT, stop: threading.Event | None = None, emit: Emit | None = None,
-                  batch: int = 500, timeout: float = 0.2, on_hits: Callable[[list[dict]], None] | None = None) -> int:  # fmt: skip
+                  batch: int = 2000, timeout: float = 0.2, on_hits: Callable[[list[dict]], None] | None = None,
+                  matcher: Matcher | None = None) -> int:  # fmt: skip
     """Match what arrives on ``subject`` until ``stop`` is set (or, without one, until the
     subject is drained); returns the hits written (``on_hits`` gets each batch's, once they are
     committed). A message that is not JSON is acknowledged and skipped (the lake's ingest keeps
     and flags bad input, not the watch)."""
-    matcher, total = Matcher(settings, emit or bus(settings)), 0
+    matcher, total = matcher or await asyncio.to_thread(lambda: Matcher(settings, emit or bus(settings)).warm()), 0
     while stop is None or not stop.is_set():
         msgs = await broker.fetch(subject, "zhijing-watch", batch, timeout)
         if not msgs:
