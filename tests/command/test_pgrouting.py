@@ -34,7 +34,7 @@ def pg(streets_home):
         c.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
 
 
-def test_pgrouting_gives_networkits_travel_times(streets_home, pg):
+def test_pgrouting_gives_networkits_driving_and_walking_times(streets_home, pg):
     nk_streets, cache = pg
     pg_streets = cache.get(streets_home)
     with cache.engine.connect() as c:
@@ -43,13 +43,14 @@ def test_pgrouting_gives_networkits_travel_times(streets_home, pg):
     sources = [int(v) for v in rng.choice(len(nk_streets), 40, replace=False)]
     compared = 0
     for target in rng.choice(len(nk_streets), 15, replace=False):
-        ours = nk_streets.seconds_to(int(target), sources + [int(target)])
-        theirs = pg_streets.seconds_to(int(target), sources + [int(target)])
-        assert ours.keys() == theirs.keys()
-        for v, t in ours.items():
-            assert theirs[v] == pytest.approx(t, rel=1e-9, abs=1e-6)
-        compared += len(ours)
-    assert compared == 15 * 41
+        for mode in ("drive", "walk"):
+            ours = nk_streets.seconds_to(int(target), sources + [int(target)], mode)
+            theirs = pg_streets.seconds_to(int(target), sources + [int(target)], mode)
+            assert ours.keys() == theirs.keys()
+            for v, t in ours.items():
+                assert theirs[v] == pytest.approx(t, rel=1e-9, abs=1e-6)
+            compared += len(ours)
+    assert compared == 2 * 15 * 41
 
 
 def test_pgrouting_finds_the_same_nearest_node_and_recommendation(streets_home, pg):
@@ -57,7 +58,7 @@ def test_pgrouting_finds_the_same_nearest_node_and_recommendation(streets_home, 
     pg_streets = cache.get(streets_home)
     rng = np.random.default_rng(19)
     picks = rng.choice(len(nk_streets), 30, replace=False)
-    units = [{"id": f"U{i}", "status": "available", "last_seen": NOW, "lon": float(nk_streets.lon[v]),
+    units = [{"id": f"U{i}", "status": "available", "last_seen": NOW, "lon": float(nk_streets.lon[v]), "kind": ["patrol_car", "foot"][i % 2],
               "lat": float(nk_streets.lat[v]), "node": nk_streets.ids[v]} for i, v in enumerate(picks)]  # fmt: skip
     for _ in range(10):
         lon, lat = 121.2 + rng.uniform(0, 0.6), 29.7 + rng.uniform(0, 0.3)

@@ -218,3 +218,27 @@ def test_streets_declared_without_speeds_route_and_without_ends_fall_back(tmp_pa
         assert [r["flag"] for r in rec] == ["no_streets", "no_streets"]
     assert [r.getMessage() for r in caplog.records if "road.to_node" in r.getMessage()] == [
         "no street graph for dispatch: the street graph needs column(s) road.to_node in the geography roles"]  # once
+
+
+def test_a_foot_patrol_walks(streets_home, cache, streets):
+    """A foot patrol's time is its shortest walk at 5 km/h, not a car's drive: a car two to
+    four times nearer by time is sent first, one 1.5–3 times farther is not."""
+    rng = np.random.default_rng(23)
+    lon, lat = calls_on_streets(streets, 1, rng)[0]
+    target = streets.nearest(lon, lat)[0]
+    drive = streets.seconds_to(target, list(range(len(streets))))
+    walk = streets.seconds_to(target, list(range(len(streets))), mode="walk")
+    near = min((v for v in walk if 600 < walk[v] < 1200), key=walk.get)  # a 10–20 minute walk
+    car = min((v for v in drive if walk[near] / 4 < drive[v] < walk[near] / 2), key=drive.get)
+    units = [{"id": "步1", "kind": "foot", "status": "available", "last_seen": NOW, "lon": float(streets.lon[near]),
+              "lat": float(streets.lat[near]), "node": streets.ids[near]},
+             {"id": "巡1", "kind": "patrol_car", "status": "available", "last_seen": NOW, "lon": float(streets.lon[car]),
+              "lat": float(streets.lat[car]), "node": streets.ids[car]}]  # fmt: skip
+    rec = recommend(streets_home, lon, lat, units, k=2, streets=cache, now=NOW)
+    assert [r["unit"] for r in rec] == ["巡1", "步1"]
+    assert rec[1]["travel_s"] == pytest.approx(walk[near], abs=0.1) and walk[near] > drive[near]
+    far = min((v for v in drive if 1.5 * walk[near] < drive[v] < 3 * walk[near]), key=drive.get)
+    units[1].update(lon=float(streets.lon[far]), lat=float(streets.lat[far]), node=streets.ids[far])
+    assert [r["unit"] for r in recommend(streets_home, lon, lat, units, k=2, streets=cache, now=NOW)] == ["步1", "巡1"]
+    metres_walked = walk[near] / 3.6 * 5.0
+    assert metres_walked <= sum(streets.metres(a, b) for a, b in zip(streets.route(near, target)[:-1], streets.route(near, target)[1:], strict=True)) + 0.1

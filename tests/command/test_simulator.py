@@ -94,6 +94,18 @@ def test_a_simulated_unit_accepts_drives_its_route_arrives_clears_and_drives_bac
         assert float(metres(g.lon[route[i]], g.lat[route[i]], lon, lat)) <= seg + 1
 
 
+def test_a_foot_patrol_walks_to_the_call(city):
+    settings, cache, g = city
+    start, target = 100, 140
+    sink = FakeSink([{"id": "F1", "kind": "foot", "status": "assigned", "lon": g.lon[start], "lat": g.lat[start], "node": g.ids[start]}],
+                    [{"id": 5, "unit": "F1", "state": "dispatched", "incident": {"id": "JQ5", "lon": g.lon[target], "lat": g.lat[target]}}])  # fmt: skip
+    sim = Simulator(settings, sink, cache, Params(turnout_s=(10, 10), on_scene_s=(60, 60)), hour=lambda: 8)
+    accept, arrive, _ = run(sim, sink, 40_000, every=10)
+    walk = g.seconds_to(target, [start], mode="walk")[start]
+    assert 0.7 * walk < arrive - accept < 1.4 * walk and walk > 2 * g.seconds_to(target, [start])[start]
+    assert {m[3] for m in sink.moves if m[4] < 3} <= {g.ids[v] for v in g.route(start, target, mode="walk")}
+
+
 def test_rush_hour_is_slower_than_night_on_the_same_route(city):
     _, _, g = city
     route = g.route(0, len(g) // 2)

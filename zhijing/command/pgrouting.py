@@ -107,7 +107,7 @@ class PgStreets:
         key = str(node_id)
         return self.vids.get(key[:-2] if key not in self.vids and key.endswith(".0") else key)
 
-    def seconds_to(self, target: int, sources: list[int]) -> dict[int, float]:
+    def seconds_to(self, target: int, sources: list[int], mode: roads.Mode = "drive") -> dict[int, float]:
         """Seconds from each source that can reach ``target``: ``pgr_dijkstraCost`` one-to-many
         from the target over the edges turned round (pgRouting's many-to-one runs one search
         per source)."""
@@ -116,7 +116,11 @@ class PgStreets:
         others = [v for v in sources if v != target]
         if not others:
             return out
-        edges_sql = f"SELECT id, target AS source, source AS target, cost, reverse_cost FROM {self.schema}.road_edges"
+        if mode == "walk":  # on foot: the shortest way, one-way streets both ways
+            edges_sql = (f"SELECT id, source, target, length_m * {3.6 / roads.WALK_KMH!r} AS cost, "
+                         f"length_m * {3.6 / roads.WALK_KMH!r} AS reverse_cost FROM {self.schema}.road_edges")  # fmt: skip
+        else:
+            edges_sql = f"SELECT id, target AS source, source AS target, cost, reverse_cost FROM {self.schema}.road_edges"
         with self.engine.connect() as c:
             rows = c.execute(sa.text("SELECT end_vid, agg_cost FROM pgr_dijkstraCost(:edges, CAST(:start AS bigint), "
                                      "CAST(:ends AS bigint[]), directed => true)"),

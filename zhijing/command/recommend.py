@@ -1,5 +1,5 @@
 """Which units to send: the available, non-stale units ranked by travel time on the street
-graph, with the straight-line distance and its rank beside each (the dispatcher sees where
+graph (driving at the streets' speeds; a foot patrol walking), with the straight-line distance and its rank beside each (the dispatcher sees where
 the map's nearest unit is not the fastest).
 
 One shortest-path search per call: from the incident's nearest street node over the reverse
@@ -19,10 +19,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from zhijing.command.pgrouting import PgCache
-from zhijing.command.roads import StreetCache, metres
+from zhijing.command.roads import Mode, StreetCache, metres
 from zhijing.errors import ZhijingError
 
 MAX_SNAP_M = 2_000.0  # an incident farther than this from every street node is off the streets
+WALKING = {"foot"}  # unit kinds that walk (步巡) rather than drive
 
 
 class Router(Protocol):
@@ -32,7 +33,7 @@ class Router(Protocol):
 
     def node(self, node_id) -> Any | None: ...
 
-    def seconds_to(self, target, sources: list) -> dict: ...
+    def seconds_to(self, target, sources: list, mode: Mode = "drive") -> dict: ...
 
 
 def _aware(value) -> datetime | None:
@@ -118,8 +119,10 @@ def recommend(settings, lon: float, lat: float, units: list[dict], k: int = 3, *
             flags = ["off_streets"] * len(pool)
         else:
             keys = [_key(router, u, p) for u, p in found]
-            secs = router.seconds_to(target, [key for key in keys if key is not None])
-            travel = [secs.get(key) if key is not None else None for key in keys]
+            modes: list[Mode] = ["walk" if u.get("kind") in WALKING else "drive" for u in pool]
+            secs = {m: router.seconds_to(target, [key for key, mk in zip(keys, modes, strict=True) if key is not None and mk == m], m)
+                    for m in set(modes)}  # fmt: skip
+            travel = [secs[m].get(key) if key is not None else None for key, m in zip(keys, modes, strict=True)]
             flags = [None if t is not None else "unreachable" for t in travel]
     order = heapq.nsmallest(k, range(len(pool)), key=lambda i: (travel[i] is None, travel[i] or 0.0, straight[i]))
     return [{"unit": pool[i].get("id"), "callsign": pool[i].get("callsign"), "station": pool[i].get("station"),

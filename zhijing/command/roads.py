@@ -15,6 +15,7 @@ import logging
 import math
 import threading
 from dataclasses import dataclass
+from typing import Literal
 
 import duckdb
 import networkit as nk
@@ -29,7 +30,9 @@ log = logging.getLogger(__name__)
 M_PER_DEG_LAT = 110_574.0
 M_PER_DEG_LON_EQ = 111_320.0
 UNREACHED = np.finfo(float).max / 2  # networkit's distance to a node it did not reach is the largest float
-FALLBACK_KMH = 30.0  # a segment without a usable speed limit: driven as a side street
+FALLBACK_KMH = 30.0
+WALK_KMH = 5.0  # a foot patrol (步巡) walks
+Mode = Literal["drive", "walk"]  # a segment without a usable speed limit: driven as a side street
 ONEWAY = ("1", "true", "yes", "t", "y")
 NODE_NEEDS = ("node_id", "lon", "lat")
 ROAD_NEEDS = ("from_node", "to_node")  # length_m, speed_kmh, road_class, oneway: used when there
@@ -56,6 +59,12 @@ class Streets:
     tree: cKDTree  # over (x, y) metres, for the nearest node
     lat0: float
     edges: dict[tuple[int, int], tuple[float, float, str]]  # (u, v) -> (length_m, speed_kmh, road_class)
+    walk: nk.Graph  # undirected, weight = metres: a foot patrol takes the shortest way, one-way streets both ways
+
+    def _search(self, target: int, mode: Mode, paths: bool) -> nk.distance.Dijkstra:
+        d = nk.distance.Dijkstra(self.walk if mode == "walk" else self.reverse, target, storePaths=paths)
+        d.run()
+        return d
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -78,11 +87,10 @@ class Streets:
             key = key[:-2]
         return self.index.get(key)
 
-    def routes_to(self, target: int, sources: list[int]) -> dict[int, list[int]]:
+    def routes_to(self, target: int, sources: list[int], mode: Mode = "drive") -> dict[int, list[int]]:
         """Fastest route (node indices, source first) from each source to ``target``; a source
         that cannot reach it is absent. One Dijkstra, as ``seconds_to``."""
-        d = nk.distance.Dijkstra(self.reverse, target, storePaths=True)
-        d.run()
+        d = self._search(target, mode, paths=True)
         out = {}
         for s in set(sources):
             if s == target:
@@ -93,25 +101,30 @@ class Streets:
                 out[s] = list(reversed(p))
         return out
 
-    def seconds_to(self, target: int, sources: list[int]) -> dict[int, float]:
-        """Seconds from each source that can reach ``target``: one Dijkstra over the reverse
-        graph, whatever the number of sources."""
-        d = nk.distance.Dijkstra(self.reverse, target, storePaths=False)
-        d.run()
+    def seconds_to(self, target: int, sources: list[int], mode: Mode = "drive") -> dict[int, float]:
+        """Seconds from each source that can reach ``target`` — driving at the streets' speeds,
+        or walking at ``WALK_KMH``: one Dijkstra from the target (over the reverse graph when
+        driving), whatever the number of sources."""
+        d = self._search(target, mode, paths=False)
+        per_metre = 3.6 / WALK_KMH if mode == "walk" else 1.0
         out = {}
         for v in set(sources):
             t = d.distance(v)
             if t < UNREACHED:
-                out[v] = t
+                out[v] = t * per_metre
         return out
 
-    def route(self, source: int, target: int) -> list[int] | None:
+    def route(self, source: int, target: int, mode: Mode = "drive") -> list[int] | None:
         """The fastest route from ``source`` to ``target`` (node indices), None if unreachable."""
-        return self.routes_to(target, [source]).get(source)
+        return self.routes_to(target, [source], mode).get(source)
 
     def leg(self, u: int, v: int) -> tuple[float, float, str]:
         """(length_m, speed_kmh, road_class) of the street from ``u`` to ``v``."""
         return self.edges[(u, v)]
+
+    def metres(self, u: int, v: int) -> float:
+        """Length of the shortest street between neighbours ``u`` and ``v`` (either way)."""
+        return self.walk.weight(u, v)
 
 
 def _columns(con, source: str) -> set[str]:
@@ -190,12 +203,15 @@ def build(settings, version: tuple[str, ...] = ()) -> Streets | None:
     for (a, b), w in best.items():
         graph.addEdge(a, b, w)
         reverse.addEdge(b, a, w)
+    walk = nk.Graph(n, weighted=True, directed=False)
+    for (a, b), m in e.assign(a=np.minimum(e.u, e.v), b=np.maximum(e.u, e.v)).groupby(["a", "b"]).length_m.min().items():
+        walk.addEdge(int(a), int(b), float(m))
     ids = nodes.id.to_numpy(dtype=object)
     lon, lat = nodes.lon.to_numpy(dtype=float), nodes.lat.to_numpy(dtype=float)
     lat0 = float(lat.mean())
     k = math.cos(math.radians(lat0)) * M_PER_DEG_LON_EQ
     return Streets(version, graph, reverse, ids, {key: i for i, key in enumerate(ids)}, lon, lat,
-                   cKDTree(np.c_[lon * k, lat * M_PER_DEG_LAT]), lat0, legs)  # fmt: skip
+                   cKDTree(np.c_[lon * k, lat * M_PER_DEG_LAT]), lat0, legs, walk)  # fmt: skip
 
 
 def version(settings) -> tuple[str, ...]:

@@ -1,12 +1,12 @@
 """The demo's units, driven: each assigned unit drives its fastest route on the street graph
 at the road class's speed, slowed by congestion of its class and hour and a random
 variation per street — the "true" drive, which the recommendation (nominal speeds only)
-does not know. A simulated unit (no human on its phone: no ``username``) accepts after a
+does not know; a foot patrol walks. A simulated unit (no human on its phone: no ``username``) accepts after a
 turnout delay, arrives when its drive ends, clears after an on-scene time and drives back to
 its post; a unit with a human moves the same way to a call, but its steps are the phone's.
 
 Why the noise: it is what makes "recommended by travel time" a claim that can fail — the
-test and the benchmark score the recommendation against this drive (tests/command/test_recommend.py).
+test and the benchmark score the recommendation against this drive (tests/command/test_routing.py).
 
 The simulator writes through a ``Sink`` (core's store in the app: ``StoreSink``), holds its
 trips on itself, and runs as a daemon thread started by ``start(settings, app_state)``.
@@ -27,7 +27,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from zhijing.command.roads import StreetCache, Streets
+from zhijing.command.recommend import WALKING
+from zhijing.command.roads import WALK_KMH, Mode, StreetCache, Streets
 from zhijing.errors import ZhijingError
 from zhijing.localtime import instant
 
@@ -46,6 +47,7 @@ SHARE = {  # class: (rush, day, night)
 }
 SPREAD = {"快速路": 0.45, "主干路": 0.3, "次干路": 0.25, "支路": 0.15}
 DEFAULT_SHARE, DEFAULT_SPREAD = (0.7, 0.8, 0.95), 0.25
+WALK_SPREAD = 0.1
 
 
 def mean_share(road_class: str, hour: int) -> float:
@@ -53,10 +55,14 @@ def mean_share(road_class: str, hour: int) -> float:
     return rush if hour in RUSH_HOURS else day if hour in DAY_HOURS else night
 
 
-def drive(streets: Streets, route: list[int], hour: int, rng: np.random.Generator) -> np.ndarray:
-    """Cumulative seconds of the true drive at each node of ``route`` (0 at its start)."""
+def drive(streets: Streets, route: list[int], hour: int, rng: np.random.Generator, mode: Mode = "drive") -> np.ndarray:
+    """Cumulative seconds of the true trip at each node of ``route`` (0 at its start): driven
+    in the traffic of the road class and hour, or walked (congestion does not slow a walker)."""
     secs = np.zeros(len(route))
     for i, (u, v) in enumerate(zip(route[:-1], route[1:], strict=True)):
+        if mode == "walk":
+            secs[i + 1] = secs[i] + streets.metres(u, v) / (WALK_KMH / 3.6) * rng.lognormal(0.0, WALK_SPREAD)
+            continue
         length, kmh, cls = streets.leg(u, v)
         share = mean_share(cls, hour) * rng.lognormal(0.0, SPREAD.get(cls, DEFAULT_SPREAD))
         secs[i + 1] = secs[i] + length / (kmh * share / 3.6)
@@ -177,8 +183,9 @@ class Simulator:
         start = _node(g, u)
         if start is None:  # a unit that never reported where it is
             return None
-        route = g.route(start, target) or [start]
-        trip = self.trips[u["id"]] = Trip(assignment, route, drive(g, route, self._hour(), self.rng), now)
+        mode: Mode = "walk" if u.get("kind") in WALKING else "drive"
+        route = g.route(start, target, mode) or [start]
+        trip = self.trips[u["id"]] = Trip(assignment, route, drive(g, route, self._hour(), self.rng, mode), now)
         return trip
 
     def _progress(self, g: Streets, uid: str, trip: Trip, now: float) -> bool:
