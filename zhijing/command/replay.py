@@ -116,9 +116,27 @@ def _call_of(data: bytes) -> dict:
     return {"narrative": data.decode("utf-8", errors="replace")[:4000], "bad_message": True}
 
 
+async def ensure_consumer(broker, durable: str, subject: str = CALLS) -> None:
+    """On JetStream, a durable consumer that does not exist yet starts at the messages published
+    from now on: a new durable would otherwise read the stream's whole history (earlier runs'
+    calls). An existing one resumes where it stopped. The in-process queue needs nothing."""
+    js = getattr(broker, "js", None)
+    if js is None:
+        return
+    from nats.js.api import ConsumerConfig, DeliverPolicy
+    from nats.js.errors import NotFoundError
+
+    try:
+        await js.consumer_info(broker.stream, durable)
+    except NotFoundError:
+        await js.add_consumer(broker.stream, ConsumerConfig(durable_name=durable, deliver_policy=DeliverPolicy.NEW,
+                                                            filter_subject=subject))  # fmt: skip
+
+
 async def consume(broker, intake: Intake, sink: Callable[[dict], object], tally: Tally, done: asyncio.Event,
                   durable: str = "zhijing-cad-intake", batch: int = 100, timeout: float = 0.2) -> None:  # fmt: skip
     """Triage calls from ``cad.calls`` into ``sink`` until ``done`` is set and the subject is drained."""
+    await ensure_consumer(broker, durable)
     seen: set[str] = set()
     while True:
         msgs = await broker.fetch(CALLS, durable, batch, timeout)
@@ -186,6 +204,7 @@ async def replay_async(settings, sink: Callable[[dict], object], speed: float = 
     b, owned = await open_broker(settings, broker)
     tally, done = Tally(), asyncio.Event()
     try:
+        await ensure_consumer(b, durable)  # before the first call goes out
         consumer = asyncio.create_task(consume(b, intake, sink, tally, done, durable))
         jobs = [publish(b, CALLS, events, speed, max_gap_s)]
         if reads:
