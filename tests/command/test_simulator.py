@@ -54,13 +54,17 @@ def city(streets_home):
     return streets_home, cache, cache.get(streets_home)
 
 
-def run(sim: Simulator, sink: FakeSink, until: float, every: float = 5.0) -> list[float]:
-    """Step the simulator every ``every`` simulated seconds; the times each step was taken."""
-    times = []
+def run(sim: Simulator, sink: FakeSink, until: float, every: float = 5.0, settle: bool = False) -> list[float]:
+    """Step the simulator every ``every`` simulated seconds (``settle``: only until nothing is
+    left to do); the times each step was taken."""
+    times, idle = [], 0
     for t in np.arange(0.0, until, every):
         before = len(sink.steps)
         sim.step(float(t))
         times += [float(t)] * (len(sink.steps) - before)
+        idle = idle + 1 if not sim.trips and not sink.open_assignments() else 0
+        if settle and idle == 2:  # a cleared unit sets off home the step after
+            break
     return times
 
 
@@ -71,7 +75,7 @@ def test_a_simulated_unit_accepts_drives_its_route_arrives_clears_and_drives_bac
                     [{"id": 1, "unit": "U1", "state": "dispatched", "incident": {"id": "JQ1", "lon": g.lon[target], "lat": g.lat[target]}}])  # fmt: skip
     params = Params(turnout_s=(30, 30), on_scene_s=(600, 600), seed=3)
     sim = Simulator(settings, sink, cache, params, hour=lambda: 3)
-    times = run(sim, sink, 30_000)
+    times = run(sim, sink, 30_000, settle=True)
     assert [s for _, s in sink.steps] == ["accept", "arrive", "clear"]
     accept, arrive, clear = times
     route = g.route(start, target)
@@ -100,7 +104,7 @@ def test_a_foot_patrol_walks_to_the_call(city):
     sink = FakeSink([{"id": "F1", "kind": "foot", "status": "assigned", "lon": g.lon[start], "lat": g.lat[start], "node": g.ids[start]}],
                     [{"id": 5, "unit": "F1", "state": "dispatched", "incident": {"id": "JQ5", "lon": g.lon[target], "lat": g.lat[target]}}])  # fmt: skip
     sim = Simulator(settings, sink, cache, Params(turnout_s=(10, 10), on_scene_s=(60, 60)), hour=lambda: 8)
-    accept, arrive, _ = run(sim, sink, 40_000, every=10)
+    accept, arrive, _ = run(sim, sink, 40_000, every=10, settle=True)
     walk = g.seconds_to(target, [start], mode="walk")[start]
     assert 0.7 * walk < arrive - accept < 1.4 * walk and walk > 2 * g.seconds_to(target, [start])[start]
     assert {m[3] for m in sink.moves if m[4] < 3} <= {g.ids[v] for v in g.route(start, target, mode="walk")}
