@@ -201,13 +201,8 @@ class LiveCity:
             self.loop.close()
 
     async def _main(self) -> None:
-        from zhijing.command import replay, store
+        from zhijing.command import replay, store, watch
         from zhijing.command.intake import Intake
-
-        try:
-            from zhijing.command import watch
-        except ImportError:  # the watchlists are not installed here: reads go unmatched
-            watch = None
 
         settings = self.settings
         await asyncio.to_thread(store.seed_units, settings)  # the city's units at their stations (kept if there)
@@ -215,10 +210,8 @@ class LiveCity:
         await asyncio.to_thread(intake.triage, {"narrative": ""})  # the classifier and gazetteer, before the clock starts
         self.broker, owned = await replay.open_broker(settings)
         self.tally, done = replay.Tally(), asyncio.Event()
-        tasks = [asyncio.create_task(replay.consume(self.broker, intake, lambda t: store.create_incident(settings, t, "replay", "replay"),
-                                                    self.tally, done))]  # fmt: skip
-        if watch is not None:
-            tasks.append(asyncio.create_task(watch.consume(settings, self.broker, replay.READS, stop=self.stopped)))
+        tasks = [asyncio.create_task(replay.consume(self.broker, intake, replay.store_sink(settings), self.tally, done)),
+                 asyncio.create_task(watch.consume(settings, self.broker, replay.READS, stop=self.stopped))]  # fmt: skip
         lake = len(tasks)
         if self.lake:
             calls = await asyncio.to_thread(replay.calls_from_model, settings, self.limit)

@@ -151,6 +151,7 @@ def test_a_replayed_call_is_dispatched_driven_and_closed_from_the_phone(page, se
     _until(page, "([u, s]) => { const m = zj.command.unitMarks.get(u); const p = m && m.getLatLng();"
            " return p && (Math.abs(p.lng - s[0]) + Math.abs(p.lat - s[1])) > 1e-4; }", [car["id"], start])  # fmt: skip
     assert _metres(_marker(page, car["id"]), start) > 10  # it drives on the city screen
+    _shots("dispatch-city.png", page)
 
     phone.wait_for_selector("#job [data-step='arrive']")
     phone.click("#job [data-step='arrive']")
@@ -170,7 +171,6 @@ def test_a_replayed_call_is_dispatched_driven_and_closed_from_the_phone(page, se
     assert a["state"] == "cleared" and a["photo"] and a["en_route_at"] and a["on_scene_at"]
     _until(page, "([n]) => +(document.querySelector(\"#kpis [data-kpi='total_response']\")?.dataset.n || 0) > n", [before["total_response"]])
     assert _kpi_n(page, "call_processing") > before["call_processing"]
-    _shots("dispatch-city.png", page)
     page.click("#incident #close")
     page.wait_for_selector(f"#incidents li[data-id='{incident}']", state="detached")
     assert not page.errors, page.errors
@@ -178,12 +178,11 @@ def test_a_replayed_call_is_dispatched_driven_and_closed_from_the_phone(page, se
 
 
 def test_a_watch_on_the_crews_car_hits_when_a_replayed_read_lands(page, server, city, resolved_city):
-    pytest.importorskip("zhijing.command.watch", reason="the watchlists are not merged yet")
     from zhijing.command import replay
 
-    settings, city = resolved_city[0], resolved_city[1]
+    settings, city_dir = resolved_city[0], resolved_city[1]
     base, _ = server
-    plate = json.loads((city / "truth" / "structures" / "burglary_crew.json").read_text(encoding="utf-8"))["plate"]
+    plate = json.loads((city_dir / "truth" / "structures" / "burglary_crew.json").read_text(encoding="utf-8"))["plate"]
     _open(page, server, "zhihui01", "/console/command")
     page.wait_for_selector("#live.on")
     page.select_option("#watch-form select[name=kind]", "plate")
@@ -196,8 +195,6 @@ def test_a_watch_on_the_crews_car_hits_when_a_replayed_read_lands(page, server, 
     _open(page, server, "zhihuizhang01", "/console/command")  # the second officer approves (separation of duties)
     page.click(f"#watches tr:has-text('{plate}') [data-approve]")
     page.wait_for_selector(f"#watches tbody tr:has-text('{plate}'):has-text('布控中')")
-
-    _open(page, server, "zhihui01", "/console/command")
     page.wait_for_selector("#live.on")
     reads = [r for r in replay.reads_from_model(settings) if r.get("vehicle") == plate]
     assert reads, "the crew's car is never read at a checkpoint"

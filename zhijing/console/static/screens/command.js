@@ -60,8 +60,8 @@ zj.pages.command = async () => {
     const inc = await api("/api/geo/incidents", { quiet: true }).catch(() => null);
     if (!inc?.cells?.length) return;
     const peak = Math.max(1, ...inc.cells.map((c) => c[2]));
-    inc.cells.forEach(([lon, lat, n]) => L.circleMarker([lat, lon], { radius: 5 + 12 * Math.sqrt(n / peak), stroke: false,
-      fillColor: "#f03b20", fillOpacity: 0.12 + 0.4 * (n / peak), interactive: false }).addTo(layers.heat));
+    inc.cells.forEach(([lon, lat, n]) => L.circleMarker([lat, lon], { radius: 4 + 9 * Math.sqrt(n / peak), stroke: false,
+      fillColor: "#f03b20", fillOpacity: 0.06 + 0.22 * (n / peak), interactive: false }).addTo(layers.heat));
   }
   document.getElementById("heat-on").addEventListener("change", (ev) => {
     if (!map) return;
@@ -111,8 +111,10 @@ zj.pages.command = async () => {
   function placeUnit(u) {
     if (!layers || u.lat == null || u.lon == null) return;
     let mk = S.unitMarks.get(u.id);
-    const style = { radius: 5, color: "#fff", weight: 1.5, fillColor: cad.unitColor(u.status), fillOpacity: 1 };
+    const busy = u.status !== "available" && u.status !== "off";
+    const style = { radius: busy ? 7 : 5, color: busy ? "#111" : "#fff", weight: busy ? 2 : 1.5, fillColor: cad.unitColor(u.status), fillOpacity: 1 };
     if (!mk) { mk = L.circleMarker([u.lat, u.lon], style).addTo(layers.units); S.unitMarks.set(u.id, mk); } else mk.setLatLng([u.lat, u.lon]).setStyle(style);
+    if (busy) mk.bringToFront();
     mk.bindTooltip(`${esc(cad.unitName(u))} · ${esc(cad.kind(u.kind))} · ${esc(cad.unitStatus(u.status))}`);
   }
   async function loadUnits() {
@@ -195,7 +197,7 @@ zj.pages.command = async () => {
     const recs = list(d.recommendations || d.recommend);
     const top = recs[0] && S.units.get(recs[0].unit || recs[0].id);
     if (top?.lat != null) L.polyline([[top.lat, top.lon], [d.lat, d.lon]], { color: "#1a7f37", dashArray: "6 6", weight: 2 }).addTo(layers.focus);
-    map.panTo([d.lat, d.lon], { animate: false });
+    map.setView([d.lat, d.lon], Math.max(map.getZoom(), 13), { animate: false });
   }
   function plan(p) {
     if (!p) return `<p class="empty">${esc(t("cmd.none.plan", "该类型与等级没有关联的应急预案"))}</p>`;
