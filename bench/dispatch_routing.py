@@ -57,6 +57,7 @@ def main() -> None:
     ap.add_argument("--pg", default=os.environ.get("ZHIJING_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     args = ap.parse_args()
     from zhijing.command import pgrouting
+    from zhijing.command.recommend import eligible as recommend_eligible
     from zhijing.command.recommend import recommend
     from zhijing.command.roads import StreetCache
     from zhijing.command.simulator import RUSH_HOURS, drive
@@ -101,7 +102,7 @@ def main() -> None:
 
     hits: dict[str, list[tuple[bool, bool]]] = {"rush": [], "other": []}  # (recommended right, straight-line right)
     agree = 0
-    eligible = [u for u in units if u["status"] == "available" and u["last_seen"] >= since]
+    eligible = recommend_eligible(settings, units, now)
     nodes = [g.node(u["node"]) for u in eligible]
     t = time.perf_counter()
     for _ in range(args.quality_calls):
