@@ -76,8 +76,13 @@ def test_the_classifier_is_cached_under_home_and_reloaded(tmp_path, trained):
 
 def test_noise_is_read_as_the_word_meant(trained):
     said = ["我的电动车被投了", "wo de dian dong che bei tou le", "樓裡有很重的煙味，好像哪家著火了", "ｈｅｌｐ 有人打架，地上有血"]
-    cats, _, _ = trained.model.predict(said)
+    cats, _, conf = trained.model.predict(said)
     assert list(cats) == ["盗窃", "盗窃", "火灾", "打架斗殴"]
+    assert conf[1] > trained.baseline.predict(said)[2][1] + 0.3  # pinyin: the baseline only guesses
+    noise = classify.by_noise(trained, classify.heldout_corpus(1500, 8))
+    print("\nheld-out accuracy by noise (calls, baseline, model):", {k: tuple(v.values()) for k, v in noise.items()})
+    for kind in ("typo", "pinyin", "traditional"):
+        assert noise[kind]["model"] >= noise[kind]["baseline"] + 0.03, kind
 
 
 def _addresses(gaz: locate.Gazetteer, n: int, seed: int) -> list[tuple[str, str, float, float]]:

@@ -110,7 +110,7 @@ class PlattSVM:
         self.c, self.folds = c, folds
 
     def _svm(self) -> LinearSVC:
-        return LinearSVC(C=self.c, class_weight="balanced")
+        return LinearSVC(C=self.c, class_weight="balanced", random_state=0)  # liblinear shuffles: the same corpus, the same model
 
     def fit(self, x, y) -> PlattSVM:
         scores = cross_val_predict(self._svm(), x, y, cv=self.folds, method="decision_function")
@@ -216,6 +216,22 @@ def scores(reader: Reader, df: pd.DataFrame) -> dict:
         "urgent_recall": float(((prios == 1) & (df.priority == 1)).sum() / max(1, (df.priority == 1).sum())),
         "calls": len(df),
     }
+
+
+NOISE_KINDS = ("typo", "pinyin", "english", "traditional", "fullwidth", "abuse", "filler", "cut", "no_place")
+
+
+def by_noise(trained: Trained, df: pd.DataFrame) -> dict[str, dict]:
+    """Category accuracy of each reader on the clean calls and on the calls with each kind of
+    noise (calls, baseline, model): where reading as a call-taker does pays."""
+    texts = df.narrative.tolist()
+    right = {r.name: r.predict(texts)[0] == df.category.to_numpy() for r in (trained.baseline, trained.model)}
+    out = {}
+    for kind in ("clean", *NOISE_KINDS):
+        mask = (df.noise == "").to_numpy() if kind == "clean" else df.noise.str.contains(kind).to_numpy()
+        if mask.any():
+            out[kind] = {"calls": int(mask.sum()), **{n: round(float(r[mask].mean()), 3) for n, r in right.items()}}
+    return out
 
 
 def evaluate(trained: Trained, df: pd.DataFrame | None = None) -> dict[str, dict]:

@@ -65,7 +65,14 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         trained = classify.train(settings)
-        out.print(_scores_table(classify.evaluate(trained)))
+        held = classify.heldout_corpus()
+        out.print(_scores_table(classify.evaluate(trained, held)))
+        noise = Table(title="held-out calls by noise: category accuracy")
+        for col in ("noise", "calls", "baseline", "model"):
+            noise.add_column(col, justify="left" if col == "noise" else "right")
+        for kind, row in classify.by_noise(trained, held).items():
+            noise.add_row(kind, str(row["calls"]), f"{row['baseline']:.3f}", f"{row['model']:.3f}")
+        out.print(noise)
         lake = on_lake(settings, trained)
         if lake:
             out.print(f"lake: {lake['calls']:,} incidents; category as the source gave it: model {lake['model']:.3f}, "
