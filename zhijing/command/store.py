@@ -64,6 +64,7 @@ counters_t = sa.Table(  # one row per day: the incident number is taken by an UP
     "cad_counters", meta, sa.Column("day", sa.String(8), primary_key=True), sa.Column("n", sa.Integer, nullable=False),
 )  # fmt: skip
 
+TIMES = frozenset(c.name for t in meta.tables.values() for c in t.columns if isinstance(c.type, sa.DateTime))
 SOURCES = ("api", "replay", "console", "watch")
 TIERS = ("station", "branch", "city")  # who commands an incident; escalation moves it up
 # an assignment's steps: the phone's word → (state before, state after, its time column)
@@ -91,7 +92,26 @@ def _aware(t: datetime | None) -> datetime | None:
 
 def _row(r) -> dict:
     """A row as a dict, its times aware (SQLite hands them back without their zone)."""
-    return {k: _aware(v) if isinstance(v, datetime) else v for k, v in dict(r._mapping if hasattr(r, "_mapping") else r).items()}
+    d = dict(r._mapping)
+    for k in TIMES.intersection(d):
+        if d[k] is not None and d[k].tzinfo is None:
+            d[k] = d[k].replace(tzinfo=UTC)
+    return d
+
+
+def _rows(result) -> list[dict]:
+    """Every row of a result as ``_row`` gives it, the column names read once (lists of a
+    thousand units are read on every recommendation)."""
+    keys = list(result.keys())
+    times = [i for i, k in enumerate(keys) if k in TIMES]
+    out = []
+    for row in result:
+        values = list(row)
+        for i in times:
+            if values[i] is not None and values[i].tzinfo is None:
+                values[i] = values[i].replace(tzinfo=UTC)
+        out.append(dict(zip(keys, values, strict=True)))
+    return out
 
 
 def emit(conn, kind: str, incident: str | None = None, unit: str | None = None, station: str | None = None,
@@ -263,9 +283,9 @@ def incidents(settings: Settings, station: str | None = None, open_only: bool = 
         where += [incidents_t.c.state != "closed", incidents_t.c.parent.is_(None)]
     with engine(settings).connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(incidents_t).where(*where)).scalar() or 0
-        rows = conn.execute(sa.select(incidents_t).where(*where).order_by(incidents_t.c.received_at.desc(), incidents_t.c.id.desc())
-                            .limit(limit).offset(offset)).all()  # fmt: skip
-    return {"total": int(total), "limit": limit, "offset": offset, "items": [_row(r) for r in rows]}
+        rows = _rows(conn.execute(sa.select(incidents_t).where(*where).order_by(incidents_t.c.received_at.desc(), incidents_t.c.id.desc())
+                                  .limit(limit).offset(offset)))  # fmt: skip
+    return {"total": int(total), "limit": limit, "offset": offset, "items": rows}
 
 
 def _incident_state(conn, incident_id: str) -> str:
@@ -483,8 +503,9 @@ def cancel(settings: Settings, assignment_id: int, actor: str) -> dict:
 
 
 def _unit_view(r, stale_before: datetime) -> dict:
-    u = _row(r)
-    return {**u, "stale": u["last_seen"] is None or u["last_seen"] < stale_before}
+    u = r if isinstance(r, dict) else _row(r)
+    u["stale"] = u["last_seen"] is None or u["last_seen"] < stale_before
+    return u
 
 
 def units(settings: Settings, station: str | None = None) -> list[dict]:
@@ -492,7 +513,7 @@ def units(settings: Settings, station: str | None = None) -> list[dict]:
     ``stale`` when silent longer than ``dispatch.stale_minutes`` (never recommended)."""
     stale_before = _now() - timedelta(minutes=settings.dispatch.stale_minutes)
     with engine(settings).connect() as conn:
-        rows = conn.execute(sa.select(units_t).where(_scoped(units_t.c.station, station)).order_by(units_t.c.id)).all()
+        rows = _rows(conn.execute(sa.select(units_t).where(_scoped(units_t.c.station, station)).order_by(units_t.c.id)))
     return [_unit_view(r, stale_before) for r in rows]
 
 
@@ -553,7 +574,7 @@ def kpi_rows(settings: Settings, station: str | None = None) -> list[dict]:
          .join(assignments_t, assignments_t.c.incident == incidents_t.c.id, isouter=True)
          .where(incidents_t.c.parent.is_(None), _scoped(incidents_t.c.station, station)))  # fmt: skip
     with engine(settings).connect() as conn:
-        return [_row(r) for r in conn.execute(q)]
+        return _rows(conn.execute(q))
 
 
 def move_unit(settings: Settings, unit_id: str, lon: float, lat: float, node: str | None = None) -> None:
@@ -633,8 +654,8 @@ def events_since(settings: Settings, seq: int, station: str | None = None, limit
     if station:
         where.append(sa.or_(_scoped(events_t.c.station, station), _scoped(events_t.c.unit, station)))
     with engine(settings).connect() as conn:
-        rows = conn.execute(sa.select(events_t).where(*where).order_by(events_t.c.seq).limit(limit)).all()
-    return [event_view(_row(r)) for r in rows]
+        rows = _rows(conn.execute(sa.select(events_t).where(*where).order_by(events_t.c.seq).limit(limit)))
+    return [event_view(r) for r in rows]
 
 
 def event_view(e: dict) -> dict:
