@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
@@ -90,7 +91,7 @@ def register(app: typer.Typer) -> None:
 
                 reset_settings()
                 try:
-                    city = LiveCity(get_settings(), speed=speed).start()
+                    city = LiveCity(get_settings(), speed=speed, auto_dispatch_s=45).start()
                     console.print(f"[dim]一体化指挥: replaying the city's 110 calls and plate reads at {speed:g}× "
                                   "(units driven on the streets)[/dim]")  # fmt: skip
                 except Exception as exc:  # noqa: BLE001 — the console still serves; the reason in one line
@@ -149,13 +150,16 @@ class LiveCity:
     """The demo's living city (一体化指挥): the lake's 110 calls replayed as if ringing now —
     published on ``cad.calls``, triaged by intake and recorded as incidents of the command store
     — and its checkpoint reads on ``cad.reads``, matched against the watchlists as they arrive;
-    the units are seeded at their stations first (the simulator in the app drives them).
+    the units are seeded at their stations first (the simulator in the app drives them), and
+    with ``auto_dispatch_s`` a stand-in dispatcher sends a unit to calls no one has taken.
     One broker (the in-process queue, NATS JetStream when configured) and an event loop of its
     own in a daemon thread beside the web app. ``send_calls`` / ``send_reads`` put chosen events
     on the same path (the browser test replays the call and the read it follows)."""
 
-    def __init__(self, settings, speed: float = 60.0, lake: bool = True, limit: int | None = None, max_gap_s: float = 5.0):
+    def __init__(self, settings, speed: float = 60.0, lake: bool = True, limit: int | None = None, max_gap_s: float = 5.0,
+                 auto_dispatch_s: float | None = None):  # fmt: skip
         self.settings, self.speed, self.lake, self.limit, self.max_gap_s = settings, speed, lake, limit, max_gap_s
+        self.auto_dispatch_s = auto_dispatch_s
         self.loop = asyncio.new_event_loop()
         self.stopped, self.ready = threading.Event(), threading.Event()
         self.thread = threading.Thread(target=self._run, name="zhijing-live-city", daemon=True)
@@ -212,6 +216,8 @@ class LiveCity:
         self.tally, done = replay.Tally(), asyncio.Event()
         tasks = [asyncio.create_task(replay.consume(self.broker, intake, replay.store_sink(settings), self.tally, done)),
                  asyncio.create_task(watch.consume(settings, self.broker, replay.READS, stop=self.stopped))]  # fmt: skip
+        if self.auto_dispatch_s is not None:
+            tasks.append(asyncio.create_task(self._dispatcher()))
         lake = len(tasks)
         if self.lake:
             calls = await asyncio.to_thread(replay.calls_from_model, settings, self.limit)
@@ -224,8 +230,41 @@ class LiveCity:
                 await asyncio.sleep(0.2)
         finally:
             done.set()
-            for t in tasks[lake:]:  # the lake's publishers; the consumers drain and end
+            for t in tasks[lake:] + tasks[2:lake]:  # the lake's publishers and the stand-in dispatcher; the consumers drain and end
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             if owned:
                 await self.broker.close()
+
+    async def _dispatcher(self) -> None:
+        from zhijing.command import recommend
+
+        cache = recommend.cache_for(self.settings)
+        while not self.stopped.is_set():
+            await asyncio.to_thread(self.dispatch_waiting, cache)
+            await asyncio.sleep(2)
+
+    def dispatch_waiting(self, cache) -> list[tuple[str, str]]:
+        """The demo's stand-in dispatcher, so that units drive while a newcomer looks on: a call
+        no one has dispatched within ``auto_dispatch_s`` goes to the fastest unit by road that
+        has no officer on a phone (the simulator takes its steps). A person dispatching first
+        is never overruled; a unit taken meanwhile is skipped. Returns (incident, unit) pairs."""
+        from zhijing.command import recommend, store
+        from zhijing.errors import Conflict
+
+        settings, now = self.settings, datetime.now(UTC)
+        waiting = [i for i in store.incidents(settings, None, True, 500, 0)["items"] if i["state"] == "received" and i["lon"] is not None
+                   and (now - i["received_at"]).total_seconds() >= self.auto_dispatch_s]  # fmt: skip
+        pool = [u for u in store.units(settings) if not u.get("username")] if waiting else []
+        sent = []
+        for inc in sorted(waiting, key=lambda i: (i["priority"] or 3, i["received_at"])):
+            best = recommend.recommend(settings, inc["lon"], inc["lat"], pool, k=1, streets=cache)
+            if not best:
+                continue
+            try:
+                store.assign(settings, inc["id"], best[0]["unit"], "simulator")
+            except Conflict:
+                continue
+            sent.append((inc["id"], best[0]["unit"]))
+            pool = [u for u in pool if u["id"] != best[0]["unit"]]
+        return sent

@@ -10,20 +10,26 @@ Screenshots of the three screens go to ``ZHIJING_SHOTS`` (docs/img for docs/disp
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import os
+import struct
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
-# a 2×2 PNG: the feedback photo the officer takes
-PHOTO = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==")
+
+
+def _photo(w: int = 160, h: int = 120) -> bytes:
+    """The feedback photo the officer takes: a small PNG (a dusk-blue gradient), made here."""
+    rows = b"".join(b"\0" + bytes(c for x in range(w) for c in (40 + x // 4, 70 + y // 3, 120 + (x + y) // 6)) for y in range(h))
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))  # noqa: E731
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +163,7 @@ def test_a_replayed_call_is_dispatched_driven_and_closed_from_the_phone(page, se
     phone.click("#job [data-step='arrive']")
     phone.wait_for_selector("#fb textarea")
     phone.fill("#fb textarea", "已到场核实处置，当事人无异议")
-    phone.set_input_files("#fb input[type=file]", files=[{"name": "scene.png", "mimeType": "image/png", "buffer": PHOTO}])
+    phone.set_input_files("#fb input[type=file]", files=[{"name": "scene.png", "mimeType": "image/png", "buffer": _photo()}])
     phone.wait_for_selector("#preview:not([hidden])")
     _shots("dispatch-phone.png", phone)
     phone.click("#fb [data-then='clear']")

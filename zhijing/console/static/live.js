@@ -13,6 +13,8 @@ zj.addEN({ "cad.st.received": "Received", "cad.st.dispatched": "Dispatched", "ca
   "cad.tier.city": "City command", "cad.tier.branch": "Branch", "cad.tier.station": "Station",
   "cad.loc.address": "by address", "cad.loc.coords": "by coordinates", "cad.loc.none": "not located",
   "cad.flag.outside_city": "outside the city", "cad.flag.unparsed": "address not understood", "cad.flag.empty_text": "empty report",
+  "cad.flag.abusive": "abusive words", "cad.flag.mixed_script": "mixed scripts", "cad.flag.bad_coords": "bad coordinates",
+  "cad.flag.low_confidence": "category uncertain", "cad.flag.bad_message": "unreadable message",
   "cad.live.on": "Live", "cad.live.off": "Reconnecting…", "cad.live.wait": "Connecting…", "cad.live.none": "No live push: refreshing periodically",
   "cad.nopurpose": "No duty purpose (order: / emergency:) is assigned to you: dispatch data opens under one" });
 zj.cad = (() => {
@@ -25,12 +27,15 @@ zj.cad = (() => {
   const KIND = { patrol_car: "巡逻车", foot: "步巡", duty_team: "值班组" };
   const TIER = { city: "市局", branch: "分局", station: "派出所" };
   const LOC = { address: "按地址定位", coords: "按坐标定位", none: "未定位" };
-  const FLAG = { outside_city: "位于城市范围外", unparsed: "地址无法解析", empty_text: "报警内容为空" };
+  const FLAG = { outside_city: "位于城市范围外", unparsed: "地址无法解析", empty_text: "报警内容为空", abusive: "含辱骂内容",
+    mixed_script: "中外文混杂", bad_coords: "坐标无效", low_confidence: "分类把握不足", bad_message: "报文无法解析" };
   const COLOR = { 1: "#c8102e", 2: "#e8871e", 3: "#2f6fb7" };
   const UNIT_COLOR = { available: "#1a7f37", assigned: "#e8871e", en_route: "#e8871e", on_scene: "#7a3db8", off: "#8a94a3" };
   const word = (dict, pre) => (v) => (v == null || v === "" ? "" : en() ? t(`${pre}.${v}`, String(v)) : dict[v] || String(v));
   const state = word(STATE, "cad.st"), unitStatus = word(UNIT, "cad.u"), prio = word(PRIO, "cad.p"), kind = word(KIND, "cad.k");
-  const tier = word(TIER, "cad.tier"), located = word(LOC, "cad.loc"), flag = word(FLAG, "cad.flag");
+  const tier = word(TIER, "cad.tier"), located = word(LOC, "cad.loc"), oneFlag = word(FLAG, "cad.flag");
+  /** Why a person must look (intake joins several with commas). */
+  const flag = (v) => String(v ?? "").split(",").filter(Boolean).map(oneFlag).join(zj.lang() === "en" ? ", " : "、");
   const color = (p) => COLOR[p] || COLOR[3];
   const unitColor = (s) => UNIT_COLOR[s] || UNIT_COLOR.off;
   const badge = (p) => `<span class="prio p${esc(p || 3)}">${esc(prio(p) || "—")}</span>`;

@@ -124,11 +124,17 @@ zj.pages.command = async () => {
     for (const [id, mk] of S.unitMarks) if (!S.units.has(id)) { mk.remove(); S.unitMarks.delete(id); }
     S.units.forEach(placeUnit); counts(); fit();
   }
-  function fit() {  // the duty room looks at its own jurisdiction
-    if (tier !== "station" || S.fitted || !map || !S.unitMarks.size) return;
+  async function fit() {  // the duty room looks at its own jurisdiction (its station's outline; else where its units are)
+    if (tier !== "station" || S.fitted || !map || !S.units.size) return;
     S.fitted = true;
-    const pts = [...S.unitMarks.values(), ...S.incMarks.values()].map((m) => m.getLatLng());
-    map.fitBounds(L.latLngBounds(pts).pad(0.6), { maxZoom: 14, animate: false });
+    const codes = new Set([...S.units.values()].map((u) => u.station));
+    const refs = await zj.map.reference();
+    const own = (refs.find(([, , path]) => path.endsWith("stations"))?.[0]?.features || []).filter((f) => codes.has(f.properties?.code));
+    const outline = own.length ? L.geoJSON({ type: "FeatureCollection", features: own }, { style: { color: "#c8102e", weight: 2.5, fill: false },
+      interactive: false }).addTo(map) : null;
+    const box = outline ? outline.getBounds()
+      : L.latLngBounds([...S.unitMarks.values()].map((m) => m.getLatLng())).pad(0.6);
+    if (box.isValid()) map.fitBounds(box, { maxZoom: 15, animate: false });
   }
 
   /* the KPI strip: live counts, then the response-time 90th percentiles against their targets */

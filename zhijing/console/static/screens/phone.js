@@ -196,7 +196,7 @@ zj.pages.phone = async () => {
       <dl class="facts"><dt>${esc(t("m.address", "地址"))}</dt><dd>${esc(inc.address || "")}</dd>
         <dt>${esc(t("m.dispatched", "派警时间"))}</dt><dd>${esc(zj.time(a.dispatched_at))} ${zj.zoneTag()}</dd>
         ${inc.caller_phone ? `<dt>${esc(t("m.caller", "报警电话"))}</dt><dd>${esc(inc.caller_phone)}</dd>` : ""}
-        ${inc.plan_title || inc.plan ? `<dt>${esc(t("m.plan", "预案"))}</dt><dd>${esc(inc.plan_title || inc.plan?.title || inc.plan)}</dd>` : ""}
+        ${inc.plan_detail || inc.plan ? `<dt>${esc(t("m.plan", "预案"))}</dt><dd>${esc(inc.plan_detail?.title || inc.plan)}</dd>` : ""}
         <dt class="muted">${esc(inc.id || "")}</dt><dd></dd></dl>
       <div id="job-map" class="job-map"></div>
       <div class="steps">${step}</div>`;
