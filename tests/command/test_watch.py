@@ -266,6 +266,7 @@ def test_a_deployments_own_dataset_of_a_type_of_its_own_hits_too(city):
     assert got == {(plate_watch["id"], "P001", "exact"), (phone_watch["id"], "P002", "phone")}
     assert {h["record"] for h in hits} == {"P001", "P002"}, "the third car and phone are watched by no one"
     assert all(h["type"] == "parking" and h["dataset"] == "parking_entry" and h["lon"] for h in hits)
+    assert all(h["station"] and len(h["station"]) == 8 for h in hits), "a place of no gazetteer: the jurisdiction it lies in"
 
 
 def test_a_replayed_read_reaches_the_command_screen_and_one_click_sends_the_nearest_unit(city):
@@ -303,6 +304,41 @@ def test_a_replayed_read_reaches_the_command_screen_and_one_click_sends_the_near
     assert sent.json()["recommendations"] and ws.hit(settings, body["hit"])["incident"] == inc["id"]
     assert api.post(f"/api/watch/hits/{body['hit']}/dispatch", headers=h).json()["incident"]["id"] == inc["id"]
     assert api.post(f"/api/watch/hits/{body['hit']}/dispatch", headers=api.headers("xingzhen01")).status_code == 403  # a case is no order
+
+
+@pytest.mark.nats
+def test_a_read_on_nats_jetstream_hits(city):
+    """The live path through NATS JetStream (the server on this machine): a read published on
+    ``cad.reads`` hits; the consumer starts at what is published from its start."""
+    import asyncio
+    import contextlib
+    import uuid
+
+    from zhijing.command import replay
+    from zhijing.sources.connectors.stream import NatsBroker
+
+    settings, api, crew, _, _ = city
+    w = _approved(api, "plate", crew["plate"])
+    run = uuid.uuid4().hex[:8]
+    read = {"type": "pass", "dataset": "checkpoint_read", "record_id": f"KKNATS{run}", "ts": "2026-01-05T08:00:00+08:00",
+            "vehicle": crew["plate"], "lon": 121.55, "lat": 29.87}  # fmt: skip
+
+    async def go() -> int:
+        try:
+            broker = await NatsBroker("nats://127.0.0.1:4222", replay.STREAM, replay.SUBJECTS).connect()
+        except Exception as exc:  # noqa: BLE001
+            pytest.skip(f"NATS not reachable: {type(exc).__name__}")
+        try:
+            await replay.ensure_consumer(broker, f"watch-{run}", replay.READS)
+            await broker.publish(replay.READS, json.dumps(read).encode(), msg_id=f"watch-test-{run}")
+            return await watch.consume(settings, broker, replay.READS, durable=f"watch-{run}")
+        finally:
+            with contextlib.suppress(Exception):
+                await broker.js.delete_consumer(replay.STREAM, f"watch-{run}")
+            await broker.close()
+
+    asyncio.run(go())
+    assert [h["record"] for h in ws.hit_rows(settings, [w["id"]])] == [f"KKNATS{run}"]
 
 
 def test_the_auditor_sees_every_watch_and_who_placed_and_approved_it(city):

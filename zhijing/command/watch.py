@@ -40,6 +40,7 @@ from zhijing.access.audit import AuditEvent, append
 from zhijing.access.masking import mask_value
 from zhijing.command import store
 from zhijing.command import watch_store as ws
+from zhijing.derived.risk.units import station_at
 from zhijing.derived.workbench.keys import plate_key, plate_key_sql
 from zhijing.errors import ZhijingError
 from zhijing.governance.engines.duckdb_engine import DuckDBEngine
@@ -265,13 +266,14 @@ class Matcher:
         return self._write(found, idx)
 
     def _hit(self, w: dict, type_name: str, row: dict, role: str, how: str, value: str, via: str, at: datetime) -> dict:
-        ts = row.get("ts")
-        ts = datetime.fromisoformat(ts) if isinstance(ts, str) else ts
-        lon, lat = row.get("lon"), row.get("lat")
+        ts = _instant(row.get("ts"))
+        lon, lat = _number(row.get("lon")), _number(row.get("lat"))
+        station = self.station(row.get("place_kind"), row.get("place_id"))
+        if station is None and lon is not None and lat is not None:  # a place of no gazetteer: the jurisdiction it lies in
+            station = (station_at(self.settings, lon, lat) or "")[:8] or None
         return {"watch": w["id"], "at": at, "type": type_name, "dataset": str(row.get("dataset") or ""), "record": str(row.get("record_id") or ""),
-                "role": role, "match": how, "time": ts.astimezone(UTC) if isinstance(ts, datetime) and ts.tzinfo else ts,
-                "lon": float(lon) if lon is not None else None, "lat": float(lat) if lat is not None else None,
-                "place": row.get("place_name") or row.get("place_id"), "station": self.station(row.get("place_kind"), row.get("place_id")),
+                "role": role, "match": how, "time": ts, "lon": lon, "lat": lat,
+                "place": row.get("place_name") or row.get("place_id"), "station": station,
                 "via": via, "detail": json.dumps({"place_kind": row.get("place_kind"), "place_id": row.get("place_id"),
                                                   "read": value if how in ("exact", "ocr") else None}, ensure_ascii=False)}  # fmt: skip
 
@@ -379,6 +381,26 @@ class Matcher:
         return out
 
 
+def _instant(value) -> datetime | None:
+    """A row's time as an aware UTC instant (None when it has none or it is not a time: the hit is kept)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _number(value) -> float | None:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if x == x and abs(x) != float("inf") else None
+
+
 def _model_row(m: dict) -> dict:
     """A model row from the stream, in the lake's column names (intake's replay says ``record``
     and ``time`` for ``record_id`` and ``ts``)."""
@@ -448,14 +470,18 @@ def after_build(settings, rebuilt: list[str] | None = None, emit: Emit | None = 
 
 async def consume(settings, broker, subject: str = SUBJECT, stop: threading.Event | None = None, emit: Emit | None = None,
                   batch: int = 2000, timeout: float = 0.2, on_hits: Callable[[list[dict]], None] | None = None,
-                  matcher: Matcher | None = None) -> int:  # fmt: skip
+                  matcher: Matcher | None = None, durable: str = "zhijing-watch") -> int:  # fmt: skip
     """Match what arrives on ``subject`` until ``stop`` is set (or, without one, until the
     subject is drained); returns the hits written (``on_hits`` gets each batch's, once they are
-    committed). A message that is not JSON is acknowledged and skipped (the lake's ingest keeps
-    and flags bad input, not the watch)."""
+    committed). On JetStream a new durable consumer starts at what is published from now on
+    (records as they arrive, not the stream's history). A message that is not JSON is
+    acknowledged and skipped (the lake's ingest keeps and flags bad input, not the watch)."""
+    from zhijing.command.replay import ensure_consumer  # deferred: intake's classifier is a heavy import
+
+    await ensure_consumer(broker, durable, subject)
     matcher, total = matcher or await asyncio.to_thread(lambda: Matcher(settings, emit or bus(settings)).warm()), 0
     while stop is None or not stop.is_set():
-        msgs = await broker.fetch(subject, "zhijing-watch", batch, timeout)
+        msgs = await broker.fetch(subject, durable, batch, timeout)
         if not msgs:
             if stop is None:
                 return total
