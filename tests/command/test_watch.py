@@ -90,6 +90,10 @@ def city(resolved_city, tmp_path_factory):
     others = sorted(set(lines) - car)[:: max(1, len(lines) // OTHERS)][:OTHERS]
     lookalike = [rid for rid, line in lines.items() if plate_key(str(json.loads(line).get("plate"))) == plate_key(plate)]
     removed = {rid: lines[rid] for rid in sorted(car | set(others) | set(lookalike))}
+    # a camera's misread of the car beside them (the city planted none of this car): the OCR key must find it too
+    first = json.loads(lines[min(car)])
+    removed["KKOCR0000001"] = json.dumps({**first, "read_id": "KKOCR0000001", "plate": misread}, ensure_ascii=False)
+    car = car | {"KKOCR0000001"}
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ZHIJING_HOME", str(home))
         reset_settings()
@@ -170,9 +174,9 @@ def test_the_crew_cars_reads_hit_when_they_land(city):
     clean = {r for (r,) in duckdb.sql(f"SELECT _record_id FROM read_parquet({current_files(settings, 'clean', 'checkpoint_read')!r})").fetchall()}
     truth = car & clean  # a read the lake quarantined is no record to hit
     precision, recall = len(got & truth) / max(1, len(got)), len(got & truth) / max(1, len(truth))
-    assert len(truth) >= 20 and precision == 1.0 and recall == 1.0, (precision, recall, len(got), len(truth))
+    assert len(truth) >= 21 and precision == 1.0 and recall == 1.0, (precision, recall, len(got), len(truth))
     planted = {r["record_id"] for r in crew["records"] if r["dataset"] == "checkpoint_read"}
-    assert planted <= got
+    assert planted <= got and next(h for h in hits if h["record"] == "KKOCR0000001")["match"] == "ocr"
     assert {h["watch"] for h in hits} == {hitting["id"]}, "pending, expired and revoked watches hit nothing"
     assert ws.get(settings, expired["id"])["state"] == "expired" and ws.get(settings, pending["id"])["state"] == "pending"
     h = next(h for h in hits if h["record"] in planted)
