@@ -268,3 +268,24 @@ def test_the_simulator_drives_a_unit_through_the_store(home, seeded):
     assert "unit.moved" in kinds and kinds.count("assignment.state") == 3
     assert store.incident(home, inc["id"])["state"] == "cleared"
     store.close(home, inc["id"], "x")
+
+
+def test_a_change_sqlite_found_locked_runs_again_and_other_errors_do_not():
+    calls = []
+
+    @store.retry_locked
+    def change(fail: int, message: str = "database is locked") -> str:
+        calls.append(1)
+        if len(calls) <= fail:
+            raise sa.exc.OperationalError("UPDATE cad_counters", {}, Exception(message))
+        return "done"
+
+    assert change(2) == "done" and len(calls) == 3
+    calls.clear()
+    with pytest.raises(sa.exc.OperationalError):
+        change(1, "no such table: cad_counters")
+    assert len(calls) == 1
+    calls.clear()
+    with pytest.raises(sa.exc.OperationalError):
+        change(99)
+    assert len(calls) == store.LOCK_RETRIES

@@ -11,10 +11,14 @@ and the other finds nothing to change and is told who was first (``Conflict``)."
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import math
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -66,6 +70,8 @@ counters_t = sa.Table(  # one row per day: the incident number is taken by an UP
 
 TIMES = frozenset(c.name for t in meta.tables.values() for c in t.columns if isinstance(c.type, sa.DateTime))
 SOURCES = ("api", "replay", "console", "watch")
+LOCK_RETRIES = 5  # attempts of a change SQLite found locked
+P, R = ParamSpec("P"), TypeVar("R")
 TIERS = ("station", "branch", "city")  # who commands an incident; escalation moves it up
 # an assignment's steps: the phone's word → (state before, state after, its time column)
 STEPS = {"accept": ("dispatched", "en_route", "en_route_at"), "arrive": ("en_route", "on_scene", "on_scene_at"),
@@ -80,6 +86,25 @@ STEP_ZH = {"dispatched": "已派警", "en_route": "出警途中", "on_scene": "�
 
 def engine(settings: Settings) -> sa.Engine:
     return acc.engine_with(settings, meta)
+
+
+def retry_locked(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run a change again when SQLite says the database is locked (its busy wait ran out while
+    other writers held it, as under a burst of calls): each change is one transaction, rolled
+    back whole, so running it again is safe."""
+
+    @functools.wraps(fn)
+    def again(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(LOCK_RETRIES):
+            try:
+                return fn(*args, **kwargs)
+            except sa.exc.OperationalError as exc:
+                if "locked" not in str(exc.orig) or attempt == LOCK_RETRIES - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    return again
 
 
 def _now() -> datetime:
@@ -216,6 +241,7 @@ def _number(value) -> float | None:
     return v if math.isfinite(v) else None
 
 
+@retry_locked
 def create_incident(settings: Settings, triaged: dict, source: str, actor: str) -> dict:
     """Record a (triaged) call as an incident, or as a duplicate of an open one about the same
     event (``parent`` set, ``incident.merged`` emitted). Bad input is kept and flagged: a
@@ -318,6 +344,7 @@ def _open_incident(conn, incident_id: str) -> dict:
     return r
 
 
+@retry_locked
 def escalate(settings: Settings, incident_id: str, actor: str) -> dict:
     """Move the command of an incident one tier up (station → branch → city)."""
     with engine(settings).begin() as conn:
@@ -335,6 +362,7 @@ def escalate(settings: Settings, incident_id: str, actor: str) -> dict:
     return r
 
 
+@retry_locked
 def close(settings: Settings, incident_id: str, actor: str) -> dict:
     """Close an incident (and the duplicates merged into it); active assignments are
     withdrawn and their units are free again. Closing a closed incident is a ``Conflict``."""
@@ -389,6 +417,7 @@ def _taken(conn, unit_id: str) -> Conflict | NotFound:
     return Conflict(f"{u.callsign}不可派（{'离线' if u.status == 'off' else u.status}）")
 
 
+@retry_locked
 def assign(settings: Settings, incident_id: str, unit_id: str, actor: str, replaces: int | None = None) -> dict:
     """Send a unit to an incident. The unit is taken by a conditional UPDATE (available →
     assigned) before anything else, so of two dispatchers sending it at the same moment
@@ -446,6 +475,7 @@ def _refuse_step(conn, assignment_id: int, step: str, as_unit: str | None) -> di
     raise Conflict(f"派警{assignment_id}尚未{STEP_ZH[before]}（当前：{STEP_ZH[a['state']]}）")
 
 
+@retry_locked
 def advance(settings: Settings, assignment_id: int, step: str, actor: str, note: str | None = None,
             photo: str | None = None, as_unit: str | None = None) -> dict:  # fmt: skip
     """One step of an assignment: accept (en route), arrive (on scene), clear (done, the unit
@@ -481,6 +511,7 @@ def advance(settings: Settings, assignment_id: int, step: str, actor: str, note:
     return a
 
 
+@retry_locked
 def cancel(settings: Settings, assignment_id: int, actor: str) -> dict:
     """Withdraw an active assignment (the dispatcher's call): the unit is available again."""
     with engine(settings).begin() as conn:
@@ -558,6 +589,7 @@ def open_assignments(settings: Settings) -> list[dict]:
     return out
 
 
+@retry_locked
 def seen(settings: Settings, unit_id: str) -> dict:
     """The unit was heard from now (its phone asked): no longer stale; no move, no event."""
     with engine(settings).begin() as conn:
@@ -577,6 +609,7 @@ def kpi_rows(settings: Settings, station: str | None = None) -> list[dict]:
         return _rows(conn.execute(q))
 
 
+@retry_locked
 def move_unit(settings: Settings, unit_id: str, lon: float, lat: float, node: str | None = None) -> None:
     """A unit's new position (its phone, or the simulator); it is seen now (no longer stale)."""
     with engine(settings).begin() as conn:
@@ -587,6 +620,7 @@ def move_unit(settings: Settings, unit_id: str, lon: float, lat: float, node: st
         emit(conn, "unit.moved", unit=unit_id, station=_unit_station(conn, unit_id), body={"lon": lon, "lat": lat, "node": node})
 
 
+@retry_locked
 def set_unit_status(settings: Settings, unit_id: str, status: str) -> None:
     """On or off duty (an available unit only goes off; an off one comes back available)."""
     if status not in ("available", "off"):
@@ -599,6 +633,7 @@ def set_unit_status(settings: Settings, unit_id: str, status: str) -> None:
         emit(conn, "unit.status", unit=unit_id, station=_unit_station(conn, unit_id), body={"status": status})
 
 
+@retry_locked
 def seed_units(settings: Settings) -> int:
     """Units from the geography roles: per station (role ``station``) two patrol cars, a foot
     patrol and the duty team, at the road node (role ``road_node``) nearest the station,
