@@ -50,20 +50,18 @@ def build_and_watch(settings):
     return report, watch.after_build(settings, report.rebuilt, watch.bus(settings))
 
 
-def model_rows(settings, datasets: set[str]) -> list[dict]:
+def model_rows(settings, datasets: set[str]) -> tuple[list[dict], int]:
     """Per ingested dataset and model type: the model rows, and those without a usable time
     or place (kept in the model zone, left out of trajectories and companions: said here,
-    never dropped silently)."""
+    never dropped silently); and the watchlist's new hits."""
     report, hits = build_and_watch(settings)
-    if hits:
-        console.print(f"智能布控 watchlist: {len(hits)} new hit(s)", highlight=False)
     out = []
     for key, rows in sorted(report.by_dataset.items()):
         kind, ds = key.split("/", 1)
         if ds in datasets:
             out.append({"dataset": ds, "type": kind, "rows": rows, "untimed": report.untimed.get(key, 0),
                         "unplaced": report.unplaced.get(key, 0)})  # fmt: skip
-    return out
+    return out, len(hits)
 
 
 def model_table(rows: list[dict]) -> Table:
@@ -139,7 +137,7 @@ def register(app: typer.Typer) -> None:
         summary = ingest_city(settings, sources, engine or settings.engine, progress and not as_json, dataset or None)
         failed = summary["totals"]["failed"] or summary["undeclared"]
         if not failed:
-            summary["model"] = model_rows(settings, {r["dataset"] for r in summary["datasets"]})
+            summary["model"], summary["watch_hits"] = model_rows(settings, {r["dataset"] for r in summary["datasets"]})
         if as_json:
             print(json.dumps(summary, ensure_ascii=False, indent=1))
         else:
@@ -148,6 +146,8 @@ def register(app: typer.Typer) -> None:
                 console.print(governance_cli.files_table(summary))
             if summary.get("model"):
                 console.print(model_table(summary["model"]))
+            if summary.get("watch_hits"):
+                console.print(f"智能布控 watchlist: {summary['watch_hits']} new hit(s) (GET /api/watch/hits)", highlight=False)
             for path in summary["undeclared"]:
                 console.print(f"[red]undeclared:[/red] {path} is in a sources folder but no declaration names it "
                               f"(`zhijing sources add {path} --name NAME`)", highlight=False)  # fmt: skip
