@@ -76,6 +76,7 @@ class ScheduleSettings(BaseModel):
     oversight_minutes: int = 60  # run the misuse rules for 督察
     retention_hour: int = 3  # local hour of the daily purge of expired data and audit entries
     risk_hour: int = 4  # local hour of the daily run of the risk models (-1: on demand only)
+    watch_minutes: int = 1  # build the model from what was pushed over HTTP and match it against the watchlist (智能布控)
 
 
 class ExportSettings(BaseModel):

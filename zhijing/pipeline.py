@@ -44,10 +44,8 @@ def build_and_watch(settings):
     that lands by ingest or by the stream hits a watch as soon as the model holds it.
     Returns (the build's report, the new hits)."""
     from zhijing.command import watch
-    from zhijing.model.build import build
 
-    report = build(settings)
-    return report, watch.after_build(settings, report.rebuilt, watch.bus(settings))
+    return watch.build_and_match(settings)
 
 
 def model_rows(settings, datasets: set[str]) -> tuple[list[dict], int]:

@@ -187,6 +187,22 @@ def test_the_crew_cars_reads_hit_when_they_land(city):
     assert planted <= {x["record"] for x in listed} and all(x["time"].endswith("+08:00") for x in listed if x["time"])
 
 
+def test_a_read_pushed_over_http_hits_on_the_servers_clock(city):
+    """A department's push lands in the clean zone only; the server's minute job builds the
+    model from it and matches it (``zhijing serve`` runs it on its clock)."""
+    from zhijing.api import scheduler
+    from zhijing.governance.ingest import ingest_lines
+    from zhijing.sources.spec import load_spec
+
+    settings, api, crew, removed, _ = city
+    w = _approved(api, "plate", crew["plate"])
+    line = json.dumps({**json.loads(next(iter(removed.values()))), "read_id": "KKPUSH0000001", "plate": crew["plate"]}, ensure_ascii=False)
+    ingest_lines(settings, load_spec(settings).dataset("checkpoint_read"), [line], "push:clock", "watch-test-clock")
+    assert not ws.hit_rows(settings, [w["id"]])
+    assert scheduler.match_watchlist(settings) >= 1
+    assert [h["record"] for h in ws.hit_rows(settings, [w["id"]])] == ["KKPUSH0000001"]
+
+
 def test_live_reads_hit_exactly_and_by_the_ocr_key(city):
     settings, api, crew, removed, _ = city
     w = _approved(api, "plate", crew["plate"])

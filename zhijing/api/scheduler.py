@@ -1,5 +1,6 @@
 """The server's clock (APScheduler): seal the audit trail, run the misuse rules for 督察,
-and enforce retention once a day — the scheduled half of DESIGN.md §2.5–2.7.
+and enforce retention once a day — the scheduled half of DESIGN.md §2.5–2.7 — and match
+what departments pushed against the watchlist (智能布控) every minute.
 
 Each job is the same function its CLI command runs; a failing job is logged and retried at
 its next turn, never taking the server down. Started by ``zhijing serve`` and the demo,
@@ -47,7 +48,17 @@ def jobs(settings: Settings) -> dict[str, tuple[Callable[[Settings], object], di
         out["retention-audit"] = (purge_audit, {**daily, "minute": 30})
     if 0 <= s.risk_hour <= 23:
         out["risk-models"] = (run_risk_models, {"trigger": "cron", "hour": s.risk_hour, "minute": 15})
+    if s.watch_minutes > 0:
+        out["watchlist"] = (match_watchlist, {"trigger": "interval", "minutes": s.watch_minutes})
     return out
+
+
+def match_watchlist(settings: Settings) -> int:
+    """Records pushed over HTTP land in the clean zone only: the model takes them in (incremental:
+    nothing to do when nothing arrived) and the watchlist sees them within the minute."""
+    from zhijing.command import watch
+
+    return len(watch.build_and_match(settings)[1])
 
 
 def run_risk_models(settings: Settings) -> None:

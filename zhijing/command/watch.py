@@ -468,6 +468,14 @@ def after_build(settings, rebuilt: list[str] | None = None, emit: Emit | None = 
     return Matcher(settings, emit or bus(settings)).match_built(rebuilt)
 
 
+def build_and_match(settings) -> tuple[model_build.BuildReport, list[dict]]:
+    """Bring the model up to date with the clean zone, then match what it added: (the build's
+    report, the new hits). ``zhijing ingest``, ``stream consume`` and the server's clock (what
+    departments push over HTTP lands in the clean zone only) run it."""
+    report = model_build.build(settings)
+    return report, after_build(settings, report.rebuilt)
+
+
 async def consume(settings, broker, subject: str = SUBJECT, stop: threading.Event | None = None, emit: Emit | None = None,
                   batch: int = 2000, timeout: float = 0.2, on_hits: Callable[[list[dict]], None] | None = None,
                   matcher: Matcher | None = None, durable: str = "zhijing-watch") -> int:  # fmt: skip
