@@ -52,6 +52,13 @@ def city(server):
     live.stop()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _hang_up(page):
+    """The screens' live streams end before the server stops (else it waits for them)."""
+    yield
+    page.goto("about:blank")
+
+
 def _shots(name: str, page) -> None:
     """The screen as docs/dispatch.md shows it (``ZHIJING_SHOTS=docs/img``; else a temporary folder)."""
     out = Path(os.environ.get("ZHIJING_SHOTS") or Path(tempfile.gettempdir()) / "zhijing-shots")
@@ -210,13 +217,38 @@ def test_a_watch_on_the_crews_car_hits_when_a_replayed_read_lands(page, server, 
     assert not page.errors, page.errors
 
 
-def test_the_station_duty_room_sees_its_jurisdiction_only(page, server, city):
-    base, _ = server
+def test_the_station_duty_room_commands_its_own_jurisdiction(page, server, city, resolved_city):
+    """The duty room sees its station's units only, takes a call of its jurisdiction, sends a
+    unit, reassigns the call to another (the first is free again) and withdraws that one."""
+    from zhijing.command import store
+
+    settings = resolved_city[0]
     _open(page, server, "paichusuo01", "/console/duty")
     page.wait_for_selector("#live.on")
     _until(page, "() => zj.command && zj.command.unitMarks.size > 0")
     stations = page.evaluate("[...zj.command.units.values()].map((u) => u.station)")
     assert len(set(stations)) == 1  # its own station's units, no other
     assert "派出所勤务指挥室" in page.inner_text("main")
+
+    car = store.unit_of_user(settings, "xunluo01")  # the same station's patrol car: a call near it is the station's
+    call = _call_near(settings, car)
+    city.send_calls([{**call, "id": f"{call['id']}:again"}])
+    item = page.locator("#incidents li.inc").first
+    item.wait_for()
+    incident = item.get_attribute("data-id")
+    item.click()
+    page.wait_for_selector("#recs [data-assign]")
+    first = page.get_attribute("#recs [data-assign] >> nth=0", "data-assign")
+    page.click("#recs [data-assign] >> nth=0")
+    page.wait_for_selector("#recs [data-replaces]")  # a unit is out: 改派 offered beside 增派
+    second = page.get_attribute("#recs [data-replaces] >> nth=0", "data-assign")
+    page.click("#recs [data-replaces] >> nth=0")
+    page.wait_for_selector("#asg tbody tr:has-text('已改派')")
     _shots("dispatch-duty.png", page)
+    assert store.unit(settings, first)["status"] == "available" and store.unit(settings, second)["status"] != "available"
+    page.click("#asg [data-cancel]")
+    page.wait_for_selector("#asg tbody tr:has-text('已撤回')")
+    assert store.unit(settings, second)["status"] == "available"
+    page.click("#incident #close")
+    page.wait_for_selector(f"#incidents li[data-id='{incident}']", state="detached")
     assert not page.errors, page.errors

@@ -21,7 +21,7 @@ zj.cad = (() => {
   const { t, esc } = zj;
   const en = () => zj.lang() === "en";
   const STATE = { received: "待派警", dispatched: "已派警", en_route: "出警途中", on_scene: "已到场", cleared: "处置完毕", closed: "已结案",
-    cancelled: "已撤销", reassigned: "已改派" };
+    cancelled: "已撤回", reassigned: "已改派" };
   const UNIT = { available: "空闲", assigned: "已派", en_route: "途中", on_scene: "现场", off: "离线" };
   const PRIO = { 1: "一级 紧急", 2: "二级 较急", 3: "三级 一般" };
   const KIND = { patrol_car: "巡逻车", foot: "步巡", duty_team: "值班组" };

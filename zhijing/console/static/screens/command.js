@@ -27,7 +27,8 @@ zj.addEN({ "cmd.title": "City command centre", "cmd.duty.title": "Station duty r
   "cmd.conflict": "Another dispatcher took this unit first: choose another", "cmd.escalated": "Escalated", "cmd.closed": "Closed",
   "cmd.taken": "Call taken: {id}", "cmd.k.open": "Open", "cmd.k.waiting": "Awaiting dispatch", "cmd.k.units": "Units available",
   "cmd.k.call_processing": "Call processing", "cmd.k.turnout": "Turnout", "cmd.k.travel": "Travel", "cmd.k.total_response": "Total response",
-  "cmd.k.target": "target", "cmd.k.n": "n", "cmd.hit.dispatch": "Dispatch to intercept", "cmd.photo": "Photo", "cmd.by": "by",
+  "cmd.k.target": "target", "cmd.k.n": "n", "cmd.hit.dispatch": "Dispatch to intercept", "cmd.photo": "Photo", "cmd.by": "by", "cmd.add": "Send also", "cmd.reassign": "Reassign", "cmd.cancel": "Withdraw",
+  "cmd.cancelled": "Withdrawn: the unit is available again",
   "w.title": "Watchlist", "w.note": "A watch states its reason and expiry and takes effect once another officer with the approver role approves it; hits and actions are logged.",
   "w.kind": "Kind", "w.k.plate": "Plate", "w.k.person": "Person (person ID)", "w.k.phone": "Mobile", "w.value": "Watched", "w.reason": "Reason",
   "w.expires": "Expires", "w.approver": "Approver (username)", "w.submit": "Submit for approval", "w.state": "State", "w.who": "Placed / approved by",
@@ -216,6 +217,8 @@ zj.pages.command = async () => {
     const el = document.getElementById("incident");
     el.hidden = false;
     const recs = list(d.recommendations || d.recommend), asg = list(d.assignments);
+    const working = (a) => ["dispatched", "en_route", "on_scene"].includes(a.state);
+    const current = asg.find(working);  // 改派 replaces it: that unit is free again
     const dups = list(d.duplicates).map((x) => (typeof x === "string" ? x : x.id));
     const active = d.state !== "closed";
     const fact = (k, zh, v) => (v == null || v === "" ? "" : `<dt data-i18n="${k}">${esc(t(k, zh))}</dt><dd>${v}</dd>`);
@@ -240,16 +243,19 @@ zj.pages.command = async () => {
       ["cmd.r.kind", "类型", (r) => esc(cad.kind(r.kind || S.units.get(r.unit)?.kind))],
       ["cmd.r.travel", "路网行程", (r) => esc(cad.mmss(r.travel_s))], ["cmd.r.straight", "直线距离", (r) => esc(cad.metres(r.straight_m))],
       ["cmd.r.srank", "直线排名", (r) => esc(r.straight_rank ?? "—")],
-      ["", "", (r) => active ? `<button type="button" data-assign="${esc(r.unit || r.id)}">${esc(t("cmd.assign", "派警"))}</button>` : ""]],
+      ["", "", (r) => !active ? "" : `<button type="button" data-assign="${esc(r.unit || r.id)}">${esc(t(current ? "cmd.add" : "cmd.assign", current ? "增派" : "派警"))}</button>` +
+        (current ? ` <button type="button" class="secondary" data-assign="${esc(r.unit || r.id)}" data-replaces="${esc(current.id)}">${esc(t("cmd.reassign", "改派"))}</button>` : "")]],
     recs, { empty: t("cmd.none.recs", "没有可推荐的警力：附近警力均在执行任务、已下线，或已数分钟未上报位置") });
     const at = (k) => (a) => esc(a[k] ? zj.time(a[k]).slice(11) : "");
     zj.table("#asg", [["cmd.a.unit", "单位", (a) => esc(a.callsign || cad.unitName(S.units.get(a.unit)) || a.unit)],
       ["cmd.a.state", "状态", (a) => esc(cad.state(a.state))], ["cmd.a.dispatched", "派警", at("dispatched_at"), "time"],
       ["cmd.a.en_route", "出警", at("en_route_at"), "time"], ["cmd.a.on_scene", "到场", at("on_scene_at"), "time"],
       ["cmd.a.cleared", "处置完毕", at("cleared_at"), "time"],
+      ["", "", (a) => (working(a) && active ? `<button type="button" class="secondary" data-cancel="${esc(a.id)}">${esc(t("cmd.cancel", "撤回"))}</button>` : "")],
       ["cmd.a.feedback", "反馈", (a) => esc(a.feedback || "") + (a.photo ? ` <button type="button" class="secondary" data-photo="${esc(a.id)}">${esc(t("cmd.photo", "照片"))}</button>` : "")]],
     asg, { empty: t("cmd.none.asg", "尚未派警") });
-    el.querySelectorAll("[data-assign]").forEach((b) => b.addEventListener("click", () => assign(d.id, b.dataset.assign, b)));
+    el.querySelectorAll("[data-assign]").forEach((b) => b.addEventListener("click", () => assign(d.id, b.dataset.assign, b, b.dataset.replaces)));
+    el.querySelectorAll("[data-cancel]").forEach((b) => b.addEventListener("click", () => withdraw(d.id, b)));
     el.querySelectorAll("[data-open]").forEach((a) => a.addEventListener("click", (ev) => { ev.preventDefault(); open(a.dataset.open); }));
     el.querySelectorAll("[data-photo]").forEach((b) => b.addEventListener("click", () => photo(b)));
     el.querySelector("#escalate")?.addEventListener("click", () => act(d.id, "escalate", t("cmd.escalated", "已上报")));
@@ -263,10 +269,17 @@ zj.pages.command = async () => {
     img.src = URL.createObjectURL(await res.blob());
     button.replaceWith(img);
   }
-  async function assign(id, unit, button) {
+  async function withdraw(id, button) {
+    button.disabled = true;
+    await zj.api(`/api/command/assignments/${encodeURIComponent(button.dataset.cancel)}/cancel`, { method: "POST" })
+      .then(() => zj.toast(t("cmd.cancelled", "已撤回，该警力恢复空闲"), "ok")).catch(() => {});
+    await Promise.all([open(id, false), loadUnits(), loadIncidents()]);
+  }
+  async function assign(id, unit, button, replaces) {
     button.disabled = true;
     try {
-      await zj.api(`/api/command/incidents/${encodeURIComponent(id)}/assign`, { method: "POST", json: { unit }, quiet: true });
+      await zj.api(`/api/command/incidents/${encodeURIComponent(id)}/assign`, { method: "POST", quiet: true,
+        json: { unit, ...(replaces ? { replaces: +replaces } : {}) } });
       zj.toast(t("cmd.assigned", "已派警：{u}").replace("{u}", cad.unitName(S.units.get(unit)) || unit), "ok");
     } catch (e) {
       zj.toast(e.status === 409 ? t("cmd.conflict", "该警力已被其他调度员先行派出，请另选") : e.message);
