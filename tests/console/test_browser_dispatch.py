@@ -214,6 +214,9 @@ def test_a_watch_on_the_crews_car_hits_when_a_replayed_read_lands(page, server, 
     city.send_reads(reads[:1])
     page.wait_for_selector(f"#hits li.hit-item:has-text('{plate}')")
     assert page.evaluate("zj.command.hitMarks.length") >= 1  # and on the map
+    page.click(f"#hits li.hit-item:has-text('{plate}') [data-hit]")  # one click: an incident at the checkpoint, units to intercept
+    page.wait_for_selector("#incident:not([hidden]) #recs [data-assign]")
+    assert page.evaluate("zj.command.detail.source") == "watch"
     assert not page.errors, page.errors
 
 
