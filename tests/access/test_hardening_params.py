@@ -43,9 +43,11 @@ def test_no_route_answers_500_to_hostile_paging(resolved_city, make_api):
     api = make_api(resolved_city[0].home)  # a real lake: quarantine rows to page through
     client = TestClient(api.client.app, raise_server_exceptions=False)
     officer, auditor = api.headers("xingzhen01", DEMO_CASE), api.headers("ducha01", DEMO_CASE)
+    dispatcher = api.headers("zhihui01", "order:110-330200000000")  # command routes open under a duty purpose only
     failures, seen = [], 0
     for method, path, params, numeric in _requests(api.client.app):
-        h = auditor if path.startswith(("/api/audit", "/api/oversight")) else officer
+        h = (auditor if path.startswith(("/api/audit", "/api/oversight")) else
+             dispatcher if path.startswith(("/api/command", "/api/watch")) else officer)  # fmt: skip
         r = client.request(method, path, params=params, headers=h)
         seen += 1
         if (numeric and r.status_code != 422) or not 400 <= r.status_code < 500:

@@ -11,9 +11,9 @@ placed and approved it (``/api/watch/oversight``, no purpose of their own needed
 from __future__ import annotations
 
 from collections import Counter
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from zhijing.access import scope
@@ -28,6 +28,7 @@ from zhijing.localtime import in_zone, shown, shown_all, shown_fields
 from zhijing.serving.person_file import places_of
 
 router = APIRouter(prefix="/api/watch", tags=["watch"])
+RowId = Annotated[int, Path(ge=1, lt=2**62, description="a row number (a hostile integer is a 422, never a 500)")]
 TIMES = ("expires_at", "placed_at", "approved_at", "revoked_at")
 
 
@@ -86,7 +87,7 @@ def place(body: Placement, ctx: AccessContext = Depends(require("watch:place")))
 
 
 @router.post("/{watch_id}/approve")
-def approve(watch_id: int, ctx: AccessContext = Depends(require("watch:approve"))) -> dict:
+def approve(watch_id: RowId, ctx: AccessContext = Depends(require("watch:approve"))) -> dict:
     """The approver's approval (二人审批), under the watch's own purpose: from now on it hits."""
     w = _watch(watch_id)
     ctx.audit("alter", [f"watch:{watch_id}", w["value"]], query="watch approve")
@@ -101,7 +102,7 @@ def approve(watch_id: int, ctx: AccessContext = Depends(require("watch:approve")
 
 
 @router.post("/{watch_id}/revoke")
-def revoke(watch_id: int, ctx: AccessContext = Depends(require("watch:place"))) -> dict:
+def revoke(watch_id: RowId, ctx: AccessContext = Depends(require("watch:place"))) -> dict:
     """Lift a watch (撤控): its placer, its approver, or a unit above the placer's."""
     w = _watch(watch_id)
     ctx.audit("alter", [f"watch:{watch_id}", w["value"]], query="watch revoke")
@@ -147,7 +148,7 @@ MATCH_ZH = {"exact": "号牌", "ocr": "号牌(识别近似)", "citizen_id": "身
 
 
 @router.post("/hits/{hit_id}/dispatch")
-def dispatch(hit_id: int, request: Request, ctx: AccessContext = Depends(require("dispatch:write"))) -> dict:
+def dispatch(hit_id: RowId, request: Request, ctx: AccessContext = Depends(require("dispatch:write"))) -> dict:
     """One-click intercept (一键布控拦截): an incident (source ``watch``, urgent) at the hit's
     place, and the nearest available units by travel time. A hit dispatched already answers
     its incident again (no second one)."""
