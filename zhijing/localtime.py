@@ -109,3 +109,11 @@ def shown_all(tree: Any) -> Any:
         return shown(tree)
     return tree
 
+
+
+def instant_or_none(value: Any) -> datetime | None:
+    """``instant`` for a row or a request that may hold anything: None where it is not a time."""
+    try:
+        return instant(value)
+    except (ValueError, TypeError):
+        return None

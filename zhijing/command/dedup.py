@@ -5,7 +5,9 @@ A call with no place is merged only on the same standard address."""
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
+
+from zhijing.localtime import instant_or_none
 
 EARTH_M = 6_371_008.8
 
@@ -18,15 +20,8 @@ def metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 
 def _when(v) -> datetime | None:
-    """An aware time (a naive one is UTC, as the metadata store keeps them), None if not a time."""
-    if isinstance(v, str) and v:
-        try:
-            v = datetime.fromisoformat(v)
-        except ValueError:
-            return None
-    if not isinstance(v, datetime):
-        return None
-    return v if v.tzinfo else v.replace(tzinfo=UTC)
+    """An aware instant (localtime.instant)."""
+    return instant_or_none(v)
 
 
 def duplicate_of(triaged: dict, recent: list[dict], metres_max: float = 300, minutes_max: float = 15) -> str | None:

@@ -21,6 +21,7 @@ import numpy as np
 from zhijing.command.pgrouting import PgCache
 from zhijing.command.roads import Mode, StreetCache, metres
 from zhijing.errors import ZhijingError
+from zhijing.localtime import instant_or_none
 
 MAX_SNAP_M = 2_000.0  # an incident farther than this from every street node is off the streets
 WALKING = {"foot"}  # unit kinds that walk (步巡) rather than drive
@@ -37,16 +38,8 @@ class Router(Protocol):
 
 
 def _aware(value) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if not isinstance(value, datetime):
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)  # stores hand back naive UTC
+    """An aware instant (localtime.instant)."""
+    return instant_or_none(value)
 
 
 def eligible(settings, units: list[dict], now: datetime | None = None) -> list[dict]:

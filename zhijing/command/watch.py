@@ -48,7 +48,7 @@ from zhijing.governance.jobs import CleanJob, JobParams, address_lookup
 from zhijing.lake.manifest import Manifest, read_manifest
 from zhijing.lake.store import current_files
 from zhijing.lake.zones import dataset_dir
-from zhijing.localtime import shown
+from zhijing.localtime import instant_or_none, shown
 from zhijing.model import build as model_build
 from zhijing.model import types as model_types
 from zhijing.model.build import lit, q
@@ -382,15 +382,8 @@ class Matcher:
 
 
 def _instant(value) -> datetime | None:
-    """A row's time as an aware UTC instant (None when it has none or it is not a time: the hit is kept)."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if not isinstance(value, datetime):
-        return None
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    """An aware instant (localtime.instant)."""
+    return instant_or_none(value)
 
 
 def _number(value) -> float | None:
