@@ -48,6 +48,22 @@ $(CYTOSCAPE):
 	  && cp $$tmp/package/dist/cytoscape.min.js $@ && rm -rf $$tmp \
 	  || echo "cytoscape could not be fetched (no npm?): the console lists graph edges as a table"
 
+# TweetNaCl (Ed25519) and jsQR for the citizens' offline certificate check (zhijing/public), inlined into the
+# self-contained verify page: a certificate verifies with no server.
+TWEETNACL := zhijing/public/static/vendor/nacl-fast.min.js
+$(TWEETNACL):
+	@mkdir -p $(dir $@)
+	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack -q tweetnacl@1.0.3 >/dev/null 2>&1 && tar xzf tweetnacl-1.0.3.tgz) \
+	  && cp $$tmp/package/nacl-fast.min.js $@ && rm -rf $$tmp \
+	  || echo "tweetnacl could not be fetched (no npm?): the offline verify page cannot check signatures (zhijing certificate verify can)"
+
+JSQR := zhijing/public/static/vendor/jsQR.js
+$(JSQR):
+	@mkdir -p $(dir $@)
+	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack -q jsqr@1.4.0 >/dev/null 2>&1 && tar xzf jsqr-1.4.0.tgz) \
+	  && cp $$tmp/package/dist/jsQR.js $@ && rm -rf $$tmp \
+	  || echo "jsqr could not be fetched (no npm?): the offline verify page takes the payload pasted, not a photo"
+
 # PostGIS and pgRouting for the production router (zhijing/command/pgrouting.py), from Debian's
 # packages, where PostgreSQL 15 is installed; without them the pgRouting tests skip.
 PGROUTING := /usr/share/postgresql/15/extension/pgrouting.control
@@ -55,7 +71,7 @@ $(PGROUTING):
 	@test ! -d /usr/share/postgresql/15 || (apt-get update -qq && apt-get install -y -qq postgresql-15-postgis-3 postgresql-15-pgrouting >/dev/null 2>&1) \
 	  || echo "postgresql-15-pgrouting could not be installed: the pgRouting tests will skip"
 
-setup: $(BIN)/zhijing $(ECHARTS) $(SWAGGER) $(LEAFLET) $(CYTOSCAPE) $(PGROUTING)
+setup: $(BIN)/zhijing $(ECHARTS) $(SWAGGER) $(LEAFLET) $(CYTOSCAPE) $(TWEETNACL) $(JSQR) $(PGROUTING)
 
 demo: setup
 	ZHIJING_HOME=$(HOME_DIR) $(BIN)/zhijing demo --persons $(PERSONS)

@@ -104,6 +104,18 @@ class DispatchSettings(BaseModel):
     percentile: int = 90  # the percentile the targets are held to
 
 
+class PublicSettings(BaseModel):
+    """Public services for citizens (为民服务, docs/public-services.md)."""
+
+    certificate_key_file: Path | None = None  # Ed25519 private key, 0600; default home/keys/certificate_signing.key
+    certificate_public_key: str | None = None  # pinned public key (hex) verification trusts; default the .pub beside the key
+    certificate_days: int = 90  # a certificate is valid this long from its issue
+    simulate_sms: bool = True  # no SMS gateway: the one-time code is shown on the page (the demo); a deployment wires its gateway
+    code_minutes: int = 5  # a one-time code expires
+    session_minutes: int = 15  # a confirmed identity lasts this long without a new code
+    rate: str = "30/minute"  # citizen requests per client address; then 429
+
+
 class Settings(BaseSettings):
     """Everything a deployment may change; nothing here is required."""
 
@@ -132,6 +144,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = SecuritySettings()
     exports: ExportSettings = ExportSettings()
     dispatch: DispatchSettings = DispatchSettings()
+    public: PublicSettings = PublicSettings()
 
     @field_validator("timezone")
     @classmethod

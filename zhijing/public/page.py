@@ -1,0 +1,30 @@
+"""The offline verify page: one self-contained HTML file (TweetNaCl and jsQR inlined, the
+platform's public key filled in) that checks a certificate's QR payload with no server —
+served at ``/gov/verify.html`` and written by ``zhijing certificate page``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from zhijing.errors import NotReady
+from zhijing.public.pdf import LABELS
+from zhijing.public.signing import key_id
+
+HERE = Path(__file__).parent
+VENDOR = HERE / "static" / "vendor"
+SCRIPTS = {"nacl": "nacl-fast.min.js", "jsqr": "jsQR.js"}  # Makefile targets TWEETNACL, JSQR
+_env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
+
+
+def verify_page(public_key: str) -> str:
+    scripts = {}
+    for name, file in SCRIPTS.items():
+        try:
+            scripts[name] = (VENDOR / file).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise NotReady(f"{file} is missing: run `make setup` (it fetches the verify page's scripts)") from None
+    labels = {**LABELS, "kind": ("证明类型", "Certificate"), "text": ("证明内容", "Statement"), "d": ("字段摘要", "Fields digest"),
+              "k": ("公钥标识", "Key id")}  # fmt: skip
+    return _env.get_template("verify.html").render(public_key=public_key, key_id=key_id(public_key), labels=labels, **scripts)

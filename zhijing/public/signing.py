@@ -1,0 +1,104 @@
+"""The certificate key and the signed payload a certificate's QR code carries.
+
+A certificate is signed with its own Ed25519 key (``keys/certificate_signing.key``, 0600, in
+the deployment's key store beside the audit key, never the audit key itself: a key that
+signs what the public carries around must not also vouch for the audit trail). Its public
+half is published (``/.well-known/zhijing-certificate-key.json``) and pinned by whoever verifies.
+
+The payload is ``ZJC1.<body>.<signature>``: the body is the canonical JSON (UTF-8) of the
+fields the certificate shows, its citizen ID masked, plus ``d``, the SHA-256 of all its
+fields (the full ID too); both parts base64url. The signature covers the body's exact bytes,
+so a verifier needs no canonical form: it checks the bytes, then reads them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zhijing.access.audit.signing import Ed25519Signer
+
+PREFIX = "ZJC1"
+STEM = "certificate_signing"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def canonical(fields: dict) -> bytes:
+    return json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def digest(fields: dict) -> str:
+    """SHA-256 of all of a certificate's fields (what the register keeps and the PDF embeds)."""
+    return hashlib.sha256(canonical(fields)).hexdigest()
+
+
+def key_id(public_key: str) -> str:
+    return hashlib.sha256(bytes.fromhex(public_key)).hexdigest()[:16]
+
+
+def key_files(settings) -> tuple[Path, Path]:
+    """(private, public) key files: the setting, else ``home/keys/certificate_signing.{key,pub}``."""
+    private = settings.public.certificate_key_file or settings.home / "keys" / f"{STEM}.key"
+    return private, private.with_suffix(".pub")
+
+
+def signer(settings) -> Ed25519Signer:
+    """The platform's certificate signer (made on first use, its public half written beside it)."""
+    private, public = key_files(settings)
+    s = Ed25519Signer(private)
+    if not public.exists():
+        public.write_text(s.public_key + "\n")
+    return s
+
+
+def published_key(settings) -> str:
+    """The public key verification trusts: the pinned setting, else the published file."""
+    if settings.public.certificate_public_key:
+        return settings.public.certificate_public_key.strip().lower()
+    return signer(settings).public_key
+
+
+def sign(settings, shown: dict, full: dict) -> str:
+    """The payload of a certificate showing ``shown``, whose complete fields are ``full``."""
+    s = signer(settings)
+    body = canonical({**shown, "d": digest(full), "k": key_id(s.public_key)})
+    return f"{PREFIX}.{_b64(body)}.{_b64(bytes.fromhex(s.sign(body)))}"
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    reason: str  # why not, or "valid"
+    fields: dict = field(default_factory=dict)  # the signed fields (also when the signature fails: for the message)
+
+
+def verify(payload: str, public_key: str, today: str | None = None) -> Verdict:
+    """Is ``payload`` a certificate signed by ``public_key`` (and, given ``today`` as
+    YYYY-MM-DD, still within its validity)? The bytes first, then what they say."""
+    parts = payload.strip().split(".")
+    if len(parts) != 3 or parts[0] != PREFIX:
+        return Verdict(False, "not a zhijing certificate payload")
+    try:
+        body, signature = _unb64(parts[1]), _unb64(parts[2])
+        fields = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return Verdict(False, "malformed payload")
+    if not isinstance(fields, dict):
+        return Verdict(False, "malformed payload")
+    if fields.get("k") != key_id(public_key):
+        return Verdict(False, "signed with another key than the published one", fields)
+    if not Ed25519Signer.verify(public_key, body, signature.hex()):
+        return Verdict(False, "signature does not match: forged or altered", fields)
+    if today and str(fields.get("until", "9999")) < today:
+        return Verdict(False, f"expired on {fields['until']}", fields)
+    return Verdict(True, "valid", fields)
