@@ -76,10 +76,8 @@ def api(settings, make_api) -> ApiClient:
     return make_api(settings.home)
 
 
-@pytest.fixture(scope="module")
-def module_api(tmp_path_factory):
-    """One ApiClient on a fresh home for a whole test module (seeding the demo logins costs
-    seconds): its tests keep to their own accounts and client addresses."""
+@contextlib.contextmanager
+def _module_client(home: Path, **client_args):
     from fastapi.testclient import TestClient
 
     from zhijing.access.seed import seed_demo
@@ -87,11 +85,27 @@ def module_api(tmp_path_factory):
     from zhijing.config import get_settings, reset_settings
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ZHIJING_HOME", str(tmp_path_factory.mktemp("api") / "home"))
+        mp.setenv("ZHIJING_HOME", str(home))
         reset_settings()
         logins = {u: p for u, p, _ in seed_demo(get_settings())}
-        yield ApiClient(TestClient(create_app()), logins)
+        yield ApiClient(TestClient(create_app(), **client_args), logins)
     reset_settings()
+
+
+@pytest.fixture(scope="module")
+def module_api(tmp_path_factory):
+    """One ApiClient on a fresh home for a whole test module (seeding the demo logins costs
+    seconds): its tests keep to their own accounts and client addresses."""
+    with _module_client(tmp_path_factory.mktemp("api") / "home") as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def resolved_api(resolved_city):
+    """One ApiClient on the resolved small city for a whole test module; a server error
+    answers 500 instead of raising (the bad-input tests look at the status)."""
+    with _module_client(resolved_city[0].home, raise_server_exceptions=False) as client:
+        yield client
 
 
 

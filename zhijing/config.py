@@ -116,6 +116,21 @@ class PublicSettings(BaseModel):
     rate: str = "30/minute"  # citizen requests per client address; then 429
 
 
+class SharingSettings(BaseModel):
+    """The sharing exchange (docs/sharing.md): batch limits, subscription delivery, enumeration watch."""
+
+    batch_max_rows: int = 1_000_000  # rows of one uploaded list
+    batch_max_bytes: int = 256 << 20  # bytes of one upload (the body cap of /api/sharing/batch)
+    batch_retention_hours: int = 24  # an upload and its result file are deleted this long after the job ends
+    delivery_attempts: int = 5  # pushes of one change to an endpoint before it shows as failed
+    delivery_timeout_s: float = 5.0  # one push waits this long for the endpoint
+    delivery_backoff_s: float = 1.0  # wait before the n-th retry: backoff × 2^(n-1)
+    throttle_minutes: int = 15  # a contract seen enumerating is refused this long (and flagged to 督察)
+    probe_window: int = 100  # the last calls of a contract the enumeration watch looks at
+    probe_misses: float = 0.5  # share of IDs naming nobody (or malformed) in a full window that is random probing
+    probe_sequential: int = 10  # IDs of one division and birth date within ±20 sequence numbers: sequential probing
+
+
 class Settings(BaseSettings):
     """Everything a deployment may change; nothing here is required."""
 
@@ -145,6 +160,7 @@ class Settings(BaseSettings):
     exports: ExportSettings = ExportSettings()
     dispatch: DispatchSettings = DispatchSettings()
     public: PublicSettings = PublicSettings()
+    sharing: SharingSettings = SharingSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from zhijing.access import models
 
-KINDS = ("case", "ticket", "order", "emergency")
+KINDS = ("case", "ticket", "order", "emergency", "contract")  # contract: a sharing contract (zhijing.sharing)
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def check(settings, username: str, user_unit: str, raw: str | None) -> PurposeCh
         return PurposeCheck(False, "", None, False, "a purpose is required: case, ticket, order or emergency")
     kind = raw.split(":", 1)[0]
     if kind not in KINDS or ":" not in raw:
-        return PurposeCheck(False, kind, raw, False, "purpose must be case:, ticket:, order: or emergency:")
+        return PurposeCheck(False, kind, raw, False, "purpose must be case:, ticket:, order:, emergency: or contract:")
     with models.engine(settings).connect() as conn:
         p = conn.execute(sa.select(models.purposes).where(models.purposes.c.ref == raw)).first()
         if p is None:

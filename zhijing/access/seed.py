@@ -81,7 +81,8 @@ DEMO_USERS = [
     ("admin", "系统管理员", "市局", "指挥中心", "admin", 1, "administrator"),
     ("fenxi01", "赵研判", "市局", "情报", "officer", 2, "情报研判分析员 (市局) — workbench analyses on assigned cases"),
     ("zhihui01", "孙指挥", "市局", "指挥中心", "officer", 1, "指挥中心调度员 (市局) — 110 dispatch, emergencies"),
-    ("weijian01", "卫健委对接", "外部", "卫健委", "external", 1, "external department (卫健委) — service tickets only"),
+    ("weijian01", "卫健委对接", "外部", "卫健委", "external", 1, "external department (卫健委) — service tickets, sharing contracts"),
+    ("weijian02", "卫健委主任", "外部", "卫健委", "external,approver", 1, "卫健委 approver — signs the department's side of a sharing contract"),
     ("zhihuizhang01", "吴指挥长", "市局", "指挥中心", "officer,approver", 2, "指挥长 (市局) — approves the watches placed under the city's duty (布控审批)"),
     ("xunluo01", "周巡逻", "派出所", "巡特警", "officer", 1, "巡逻车民警 (派出所) — the station's first patrol car: the phone view /m"),
 ]
@@ -143,7 +144,7 @@ def seed_demo(settings) -> list[tuple[str, str, str]]:
     for username, name, tier, dept, roles, clearance, what in DEMO_USERS:
         password = f"zj-{secrets.token_urlsafe(9)}"
         add_user(settings, username, name, by_tier[tier] if tier != "外部" else "EXT-WJW", dept, password, roles, clearance,
-                 "external" if roles == "external" else "officer")  # fmt: skip
+                 "external" if "external" in roles.split(",") else "officer")  # fmt: skip
         logins.append((username, password, what))
     (settings.state_dir / "demo_logins.txt").unlink(missing_ok=True)  # where older versions kept them in clear
     now = datetime.now(UTC)

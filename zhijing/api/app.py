@@ -29,6 +29,8 @@ ROUTER_MODULES = (
     "zhijing.derived.risk.routes",  # risk platform: warnings, models, hot cells, contact tracing
     "zhijing.command.routes",  # command and dispatch (一体化指挥): incidents, units, assignments, the live stream
     "zhijing.command.watch_routes",  # watchlists (智能布控): place, approve, revoke, hits, one-click intercept
+    "zhijing.sharing.routes",  # sharing contracts (共享协议): request, approve on each side, usage
+    "zhijing.sharing.service_routes",  # verification, query, batch comparison, subscription under a contract
     "zhijing.access.routes",  # login, tokens, audit, oversight
     "zhijing.console.routes",  # server-rendered console pages
     "zhijing.api.docs",  # API documentation, offline and behind login
