@@ -24,7 +24,7 @@ LAYERS = [
     {"serving"},
     {"entities"},
     {"derived"},
-    {"cases", "command", "sharing", "public"},
+    {"cases", "command", "force", "sharing", "public"},
     {"api", "console", "cli", "pipeline", "demo", "__main__"},  # wiring: commands and the app
 ]
 LAYER_OF = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}

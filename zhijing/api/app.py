@@ -24,6 +24,7 @@ ROUTER_MODULES = (
     "zhijing.entities.export_routes",  # exports of person files and case reports, 双人审批
     "zhijing.derived.routes",  # aggregate GIS views
     "zhijing.cases.routes",  # case workspace (专案) and its report
+    "zhijing.cases.property_routes",  # seized property (涉案财物): intake, custody chain, return / disposal approval
     "zhijing.derived.workbench.routes",  # search, trajectory, companions, collision, comparison
     "zhijing.derived.graph.routes",  # relationship graph (关系研判)
     "zhijing.derived.risk.routes",  # risk platform: warnings, models, hot cells, contact tracing
@@ -31,6 +32,8 @@ ROUTER_MODULES = (
     "zhijing.command.watch_routes",  # watchlists (智能布控): place, approve, revoke, hits, one-click intercept
     "zhijing.sharing.routes",  # sharing contracts (共享协议): request, approve on each side, usage
     "zhijing.sharing.service_routes",  # verification, query, batch comparison, subscription under a contract
+    "zhijing.force.routes",  # force (警队建设): duty rosters, on duty, training
+    "zhijing.api.workload",  # workload per officer and dispatch units on duty (reads force, cases and command)
     "zhijing.access.routes",  # login, tokens, audit, oversight
     "zhijing.console.routes",  # server-rendered console pages
     "zhijing.api.docs",  # API documentation, offline and behind login

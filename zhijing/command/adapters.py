@@ -75,7 +75,7 @@ def recommendations(settings: Settings, incident: dict, units: list[dict], k: in
     routing = _part("recommend")
     if routing is not None:
         return routing.recommend(settings, incident["lon"], incident["lat"], units, k, streets=streets(settings, holder))
-    ready = [u for u in units if u.get("status") == "available" and not u.get("stale") and u.get("lon") is not None]
+    ready = [u for u in units if u.get("status") == "available" and not u.get("stale") and u.get("on_duty") is not False and u.get("lon") is not None]
     ranked = sorted((_metres(incident, u), u["id"], u) for u in ready)[:k]
     return [{"unit": u["id"], "callsign": u["callsign"], "kind": u["kind"], "travel_s": None, "straight_m": round(m),
              "straight_rank": i, "rank": i, "method": FALLBACK} for i, (m, _, u) in enumerate(ranked, 1)]  # fmt: skip

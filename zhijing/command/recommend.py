@@ -43,8 +43,9 @@ def _aware(value) -> datetime | None:
 
 
 def eligible(settings, units: list[dict], now: datetime | None = None) -> list[dict]:
-    """Units that may be recommended: status available, heard from within
-    ``settings.dispatch.stale_minutes`` (a unit never heard from is stale), with a position."""
+    """Units that may be recommended: status available, not off duty by the roster
+    (``on_duty`` False), heard from within ``settings.dispatch.stale_minutes`` (a unit
+    never heard from is stale), with a position."""
     return [u for u, _ in _eligible(settings, units, now)]
 
 
@@ -52,7 +53,7 @@ def _eligible(settings, units: list[dict], now: datetime | None) -> list[tuple[d
     since = (now or datetime.now(UTC)) - timedelta(minutes=settings.dispatch.stale_minutes)
     out = []
     for u in units:
-        if u.get("status") != "available":
+        if u.get("status") != "available" or u.get("on_duty") is False:
             continue
         seen, pos = _aware(u.get("last_seen")), _position(u)
         if seen is not None and seen >= since and pos is not None:

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from zhijing.access import models as acc
 from zhijing.config import Settings
 from zhijing.errors import AccessDenied, Conflict, NotFound, ZhijingError
+from zhijing.force import store as roster
 
 meta = sa.MetaData()
 incidents_t = sa.Table(
@@ -541,11 +542,13 @@ def _unit_view(r, stale_before: datetime) -> dict:
 
 def units(settings: Settings, station: str | None = None) -> list[dict]:
     """Units (of stations whose code starts with ``station``; None: all), each marked
-    ``stale`` when silent longer than ``dispatch.stale_minutes`` (never recommended)."""
+    ``stale`` when silent longer than ``dispatch.stale_minutes`` and ``on_duty`` by the
+    roster (``force.store.mark_on_duty``: False at a station that keeps a roster and has
+    nobody on the unit now) — neither is ever recommended."""
     stale_before = _now() - timedelta(minutes=settings.dispatch.stale_minutes)
     with engine(settings).connect() as conn:
         rows = _rows(conn.execute(sa.select(units_t).where(_scoped(units_t.c.station, station)).order_by(units_t.c.id)))
-    return [_unit_view(r, stale_before) for r in rows]
+    return roster.mark_on_duty(settings, [_unit_view(r, stale_before) for r in rows])
 
 
 def unit(settings: Settings, unit_id: str) -> dict:
@@ -595,6 +598,14 @@ def seen(settings: Settings, unit_id: str) -> dict:
     with engine(settings).begin() as conn:
         conn.execute(sa.update(units_t).where(units_t.c.id == unit_id).values(last_seen=_now()))
     return unit(settings, unit_id)
+
+
+def dispatched_between(settings: Settings, start: datetime, end: datetime) -> list[tuple[str, datetime]]:
+    """(unit, dispatched at) of every assignment made in [start, end) (an officer's workload)."""
+    with engine(settings).connect() as conn:
+        rows = conn.execute(sa.select(assignments_t.c.unit, assignments_t.c.dispatched_at)
+                            .where(assignments_t.c.dispatched_at >= start, assignments_t.c.dispatched_at < end)).all()  # fmt: skip
+    return [(u, _aware(t)) for u, t in rows]
 
 
 def kpi_rows(settings: Settings, station: str | None = None) -> list[dict]:
