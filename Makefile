@@ -71,7 +71,13 @@ $(PGROUTING):
 	@test ! -d /usr/share/postgresql/15 || (apt-get update -qq && apt-get install -y -qq postgresql-15-postgis-3 postgresql-15-pgrouting >/dev/null 2>&1) \
 	  || echo "postgresql-15-pgrouting could not be installed: the pgRouting tests will skip"
 
-setup: $(BIN)/zhijing $(ECHARTS) $(SWAGGER) $(LEAFLET) $(CYTOSCAPE) $(TWEETNACL) $(JSQR) $(PGROUTING)
+# A Chinese font (Debian's fonts-wqy-microhei) for what is printed: seized property's QR labels, citizens' certificates.
+CJKFONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+$(CJKFONT):
+	@(apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1) \
+	  || echo "fonts-wqy-microhei could not be installed: labels print their ASCII fields only"
+
+setup: $(BIN)/zhijing $(ECHARTS) $(SWAGGER) $(LEAFLET) $(CYTOSCAPE) $(TWEETNACL) $(JSQR) $(PGROUTING) $(CJKFONT)
 
 demo: setup
 	ZHIJING_HOME=$(HOME_DIR) $(BIN)/zhijing demo --persons $(PERSONS)

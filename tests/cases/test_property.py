@@ -61,7 +61,12 @@ def test_intake_label_photo_and_moves_make_a_verified_chain(api):
     assert api.get(f"/api/property/{pid}/photos/{got['item']['photos'][0]}", headers=h).content == png.getvalue()
     label = api.get(f"/api/property/{pid}/label", headers=h)
     assert label.status_code == 200 and label.headers["content-type"] == "image/png"
-    assert Image.open(io.BytesIO(label.content)).size == (900, 420)
+    import zxingcpp
+
+    img = Image.open(io.BytesIO(label.content))
+    scanned = zxingcpp.read_barcodes(img)[0].text.split("|")  # the QR names the item and its intake entry
+    assert img.size == (900, 420) and scanned[:4] == ["ZJSW", it["number"], str(pid), "A330200000000001"]
+    assert got["chain"][0]["hash"].startswith(scanned[4])
     assert api.get(f"/api/property/{pid}/label?format=pdf", headers=h).content.startswith(b"%PDF")
     # another case's purpose does not open the item; bad input is one line, never a 500
     assert api.get(f"/api/property/{pid}", headers=_h(api, "xingzhen01", "case:A330200000000002")).status_code == 403
