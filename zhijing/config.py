@@ -34,7 +34,9 @@ class NatsSettings(BaseModel):
 
 
 class AuthSettings(BaseModel):
-    token_minutes: int = 15
+    token_minutes: int = 15  # an access token's life; the console renews it with the session's refresh token
+    session_hours: int = 12  # a login session lasts at most a shift, however often it is renewed
+    idle_minutes: int = 30  # a session not renewed for this long ends (the console renews only while the officer works)
     issuer: str = "zhijing"
     audience: str = "zhijing-api"
 

@@ -1,4 +1,4 @@
-"""Tables of login security (lockouts, sessions, second factors) in the metadata database,
+"""Tables of login security (lockouts, sessions and their refresh tokens, second factors) in the metadata database,
 created on first use beside the organisation tables of ``models``."""
 
 from __future__ import annotations
@@ -28,6 +28,14 @@ sessions = sa.Table(
     sa.Column("client", sa.String(64)),
     sa.Column("user_agent", sa.String(200)),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
+)  # fmt: skip
+
+refresh = sa.Table(
+    "acc_refresh_tokens", metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),  # SHA-256 of the token: the token itself is kept nowhere
+    sa.Column("sid", sa.String(32), nullable=False, index=True),
+    sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("used_at", sa.DateTime(timezone=True)),  # rotated: presenting it again ends the session
 )  # fmt: skip
 
 totp = sa.Table(

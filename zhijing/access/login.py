@@ -62,5 +62,4 @@ def authenticate(request: Request, settings, ctx: AccessContext, grant_type: str
     elif totp.required(settings, ctx.user.roles, row.department):
         raise refuse(403, "this account must log in with a second factor: ask an administrator to enrol it", failed=False)
     throttle.record_success(settings, who)
-    token = tokens.issue(settings, who, client=ctx.client, user_agent=request.headers.get("user-agent"))
-    return {"access_token": token, "token_type": "bearer", "expires_in": settings.auth.token_minutes * 60}
+    return tokens.login(settings, who, ctx.client, request.headers.get("user-agent"))

@@ -7,11 +7,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
 
-from zhijing.access import login, models, oversight, session_routes, tokens
+from zhijing.access import login, models, oversight, session_routes, sessions, tokens
 from zhijing.access import purpose as purposes
 from zhijing.access.audit.store import log_for
-from zhijing.access.guard import AccessContext, require
+from zhijing.access.guard import AccessContext, refuse_unauthenticated, require
 from zhijing.config import get_settings
 from zhijing.errors import AccessDenied
 from zhijing.localtime import in_zone, shown_fields
@@ -34,12 +35,28 @@ def token(
     return login.authenticate(request, get_settings(), _ctx, grant_type, who, secret, totp)
 
 
+@router.post("/auth/refresh")
+async def refresh(request: Request, refresh_token: str = Form(..., max_length=128),
+                  ctx: AccessContext = Depends(require("public:refresh", person_data=False))) -> dict[str, Any]:  # fmt: skip
+    """A new access token and the next refresh token for a refresh token of an open session
+    (good once: presented again, it ends the session). Refusals are audited and throttled."""
+    try:
+        return await run_in_threadpool(tokens.refreshed, get_settings(), refresh_token)
+    except AccessDenied as exc:
+        ctx.query = "refresh"
+        raise await refuse_unauthenticated(request, get_settings(), 401, str(exc), ctx, True) from None
+
+
 @router.post("/auth/logout")
-def logout(request: Request, ctx: AccessContext = Depends(require("public:logout", person_data=False))) -> dict:
+def logout(request: Request, refresh_token: str | None = Form(None, max_length=128),
+           ctx: AccessContext = Depends(require("public:logout", person_data=False))) -> dict:  # fmt: skip
+    """End the session of the bearer token or of ``refresh_token`` (its access token may have expired)."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         with contextlib.suppress(AccessDenied):
             tokens.revoke(get_settings(), tokens.verify(get_settings(), auth.split(" ", 1)[1]))
+    if refresh_token:
+        sessions.end_with_refresh(get_settings(), refresh_token)
     return {"ok": True}
 
 

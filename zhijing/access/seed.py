@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from zhijing.access import models
+from zhijing.access import models, sessions
 from zhijing.access.passwords import hash_password
 from zhijing.errors import ZhijingError
 
@@ -36,6 +36,14 @@ def add_user(settings, username: str, name: str, unit: str, department: str, pas
             "username": username, "name": name, "unit_code": unit, "department": department, "roles": roles,
             "clearance": clearance, "password_hash": hash_password(password), "kind": kind, "household_id": household_id,
             "active": True})  # fmt: skip
+
+
+def set_active(settings, username: str, active: bool) -> None:
+    """Enable or disable an account; disabling ends its sessions, and their refresh tokens with them."""
+    with models.engine(settings).begin() as conn:
+        conn.execute(sa.update(models.users).where(models.users.c.username == username).values(active=active))
+    if not active:
+        sessions.end_all(settings, username)
 
 
 def add_purpose(settings, ref: str, title: str, unit: str, assigned: list[str], status: str = "open",

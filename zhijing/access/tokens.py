@@ -1,13 +1,15 @@
 """Short-lived signed access tokens (OWASP ASVS V9): HS256 only (allow-list, no ``none``),
 issuer / audience / type checked, ``exp`` and ``nbf`` enforced; each token names its login
-session (``sid``), which logout or the officer ends (V3.3). The key is generated once per
+session (``sid``), which logout or the officer ends (V3.3), and comes with the session's
+refresh token (``sessions``: rotated on use) that renews it while the officer works. The key is generated once per
 deployment under the state folder."""
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from typing import Any
 
 import jwt
 
@@ -30,13 +32,35 @@ def _key(settings) -> bytes:
 def issue(settings, username: str, minutes: int | None = None, client: str | None = None,
           user_agent: str | None = None) -> str:  # fmt: skip
     """A token for ``username`` in a new login session."""
-    now, minutes = datetime.now(UTC), minutes or settings.auth.token_minutes
+    return access(settings, username, sessions.start(settings, username, client, user_agent), minutes)
+
+
+def access(settings, username: str, sid: str, minutes: int | None = None) -> str:
+    """An access token of ``username`` in session ``sid``."""
+    now, minutes = sessions.now(), minutes or settings.auth.token_minutes
     claims = {
         "sub": username, "iss": settings.auth.issuer, "aud": settings.auth.audience, "typ": TOKEN_TYPE,
-        "iat": now, "nbf": now, "exp": now + timedelta(minutes=minutes),
-        "jti": uuid.uuid4().hex, "sid": sessions.start(settings, username, minutes, client, user_agent),
+        "iat": now, "nbf": now, "exp": now + timedelta(minutes=minutes), "jti": uuid.uuid4().hex, "sid": sid,
     }  # fmt: skip
     return jwt.encode(claims, _key(settings), algorithm=ALGORITHMS[0])
+
+
+def response(settings, username: str, sid: str) -> dict[str, Any]:
+    """The token answer (RFC 6749 §5.1): an access token and the session's next refresh token."""
+    return {"access_token": access(settings, username, sid), "token_type": "bearer", "expires_in": settings.auth.token_minutes * 60,
+            "refresh_token": sessions.new_refresh(settings, sid), "session_hours": settings.auth.session_hours,
+            "idle_minutes": settings.auth.idle_minutes}  # fmt: skip
+
+
+def login(settings, username: str, client: str | None, user_agent: str | None) -> dict[str, Any]:
+    """The token answer of a login: a new session."""
+    return response(settings, username, sessions.start(settings, username, client, user_agent))
+
+
+def refreshed(settings, refresh_token: str) -> dict[str, Any]:
+    """The token answer for a refresh token, spent (rotated); AccessDenied when refused."""
+    sid, username = sessions.renew(settings, refresh_token)
+    return response(settings, username, sid)
 
 
 def verify(settings, token: str) -> dict:

@@ -22,6 +22,7 @@ PAGE = f"""<!doctype html>
   <title>API 文档 · 智警</title>
   <link rel="stylesheet" href="{VENDOR}/swagger-ui.css">
   <script src="{VENDOR}/swagger-ui-bundle.js"></script>
+  <script src="/static/session.js"></script>
   <script src="/static/docs.js" defer></script>
 </head>
 <body><div id="swagger-ui"></div></body>

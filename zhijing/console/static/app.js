@@ -141,8 +141,7 @@ const zj = (() => {
     return !hit ? text : typeof hit[1] === "function" ? hit[1](text.match(hit[0])) : hit[1];
   }
 
-  const token = () => sessionStorage.getItem("zj.token");
-  const purpose = () => sessionStorage.getItem("zj.purpose") || "";
+  const purpose = () => zjSession.purpose();  // session.js: the tab's purpose, the session's tokens
   let toastTimer = null;
   function toast(msg, kind = "error") {
     const el = document.getElementById("toast"); if (!el) return;
@@ -156,10 +155,15 @@ const zj = (() => {
   async function request(path, opts = {}) {
     const headers = Object.assign({ Accept: "application/json" }, opts.headers || {});
     if (opts.json !== undefined) { headers["Content-Type"] = "application/json"; opts = { ...opts, body: JSON.stringify(opts.json) }; }
-    if (token()) headers.Authorization = "Bearer " + token();
+    const tok = await zjSession.token();
+    if (tok) headers.Authorization = "Bearer " + tok;
     if (purpose() && !headers["X-Purpose"]) headers["X-Purpose"] = purpose();
-    const res = await fetch(path, Object.assign({}, opts, { headers }));
-    if (res.status === 401 && token()) { sessionStorage.removeItem("zj.token"); location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); throw new Error("401"); }
+    let res = await fetch(path, Object.assign({}, opts, { headers }));
+    if (res.status === 401 && tok) {  // expired meanwhile (a sleeping laptop): renewed once, else the session is over
+      const again = await zjSession.renew(tok);
+      if (again) { headers.Authorization = "Bearer " + again; res = await fetch(path, Object.assign({}, opts, { headers })); }
+      if (res.status === 401) { toLogin(); throw Object.assign(new Error("401"), { status: 401, shown: true }); }
+    }
     if (!res.ok) {
       const body = await res.json().catch(() => ({}));
       const msg = reason(body, res.status);
@@ -168,9 +172,14 @@ const zj = (() => {
     }
     return res;
   }
+  function toLogin() {
+    zjSession.clear();
+    const here = location.pathname + location.search;
+    location.href = "/login?next=" + encodeURIComponent(here);
+  }
   /** Is a route served here (another branch's analysis may not be merged yet)? */
   async function served(path) {
-    const res = await fetch(path, { headers: { Authorization: "Bearer " + token() } }).catch(() => null);
+    const res = await fetch(path, { headers: { Authorization: "Bearer " + await zjSession.token() } }).catch(() => null);
     return !!res && res.status !== 404 && res.status !== 405;
   }
   async function download(path, filename) {
@@ -305,10 +314,12 @@ const zj = (() => {
     const menu = document.getElementById("menu");
     menu?.addEventListener("click", () => document.querySelector("header.top").classList.toggle("open"));
     if (location.pathname === "/login") return null;
-    if (!token()) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); return null; }
-    document.getElementById("logout")?.addEventListener("click", async () => {
-      try { await api("/api/auth/logout", { method: "POST", quiet: true }); } catch (e) { /* already logged out */ }
-      sessionStorage.clear(); location.href = "/login";
+    if (!zjSession.signedIn()) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); return null; }
+    document.getElementById("logout")?.addEventListener("click", async () => {  // ends the session: every tab leaves
+      const body = new URLSearchParams({ refresh_token: localStorage.getItem("zj.refresh") || "" });
+      const tok = localStorage.getItem("zj.token");
+      await fetch("/api/auth/logout", { method: "POST", body, headers: tok ? { Authorization: "Bearer " + tok } : {} }).catch(() => null);
+      zjSession.clear(); location.href = "/login";
     });
     const me = await api("/api/me");
     const who = document.getElementById("who");
@@ -320,8 +331,11 @@ const zj = (() => {
     sel.innerHTML = `<option value="">${esc(t("purpose.none", "— 选择用途 —"))}</option>` +
       purposes.map((p) => `<option value="${esc(p.value)}">${esc(p.label)}</option>`).join("");
     sel.value = purpose();
+    if (purpose() && !purposes.some((p) => p.value === purpose())) {  // a link's purpose this officer does not hold
+      sel.insertAdjacentHTML("beforeend", `<option value="${esc(purpose())}">${esc(purpose())}</option>`);
+    }
     sel.addEventListener("change", () => {  // the screen's request again, under the purpose now chosen
-      sessionStorage.setItem("zj.purpose", sel.value);
+      zjSession.choose(sel.value);
       const el = document.getElementById("toast"); if (el) el.hidden = true;
       if (again) again();
     });
@@ -350,7 +364,7 @@ const zj = (() => {
         const body = await res.json().catch(() => ({}));
         if (!res.ok) { document.getElementById("login-error").textContent = reason(body, res.status) || t("login.failed", "登录失败"); return; }
         const next = qs("next") || "/";  // only a path of this site
-        sessionStorage.setItem("zj.token", body.access_token); location.href = /^\/(?![\/\\])/.test(next) ? next : "/";
+        zjSession.clear(); zjSession.store(body); location.href = /^\/(?![\/\\])/.test(next) ? next : "/";
       });
     },
   };

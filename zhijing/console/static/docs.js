@@ -2,17 +2,16 @@
    with the console's token, and every "try it out" request carries the token too. */
 "use strict";
 (async () => {
-  const token = () => sessionStorage.getItem("zj.token");
   const root = document.getElementById("swagger-ui");
-  if (!token()) { location.href = "/login?next=/docs"; return; }
-  const res = await fetch("/openapi.json", { headers: { Authorization: "Bearer " + token() } });
-  if (res.status === 401) { sessionStorage.removeItem("zj.token"); location.href = "/login?next=/docs"; return; }
+  if (!zjSession.signedIn()) { location.href = "/login?next=/docs"; return; }
+  const res = await fetch("/openapi.json", { headers: { Authorization: "Bearer " + await zjSession.token() } });
+  if (res.status === 401) { zjSession.clear(); location.href = "/login?next=/docs"; return; }
   if (!res.ok || !window.SwaggerUIBundle) {
     root.textContent = res.ok ? "Swagger UI 未安装：请运行 make setup" : `API 文档不可用 (${res.status})`;
     return;
   }
   window.SwaggerUIBundle({
     spec: await res.json(), dom_id: "#swagger-ui", deepLinking: true,
-    requestInterceptor: (req) => { req.headers.Authorization = "Bearer " + token(); return req; },
+    requestInterceptor: async (req) => { req.headers.Authorization = "Bearer " + await zjSession.token(); return req; },
   });
 })();
