@@ -201,10 +201,15 @@ class Settings(BaseSettings):
 
     def sqlalchemy_url(self, which: Literal["metadata", "audit"]) -> str:
         url = self.metadata_url if which == "metadata" else self.audit_url
-        if url:
-            return url
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{(self.state_dir / f'{which}.db').resolve()}"
+        return url or _sqlite_url(self.state_dir, which)
+
+
+@lru_cache(maxsize=64)
+def _sqlite_url(state_dir: Path, which: str) -> str:
+    """The embedded default's database under the state folder (made once per process: every
+    request's access checks ask for it, and a mkdir and a path resolve were 10 % of a request)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(state_dir / f'{which}.db').resolve()}"
 
 
 @lru_cache(maxsize=1)

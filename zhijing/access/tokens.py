@@ -7,8 +7,11 @@ deployment under the state folder."""
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -21,9 +24,14 @@ TOKEN_TYPE = "access"
 
 
 def _key(settings) -> bytes:
-    path = settings.state_dir / "token.key"
+    return _key_at(settings.state_dir / "token.key")
+
+
+@lru_cache(maxsize=8)
+def _key_at(path: Path) -> bytes:
+    """The deployment's signing key, made on first use and read once per process."""
     if not path.exists():
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(secrets.token_bytes(32))
         path.chmod(0o600)
     return path.read_bytes()
@@ -72,15 +80,24 @@ def verify(settings, token: str) -> dict:
 
 
 def signed_claims(settings, token: str) -> dict:
-    """The claims of a well-signed, unexpired token, its session not yet looked up."""
+    """The claims of a well-signed, unexpired token, its session not yet looked up. A token's
+    signature is checked once per process (its claims remembered), its time on every request."""
+    claims = _checked(token, _key(settings), settings.auth.audience, settings.auth.issuer)
+    if not claims["nbf"] <= time.time() < claims["exp"]:
+        raise AccessDenied("token expired" if time.time() >= claims["exp"] else "invalid token")
+    return dict(claims)
+
+
+@lru_cache(maxsize=4096)
+def _checked(token: str, key: bytes, audience: str, issuer: str) -> dict:
     try:
-        claims = jwt.decode(token, _key(settings), algorithms=ALGORITHMS, audience=settings.auth.audience,
-                            issuer=settings.auth.issuer, options={"require": ["exp", "nbf", "iat", "jti", "sub", "sid"]})  # fmt: skip
+        claims = jwt.decode(token, key, algorithms=ALGORITHMS, audience=audience, issuer=issuer,
+                            options={"require": ["exp", "nbf", "iat", "jti", "sub", "sid"]})  # fmt: skip
     except jwt.ExpiredSignatureError:
         raise AccessDenied("token expired") from None
     except jwt.PyJWTError:
         raise AccessDenied("invalid token") from None
-    if claims.get("typ") != TOKEN_TYPE:
+    if claims.get("typ") != TOKEN_TYPE or not isinstance(claims.get("exp"), int | float) or not isinstance(claims.get("nbf"), int | float):
         raise AccessDenied("invalid token")
     return claims
 

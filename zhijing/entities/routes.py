@@ -147,13 +147,20 @@ def masked_file(ctx: AccessContext, master_id: str, what: str) -> dict[str, Any]
     ctx.require_visible(master_id, f.pop("places"))
     ctx.audit("consult", [master_id], query=what)
 
+    graded: dict[str, tuple[dict[str, str], dict[str, str]]] = {}  # a dataset's grades, looked up once per file
+
+    def masked(rec: dict[str, Any]) -> dict[str, Any]:
+        if rec["dataset"] not in graded:
+            graded[rec["dataset"]] = record_grades(rec["dataset"])
+        return ctx.mask(rec, *graded[rec["dataset"]])
+
     def key(dataset: str, record_id: str) -> str:
-        return _mask_record(ctx, {"dataset": dataset, "record_id": record_id})["record_id"]
+        return masked({"dataset": dataset, "record_id": record_id})["record_id"]
 
     f["facts"] = {k: [{**v, "value": _mask_row(ctx, {k: v["value"]})[k], "record": key(*v["record"].split(":", 1))}
                       for v in vals] for k, vals in f["facts"].items()}  # fmt: skip
     f["relations"] = opaque_relations(ctx, f["relations"])
-    f["records"] = [_mask_record(ctx, r) for r in f["records"]]
+    f["records"] = [masked(r) for r in f["records"]]
     f["timeline"] = [{**e, "record_id": key(e["dataset"], e["record_id"])} for e in f["timeline"]]
     f.pop("mention_ids")
     return services.restricted(f, ctx.topic) if ctx.purpose_kind == "ticket" else f  # a ticket: only what its service needs
