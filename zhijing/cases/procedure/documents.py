@@ -1,5 +1,5 @@
 """法律文书: a document made from its template with the case's facts, numbered per year and
-unit (``330212拘字〔2026〕00017号``), signed (Ed25519) with the key of the account that approved
+unit (``33021201拘字〔2026〕00017号``), signed (Ed25519) with the key of the account that approved
 the step it records, versioned (issuing it again keeps the number, adds a version), and shown
 with a watermark naming the viewer and the time. A document the case's state does not call
 for is refused with the rule (``rules.yaml`` ``documents.*.states``).
@@ -23,7 +23,7 @@ from zhijing.access import models as acc
 from zhijing.access.audit.signing import Ed25519Signer
 from zhijing.access.masking import watermark
 from zhijing.cases.procedure import deadlines, store
-from zhijing.cases.procedure.machine import Refused
+from zhijing.cases.procedure.machine import Case, Refused, check_document
 from zhijing.cases.procedure.rules import load
 from zhijing.config import Settings
 from zhijing.errors import NotFound
@@ -51,7 +51,8 @@ def _local(t: datetime | None) -> str:
 
 
 def number(unit_code: str, code: str, year: int, n: int) -> str:
-    return f"{unit_code[:6]}{code}字〔{year}〕{n:05d}号"
+    """``33021201拘字〔2026〕00017号``: the unit (its code without the trailing zeros), the kind, year and number."""
+    return f"{unit_code.rstrip('0')}{code}字〔{year}〕{n:05d}号"
 
 
 def _signing_step(steps: list[dict], kind: str, person: str, rules) -> dict | None:
@@ -74,16 +75,9 @@ def issue(settings: Settings, case_id: str, kind: str, *, by: str, person: str =
         raise NotFound(f"no case {case_id}")
     case = detail["case"]
     machine = rules.machines[case["kind"]]
-    if spec.measure:
-        if not person:
-            raise Refused("document_person", f"{kind} names the person it concerns")
-        state = next((m["state"] for m in detail["measures"] if m["person"] == person), machine.measures.initial)
-        labels = machine.measures.states
-    else:
-        state, labels = case["state"], machine.states
-    if state not in spec.states:
-        raise Refused("document_state", f"{kind} is issued when {'the person is' if spec.measure else 'the case is'} "
-                                        f"{'/'.join(spec.states)}; now {labels.get(state, state)} ({rules.cite(spec.articles)})")  # fmt: skip
+    view = Case(case["kind"], case["handler"], case["state"], measures={m["person"]: m["state"] for m in detail["measures"]})
+    state = check_document(rules, view, kind, person)
+    labels = machine.measures.states if spec.measure else machine.states
     step = _signing_step([{**s, "kind": case["kind"]} for s in detail["steps"]], kind, person if spec.measure else "", rules)
     sign_as = (step or {}).get("approver") or by
     now = datetime.now(UTC)

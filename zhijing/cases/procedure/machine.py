@@ -160,6 +160,22 @@ def check(rules: Rules, case: Case, step: Step, *, live: bool = True) -> Outcome
     return Outcome(to, act.to if measure else None, starts, stops, extends, not note, note, tuple(act.documents))
 
 
+def check_document(rules: Rules, case: Case, kind: str, person: str = "") -> str:
+    """The state in which ``kind`` is issued now (the case's, or the person's measure), or ``Refused``."""
+    spec = rules.documents.get(kind)
+    if spec is None:
+        raise Refused("document", f"no document {kind} in the rules")
+    machine = rules.machines[case.kind]
+    if spec.measure and not person:
+        raise Refused("document_person", f"{kind} names the person it concerns")
+    state = case.measures.get(person, machine.measures.initial) if spec.measure else case.state
+    labels = machine.measures.states if spec.measure else machine.states
+    if state not in spec.states:
+        raise Refused("document_state", f"{kind} is issued when {'the person is' if spec.measure else 'the case is'} "
+                                        f"{'/'.join(spec.states)}; now {labels.get(state or '', state)} ({rules.cite(spec.articles)})")  # fmt: skip
+    return state or ""
+
+
 def apply(case: Case, step: Step, out: Outcome) -> None:
     """Move ``case`` by a checked step."""
     if out.to is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 RULES_FILE = Path(__file__).with_name("rules.yaml")
 Kind = Literal["criminal", "administrative"]
@@ -77,15 +77,23 @@ class Machine(BaseModel):
     measures: Measures
 
 
+class Supervision(BaseModel):
+    document_grace_hours: int
+    to: dict[str, str]
+
+
 class Rules(BaseModel):
     version: int
     sources: dict[str, str]
     calendar: dict
     backdating: dict[str, int]
+    supervision: Supervision
     approvers: dict[str, Approver]
     documents: dict[str, Document]
     limits: dict[str, Limit]
     machines: dict[Kind, Machine]
+    _starts: dict[tuple[str, str], list[str]] = PrivateAttr(default_factory=dict)
+    _stops: dict[tuple[str, str], list[str]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> Rules:
@@ -107,6 +115,10 @@ class Rules(BaseModel):
             problems += [f"limit {name}: extension approver {e.approver}?" for e in lim.extensions if e.approver not in self.approvers]
         if problems:
             raise ValueError("rules.yaml is inconsistent: " + "; ".join(problems))
+        for name, lim in self.limits.items():  # indexes the machine asks on every step
+            self._starts.setdefault((lim.case, lim.starts), []).append(name)
+            for action in lim.stops:
+                self._stops.setdefault((lim.case, action), []).append(name)
         return self
 
     def action(self, kind: str, name: str, measure: bool) -> Action | None:
@@ -117,10 +129,10 @@ class Rules(BaseModel):
         return name in self.machines[kind].measures.actions
 
     def limits_started(self, kind: str, action: str) -> list[str]:
-        return [n for n, lim in self.limits.items() if lim.case == kind and lim.starts == action]
+        return self._starts.get((kind, action), [])
 
     def limits_stopped(self, kind: str, action: str) -> list[str]:
-        return [n for n, lim in self.limits.items() if lim.case == kind and action in lim.stops]
+        return self._stops.get((kind, action), [])
 
     def cite(self, articles: list[str]) -> str:
         """Articles as a refusal names them: ``CPL 91（中华人民共和国刑事诉讼法…）``."""

@@ -68,7 +68,7 @@ def open_case(settings: Settings, *, kind: str, title: str, unit_code: str, hand
     year = at.astimezone(deadlines.zone()).year
     with store.engine(settings).begin() as conn:
         n = store.next_number(conn, year, unit_code, PREFIX[kind])
-        case_id = f"{PREFIX[kind]}{unit_code[:6]}{year}{n:05d}"
+        case_id = f"{PREFIX[kind]}{unit_code[:6]}{year}{n:05d}{unit_code[6:8]}"  # the station's digits keep units apart
         conn.execute(sa.insert(store.cases_t).values(
             id=case_id, kind=kind, title=title[:256], category=category[:32], unit_code=unit_code, handler=handler,
             state=view.state, opened_at=at, last_at=at, facts=json.dumps({**(facts or {}), "persons": persons or []}, ensure_ascii=False),

@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from zhijing.access import models as acc
+from zhijing.cases.procedure.deadlines import countdown
 from zhijing.cases.procedure.machine import Case, Outcome, Running, Step
+from zhijing.cases.procedure.rules import load
 from zhijing.config import Settings
 from zhijing.errors import Conflict
 
@@ -190,3 +192,35 @@ def case_detail(settings: Settings, case_id: str) -> dict | None:
     c["facts"] = json.loads(c["facts"] or "{}")
     return {"case": c, "steps": sorted(by_case[steps_t], key=lambda s: s["seq"]), "measures": by_case[measures_t],
             "limits": by_case[limits_t], "documents": docs}  # fmt: skip
+
+
+def handler_of(settings: Settings, case_id: str) -> str | None:
+    """The case's handler (separation of duties elsewhere: property approvals)."""
+    with engine(settings).connect() as conn:
+        return conn.execute(sa.select(cases_t.c.handler).where(cases_t.c.id == case_id)).scalar()
+
+
+def open_cases_by_officer(settings: Settings) -> dict[str, list[dict]]:
+    """Each handler's open cases (workload)."""
+    out: dict[str, list[dict]] = {}
+    q = (sa.select(cases_t.c.handler, cases_t.c.id, cases_t.c.kind, cases_t.c.title, cases_t.c.state, cases_t.c.opened_at)
+         .where(cases_t.c.closed_at.is_(None)).order_by(cases_t.c.opened_at))  # fmt: skip
+    with engine(settings).connect() as conn:
+        for r in conn.execute(q):
+            out.setdefault(r.handler, []).append({"id": r.id, "kind": r.kind, "title": r.title, "state": r.state, "opened_at": aware(r.opened_at)})
+    return out
+
+
+def deadlines_by_officer(settings: Settings, now: datetime | None = None) -> dict[str, list[dict]]:
+    """Each handler's running time limits with their countdown (workload, warnings)."""
+    rules, now = load(), now or datetime.now(UTC)
+    q = (sa.select(cases_t.c.handler, limits_t).join(cases_t, cases_t.c.id == limits_t.c.case_id)
+         .where(limits_t.c.stopped_at.is_(None)).order_by(limits_t.c.due_at))  # fmt: skip
+    out: dict[str, list[dict]] = {}
+    with engine(settings).connect() as conn:
+        for r in conn.execute(q):
+            d = row(r)
+            cd = countdown(d["due_at"], rules.limits[d["name"]].warn_hours, now)
+            out.setdefault(d["handler"], []).append({"case_id": d["case_id"], "limit": d["name"], "person": d["person"] or None,
+                                                     "due_at": d["due_at"], "state": cd.state, "seconds_left": cd.seconds_left})  # fmt: skip
+    return out
