@@ -86,6 +86,8 @@ def test_workspace_links_the_procedure_case(replayed):
 @pytest.mark.skipif(importlib.util.find_spec("zhijing.cases.seized") is None, reason="the custody module is not on this branch")
 def test_property_without_custody_found(year, replayed):
     seized = importlib.import_module("zhijing.cases.seized")  # custody's module, landed on its own
+    if not hasattr(seized, "load_seizures"):
+        pytest.skip("custody's loader of generated seizures is not on this branch yet")
     settings = replayed[0]
     gaps = {g["item_id"] for g in year.truth["custody_gaps"]}
     seized.load_seizures(settings, year.seizures.to_dict("records"), gaps)
