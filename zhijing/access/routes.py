@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from zhijing.access import login, models, oversight, session_routes, sessions, tokens
+from zhijing.access import capabilities, login, models, oversight, session_routes, sessions, tokens
 from zhijing.access import purpose as purposes
 from zhijing.access.audit.store import log_for
 from zhijing.access.guard import AccessContext, refuse_unauthenticated, require
@@ -151,3 +151,4 @@ def review(flag_id: int = Path(..., ge=1, le=MAX_ID), decision: str = Form(...),
 def register(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(session_routes.router)
+    app.include_router(capabilities.router)

@@ -236,6 +236,15 @@ const zj = (() => {
       throw e;
     }
   }
+  const kept = {};
+  /** What the officer may do under the tab's purpose ({name: bool}, GET /api/me/capabilities: the
+      policy's own answer), so a screen shows only the links and buttons that would answer. */
+  async function may() {
+    const p = purpose();
+    if (!kept[p]) kept[p] = api("/api/me/capabilities", { quiet: true }).catch(() => null);
+    const c = await kept[p];
+    return c ? c.may : {};
+  }
   /** Keeps something in the case the purpose names (专案): a subject, a pinned result, a note. */
   async function pin(kind, title, payload) {
     if (!purpose().startsWith("case:")) { toast(t("pin.nocase", "请先在右上角选择一个案件作为用途")); return null; }
@@ -368,7 +377,7 @@ const zj = (() => {
       });
     },
   };
-  return { api, request, served, download, pages, t, addEN, applyI18n, reason, chrome, table, rows, loading, chart, esc, toast,
+  return { api, request, served, may, download, pages, t, addEN, applyI18n, reason, chrome, table, rows, loading, chart, esc, toast,
            purpose, pin, time, day, value, chartTime, timeCol, zoneTag, qs, lang: () => lang, pointCols, analysis, subjectForm, mode, pinButton,
            rerun, dsName, fieldName, kindName, relName, timeAxis, missing };
 })();

@@ -38,8 +38,13 @@ zj.pages.persons = async () => {
     zj.rerun(() => openFile(id));
     const section = document.getElementById("file");
     section.hidden = false;
-    const f = await zj.loading("#facts", zj.api(`/api/persons/${encodeURIComponent(id)}`)).catch(() => null);
+    const parts = ["#file .grid", "#records-card", "#pin", "#export", "#export-reason", "#file-links"].map((q) => document.querySelector(q));
+    const [f, may] = await Promise.all([zj.loading("#facts", zj.api(`/api/persons/${encodeURIComponent(id)}`)).catch(() => null), zj.may()]);
+    parts.forEach((el) => { if (el) el.hidden = !f; });  // a refused file shows its reason only
+    document.getElementById("file-title").textContent = f ? "" : id;
     if (!f) return;
+    document.getElementById("pin").hidden = !(may["case.write"] && zj.purpose().startsWith("case:"));  // only what the policy allows here
+    ["#export", "#export-reason"].forEach((q) => { document.querySelector(q).hidden = !may["person.export"]; });
     document.getElementById("file-title").textContent = `${f.name || ""} · ${f.master_id || id}`;
     document.getElementById("export").onclick = async () => {  // a stated reason; 双人审批 above the threshold
       const reason = document.getElementById("export-reason").value.trim();
@@ -49,10 +54,11 @@ zj.pages.persons = async () => {
       else zj.toast(t("persons.pending", "导出申请已提交，待第二名民警审批（双人审批）：") + req.id);
     };
     const subj = encodeURIComponent(`person:${id}`);
-    document.getElementById("file-links").innerHTML =
-      `<a href="/trajectory?subject=${subj}">${esc(t("persons.to.trajectory", "轨迹"))}</a> · ` +
-      `<a href="/companions?subject=${subj}">${esc(t("persons.to.companions", "同行"))}</a> · ` +
-      `<a href="/graph?subject=${encodeURIComponent("P:" + id)}">${esc(t("persons.to.graph", "关系研判"))}</a>`;
+    document.getElementById("file-links").innerHTML = [
+      may.trajectory && `<a href="/trajectory?subject=${subj}">${esc(t("persons.to.trajectory", "轨迹"))}</a>`,
+      may.companions && `<a href="/companions?subject=${subj}">${esc(t("persons.to.companions", "同行"))}</a>`,
+      may.graph && `<a href="/graph?subject=${encodeURIComponent("P:" + id)}">${esc(t("persons.to.graph", "关系研判"))}</a>`,
+    ].filter(Boolean).join(" · ");
     document.getElementById("pin").onclick = () => zj.pin("subject", `${f.name || ""} ${id}`, { master_ids: [id] });
     document.getElementById("facts").innerHTML = Object.entries(f.facts || f.values || {}).map(([k, v]) => {
       const vals = Array.isArray(v) ? v : [v];
