@@ -84,11 +84,16 @@ def register(app: typer.Typer) -> None:
         if serve:
             from zhijing.api.cli import run
 
+            # the demo's export rule: a file showing sensitive fields (citizen IDs) waits for a second officer (双人审批),
+            # so an investigator's export reaches the approval a 科长 or 大队长 gives (a deployment sets its own)
+            os.environ.setdefault("ZHIJING_EXPORTS__APPROVAL_GRADE", "sensitive")
+            from zhijing.config import reset_settings
+
+            reset_settings()
+
             city = None
             if live:  # units driven by the simulator (started with the app), calls replayed into the store
                 os.environ["ZHIJING_DISPATCH__SIMULATE"] = "true"
-                from zhijing.config import reset_settings
-
                 reset_settings()
                 try:
                     city = LiveCity(get_settings(), speed=speed, auto_dispatch_s=45).start()

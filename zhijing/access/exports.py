@@ -168,3 +168,19 @@ def listed(settings, username: str, purpose: str, approver: bool) -> list[dict]:
     q = READ.where(requests.c.purpose == purpose, who).order_by(requests.c.requested_at.desc()).limit(200)
     with engine(settings).connect() as conn:
         return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def of_requester(settings, username: str, limit: int = 200) -> list[dict]:
+    """``username``'s own requests under every purpose, newest first (their 我的导出申请)."""
+    q = READ.where(requests.c.requested_by == username).order_by(requests.c.requested_at.desc()).limit(limit)
+    with engine(settings).connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def every(settings, status: str | None = None, limit: int = 500) -> list[dict]:
+    """Every request under every purpose, newest first (督察 reads them; no one decides here)."""
+    q = READ.order_by(requests.c.requested_at.desc()).limit(limit)
+    if status:
+        q = q.where(requests.c.status == status)
+    with engine(settings).connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]

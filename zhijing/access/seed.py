@@ -85,6 +85,7 @@ DEMO_USERS = [
     ("xingzhen01", "陈刑侦", "分局", "刑侦", "officer", 2, "刑侦民警 (分局) — assigned to the burglary series and fraud cases"),
     ("paichusuo01", "李社区", "派出所", "治安", "officer", 1, "派出所社区民警 — own station only, low clearance"),
     ("kezhang01", "刘科长", "分局", "刑侦", "officer,approver", 3, "刑侦科长 (分局) — approves exports (双人审批)"),
+    ("dadui01", "郑大队长", "分局", "刑侦", "officer,approver", 3, "刑侦大队长 (分局) — the second approver: decides the 科长's own exports"),
     ("ducha01", "王督察", "市局", "督察", "auditor", 3, "督察 — audit trail and misuse flags"),
     ("admin", "系统管理员", "市局", "指挥中心", "admin", 1, "administrator"),
     ("fenxi01", "赵研判", "市局", "情报", "officer", 2, "情报研判分析员 (市局) — workbench analyses on assigned cases"),
@@ -156,7 +157,8 @@ def seed_demo(settings) -> list[tuple[str, str, str]]:
         logins.append((username, password, what))
     (settings.state_dir / "demo_logins.txt").unlink(missing_ok=True)  # where older versions kept them in clear
     now = datetime.now(UTC)
-    add_purpose(settings, DEMO_CASE, "鄞州入室盗窃系列案", by_tier["分局"], ["xingzhen01", "kezhang01", "fenxi01"], topic="burglary")
+    add_purpose(settings, DEMO_CASE, "鄞州入室盗窃系列案", by_tier["分局"], ["xingzhen01", "kezhang01", "fenxi01", "dadui01"],
+                topic="burglary")  # fmt: skip
     add_purpose(settings, "case:A330200000000002", "冒充客服电信诈骗案", by_tier["分局"], ["xingzhen01"], topic="fraud")
     add_purpose(settings, "case:A330200000000003", "已结纠纷案", station, ["xingzhen01", "paichusuo01"], status="closed", topic="dispute")
     add_purpose(settings, STATION_CASE, "辖区治安案件", station, ["paichusuo01"], topic="public_order")

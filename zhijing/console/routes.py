@@ -42,18 +42,18 @@ PAGES = {
     "/compare": ("compare.html", "比对"),
     "/graph": ("graph.html", "关系研判"),
     "/cases": ("cases.html", "专案"),
-    "/exports": ("exports.html", "导出审批"),
+    "/exports": ("exports.html", "导出申请"),
     "/risk": ("risk.html", "风险预警"),
     "/console/command": ("command.html", "指挥调度"),  # 市局指挥中心: the whole city
     "/console/duty": ("command.html", "勤务指挥"),  # 派出所勤务指挥室: the same screen, the API scopes it
     "/m": ("phone.html", "移动警务"),  # the frontline unit's phone
 }
 # what each entry of the console's menu needs (the permission of the API its screen calls, and
-# whether that API takes person data under a purpose): the menu shows only what would answer
+# whether that API takes person data under a purpose; a list: any of them): the menu shows only what would answer
 NAV = {
     "/search": ("search:read", True), "/persons": ("person:search", True), "/trajectory": ("trajectory:read", True),
     "/companions": ("companions:read", True), "/collision": ("collision:combine", True), "/compare": ("compare:combine", True),
-    "/graph": ("graph:read", True), "/cases": ("case:list", False), "/exports": ("person:approve", True), "/catalog": ("catalog:read", False),
+    "/graph": ("graph:read", True), "/cases": ("case:list", False), "/exports": [("person:export", True), ("person:approve", True), ("oversight:read", False)], "/catalog": ("catalog:read", False),
     "/review": ("person:judge", True), "/audit": ("audit:read", False), "/risk": ("risk:read", False),
     "/console/command": ("dispatch:command", True), "/console/duty": ("dispatch:write", True), "/m": ("dispatch:unit", True),
 }  # fmt: skip
@@ -99,7 +99,8 @@ def _allowed(user, permission: str, person_data: bool, kinds: list[str]) -> bool
 def nav(ctx: AccessContext = Depends(require("catalog:read", person_data=False))) -> dict[str, Any]:
     """The menu entries the caller's permissions open (the console hides the others)."""
     kinds = sorted({p["kind"] for p in open_purposes(get_settings(), ctx.user.username)})
-    return {"allowed": sorted(path for path, (perm, person) in NAV.items() if _allowed(ctx.user, perm, person, kinds))}
+    opens = {path: entry if isinstance(entry, list) else [entry] for path, entry in NAV.items()}  # any one of them
+    return {"allowed": sorted(path for path, alts in opens.items() if any(_allowed(ctx.user, p, person, kinds) for p, person in alts))}
 
 
 MASTERS = {"persons_master": "人员主档", "vehicles_master": "车辆主档", "phones_master": "手机号主档", "companies_master": "单位主档"}

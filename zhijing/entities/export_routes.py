@@ -185,6 +185,24 @@ def list_exports(ctx: AccessContext = Depends(require("person:read"))) -> dict[s
     return {"requests": [_public(r) for r in found]}
 
 
+@router.get("/api/me/exports")
+def my_exports(ctx: AccessContext = Depends(require("catalog:read", person_data=False, audited=True))) -> dict[str, Any]:
+    """The caller's own export requests under every purpose, with their state (我的导出申请):
+    a download or a decision is then taken under the request's own purpose."""
+    found = exports.of_requester(get_settings(), ctx.user.username)
+    ctx.audit("consult", [r["master_id"] for r in found if kind_of(r["master_id"]) == "person_file"], query="own export requests")
+    return {"requests": [_public(r) for r in found]}
+
+
+@router.get("/api/oversight/exports")
+def all_exports(status: Literal["pending", "ready", "downloaded", "rejected"] | None = None,
+                ctx: AccessContext = Depends(require("oversight:read", person_data=False, audited=True))) -> dict[str, Any]:  # fmt: skip
+    """Every export request under every purpose, read-only, for 督察 (oversight reads, never decides)."""
+    found = exports.every(get_settings(), status)
+    ctx.audit("consult", [r["master_id"] for r in found if kind_of(r["master_id"]) == "person_file"], query="export requests (oversight)")
+    return {"requests": [_public(r) for r in found]}
+
+
 @router.post("/api/exports/{request_id}/approve")
 def approve_export(request_id: str, ctx: AccessContext = Depends(require("person:approve"))) -> dict[str, Any]:
     """The second officer's approval: someone else, allowed to approve, who may see what is exported under the same purpose."""

@@ -6,7 +6,7 @@ const zj = (() => {
   const EN = {
     "nav.overview": "Overview", "nav.catalog": "Catalog", "nav.persons": "Person file", "nav.audit": "Audit & oversight", "nav.review": "Review",
     "nav.search": "Search", "nav.trajectory": "Trajectory", "nav.companions": "Companions", "nav.collision": "Collision",
-    "nav.compare": "Compare", "nav.graph": "Relations", "nav.cases": "Cases", "nav.menu": "Menu", "nav.exports": "Export approval",
+    "nav.compare": "Compare", "nav.graph": "Relations", "nav.cases": "Cases", "nav.menu": "Menu", "nav.exports": "Exports",
     "purpose.label": "Purpose", "logout": "Log out", "purpose.none": "— choose a purpose —",
     "login.notice": "Every query of personal data names its purpose and is written to a tamper-evident audit trail.",
     "login.user": "User", "login.password": "Password", "login.totp": "One-time code (if enabled)", "login.submit": "Log in",

@@ -1,14 +1,15 @@
-/* 导出审批 (双人审批): under the chosen purpose, the export requests awaiting a second officer
-   (approve, or reject with a reason) and one's own requests with their state; a ready request
-   downloads once (GET/POST /api/exports of the access layer). */
+/* 导出申请 (双人审批): one's own requests under every purpose with their state (a ready one downloads
+   once, under its purpose: a link switches to it); for approvers, those awaiting a second officer under
+   the chosen purpose (approve, or reject with a reason); for 督察, every request, read-only. */
 "use strict";
-zj.addEN({ "exp.title": "Export approval (two-officer rule)",
-  "exp.hint": "Export requests are listed by purpose: choose the request's case or ticket at the top right. No one approves their own request.",
-  "exp.pending": "Awaiting my approval", "exp.mine": "My export requests", "exp.requester": "Requester", "exp.purpose": "Purpose",
+zj.addEN({ "exp.title": "Export requests (two-officer rule)",
+  "exp.hint": "Exports above the threshold wait for a second officer; no one approves their own. Downloads and decisions happen under the request's purpose.",
+  "exp.pending": "Awaiting my approval (this purpose)", "exp.mine": "My export requests (all purposes)", "exp.all": "All export requests (oversight, read-only)",
+  "exp.id": "Request", "exp.none.all": "No export requests", "exp.requester": "Requester", "exp.purpose": "Purpose",
   "exp.what": "What", "exp.reason": "Reason", "exp.when": "Requested", "exp.status": "Status", "exp.decision": "Decision",
   "exp.action": "Action", "exp.approve": "Approve", "exp.reject": "Reject", "exp.why": "reason for rejecting",
   "exp.download": "Download", "exp.nopurpose": "Choose a purpose (top right) to see its export requests",
-  "exp.none.pending": "No requests await your approval under this purpose", "exp.none.mine": "You have no export requests under this purpose",
+  "exp.none.pending": "No requests await your approval under this purpose", "exp.none.mine": "You have no export requests yet",
   "exp.approved": "Approved", "exp.report": "Case report", "exp.rejected": "Rejected", "exp.rows": "rows", "exp.needwhy": "State the reason for rejecting (at least 4 characters)" });
 zj.pages.exports = async () => {
   const me = await zj.chrome();
@@ -26,23 +27,33 @@ zj.pages.exports = async () => {
     : r.approved_by ? `${esc(t("exp.approved", "批准"))}：${esc(r.approved_by)} ${esc(zj.time(r.approved_at))}` : "";
   const cols = [["exp.requester", "申请人", "requested_by"], ["exp.purpose", "用途", "purpose"], ["exp.what", "导出内容", what],
     ["exp.reason", "事由", "reason"], zj.timeCol("exp.when", "申请时间", (r) => r.requested_at)];
+  const here = (r) => r.purpose === zj.purpose();  // a download or decision is taken under the request's own purpose
+  const under = (r) => here(r) ? esc(r.purpose) : `<a href="/exports?purpose=${encodeURIComponent(r.purpose)}" data-switch="${esc(r.purpose)}">${esc(r.purpose)}</a>`;
   async function load() {
-    if (!zj.purpose()) {
-      ["#pending", "#mine"].forEach((id) => zj.table(id, cols, [], { empty: t("exp.nopurpose", "请先在右上角选择用途，以查看该用途下的导出申请") }));
-      return;
-    }
-    const out = await zj.loading("#mine", zj.api("/api/exports")).catch(() => null);
-    if (!out) return;
-    const all = out.requests || [];
-    const waiting = me.roles.includes("approver") ? all.filter((r) => r.status === "pending" && r.requested_by !== me.username) : [];
-    zj.table("#pending", [...cols, ["exp.action", "审批", (r) =>
+    const [mine, may] = await Promise.all([zj.loading("#mine", zj.api("/api/me/exports")).catch(() => null), zj.may()]);
+    const approver = me.roles.includes("approver");
+    document.getElementById("pending-box").hidden = !approver;
+    const waiting = approver && zj.purpose() ? ((await zj.api("/api/exports", { quiet: true }).catch(() => null))?.requests || [])
+      .filter((r) => r.status === "pending" && r.requested_by !== me.username) : [];
+    if (approver) zj.table("#pending", [...cols, ["exp.action", "审批", (r) =>
       `<button type="button" data-approve="${esc(r.id)}">${esc(t("exp.approve", "批准"))}</button> ` +
       `<input data-why="${esc(r.id)}" maxlength="500" placeholder="${esc(t("exp.why", "驳回理由"))}"> ` +
       `<button type="button" class="secondary" data-reject="${esc(r.id)}">${esc(t("exp.reject", "驳回"))}</button>`]],
-    waiting, { empty: t("exp.none.pending", "该用途下没有待您审批的导出申请") });
-    zj.table("#mine", [...cols.filter(([k]) => k !== "exp.requester"), ["exp.status", "状态", status], ["exp.decision", "审批", decision],
-      ["exp.action", "操作", (r) => r.status === "ready" ? `<button type="button" data-download="${esc(r.id)}">${esc(t("exp.download", "下载"))}</button>` : ""]],
-    all.filter((r) => r.requested_by === me.username), { empty: t("exp.none.mine", "您在该用途下没有导出申请") });
+    waiting, { empty: zj.purpose() ? t("exp.none.pending", "该用途下没有待您审批的导出申请") : t("exp.nopurpose", "请先在右上角选择用途，以查看该用途下待审批的申请") });
+    const all = mine?.requests || [];
+    zj.table("#mine", [["exp.id", "申请编号", "id"], ["exp.purpose", "用途", under], ...cols.slice(2), ["exp.status", "状态", status],
+      ["exp.decision", "审批", decision], ["exp.action", "操作", (r) => r.status === "ready" && here(r)
+        ? `<button type="button" data-download="${esc(r.id)}">${esc(t("exp.download", "下载"))}</button>` : ""]],
+    all, { empty: t("exp.none.mine", "您还没有导出申请") });
+    if (may.oversight) {  // 督察: every request under every purpose, read-only
+      document.getElementById("all-box").hidden = false;
+      const every = await zj.loading("#all", zj.api("/api/oversight/exports")).catch(() => null);
+      if (every) zj.table("#all", [["exp.id", "申请编号", "id"], ...cols, ["exp.status", "状态", status], ["exp.decision", "审批", decision]],
+        every.requests || [], { empty: t("exp.none.all", "没有导出申请") });
+    }
+    document.querySelectorAll("[data-switch]").forEach((a) => a.addEventListener("click", (ev) => {
+      ev.preventDefault(); zjSession.choose(a.dataset.switch); location.reload();
+    }));
     document.querySelectorAll("[data-approve]").forEach((b) => b.addEventListener("click", async () => {
       await zj.api(`/api/exports/${encodeURIComponent(b.dataset.approve)}/approve`, { method: "POST" });
       zj.toast(t("exp.approved", "已批准"), "ok"); load();

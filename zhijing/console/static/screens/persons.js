@@ -4,7 +4,7 @@
 zj.addEN({ "persons.placeholder": "name / citizen ID / mobile / plate", "persons.search": "Search",
   "persons.notice": "The search is audited under the chosen purpose.", "persons.timeline": "Timeline",
   "persons.graph": "Relations", "persons.export": "Export (watermarked)", "persons.reason": "reason for the export (required)",
-  "persons.pending": "Export request sent for a second officer's approval (双人审批): ", "persons.records": "Linked records (sources)",
+  "persons.pending": "Export request sent for a second officer's approval (双人审批), listed under Exports: ", "persons.records": "Linked records (sources)",
   "col.id": "Person ID", "col.name": "Name", "col.citizen_id": "Citizen ID", "col.sex": "Sex", "col.birth": "Born",
   "col.district": "District", "col.records": "Records", "col.title": "Record", "col.dataset": "Dataset", "col.record_id": "Record ID",
   "col.summary": "Summary", "col.time": "Time",
@@ -51,7 +51,7 @@ zj.pages.persons = async () => {
       const req = await zj.api("/api/exports", { method: "POST", headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ master_id: id, reason }) });
       if (req.status === "ready") await zj.download(`/api/exports/${encodeURIComponent(req.id)}/download`, `${id}.csv`);
-      else zj.toast(t("persons.pending", "导出申请已提交，待第二名民警审批（双人审批）：") + req.id);
+      else zj.toast(t("persons.pending", "导出申请已提交，待第二名民警审批（双人审批），可在「导出申请」中查看：") + req.id, "ok");
     };
     const subj = encodeURIComponent(`person:${id}`);
     document.getElementById("file-links").innerHTML = [
