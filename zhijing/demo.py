@@ -69,6 +69,10 @@ def register(app: typer.Typer) -> None:
 
         logins = seed_demo(settings)
         name_applicant(settings)  # the station's 户籍证明 ticket opens the resident it names
+        from zhijing.access.guard import load_user
+        from zhijing.public.service import ensure_station_purpose
+
+        ensure_station_purpose(settings, load_user(settings, "paichusuo01").unit)  # the station's desk for the citizens' requests
         from zhijing.derived.risk.loop import demo_models
 
         demo_models(settings, settings.city_dir, console)  # scored model cards; today's warnings in the inboxes
@@ -78,6 +82,8 @@ def register(app: typer.Typer) -> None:
             lines += ["", f"指挥调度 city command   http://127.0.0.1:{port}/login?next=/console/command   (zhihui01)",
                       f"勤务指挥 station duty   http://127.0.0.1:{port}/login?next=/console/duty      (paichusuo01)",
                       f"移动警务 patrol phone   http://127.0.0.1:{port}/login?next=/m                 (xunluo01; a 390 px window)"]
+        lines += ["", f"为民服务 citizens       http://127.0.0.1:{port}/gov   (no login: a resident's name, ID and registered phone)",
+                  f"为民服务受理 the desk   http://127.0.0.1:{port}/login?next=/console/gov-desk   (paichusuo01)"]
         lines += ["", "密码仅显示这一次，不以明文保存 · shown once, stored nowhere in clear",
                   "(`zhijing access seed-demo` sets new ones)"]  # fmt: skip
         console.print(Panel("\n".join(lines), title="智警 zhijing — log in", expand=False))

@@ -34,6 +34,7 @@ ROUTER_MODULES = (
     "zhijing.sharing.service_routes",  # verification, query, batch comparison, subscription under a contract
     "zhijing.force.routes",  # force (警队建设): duty rosters, on duty, training
     "zhijing.api.workload",  # workload per officer and dispatch units on duty (reads force, cases and command)
+    "zhijing.public.routes",  # public services for citizens (为民服务, /gov) and the stations' desk
     "zhijing.access.routes",  # login, tokens, audit, oversight
     "zhijing.console.routes",  # server-rendered console pages
     "zhijing.api.docs",  # API documentation, offline and behind login

@@ -47,6 +47,7 @@ PAGES = {
     "/console/command": ("command.html", "指挥调度"),  # 市局指挥中心: the whole city
     "/console/duty": ("command.html", "勤务指挥"),  # 派出所勤务指挥室: the same screen, the API scopes it
     "/m": ("phone.html", "移动警务"),  # the frontline unit's phone
+    "/console/gov-desk": ("govdesk.html", "为民服务受理"),  # a station's desk for the citizens' requests (zhijing/public)
 }
 # what each entry of the console's menu needs (the permission of the API its screen calls, and
 # whether that API takes person data under a purpose; a list: any of them): the menu shows only what would answer
@@ -56,6 +57,7 @@ NAV = {
     "/graph": ("graph:read", True), "/cases": ("case:list", False), "/exports": [("person:export", True), ("person:approve", True), ("oversight:read", False)], "/catalog": ("catalog:read", False),
     "/review": ("person:judge", True), "/audit": ("audit:read", False), "/risk": ("risk:read", False),
     "/console/command": ("dispatch:command", True), "/console/duty": ("dispatch:write", True), "/m": ("dispatch:unit", True),
+    "/console/gov-desk": ("gov:read", True),
 }  # fmt: skip
 DEEP_LINKS = {  # a screen opened on one subject: the shell only, the script reads the id from the path
     "/persons/{key}": ("persons.html", "一人一档", r"^PM[0-9A-Z]{4,40}$"),

@@ -69,9 +69,9 @@ def render(fields: dict, payload: str, statement: tuple[str, str]) -> bytes:
     pdf.cell(0, 7, en, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     pdf.set_font("cjk", size=12)
-    pdf.multi_cell(0, 8, statement[0], new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 8, statement[0], align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=9)
-    pdf.multi_cell(0, 5, statement[1], new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 5, statement[1], align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     for key, (label_zh, label_en) in LABELS.items():
         if fields.get(key):
