@@ -82,8 +82,15 @@ def test_only_units_crewed_now_are_recommended_at_a_station_keeping_a_roster(app
     other = store.units(s, station)[0]  # a second call elsewhere, so the first keeps its recommendations
     inc = client.post("/api/command/incidents", json={"narrative": "车辆被盗", "lon": other["lon"] - 0.01, "lat": other["lat"] - 0.01}, headers=h).json()
     assert client.post(f"/api/command/incidents/{inc['id']}/assign", json={"unit": car}, headers=h).status_code == 200
+    from zhijing.cases.procedure import service
+
+    case_id = service.open_case(s, kind="criminal", title="辖区盗窃案", unit_code=station_unit, handler="paichusuo01",
+                                purpose="test", audit=lambda *_: None)  # fmt: skip
     load = {o["username"]: o for o in client.get("/api/force/workload", headers=_h(tokens, "paichusuo01")).json()["officers"]}
     assert load["xunluo01"]["incidents"] == 1 and load["xunluo01"]["on_duty"] and load["paichusuo01"]["incidents"] == 0
+    me = load["paichusuo01"]  # 受案 starts 立案审查 (3 days): due within the workload's 7-day window
+    assert me["open_cases"] == 1 and me["cases"] == [case_id] and me["deadlines_due"] == 1
+    assert me["next_deadline"]["name"] == "立案审查" and load["xunluo01"]["open_cases"] == 0
 
     assert client.delete(f"/api/force/shifts/{sid}", headers=_h(tokens, "zhihui01")).status_code == 200
     assert client.delete(f"/api/force/shifts/{sid}", headers=_h(tokens, "zhihui01")).status_code == 409

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from zhijing.access.guard import AccessContext, require
 from zhijing.cases import label, seized
+from zhijing.cases.procedure import store as procedure_store
 from zhijing.config import get_settings
 from zhijing.localtime import in_zone, shown_all
 
@@ -79,7 +80,8 @@ def _item(ctx: AccessContext, pid: int) -> dict:
 
 def _handler_of(case_id: str) -> str | None:
     """The case's handler (主办人) in the procedure, who may not approve its property's return or disposal."""
-    return None
+    found = procedure_store.case_detail(get_settings(), case_id)
+    return found["case"]["handler"] if found else None
 
 
 @router.get("/locations")

@@ -48,6 +48,10 @@ PAGES = {
     "/console/duty": ("command.html", "勤务指挥"),  # 派出所勤务指挥室: the same screen, the API scopes it
     "/m": ("phone.html", "移动警务"),  # the frontline unit's phone
     "/console/gov-desk": ("govdesk.html", "为民服务受理"),  # a station's desk for the citizens' requests (zhijing/public)
+    "/console/procedure": ("procedure.html", "执法办案"),  # case procedure: states, time limits, documents, approvals
+    "/console/property": ("property.html", "涉案财物"),  # seized property: intake, label, custody chain, return / disposal
+    "/console/supervision": ("supervision.html", "执法监督"),  # 法制 / 督察 inbox of flags with their evidence
+    "/console/force": ("force.html", "警队建设"),  # rosters, on duty, workload, training
 }
 # what each entry of the console's menu needs (the permission of the API its screen calls, and
 # whether that API takes person data under a purpose; a list: any of them): the menu shows only what would answer
@@ -58,10 +62,12 @@ NAV = {
     "/review": ("person:judge", True), "/audit": ("audit:read", False), "/risk": ("risk:read", False),
     "/console/command": ("dispatch:command", True), "/console/duty": ("dispatch:write", True), "/m": ("dispatch:unit", True),
     "/console/gov-desk": ("gov:read", True),
+    "/console/procedure": ("force:read", False),
 }  # fmt: skip
 DEEP_LINKS = {  # a screen opened on one subject: the shell only, the script reads the id from the path
     "/persons/{key}": ("persons.html", "一人一档", r"^PM[0-9A-Z]{4,40}$"),
     "/cases/{key}": ("cases.html", "专案", r"^case:[A-Za-z0-9_-]{1,60}$"),
+    "/console/procedure/{key}": ("procedure.html", "执法办案", r"^[A-Z]{2}[0-9]{6,30}$"),
 }
 
 
