@@ -79,6 +79,9 @@ class ScheduleSettings(BaseModel):
     retention_hour: int = 3  # local hour of the daily purge of expired data and audit entries
     risk_hour: int = 4  # local hour of the daily run of the risk models (-1: on demand only)
     watch_minutes: int = 1  # build the model from what was pushed over HTTP and match it against the watchlist (智能布控)
+    sharing_delivery_seconds: int = 1  # post the sharing subscriptions' due deliveries (订阅: p99 ≤ 5 s after a change)
+    sharing_detect_minutes: int = 10  # find subscribed persons' moves and vehicle transfers in the serving store
+    sharing_purge_minutes: int = 30  # delete batch comparison uploads and results past their retention
 
 
 class ExportSettings(BaseModel):

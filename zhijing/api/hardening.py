@@ -32,13 +32,16 @@ class BodyLimit:
     a body sent without one (chunked) is read up to the limit before the app sees it (the
     server holds a request to its declared length)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, push_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, push_bytes: int, batch_bytes: int | None = None):
         self.app, self.max_bytes, self.push_bytes = app, max_bytes, push_bytes
+        self.batch_bytes = batch_bytes or max_bytes  # a sharing batch comparison's upload (up to 10^6 rows)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        limit = self.push_bytes if scope["path"].startswith("/api/ingest/push/") else self.max_bytes
+        path = scope["path"]
+        limit = (self.push_bytes if path.startswith("/api/ingest/push/") else
+                 self.batch_bytes if path == "/api/sharing/batch" else self.max_bytes)  # fmt: skip
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
         if length is not None:
@@ -108,5 +111,6 @@ def install(app: FastAPI, settings) -> None:
     """Private files from here on (umask), the body cap, the headers."""
     os.umask(settings.security.umask)
     sec = settings.security
-    app.add_middleware(BodyLimit, max_bytes=sec.max_body_bytes, push_bytes=sec.max_push_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=sec.max_body_bytes, push_bytes=sec.max_push_body_bytes,
+                       batch_bytes=settings.sharing.batch_max_bytes)  # fmt: skip
     app.add_middleware(SecurityHeaders)  # added last: outermost, so it also covers BodyLimit's answers

@@ -50,6 +50,12 @@ def jobs(settings: Settings) -> dict[str, tuple[Callable[[Settings], object], di
         out["risk-models"] = (run_risk_models, {"trigger": "cron", "hour": s.risk_hour, "minute": 15})
     if s.watch_minutes > 0:
         out["watchlist"] = (match_watchlist, {"trigger": "interval", "minutes": s.watch_minutes})
+    if s.sharing_delivery_seconds > 0:
+        out["sharing-deliveries"] = (deliver_changes, {"trigger": "interval", "seconds": s.sharing_delivery_seconds})
+    if s.sharing_detect_minutes > 0:
+        out["sharing-detect"] = (detect_changes, {"trigger": "interval", "minutes": s.sharing_detect_minutes})
+    if s.sharing_purge_minutes > 0:
+        out["sharing-purge"] = (purge_batches, {"trigger": "interval", "minutes": s.sharing_purge_minutes})
     return out
 
 
@@ -59,6 +65,28 @@ def match_watchlist(settings: Settings) -> int:
     from zhijing.command import watch
 
     return len(watch.build_and_match(settings)[1])
+
+
+def deliver_changes(settings: Settings) -> dict:
+    """Post the subscription deliveries that are due (the sharing exchange)."""
+    from zhijing.sharing.subscribe import deliver_due
+
+    return deliver_due(settings)
+
+
+def detect_changes(settings: Settings) -> list[int]:
+    """Subscribed persons' moves and vehicle transfers seen in the serving store."""
+    from zhijing.serving.store import exists
+    from zhijing.sharing.subscribe import detect
+
+    return detect(settings) if exists(settings) else []
+
+
+def purge_batches(settings: Settings) -> int:
+    """Batch comparison uploads and results past their retention."""
+    from zhijing.sharing.batch import purge
+
+    return purge(settings)
 
 
 def run_risk_models(settings: Settings) -> None:

@@ -127,7 +127,7 @@ class Contract:
         return {**{k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}, "ref": self.ref, "state": self.state()}
 
 
-def _row(r) -> Contract:
+def from_row(r) -> Contract:
     d = dict(r._mapping)
     for k in JSON_COLUMNS:
         d[k] = tuple(json.loads(d[k]))
@@ -202,7 +202,7 @@ def get(settings, contract_id: int) -> Contract:
         r = conn.execute(sa.select(contracts).where(contracts.c.id == contract_id)).first()
     if r is None:
         raise NotFound("no such contract")
-    return _row(r)
+    return from_row(r)
 
 
 def listed(settings, department: str | None = None) -> list[Contract]:
@@ -210,7 +210,7 @@ def listed(settings, department: str | None = None) -> list[Contract]:
     if department is not None:
         q = q.where(contracts.c.department == department)
     with engine(settings).connect() as conn:
-        return [_row(r) for r in conn.execute(q)]
+        return [from_row(r) for r in conn.execute(q)]
 
 
 def approve(settings, contract_id: int, approver: str) -> Contract:

@@ -17,7 +17,7 @@ from zhijing.access.guard import AccessContext, require
 from zhijing.config import get_settings
 from zhijing.errors import AccessDenied
 from zhijing.localtime import in_zone, shown_fields
-from zhijing.sharing import contracts, usage
+from zhijing.sharing import batch, contracts, subscribe, usage
 from zhijing.sharing.contracts import EVENTS, FIELDS, SERVICES
 
 router = APIRouter(prefix="/api/sharing", tags=["sharing"])
@@ -40,6 +40,12 @@ class ContractRequest(BaseModel):
     dept_approver: Name = Field(..., description="部门审批人 (an approver of the department)")
     police_approver: Name = Field(..., description="公安审批人 (an officer with the approver role)")
     endpoint: str | None = Field(None, max_length=500, description="订阅推送地址 (http/https); none: pulled from the feed")
+
+
+class Change(BaseModel):
+    kind: Literal["death", "move_out", "vehicle_transfer"] = Field(..., description="死亡登记 / 户口迁出 / 机动车转移登记")
+    citizen_id: str = Field(..., min_length=15, max_length=20)
+    detail: dict[str, str] = Field(default_factory=dict, max_length=10, description="e.g. {to: district} or {plate: ...}")
 
 
 class Closing(BaseModel):
@@ -113,6 +119,38 @@ def close(contract_id: RowId, action: Literal["reject", "revoke"], body: Closing
 def catalog(_ctx: AccessContext = Depends(require("catalog:read", person_data=False))) -> dict:
     """Dataset → the contracts (active or pending) that expose it, for the catalog's listing."""
     return {"datasets": contracts.by_dataset(get_settings())}
+
+
+def _department(ctx: AccessContext) -> set[int] | None:
+    """The contracts whose jobs and deliveries the caller sees (None: every one, for the police)."""
+    if ctx.user.kind != "external":
+        return None
+    return {c.id for c in contracts.listed(get_settings(), ctx.user.department)}
+
+
+@router.get("/jobs")
+def jobs(ctx: AccessContext = Depends(require("sharing:list", person_data=False, audited=True))) -> dict:
+    """Batch jobs with their progress (the console's list): no person data, only counts."""
+    mine = _department(ctx)
+    rows = [j for j in batch.listed(get_settings(), limit=500) if mine is None or j["contract_id"] in mine]
+    return {"jobs": [shown_fields(j, "created_at", "finished_at", "purge_after") for j in rows]}
+
+
+@router.get("/deliveries")
+def deliveries(status: Literal["pending", "delivered", "failed"] | None = None,
+               ctx: AccessContext = Depends(require("sharing:list", person_data=False, audited=True))) -> dict:  # fmt: skip
+    """Subscription deliveries, failures with their last error (no person data: the change's number and kind)."""
+    mine = _department(ctx)
+    rows = [d for d in subscribe.listed(get_settings(), status=status) if mine is None or d["contract_id"] in mine]
+    return {"deliveries": [shown_fields(d, "next_at", "lease_until", "created_at", "delivered_at") for d in rows]}
+
+
+@router.post("/changes", status_code=201)
+def record_change(body: Change, ctx: AccessContext = Depends(require("sharing:record", person_data=False, audited=True))) -> dict:
+    """Register a change (户政 / 车管): it fans out to the contracts that subscribe to it."""
+    seq, made = subscribe.record_and_fan_out(get_settings(), body.kind, body.citizen_id, body.detail, ctx.user.username)
+    ctx.audit("collect", query=f"sharing change {seq} ({body.kind}) registered: {len(made)} deliveries")
+    return {"seq": seq, "deliveries": made}
 
 
 def register(app: FastAPI) -> None:
