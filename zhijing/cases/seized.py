@@ -41,6 +41,7 @@ items = sa.Table(
     sa.Column("unit_code", sa.String(32), nullable=False), sa.Column("disposal_due", sa.Date),
     sa.Column("state", sa.String(16), nullable=False), sa.Column("holder", sa.String(64)), sa.Column("location", sa.String(48)),
     sa.Column("photos", sa.Text, nullable=False, default=""),  # SHA-256 of each photo, comma separated (each also in the chain)
+    sa.Column("external_id", sa.String(64), index=True),  # the item's number in the system it was imported from
 )  # fmt: skip
 locations = sa.Table(
     "property_locations", meta,
@@ -381,7 +382,7 @@ def flags(settings, now: datetime | None = None, case_ids: list[str] | None = No
     so a year of a county's items is answered at once."""
     today = (now or _now()).date()
     n = sa.select(custody.entries.c.property_id, sa.func.count().label("entries")).group_by(custody.entries.c.property_id).subquery()
-    q = (sa.select(items.c.id, items.c.case_id, items.c.description, items.c.seized_at, items.c.seized_by, items.c.state,
+    q = (sa.select(items.c.id, items.c.external_id, items.c.case_id, items.c.description, items.c.seized_at, items.c.seized_by, items.c.state,
                    items.c.location, items.c.holder, items.c.disposal_due, n.c.entries)
          .join(n, n.c.property_id == items.c.id, isouter=True)
          .where(sa.or_(n.c.entries.is_(None), sa.and_(items.c.disposal_due < today, items.c.state.in_(("in_custody", "out"))))))  # fmt: skip
@@ -391,7 +392,7 @@ def flags(settings, now: datetime | None = None, case_ids: list[str] | None = No
     with engine(settings).connect() as conn:
         for r in conn.execute(q.order_by(items.c.id)).mappings():
             seized = _aware(dict(r))["seized_at"]
-            base = {"property_id": r["id"], "number": number(r["id"], seized), "case_id": r["case_id"]}
+            base = {"property_id": r["id"], "number": number(r["id"], seized), "case_id": r["case_id"], "item_id": r["external_id"]}
             if r["entries"] is None:
                 out.append({**base, "rule": "property_without_custody", "title": "涉案财物无保管记录", "since": seized,
                             "evidence": {"description": r["description"], "seized_at": seized, "seized_by": r["seized_by"], "custody_entries": 0}})  # fmt: skip
@@ -401,3 +402,68 @@ def flags(settings, now: datetime | None = None, case_ids: list[str] | None = No
                                          "days_over": (today - r["disposal_due"]).days, "state": r["state"], "location": r["location"],
                                          "holder": r["holder"]}})  # fmt: skip
     return out
+
+
+# ---------------------------------------------------------------- import
+
+
+IMPORTED_ACTIONS = {"入库": "intake", "移交": "handover", "出库": "check_out", "归还": "check_in", "移库": "move", "发还": "returned", "处置": "disposed"}
+
+
+def load_generated(settings, seizures, custody_rows, actor: str = "import", anchor: bool = True) -> dict:
+    """Import another system's seized items and their custody records (补录; the generated year's
+    ``seizures`` and ``custody`` tables, rows as dicts or DataFrames): one item per seizure, its
+    records chained in time order and anchored in one audit append; an item without any record
+    is imported as it is — supervision flags it. Returns counts."""
+    seizures = seizures.to_dict("records") if hasattr(seizures, "to_dict") else list(seizures)
+    custody_rows = custody_rows.to_dict("records") if hasattr(custody_rows, "to_dict") else list(custody_rows)
+    by_item: dict[str, list[dict]] = {}
+    for r in custody_rows:
+        by_item.setdefault(str(r["item_id"]), []).append(r)
+    def when(v) -> datetime:
+        t = v.to_pydatetime() if hasattr(v, "to_pydatetime") else v
+        return t.replace(tzinfo=UTC) if t.tzinfo is None else t  # the import's times are UTC instants
+
+    eng = engine(settings)
+    entries: list[dict] = []
+    with eng.begin() as conn:
+        places = {loc for rows in by_item.values() for loc in (r["location"] for r in rows)}
+        have = set(conn.execute(sa.select(locations.c.code).where(locations.c.code.in_(places))).scalars()) if places else set()
+        if places - have:
+            conn.execute(sa.insert(locations), [{"code": p, "name": p, "kind": "room", "unit_code": p[:6]} for p in sorted(places - have)])
+        rows = []
+        for sz in seizures:
+            recs = sorted(by_item.get(str(sz["item_id"]), []), key=lambda r: when(r["at"]))
+            last = recs[-1] if recs else None
+            state = ACTIONS.get(IMPORTED_ACTIONS.get(last["action"], "move"), ("in_custody",))[0] if last else "in_custody"
+            rows.append({"case_id": sz["case_id"], "case_ref": f"case:{sz['case_id']}", "description": str(sz.get("description") or "")[:256] or "涉案物品",
+                         "category": "other", "quantity": "1件", "seized_at": when(sz["at"]), "seized_by": sz.get("by") or actor,
+                         "unit_code": str(sz["case_id"])[2:8], "state": state or "in_custody", "holder": last["holder"] if last else None,
+                         "location": last["location"] if last else None, "photos": "", "external_id": str(sz["item_id"])})  # fmt: skip
+        if rows:
+            conn.execute(sa.insert(items), rows)
+        ids = dict(conn.execute(sa.select(items.c.external_id, items.c.id).where(items.c.external_id.in_([r["external_id"] for r in rows]))).all()) if rows else {}
+        for ext, recs in by_item.items():
+            pid, prev = ids.get(ext), custody.GENESIS
+            if pid is None:
+                continue
+            for n, r in enumerate(sorted(recs, key=lambda r: when(r["at"])), 1):
+                e = custody.entry(pid, n, IMPORTED_ACTIONS.get(r["action"], "move"), r["holder"], r["location"], when(r["at"]), actor, prev,
+                                  note=f"补录 {r['action']}")  # fmt: skip
+                entries.append(e)
+                prev = e["hash"]
+        for i in range(0, len(entries), 5_000):
+            conn.execute(sa.insert(custody.entries), entries[i : i + 5_000])
+    if anchor and entries:
+        custody.anchor(settings, entries, actor, None, None)
+    return {"items": len(rows), "entries": len(entries), "without_custody": len(rows) - len({e["property_id"] for e in entries})}
+
+
+def load_seizures(settings, seizures, without_custody: set[str], actor: str = "import") -> dict:
+    """Import seizures whose custody records the source does not send: each gets its intake
+    (入库 by the seizing officer at its unit's property room), except the items named in
+    ``without_custody``, which stay without any record (what supervision must flag)."""
+    rows = seizures.to_dict("records") if hasattr(seizures, "to_dict") else list(seizures)
+    booked = [{"item_id": s["item_id"], "case_id": s["case_id"], "at": s["at"], "action": "入库", "holder": s.get("by") or actor,
+               "location": f"{str(s['case_id'])[2:8]}-ROOM"} for s in rows if str(s["item_id"]) not in without_custody]  # fmt: skip
+    return load_generated(settings, rows, booked, actor)
