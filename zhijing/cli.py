@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "zhijing.derived.graph.cli",  # graph build
     "zhijing.derived.risk.cli",  # risk models: run, cards, evaluate
     "zhijing.command.cli",  # dispatch replay / train / evaluate
+    "zhijing.cases.procedure.cli",  # procedure generate / replay / supervise (办案程序, 执法监督)
     "zhijing.public.cli",  # certificate verify / key / page (为民服务)
     "zhijing.access.cli",  # units, users, audit, oversight
     "zhijing.api.cli",  # serve

@@ -87,6 +87,7 @@ DEMO_USERS = [
     ("kezhang01", "刘科长", "分局", "刑侦", "officer,approver", 3, "刑侦科长 (分局) — approves exports (双人审批)"),
     ("dadui01", "郑大队长", "分局", "刑侦", "officer,approver", 3, "刑侦大队长 (分局) — the second approver: decides the 科长's own exports"),
     ("ducha01", "王督察", "市局", "督察", "auditor", 3, "督察 — audit trail and misuse flags"),
+    ("fazhi01", "郑法制", "分局", "法制", "officer", 2, "法制审核员 (分局) — reads the case procedure and its supervision flags (执法监督), no person files unless assigned"),
     ("admin", "系统管理员", "市局", "指挥中心", "admin", 1, "administrator"),
     ("fenxi01", "赵研判", "市局", "情报", "officer", 2, "情报研判分析员 (市局) — workbench analyses on assigned cases"),
     ("zhihui01", "孙指挥", "市局", "指挥中心", "officer", 1, "指挥中心调度员 (市局) — 110 dispatch, emergencies"),

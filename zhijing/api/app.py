@@ -24,6 +24,7 @@ ROUTER_MODULES = (
     "zhijing.entities.export_routes",  # exports of person files and case reports, 双人审批
     "zhijing.derived.routes",  # aggregate GIS views
     "zhijing.cases.routes",  # case workspace (专案) and its report
+    "zhijing.cases.procedure.routes",  # case procedure (办案程序): 受案 … 移送审查起诉, approvals, documents, 执法监督
     "zhijing.cases.property_routes",  # seized property (涉案财物): intake, custody chain, return / disposal approval
     "zhijing.derived.workbench.routes",  # search, trajectory, companions, collision, comparison
     "zhijing.derived.graph.routes",  # relationship graph (关系研判)

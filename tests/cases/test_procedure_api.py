@@ -1,0 +1,43 @@
+"""The procedure over the API: a handler opens a case and works it under the case's purpose,
+the 科长 approves (the handler cannot), a document for the wrong state is a 422 naming the
+rule, the document is watermarked for its viewer; 法制 / 督察 read the flags and the procedure
+without a purpose but no person's file."""
+
+from __future__ import annotations
+
+from zhijing.access.seed import DEMO_CASE
+
+
+def test_case_over_the_api(api):
+    h = api.headers("xingzhen01")
+    r = api.post("/api/procedure/cases", headers=h, json={"kind": "criminal", "title": "入室盗窃案", "category": "盗窃",
+                                                          "persons": ["P9"], "reason": "群众报案", "summary": "夜间入室"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    cid, purpose = r.json()["id"], r.json()["purpose"]
+    hp = api.headers("xingzhen01", purpose)
+    assert api.get(f"/api/procedure/cases/{cid}", headers=h).status_code == 403  # no purpose
+    assert api.get(f"/api/procedure/cases/{cid}", headers=api.headers("xingzhen01", DEMO_CASE)).status_code == 403  # another case
+    detail = api.get(f"/api/procedure/cases/{cid}", headers=hp).json()
+    assert detail["case"]["state"] == "受案" and detail["limits"][0]["countdown"] == "running" and "立案" in detail["next"]["case"]
+    bad = api.post(f"/api/procedure/cases/{cid}/requests", headers=hp, json={"action": "移送审查起诉", "reason": "x"})
+    assert bad.status_code == 200  # asked for: refused when approved, with the rule
+    req = api.post(f"/api/procedure/cases/{cid}/requests", headers=hp, json={"action": "立案", "reason": "有犯罪事实"}).json()["pending"]
+    assert api.post(f"/api/procedure/requests/{req}/approve", headers=h, json={}).status_code == 403  # no approver role
+    ok = api.post(f"/api/procedure/requests/{req}/approve", headers=api.headers("kezhang01"), json={})
+    assert ok.status_code == 200, ok.text
+    wrong = api.post(f"/api/procedure/requests/{req - 1}/approve", headers=api.headers("kezhang01"), json={})
+    assert wrong.status_code == 422 and wrong.json()["detail"].startswith("transition")
+    doc = api.post(f"/api/procedure/cases/{cid}/documents", headers=hp, json={"kind": "起诉意见书"})
+    assert doc.status_code == 422 and "document_state" in doc.json()["detail"]
+    doc = api.post(f"/api/procedure/cases/{cid}/documents", headers=hp, json={"kind": "立案决定书"}).json()
+    page = api.get(f"/api/procedure/documents/{doc['id']}", headers=hp)
+    assert page.status_code == 200 and "xingzhen01" in page.text and page.headers["x-document-verified"] == "true"
+
+
+def test_supervisors_read_flags_not_persons(api):
+    for user in ("fazhi01", "ducha01"):
+        h = api.headers(user)
+        assert api.post("/api/procedure/supervision/run", headers=h).status_code == 200
+        assert api.get("/api/procedure/supervision/flags", headers=h).status_code == 200
+        assert api.get("/api/persons/P1", headers=h).status_code == 403
+    assert api.get("/api/procedure/supervision/flags", headers=api.headers("xingzhen01")).status_code == 403
