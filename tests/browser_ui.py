@@ -21,3 +21,15 @@ def toast(page) -> str:
     text = page.inner_text("#toast")
     page.evaluate("document.getElementById('toast').hidden = true")
     return text
+
+
+def build_analyses(settings) -> None:
+    """The workbench's presence table and search index and the relationship graph (built
+    once: the derived suites' fixtures reuse them)."""
+    if not (settings.home / "index" / "search").exists():
+        from zhijing.derived.workbench.jobs import refresh
+
+        refresh(settings)
+    from zhijing.derived.graph import edges
+
+    edges.run(settings, "duckdb")

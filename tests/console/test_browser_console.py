@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from browser_ui import login, toast
+from browser_ui import build_analyses, login, toast
 
 pytestmark = pytest.mark.browser
 
@@ -164,18 +164,6 @@ def test_the_demo_has_an_analyst_and_a_dispatcher(page, server):
     page.wait_for_selector("#purpose option[value^='emergency:']", state="attached")  # the dispatcher the emergency
 
 
-def _build_analyses(settings) -> None:
-    """The workbench's presence table and search index and the relationship graph (built
-    once: the derived suites' fixtures reuse them)."""
-    if not (settings.home / "index" / "search").exists():
-        from zhijing.derived.workbench.jobs import refresh
-
-        refresh(settings)
-    from zhijing.derived.graph import edges
-
-    edges.run(settings, "duckdb")
-
-
 def test_the_detectives_path(page, server, resolved_city):
     """search → file → pin → trajectory → companions → collision → graph → report."""
     import sqlalchemy as sa
@@ -187,7 +175,7 @@ def test_the_detectives_path(page, server, resolved_city):
     base, _ = server
     with store.connect(resolved_city[0]) as conn:
         pid, name = conn.execute(sa.select(persons.c.master_id, persons.c.name).order_by(persons.c.mentions.desc()).limit(1)).one()
-    _build_analyses(resolved_city[0])
+    build_analyses(resolved_city[0])
     login(page, server, "xingzhen01", DEMO_CASE)
     page.goto(f"{base}/search?q={name}")  # search: results grouped by master entity
     page.wait_for_selector("#groups .group")

@@ -18,6 +18,7 @@ from fastapi import Header, HTTPException, Query, Request
 from zhijing.access import generation, grants, masking, models, policy, scope, sessions, throttle, tokens
 from zhijing.access import purpose as purposes
 from zhijing.access.audit import AuditEvent, append_async
+from zhijing.access.audit.store import AuditLog, log_for
 from zhijing.access.boundary import note_clearance
 from zhijing.access.client import client_address
 from zhijing.config import get_settings
@@ -94,6 +95,14 @@ def remembered(app, settings) -> generation.Remembered:
     if memo is None or memo[0] != url:
         memo = app.state.access_memo = (url, generation.Remembered())
     return memo[1]
+
+
+def audit_log(app, settings) -> AuditLog:
+    """The app's audit log for these settings (looked up once per app and settings, not per request)."""
+    kept = getattr(app.state, "audit_log", None)
+    if kept is None or kept[0] is not settings:
+        kept = app.state.audit_log = (settings, log_for(settings))
+    return kept[1]
 
 
 def load_user(settings, username: str) -> User:
@@ -176,7 +185,7 @@ def require(permission: str, person_data: bool = True, audited: bool = False, ta
         settings = get_settings()
         client = client_address(request, settings)
         stated = x_purpose or purpose
-        ctx = AccessContext(permission, None, stated, client=client, query=str(request.url.path))
+        ctx = AccessContext(permission, None, stated, client=client, query=request.scope.get("path", ""))
         if resource == "public":
             yield ctx
             return
@@ -211,9 +220,9 @@ def require(permission: str, person_data: bool = True, audited: bool = False, ta
             raise
         finally:
             if audited:
-                await append_async(AuditEvent(actor=ctx.user.username, unit=ctx.user.unit, operation=ctx.operation, outcome=outcome,
+                await audit_log(request.app, settings).append_async(AuditEvent(actor=ctx.user.username, unit=ctx.user.unit, operation=ctx.operation, outcome=outcome,
                                   purpose=bounded(stated, settings), records=list(dict.fromkeys(ctx.records)), query=bounded(ctx.query, settings),
-                                  client=client, reason=bounded(ctx.refusal, settings)), settings)  # fmt: skip
+                                  client=client, reason=bounded(ctx.refusal, settings)))  # fmt: skip
 
     dependency.__zhijing_permission__ = permission  # type: ignore[attr-defined]
     dependency.__zhijing_person_data__ = person_data  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -46,11 +47,16 @@ def enforcer() -> casbin.Enforcer:
     return casbin.Enforcer(str(HERE / "policy.conf"), str(HERE / "policy.csv"))
 
 
+_deciding = threading.Lock()  # Casbin evaluates a rule with ast.parse, which CPython 3.11 breaks when two threads parse at once
+
+
 @lru_cache(maxsize=65_536)
 def allowed(sub: Subject, obj: str, act: str, ctx: Context) -> bool:
     """The decision for these attributes. Decisions depend only on the (frozen) attributes
-    and the policy, so they are memoised; ``reload()`` clears them with the policy."""
-    return bool(enforcer().enforce(sub, obj, act, ctx))
+    and the policy, so they are memoised; ``reload()`` clears them with the policy. One
+    decision is computed at a time (a remembered one is read without waiting)."""
+    with _deciding:
+        return bool(enforcer().enforce(sub, obj, act, ctx))
 
 
 def reload() -> None:

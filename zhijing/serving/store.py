@@ -35,7 +35,8 @@ def _schema(settings) -> str:
 def _engine_for(url: str, version: object) -> sa.Engine:
     """One pool per (store, version): a switched-in SQLite file gets a fresh pool."""
     if url.startswith("sqlite"):
-        return sa.create_engine(url, connect_args={"check_same_thread": False}, pool_size=16, max_overflow=48)
+        # as many kept as the server's worker threads (40): an overflow connection is opened and closed per request
+        return sa.create_engine(url, connect_args={"check_same_thread": False}, pool_size=48, max_overflow=16)
     return sa.create_engine(url, pool_size=16, max_overflow=48, pool_pre_ping=True)
 
 
