@@ -76,6 +76,11 @@ def register(app: typer.Typer) -> None:
         from zhijing.derived.risk.loop import demo_models
 
         demo_models(settings, settings.city_dir, console)  # scored model cards; today's warnings in the inboxes
+        from zhijing.cases.procedure.demo import demo_year
+
+        year = demo_year(settings)  # 执法办案: a county's year of cases up to now, its property, supervision's flags
+        console.print(f"[dim]执法办案: {year['cases']:,} cases replayed ({year['refused']} unlawful steps refused), "
+                      f"the demo case's procedure {year['linked']}, flags {sum(year['flags'].values()):,}[/dim]")  # fmt: skip
         lines = [f"http://127.0.0.1:{port}/", ""]
         lines += [f"{user:<14} {password:<18} {what}" for user, password, what in logins]
         if live:

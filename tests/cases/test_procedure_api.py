@@ -27,6 +27,16 @@ def test_case_over_the_api(api):
     assert ok.status_code == 200, ok.text
     wrong = api.post(f"/api/procedure/requests/{req - 1}/approve", headers=api.headers("kezhang01"), json={})
     assert wrong.status_code == 422 and wrong.json()["detail"].startswith("transition")
+    ask = {"action": "传唤", "person": "P9", "reason": "讯问"}
+    summon = api.post(f"/api/procedure/cases/{cid}/requests", headers=hp, json=ask).json()["pending"]
+    api.post(f"/api/procedure/requests/{summon}/approve", headers=api.headers("kezhang01"), json={})
+    back = {"action": "传唤结束", "person": "P9", "reason": "问毕", "at": "2026-01-01T08:00:00+08:00"}
+    r = api.post(f"/api/procedure/cases/{cid}/requests", headers=hp, json=back)
+    assert r.status_code == 422 and r.json()["detail"].startswith("backdating")
+    r = api.post(f"/api/procedure/cases/{cid}/requests", headers=hp, json={**back, "at": None})
+    assert r.json()["step"]["to_state"] == "无"
+    mine = api.get("/api/procedure/deadlines", headers=h).json()["deadlines"]
+    assert mine == [] or all("person" not in d for d in mine)
     doc = api.post(f"/api/procedure/cases/{cid}/documents", headers=hp, json={"kind": "起诉意见书"})
     assert doc.status_code == 422 and "document_state" in doc.json()["detail"]
     doc = api.post(f"/api/procedure/cases/{cid}/documents", headers=hp, json={"kind": "立案决定书"}).json()

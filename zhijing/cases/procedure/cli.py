@@ -51,10 +51,8 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         tables = replay.read(folder)
         r = replay.replay(settings, tables, audit=_audit(settings))
-        if hasattr(seized, "load_seizures") and len(tables["seizures"]):
-            booked = set(tables["custody"].item_id)
-            seized.load_seizures(settings, tables["seizures"].to_dict("records"),
-                                 {i for i in tables["seizures"].item_id if i not in booked})  # fmt: skip
+        if len(tables["seizures"]):  # the seized property and its custody records, into custody's store
+            seized.load_generated(settings, tables["seizures"], tables["custody"])
         out.print(f"{r.cases:,} cases, {r.accepted:,} events accepted, {len(r.refused):,} refused in {r.seconds:.1f} s")
         for x in r.refused[:10]:
             out.print(f"  refused {x['case_id']} #{x['n']}: {x['message']}", highlight=False)

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from zhijing.access.guard import AccessContext, require
 from zhijing.cases import seized
@@ -41,6 +41,7 @@ class Ask(BaseModel):
     person: Text = ""
     condition: Text = ""
     reason: str = Field(..., min_length=1, max_length=200)
+    at: AwareDatetime | None = None  # when a step needing no approval happened (within the rules' grace); default now
 
 
 class Approval(BaseModel):
@@ -121,7 +122,15 @@ def ask(case_id: CaseId, body: Ask, ctx: AccessContext = Depends(require("proced
     """呈请 a step (taken at once when it needs no approval)."""
     _the_case(ctx, case_id)
     return service.request(get_settings(), case_id, body.action, actor=ctx.user.username, purpose=body.reason,
-                           audit=_auditor(ctx), person=body.person, condition=body.condition)  # fmt: skip
+                           audit=_auditor(ctx), person=body.person, condition=body.condition, at=body.at)  # fmt: skip
+
+
+@router.get("/deadlines")
+def my_deadlines(ctx: AccessContext = Depends(require("procedure:list", person_data=False))) -> dict:
+    """The caller's running time limits, soonest first, with their countdown (warning before the
+    lapse, lapsed after it); persons are not named here."""
+    mine = store.deadlines_by_officer(get_settings()).get(ctx.user.username, [])
+    return {"deadlines": [{k: d[k] for k in ("case_id", "limit", "due_at", "state", "seconds_left")} for d in mine]}
 
 
 @router.get("/requests")

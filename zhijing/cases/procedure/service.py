@@ -108,7 +108,7 @@ def take_step(settings: Settings, case_id: str, action: str, *, actor: str, purp
 
 
 def request(settings: Settings, case_id: str, action: str, *, actor: str, purpose: str, audit: Audit, person: str = "",
-            condition: str = "") -> dict:  # fmt: skip
+            condition: str = "", at: datetime | None = None) -> dict:  # fmt: skip
     """呈请: the handler asks for a step that needs approval; one that needs none is taken at once."""
     rules = load()
     with store.engine(settings).connect() as conn:
@@ -119,7 +119,8 @@ def request(settings: Settings, case_id: str, action: str, *, actor: str, purpos
     if act is None:
         raise Refused("action", f"{rules.machines[kind].label} has no action {action}")
     if not act.approver and not act.extends:
-        return {"step": take_step(settings, case_id, action, actor=actor, purpose=purpose, audit=audit, person=person, condition=condition)}
+        return {"step": take_step(settings, case_id, action, actor=actor, purpose=purpose, audit=audit, person=person,
+                                  condition=condition, at=at)}  # fmt: skip
     with store.engine(settings).begin() as conn:
         pid = conn.execute(sa.insert(pending_t).values(case_id=case_id, action=action, person=person or None, condition=condition or None,
                                                        actor=actor, purpose=purpose[:200], requested_at=datetime.now(UTC),

@@ -98,10 +98,12 @@ class _Case:
 
 
 class _Builder:
-    def __init__(self, seed: int, year: int, units: pd.DataFrame):
+    def __init__(self, seed: int, year: int, units: pd.DataFrame, until: datetime | None = None):
         self.rng = np.random.default_rng(seed)
         self.start = datetime(year, 1, 1, tzinfo=UTC) - BJ
         self.horizon = datetime(year + 1, 1, 1, tzinfo=UTC) - BJ
+        if until is not None:  # the year up to a moment (the demo's: now)
+            self.start, self.horizon = until - timedelta(days=365), until
         self.units, self.acc = units, accounts(units)
         self.truth: dict[str, list] = {k: [] for k in ("illegal", "deadline_breaches", "held_past_limit", "missing_documents",
                                                        "unapproved_closures", "custody_gaps")}  # fmt: skip
@@ -289,10 +291,11 @@ def _administrative(y: _Builder, c: _Case, t0: datetime) -> None:
 
 
 def year_of_cases(n: int, seed: int = 23, year: int = 2026, units: pd.DataFrame | None = None,
-                  workspace_refs: list[str] | None = None) -> Year:  # fmt: skip
-    """``n`` cases accepted over ``year`` (Beijing time), their logs cut at the year's end."""
+                  workspace_refs: list[str] | None = None, until: datetime | None = None) -> Year:  # fmt: skip
+    """``n`` cases accepted over ``year`` (Beijing time), their logs cut at the year's end — or
+    over the 365 days before ``until``, cut there."""
     units = default_units() if units is None else units
-    y = _Builder(seed, year, units)
+    y = _Builder(seed, year, units, until)
     stations = units[units.tier == "派出所"].unit_code.tolist()
     branches = units[units.tier == "分局"].unit_code.tolist()
     cases, events = [], []
