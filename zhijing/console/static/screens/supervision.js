@@ -5,21 +5,28 @@
 zj.addEN({ "sup.title": "Supervision (法制 / 督察)", "sup.hint": "What the supervision rules found in the case procedure and the seized property, each with its evidence; supervisors read the procedure and the flags, not persons' files, unless assigned to the case.",
   "sup.rule": "Rule", "sup.case": "Case", "sup.subject": "Subject", "sup.since": "Since", "sup.evidence": "Evidence", "sup.to": "To",
   "sup.none": "No flag: every rule passed over the procedure and the property.", "sup.ok": "Custody chains verified", "sup.bad": "Custody chains broken",
-  "sup.count": "flags", "sup.unavailable": "not available to this account" });
+  "sup.count": "flags", "sup.run": "Run the rules", "sup.ran": "Rules run", "sup.unavailable": "not available to this account" });
 zj.pages.supervision = async () => {
   await zj.chrome();
   zj.proc.tab("supervision");
   const t = zj.t, esc = zj.esc, L = (k, zh) => t(`sup.${k}`, zh);
   const RULES = { property_without_custody: "涉案财物无保管记录", property_past_disposal: "涉案财物超期未处置" };
   const quiet = { quiet: true };
-  const [proc, prop, chains] = await Promise.all([zj.api("/api/procedure/flags", quiet).catch(() => null),
+  const [proc, prop, chains] = await Promise.all([zj.api("/api/procedure/supervision/flags", quiet).catch(() => null),
     zj.api("/api/property/supervision/flags", quiet).catch(() => null), zj.api("/api/property/supervision/verify", quiet).catch(() => null)]);
   const evidence = (e) => {
     const obj = typeof e === "string" ? (() => { try { return JSON.parse(e); } catch { return { text: e }; } })() : e || {};
     return Object.entries(obj).map(([k, v]) => `<span class="ev-item"><b>${esc(k)}</b> ${esc(typeof v === "object" ? JSON.stringify(v) : zj.value(v))}</span>`).join(" ");
   };
-  const rows = [...((proc && (proc.flags || proc)) || []).map((f) => ({ ...f, source: "procedure" })),
-    ...((prop && prop.flags) || []).map((f) => ({ ...f, to_department: "法制", subject: f.number, source: "property" }))];
+  const key = (f) => `${f.rule}|${f.case_id}|${f.subject}`;
+  const fromProc = ((proc && proc.flags) || []).map((f) => ({ ...f, source: "procedure" }));
+  const seen = new Set(fromProc.map(key));  // a run of the rules carries the property's flags too: each once
+  const rows = fromProc.concat(((prop && prop.flags) || []).map((f) => ({ ...f, to_department: "法制", subject: f.item_id || f.number, source: "property" }))
+    .filter((f) => !seen.has(key(f))));
+  document.getElementById("sup-run").onclick = async () => {
+    const r = await zj.api("/api/procedure/supervision/run", { method: "POST" });
+    zj.toast(`${L("ran", "监督规则已运行")}：${Object.values(r.flags || {}).reduce((a, b) => a + b, 0)}`, "ok"); location.reload();
+  };
   const v = document.getElementById("sup-verify");
   if (chains) {
     v.textContent = chains.ok ? `✓ ${L("ok", "保管链校验通过")}（${chains.items} / ${chains.entries}）` : `✗ ${L("bad", "保管链被篡改")}：${chains.problems.length}`;
