@@ -131,7 +131,10 @@ def test_disposal_needs_a_second_officers_approval_and_ends_custody(api):
     r = api.post(f"/api/property/{pid}/requests", json={"kind": "dispose", "method": "拍卖变卖", "reason": "易贬值，先行变卖"}, headers=h)
     rid = r.json()["id"]
     assert api.post(f"/api/property/{pid}/requests", json={"kind": "dispose", "method": "销毁", "reason": "重复申请"}, headers=h).status_code == 409
-    ok = api.post(f"/api/property/requests/{rid}/decide", json={"approve": True, "note": "同意"}, headers=boss)
+    queue = api.get("/api/property/requests", headers=_h(api, "kezhang01", None))  # the approver's queue needs no purpose
+    assert queue.status_code == 200 and rid in [q["id"] for q in queue.json()["requests"]]
+    assert api.get("/api/property/requests", headers=_h(api, "xingzhen01", None)).status_code == 403
+    ok = api.post(f"/api/property/requests/{rid}/decide", json={"approve": True, "note": "同意"}, headers=_h(api, "kezhang01", None))
     assert ok.status_code == 200 and ok.json()["state"] == "approved" and ok.json()["decided_by"] == "kezhang01"
     done = api.post(f"/api/property/requests/{rid}/execute", headers=h)
     assert done.status_code == 200 and done.json()["action"] == "disposed"

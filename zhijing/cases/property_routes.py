@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request, Response
 from pydantic import BaseModel, Field
 
+from zhijing.access import scope
 from zhijing.access.guard import AccessContext, require
 from zhijing.cases import label, seized
 from zhijing.cases.procedure import store as procedure_store
@@ -105,6 +106,25 @@ def supervision_verify(ctx: AccessContext = Depends(require("property:supervise"
     return {"ok": v.ok, "items": v.items, "entries": v.entries, "problems": v.problems[:500]}
 
 
+def _in_reach(ctx: AccessContext, unit_code: str) -> bool:
+    mine = scope.jurisdiction(ctx.user.unit)
+    return bool(mine) and (scope.jurisdiction(unit_code) or unit_code).startswith(mine)
+
+
+@router.get("/requests")
+def awaiting(ctx: AccessContext = Depends(require("property:approve", person_data=False, audited=True))) -> dict:
+    """What awaits an approver (审批 is his duty, no purpose of his own): the pending return and
+    disposal requests of items of his unit and the units below it, each with its item."""
+    settings = get_settings()
+    out = []
+    for r in seized.requests_of(settings, state="pending"):
+        it = seized.item(settings, r["property_id"])
+        if _in_reach(ctx, it["unit_code"]):
+            out.append({**r, "item": {k: it[k] for k in ("id", "number", "description", "category_zh", "case_id", "seized_by", "state", "location")}})
+    ctx.audit("consult", [str(r["property_id"]) for r in out], query="property requests awaiting approval")
+    return shown_all({"requests": out})
+
+
 @router.get("")
 def case_items(ctx: AccessContext = Depends(require("property:read"))) -> dict:
     """The items of the case the request runs under, with their open requests."""
@@ -188,10 +208,16 @@ def _request_item(ctx: AccessContext, rid: int) -> dict:
 
 
 @router.post("/requests/{rid}/decide")
-def decide(rid: RowId, body: Decision, ctx: AccessContext = Depends(require("property:approve"))) -> dict:
-    """Approve or reject (审批): not by the requester, the seizing officer or the case's handler."""
-    _request_item(ctx, rid)
-    return shown_all(seized.decide(get_settings(), rid, body.approve, ctx.user.username, body.note, _handler_of))
+def decide(rid: RowId, body: Decision, ctx: AccessContext = Depends(require("property:approve", person_data=False, audited=True))) -> dict:
+    """Approve or reject (审批) an item of the approver's unit or those below it: never by the
+    requester, the seizing officer or the case's handler."""
+    settings = get_settings()
+    r = seized.request_row(settings, rid)
+    if not _in_reach(ctx, seized.item(settings, r["property_id"])["unit_code"]):
+        ctx.refusal = "the item lies outside your unit's jurisdiction"
+        raise HTTPException(403, ctx.refusal)
+    ctx.audit("alter", [str(r["property_id"])], query=f"property request {rid} {'approved' if body.approve else 'rejected'}")
+    return shown_all(seized.decide(settings, rid, body.approve, ctx.user.username, body.note, _handler_of))
 
 
 @router.post("/requests/{rid}/execute")

@@ -12,7 +12,7 @@ zj.addEN({ "prop.title": "Seized property", "prop.hint": "The items of the case 
   "prop.n": "#", "prop.action": "Move", "prop.at": "Time", "prop.by": "Recorded by", "prop.hash": "Hash", "prop.kind": "Request", "prop.method": "Method",
   "prop.asker": "Asked by", "prop.decider": "Decided by", "prop.do": "Action", "prop.approve": "Approve", "prop.reject": "Reject", "prop.execute": "Carry out",
   "prop.nocase": "Choose a case as the purpose (top right) to see its seized property.", "prop.none": "No item seized in this case yet: register one below.",
-  "prop.verified": "Chain verified", "prop.broken": "Chain broken", "prop.norequests": "No request yet.", "prop.done": "Recorded" });
+  "prop.verified": "Chain verified", "prop.broken": "Chain broken", "prop.norequests": "No request yet.", "prop.done": "Recorded", "prop.queue": "Waiting for my approval (return / disposal)", "prop.noqueue": "No request waits for you.", "proc.id": "Case" });
 zj.pages.property = async () => {
   await zj.chrome();
   zj.proc.tab("property");
@@ -29,6 +29,21 @@ zj.pages.property = async () => {
   const kindSel = document.getElementById("prop-request-kind"), methodSel = document.getElementById("prop-request-method");
   const methods = () => { methodSel.innerHTML = opts(meta.methods[kindSel.value].map((m) => [m, m])); };
   kindSel.onchange = methods; methods();
+  const decideButtons = (r) => `<button type="button" data-decide="${esc(r.id)}" data-approve="1">${esc(L("approve", "审批通过"))}</button>` +
+    ` <button type="button" class="secondary" data-decide="${esc(r.id)}">${esc(L("reject", "驳回"))}</button>`;
+  const wireDecide = (root, after) => root.querySelectorAll("[data-decide]").forEach((b) => b.addEventListener("click", async () => {
+    await zj.api(`/api/property/requests/${b.dataset.decide}/decide`, { method: "POST", json: { approve: !!b.dataset.approve } });
+    zj.toast(L("done", "已登记"), "ok"); after(b);
+  }));
+  const queue = await zj.api("/api/property/requests", { quiet: true }).catch(() => null);
+  if (queue) {  // an approver's duty (审批): the pending requests of his unit's items, whatever the purpose chosen
+    document.getElementById("prop-queue-card").hidden = false;
+    zj.table("#prop-queue", [["prop.number", "编号", (r) => esc(r.item.number)], ["prop.description", "描述", (r) => esc(r.item.description)],
+      ["proc.id", "案件", (r) => esc(r.item.case_id)], ["prop.kind", "申请", (r) => esc(zj.lang() === "en" ? r.kind : r.kind_zh)], ["prop.method", "方式", "method"],
+      ["prop.reason", "事由", "reason"], ["prop.asker", "申请人", "requested_by"], ["prop.do", "操作", decideButtons]], queue.requests,
+    { empty: L("noqueue", "没有待审批的申请。") });
+    wireDecide(document.getElementById("prop-queue"), (b) => b.closest("tr").remove());
+  }
   if (!zj.purpose().startsWith("case:")) {
     zj.table("#prop-items", [["prop.number", "编号", "number"]], [], { empty: L("nocase", "请先在右上角选择一个案件作为用途，再查看其涉案财物。") });
     return;
@@ -100,17 +115,13 @@ zj.pages.property = async () => {
         reason: req.reason.value.trim(), recipient: req.recipient.value.trim() || null } });
       req.reason.value = ""; zj.toast(L("done", "已登记"), "ok"); open(pid);
     };
-    const action = (r) => r.state === "pending" ? `<button type="button" data-decide="${esc(r.id)}" data-approve="1">${esc(L("approve", "审批通过"))}</button>` +
-      ` <button type="button" class="secondary" data-decide="${esc(r.id)}">${esc(L("reject", "驳回"))}</button>`
+    const action = (r) => r.state === "pending" && queue ? decideButtons(r)
       : r.state === "approved" ? `<button type="button" data-execute="${esc(r.id)}">${esc(L("execute", "执行"))}</button>` : "";
     zj.table("#prop-requests", [["prop.kind", "申请", (r) => esc(zj.lang() === "en" ? r.kind : r.kind_zh)], ["prop.method", "方式", "method"],
       ["prop.recipient", "领取人", (r) => esc(r.recipient || "")], ["prop.reason", "事由", "reason"], ["prop.asker", "申请人", "requested_by"],
       ["prop.state", "状态", (r) => esc(zj.lang() === "en" ? r.state : REQ[r.state] || r.state)], ["prop.decider", "审批人", (r) => esc(r.decided_by || "")],
       ["prop.do", "操作", action]], d.requests, { empty: L("norequests", "尚无申请。") });
-    document.querySelectorAll("#prop-requests [data-decide]").forEach((b) => b.addEventListener("click", async () => {
-      await zj.api(`/api/property/requests/${b.dataset.decide}/decide`, { method: "POST", json: { approve: !!b.dataset.approve } });
-      zj.toast(L("done", "已登记"), "ok"); open(pid);
-    }));
+    wireDecide(document.getElementById("prop-requests"), () => open(pid));
     document.querySelectorAll("#prop-requests [data-execute]").forEach((b) => b.addEventListener("click", async () => {
       await zj.api(`/api/property/requests/${b.dataset.execute}/execute`, { method: "POST" });
       zj.toast(L("done", "已登记"), "ok"); await list(); open(pid);
