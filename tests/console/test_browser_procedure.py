@@ -6,12 +6,14 @@ chain, and its disposal asked for, approved by a second officer and carried out.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 
 import pytest
 from browser_ui import login, toast
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(importlib.util.find_spec("zhijing.cases.procedure.routes") is None,
+                                                      reason="the procedure's API is not on this branch yet")]  # fmt: skip
 PERSON = "P0001"
 
 
@@ -46,6 +48,7 @@ def _ask(page, action: str, person: str | None = None) -> None:
 
 def _issue(page, kind: str, person: str = "") -> None:
     page.click(f"#proc-docs-due [data-doc='{kind}'][data-person='{person}']")
+    assert "已办理" in toast(page)
     page.wait_for_selector(f"#proc-docs tbody tr:has-text('{kind}')")
 
 
