@@ -41,6 +41,14 @@ $(LEAFLET):
 	  && cp $$tmp/package/dist/leaflet.js $$tmp/package/dist/leaflet.css $(dir $@) && rm -rf $$tmp \
 	  || echo "leaflet could not be fetched (no npm?): the console shows tables instead of maps"
 
+# Leaflet-Geoman (free): drawing and editing the collision's windows on the map (circle, rectangle, polygon).
+GEOMAN := zhijing/console/static/vendor/leaflet-geoman/leaflet-geoman.min.js
+$(GEOMAN):
+	@mkdir -p $(dir $@)
+	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack -q @geoman-io/leaflet-geoman-free@2.20.2 >/dev/null 2>&1 && tar xzf geoman-io-leaflet-geoman-free-2.20.2.tgz) \
+	  && cp $$tmp/package/dist/leaflet-geoman.min.js $$tmp/package/dist/leaflet-geoman.css $(dir $@) && rm -rf $$tmp \
+	  || echo "leaflet-geoman could not be fetched (no npm?): collision windows come from scenes, addresses and typed values only"
+
 CYTOSCAPE := zhijing/console/static/vendor/cytoscape.min.js
 $(CYTOSCAPE):
 	@mkdir -p $(dir $@)
@@ -77,7 +85,7 @@ $(CJKFONT):
 	@(apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1) \
 	  || echo "fonts-wqy-microhei could not be installed: labels print their ASCII fields only"
 
-setup: $(BIN)/zhijing $(ECHARTS) $(SWAGGER) $(LEAFLET) $(CYTOSCAPE) $(TWEETNACL) $(JSQR) $(PGROUTING) $(CJKFONT)
+setup: $(BIN)/zhijing $(ECHARTS) $(SWAGGER) $(LEAFLET) $(GEOMAN) $(CYTOSCAPE) $(TWEETNACL) $(JSQR) $(PGROUTING) $(CJKFONT)
 
 demo: setup
 	ZHIJING_HOME=$(HOME_DIR) $(BIN)/zhijing demo --persons $(PERSONS)

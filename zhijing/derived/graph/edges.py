@@ -47,6 +47,12 @@ DIRECTED = ("call", "transfer", "holds", "owns", "drives", "uses", "company_role
 _KNOWN = ("household", "co_lodging", "co_travel", "co_case", "call", "transfer", "holds", "owns", "drives", "uses", "company_role")
 TYPES = (*_KNOWN, *dict.fromkeys(r.edge for e in model_types.packaged().events.values() for r in e.graph if r.edge not in _KNOWN))
 
+# what the console calls them (中文, English); a deployment's own edge type shows its code
+LABELS = {"household": ("同户", "same household"), "co_lodging": ("同住", "lodged together"), "co_travel": ("同行", "travelled together"),
+          "co_case": ("同案", "same case"), "call": ("通话", "call"), "transfer": ("转账", "transfer"), "holds": ("持有账户", "holds account"),
+          "owns": ("车主", "owns vehicle"), "drives": ("驾驶", "drove"), "uses": ("使用手机", "uses phone"),
+          "company_role": ("任职", "company role"), "co_netbar": ("同上网", "same internet café")}  # fmt: skip
+
 
 PREFIX = {"person": "P:", "account": "A:", "phone": "T:", "vehicle": "V:", "company": "C:", "case": "K:", "incident": "I:"}
 

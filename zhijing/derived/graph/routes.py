@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
 from zhijing.access.guard import AccessContext, require
 from zhijing.config import get_settings
 from zhijing.derived.graph import service
-from zhijing.derived.graph.edges import TYPES
+from zhijing.derived.graph.edges import DIRECTED, LABELS, TYPES
 from zhijing.derived.graph.network import Subgraph
 from zhijing.entities import export_routes
 from zhijing.entities.routes import _mask_record
@@ -144,6 +144,24 @@ def _mask_node(ctx: AccessContext, n: dict[str, Any], k: int) -> dict[str, Any]:
     if key != n["key"]:
         out["id"] = f"{n['id'][:2]}{key}#{k}"  # unique in this answer; not a handle to expand from
     return out
+
+
+NODE_LABELS = {"person": ("人员", "person"), "phone": ("手机", "phone"), "account": ("账户", "account"), "vehicle": ("车辆", "vehicle"),
+               "company": ("单位", "company")}  # fmt: skip
+
+
+@router.get("/types")
+def edge_types(ctx: AccessContext = Depends(require("graph:read"))) -> dict[str, Any]:
+    """The graph's edge types (with their labels, direction and how many edges each has)
+    and node kinds: the legend and the type filters of the console."""
+    try:
+        counts = service.type_counts(service.graph(get_settings()))
+    except ZhijingError:  # not built yet: the labels still serve the legend
+        counts = {}
+    ctx.audit("consult", [], query="graph types")
+    return {"edges": [{"type": t, "label": LABELS.get(t, (t, t))[0], "label_en": LABELS.get(t, (t, t))[1], "directed": t in DIRECTED,
+                       "count": counts.get(t, 0)} for t in TYPES],
+            "nodes": [{"kind": k, "label": zh, "label_en": en} for k, (zh, en) in NODE_LABELS.items()]}  # fmt: skip
 
 
 @router.get("/expand")

@@ -59,6 +59,12 @@ def _load(files: list[str]) -> Graph:
     return Graph(ids, *(np.asarray(cols[c]) for c in ("src", "dst", "type", "first", "last", "weight")))
 
 
+def type_counts(g: Graph) -> dict[str, int]:
+    """Edges of each type in the graph."""
+    found = np.bincount(g.type.astype(np.int64), minlength=len(TYPES)) if len(g.type) else np.zeros(len(TYPES), int)
+    return {t: int(n) for t, n in zip(TYPES, found, strict=False)}
+
+
 def node_of(g: Graph, subject: str) -> int:
     """Position of a subject in the graph, or a one-line error."""
     subject = subject.strip()

@@ -20,26 +20,28 @@ from zhijing.errors import ZhijingError
 from zhijing.localtime import shown
 
 MAX_ROWS_PER_WINDOW = 500_000
-EVIDENCE_COLUMNS = ["window", "dataset", "record_id", "ts", "place_kind", "place_id", "place_name", "lon", "lat", "via"]
+# mode: the model type of the record (过车, 住宿, ...); matched: how it fell in the window (checkpoint: read at one of
+# its checkpoints; area: inside its shape) — with the dataset, the evidence's 方式
+EVIDENCE_COLUMNS = ["window", "dataset", "record_id", "ts", "mode", "matched", "place_kind", "place_id", "place_name", "lon", "lat", "via"]
 
 
 def _rows(con: duckdb.DuckDBPyConnection, src: str, w: Window, kinds: list[str], span: float | None) -> pd.DataFrame:
-    params: dict = {"t0": w.start, "t1": w.end, "kinds": kinds, "cap": MAX_ROWS_PER_WINDOW + 1}
+    params: dict = {"t0": w.start, "t1": w.end, "kinds": kinds, "cap": MAX_ROWS_PER_WINDOW + 1, "places": list(w.place_ids)}
     since = "" if span is None else f"AND ts >= TIMESTAMPTZ '{(w.start - timedelta(seconds=span)).isoformat()}'"  # prunes row groups
-    if w.place_ids:
-        cond = "place_kind = 'checkpoint' AND place_id IN (SELECT unnest($places))"
-        params["places"] = list(w.place_ids)
-    else:
+    read_at = "(place_kind = 'checkpoint' AND list_contains($places, place_id))"
+    conds = [read_at] if w.place_ids else []
+    if w.shape is not None:
         x0, y0, x1, y1 = w.bbox
-        cond = "lon BETWEEN $x0 AND $x1 AND lat BETWEEN $y0 AND $y1"
+        conds.append("(lon BETWEEN $x0 AND $x1 AND lat BETWEEN $y0 AND $y1)")
         params.update(x0=x0, y0=y0, x1=x1, y1=y1)
-    df = con.execute(f"""SELECT subject_kind, subject, dataset, record_id, ts, place_kind, place_id, place_name, lon, lat, via
+    df = con.execute(f"""SELECT subject_kind, subject, dataset, record_id, ts, mode, place_kind, place_id, place_name, lon, lat, via,
+                                CASE WHEN {read_at} THEN 'checkpoint' ELSE 'area' END AS matched
                          FROM {src} WHERE subject_kind IN (SELECT unnest($kinds)) AND ts <= $t1 AND coalesce(ts_end, ts) >= $t0
-                           {since} AND {cond} LIMIT $cap""", params).df()  # fmt: skip
+                           {since} AND ({' OR '.join(conds)}) LIMIT $cap""", params).df()  # fmt: skip
     if len(df) > MAX_ROWS_PER_WINDOW:
         raise ZhijingError(f"window {w.index + 1} holds more than {MAX_ROWS_PER_WINDOW:,} records: narrow its place or time")
-    if w.shape is not None and len(df):
-        df = df[inside(w, df.lon.to_numpy(), df.lat.to_numpy())]
+    if w.shape is not None and len(df):  # exactly in the shape, unless read at one of its checkpoints
+        df = df[(df.matched == "checkpoint").to_numpy() | inside(w, df.lon.to_numpy(), df.lat.to_numpy())]
     return df.assign(window=w.index)
 
 
@@ -86,11 +88,11 @@ def plain_sql(src: str, windows: list[Window], k: int) -> str:
     benchmark measures beside ``collide``."""
     parts = []
     for w in windows:
-        if w.place_ids:
-            cond = "place_kind = 'checkpoint' AND place_id IN (" + ", ".join(f"'{p}'" for p in w.place_ids) + ")"
-        else:
+        conds = ["place_kind = 'checkpoint' AND place_id IN (" + ", ".join(f"'{p}'" for p in w.place_ids) + ")"] if w.place_ids else []
+        if w.shape is not None:
             x0, y0, x1, y1 = w.bbox
-            cond = f"lon BETWEEN {x0} AND {x1} AND lat BETWEEN {y0} AND {y1}"
+            conds.append(f"lon BETWEEN {x0} AND {x1} AND lat BETWEEN {y0} AND {y1}")
+        cond = " OR ".join(f"({c})" for c in conds)
         parts.append(f"SELECT {w.index} AS w, subject_kind, subject FROM {src} WHERE ts <= '{w.end.isoformat()}'::TIMESTAMPTZ "
                      f"AND coalesce(ts_end, ts) >= '{w.start.isoformat()}'::TIMESTAMPTZ AND {cond}")  # fmt: skip
     return (f"SELECT subject_kind, subject, count(DISTINCT w) AS n FROM ({' UNION ALL '.join(parts)}) "

@@ -16,7 +16,9 @@ from zhijing.derived.workbench import (
     collision,
     companions,
     compare,
+    geocode,
     saved,
+    scenes,
     search,
     subjects,
     trajectory,
@@ -212,6 +214,50 @@ def rerun_collision(cid: int = Path(..., ge=1, le=2**62), ctx: AccessContext = D
     out = _collide(ctx, item["spec"])
     saved.ran(get_settings(), cid, len(out["hits"]))
     return {**out, "saved_id": cid, "name": item["name"]}
+
+
+SCENE_GRADES = {"place_name": "internal", "record_id": "internal", "lon": "internal", "lat": "internal"}
+
+
+def _scene(ctx: AccessContext, s: dict) -> dict:
+    return ctx.mask(s, SCENE_GRADES, {"place_name": "address"})
+
+
+@router.get("/collision/scenes")
+def collision_scenes(bbox: str | None = Query(None, max_length=120), start: str | None = Query(None, max_length=40),
+                     end: str | None = Query(None, max_length=40), category: str | None = Query(None, max_length=40),
+                     of_case: bool = False, limit: int = Query(500, ge=1, le=scenes.MAX_SCENES),
+                     ctx: AccessContext = Depends(require("collision:read"))) -> dict[str, Any]:  # fmt: skip
+    """现场图层: the incidents and cases with a place in the map's view (``bbox`` =
+    west,south,east,north) and time range, each with its nearest checkpoints — a click
+    makes one a window. ``of_case``: of the category of the case the purpose names (its
+    series), that case's own scene marked."""
+    settings = get_settings()
+    own = scenes.case_scene(settings, ctx.purpose.partition(":")[2]) if ctx.purpose_kind == "case" else None
+    if of_case and own and not category:
+        category = own["category"]
+    try:
+        out = scenes.scenes(settings, scenes.bbox(bbox), *subjects.span(start, end), category, limit)
+    except ZhijingError as exc:
+        raise _unprocessable(exc) from None
+    out["scenes"] = [_scene(ctx, s) for s in out["scenes"]]
+    out["case"] = _scene(ctx, own) if own else None
+    out["category"] = category
+    ctx.audit("consult", [f"{s['dataset']}:{s['record_id']}" for s in out["scenes"]], query=f"collision scenes {category or 'all'}")
+    return out
+
+
+@router.get("/collision/places")
+def collision_places(q: str = Query(..., min_length=1, max_length=geocode.MAX_QUERY), limit: int = Query(12, ge=1, le=50),
+                     ctx: AccessContext = Depends(require("collision:read"))) -> dict[str, Any]:  # fmt: skip
+    """地址定位: standard addresses, roads, hotels, checkpoints and stations matching ``q``,
+    each with its point and nearest checkpoints (the map centres there and proposes a window)."""
+    try:
+        found = geocode.lookup(get_settings(), q, limit)
+    except ZhijingError as exc:
+        raise _unprocessable(exc) from None
+    ctx.audit("consult", [f"{p['kind']}:{p['code'] or p['label']}" for p in found], query=f"place lookup ({len(q)} chars)")
+    return {"query": q, "places": found}
 
 
 @router.get("/compare")

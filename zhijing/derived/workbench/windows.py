@@ -1,6 +1,8 @@
 """Space-time windows (时空窗口) for collision: an H3 cell, a checkpoint, an address, a
-drawn polygon or a circle, each with a time range — validated and bounded, so an empty,
-inverted or enormous window is one clear message and never a scan of the whole lake."""
+drawn polygon, rectangle or circle, each with a time range — validated and bounded, so an
+empty, inverted or enormous window is one clear message and never a scan of the whole lake.
+A shape may also name checkpoints (周边卡口: a scene's nearest): the window holds what was
+inside the shape or read at those checkpoints."""
 
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ class Window:
     kind: str
     start: datetime
     end: datetime
-    place_ids: tuple[str, ...] = ()  # checkpoints (a 卡口组): matched by id, not by shape
+    place_ids: tuple[str, ...] = ()  # checkpoints (a 卡口组, or a shape's 周边卡口): matched by id, not by shape
     shape: Polygon | None = None
 
     @property
@@ -157,6 +159,8 @@ def parse(settings, specs: list[dict]) -> list[Window]:
             if (t1 - t0).total_seconds() > MAX_DAYS * 86400:
                 raise ZhijingError(f"a window may span at most {MAX_DAYS} days")
             shape, place = _shape(settings, kind, spec.get("value"), spec.get("radius_m"))
+            if shape is not None and spec.get("checkpoints"):
+                place = _checkpoints(settings, spec["checkpoints"])
             if shape is not None and area_km2(shape) > MAX_AREA_KM2:
                 raise ZhijingError(f"a window may cover at most {MAX_AREA_KM2:g} km²")
         except ZhijingError as exc:

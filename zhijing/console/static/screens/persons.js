@@ -76,10 +76,27 @@ zj.pages.persons = async () => {
       xAxis: zj.timeAxis("timeline"), yAxis: { type: "category", data: ds },
       series: [{ type: "scatter", symbolSize: 10, data: tl.map((e) => ({ value: [zj.chartTime(e.time), label(e)], label: `${zj.time(e.time)} ${e.summary || e.record_id}` })) }] });
     const rel = f.relations || f.graph || { nodes: [], links: [] };
-    zj.chart("graph")?.setOption({ tooltip: {}, legend: {}, series: [{ type: "graph", layout: "force", roam: true,
+    drawRelations(rel);
+    // the persons the relationship graph joins to this one (同户, 同住, 同行, 同案), where the caller may read the graph
+    const near = await zj.api(`/api/graph/expand?${new URLSearchParams({ subject: `P:${id}`, hops: 1, limit: 20, types: PERSON_EDGES })}`, { quiet: true }).catch(() => null);
+    if (near?.edges?.length) drawRelations(withGraph(rel, near, id));
+  }
+  const PERSON_EDGES = "household,co_lodging,co_travel,co_case";
+  /** The file's relations plus the graph's person-to-person edges (the graph's P:<id> is the file's <id>). */
+  function withGraph(rel, near, id) {
+    const nid = (x) => (x === `P:${id}` ? id : x), nodes = [...(rel.nodes || [])], links = [...(rel.links || rel.edges || [])];
+    const have = new Set(nodes.map((n) => n.id));
+    near.nodes.forEach((n) => { if (!have.has(nid(n.id))) { have.add(nid(n.id)); nodes.push({ id: nid(n.id), label: n.label || n.key, kind: n.kind, href: n.kind === "person" && !/hidden-|#/.test(n.id) ? n.key : null }); } });
+    near.edges.forEach((e) => links.push({ source: nid(e.source), target: nid(e.target), kind: zj.relName(e.type), weight: e.weight }));
+    return { nodes, links };
+  }
+  function drawRelations(rel) {
+    const c = zj.chart("graph");
+    c?.on("click", (p) => { if (p.dataType === "node" && p.data.href) location.href = `/persons/${encodeURIComponent(p.data.href)}`; });
+    c?.setOption({ tooltip: {}, legend: {}, series: [{ type: "graph", layout: "force", roam: true,
       force: { repulsion: 160, edgeLength: 80 }, label: { show: true },
       categories: [...new Set((rel.nodes || []).map((n) => n.kind))].map((k) => ({ name: zj.kindName(k) })),
-      data: (rel.nodes || []).map((n) => ({ id: n.id, name: n.label || n.id, category: zj.kindName(n.kind) })),
+      data: (rel.nodes || []).map((n) => ({ id: n.id, name: n.label || n.id, category: zj.kindName(n.kind), href: n.href })),
       links: (rel.links || rel.edges || []).map((l) => ({ source: l.source, target: l.target, label: { show: !!l.kind, formatter: zj.relName(l.kind) } })) }] });
   }
 };
