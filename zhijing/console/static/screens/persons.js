@@ -78,7 +78,7 @@ zj.pages.persons = async () => {
     const rel = f.relations || f.graph || { nodes: [], links: [] };
     drawRelations(rel);
     // the persons the relationship graph joins to this one (同户, 同住, 同行, 同案), where the caller may read the graph
-    const near = await zj.api(`/api/graph/expand?${new URLSearchParams({ subject: `P:${id}`, hops: 1, limit: 20, types: PERSON_EDGES })}`, { quiet: true }).catch(() => null);
+    const near = !may.graph ? null : await zj.api(`/api/graph/expand?${new URLSearchParams({ subject: `P:${id}`, hops: 1, limit: 20, types: PERSON_EDGES })}`, { quiet: true }).catch(() => null);
     if (near?.edges?.length) drawRelations(withGraph(rel, near, id));
   }
   const PERSON_EDGES = "household,co_lodging,co_travel,co_case";
