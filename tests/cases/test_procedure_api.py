@@ -20,16 +20,18 @@ def test_case_over_the_api(api):
     detail = api.get(f"/api/procedure/cases/{cid}", headers=hp).json()
     assert detail["case"]["state"] == "受案" and detail["limits"][0]["countdown"] == "running" and "立案" in detail["next"]["case"]
     bad = api.post(f"/api/procedure/cases/{cid}/requests", headers=hp, json={"action": "移送审查起诉", "reason": "x"})
-    assert bad.status_code == 200  # asked for: refused when approved, with the rule
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("transition")  # refused when asked, with the rule
     req = api.post(f"/api/procedure/cases/{cid}/requests", headers=hp, json={"action": "立案", "reason": "有犯罪事实"}).json()["pending"]
     assert api.post(f"/api/procedure/requests/{req}/approve", headers=h, json={}).status_code == 403  # no approver role
     ok = api.post(f"/api/procedure/requests/{req}/approve", headers=api.headers("kezhang01"), json={})
     assert ok.status_code == 200, ok.text
-    wrong = api.post(f"/api/procedure/requests/{req - 1}/approve", headers=api.headers("kezhang01"), json={})
-    assert wrong.status_code == 422 and wrong.json()["detail"].startswith("transition")
+    assert api.post(f"/api/procedure/requests/{req}/approve", headers=api.headers("kezhang01"), json={}).status_code == 404  # decided
     ask = {"action": "传唤", "person": "P9", "reason": "讯问"}
     summon = api.post(f"/api/procedure/cases/{cid}/requests", headers=hp, json=ask).json()["pending"]
     api.post(f"/api/procedure/requests/{summon}/approve", headers=api.headers("kezhang01"), json={})
+    no_condition = {"action": "延长传唤", "person": "P9", "reason": "案情复杂"}
+    r = api.post(f"/api/procedure/cases/{cid}/requests", headers=hp, json=no_condition)
+    assert r.status_code == 422 and r.json()["detail"].startswith("extension_condition")
     back = {"action": "传唤结束", "person": "P9", "reason": "问毕", "at": "2026-01-01T08:00:00+08:00"}
     r = api.post(f"/api/procedure/cases/{cid}/requests", headers=hp, json=back)
     assert r.status_code == 422 and r.json()["detail"].startswith("backdating")
@@ -51,3 +53,15 @@ def test_supervisors_read_flags_not_persons(api):
         assert api.get("/api/procedure/supervision/flags", headers=h).status_code == 200
         assert api.get("/api/persons/P1", headers=h).status_code == 403
     assert api.get("/api/procedure/supervision/flags", headers=api.headers("xingzhen01")).status_code == 403
+
+
+def test_hostile_ids_are_clear_refusals(api):
+    h = api.headers("kezhang01")
+    for method, path in (("GET", "/api/procedure/cases/%2e%2e"), ("GET", "/api/procedure/cases/AJ1"), ("GET", "/api/procedure/documents/-1"),
+                         ("GET", "/api/procedure/documents/9223372036854775808"), ("POST", "/api/procedure/requests/1e20/approve"),
+                         ("GET", "/api/procedure/supervision/cases/.lock"), ("GET", "/api/procedure/requests?limit=-1")):  # fmt: skip
+        r = api.request(method, path, headers=h, json={})
+        assert r.status_code in (403, 404, 422), (path, r.status_code)
+        assert len(r.text) < 600
+    r = api.post("/api/procedure/requests/99/approve", headers=h, json={})
+    assert r.status_code == 404 and r.json() == {"detail": "no pending request 99"}

@@ -36,6 +36,8 @@ def test_case_from_acceptance_to_prosecution(org):
     cid = service.open_case(org, kind="criminal", title="张某盗窃案", unit_code="330212000000", handler="xingjing",
                             purpose="群众报案", audit=audit, category="盗窃", persons=["P1"], facts={"summary": "入室盗窃"})
     assert cid.startswith("AJ3302122026") or cid.startswith("AJ330212")
+    with pytest.raises(Refused, match="transition"):  # refused when asked, before any approver sees it
+        service.request(org, cid, "侦查终结", actor="xingjing", purpose="x", audit=audit)
     assert service.request(org, cid, "立案", actor="xingjing", purpose="有犯罪事实", audit=audit) == {"pending": 1}
     with pytest.raises(Refused, match="approval"):  # a station head is no 县级以上公安机关负责人
         service.approve(org, 1, approver="suozhang", audit=audit)

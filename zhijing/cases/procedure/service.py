@@ -109,18 +109,22 @@ def take_step(settings: Settings, case_id: str, action: str, *, actor: str, purp
 
 def request(settings: Settings, case_id: str, action: str, *, actor: str, purpose: str, audit: Audit, person: str = "",
             condition: str = "", at: datetime | None = None) -> dict:  # fmt: skip
-    """呈请: the handler asks for a step that needs approval; one that needs none is taken at once."""
+    """呈请: the handler asks for a step that needs approval; one that needs none is taken at once.
+    What the rules forbid whoever approves (wrong state, no condition stated) is refused now."""
     rules = load()
     with store.engine(settings).connect() as conn:
-        kind = conn.execute(sa.select(store.cases_t.c.kind).where(store.cases_t.c.id == case_id)).scalar()
-    if kind is None:
+        found = store.load_case(conn, case_id)
+    if found is None:
         raise NotFound(f"no case {case_id}")
+    kind, now = found[1].kind, datetime.now(UTC)
     act = rules.action(kind, action, rules.is_measure(kind, action))
     if act is None:
         raise Refused("action", f"{rules.machines[kind].label} has no action {action}")
     if not act.approver and not act.extends:
         return {"step": take_step(settings, case_id, action, actor=actor, purpose=purpose, audit=audit, person=person,
                                   condition=condition, at=at)}  # fmt: skip
+    # checked as if approved now: only the approval itself is left to the approver
+    machine.check(rules, found[1], Step(action, now, actor, person, condition=condition, recorded_at=now), live=False)
     with store.engine(settings).begin() as conn:
         pid = conn.execute(sa.insert(pending_t).values(case_id=case_id, action=action, person=person or None, condition=condition or None,
                                                        actor=actor, purpose=purpose[:200], requested_at=datetime.now(UTC),
