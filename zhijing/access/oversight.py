@@ -19,6 +19,10 @@ dismisses each flag, and the review is itself audited.
 - off_topic: a purpose used outside its subject — a warning opened under a purpose of
   another kind (a fraud-mule warning under a burglary case, or under a service ticket).
 
+Disclosures under a sharing contract (``contract:``) are left out of the volume and duty rules
+(bulk_read, bulk_export, unapproved_export, supervisor_read, admin_read): the contract meters
+them by its quota, and its own rule (``enumeration``, raised by zhijing.sharing) watches probing.
+
 A service ticket or a control order that names nobody opens nobody: every person read
 under it is an unrelated read.
 """
@@ -49,6 +53,7 @@ _UNAPPROVED = re.compile(r"request (\S+) approval required")
 _SELF_APPROVED = re.compile(r"request (\S+) approved by (\S+)")
 _NEEDS_TOPIC = re.compile(r" topic (\S+)$")  # a read that opens only under purposes of these topics (a|b)
 NAMING = ("ticket:", "order:")  # purposes that open only the persons they name
+METERED = "contract:"  # sharing contracts: disclosures metered by their quota and watched for enumeration (zhijing.sharing)
 
 flags = sa.Table(
     "acc_flags", models.metadata,
@@ -104,7 +109,8 @@ def detect(events: list[dict], subjects_of: Callable[[str], set[str]],
     _refusal_rules(refusals_frame(events), flag)
     if df.empty:
         return out
-    _duty_rules(df, flag, roles_of, assigned_of)
+    unmetered = df[~df.purpose.fillna("").str.startswith(METERED)]  # a contract's volume is its quota's business
+    _duty_rules(unmetered, flag, roles_of, assigned_of)
 
     if topic_of is not None:
         _topic_rule(df, flag, topic_of)
@@ -114,8 +120,8 @@ def detect(events: list[dict], subjects_of: Callable[[str], set[str]],
             stray = g[~g.record.isin(named)]
             for rec, h in stray.groupby("record"):
                 flag("unrelated_read", actor, rec, f"{actor} read {rec}, not named by {purpose}", h.seq)
-    df["hour"] = df.local.dt.floor("h")
-    for (actor, hour), g in df.groupby(["actor", "hour"]):
+    unmetered = unmetered.assign(hour=unmetered.local.dt.floor("h"))
+    for (actor, hour), g in unmetered.groupby(["actor", "hour"]):
         if g.record.nunique() > BULK_PER_HOUR:
             flag("bulk_read", actor, str(hour), f"{actor} read {g.record.nunique()} persons within one hour", g.seq)
     night = df[(df.local.dt.hour >= 22) | (df.local.dt.hour < 6)]

@@ -32,6 +32,7 @@ PAGES = {
     "/": ("index.html", "总览"),
     "/login": ("login.html", "登录"),
     "/catalog": ("catalog.html", "资源目录"),
+    "/sharing": ("sharing.html", "资源共享交换"),  # sharing contracts, usage, batch jobs, deliveries (zhijing/sharing)
     "/persons": ("persons.html", "一人一档"),
     "/review": ("review.html", "核查"),
     "/audit": ("audit.html", "审计监督"),
@@ -61,7 +62,7 @@ NAV = {
     "/graph": ("graph:read", True), "/cases": ("case:list", False), "/exports": [("person:export", True), ("person:approve", True), ("oversight:read", False)], "/catalog": ("catalog:read", False),
     "/review": ("person:judge", True), "/audit": ("audit:read", False), "/risk": ("risk:read", False),
     "/console/command": ("dispatch:command", True), "/console/duty": ("dispatch:write", True), "/m": ("dispatch:unit", True),
-    "/console/gov-desk": ("gov:read", True),
+    "/console/gov-desk": ("gov:read", True), "/sharing": ("sharing:list", False),
     "/console/procedure": ("force:read", False),
 }  # fmt: skip
 DEEP_LINKS = {  # a screen opened on one subject: the shell only, the script reads the id from the path

@@ -3,11 +3,13 @@
 zj.addEN({ "catalog.name": "Dataset", "catalog.owner": "Owner", "catalog.grade": "Grade", "catalog.rows": "Rows",
   "catalog.quarantined": "Quarantined", "catalog.quality": "Quality", "catalog.freshness": "Updated",
   "catalog.field": "Field", "catalog.element": "Data element", "catalog.note": "Note",
-  "catalog.profile": "Profile of the file as declared", "catalog.shapes": "Value shapes", "catalog.valid": "Valid" });
+  "catalog.profile": "Profile of the file as declared", "catalog.shapes": "Value shapes", "catalog.valid": "Valid",
+  "catalog.sharing": "Sharing contracts" });
 zj.pages.catalog = async () => {
   await zj.chrome();
   const esc = zj.esc, quality = (d) => (typeof d.quality === "number" ? d.quality : d.quality?.score ?? d.quality_score ?? null);
   const cat = await zj.loading("#catalog", zj.api("/api/catalog"));
+  const shared = (await zj.api("/api/sharing/catalog", { quiet: true }).catch(() => ({ datasets: {} }))).datasets;  // contracts exposing each
   zj.table("#catalog", [
     ["catalog.name", "数据集", (d) => `<b>${esc(d.title)}</b><br><span class="muted">${esc(d.name)}</span>`],
     ["catalog.owner", "归属部门", "owner"],
@@ -16,6 +18,8 @@ zj.pages.catalog = async () => {
     ["catalog.quarantined", "隔离", (d) => esc(d.quarantined ?? "")],
     ["catalog.quality", "质量", (d) => (quality(d) == null ? "" : `${(quality(d) * 100).toFixed(1)}%`)],
     zj.timeCol("catalog.freshness", "更新时间", (d) => d.freshness || d.updated_at),
+    ["catalog.sharing", "共享协议", (d) => (shared[d.name] || []).map((c) =>
+      `<a href="/sharing" class="badge" data-contract="${esc(c.id)}" title="${esc(c.fields.join(", "))}">${esc(c.department)} · ${esc(c.title)}</a>`).join(" ")],
   ], cat.datasets || cat, { onClick: async (d) => {
     const detail = await zj.api(`/api/catalog/${encodeURIComponent(d.name)}`);
     document.getElementById("dataset-detail").hidden = false;
