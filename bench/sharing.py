@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -34,7 +35,7 @@ import sqlalchemy as sa
 from bench.common import into_benchmarks, machine, write
 from zhijing.access.audit import AuditEvent, append
 from zhijing.access.seed import seed_demo
-from zhijing.config import Settings
+from zhijing.config import Settings, reset_settings
 from zhijing.serving import store
 from zhijing.serving.tables import persons
 from zhijing.sharing import batch, contracts, service, subscribe
@@ -222,7 +223,10 @@ def main() -> None:
     ap.add_argument("--http-calls", type=int, default=3_000)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--changes", type=int, default=200)
+    ap.add_argument("--no-write", action="store_true", help="print only (a smoke run), BENCHMARKS.md untouched")
     args = ap.parse_args()
+    os.environ["ZHIJING_HOME"] = str(args.home)  # the app of the HTTP run reads its settings from the environment
+    reset_settings()
     settings = Settings(home=args.home)
     seed_demo(settings)
     people = residents(settings)
@@ -253,6 +257,9 @@ def main() -> None:
               f"{'met' if delivery['p99_s'] <= 5 else 'not met'}). The peer of a push is the clock's period (1 s): "
               "a change waits for the next tick, then one POST.", ""]  # fmt: skip
     text = "\n".join(lines)
+    if args.no_write:
+        print(text)
+        return
     write("sharing", text)
     into_benchmarks(HEADING, text)
 

@@ -69,8 +69,8 @@ def test_a_contract_is_requested_approved_used_and_reported(page, server, sink, 
     assert page.input_value("#sh-dept") == "卫健委"
     page.fill("#sh-purpose", "参保人员死亡注销与身份核查")
     page.fill("#sh-basis", "《基本医疗卫生与健康促进法》")
-    for box in ("service[value=query]", "service[value=batch]", "service[value=subscribe]", "event[value=death]"):
-        page.check(f"#sh-form input[name={box}]")
+    for name, value in (("service", "query"), ("service", "batch"), ("service", "subscribe"), ("event", "death")):
+        page.check(f"#sh-form input[name={name}][value={value}]")
     page.fill("#sh-quota", "100")
     page.fill("#sh-expires", (date.today() + timedelta(days=30)).isoformat())
     page.fill("#sh-dept-approver", "weijian02")
@@ -114,7 +114,7 @@ def test_a_contract_is_requested_approved_used_and_reported(page, server, sink, 
 
     page.goto(f"{base}/sharing")
     page.select_option("#sh-usage-contract", cid)
-    page.wait_for_function("document.getElementById('sh-totals').dataset.calls >= 8")  # 1 + 1 + 5 + 1 persons asked about
+    page.wait_for_function("() => +document.getElementById('sh-totals').dataset.calls >= 8")  # 1 + 1 + 5 + 1 persons asked about
     page.wait_for_selector("#sh-usage-chart canvas")
     page.wait_for_selector("#sh-jobs tbody tr [data-state=done]")
     assert page.locator("#sh-jobs progress").first.get_attribute("value") == "100"

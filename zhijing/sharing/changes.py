@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from zhijing.errors import ZhijingError
 from zhijing.sharing.contracts import EVENTS, engine, metadata
+from zhijing.sharing.memo import memo
 from zhijing.standards import citizen_id as cid
 
 changes = sa.Table(
@@ -40,9 +41,11 @@ def record(settings, kind: str, citizen_id: str, detail: dict | None = None, by:
     if kind not in EVENTS:
         raise ZhijingError(f"kind must be one of {', '.join(EVENTS)}")
     with engine(settings).begin() as conn:
-        return conn.execute(sa.insert(changes).values(
+        seq = conn.execute(sa.insert(changes).values(
             kind=kind, citizen_id=valid_id(citizen_id), detail=json.dumps(detail or {}, ensure_ascii=False),
             recorded_at=datetime.now(UTC), recorded_by=by)).inserted_primary_key[0]  # fmt: skip
+    memo(settings).forget("dead")
+    return seq
 
 
 def since(settings, after: int, kinds: list[str] | None = None, citizen_ids: list[str] | None = None,
@@ -57,9 +60,17 @@ def since(settings, after: int, kinds: list[str] | None = None, citizen_ids: lis
 
 
 def deceased(settings, citizen_ids: list[str]) -> set[str]:
-    """Those of ``citizen_ids`` whose death is registered."""
+    """Those of ``citizen_ids`` whose death is registered (as known a second ago at most)."""
     if not citizen_ids:
         return set()
-    with engine(settings).connect() as conn:
-        return set(conn.execute(sa.select(changes.c.citizen_id).where(
-            changes.c.kind == "death", changes.c.citizen_id.in_(citizen_ids[:5000]))).scalars())  # fmt: skip
+    return dead(settings) & set(citizen_ids)
+
+
+def dead(settings) -> frozenset[str]:
+    """Every citizen ID with a registered death (remembered for a second: read once a second, not once a call)."""
+
+    def read() -> frozenset[str]:
+        with engine(settings).connect() as conn:
+            return frozenset(conn.execute(sa.select(changes.c.citizen_id).where(changes.c.kind == "death")).scalars())
+
+    return memo(settings).get("dead", read)

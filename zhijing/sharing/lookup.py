@@ -15,6 +15,10 @@ from zhijing.serving.tables import person_extras, person_keys, persons
 from zhijing.sharing.changes import deceased
 
 CHUNK = 500
+# built once (a statement is immutable): one ID's lookup costs its execution, not its construction
+_BY_ID = (sa.select(person_keys.c.value.label("key"), persons).join(persons, persons.c.master_id == person_keys.c.master_id)
+          .where(person_keys.c.kind == "citizen_id"))  # fmt: skip
+_ONE = _BY_ID.where(person_keys.c.value == sa.bindparam("v"))
 
 
 def normal(value: Any) -> str:
@@ -31,10 +35,9 @@ def by_citizen_id(settings, citizen_ids: list[str], extras: bool = False) -> dic
     with store.connect(settings) as conn:
         for i in range(0, len(ids), CHUNK):
             chunk = ids[i:i + CHUNK]
-            q = (sa.select(person_keys.c.value.label("key"), persons)
-                 .join(persons, persons.c.master_id == person_keys.c.master_id)
-                 .where(person_keys.c.kind == "citizen_id", person_keys.c.value.in_(chunk)))  # fmt: skip
-            for r in conn.execute(q).mappings():
+            found = (conn.execute(_ONE, {"v": chunk[0]}) if len(chunk) == 1 else
+                     conn.execute(_BY_ID.where(person_keys.c.value.in_(chunk))))  # fmt: skip
+            for r in found.mappings():
                 have = out.get(r["key"])
                 rank = (r["citizen_id"] == r["key"], r["mentions"] or 0)
                 if have is None or rank > (have["citizen_id"] == r["key"], have["mentions"] or 0):

@@ -45,7 +45,7 @@ def contract_of(purpose: str | None) -> int:
 
 def usable(settings, caller: Caller, purpose: str | None, service: str, fields: list[str] = ()) -> Contract:
     """The contract the call names, if it covers the call; else ``Refused`` (counted as a refusal)."""
-    c = contracts.get(settings, contract_of(purpose))
+    c = contracts.current(settings, contract_of(purpose))
     now = datetime.now(UTC)
     reason, status = None, 403
     if c.department != caller.department:

@@ -166,6 +166,7 @@ def subscribe_persons(body: Persons, ctx: AccessContext = Depends(require("shari
         raise refused(ctx, exc) from None
     except ZhijingError as exc:
         raise ctx.refuse([], str(exc), 422) from None
+    service.meter(settings).count(settings, c.id, "subscribe", calls=len(body.citizen_ids))
     ctx.audit("collect", query=f"sharing subscribe {c.ref}: {added} persons named")
     return {"added": added, "refs": refs, "persons": subscribe.count_persons(settings, c.id), "events": list(c.events),
             "delivery": "push" if c.endpoint else "feed"}
