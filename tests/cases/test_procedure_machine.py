@@ -113,3 +113,7 @@ def test_rules_file_is_consistent():
     assert set(r.machines) == {"criminal", "administrative"}
     for lim in r.limits.values():
         assert lim.articles, "every limit cites its articles"
+    cited = [a for lim in r.limits.values() for a in lim.articles] + [a for d in r.documents.values() for a in d.articles]
+    cited += [a for m in r.machines.values() for acts in (m.case, m.measures.actions) for x in acts.values() for a in x.articles]
+    assert cited and all(a.split()[0] in r.sources for a in cited), "every article names one of the sources"
+    assert all(x.articles for m in r.machines.values() for acts in (m.case, m.measures.actions) for x in acts.values())
