@@ -31,6 +31,7 @@ const zj = (() => {
     [/^you are not assigned to this purpose/, "您未被指派到该用途"],
     [/^the purpose must be this case/, "用途须为当前案件"],
     [/^this person is outside your jurisdiction/, "该人员不在您的辖区内，且不在用途所列对象中"],
+    [/^this person is not named by the purpose/, "该人员不在所选用途所列对象中，也不在该用途开放的范围内"],
     [/^not permitted/, "无此操作权限"],
     [/^login required/, "请先登录"],
     [/^wrong user or password/, "用户名或密码错误"],
