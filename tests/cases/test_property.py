@@ -111,6 +111,10 @@ def test_editing_a_custody_entry_in_the_database_is_detected(api):
             prev = new
     found = [p for p in _verify(api)["problems"] if p["property_id"] == pid]
     assert [p["n"] for p in found] == [2, 3] and all("anchored in the audit trail" in p["problem"] for p in found)
+    with _db(api).begin() as c:  # an entry added by hand, chained correctly onto the last: it has no anchor
+        c.execute(sa.insert(t).values(**custody.entry(pid, 4, "handover", "某人", row["location"], datetime.now(UTC), "someone", prev)))
+    added = [p for p in _verify(api)["problems"] if p["property_id"] == pid and p["n"] == 4]
+    assert added and "no anchor" in added[0]["problem"]
     with _db(api).begin() as c:  # 4. the last entries deleted: their anchors are left without them
         c.execute(sa.delete(t).where(t.c.property_id == pid, t.c.n >= 2))
     assert {p["n"] for p in _verify(api)["problems"] if p["property_id"] == pid and "missing" in p["problem"]} == {2, 3}

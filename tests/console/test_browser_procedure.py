@@ -141,3 +141,47 @@ def test_a_criminal_case_from_acceptance_to_prosecution(page, server):
     for kind in ("受案登记表", "立案决定书", "拘留证", "起诉意见书"):
         assert kind in docs
     assert not page.errors, page.errors
+
+
+def test_the_supervision_inbox_shows_each_flag_with_its_evidence(page, server):
+    from datetime import UTC, date, datetime, timedelta
+
+    from zhijing.cases import seized
+    from zhijing.config import get_settings
+
+    s = get_settings()  # the live server's home: an item kept past its disposal date, written as an import would
+    room = seized.unit_locations(s, "330212000000")[0]["code"]
+    seized.intake(s, case_id="AJ33021220260009901", case_ref="case:AJ33021220260009901", description="超期未处置的手机",
+                  category="phone", quantity="1部", seized_by="xingzhen01", unit_code="330212000000", holder="xingzhen01",
+                  location=room, seized_at=datetime.now(UTC) - timedelta(days=60), disposal_due=date.today() - timedelta(days=5))  # fmt: skip
+    login(page, server, "fazhi01")
+    page.goto(f"{server[0]}/console/supervision")
+    page.wait_for_selector("#sup-flags [data-rule='property_past_disposal']")
+    page.click("#sup-run")  # the rules run over the procedure and the property; each flag is shown once
+    page.wait_for_selector("#sup-flags [data-rule='property_past_disposal']")
+    row = page.inner_text("#sup-flags tr:has([data-rule='property_past_disposal'])")
+    assert "AJ33021220260009901" in row and "days_over 5" in row and "超期未处置的手机" in row
+    assert page.locator("#sup-flags [data-rule='property_past_disposal']").count() == 1
+    assert "校验通过" in page.inner_text("#sup-verify")
+    assert not page.errors, page.errors
+
+
+def test_the_force_page_plans_a_shift_and_shows_the_workload(page, server):
+    login(page, server, "zhihui01")
+    page.goto(f"{server[0]}/console/force")
+    page.wait_for_selector("#force-shifts tr.empty")
+    assert "调度视所有单元为在岗" in page.inner_text("#force-shifts")  # an empty roster says what it means for dispatch
+    page.select_option("#force-officer", "paichusuo01")
+    page.select_option("#force-post", "desk")
+    from datetime import datetime, timedelta
+
+    from zhijing.localtime import zone
+
+    wall = datetime.now(zone())  # the form's wall time is read in the deployment's zone
+    page.fill("#force-plan input[name=starts_at]", (wall - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#force-plan input[name=ends_at]", (wall + timedelta(hours=7)).strftime("%Y-%m-%dT%H:%M"))
+    page.click("#force-plan-submit")
+    page.wait_for_selector("#force-shifts tbody tr:has-text('paichusuo01')")
+    assert "值班民警" in page.inner_text("#force-shifts")
+    page.wait_for_selector("#force-load tbody tr:has-text('paichusuo01') [data-on='1']")  # on duty now in the workload
+    assert not page.errors, page.errors

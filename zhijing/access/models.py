@@ -87,10 +87,16 @@ def engine(settings) -> sa.Engine:
 @lru_cache(maxsize=64)
 def _created(url: str, tables: sa.MetaData | sa.Table) -> sa.Engine:
     eng = engine_for(url)
-    if isinstance(tables, sa.MetaData):
-        tables.create_all(eng)
-    else:
-        tables.create(eng, checkfirst=True)
+    for attempt in range(3):
+        try:
+            if isinstance(tables, sa.MetaData):
+                tables.create_all(eng)
+            else:
+                tables.create(eng, checkfirst=True)
+            return eng
+        except sa.exc.DBAPIError as exc:  # a screen's first requests at once: another thread made it between check and CREATE
+            if "already exists" not in str(exc.orig) or attempt == 2:
+                raise
     return eng
 
 

@@ -16,7 +16,10 @@ zj.pages.supervision = async () => {
     zj.api("/api/property/supervision/flags", quiet).catch(() => null), zj.api("/api/property/supervision/verify", quiet).catch(() => null)]);
   const evidence = (e) => {
     const obj = typeof e === "string" ? (() => { try { return JSON.parse(e); } catch { return { text: e }; } })() : e || {};
-    return Object.entries(obj).map(([k, v]) => `<span class="ev-item"><b>${esc(k)}</b> ${esc(typeof v === "object" ? JSON.stringify(v) : zj.value(v))}</span>`).join(" ");
+    const inner = obj.evidence && typeof obj.evidence === "object" ? obj.evidence : {};  // a flag handed on whole: its own evidence
+    const flat = { ...obj, ...inner };
+    for (const k of ["evidence", "rule", "title", "case_id", "since"]) delete flat[k];
+    return Object.entries(flat).map(([k, v]) => `<span class="ev-item"><b>${esc(k)}</b> ${esc(typeof v === "object" ? JSON.stringify(v) : zj.value(v))}</span>`).join(" ");
   };
   const key = (f) => `${f.rule}|${f.case_id}|${f.subject}`;
   const fromProc = ((proc && proc.flags) || []).map((f) => ({ ...f, source: "procedure" }));
