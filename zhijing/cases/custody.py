@@ -73,11 +73,16 @@ def anchor(settings, rows: list[dict], actor: str, unit: str | None, purpose: st
                      for r in rows])  # fmt: skip
 
 
-def _anchors(settings) -> dict[tuple[int, int], set[str]]:
-    """(item, n) → the hashes the audit trail anchored for that entry."""
+def _anchors(settings, property_ids: list[int] | None = None) -> dict[tuple[int, int], set[str]]:
+    """(item, n) → the hashes the audit trail anchored for that entry (of the given items: one
+    item's page reads its own anchors, not every anchor of the trail)."""
     out: dict[tuple[int, int], set[str]] = {}
+    if property_ids is not None and not property_ids:
+        return out
+    which = (sa.or_(*(audit_events.c.records.contains(f'"{ANCHOR}{pid}:', autoescape=True) for pid in property_ids))
+             if property_ids is not None and len(property_ids) <= 50 else audit_events.c.records.contains(f'"{ANCHOR}'))  # fmt: skip
     with log_for(settings).engine.connect() as conn:
-        found = conn.execute(sa.select(audit_events.c.records).where(audit_events.c.records.contains(f'"{ANCHOR}'))).scalars()
+        found = conn.execute(sa.select(audit_events.c.records).where(which)).scalars()
         for text in found:
             for r in json.loads(text or "[]"):
                 if r.startswith(ANCHOR):
@@ -99,7 +104,7 @@ def verify(settings, conn, items: dict[int, dict]) -> Verification:
     copies against bodies, each hash, each link, n without gaps, the item's copies against its
     last entry, and every entry's anchor in the audit trail (and no anchor left without its entry)."""
     problems: list[dict] = []
-    anchors = _anchors(settings)
+    anchors = _anchors(settings, list(items))
     rows = conn.execute(sa.select(entries).where(entries.c.property_id.in_(list(items))) if len(items) < 500
                         else sa.select(entries)).mappings().all()  # fmt: skip
     by_item: dict[int, list] = {}
