@@ -28,7 +28,7 @@ zj.addEN({ "cmd.title": "City command centre", "cmd.duty.title": "Station duty r
   "cmd.taken": "Call taken: {id}", "cmd.k.open": "Open", "cmd.k.waiting": "Awaiting dispatch", "cmd.k.units": "Units available",
   "cmd.k.call_processing": "Call processing", "cmd.k.turnout": "Turnout", "cmd.k.travel": "Travel", "cmd.k.total_response": "Total response",
   "cmd.k.target": "target", "cmd.k.n": "n", "cmd.hit.dispatch": "Dispatch to intercept", "cmd.photo": "Photo", "cmd.by": "by", "cmd.add": "Send also", "cmd.reassign": "Reassign", "cmd.cancel": "Withdraw",
-  "cmd.cancelled": "Withdrawn: the unit is available again",
+  "cmd.cancelled": "Withdrawn: the unit is available again", "cmd.offroster": "not on the roster (never recommended)",
   "w.title": "Watchlist", "w.note": "A watch states its reason and expiry and takes effect once another officer with the approver role approves it; hits and actions are logged.",
   "w.kind": "Kind", "w.k.plate": "Plate", "w.k.person": "Person (person ID)", "w.k.phone": "Mobile", "w.value": "Watched", "w.reason": "Reason",
   "w.expires": "Expires", "w.approver": "Approver (username)", "w.submit": "Submit for approval", "w.state": "State", "w.who": "Placed / approved by",
@@ -113,10 +113,11 @@ zj.pages.command = async () => {
     if (!layers || u.lat == null || u.lon == null) return;
     let mk = S.unitMarks.get(u.id);
     const busy = u.status !== "available" && u.status !== "off";
-    const style = { radius: busy ? 7 : 5, color: busy ? "#111" : "#fff", weight: busy ? 2 : 1.5, fillColor: cad.unitColor(u.status), fillOpacity: 1 };
+    const style = { radius: busy ? 7 : 5, color: busy ? "#111" : "#fff", weight: busy ? 2 : 1.5, fillColor: u.on_duty === false ? cad.unitColor("off") : cad.unitColor(u.status), fillOpacity: 1 };  // off the roster: grey
     if (!mk) { mk = L.circleMarker([u.lat, u.lon], style).addTo(layers.units); S.unitMarks.set(u.id, mk); } else mk.setLatLng([u.lat, u.lon]).setStyle(style);
     if (busy) mk.bringToFront();
-    mk.bindTooltip(`${esc(cad.unitName(u))} · ${esc(cad.kind(u.kind))} · ${esc(cad.unitStatus(u.status))}`);
+    mk.bindTooltip(`${esc(cad.unitName(u))} · ${esc(cad.kind(u.kind))} · ${esc(cad.unitStatus(u.status))}` +
+      (u.on_duty === false ? ` · ${esc(t("cmd.offroster", "未排班（不推荐）"))}` : u.crew?.length ? ` · ${esc(u.crew.join("、"))}` : ""));
   }
   async function loadUnits() {
     const r = await api("/api/command/units", { quiet: true }).catch(() => null);
@@ -145,7 +146,7 @@ zj.pages.command = async () => {
     const cell = (k, zh, v, cls = "") => `<div class="kpi ${cls}" data-kpi="${esc(k)}"><span class="k" data-i18n="cmd.k.${esc(k)}">${esc(t(`cmd.k.${k}`, zh))}</span><b>${esc(v)}</b></div>`;
     const live = cell("open", "未结警情", inc.length) + cell("waiting", "待派警", inc.filter((i) => i.state === "received").length,
       inc.some((i) => i.state === "received" && i.priority === 1) ? "bad" : "") +
-      cell("units", "空闲警力", `${units.filter((u) => u.status === "available").length} / ${units.length}`);
+      cell("units", "空闲警力", `${units.filter((u) => u.status === "available" && u.on_duty !== false).length} / ${units.length}`);
     const metrics = kpiRows(kpi);
     const rt = metrics.length ? metrics.map((m) => {
       const over = m.target_s != null && m.p90 != null && m.p90 > m.target_s;
