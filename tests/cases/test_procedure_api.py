@@ -46,6 +46,16 @@ def test_case_over_the_api(api):
     assert page.status_code == 200 and "xingzhen01" in page.text and page.headers["x-document-verified"] == "true"
 
 
+def test_workspace_names_its_procedure_case(api):
+    h = api.headers("xingzhen01")
+    r = api.post("/api/procedure/cases", headers=h, json={"kind": "criminal", "title": "系列盗窃案", "reason": "并案侦查",
+                                                          "workspace_ref": DEMO_CASE})  # fmt: skip
+    assert r.json()["purpose"] == DEMO_CASE
+    hp = api.headers("xingzhen01", DEMO_CASE)
+    assert api.get(f"/api/cases/{DEMO_CASE}", headers=hp).json()["procedure"] == [r.json()["id"]]
+    assert api.get(f"/api/procedure/cases/{r.json()['id']}", headers=hp).status_code == 200  # the 专案's purpose opens it
+
+
 def test_supervisors_read_flags_not_persons(api):
     for user in ("fazhi01", "ducha01"):
         h = api.headers(user)

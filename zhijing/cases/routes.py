@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from zhijing.access.guard import AccessContext, require
 from zhijing.cases import report, store
+from zhijing.cases.procedure import service
 from zhijing.config import get_settings
 from zhijing.entities import export_routes
 from zhijing.entities.routes import GRADES
@@ -47,7 +48,8 @@ def workspace(ref: str, ctx: AccessContext = Depends(require("case:read"))) -> d
     items = store.list_items(get_settings(), ref)
     ctx.audit("consult", [s for i in items if i["kind"] == "subject" for s in i["payload"].get("master_ids", [])],
               query=f"case workspace {ref}")  # fmt: skip
-    return {"case": {k: case[k] for k in ("ref", "title", "status", "unit_code")}, "items": items}
+    procedure = service.case_of_workspace(get_settings(), ref)  # the procedure cases (办案程序) this 专案 works on
+    return {"case": {k: case[k] for k in ("ref", "title", "status", "unit_code")}, "items": items, "procedure": procedure}
 
 
 @router.post("/{ref}/items")
