@@ -106,7 +106,7 @@ def read(data: bytes) -> Read:
         images = [img.image for page in reader.pages for img in page.images]
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
         raise ZhijingError(f"not a readable PDF: {type(exc).__name__}") from None
-    found = [r.text for img in images if img is not None for r in zxingcpp.read_barcodes(img.convert("L"))]
+    found = [text for img in images if img is not None for text in _qr_codes(img)]
     return Read(embedded if isinstance(embedded, dict) else None, found)
 
 
@@ -116,4 +116,10 @@ def decode_image(data: bytes) -> list[str]:
         img = Image.open(io.BytesIO(data))
     except OSError:
         return []
-    return [r.text for r in zxingcpp.read_barcodes(img.convert("L"))]
+    return _qr_codes(img)
+
+
+def _qr_codes(img: Image.Image) -> list[str]:
+    """The QR codes in an image: QR only (a scan for every format reads 1-D barcodes into a
+    QR code's modules now and then), text as encoded (bytes mode, no charset guessing)."""
+    return [r.text for r in zxingcpp.read_barcodes(img.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)]

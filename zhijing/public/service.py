@@ -148,7 +148,7 @@ def request_certificate(settings, who: dict, kind: str, client: str | None) -> d
     cases = records.criminal_cases(settings, who["master_id"]) if kind == "no_record" else []
     if cases:
         rid = store.add_request(settings, kind, "review", who, station,
-                                internal=f"named a suspect in criminal case {', '.join(cases[:5])}")  # fmt: skip
+                                internal=f"刑事案件嫌疑人 named a suspect in criminal case {', '.join(cases[:5])}")  # fmt: skip
         ensure_station_purpose(settings, station)
         audit(settings, _actor(who), f"certificate {kind}: review", "allowed", client, [who["master_id"]])
         return {"request": rid, "status": "review"}
