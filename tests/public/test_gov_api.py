@@ -100,6 +100,8 @@ def test_a_clean_citizen_gets_both_certificates_and_they_verify(gov):
         assert verdict.ok and verdict.fields["kind"] == kind and verdict.fields["name"] == people["clean"]["name"], verdict
     assert "household" in verdict.fields and verdict.fields["id"].count("*") == 10
     assert client.post("/api/gov/certificates", json={"kind": "passport"}, headers=h).status_code == 422
+    assert client.post("/api/gov/logout", headers=h).status_code == 200
+    assert client.get("/api/gov/requests", headers=h).status_code == 403  # the session ended
 
 
 def test_a_suspect_waits_for_the_station_which_decides(gov):
@@ -158,8 +160,12 @@ def test_lost_and_found_reach_the_station_desk(gov):
     assert client.post("/api/gov/lost-found", json={**body, "station": "999999999999"}, headers=h).status_code == 422
     token = client.post("/api/auth/token", data={"username": "desk01", "password": "desk-password-1"}).json()["access_token"]
     desk = {"Authorization": f"Bearer {token}", "X-Purpose": service.station_purpose(station)}
-    rows = client.get("/api/gov-desk/requests", params={"status": "received"}, headers=desk).json()["requests"]
-    assert any(x["id"] == r.json()["id"] and x["detail"]["item"] == "黑色钱包" for x in rows)
+    found = client.post("/api/gov/lost-found", json={**body, "kind": "found", "item": "钱包（黑色）", "description": ""}, headers=h)
+    other = client.post("/api/gov/lost-found", json={**body, "kind": "found", "item": "雨伞"}, headers=h)
+    rows = {x["id"]: x for x in client.get("/api/gov-desk/requests", params={"status": "received"}, headers=desk).json()["requests"]}
+    assert rows[r.json()["id"]]["detail"]["item"] == "黑色钱包"
+    assert rows[r.json()["id"]]["matches"] == [found.json()["id"]] and rows[found.json()["id"]]["matches"] == [r.json()["id"]]
+    assert rows[other.json()["id"]]["matches"] == []
     assert client.post(f"/api/gov-desk/requests/{r.json()['id']}/decision", json={"decision": "close"}, headers=desk).status_code == 200
 
 

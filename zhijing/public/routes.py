@@ -103,6 +103,13 @@ def confirm(body: Code, client: str | None = Depends(rate_limited)) -> dict:
             "minutes": get_settings().public.session_minutes}  # fmt: skip
 
 
+@api.post("/logout")
+def logout(_client: str | None = Depends(rate_limited), x_gov_session: str | None = Header(default=None)) -> dict:
+    """End the citizen's session (a shared phone or a library's computer)."""
+    store.end_session(get_settings(), x_gov_session)
+    return {"ended": True}
+
+
 @api.post("/certificates")
 def request_certificate(body: CertificateRequest, client: str | None = Depends(rate_limited), who: dict = Depends(citizen)) -> dict:
     """无犯罪记录证明 or 户籍证明 for the citizen: issued at once, or under review by their station."""

@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+import jieba
 import sqlalchemy as sa
+from rapidfuzz import fuzz
 
 from zhijing.access import models, seed, throttle
 from zhijing.access.audit import AuditEvent, append
@@ -221,11 +223,36 @@ def desk_station(purpose: str | None) -> str:
     return purpose[len(prefix):]
 
 
+OPPOSITE = {"lost": "found", "found": "lost"}
+MATCH_SCORE = 90  # rapidfuzz token-set ratio of two items' words (黑色钱包 ~ 钱包（黑色）, not ~ 黑色背包)
+
+
+def _words(text: str) -> str:
+    return " ".join(w for w in jieba.lcut(text) if w.isalnum())
+
+
+def alike(a: str, b: str) -> bool:
+    """Two items described alike: the same words in any order, or one inside the other (身份证 ~ 居民身份证)."""
+    a, b = a.strip(), b.strip()
+    return bool(a and b) and (a in b or b in a or fuzz.token_set_ratio(_words(a), _words(b)) >= MATCH_SCORE)
+
+
+def matches(settings, station: str, row: dict) -> list[int]:
+    """Open reports of the other kind at the station whose item reads like this one's (a
+    found wallet beside the lost wallets), for the officer to compare."""
+    if row["kind"] not in OPPOSITE or row["status"] != "received":
+        return []
+    item = (json.loads(row["detail"] or "{}").get("item") or "").strip()
+    others = [r for r in store.station_requests(settings, station, "received", 500) if r["kind"] == OPPOSITE[row["kind"]]]
+    return [r["id"] for r in others if alike(item, json.loads(r["detail"] or "{}").get("item") or "")]
+
+
 def desk(settings, station: str, status: str | None, limit: int) -> list[dict]:
-    """The station's requests with who made them and, for an officer, why one needs review."""
+    """The station's requests with who made them and, for an officer, why one needs review
+    (a report: the reports of the other kind it may match)."""
     out = []
     for r in store.station_requests(settings, station, status, limit):
-        out.append({"id": r["id"], "kind": r["kind"], "status": r["status"], "name": r["name"], "citizen_id": r["citizen_id"],
+        out.append({"matches": matches(settings, station, r), "id": r["id"], "kind": r["kind"], "status": r["status"], "name": r["name"], "citizen_id": r["citizen_id"],
                     "master_id": r["master_id"], "created_at": shown(r["created_at"]), "detail": json.loads(r["detail"] or "null"),
                     "internal": r["internal"], "decided_by": r["decided_by"], "certificate": r["certificate"]})  # fmt: skip
     return out

@@ -101,6 +101,7 @@ def confirm(settings, challenge_id: str, code: str) -> tuple[str, dict]:
                 conn.execute(sa.update(challenges).where(challenges.c.id == challenge_id).values(attempts=row.attempts + 1))
             raise AccessDenied("wrong code")
         conn.execute(sa.delete(challenges).where(challenges.c.id == challenge_id))
+        conn.execute(sa.delete(sessions).where(sessions.c.expires_at < datetime.now(UTC)))
         token = secrets.token_urlsafe(32)
         citizen = {"master_id": row.master_id, "name": row.name, "citizen_id": row.citizen_id}
         conn.execute(sa.insert(sessions).values(token_hash=_hash(token), expires_at=datetime.now(UTC) + timedelta(
@@ -117,6 +118,12 @@ def citizen(settings, token: str | None) -> dict:
     if row is None or aware(row.expires_at) < datetime.now(UTC):
         raise AccessDenied("your session has ended: confirm your identity again")
     return {"master_id": row.master_id, "name": row.name, "citizen_id": row.citizen_id}
+
+
+def end_session(settings, token: str | None) -> None:
+    if token:
+        with engine(settings).begin() as conn:
+            conn.execute(sa.delete(sessions).where(sessions.c.token_hash == _hash(token)))
 
 
 def add_request(settings, kind: str, status: str, who: dict, station: str, detail: dict | None = None,

@@ -112,5 +112,12 @@
     }).catch(function (e) { out.textContent = "未查到 " + e.message; });
   });
 
+  $("logout").addEventListener("click", function () {
+    call("POST", "/api/gov/logout").catch(function () { /* ended either way */ }).then(function () {
+      sessionStorage.removeItem(KEY); sessionStorage.removeItem(KEY + "-who");
+      $("identity").hidden = false; $("services").hidden = true; $("code-step").hidden = true; say("id-msg", "已退出 signed out", true);
+    });
+  });
+
   if (sessionStorage.getItem(KEY)) signedIn();
 })();

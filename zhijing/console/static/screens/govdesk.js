@@ -7,7 +7,7 @@ zj.addEN({ "gd.title": "Citizens' requests (station desk)",
   "gd.status": "Status", "gd.no": "No.", "gd.kind": "Kind", "gd.who": "Applicant", "gd.when": "Submitted", "gd.detail": "Details",
   "gd.internal": "Internal reason", "gd.action": "Action", "gd.issue": "Issue", "gd.refuse": "Refuse", "gd.close": "Close",
   "gd.nopurpose": "Choose your station's public-service purpose (ticket:GOV-…) at the top right to see its requests",
-  "gd.none": "No requests in this state at this station", "gd.done": "Decided" });
+  "gd.none": "No requests in this state at this station", "gd.done": "Decided", "gd.matches": "May match" });
 zj.pages.govdesk = async () => {
   const me = await zj.chrome();
   if (!me) return;
@@ -17,7 +17,8 @@ zj.pages.govdesk = async () => {
   const STATUS = { review: ["待审核", "to review"], received: ["已受理", "received"], issued: ["已出具", "issued"],
     refused: ["不予出具", "refused"], closed: ["已办结", "closed"] };
   const word = (m, k) => esc((m[k] || [k, k])[en ? 1 : 0]);
-  const detail = (r) => r.detail ? esc([r.detail.item, r.detail.place, r.detail.when, r.detail.description, r.detail.phone].filter(Boolean).join(" · "))
+  const detail = (r) => r.detail ? esc([r.detail.item, r.detail.place, r.detail.when, r.detail.description, r.detail.phone].filter(Boolean).join(" · ")) +
+      (r.matches && r.matches.length ? ` <span class="badge" data-matches="${esc(r.matches.join(","))}">${esc(t("gd.matches", "可能对应"))} #${esc(r.matches.join(", #"))}</span>` : "")
     : r.certificate ? esc(r.certificate) : "";
   const action = (r) => r.status === "review"
     ? `<button type="button" data-decide="issue" data-id="${esc(r.id)}">${esc(t("gd.issue", "出具"))}</button> ` +
