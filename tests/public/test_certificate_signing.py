@@ -126,3 +126,18 @@ def test_the_command_line_verifies_offline(issued, tmp_path, monkeypatch):
     assert runner.invoke(app, ["certificate", "page", str(page)]).exit_code == 0
     assert key in page.read_text() and "nacl" in page.read_text()
     reset_settings()
+
+
+def test_a_rotated_key_still_verifies_its_certificates_and_a_removed_one_does_not(issued):
+    settings, old_payload, old_key = issued
+    retired, new_key = signing.rotate(settings)
+    assert retired == old_key and new_key != old_key
+    new_payload = signing.sign(settings, SHOWN, FULL)
+    trusted = signing.trusted_keys(settings)
+    assert trusted == [new_key, old_key]
+    assert signing.verify(old_payload, trusted).ok and signing.verify(new_payload, trusted).ok
+    assert not signing.verify(old_payload, new_key).ok  # the new key alone does not vouch for the old certificates
+    for f in (settings.home / "keys" / "certificate_signing.retired").glob("*.pub"):
+        f.unlink()  # a key withdrawn (compromised): its certificates fail from now on
+    assert "another key" in signing.verify(old_payload, signing.trusted_keys(settings)).reason
+    assert not signing.verify(old_payload, ["not-hex", "00"]).ok  # a malformed key is no key

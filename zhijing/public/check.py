@@ -16,16 +16,16 @@ def today() -> str:
     return datetime.now(zone()).date().isoformat()
 
 
-def verify_file(data: bytes, public_key: str, on: str | None = None) -> Verdict:
+def verify_file(data: bytes, public_key: str | list[str], on: str | None = None) -> Verdict:
     """A file as a verifier holds it: the payload as text, or a document carrying it."""
     if data.lstrip()[: len(PREFIX) + 1] == f"{PREFIX}.".encode():
         return verify(data.decode("utf-8", "replace"), public_key, on)
     return verify_document(data, public_key, on)
 
 
-def verify_document(data: bytes, public_key: str, today: str | None = None) -> Verdict:
+def verify_document(data: bytes, public_key: str | list[str], today: str | None = None) -> Verdict:
     """A certificate file (PDF, or an image of its QR code): every payload it carries must be
-    the same and signed by ``public_key``, and the fields the PDF embeds must be the ones signed."""
+    the same and signed by ``public_key`` (or one of a list), and the fields the PDF embeds must be the ones signed."""
     if data[:5] == b"%PDF-":
         try:
             found = pdf.read(data)

@@ -1,5 +1,5 @@
 """The offline verify page: one self-contained HTML file (TweetNaCl and jsQR inlined, the
-platform's public key filled in) that checks a certificate's QR payload with no server —
+platform's public keys filled in: the current one and the retired ones) that checks a certificate's QR payload with no server —
 served at ``/gov/verify.html`` and written by ``zhijing certificate page``."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ SCRIPTS = {"nacl": "vendor/nacl-fast.min.js", "jsqr": "vendor/jsQR.js", "verify_
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
 
 
-def verify_page(public_key: str, inline: bool = True) -> str:
+def verify_page(public_keys: list[str], inline: bool = True) -> str:
     """The page; ``inline``: one self-contained file (to save and open with no server), else
     the served page, whose scripts are files (the console's CSP allows no inline script)."""
     scripts = {}
@@ -29,5 +29,5 @@ def verify_page(public_key: str, inline: bool = True) -> str:
             raise NotReady(f"{file} is missing: run `make setup` (it fetches the verify page's scripts)") from None
     labels = {**LABELS, "kind": ("证明类型", "Certificate"), "text": ("证明内容", "Statement"), "d": ("字段摘要", "Fields digest"),
               "k": ("公钥标识", "Key id")}  # fmt: skip
-    return _env.get_template("verify.html").render(public_key=public_key, key_id=key_id(public_key), labels=labels, inline=inline,
-                                                   **scripts)  # fmt: skip
+    return _env.get_template("verify.html").render(public_keys=public_keys, key_ids=[key_id(k) for k in public_keys], labels=labels,
+                                                   inline=inline, **scripts)  # fmt: skip

@@ -174,9 +174,11 @@ def desk_decide(request_id: RowId, body: Decision, ctx: AccessContext = Depends(
 
 
 def public_key(_ctx=Depends(PUBLIC)) -> dict:
-    """The certificate key anyone verifies with (Ed25519, hex)."""
-    key = signing.published_key(get_settings())
-    return {"algorithm": "ed25519", "public_key": key, "key_id": signing.key_id(key), "payload": "ZJC1.<body>.<signature>"}
+    """The certificate keys anyone verifies with (Ed25519, hex): the current one, and the
+    retired ones whose certificates are still about."""
+    key, settings = signing.published_key(get_settings()), get_settings()
+    return {"algorithm": "ed25519", "public_key": key, "key_id": signing.key_id(key), "payload": "ZJC1.<body>.<signature>",
+            "retired": [{"public_key": k, "key_id": signing.key_id(k)} for k in signing.retired_keys(settings)]}  # fmt: skip
 
 
 def home(request: Request, _ctx=Depends(PUBLIC)) -> HTMLResponse:
@@ -185,7 +187,7 @@ def home(request: Request, _ctx=Depends(PUBLIC)) -> HTMLResponse:
 
 def verify_html(offline: bool = False, _ctx=Depends(PUBLIC)) -> HTMLResponse:
     """The verify page; ``?offline=1`` downloads the self-contained file that works with no server."""
-    html = page.verify_page(signing.published_key(get_settings()), inline=offline)
+    html = page.verify_page(signing.trusted_keys(get_settings()), inline=offline)
     headers = {"Content-Disposition": 'attachment; filename="zhijing-verify.html"'} if offline else None
     return HTMLResponse(html, headers=headers)
 

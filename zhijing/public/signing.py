@@ -62,10 +62,35 @@ def signer(settings) -> Ed25519Signer:
 
 
 def published_key(settings) -> str:
-    """The public key verification trusts: the pinned setting, else the published file."""
+    """The public key new certificates are signed with: the pinned setting, else the published file."""
     if settings.public.certificate_public_key:
         return settings.public.certificate_public_key.strip().lower()
     return signer(settings).public_key
+
+
+def retired_keys(settings) -> list[str]:
+    """The public halves of keys rotated out (``keys/certificate_signing.retired/*.pub``): the
+    certificates they signed still verify until their own validity ends."""
+    folder = key_files(settings)[0].with_suffix(".retired")
+    return [f.read_text().strip().lower() for f in sorted(folder.glob("*.pub"))] if folder.is_dir() else []
+
+
+def trusted_keys(settings) -> list[str]:
+    """Every key a genuine certificate may carry: the current one first, then the retired ones."""
+    return [published_key(settings), *retired_keys(settings)]
+
+
+def rotate(settings) -> tuple[str, str]:
+    """Retire the signing key: its public half is kept among the retired ones, its private
+    half destroyed, and a new key signs from now on. (old public key, new public key)."""
+    private, public = key_files(settings)
+    old = signer(settings).public_key
+    retired = private.with_suffix(".retired")
+    retired.mkdir(mode=0o700, exist_ok=True)
+    (retired / f"{key_id(old)}.pub").write_text(old + "\n")
+    private.unlink()
+    public.unlink(missing_ok=True)
+    return old, signer(settings).public_key
 
 
 def sign(settings, shown: dict, full: dict) -> str:
@@ -82,9 +107,18 @@ class Verdict:
     fields: dict = field(default_factory=dict)  # the signed fields (also when the signature fails: for the message)
 
 
-def verify(payload: str, public_key: str, today: str | None = None) -> Verdict:
-    """Is ``payload`` a certificate signed by ``public_key`` (and, given ``today`` as
-    YYYY-MM-DD, still within its validity)? The bytes first, then what they say."""
+def _key_id_or_none(public_key: str) -> str | None:
+    try:
+        return key_id(public_key)
+    except ValueError:
+        return None
+
+
+def verify(payload: str, public_keys: str | list[str], today: str | None = None) -> Verdict:
+    """Is ``payload`` a certificate signed by one of ``public_keys`` (the published ones; the
+    payload names which by its key id) and, given ``today`` as YYYY-MM-DD, still within its
+    validity? The bytes first, then what they say."""
+    keys = [public_keys] if isinstance(public_keys, str) else list(public_keys)
     parts = payload.strip().split(".")
     if len(parts) != 3 or parts[0] != PREFIX:
         return Verdict(False, "not a zhijing certificate payload")
@@ -95,8 +129,9 @@ def verify(payload: str, public_key: str, today: str | None = None) -> Verdict:
         return Verdict(False, "malformed payload")
     if not isinstance(fields, dict):
         return Verdict(False, "malformed payload")
-    if fields.get("k") != key_id(public_key):
-        return Verdict(False, "signed with another key than the published one", fields)
+    public_key = next((k for k in keys if _key_id_or_none(k) == fields.get("k")), None)
+    if public_key is None:
+        return Verdict(False, "signed with another key than the published ones", fields)
     if not Ed25519Signer.verify(public_key, body, signature.hex()):
         return Verdict(False, "signature does not match: forged or altered", fields)
     if today and str(fields.get("until", "9999")) < today:

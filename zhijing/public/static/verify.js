@@ -27,8 +27,9 @@
       body = unb64(parts[1]); sig = unb64(parts[2]);
       fields = JSON.parse(new TextDecoder("utf-8", {fatal: true}).decode(body));
     } catch (e) { return {ok: false, reason: "格式错误 malformed payload"}; }
-    var good = false;
-    try { good = sig.length === 64 && nacl.sign.detached.verify(body, sig, hex(key.trim())); } catch (e) { good = false; }
+    var good = key.split(/\s+/).filter(Boolean).some(function (k) {  // the current key or a retired one
+      try { return sig.length === 64 && k.length === 64 && nacl.sign.detached.verify(body, sig, hex(k)); } catch (e) { return false; }
+    });
     if (!good) return {ok: false, reason: "签名不符：伪造或被改动 signature does not match: forged or altered", fields: fields};
     if (fields.until && fields.until < today()) return {ok: false, reason: "已过有效期 expired on " + fields.until, fields: fields};
     return {ok: true, reason: "签名有效 valid: signed by the platform", fields: fields};
