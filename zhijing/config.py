@@ -82,6 +82,7 @@ class ScheduleSettings(BaseModel):
     sharing_delivery_seconds: int = 1  # post the sharing subscriptions' due deliveries (订阅: p99 ≤ 5 s after a change)
     sharing_detect_minutes: int = 10  # find subscribed persons' moves and vehicle transfers in the serving store
     sharing_purge_minutes: int = 30  # delete batch comparison uploads and results past their retention
+    warm_hour: int = 0  # local hour (and at start) to compute the map's layers and the day's hot-spot forecast ahead of the first screen (-1: on first request only)
 
 
 class ExportSettings(BaseModel):

@@ -18,10 +18,10 @@ from zhijing.errors import ZhijingError
 def test_the_jobs_follow_the_settings(tmp_path):
     s = Settings(home=tmp_path)
     assert set(scheduler.jobs(s)) == {"audit-seal", "oversight", "retention-datasets", "retention-audit", "risk-models", "watchlist",
-                                      "sharing-deliveries", "sharing-detect", "sharing-purge"}  # fmt: skip
+                                      "sharing-deliveries", "sharing-detect", "sharing-purge", "warm-caches"}  # fmt: skip
     off = Settings(home=tmp_path, schedule=ScheduleSettings(seal_minutes=0, oversight_minutes=0, retention_hour=-1, risk_hour=-1,
                                                             watch_minutes=0, sharing_delivery_seconds=0, sharing_detect_minutes=0,
-                                                            sharing_purge_minutes=0))  # fmt: skip
+                                                            sharing_purge_minutes=0, warm_hour=-1))  # fmt: skip
     assert scheduler.jobs(off) == {}
 
 

@@ -56,7 +56,7 @@ def test_risk_api(risk_home, make_api):
         "confirmed"
     ] == 1
 
-    cells = api.get("/api/risk/hotcells?day=2026-05-01", headers=api.headers("paichusuo01")).json()["cells"]
+    cells = api.get("/api/risk/hotcells?day=2026-05-01&wait=60", headers=api.headers("paichusuo01")).json()["cells"]
     assert cells and set(cells[0]) == {"lon", "lat", "expected"}
 
 

@@ -58,7 +58,7 @@ def test_every_card_reports_the_run_its_inbox_holds(demo_home, name):
         found = set().union(*(names(w) for w in box)) if box else set()
         assert part["recall"] == len(found) / len(planted) and part["planted"] == len(planted)
         assert part["true_warnings"] == sum(1 for w in box if names(w))
-    assert card["evaluation"].get("lead_days_before_collapse") == 99.0 or name in loop.DEMO_UNEVALUATED  # the back-test beside
+    assert card["evaluation"].get("lead_days_before_collapse") == 99.0  # the back-test beside
 
 
 def test_the_planted_fundraising_company_is_warned_and_opens(demo_home, make_api):

@@ -165,9 +165,8 @@ def test_the_demo_step_records_evaluations_with_progress(risk_home, risk_city, m
     assert ran == list(MODELS)
     cards = {c["name"]: c for c in loop.model_cards(risk_home)}
     assert set(cards) == set(MODELS) and all(
-        c["evaluation"] == {"precision": 0.5, "who": n} for n, c in cards.items() if n not in loop.DEMO_UNEVALUATED
-    )
-    assert all("zhijing risk evaluate" in cards[n]["evaluation"]["pending"] for n in loop.DEMO_UNEVALUATED)
+        c["evaluation"] == {"precision": 0.5, "who": n} for n, c in cards.items()
+    )  # every model back-tested (the hot spots' too: seconds since its kernels are sparse), no command to run
     assert "7/7" in out.getvalue()
 
 

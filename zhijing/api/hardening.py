@@ -25,6 +25,9 @@ HEADERS = {
     b"cross-origin-opener-policy": b"same-origin",
 }
 NO_STORE = ("/api/", "/openapi.json")  # every API answer is one officer's view of data: never cached
+# ... except the map's versioned layer files: static city geometry, no person in it, never
+# changing under its address; their route says ``private`` (the officer's browser, no proxy)
+CACHEABLE = ("/api/geo/v/",)
 
 
 class BodyLimit:
@@ -84,7 +87,8 @@ async def _reject(send: Send, status: int, detail: str) -> None:
 
 
 class SecurityHeaders:
-    """Security headers on every response; ``Cache-Control: no-store`` on the API's."""
+    """Security headers on every response; ``Cache-Control: no-store`` on the API's (a
+    ``CACHEABLE`` route may set its own instead)."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -93,6 +97,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         extra = dict(HEADERS)
+        own = scope["path"].startswith(CACHEABLE)  # keeps a Cache-Control its route set
         if scope["path"].startswith(NO_STORE):
             extra[b"cache-control"] = b"no-store"
         if scope.get("scheme") == "https":
@@ -100,8 +105,10 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in extra]
-                message["headers"] = kept + list(extra.items())
+                headers = message.get("headers", [])
+                added = {k: v for k, v in extra.items() if not (own and k == b"cache-control" and any(h.lower() == k for h, _ in headers))}
+                kept = [(k, v) for k, v in headers if k.lower() not in added]
+                message["headers"] = kept + list(added.items())
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -3,7 +3,8 @@ and enforce retention once a day — the scheduled half of DESIGN.md §2.5–2.7
 what departments pushed against the watchlist (智能布控) every minute.
 
 Each job is the same function its CLI command runs; a failing job is logged and retried at
-its next turn, never taking the server down. Started by ``zhijing serve`` and the demo,
+its next turn, never taking the server down. The slow caches of the console (map layers,
+hot-spot forecast) are warmed at start and after midnight. Started by ``zhijing serve`` and the demo,
 not by the app factory, so tests and embedded uses get no background threads.
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -56,7 +59,20 @@ def jobs(settings: Settings) -> dict[str, tuple[Callable[[Settings], object], di
         out["sharing-detect"] = (detect_changes, {"trigger": "interval", "minutes": s.sharing_detect_minutes})
     if s.sharing_purge_minutes > 0:
         out["sharing-purge"] = (purge_batches, {"trigger": "interval", "minutes": s.sharing_purge_minutes})
+    if 0 <= s.warm_hour <= 23:  # at start too: the first screen after a restart finds them ready
+        out["warm-caches"] = (warm_caches, {"trigger": "cron", "hour": s.warm_hour, "minute": 5,
+                                            "next_run_time": datetime.now(ZoneInfo(settings.timezone))})  # fmt: skip
     return out
+
+
+def warm_caches(settings: Settings) -> None:
+    """The map's layers of the current data and the day's hot-spot forecast, computed before
+    a screen asks (each once per data version, shared by every worker process)."""
+    from zhijing.derived import maplayers
+    from zhijing.derived.risk import hotspots
+
+    maplayers.manifest(settings, wait_s=600)
+    hotspots.cached_forecast(settings, hotspots.today(), wait_s=600)
 
 
 def match_watchlist(settings: Settings) -> int:

@@ -50,6 +50,13 @@ def _local(window) -> str:
     return (t.tz_localize("UTC") if t.tzinfo is None else t).tz_convert(zone()).isoformat(timespec="minutes")
 
 
+def group(subject: str) -> str:
+    """The gathering a warning belongs to: its cell's alerts of one local day (a gathering fills
+    several windows of one cell; the inbox shows them as one item)."""
+    cell, _, rest = subject.partition(" ")
+    return f"{cell} {rest[:10]}"
+
+
 def warnings(settings: Settings, as_of: pd.Timestamp) -> list[dict]:
     """One warning per cell, window and source: the subject names all three (a gathering
     fills several windows of one cell, and a re-run matches warnings by subject)."""

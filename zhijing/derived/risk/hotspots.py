@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,9 @@ from shapely import contains_xy
 from shapely.geometry import shape
 
 from zhijing.config import Settings
+from zhijing.derived import computed
 from zhijing.derived.risk import data
+from zhijing.localtime import zone
 
 NAME, VERSION = "hotspots", "1"
 CELL_M, BG_BANDWIDTH_M, KDE_BANDWIDTH_M = 200.0, 400.0, 300.0
@@ -45,9 +48,19 @@ class Grid:
         )
 
     def index(self, xy: np.ndarray) -> np.ndarray:
-        """Cell number of each point (−1 outside the city)."""
-        key = {tuple(k): i for i, k in enumerate(np.floor(self.cells / CELL_M).astype(int))}
-        return np.array([key.get(tuple(k), -1) for k in np.floor(xy / CELL_M).astype(int)], dtype=int)
+        """Cell number of each point (−1 outside the city): the cells' integer keys are sorted
+        (``grid`` keeps them unique and ordered), so a point's key is found by bisection."""
+        keys = _key(np.floor(self.cells / CELL_M).astype(np.int64))
+        want = _key(np.floor(np.asarray(xy, float).reshape(-1, 2) / CELL_M).astype(np.int64))
+        if not len(keys):
+            return np.full(len(want), -1)
+        at = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+        return np.where(keys[at] == want, at, -1)
+
+
+def _key(ij: np.ndarray) -> np.ndarray:
+    """One sortable integer per (column, row) of cells, in the row-major order ``np.unique`` gives."""
+    return (ij[:, 0] + 2**20) * 2**21 + (ij[:, 1] + 2**20)
 
 
 def grid(settings: Settings) -> Grid:
@@ -57,19 +70,18 @@ def grid(settings: Settings) -> Grid:
     b = np.array([p.bounds for p in polys])
     lon0, lat0 = b[:, 0].min(), b[:, 1].min()
     g = Grid(lon0, lat0, float(np.cos(np.radians(b[:, [1, 3]].mean()))), np.empty((0, 2)), np.empty((0, 2)))
-    cells, lonlat = [], []
+    keys = []
     for p in polys:
         x0, y0 = g.xy([p.bounds[0]], [p.bounds[1]])[0]
         x1, y1 = g.xy([p.bounds[2]], [p.bounds[3]])[0]
-        xs = (np.arange(np.floor(x0 / CELL_M), np.ceil(x1 / CELL_M)) + 0.5) * CELL_M
-        ys = (np.arange(np.floor(y0 / CELL_M), np.ceil(y1 / CELL_M)) + 0.5) * CELL_M
-        xx, yy = np.meshgrid(xs, ys)
-        lon = lon0 + xx.ravel() / (M_PER_DEG * g.cos)
-        lat = lat0 + yy.ravel() / M_PER_DEG
-        inside = contains_xy(p, lon, lat)
-        cells.append(np.column_stack([xx.ravel(), yy.ravel()])[inside])
-        lonlat.append(np.column_stack([lon, lat])[inside])
-    g.cells, g.lonlat = np.unique(np.vstack(cells), axis=0, return_index=False), None
+        ii, jj = np.meshgrid(np.arange(np.floor(x0 / CELL_M), np.ceil(x1 / CELL_M)),
+                             np.arange(np.floor(y0 / CELL_M), np.ceil(y1 / CELL_M)))  # fmt: skip
+        ij = np.column_stack([ii.ravel(), jj.ravel()]).astype(np.int64)
+        lon = lon0 + (ij[:, 0] + 0.5) * CELL_M / (M_PER_DEG * g.cos)
+        lat = lat0 + (ij[:, 1] + 0.5) * CELL_M / M_PER_DEG
+        keys.append(_key(ij[contains_xy(p, lon, lat)]))
+    k = np.unique(np.concatenate(keys))  # sorted: ``Grid.index`` bisects these keys
+    g.cells = (np.column_stack([k // 2**21 - 2**20, k % 2**21 - 2**20]) + 0.5) * CELL_M
     g.lonlat = np.column_stack([lon0 + g.cells[:, 0] / (M_PER_DEG * g.cos), lat0 + g.cells[:, 1] / M_PER_DEG])
     return g
 
@@ -101,6 +113,28 @@ def _gauss(d2: np.ndarray, h: float) -> np.ndarray:
     return np.exp(-d2 / (2 * h * h)) / (2 * np.pi * h * h)
 
 
+KERNEL_REACH = 5.0  # a Gaussian beyond 5 bandwidths is below e^{-12.5} of its peak: left out
+
+
+def _kernel_sum(pts: np.ndarray, xy: np.ndarray, w: np.ndarray, h: float) -> np.ndarray:
+    """Σ_j w_j K_h(pts_i − xy_j) for every point, over the pairs within ``KERNEL_REACH`` × h
+    only (a k-d tree finds them): a city's cells × a year's events stays sparse."""
+    return _kernel(pts, xy, h) @ np.asarray(w, float)
+
+
+def _kernel(pts: np.ndarray, xy: np.ndarray, h: float) -> sparse.csr_matrix:
+    """K_h(pts_i − xy_j) as a sparse points × events matrix, zero beyond ``KERNEL_REACH`` × h."""
+    v, rows, cols = [np.empty(0)], [np.empty(0, int)], [np.empty(0, int)]
+    if len(pts) and len(xy):
+        tree = cKDTree(pts)
+        for s in range(0, len(xy), 2000):  # about 300 cells of 200 m lie within reach of an event: bounded memory
+            near = cKDTree(xy[s : s + 2000]).sparse_distance_matrix(tree, KERNEL_REACH * h, output_type="ndarray")
+            v.append(_gauss(near["v"] ** 2, h))
+            rows.append(near["j"])
+            cols.append(s + near["i"])
+    return sparse.csr_matrix((np.concatenate(v), (np.concatenate(rows), np.concatenate(cols))), shape=(len(pts), len(xy)))
+
+
 @dataclass
 class Hawkes:
     theta: float = 0.3  # branching ratio
@@ -114,10 +148,7 @@ class Hawkes:
     def background(self, pts: np.ndarray, dwell: np.ndarray | None = None) -> np.ndarray:
         """μ(x): events per day per m² (``dwell``: D at each point)."""
         out = np.zeros(len(pts)) if dwell is None else self.beta * np.asarray(dwell, float)
-        for s in range(0, len(pts), 4000):
-            d2 = ((pts[s : s + 4000, None, :] - self.bg_xy[None, :, :]) ** 2).sum(-1)
-            out[s : s + 4000] += (_gauss(d2, BG_BANDWIDTH_M) * self.bg_w).sum(1) / self.span
-        return out
+        return out + _kernel_sum(pts, self.bg_xy, self.bg_w, BG_BANDWIDTH_M) / self.span
 
     def triggered(
         self, pts: np.ndarray, xy: np.ndarray, t: np.ndarray, at: float, known: float
@@ -127,8 +158,7 @@ class Hawkes:
         if not live.any():
             return np.zeros(len(pts))
         w = self.theta * self.omega * np.exp(-self.omega * (at - t[live]))
-        d2 = ((pts[:, None, :] - xy[live][None, :, :]) ** 2).sum(-1)
-        return (_gauss(d2, self.sigma) * w).sum(1)
+        return _kernel_sum(pts, xy[live], w, self.sigma)
 
 
 def _pairs(xy: np.ndarray, t: np.ndarray, max_days: float, max_m: float) -> tuple[np.ndarray, np.ndarray]:
@@ -197,11 +227,7 @@ def _at(per_cell: np.ndarray, cell: np.ndarray) -> np.ndarray:
 
 
 def kde(pts: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(pts))
-    for s in range(0, len(pts), 4000):
-        d2 = ((pts[s : s + 4000, None, :] - xy[None, :, :]) ** 2).sum(-1)
-        out[s : s + 4000] = _gauss(d2, KDE_BANDWIDTH_M).sum(1)
-    return out
+    return _kernel_sum(pts, xy, np.ones(len(xy)), KDE_BANDWIDTH_M)
 
 
 def evaluate(settings: Settings, test_days: int = 56, shares=(0.01, 0.05)) -> dict:
@@ -218,9 +244,7 @@ def evaluate(settings: Settings, test_days: int = 56, shares=(0.01, 0.05)) -> di
     model = fit(xy[t < cut], t[t < cut], _at(dwell, cell[t < cut]))
     n = len(g.cells)
     base = model.background(g.cells, dwell)
-    d2 = ((g.cells[:, None, :] - xy[None, :, :]) ** 2).sum(-1)  # cells × events, once
-    k_kde, k_trig = _gauss(d2, KDE_BANDWIDTH_M), _gauss(d2, model.sigma)
-    del d2
+    k_kde, k_trig = _kernel(g.cells, xy, KDE_BANDWIDTH_M), _kernel(g.cells, xy, model.sigma)  # cells × events, once
     hits = {(name, a): 0 for name in ("kde", "hawkes") for a in shares}
     best = {a: 0 for a in shares}
     total = 0
@@ -229,8 +253,8 @@ def evaluate(settings: Settings, test_days: int = 56, shares=(0.01, 0.05)) -> di
         if not today.any():
             continue
         past = t < day  # only what was known the evening before
-        decay = model.theta * model.omega * np.exp(-model.omega * (day + 0.5 - t[past]))
-        scores = {"kde": k_kde[:, past].sum(1), "hawkes": base + k_trig[:, past] @ decay}
+        decay = np.where(past, model.theta * model.omega * np.exp(-model.omega * np.maximum(day + 0.5 - t, 0)), 0.0)
+        scores = {"kde": k_kde @ past.astype(float), "hawkes": base + k_trig @ decay}
         counts = np.bincount(cell[today & (cell >= 0)], minlength=n)
         total += int(today.sum())
         for a in shares:
@@ -270,20 +294,29 @@ def knox(
             "p_value": (1 + int((sims >= observed).sum())) / (permutations + 1)}  # fmt: skip
 
 
-def surface(settings: Settings, as_of: pd.Timestamp) -> tuple[Grid, np.ndarray] | None:
+def _silent(done: float, step: str) -> None:
+    pass
+
+
+def surface(settings: Settings, as_of: pd.Timestamp, report: computed.Report = _silent) -> tuple[Grid, np.ndarray] | None:
     """Every cell's expected burglaries for the day after ``as_of`` (per cell), or None
-    with too few incidents to fit."""
+    with too few incidents to fit; ``report`` hears the share done and the step."""
+    report(0.05, "读取案件 offences")
     ev = incidents(settings)
     if len(ev) < 2:
         return None
+    report(0.15, "网格 grid")
     g = grid(settings)
     at = _days(pd.Series([data.as_utc(as_of)]))[0]
     xy, t = g.xy(ev.lon, ev.lat), _days(ev.ts)
     past = t < at
     if past.sum() < 2:
         return None
+    report(0.35, "住户密度 dwellings")
     dwell = dwellings(settings, g)
+    report(0.5, "拟合 fit")
     model = fit(xy[past], t[past], _at(dwell, g.index(xy[past])))
+    report(0.8, "强度 intensity")
     s = model.background(g.cells, dwell) + model.triggered(g.cells, xy[past], t[past], at + 0.5, at)
     return g, s * CELL_M * CELL_M
 
@@ -296,15 +329,44 @@ def _cell(g, s: np.ndarray, k: int) -> dict:
     }
 
 
-def forecast(settings: Settings, as_of: pd.Timestamp, share: float = 0.01) -> list[dict]:
+def forecast(settings: Settings, as_of: pd.Timestamp, share: float = 0.01, report: computed.Report = _silent) -> list[dict]:
     """Tomorrow's hot cells (patrol planning): the top ``share`` of cells by the fitted
     self-exciting intensity for the day after ``as_of`` — places and rates, no person."""
-    found = surface(settings, as_of)
+    found = surface(settings, as_of, report)
     if found is None:
         return []
     g, s = found
     top = np.argsort(-s)[: max(1, int(round(share * len(s))))]
     return [_cell(g, s, k) for k in top]
+
+
+SOURCES = ("offence", "places/district", "places/address")  # what a forecast is computed from
+
+
+def today() -> pd.Timestamp:
+    """Today in the deployment's zone (naive, midnight): the default day of a forecast."""
+    return pd.Timestamp.now(tz=zone()).tz_localize(None).normalize()
+
+
+def forecast_key(settings: Settings, as_of: pd.Timestamp) -> str:
+    """The forecast's key: the day, the model's version and the versions of its data."""
+    return computed.key(NAME, VERSION, str(as_of.date()), *(data.version(settings, s) for s in SOURCES))
+
+
+def cached_forecast(settings: Settings, as_of: pd.Timestamp, wait_s: float = 0.0) -> dict:
+    """The forecast of ``forecast`` computed once per day and data version, in the background:
+    ``{"state", "done", "step", "cells"}`` — the cells once the state is ``ok``, until then
+    the share done (a request never waits the minute a large city's fit takes)."""
+    k = forecast_key(settings, as_of)
+
+    def make(out: Path, report: computed.Report) -> None:
+        cells = forecast(settings, as_of, report=report)
+        (out / "cells.json").write_text(json.dumps(cells), encoding="utf-8")
+
+    state = computed.start(settings, NAME, k, make, wait_s)
+    found = computed.ready(settings, NAME, k)
+    cells = json.loads((found / "cells.json").read_text(encoding="utf-8")) if found else []
+    return {**state, "cells": cells}
 
 
 WARN_LIFT = 20.0  # a warning names a cell at least this many times the city's mean cell

@@ -235,14 +235,10 @@ def run_all(settings: Settings) -> list[dict]:
     return [run(settings, name) for name in MODELS]
 
 
-DEMO_UNEVALUATED = ("hotspots",)  # minutes of held-out forecasting: `zhijing risk evaluate` scores it on demand
-
-
-def demo_models(settings: Settings, city, console=None, skip: tuple[str, ...] = DEMO_UNEVALUATED) -> list[dict]:
+def demo_models(settings: Settings, city, console=None) -> list[dict]:
     """The demo's risk step, with progress: each model back-tested against the generated
     city's planted truth (written to its model card) when the truth is there, then run as
-    of the city's present, that run's warnings scored on the card too. The models in
-    ``skip`` are not back-tested; their card says how to."""
+    of the city's present, that run's warnings scored on the card too."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     truth = evaluate.Truth(Path(city)) if city is not None and (Path(city) / "truth").is_dir() else None
@@ -251,9 +247,7 @@ def demo_models(settings: Settings, city, console=None, skip: tuple[str, ...] = 
                   console=console, transient=False) as bar:  # fmt: skip
         task = bar.add_task("风险预警 warning models", total=len(MODELS))
         for name, spec in MODELS.items():
-            if truth is not None and name in skip:
-                register(settings, name, {"pending": f"zhijing risk evaluate --city {city}"})
-            elif truth is not None and name in evaluate.EVALUATORS:
+            if truth is not None and name in evaluate.EVALUATORS:
                 bar.update(task, description=f"风险预警 {spec.title}：评估 evaluate")
                 try:
                     register(settings, name, evaluate.EVALUATORS[name](settings, truth))
@@ -287,11 +281,11 @@ def inbox(
 
 def inbox_page(settings: Settings, unit: str, department: str | None = None, model: str | None = None,
                state: str | None = None, since: datetime | None = None, until: datetime | None = None,
-               limit: int | None = 50, offset: int = 0) -> dict:  # fmt: skip
+               limit: int | None = 50, offset: int = 0, grouped: bool = False) -> dict:  # fmt: skip
     """One page of a unit's current warnings, best first, with the total that match: those
     routed to it or to units under it, and those for its department's desk at the units
     above it. Open ones unless ``state`` asks (closed too). A person warning shows no
-    identity here."""
+    identity here. ``grouped``: one item per event (see ``_grouped``), counted and paged so."""
     with engine(settings).connect() as conn:
         above = purposes.unit_chain(conn, unit)[1:]
         mine = sa.or_(warnings_t.c.unit.in_(_below(conn, unit)),
@@ -304,15 +298,30 @@ def inbox_page(settings: Settings, unit: str, department: str | None = None, mod
             where.append(warnings_t.c.created_at >= since)
         if until is not None:
             where.append(warnings_t.c.created_at < until)
+        q = sa.select(warnings_t).where(*where).order_by(warnings_t.c.score.desc(), warnings_t.c.id)
+        if grouped:
+            return {"offset": offset, "limit": limit, **_grouped(conn.execute(q).mappings().all(), limit, offset)}
         total = conn.execute(sa.select(sa.func.count()).select_from(warnings_t).where(*where)).scalar() or 0
-        q = (
-            sa.select(warnings_t)
-            .where(*where)
-            .order_by(warnings_t.c.score.desc(), warnings_t.c.id)
-            .offset(offset)
-        )
-        rows = conn.execute(q.limit(limit) if limit is not None else q).mappings().all()
+        rows = conn.execute(q.offset(offset).limit(limit) if limit is not None else q.offset(offset)).mappings().all()
     return {"total": int(total), "offset": offset, "limit": limit, "items": [_public(dict(r)) for r in rows]}
+
+
+def _grouped(rows, limit: int | None, offset: int) -> dict:
+    """The warnings of one event as one item (a gathering's windows, by the model's ``group``
+    of a subject), led by its best-scored warning, its members beside it; paged by item."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        spec = MODELS.get(r["model"])
+        by = getattr(spec.load(), "group", None) if spec and not r["person"] else None
+        groups.setdefault((r["model"], by(r["subject"]) if by else f"#{r['id']}"), []).append(r)
+    page = list(groups.values())[offset : offset + limit if limit is not None else None]
+    items = []
+    for members in page:
+        lead = _public(dict(members[0]))
+        if len(members) > 1:
+            lead["members"] = [_public(dict(m)) for m in members]
+        items.append(lead)
+    return {"total": len(groups), "items": items}
 
 
 def _public(r: dict) -> dict:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query
 from zhijing.access import purpose as purposes
 from zhijing.access.guard import permitted, require
 from zhijing.config import get_settings
+from zhijing.derived import placename
 from zhijing.derived.risk import contacts, data, handoff, hotspots, loop
 from zhijing.derived.risk.registry import MODELS
 from zhijing.errors import ZhijingError
@@ -89,17 +90,33 @@ def _run_json(r: dict) -> dict:
 
 @router.get("/inbox")
 def inbox(model: str | None = None, state: str | None = None, since: str | None = None, until: str | None = None,
-          limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10**7),
+          limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10**7), grouped: bool = False,
           ctx=Depends(require("risk:read", person_data=False))) -> dict:  # fmt: skip
     """One page of the caller's unit's warnings (open ones unless ``state`` asks), best
     first, with the total that match; ``since``/``until`` are dates or times (a person
-    warning names no one here)."""
+    warning names no one here). A warning of a place names it (``place``: street and
+    station); ``grouped`` makes one item of an event's warnings (a gathering's windows,
+    its ``members``)."""
     state = state or None
     if state is not None and state not in loop.STATES:
         raise HTTPException(422, "状态须为 new / triaged / acting / closed 之一")
-    page = loop.inbox_page(get_settings(), ctx.user.unit, ctx.user.department, model or None, state,
-                           _when(since), _when(until, end=True), limit, offset)  # fmt: skip
-    return {**page, "items": [_json(w) for w in page["items"]]}
+    settings = get_settings()
+    page = loop.inbox_page(settings, ctx.user.unit, ctx.user.department, model or None, state,
+                           _when(since), _when(until, end=True), limit, offset, grouped)  # fmt: skip
+    _placed(settings, page["items"] + [m for w in page["items"] for m in w.get("members", [])])
+    return {**page, "items": [{**_json(w), "members": [_json(m) for m in w["members"]]} if "members" in w else _json(w)
+                              for w in page["items"]]}  # fmt: skip
+
+
+def _placed(settings, warnings: list[dict]) -> None:
+    """Names the place of each area warning (its street and station) in ``place``."""
+    at = [(w, placename.point_of(w["subject"], w["evidence"])) for w in warnings if w.get("subject_kind") == "area"]
+    at = [(w, p) for w, p in at if p is not None]
+    if not at:
+        return
+    names = placename.namer(settings).names([p[0] for _, p in at], [p[1] for _, p in at])
+    for (w, _), name in zip(at, names, strict=True):
+        w["place"] = name
 
 
 def _when(text: str | None, end: bool = False):
@@ -123,6 +140,7 @@ def warning(wid: str, ctx=Depends(require("risk:read", person_data=False))) -> d
     w = _warning(wid)
     if w["person"]:
         raise HTTPException(403, PERSON_HIDDEN)
+    _placed(get_settings(), [w])
     return _json(w)
 
 
@@ -178,23 +196,21 @@ def advance(wid: str, state: str = Form(...), verdict: str | None = Form(None), 
 
 
 @router.get("/hotcells")
-def hotcells(day: str | None = None, ctx=Depends(require("risk:read", person_data=False))) -> dict:
-    """Tomorrow's burglary hot cells for patrol planning: places and expected counts only."""
+def hotcells(day: str | None = None, wait: float = Query(0.3, ge=0, le=60),
+             ctx=Depends(require("risk:read", person_data=False))) -> dict:  # fmt: skip
+    """Tomorrow's burglary hot cells for patrol planning: places and expected counts only.
+    Computed once per day and data version in the background: until it is done (``state``
+    ``computing``, after waiting up to ``wait`` seconds) the answer says how far it is."""
     try:
-        as_of = (
-            pd.Timestamp(day) if day else pd.Timestamp.now(tz=zone()).tz_localize(None).normalize()
-        )
+        as_of = pd.Timestamp(day) if day else hotspots.today()
     except (ValueError, TypeError, OverflowError):
         raise HTTPException(422, "day must be a date (YYYY-MM-DD)") from None
     if pd.isna(as_of):
         raise HTTPException(422, "day must be a date (YYYY-MM-DD)")
     if as_of.tzinfo is not None:
         as_of = as_of.tz_convert(zone()).tz_localize(None)
-    return {
-        "as_of": str(as_of.date()),
-        "cell_m": hotspots.CELL_M,
-        "cells": hotspots.forecast(get_settings(), as_of),
-    }
+    found = hotspots.cached_forecast(get_settings(), as_of, wait)
+    return {"as_of": str(as_of.date()), "cell_m": hotspots.CELL_M, **found}
 
 
 @router.get("/contacts")

@@ -14,10 +14,13 @@ zj.addEN({ "nav.risk": "Risk warnings", "risk.inbox": "Warning inbox",
   "risk.do.confirmed": "Close: confirmed", "risk.do.false": "Close: false alarm", "risk.do.unclear": "Close: unclear",
   "risk.cards": "Model cards", "risk.run": "Run now", "risk.running": "Running…", "risk.page": "{a}–{b} of {n}",
   "risk.none": "No warnings", "risk.hidden": "(person, needs a purpose)", "risk.yes": "Yes (purpose + log)", "risk.no": "No",
-  "risk.datasets": "{n} dataset versions", "risk.noeval": "not evaluated", "risk.evalpending": "not evaluated yet; run", "risk.evalfailed": "evaluation failed",
+  "risk.datasets": "{n} dataset versions", "risk.noeval": "not evaluated", "risk.evalfailed": "evaluation failed",
   "risk.lastrun": "Last run (as of {d}): {n} warnings", "risk.backtest": "Back-test",
   "risk.company.graph": "Open the company: relationship graph (money flows, staff)", "risk.company.search": "Search the company's records",
   "risk.m.fundraising": "Illegal fundraising", "risk.m.pyramid": "Pyramid scheme", "risk.m.mules": "Fraud mule accounts",
+  "risk.members": "{n} windows", "risk.col.window": "Window", "risk.col.count": "People", "risk.col.source": "Source",
+  "risk.hot.none": "No hot cells (too few offences to fit)", "risk.hot.cell": "Expected {n}", "risk.hot.failed": "The hot-spot forecast failed",
+  "risk.hot.computing": "Computing the hot-spot forecast",
   "risk.m.aml": "Money-laundering patterns", "risk.m.hotspots": "Burglary hot spots", "risk.m.blackspots": "Road accident black spots",
   "risk.m.crowd": "Crowd density" });
 const zjRisk = (() => {
@@ -35,7 +38,7 @@ const zjRisk = (() => {
     fee: "入门费", members: "成员数", depth: "层级数", per_level: "各层人数", depositors: "出资人数", inflow: "流入金额",
     repaid_depositors: "已兑付人数", paid_back: "兑付金额", complaints_naming_company: "涉及该公司的投诉数",
     median_deposit: "出资中位数", window: "时间窗", count: "人数", source: "来源", window_minutes: "时间窗（分钟）",
-    hidden: "说明" };
+    hidden: "说明", place: "地点" };
   const EVAL = { precision: "精确率", recall: "召回率", f1: "F1", flagged: "预警数", lead_days_before_collapse: "提前预警天数",
     lead_days_before_first_complaint: "早于首次投诉天数", member_recall: "成员召回率", root_rank: "组织者排名",
     precision_at_k: "前K精确率", hawkes_pai_0_01: "PAI@1%", hawkes_pei_0_01: "PEI@1%", hawkes_pai_0_05: "PAI@5%",
@@ -54,9 +57,18 @@ const zjRisk = (() => {
     if (typeof v === "number") return Number.isInteger(v) ? String(v) : score(v);
     return typeof v === "object" && v !== null ? JSON.stringify(v) : zj.value(v);
   }
+  /** Who or where a warning is about: a place by its street and station (the cell or the
+      coordinates beside, small), a gathering with its number of windows, a hidden person. */
+  function subject(w) {
+    if (w.subject == null) return esc(t("risk.hidden", "（个人，须用途）"));
+    const n = w.members?.length ? ` <span class="badge">${esc(t("risk.members", "{n} 个时段").replace("{n}", w.members.length))}</span>` : "";
+    if (w.place?.text) return `${esc(w.place.text)}${n}<br><small class="muted">${esc(w.subject.split(" ")[0])}</small>`;
+    return esc(w.subject) + n;
+  }
   function evidence(ev) {
     document.getElementById("evidence").innerHTML = Object.entries(ev || {}).map(([k, v]) =>
-      `<dt>${esc(en() ? k : FIELD[k] || k)}</dt><dd>${esc(value(k, v))}</dd>`).join("");
+      `<dt>${esc(en() ? k : FIELD[k] || k)}</dt><dd>${k === "subject" && /^PM[0-9A-Z]{4,40}$/.test(v)
+        ? `<a href="/persons/${encodeURIComponent(v)}" data-person>${esc(v)}</a>` : esc(value(k, v))}</dd>`).join("");
   }
 
   async function flows(id) {
@@ -90,7 +102,8 @@ const zjRisk = (() => {
     document.getElementById("flows").hidden = true;
     document.getElementById("detail-title").textContent =
       `${modelName(w.model)} v${w.version} · ${label(w)} · ${t("risk.col.score", "分值")} ${score(w.score)} · ${en() ? w.state : STATE[w.state] || w.state}`;
-    evidence(w.evidence);
+    evidence(w.place?.text ? { place: w.place.text, ...w.evidence } : w.evidence);
+    members(w);
     actions(w);
     detail.scrollIntoView({ block: "start", behavior: "smooth" });
     company(w);
@@ -104,14 +117,25 @@ const zjRisk = (() => {
     if (w.subject_kind === "account" && zj.purpose && zj.purpose()) await flows(w.id).catch(() => {});
   }
 
+  /** A gathering's windows (its members) under its evidence; triage acts on all of them. */
+  function members(w) {
+    const box = document.getElementById("members");
+    box.hidden = !w.members?.length;
+    if (box.hidden) { box.innerHTML = ""; return; }
+    zj.table(box, [["risk.col.window", "时段", (m) => esc(zj.time(m.evidence?.window))], ["risk.col.count", "人数", (m) => esc(m.evidence?.count ?? "")],
+      ["risk.col.source", "来源", (m) => esc(zj.dsName(m.evidence?.source))], ["risk.col.score", "分值", (m) => esc(score(m.score))],
+      ["risk.col.state", "状态", (m) => esc(en() ? t(`risk.st.${m.state}`, m.state) : STATE[m.state] || m.state)]],
+    [...w.members].sort((a, b) => String(a.evidence?.window).localeCompare(String(b.evidence?.window))));
+  }
+
   async function inbox() {
     const f = new FormData(document.getElementById("inbox-filter"));
-    const q = new URLSearchParams({ limit: PAGE, offset });
+    const q = new URLSearchParams({ limit: PAGE, offset, grouped: true });
     for (const k of ["model", "state", "since", "until"]) if (f.get(k)) q.set(k, f.get(k));
     const box = await api(`/api/risk/inbox?${q}`);
     total = box.total;
     rows("#inbox tbody", box.items, [(w) => esc(modelName(w.model)), (w) => esc(label(w)),
-      (w) => esc(w.subject ?? t("risk.hidden", "（个人，须用途）")), (w) => esc(score(w.score)),
+      subject, (w) => esc(score(w.score)),
       (w) => esc(en() ? t(`risk.st.${w.state}`, w.state) : STATE[w.state] || w.state), (w) => esc(zj.time(w.created_at))], open);
     if (!box.items.length) document.querySelector("#inbox tbody").innerHTML = `<tr><td colspan="6" class="muted">${esc(t("risk.none", "暂无预警"))}</td></tr>`;
     document.getElementById("page-info").textContent = total
@@ -140,8 +164,7 @@ const zjRisk = (() => {
       const head = t("risk.lastrun", "最近一次运行（截至 {d}）：{n} 条预警").replace("{d}", zj.day(ev.run.as_of)).replace("{n}", ev.run.warnings);
       out.push([esc(head), ...scores({ recall: ev.run.recall, precision: ev.run.precision }, 2)].join(" · "));
     }
-    if (typeof ev.pending === "string") out.push(`<span class="muted">${esc(t("risk.evalpending", "未评估，运行"))} <code>${esc(ev.pending)}</code></span>`);
-    else if (typeof ev.error === "string") out.push(`<span class="muted">${esc(t("risk.evalfailed", "评估失败"))}：${esc(ev.error)}</span>`);
+    if (typeof ev.error === "string") out.push(`<span class="muted">${esc(t("risk.evalfailed", "评估失败"))}：${esc(ev.error)}</span>`);
     else if (scores(ev, 1).length) out.push(`${esc(t("risk.backtest", "回测"))} ${scores(ev, 4).join(" · ")}`);
     return out.length ? out.join("<br>") : `<span class="muted">${esc(t("risk.noeval", "未评估"))}</span>`;
   }
@@ -178,15 +201,34 @@ const zjRisk = (() => {
     }));
   }
 
+  /** The hot cells on the city map; the forecast is computed on the server once a day and
+      data version — until it is ready the card shows how far it is, polling each second. */
   async function hotmap() {
-    const [geo, hot] = await Promise.all([api("/api/geo/stations"), api("/api/risk/hotcells")]);
-    const m = chart("hotmap");
-    if (!m || !geo.features) return;
-    echarts.registerMap("risk-city", geo);
-    m.setOption({ tooltip: { formatter: (p) => `预计 ${esc(score(p.value[2]))} 起` },
-      geo: { map: "risk-city", roam: true, itemStyle: { areaColor: "#eef3fa", borderColor: "#355f9c" } },
-      series: [{ type: "scatter", coordinateSystem: "geo", symbol: "rect", symbolSize: 7, itemStyle: { color: "#c8102e" },
-        data: hot.cells.map((c) => [c.lon, c.lat, c.expected]) }] });
+    const box = document.getElementById("hotmap"), status = document.getElementById("hotmap-state");
+    const m = await zj.map.create(box, { lazy: true });
+    for (;;) {
+      const hot = await api("/api/risk/hotcells?wait=0.5", { quiet: true }).catch((e) => ({ state: "failed", step: e.message }));
+      if (hot.state === "ok") {
+        status.textContent = hot.cells.length ? "" : t("risk.hot.none", "暂无热点（案件不足以拟合）");
+        status.className = hot.cells.length ? "muted" : "muted empty";
+        if (m && hot.cells.length) {
+          const top = hot.cells[0].expected || 1;
+          zj.map.points(m, hot.cells.map((c) => ({ lat: c.lat, lon: c.lon, radius: 3 + 6 * Math.sqrt(c.expected / top),
+            label: t("risk.hot.cell", "预计 {n} 起").replace("{n}", score(c.expected)) })), { fit: false });
+        }
+        box.classList.add("hot-drawn");
+        return hot;
+      }
+      if (hot.state === "failed") {
+        status.className = "failed";
+        status.textContent = `${t("risk.hot.failed", "热点预测计算失败")}（${hot.step || ""}）`;
+        return hot;
+      }
+      status.className = "loading";
+      status.textContent = `${t("risk.hot.computing", "正在计算热点预测")} ${Math.round(100 * (hot.done || 0))}%` +
+        (hot.step ? ` · ${hot.step}` : "");
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }
 
   async function page() {
@@ -195,17 +237,18 @@ const zjRisk = (() => {
       if (!current || b.disabled) return;
       const form = new URLSearchParams({ state: b.dataset.state });
       if (b.dataset.verdict) form.set("verdict", b.dataset.verdict);
-      await api(`/api/risk/warnings/${current.id}/state`, { method: "POST", body: form });
-      current = { ...current, state: b.dataset.state };
+      for (const m of current.members?.length ? current.members.filter((x) => (NEXT[x.state] || []).includes(b.dataset.state)) : [current]) {
+        await api(`/api/risk/warnings/${m.id}/state`, { method: "POST", body: form });
+      }
+      current = { ...current, state: b.dataset.state, members: current.members?.map((x) => ({ ...x, state: b.dataset.state })) };
+      members(current);
       actions(current);
       toast(`${STATE[b.dataset.state]} ✔`, "ok"); await inbox(); await models();
     }));
     document.getElementById("inbox-filter").addEventListener("submit", (ev) => { ev.preventDefault(); offset = 0; inbox(); });
     document.getElementById("prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); inbox(); });
     document.getElementById("next").addEventListener("click", () => { if (offset + PAGE < total) { offset += PAGE; inbox(); } });
-    const map = hotmap().catch(() => {});  // the forecast takes a while: start it first
-    await models();  // the filter's model names and the labels first
-    await Promise.all([inbox(), map]);
+    await Promise.all([inbox(), models(), hotmap().catch(() => {})]);  // side by side: the inbox first on screen
   }
   return { page };
 })();
