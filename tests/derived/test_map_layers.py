@@ -54,8 +54,11 @@ def _screen(api, h, man, level: int, view: tuple[float, float, float, float]) ->
     """Bytes a map screen downloads at ``level`` for a view (west, south, east, north): the two
     whole layers and the street tiles of the view, as map.js asks for them."""
     paths = [f"/api/geo/v/{man['version']}/{name}/{level}.json" for name in ("station", "district")]
-    x0, x1, y0, y1 = (int(v[0]) for v in maplayers._tiles(np.array([shapely.box(*view)]), level))
-    paths += [f"/api/geo/v/{man['version']}/road/{level}/{x}/{y}.json" for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+    if level == maplayers.LEVELS[0]:  # the main roads of the city in one file
+        paths.append(f"/api/geo/v/{man['version']}/road/{level}.json")
+    else:
+        x0, x1, y0, y1 = (int(v[0]) for v in maplayers._tiles(np.array([shapely.box(*view)]), level))
+        paths += [f"/api/geo/v/{man['version']}/road/{level}/{x}/{y}.json" for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
     total = 0
     for p in paths:
         status, wire, headers, _ = _get(api, h, p)
@@ -80,8 +83,9 @@ def test_layers_are_compressed_cached_and_behind_the_login(layers):
     gone = api.get(f"/api/geo/v/{'0' * 20}/station/10.json", headers=h)
     assert gone.status_code == 404 and gone.headers["cache-control"] == "no-store"
     for bad in ("/api/geo/v/xyz/station/10.json", f"/api/geo/v/{man['version']}/station/11.json",
-                f"/api/geo/v/{man['version']}/road/10/9999/1.json", f"/api/geo/v/{man['version']}/person/10.json",
-                f"/api/geo/v/{man['version']}/road/10/-1/1.json"):  # fmt: skip
+                f"/api/geo/v/{man['version']}/road/12/9999/1.json", f"/api/geo/v/{man['version']}/person/10.json",
+                f"/api/geo/v/{man['version']}/road/12/-1/1.json", f"/api/geo/v/{man['version']}/road/10/851/420.json",
+                f"/api/geo/v/{man['version']}/road/12.json"):  # fmt: skip
         r = api.get(bad, headers=h)
         assert r.status_code in (404, 422) and set(r.json()) == {"detail"}, bad
 
@@ -107,7 +111,8 @@ def test_each_level_draws_what_is_legible_and_every_street_at_the_top(layers):
     root = maplayers.computed.ready(settings, maplayers.KIND, man["version"])
 
     def shown(level):
-        feats = [f for p in (root / "road" / str(level)).rglob("*.json.gz") for f in json.loads(gzip.decompress(p.read_bytes()))["features"]]
+        files = [root / "road" / f"{level}.json.gz"] if level == maplayers.LEVELS[0] else (root / "road" / str(level)).rglob("*.json.gz")
+        feats = [f for p in files for f in json.loads(gzip.decompress(p.read_bytes()))["features"]]
         return {(f["properties"]["name"], json.dumps(f["geometry"]["coordinates"])) for f in feats}, feats
 
     low, low_feats = shown(10)

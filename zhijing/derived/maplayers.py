@@ -23,8 +23,8 @@ from zhijing.derived import computed
 from zhijing.model import places
 
 KIND = "maplayers"
-FORMAT = "1"  # bump when the files' shape changes: a new key, so browsers fetch again
-LEVELS = (10, 12, 14)  # tile zooms; a map at zoom z draws the highest level ≤ z (10 below 10)
+FORMAT = "2"  # bump when the files' shape changes: a new key, so browsers fetch again
+LEVELS = (10, 12, 14)  # tile zooms; a map at zoom z draws the highest level ≤ z (10 below 10); streets tiled above 10
 WHOLE = {"station": ("code", "name", "district_code"), "district": ("code", "name")}  # layer → properties kept
 TILED = "road"
 ROAD_LEVEL = {"高速公路": 10, "快速路": 10, "主干路": 10, "次干路": 12}  # from which level a class shows (others: 14)
@@ -92,7 +92,8 @@ def _bounds(geoms: np.ndarray) -> list[list[float]]:
 
 def build(settings, out: Path, report: computed.Report) -> None:
     """Every level of every layer into ``out``: ``<layer>/<level>.json.gz`` for the whole
-    layers, ``road/<level>/<x>/<y>.json.gz`` for the street tiles, ``meta.json`` the bounds."""
+    layers (and the streets of the lowest level), ``road/<level>/<x>/<y>.json.gz`` for the
+    street tiles above it, ``meta.json`` the bounds."""
     bounds = None
     for n, (role, keep) in enumerate(WHOLE.items()):
         report(0.1 + 0.3 * n / len(WHOLE), role)
@@ -106,6 +107,9 @@ def build(settings, out: Path, report: computed.Report) -> None:
     for level in LEVELS:
         keep = np.array([ROAD_LEVEL.get(p.get("road_class") or "", 14) <= level or "road_class" not in p for p in props], bool)
         feats = _features(geoms[keep], [p for p, k in zip(props, keep, strict=True) if k], level)
+        if level == LEVELS[0]:  # the city's main roads: one small file, not dozens of tiles
+            _write(out / TILED / f"{level}.json.gz", feats)
+            continue
         tiles: dict[tuple[int, int], list[str]] = {}
         for f, x0, x1, y0, y1 in zip(feats, *_tiles(geoms[keep], level), strict=True):
             for x in range(x0, x1 + 1):
@@ -136,11 +140,11 @@ def manifest(settings, wait_s: float = 60.0) -> dict:
 
 def file(settings, k: str, *parts: str) -> bytes | None:
     """The gzip-compressed body of one file of version ``k`` (an empty collection for a tile
-    with no street); None when that version is not on this server."""
+    with no street); None when that version or file is not on this server."""
     found = computed.ready(settings, KIND, k)
     if found is None:
         return None
     path = found.joinpath(*parts[:-1], f"{parts[-1]}.json.gz")
     if path.is_file():
         return path.read_bytes()
-    return EMPTY if parts[0] == TILED else None
+    return EMPTY if parts[0] == TILED and len(parts) > 2 else None

@@ -65,11 +65,12 @@ def _layer_file(request: Request, version: str, *parts: str) -> Response:
 
 
 @router.get("/v/{version}/{layer}/{level}.json")
-def layer_file(request: Request, version: Version, layer: Literal["station", "district"], level: Level,
+def layer_file(request: Request, version: Version, layer: Literal["station", "district", "road"], level: Level,
                ctx=Depends(require("catalog:read", person_data=False))) -> Response:  # fmt: skip
-    """A whole layer (jurisdictions, districts) simplified for one zoom level."""
-    if level not in maplayers.LEVELS:
-        raise HTTPException(404, f"levels are {list(maplayers.LEVELS)}")
+    """A whole layer (jurisdictions, districts; the main roads at the lowest level) simplified
+    for one zoom level."""
+    if level not in maplayers.LEVELS or (layer == maplayers.TILED and level != maplayers.LEVELS[0]):
+        raise HTTPException(404, f"levels are {list(maplayers.LEVELS)} (streets whole at {maplayers.LEVELS[0]}, tiled above)")
     return _layer_file(request, version, layer, str(level))
 
 
@@ -77,8 +78,8 @@ def layer_file(request: Request, version: Version, layer: Literal["station", "di
 def road_tile(request: Request, version: Version, level: Level, x: Tile, y: Tile,
               ctx=Depends(require("catalog:read", person_data=False))) -> Response:  # fmt: skip
     """The streets of one map tile at one zoom level (an empty collection where there are none)."""
-    if level not in maplayers.LEVELS or max(x, y) >= 2**level:
-        raise HTTPException(404, f"levels are {list(maplayers.LEVELS)}, tiles within 2^level")
+    if level not in maplayers.LEVELS[1:] or max(x, y) >= 2**level:
+        raise HTTPException(404, f"street tiles are at levels {list(maplayers.LEVELS[1:])}, within 2^level")
     return _layer_file(request, version, "road", str(level), str(x), str(y))
 
 

@@ -33,7 +33,7 @@ zj.map = (() => {
   }
 
   /** Keeps the reference layers of map ``m`` at the level of its zoom and its view's street tiles. */
-  function follow(m, man) {
+  function follow(m, man, lazy) {
     const whole = new Map(), roads = new Map();  // level → layer; "level/x/y" → layer
     const pane = m.createPane("reference");
     pane.style.zIndex = 350;  // under the screen's own points and lines (overlayPane, 400)
@@ -57,8 +57,14 @@ zj.map = (() => {
         }
       }
       if (!man.layers.road) return;
-      const b = m.getBounds().pad(0.25), [x0, y0] = tile(b.getWest(), b.getNorth(), level), [x1, y1] = tile(b.getEast(), b.getSouth(), level);
       const want = new Set();
+      if (level === man.levels[0]) want.add(`${level}`);  // the main roads of the whole city: one file
+      const city = man.bounds ? L.latLngBounds(man.bounds) : null, view = m.getBounds().pad(0.25);
+      const b = city && level !== man.levels[0] ? (city.intersects(view) ? L.latLngBounds(
+        [Math.max(view.getSouth(), city.getSouth()), Math.max(view.getWest(), city.getWest())],
+        [Math.min(view.getNorth(), city.getNorth()), Math.min(view.getEast(), city.getEast())]) : null) : view;
+      const [x0, y0] = b ? tile(b.getWest(), b.getNorth(), level) : [0, 0];
+      const [x1, y1] = b && level !== man.levels[0] ? tile(b.getEast(), b.getSouth(), level) : [-1, -1];  // no tiles at the lowest level
       for (let x = x0; x <= x1 && want.size < 200; x++) for (let y = y0; y <= y1 && want.size < 200; y++) want.add(`${level}/${x}/${y}`);
       roads.forEach((l, k) => { if (!want.has(k)) { l.remove(); roads.delete(k); } });
       await Promise.all([...want].filter((k) => !roads.has(k)).map(async (k) => {
@@ -67,8 +73,12 @@ zj.map = (() => {
         if (geo?.features?.length && roads.has(k)) roads.get(k).addLayer(layerOf(geo, roadStyle, false)).addTo(m);
       }));
     }
-    m.on("zoomend moveend", () => { draw(); });
-    return draw();
+    let first;
+    const drawn = new Promise((resolve) => { first = resolve; });
+    const run = () => draw().then(first, first);
+    const soon = setTimeout(run, lazy ? 300 : 0);  // a screen about to fit its own points: draw that view, not this one
+    m.on("zoomend moveend", () => { clearTimeout(soon); run(); });
+    return drawn;
   }
 
   /** A map in ``el`` with the reference layers; returns the Leaflet map (or null) once its
@@ -79,7 +89,7 @@ zj.map = (() => {
     const m = L.map(box, { preferCanvas: true, attributionControl: false, zoomSnap: 0.25 }).setView([29.87, 121.55], 10);
     const man = await current();
     if (man?.bounds) m.fitBounds(man.bounds, { maxZoom: 12, animate: false });
-    m.layersDrawn = (man?.version ? follow(m, man) : Promise.resolve()).then(() => box.classList.add("drawn"));
+    m.layersDrawn = (man?.version ? follow(m, man, opts.lazy) : Promise.resolve()).then(() => box.classList.add("drawn"));
     if (!opts.lazy) await m.layersDrawn;  // a screen that draws at once (lazy) does not wait for them
     zj.map.current = m;  // for the browser tests
     return m;

@@ -30,7 +30,7 @@ const zjRisk = (() => {
   const NEXT = { new: ["triaged", "closed"], triaged: ["acting", "closed"], acting: ["closed"], closed: [] };
   const MODEL = { fundraising: "非法集资预警", pyramid: "传销预警", mules: "涉诈账户预警", aml: "洗钱形态识别",
     hotspots: "入室盗窃热点预测", blackspots: "道路事故黑点", crowd: "人员聚集密度" };
-  const PATTERN = { gather_scatter: "分散转入集中转出", fan_out: "一对多分散转出", fan_in: "多对一集中转入", bipartite: "团伙对倒",
+  const PATTERN = { gather_scatter: "分散转入集中转出", scatter_gather: "分散转出多户归集", fan_out: "一对多分散转出", fan_in: "多对一集中转入", bipartite: "团伙对倒",
     cycle: "资金闭环", star: "星型转账" };
   const FIELD = { subject: "对象", account: "账户", accounts: "关联账户", n_accounts: "账户数", pattern: "形态",
     accidents: "事故数", expected_spf: "安全性能函数预期", eb: "经验贝叶斯估计", lon: "经度", lat: "纬度", expected: "预计起数",
@@ -211,10 +211,14 @@ const zjRisk = (() => {
       if (hot.state === "ok") {
         status.textContent = hot.cells.length ? "" : t("risk.hot.none", "暂无热点（案件不足以拟合）");
         status.className = hot.cells.length ? "muted" : "muted empty";
-        if (m && hot.cells.length) {
-          const top = hot.cells[0].expected || 1;
-          zj.map.points(m, hot.cells.map((c) => ({ lat: c.lat, lon: c.lon, radius: 3 + 6 * Math.sqrt(c.expected / top),
-            label: t("risk.hot.cell", "预计 {n} 起").replace("{n}", score(c.expected)) })), { fit: false });
+        if (m && hot.cells.length) {  // the hottest cells larger and darker, none hiding the streets
+          const top = hot.cells[0].expected || 1, layer = L.featureGroup();
+          hot.cells.forEach((c) => {
+            const r = Math.sqrt(c.expected / top);
+            L.circleMarker([c.lat, c.lon], { radius: 1.5 + 5 * r, stroke: false, fillColor: "#c8102e", fillOpacity: 0.25 + 0.6 * r })
+              .bindTooltip(t("risk.hot.cell", "预计 {n} 起").replace("{n}", score(c.expected))).addTo(layer);
+          });
+          layer.addTo(m);
         }
         box.classList.add("hot-drawn");
         return hot;

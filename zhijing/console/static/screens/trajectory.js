@@ -21,14 +21,14 @@ zj.trajectory = (() => {
     const off = s.far.has(p);
     document.getElementById("traj-now").textContent =
       `${i + 1} / ${s.pts.length} · ${zj.time(p.ts)} ${p.place_name || ""}${off ? ` (${t("traj.offmap", "地图外")})` : ""}`;
-    if (s.m && p.lat != null && p.lon != null) {
+    if (s.m && s.now && p.lat != null && p.lon != null) {
       s.path.setLatLngs(s.pts.slice(0, i + 1).filter((q) => q.lat != null && !s.far.has(q)).map((q) => [q.lat, q.lon]));
       s.now.setLatLng([p.lat, p.lon]).setStyle({ opacity: off ? 0 : 1, fillOpacity: off ? 0 : 0.9 });
       if (!off && !s.m.getBounds().contains([p.lat, p.lon])) s.m.panTo([p.lat, p.lon], { animate: false });
     }
     document.querySelectorAll("#points tbody tr.now").forEach((tr) => tr.classList.remove("now"));
     document.querySelector(`#points tbody tr[data-i="${i}"]`)?.classList.add("now");
-    s.chart?.setOption({ series: [{ markLine: { silent: true, symbol: "none", lineStyle: { color: "#c8102e" },
+    s.chart?.setOption({ series: [{ markLine: { silent: true, symbol: "none", label: { show: false }, lineStyle: { color: "#c8102e" },
       data: [{ xAxis: zj.chartTime(p.ts) }] } }] });
   }
   function play(on) {
@@ -45,22 +45,25 @@ zj.trajectory = (() => {
     }, STEP_MS / (+document.getElementById("traj-speed").value || 1));
   }
 
-  async function draw(m, pts) {
-    state?.layer?.remove(); state?.now?.remove(); state?.path?.remove(); play(false);
-    const s = { m, pts, i: 0, far: new Set() };
-    state = s;
-    if (m) {
-      const { far } = await zj.map.focus(m, pts);
-      s.far = new Set(far);
-      s.layer = zj.map.points(m, pts.map((x) => ({ lat: x.lat, lon: x.lon, radius: 4, color: "#e0808f",
-        label: `${zj.time(x.ts)} ${x.place_name || ""}` })), { fit: false });
-      s.path = L.polyline([], { color: "#c8102e", weight: 3 }).addTo(m);
-      s.now = L.circleMarker([0, 0], { radius: 9, color: "#7a0019", fillColor: "#c8102e", fillOpacity: 0.9 }).addTo(m);
-    }
-    const bar = document.getElementById("traj-playback");
-    bar.hidden = !pts.length;
+  /** A new trajectory: the slider and playback over its points (the map joins in onMap). */
+  function draw(pts) {
+    for (const l of [state?.layer, state?.now, state?.path]) l?.remove();
+    play(false);
+    state = { pts, i: 0, far: new Set() };
+    document.getElementById("traj-playback").hidden = !pts.length;
     document.getElementById("traj-slider").max = String(Math.max(0, pts.length - 1));
-    return s;
+    return state;
+  }
+  /** The points on the map: fitted where they are dense, the far ones listed, the path so far. */
+  async function onMap(s, m) {
+    if (!m || state !== s) return;
+    const { far } = await zj.map.focus(m, s.pts);
+    s.far = new Set(far);
+    s.layer = zj.map.points(m, s.pts.map((x) => ({ lat: x.lat, lon: x.lon, radius: 4, color: "#e0808f",
+      label: `${zj.time(x.ts)} ${x.place_name || ""}` })), { fit: false });
+    s.path = L.polyline([], { color: "#c8102e", weight: 3 }).addTo(m);
+    s.now = L.circleMarker([0, 0], { radius: 9, color: "#7a0019", fillColor: "#c8102e", fillOpacity: 0.9 }).addTo(m);
+    s.m = m;
   }
 
   async function page() {
@@ -71,7 +74,7 @@ zj.trajectory = (() => {
     document.getElementById("traj-speed").addEventListener("change", () => { if (state?.timer) play(true); });
     zj.subjectForm("subject-form", async ({ subject, start, end }) => {
       const p = new URLSearchParams({ subject, limit: 1000 }); if (start) p.set("start", start); if (end) p.set("end", end);
-      const [out, m] = await Promise.all([zj.analysis("#points", `/api/trajectory?${p}`), mapped]);
+      const out = await zj.analysis("#points", `/api/trajectory?${p}`);
       if (!out) return;
       const pts = out.points || [];
       document.getElementById("summary").textContent = `${out.subject || subject} · ${out.total ?? pts.length} ${t("traj.total", "个轨迹点")}`;
@@ -81,7 +84,7 @@ zj.trajectory = (() => {
         const x = pts[+b.dataset.pin];
         zj.pin("pin", `${subject} ${zj.time(x.ts)} ${x.place_name || ""}`, { subject, point: x });
       }));
-      const s = await draw(m, pts);
+      const s = draw(pts);
       const modes = [...new Set(pts.map((x) => x.mode))];
       s.chart = zj.chart("timeline");
       s.chart?.setOption({ tooltip: { formatter: (q) => esc(q.data.label) }, grid: { left: 80 }, xAxis: zj.timeAxis("timeline"),
@@ -90,6 +93,8 @@ zj.trajectory = (() => {
           label: `${zj.time(x.ts)} ${x.place_name || ""} ${zj.dsName(x.dataset)}` })) }] });
       s.chart?.on("click", (q) => { if (q.data?.i != null) { play(false); show(q.data.i); } });
       show(0);
+      await onMap(s, await mapped);  // the table and timeline first, the map as soon as it is there
+      if (state === s) show(s.i);
     });
   }
   return { page, show, play, state: () => state };
