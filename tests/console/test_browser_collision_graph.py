@@ -1,7 +1,7 @@
 """Collision drawn on the map and the graph explorer, in Debian's Chromium (issue 21): two
 planted scenes clicked on the scene layer become windows and find the planted crew, a drawn
 rectangle adds a window; find-path from a planted mule to the fraud ring is highlighted and
-listed; the graph exports as a PNG."""
+listed; the graph exports as a PNG; the crew owner's file shows the co-lodging (同住) crew."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def server(resolved_city, live_server, browser):  # browser first: skips before 
         yield url, logins
 
 
-def _planted(resolved_city) -> tuple[dict, list[str], str, str]:
+def _planted(resolved_city) -> tuple[dict, list[str], str, str, str]:
     settings, city, _ = resolved_city
     crew = json.loads((city / "truth" / "structures" / "burglary_crew.json").read_text())
     cases = pd.read_parquet(city / "truth" / "structures" / "crime_cases.parquet").set_index("event_id").AJBH
@@ -44,12 +44,12 @@ def _planted(resolved_city) -> tuple[dict, list[str], str, str]:
     truth["mention_id"] = truth.dataset + "|" + truth.record_id.astype(str) + "|" + truth.role
     links = duckdb.connect().execute(f"SELECT mention_id, master_id FROM read_parquet({current_files(settings, 'entities', 'person_links')!r})").df()
     master = truth.merge(links, on="mention_id").groupby("person_id").master_id.agg(lambda s: s.value_counts().index[0])
-    return crew, [cases[e] for e in crew["event_ids"][:2]], master[fraud["mules"][0]], master[fraud["ring"][0]]
+    return crew, [cases[e] for e in crew["event_ids"][:2]], master[fraud["mules"][0]], master[fraud["ring"][0]], master[crew["members"][0]]
 
 
 def test_collision_from_two_scenes_and_a_path_to_the_ring(page, server, resolved_city):
     base, _ = server
-    crew, scenes, mule, collector = _planted(resolved_city)
+    crew, scenes, mule, collector, owner = _planted(resolved_city)
     login(page, server, "xingzhen01", DEMO_CASE)
     page.goto(f"{base}/collision")
     page.wait_for_selector(".scene-marker")  # the scene layer: the burglaries like this case's
@@ -86,4 +86,9 @@ def test_collision_from_two_scenes_and_a_path_to_the_ring(page, server, resolved
         page.click("#graph-png")
     assert got.value.suggested_filename.endswith(".png")
     assert Path(got.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    page.evaluate("([p]) => sessionStorage.setItem('zj.purpose', p)", [DEMO_CASE])
+    page.goto(f"{base}/persons/{owner}")  # the file's small graph: the crew lodged together (同住)
+    page.wait_for_function("() => (echarts.getInstanceByDom(document.getElementById('graph'))?.getOption().series[0].links || [])"
+                           ".some((l) => l.label.formatter === '同住')")  # fmt: skip
     assert not page.errors, page.errors

@@ -241,8 +241,14 @@ zj.pages.collision = async () => {
     zj.table("#saved", [["coll.name", "名称", "name"], zj.timeCol("col.time", "时间", (x) => x.last_run_at || x.created_at),
       ["coll.records", "命中", (x) => esc(x.last_hits ?? x.hits ?? "")],
       ["coll.rerun", "重新碰撞", (x) => `<button type="button" class="secondary" data-run="${esc(x.id)}">${esc(t("coll.rerun", "重新碰撞"))}</button>`]], s.items || []);
-    document.querySelectorAll("#saved [data-run]").forEach((b) => b.addEventListener("click", async () =>
-      show(await zj.analysis("#hits", `/api/collision/saved/${b.dataset.run}/run`, { method: "POST" }))));
+    document.querySelectorAll("#saved [data-run]").forEach((b) => b.addEventListener("click", async () => {
+      const item = (s.items || []).find((x) => String(x.id) === b.dataset.run);
+      while (windows.length) remove(0);  // its windows back on the map, to see and to edit
+      (item?.spec?.windows || []).forEach((w) => add(w, null));
+      if (item?.spec?.k) $("k").value = item.spec.k;
+      if (m && windows.length && drawn.getBounds().isValid()) m.fitBounds(drawn.getBounds().pad(0.3), { maxZoom: 14 });
+      show(await zj.analysis("#hits", `/api/collision/saved/${b.dataset.run}/run`, { method: "POST" }));
+    }));
   }
   saved();
   loadScenes();

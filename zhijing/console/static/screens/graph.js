@@ -21,7 +21,14 @@ zj.pages.graph = async () => {
   const EDGE_COLORS = { household: "#c8102e", co_lodging: "#e67e22", co_travel: "#16a085", co_case: "#8e44ad", co_netbar: "#7f8c8d",
     call: "#2f7d32", transfer: "#8a5a00", holds: "#b08d57", owns: "#123f7a", drives: "#2c6fbb", uses: "#6aa84f", company_role: "#6a1b9a" };
   let types = { edges: [], nodes: [] };
-  try { types = await zj.api("/api/graph/types", { quiet: true }); } catch (e) { /* no purpose yet: labels from the codes */ }
+  /** The edge types and node kinds (labels, direction, counts): the filters and the legend; again once a purpose is chosen. */
+  async function loadTypes() {
+    try { types = await zj.api("/api/graph/types", { quiet: true }); } catch (e) { return; /* no purpose yet: labels from the codes */ }
+    $("graph-types").innerHTML = shownTypes().map((e) => `<label class="check"><input type="checkbox" name="type" value="${esc(e.type)}" checked> ` +
+      `<span class="bar" style="background:${EDGE_COLORS[e.type] || "#9aa7b8"}"></span>${esc(typeLabel(e.type))}${e.count ? ` <small class="muted">${e.count}</small>` : ""}</label>`).join("");
+    document.querySelectorAll("#graph-types input").forEach((x) => x.addEventListener("change", filter));
+    legend();
+  }
   const typeLabel = (code) => { const x = types.edges.find((e) => e.type === code); return x ? (en ? x.label_en : x.label) : zj.relName(code); };
   const kindLabel = (k) => { const x = types.nodes.find((n) => n.kind === k); return x ? (en ? x.label_en : x.label) : zj.kindName(k); };
 
@@ -32,10 +39,9 @@ zj.pages.graph = async () => {
       ` <b>${esc(t("graph.types", "关系类型"))}</b> ` + shownTypes().map((e) => `<span class="bar" style="background:${EDGE_COLORS[e.type] || "#9aa7b8"}"></span>${esc(typeLabel(e.type))}`).join(" ");
   }
   const shownTypes = () => (types.edges.some((e) => e.count) ? types.edges.filter((e) => e.count) : types.edges);
-  $("graph-types").innerHTML = shownTypes().map((e) => `<label class="check"><input type="checkbox" name="type" value="${esc(e.type)}" checked> ` +
-    `<span class="bar" style="background:${EDGE_COLORS[e.type] || "#9aa7b8"}"></span>${esc(typeLabel(e.type))}${e.count ? ` <small class="muted">${e.count}</small>` : ""}</label>`).join("");
   const chosen = () => { const all = [...document.querySelectorAll("#graph-types input")]; const on = all.filter((x) => x.checked).map((x) => x.value);
     return on.length === all.length ? "" : on.join(","); };
+  await loadTypes();
   legend();
 
   const box = $("graph");
@@ -141,7 +147,6 @@ zj.pages.graph = async () => {
     zj.table("#evidence", evidenceCols, shown.evidence || []);
   });
   $("pin-edge").addEventListener("click", () => shown && zj.pin("pin", `${shown.source} ${typeLabel(shown.type)} ${shown.target}`, { edge: shown }));
-  document.querySelectorAll("#graph-types input").forEach((x) => x.addEventListener("change", filter));
 
   /* find-path: the chain, highlighted, and its steps with their evidence */
   $("path-form").addEventListener("submit", async (ev) => {
@@ -196,7 +201,8 @@ zj.pages.graph = async () => {
   $("graph-fit").addEventListener("click", () => cy?.fit(undefined, 30));
   $("graph-clear").addEventListener("click", () => { cy?.elements().remove(); edges.clear(); fetched.clear(); seed = null; summary(); });
 
-  zj.subjectForm("graph-form", ({ subject, hops, limit }) => {
+  zj.subjectForm("graph-form", async ({ subject, hops, limit }) => {
+    if (!types.edges.length) await loadTypes();  // the purpose was chosen after the page opened
     opts = { hops: Math.min(2, +hops || 1), limit: Math.min(100, Math.max(3, +limit || 12)) };
     cy?.elements().remove(); edges.clear(); fetched.clear(); answers = 0; $("path-a").value = ""; expand(subject.trim(), null);
   });
