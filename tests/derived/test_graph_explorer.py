@@ -1,6 +1,6 @@
 """The graph explorer's API (issue 21): find-path from every planted mule reaches the planted
 fraud ring (through their accounts, with evidence on every link); the labelled edge types for
-the legend and filters; expansion capped per node, paged on ("+N more")."""
+the legend and filters; expansion capped per node, paged on ("+N more", counted by type)."""
 
 from __future__ import annotations
 
@@ -86,5 +86,6 @@ def test_expansion_caps_each_node_and_pages_on(explorer):
     first = api.get("/api/graph/expand", params={"subject": seed, "hops": 1, "limit": 3}, headers=h).json()
     own = next(n for n in first["nodes"] if n["id"] == seed)
     assert own["cut"] and own["edges_total"] > 3 and len(first["nodes"]) == 4
+    assert sum(own["edges_by_type"].values()) == own["edges_total"] and own["edges_by_type"]["transfer"] > 0  # what "+N more" holds
     second = api.get("/api/graph/expand", params={"subject": seed, "hops": 1, "limit": 3, "offset": 3}, headers=h).json()
     assert {n["id"] for n in second["nodes"]} - {seed} and not ({n["id"] for n in first["nodes"]} & {n["id"] for n in second["nodes"]}) - {seed}

@@ -30,6 +30,7 @@ class Subgraph:
     edges: list[int]  # edge positions
     hop: dict[int, int]  # node position -> hops from the seeds
     cut: dict[int, int] = field(default_factory=dict)  # node position -> its edges (when not all were taken)
+    cut_types: dict[int, dict[str, int]] = field(default_factory=dict)  # node position -> its edges by type (when cut)
 
 
 class Graph:
@@ -95,7 +96,7 @@ class Graph:
         """The ≤ ``hops`` neighbourhood of ``seeds``; per node and hop at most ``limit``
         passing edges, heaviest first (the seeds' lists start at ``offset``)."""
         hop = {s: 0 for s in seeds}
-        nodes, taken, cut = list(seeds), set(), {}
+        nodes, taken, cut, cut_types = list(seeds), set(), {}, {}
         frontier = list(seeds)
         for h in range(1, hops + 1):
             nxt = []
@@ -107,17 +108,24 @@ class Graph:
                 start = offset if h == 1 else 0
                 if start + limit < len(e) or start:
                     cut[u] = len(e)
+                    cut_types[u] = self.count_types(e)
                 for edge, w in zip(e[start : start + limit].tolist(), v[start : start + limit].tolist(), strict=True):
                     if w not in hop:
                         if len(nodes) >= max_nodes:
                             cut[u] = len(e)
+                            cut_types[u] = self.count_types(e)
                             continue
                         hop[w] = h
                         nodes.append(w)
                         nxt.append(w)
                     taken.add(edge)
             frontier = nxt
-        return Subgraph(nodes, sorted(taken), hop, cut)
+        return Subgraph(nodes, sorted(taken), hop, cut, cut_types)
+
+    def count_types(self, edges: np.ndarray) -> dict[str, int]:
+        """How many of ``edges`` are of each type (what a "+N more" holds)."""
+        found = np.bincount(self.type[edges].astype(np.int64), minlength=len(TYPES))
+        return {TYPES[i]: int(found[i]) for i in np.flatnonzero(found)}
 
     def _networkit(self, types: tuple[str, ...] | None, since: int | None, until: int | None) -> tuple[nk.Graph, np.ndarray]:
         key = (types, since, until)

@@ -61,8 +61,8 @@ def _load(files: list[str]) -> Graph:
 
 def type_counts(g: Graph) -> dict[str, int]:
     """Edges of each type in the graph."""
-    found = np.bincount(g.type.astype(np.int64), minlength=len(TYPES)) if len(g.type) else np.zeros(len(TYPES), int)
-    return {t: int(n) for t, n in zip(TYPES, found, strict=False)}
+    found = g.count_types(np.arange(len(g.type)))
+    return {t: found.get(t, 0) for t in TYPES}
 
 
 def node_of(g: Graph, subject: str) -> int:
@@ -135,7 +135,7 @@ def describe(settings: Settings, g: Graph, sub: Subgraph, extra: dict[int, dict]
     named = labels(settings, ids)
     ev = evidence(settings, g, sub.edges)
     nodes = [{"id": i, "kind": KINDS[i[0]], "key": i[2:], "hop": sub.hop.get(n), "degree": g.degree(n),
-              **({"cut": True, "edges_total": sub.cut[n]} if n in sub.cut else {}), **named.get(i, {}), **(extra or {}).get(n, {})}
+              **({"cut": True, "edges_total": sub.cut[n], "edges_by_type": sub.cut_types.get(n, {})} if n in sub.cut else {}), **named.get(i, {}), **(extra or {}).get(n, {})}
              for i, n in zip(ids, sub.nodes, strict=True)]  # fmt: skip
     edges = [{"id": g.edge_id(e), "source": str(g.ids[g.src[e]]), "target": str(g.ids[g.dst[e]]), "type": g.type_name(e),
               "weight": int(g.weight[e]), "first_seen": g.when(g.first[e]), "last_seen": g.when(g.last[e]),

@@ -12,7 +12,7 @@ zj.addEN({ "graph.subject": "Subject (citizen ID / mobile / plate / person ID, o
   "graph.clear": "Clear", "graph.png": "Export image (watermarked)", "graph.more": "more", "graph.types": "Relation types",
   "graph.path.none": "No chain of the chosen relation types joins them", "graph.path.hops": "hops", "graph.path.need": "Give both ends of the path",
   "graph.records": "records", "graph.evidence": "evidence", "graph.kinds": "Nodes", "graph.hidden": "outside your need to know",
-  "graph.a": "From", "graph.b": "To", "graph.type": "Relation", "graph.degree": "relations", "graph.community": "group" });
+  "graph.of": "of all:", "graph.a": "From", "graph.b": "To", "graph.type": "Relation", "graph.degree": "relations", "graph.community": "group" });
 zj.pages.graph = async () => {
   await zj.chrome();
   const t = zj.t, esc = zj.esc, en = zj.lang() === "en", $ = (id) => document.getElementById(id);
@@ -51,7 +51,8 @@ zj.pages.graph = async () => {
       "background-color": "data(color)", shape: "data(shape)", width: 20, height: 20, "text-valign": "bottom", "text-margin-y": 2 } },
     { selector: "node.seed", style: { "border-width": 3, "border-color": "#000", width: 26, height: 26 } },
     { selector: "node.more", style: { "background-color": "#fff", "border-width": 1, "border-color": "#9aa7b8", "border-style": "dashed", shape: "round-rectangle",
-      width: 44, height: 18, label: "data(label)", "text-valign": "center", "font-size": 9, color: "#555", "text-margin-y": 0 } },
+      width: 130, height: 30, label: "data(label)", "text-valign": "center", "text-wrap": "wrap", "text-max-width": 124,
+      "font-size": 9, color: "#555", "text-margin-y": 0 } },
     { selector: "node.hidden", style: { "background-color": "#bbb" } },
     { selector: "edge", style: { "line-color": "data(color)", width: "mapData(weight, 1, 10, 1.2, 5)", "curve-style": "bezier", opacity: 0.85,
       "target-arrow-shape": "data(arrow)", "target-arrow-color": "data(color)", label: "data(label)", "font-size": 8, "min-zoomed-font-size": 11, color: "#555" } },
@@ -93,18 +94,22 @@ zj.pages.graph = async () => {
     out.nodes.filter((x) => x.cut && x.edges_total).forEach((x) => {  // a node cut at the cap had its first ``limit`` neighbours taken
       const id = local(x.id, n);
       if (!fetched.has(id)) fetched.set(id, +opts.limit);
-      more(id, x.edges_total);
+      more(id, x.edges_total, x.edges_by_type);
     });
     filter();
     cy.layout({ name: "cose", animate: false, randomize: false, nodeRepulsion: 9000, idealEdgeLength: 70, fit: answers <= 1 }).run();
     summary();
   }
   /** The "+N more" node of a node whose neighbours were cut at the cap. */
-  function more(id, total) {
-    cy.getElementById(`more:${id}`).remove();
+  function more(id, total, byType) {
+    const kept = cy.getElementById(`more:${id}`);
+    byType ||= kept.data("byType");
+    kept.remove();
     const left = total - (fetched.get(id) || 0);
     if (left <= 0) return;
-    cy.add([{ group: "nodes", data: { id: `more:${id}`, of: id, label: `+${left} ${t("graph.more", "更多")}`, color: "#fff", shape: "round-rectangle" }, classes: "more" },
+    const of = Object.entries(byType || {}).sort((p, q) => q[1] - p[1]).map(([k, v]) => `${typeLabel(k)} ${v}`).join(" · ");
+    const label = `+${left} ${t("graph.more", "更多")}${of ? `\n${t("graph.of", "共")} ${of}` : ""}`;
+    cy.add([{ group: "nodes", data: { id: `more:${id}`, of: id, total, byType, label, color: "#fff", shape: "round-rectangle" }, classes: "more" },
       { group: "edges", data: { id: `more-e:${id}`, source: id, target: `more:${id}`, color: "#ccc", arrow: "none", weight: 1 }, classes: "more" }]);
   }
   function filter() {
