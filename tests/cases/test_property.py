@@ -167,3 +167,20 @@ def test_supervision_flags_items_without_custody_and_past_disposal(api):
     by = {f["property_id"]: f for f in r.json()["flags"]}
     assert by[late]["rule"] == "property_past_disposal" and by[late]["evidence"]["days_over"] == 10
     assert by[bare]["rule"] == "property_without_custody" and by[bare]["evidence"]["custody_entries"] == 0
+
+
+def test_a_workspace_linked_to_the_procedure_case_works_its_imported_items(api):
+    from zhijing.cases import seized
+    from zhijing.cases.procedure import service
+    from zhijing.config import get_settings
+
+    s = get_settings()
+    cid = service.open_case(s, kind="criminal", title="系列盗窃案", unit_code="330212000000", handler="xingzhen01", purpose="测试",
+                            audit=lambda *_: None, workspace_ref=DEMO_CASE)  # fmt: skip
+    seized.load_seizures(s, [{"case_id": cid, "item_id": f"{cid}-W1", "at": datetime.now(UTC), "by": "xingzhen01", "description": "赃物电瓶车"}], set())
+    h = _h(api, "xingzhen01")  # the 专案's purpose, not the procedure case's own
+    mine = [i for i in api.get("/api/property", headers=h).json()["items"] if i["case_id"] == cid]
+    assert [i["description"] for i in mine] == ["赃物电瓶车"]
+    got = api.get(f"/api/property/{mine[0]['id']}", headers=h).json()
+    assert got["verification"]["ok"] and got["chain"][0]["action"] == "intake"
+    assert api.get(f"/api/property/{mine[0]['id']}", headers=_h(api, "xingzhen01", "case:A330200000000002")).status_code == 403

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from zhijing.access import scope
 from zhijing.access.guard import AccessContext, require
 from zhijing.cases import label, seized
+from zhijing.cases.procedure import service
 from zhijing.cases.procedure import store as procedure_store
 from zhijing.config import get_settings
 from zhijing.localtime import in_zone, shown_all
@@ -70,9 +71,10 @@ def _time(text: str | None):
 
 
 def _item(ctx: AccessContext, pid: int) -> dict:
-    """The item, which must belong to the case the request runs under."""
+    """The item, which must belong to the case the request runs under (its own purpose, or the
+    专案 its procedure case is linked to)."""
     it = seized.item(get_settings(), pid)
-    if it["case_ref"] != ctx.purpose:
+    if ctx.purpose != it["case_ref"] and it["case_id"] not in service.case_of_workspace(get_settings(), ctx.purpose or ""):
         ctx.refusal = "the purpose must be the item's case"
         raise HTTPException(403, ctx.refusal)
     ctx.audit(ctx.operation, [str(pid)])
@@ -129,7 +131,7 @@ def awaiting(ctx: AccessContext = Depends(require("property:approve", person_dat
 def case_items(ctx: AccessContext = Depends(require("property:read"))) -> dict:
     """The items of the case the request runs under, with their open requests."""
     settings = get_settings()
-    found = seized.items_of_case(settings, ctx.purpose or "")
+    found = seized.items_of_case(settings, ctx.purpose or "", service.case_of_workspace(settings, ctx.purpose or ""))
     ctx.audit("consult", [str(i["id"]) for i in found], query="property of the case")
     reqs = seized.requests_of(settings, [i["id"] for i in found]) if found else []
     return shown_all({"items": found, "requests": reqs})

@@ -224,9 +224,14 @@ def _item_view(r: dict) -> dict:
             "category_zh": CATEGORIES.get(r["category"], r["category"])}  # fmt: skip
 
 
-def items_of_case(settings, case_ref: str) -> list[dict]:
+def items_of_case(settings, case_ref: str, case_ids: list[str] | None = None) -> list[dict]:
+    """The items registered under a case's purpose, and those of the procedure cases ``case_ids``
+    (a 专案 linked to a procedure case works that case's items under its own purpose)."""
+    where = items.c.case_ref == case_ref
+    if case_ids:
+        where = sa.or_(where, items.c.case_id.in_(case_ids))
     with engine(settings).connect() as conn:
-        rows = conn.execute(sa.select(items).where(items.c.case_ref == case_ref).order_by(items.c.id)).mappings().all()
+        rows = conn.execute(sa.select(items).where(where).order_by(items.c.id)).mappings().all()
     return [_item_view(dict(r)) for r in rows]
 
 
