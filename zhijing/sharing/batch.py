@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import shutil
 import threading
 import uuid
 from collections.abc import Iterator
@@ -247,7 +248,8 @@ def _result_sql(fields: tuple[str, ...], clearance: int, lo: int, hi: int) -> st
              CASE WHEN u.id IS NULL THEN 'citizen_id' WHEN p.master_id IS NULL THEN 'citizen_id' ELSE {differs} END AS "不一致项"
              {"".join(", " + shown(f) for f in fields)},
              p.master_id AS _master
-      FROM (SELECT *, zj_valid_id(citizen_id) AS id FROM up WHERE row_no > {lo} AND row_no <= {hi}) u
+      FROM (SELECT *, CASE WHEN k IN (SELECT key FROM people) THEN k ELSE zj_valid_id(citizen_id) END AS id  -- the standard's check only where no key matches as given
+            FROM (SELECT *, upper(trim(citizen_id)) AS k FROM up WHERE row_no > {lo} AND row_no <= {hi})) u
       LEFT JOIN people p ON p.key = u.id LEFT JOIN dead d ON d.id = u.id ORDER BY u.row_no"""
 
 
@@ -290,20 +292,23 @@ def run(settings, job_id: int) -> None:
             con.execute("INSERT INTO dead SELECT id FROM dead_in")
         found = matched = 0
         part = files["result"].with_suffix(".part")
-        with part.open("w", encoding="utf-8-sig", newline="") as out, files["masters"].open("w") as masters:
-            mark = watermark(job["requested_by"], contract.ref)
-            out.write(f"# {mark} 比对任务 {job_id}\r\n")
-            header = True
+        piece = part.with_suffix(".piece")
+        mark = watermark(job["requested_by"], contract.ref)
+        with part.open("wb") as out, files["masters"].open("w") as masters:
+            out.write(f"\ufeff# {mark} 比对任务 {job_id}\r\n".encode())
             for lo in range(0, rows, CHUNK):
-                table = con.sql(_result_sql(contract.fields, job["clearance"], lo, lo + CHUNK)).to_arrow_table()
-                got = [m for m in table.column("_master").to_pylist() if m]
+                con.execute(f"CREATE OR REPLACE TEMP TABLE r AS {_result_sql(contract.fields, job['clearance'], lo, lo + CHUNK)}")
+                con.execute(f"COPY (SELECT * EXCLUDE (_master) FROM r ORDER BY \"行号\") TO '{piece}' "
+                            f"(FORMAT csv, HEADER {'true' if lo == 0 else 'false'}, NEW_LINE '\\r\\n')")  # fmt: skip
+                with piece.open("rb") as fh:
+                    shutil.copyfileobj(fh, out)
+                got = [m for (m,) in con.execute("SELECT _master FROM r WHERE _master IS NOT NULL ORDER BY \"行号\"").fetchall()]
                 masters.write("".join(m + "\n" for m in got))
                 found += len(got)
-                matched += table.column("核查结果").to_pylist().count("一致")
-                _write_csv(out, table.drop(["_master"]), header)
-                header = False
+                matched += con.execute("SELECT count(*) FROM r WHERE \"核查结果\" = '一致'").fetchall()[0][0]
                 _set(settings, job_id, done=min(rows, lo + CHUNK))
-            out.write(f"# {mark} 共 {rows} 行\r\n")
+            out.write(f"# {mark} 共 {rows} 行\r\n".encode())
+        piece.unlink(missing_ok=True)
         part.replace(files["result"])
         meter(settings).count(settings, contract.id, "batch", calls=rows, hits=matched)
         now = datetime.now(UTC)
@@ -312,7 +317,8 @@ def run(settings, job_id: int) -> None:
     except Exception as exc:  # noqa: BLE001 — the job's one line; the files go
         for f in ("result", "masters"):
             files[f].unlink(missing_ok=True)
-        files["result"].with_suffix(".part").unlink(missing_ok=True)
+        for suffix in (".part", ".piece"):
+            files["result"].with_suffix(suffix).unlink(missing_ok=True)
         reason = str(exc) if isinstance(exc, ZhijingError) else f"the comparison failed ({type(exc).__name__})"
         if not isinstance(exc, ZhijingError):
             log.exception("batch comparison %s failed", job_id)
@@ -320,14 +326,6 @@ def run(settings, job_id: int) -> None:
     finally:
         con.close()
         files["upload"].unlink(missing_ok=True)
-
-
-def _write_csv(out, table: pa.Table, header: bool) -> None:
-    w = csv.writer(out, lineterminator="\r\n")
-    if header:
-        w.writerow(table.column_names)
-    cols = [c.to_pylist() for c in table.columns]
-    w.writerows(zip(*cols, strict=True))
 
 
 def result(settings, job_id: int) -> tuple[Path, list[str]]:
