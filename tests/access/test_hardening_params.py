@@ -37,6 +37,20 @@ def _requests(app):
                     yield method, re.sub(r"\{[^}]+\}", "incident_110", r.path), {q: value for q in query}, numeric
 
 
+def _sharing_contract(api) -> str:
+    """The purpose of a sharing contract of 卫健委, approved on both sides."""
+    from datetime import UTC, datetime, timedelta
+
+    c = api.post("/api/sharing/contracts", headers=api.headers("weijian01"), json={
+        "title": "参数核查", "department": "卫健委", "purpose": "核查", "legal_basis": "测试", "datasets": ["hukou_person"],
+        "fields": ["name"], "services": ["verify", "query", "batch", "subscribe"], "events": ["death"], "daily_quota": 100,
+        "expires_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(), "dept_approver": "weijian02",
+        "police_approver": "kezhang01"}).json()  # fmt: skip
+    for who in ("weijian02", "kezhang01"):
+        api.post(f"/api/sharing/contracts/{c['id']}/approve", headers=api.headers(who))
+    return c["ref"]
+
+
 def test_no_route_answers_500_to_hostile_paging(resolved_city, make_api):
     """Walks every route: hostile numbers in an integer query parameter answer 422, anything
     else hostile a 4xx; nothing answers 500 or pages past its cap."""
@@ -44,10 +58,12 @@ def test_no_route_answers_500_to_hostile_paging(resolved_city, make_api):
     client = TestClient(api.client.app, raise_server_exceptions=False)
     officer, auditor = api.headers("xingzhen01", DEMO_CASE), api.headers("ducha01", DEMO_CASE)
     dispatcher = api.headers("zhihui01", "order:110-330200000000")  # command routes open under a duty purpose only
+    department = api.headers("weijian01", _sharing_contract(api))  # the sharing services open under a contract only
     failures, seen = [], 0
     for method, path, params, numeric in _requests(api.client.app):
         h = (auditor if path.startswith(("/api/audit", "/api/oversight")) else
-             dispatcher if path.startswith(("/api/command", "/api/watch")) else officer)  # fmt: skip
+             dispatcher if path.startswith(("/api/command", "/api/watch")) else
+             department if path.startswith("/api/sharing") else officer)  # fmt: skip
         r = client.request(method, path, params=params, headers=h)
         seen += 1
         if (numeric and r.status_code != 422) or not 400 <= r.status_code < 500:
