@@ -38,6 +38,21 @@ def mask_value(value: Any, kind: str) -> Any:
     return "***"
 
 
+def mask_sql(column: str, kind: str) -> str | None:
+    """``mask_value`` as a SQL expression over ``column`` (DuckDB, PostgreSQL), for the kinds
+    masked by position; None for an address (its district needs the Python pattern)."""
+    c = column
+    by_kind = {
+        "citizen_id": f"CASE WHEN length({c}) >= 8 THEN left({c}, 4) || repeat('*', length({c}) - 8) || right({c}, 4) ELSE '***' END",
+        "account_no": f"CASE WHEN length({c}) >= 8 THEN left({c}, 4) || repeat('*', length({c}) - 8) || right({c}, 4) ELSE '***' END",
+        "phone": f"CASE WHEN length({c}) >= 7 THEN left({c}, 3) || '****' || right({c}, 4) ELSE '***' END",
+        "name": f"left({c}, 1) || repeat('*', length({c}) - 1)",
+    }  # fmt: skip
+    if kind == "address":
+        return None
+    return f"CASE WHEN {c} IS NULL OR {c} = '' THEN {c} ELSE {by_kind.get(kind, repr('***'))} END"
+
+
 # A citizen ID (18 characters, or 15 digits), a bank account or card (16–19 digits) or a
 # mainland mobile number, standing alone (not inside a longer token or a decimal fraction).
 _IDENTIFIER = r"(?<![0-9A-Za-z.])(?:\d{17}[0-9Xx]|\d{15,19}|1[3-9]\d{9})(?![0-9A-Za-z]|\.\d)"

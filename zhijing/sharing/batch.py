@@ -25,7 +25,7 @@ import duckdb
 import pyarrow as pa
 import sqlalchemy as sa
 
-from zhijing.access.masking import mask_value, watermark
+from zhijing.access.masking import mask_sql, mask_value, watermark
 from zhijing.access.models import CLEARANCE
 from zhijing.errors import NotFound, ZhijingError
 from zhijing.serving import store
@@ -235,7 +235,7 @@ def _result_sql(fields: tuple[str, ...], clearance: int, lo: int, hi: int) -> st
         if f == "vehicles":
             col = "p.p_vehicles"
         if CLEARANCE[FIELDS[f].grade] > clearance and f != "living":
-            col = f"zj_mask({col}, '{FIELDS[f].element}')"
+            col = mask_sql(col, FIELDS[f].element) or f"zj_mask({col}, '{FIELDS[f].element}')"  # in SQL where it can be
         return f'{col} AS "{FIELDS[f].title}"'
 
     neutral = "CASE WHEN left(u.{0}, 1) IN ('=', '+', '-', '@') THEN '''' || u.{0} ELSE u.{0} END"
