@@ -23,6 +23,8 @@ def test_case_over_the_api(api):
     assert bad.status_code == 422 and bad.json()["detail"].startswith("transition")  # refused when asked, with the rule
     req = api.post(f"/api/procedure/cases/{cid}/requests", headers=hp, json={"action": "立案", "reason": "有犯罪事实"}).json()["pending"]
     assert api.post(f"/api/procedure/requests/{req}/approve", headers=h, json={}).status_code == 403  # no approver role
+    queue = api.get("/api/procedure/requests", headers=api.headers("kezhang01")).json()["requests"]
+    assert [(q["id"], q["case_title"]) for q in queue] == [(req, "入室盗窃案")]
     ok = api.post(f"/api/procedure/requests/{req}/approve", headers=api.headers("kezhang01"), json={})
     assert ok.status_code == 200, ok.text
     assert api.post(f"/api/procedure/requests/{req}/approve", headers=api.headers("kezhang01"), json={}).status_code == 404  # decided

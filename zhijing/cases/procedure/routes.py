@@ -137,10 +137,10 @@ def my_deadlines(ctx: AccessContext = Depends(require("procedure:list", person_d
 def awaiting(limit: int = Query(100, ge=1, le=500),
              ctx: AccessContext = Depends(require("procedure:approve", person_data=False, audited=True))) -> dict:  # fmt: skip
     """What awaits an approver: the requests of cases of his unit and the units below it."""
-    settings = get_settings()
-    cases = {c["id"]: c for c in store.case_rows(settings, store.cases_t.c.unit_code.startswith(ctx.user.unit.rstrip("0")), 5000)}
-    return {"requests": [{**p, "case_title": cases[p["case_id"]]["title"]} for p in service.pending_for(settings)
-                         if p["case_id"] in cases][:limit]}  # fmt: skip
+    prefix = ctx.user.unit
+    while prefix.endswith("00") and len(prefix) > 2:  # 330212000000 → 330212: the branch and its stations
+        prefix = prefix[:-2]
+    return {"requests": service.pending_for(get_settings(), unit_prefix=prefix, limit=limit)}
 
 
 @router.post("/requests/{request_id}/approve")

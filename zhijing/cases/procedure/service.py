@@ -158,10 +158,15 @@ def _decide(pending_id: int, was: str, now: str, who: str | None):
             .values(status=now, decided_by=who, decided_at=datetime.now(UTC) if who else None))  # fmt: skip
 
 
-def pending_for(settings: Settings, case_id: str | None = None) -> list[dict]:
-    q = sa.select(pending_t).where(pending_t.c.status == "pending").order_by(pending_t.c.id)
+def pending_for(settings: Settings, case_id: str | None = None, unit_prefix: str | None = None, limit: int = 500) -> list[dict]:
+    """Requests awaiting approval: of one case, or of the cases of a unit and the units below it."""
+    c = store.cases_t
+    q = (sa.select(pending_t, c.c.title.label("case_title")).join(c, c.c.id == pending_t.c.case_id)
+         .where(pending_t.c.status == "pending").order_by(pending_t.c.id).limit(limit))  # fmt: skip
+    q = q.where(pending_t.c.case_id == case_id) if case_id else q
+    q = q.where(c.c.unit_code.startswith(unit_prefix, autoescape=True)) if unit_prefix else q
     with store.engine(settings).connect() as conn:
-        return [store.row(r) for r in conn.execute(q.where(pending_t.c.case_id == case_id) if case_id else q)]
+        return [store.row(r) for r in conn.execute(q)]
 
 
 def link_workspace(settings: Settings, case_id: str, ref: str) -> None:
