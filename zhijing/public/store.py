@@ -17,25 +17,17 @@ from zhijing.errors import AccessDenied, NotFound
 
 metadata = sa.MetaData()
 
-challenges = sa.Table(
-    "gov_challenges", metadata,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("code_hash", sa.String(64), nullable=False),
-    sa.Column("master_id", sa.String(64), nullable=False),
-    sa.Column("name", sa.String(64), nullable=False),
-    sa.Column("citizen_id", sa.String(18), nullable=False),
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-)  # fmt: skip
 
-sessions = sa.Table(
-    "gov_sessions", metadata,
-    sa.Column("token_hash", sa.String(64), primary_key=True),
-    sa.Column("master_id", sa.String(64), nullable=False),
-    sa.Column("name", sa.String(64), nullable=False),
-    sa.Column("citizen_id", sa.String(18), nullable=False),
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-)  # fmt: skip
+def _confirmed() -> list[sa.Column]:
+    """Who a code or a session stands for, and until when."""
+    return [sa.Column("master_id", sa.String(64), nullable=False), sa.Column("name", sa.String(64), nullable=False),
+            sa.Column("citizen_id", sa.String(18), nullable=False), sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False)]  # fmt: skip
+
+
+challenges = sa.Table("gov_challenges", metadata, sa.Column("id", sa.String(32), primary_key=True),
+                      sa.Column("code_hash", sa.String(64), nullable=False), *_confirmed(),
+                      sa.Column("attempts", sa.Integer, nullable=False, default=0))  # fmt: skip
+sessions = sa.Table("gov_sessions", metadata, sa.Column("token_hash", sa.String(64), primary_key=True), *_confirmed())
 
 requests = sa.Table(
     "gov_requests", metadata,
