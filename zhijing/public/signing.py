@@ -103,7 +103,7 @@ def sign(settings, shown: dict, full: dict) -> str:
 @dataclass
 class Verdict:
     ok: bool
-    reason: str  # why not, or "valid"
+    reason: str  # why not, or which key signed it
     fields: dict = field(default_factory=dict)  # the signed fields (also when the signature fails: for the message)
 
 
@@ -136,4 +136,4 @@ def verify(payload: str, public_keys: str | list[str], today: str | None = None)
         return Verdict(False, "signature does not match: forged or altered", fields)
     if today and str(fields.get("until", "9999")) < today:
         return Verdict(False, f"expired on {fields['until']}", fields)
-    return Verdict(True, "valid", fields)
+    return Verdict(True, f"signed by the platform's key {fields['k']}", fields)
