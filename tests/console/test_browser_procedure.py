@@ -7,7 +7,10 @@ chain, and its disposal asked for, approved by a second officer and carried out.
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 from browser_ui import login, toast
@@ -21,6 +24,13 @@ PERSON = "P0001"
 def server(tmp_path_factory, live_server, browser):  # no city needed: the procedure and the property live in the metadata
     with live_server(tmp_path_factory.mktemp("walk") / "home") as (url, logins):
         yield url, logins
+
+
+def _shot(page, name: str) -> None:
+    """The screen as docs/cases.md shows it (``ZHIJING_SHOTS=docs/img``; else a temporary folder)."""
+    out = Path(os.environ.get("ZHIJING_SHOTS") or Path(tempfile.gettempdir()) / "zhijing-shots")
+    out.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(out / name), full_page=True)
 
 
 def _case(page, server, cid: str, user: str = "xingzhen01") -> None:
@@ -88,6 +98,7 @@ def test_a_criminal_case_from_acceptance_to_prosecution(page, server):
     first = page.inner_text(clock)
     assert re.match(r"剩余 \d天 \d\d:\d\d:\d\d", first), first
     page.wait_for_function("([sel, was]) => document.querySelector(sel).textContent !== was", arg=[clock, first])  # it ticks
+    _shot(page, "cases-procedure.png")
 
     # the seized item: intake, its label, its custody moves, its disposal under a second officer's approval
     page.click("#proc-property-link")
@@ -104,6 +115,7 @@ def test_a_criminal_case_from_acceptance_to_prosecution(page, server):
         page.click("#prop-move-submit")
         page.wait_for_function("(n) => document.querySelectorAll('#prop-chain tbody tr').length === n", arg=rows + 1)
     assert page.locator("#prop-chain tbody tr").count() == 4 and "校验通过" in page.inner_text("#prop-verified")
+    _shot(page, "cases-property.png")
     item_url = page.url
     page.select_option("#prop-request-kind", "dispose")
     page.select_option("#prop-request-method", "没收上缴国库")
@@ -160,9 +172,10 @@ def test_the_supervision_inbox_shows_each_flag_with_its_evidence(page, server):
     page.click("#sup-run")  # the rules run over the procedure and the property; each flag is shown once
     page.wait_for_selector("#sup-flags [data-rule='property_past_disposal']")
     row = page.inner_text("#sup-flags tr:has([data-rule='property_past_disposal'])")
-    assert "AJ33021220260009901" in row and "days_over 5" in row and "超期未处置的手机" in row
+    assert "AJ33021220260009901" in row and "超期天数 5" in row and "超期未处置的手机" in row
     assert page.locator("#sup-flags [data-rule='property_past_disposal']").count() == 1
     assert "校验通过" in page.inner_text("#sup-verify")
+    _shot(page, "cases-supervision.png")
     assert not page.errors, page.errors
 
 
@@ -184,4 +197,5 @@ def test_the_force_page_plans_a_shift_and_shows_the_workload(page, server):
     page.wait_for_selector("#force-shifts tbody tr:has-text('paichusuo01')")
     assert "值班民警" in page.inner_text("#force-shifts")
     page.wait_for_selector("#force-load tbody tr:has-text('paichusuo01') [data-on='1']")  # on duty now in the workload
+    _shot(page, "cases-force.png")
     assert not page.errors, page.errors

@@ -113,7 +113,8 @@ def unit_locations(settings, unit_code: str) -> list[dict]:
             conn.execute(sa.insert(locations), fresh)
         rows = conn.execute(sa.select(locations).where(locations.c.unit_code.in_([c for c, _ in chain]))
                             .order_by(locations.c.code)).mappings().all()  # fmt: skip
-    return [dict(r) for r in rows]
+    order = list(KINDS_OF_LOCATION)  # the unit's own places first, its property room first of them
+    return sorted((dict(r) for r in rows), key=lambda r: (r["unit_code"] != unit_code, order.index(r["kind"]) if r["kind"] in order else 9, r["code"]))
 
 
 def _location(conn, code: str) -> dict:

@@ -12,7 +12,7 @@ zj.addEN({ "proc.mine": "My cases", "proc.criminal": "Criminal", "proc.administr
   "proc.kind": "Document", "proc.number": "Number", "proc.version": "Version", "proc.signer": "Signed by", "proc.view": "View",
   "proc.issue": "Issue", "proc.none": "No cases yet: register one above (受案登记).", "proc.noactions": "No action is open in this state.",
   "proc.nopending": "Nothing waits for approval.", "proc.nodocs": "No document issued yet.", "proc.nolimits": "No time limit runs.",
-  "proc.asked": "Asked for approval", "proc.queue": "Waiting for my approval", "proc.reason": "Reason", "proc.done": "Done", "proc.decision": "The procuratorate's decision number", "proc.extend": "extension" });
+  "proc.asked": "Asked for approval", "proc.queue": "Waiting for my approval", "proc.reason": "Reason", "proc.subject": "Person", "proc.done": "Done", "proc.decision": "The procuratorate's decision number", "proc.extend": "extension" });
 zj.pages.procedure = async () => {
   await zj.chrome();
   zj.proc.tab("procedure");
@@ -26,7 +26,7 @@ zj.pages.procedure = async () => {
   if (queue) {  // an approver's duty: what the cases of his unit ask of him (审批 needs no purpose of his own)
     document.getElementById("proc-queue-card").hidden = false;
     zj.table("#proc-queue", [["proc.id", "案件", (p) => esc(`${p.case_id} ${p.case_title || ""}`)], ["proc.action", "事项", (p) => esc(p.action)],
-      ["proc.person", "对象", (p) => esc(p.person || "")], ["proc.by", "呈请人", (p) => esc(p.actor)], ["proc.reason", "事由", (p) => esc(p.purpose || "")],
+      ["proc.subject", "对象", (p) => esc(p.person || "")], ["proc.by", "呈请人", (p) => esc(p.actor)], ["proc.reason", "事由", (p) => esc(p.purpose || "")],
       zj.timeCol("col.time", "时间", (p) => p.requested_at),
       ["proc.approve", "审批", (p) => `<button type="button" data-approve="${esc(p.id)}" data-action="${esc(p.action)}">${esc(L("approve", "审批通过"))}</button>`]],
     queue.requests || [], { empty: L("nopending", "没有待审批的事项。") });
@@ -77,7 +77,7 @@ zj.pages.procedure = async () => {
       `${s.to_state && s.to_state !== s.from_state ? ` → ${esc(s.to_state)}` : ""}${s.person ? ` · ${esc(s.person)}` : ""}` +
       ` <span class="muted">${esc(s.actor || "")}${s.approver ? ` / ${esc(L("approve", "审批"))}：${esc(s.approver)}` : ""}</span></li>`).join("");
     const limits = [...(d.limits || [])].sort((a, b) => (!!a.stopped_at - !!b.stopped_at) || String(a.due_at).localeCompare(String(b.due_at)));
-    zj.table("#proc-limits", [["proc.limit", "期限", (l) => `<span data-limit="${esc(l.name)}">${esc(l.name)}</span>`], ["proc.person", "对象", (l) => esc(l.person || "")],
+    zj.table("#proc-limits", [["proc.limit", "期限", (l) => `<span data-limit="${esc(l.name)}">${esc(l.name)}</span>`], ["proc.subject", "对象", (l) => esc(l.person || "")],
       zj.timeCol("proc.due", "届满", (l) => l.due_at), ["proc.countdown", "倒计时", (l) => zj.proc.cell(l.due_at, rules?.limits?.[l.name]?.warn_hours, l.stopped_at)]],
     limits, { empty: L("nolimits", "当前没有正在计算的期限。") });
     zj.proc.start();
@@ -95,7 +95,7 @@ zj.pages.procedure = async () => {
       zj.toast(r.pending ? L("asked", "已呈请审批") : L("done", "已办理"), "ok");
       open(caseId);
     }));
-    zj.table("#proc-pending", [["proc.action", "事项", (p) => esc(p.action)], ["proc.person", "对象", (p) => esc(p.person || "")],
+    zj.table("#proc-pending", [["proc.action", "事项", (p) => esc(p.action)], ["proc.subject", "对象", (p) => esc(p.person || "")],
       ["proc.by", "呈请人", (p) => esc(p.actor)], zj.timeCol("col.time", "时间", (p) => p.requested_at)],
     d.pending || [], { empty: L("nopending", "没有待审批的事项。") });
     document.getElementById("proc-docs-due").innerHTML = documentsDue(kind, d).map(([k, person]) =>
@@ -105,7 +105,7 @@ zj.pages.procedure = async () => {
       zj.toast(L("done", "已办理"), "ok"); open(caseId);
     }));
     zj.table("#proc-docs", [["proc.number", "文号", (x) => esc(x.number)], ["proc.kind", "文书", (x) => esc(x.kind)],
-      ["proc.version", "版本", (x) => esc(x.version)], ["proc.person", "对象", (x) => esc(x.person || "")],
+      ["proc.version", "版本", (x) => esc(x.version)], ["proc.subject", "对象", (x) => esc(x.person || "")],
       ["proc.signer", "签发人", (x) => esc(x.signer || x.issued_by || "")], zj.timeCol("col.time", "时间", (x) => x.issued_at),
       ["proc.view", "查看", (x) => `<button type="button" class="secondary" data-view="${esc(x.id)}">${esc(L("view", "查看"))}</button>`]],
     d.documents || [], { empty: L("nodocs", "尚未出具文书。") });

@@ -12,7 +12,7 @@ zj.addEN({ "prop.title": "Seized property", "prop.hint": "The items of the case 
   "prop.n": "#", "prop.action": "Move", "prop.at": "Time", "prop.by": "Recorded by", "prop.hash": "Hash", "prop.kind": "Request", "prop.method": "Method",
   "prop.asker": "Asked by", "prop.decider": "Decided by", "prop.do": "Action", "prop.approve": "Approve", "prop.reject": "Reject", "prop.execute": "Carry out",
   "prop.nocase": "Choose a case as the purpose (top right) to see its seized property.", "prop.none": "No item seized in this case yet: register one below.",
-  "prop.verified": "Chain verified", "prop.broken": "Chain broken", "prop.norequests": "No request yet.", "prop.done": "Recorded", "prop.queue": "Waiting for my approval (return / disposal)", "prop.noqueue": "No request waits for you.", "proc.id": "Case" });
+  "prop.verified": "Chain verified", "prop.broken": "Chain broken", "prop.norequests": "No request yet.", "prop.done": "Recorded", "prop.to": "Recipient", "prop.queue": "Waiting for my approval (return / disposal)", "prop.noqueue": "No request waits for you.", "proc.id": "Case" });
 zj.pages.property = async () => {
   await zj.chrome();
   zj.proc.tab("property");
@@ -118,7 +118,7 @@ zj.pages.property = async () => {
     const action = (r) => r.state === "pending" && queue ? decideButtons(r)
       : r.state === "approved" ? `<button type="button" data-execute="${esc(r.id)}">${esc(L("execute", "执行"))}</button>` : "";
     zj.table("#prop-requests", [["prop.kind", "申请", (r) => esc(zj.lang() === "en" ? r.kind : r.kind_zh)], ["prop.method", "方式", "method"],
-      ["prop.recipient", "领取人", (r) => esc(r.recipient || "")], ["prop.reason", "事由", "reason"], ["prop.asker", "申请人", "requested_by"],
+      ["prop.to", "领取人", (r) => esc(r.recipient || "")], ["prop.reason", "事由", "reason"], ["prop.asker", "申请人", "requested_by"],
       ["prop.state", "状态", (r) => esc(zj.lang() === "en" ? r.state : REQ[r.state] || r.state)], ["prop.decider", "审批人", (r) => esc(r.decided_by || "")],
       ["prop.do", "操作", action]], d.requests, { empty: L("norequests", "尚无申请。") });
     wireDecide(document.getElementById("prop-requests"), () => open(pid));

@@ -10,6 +10,9 @@ zj.pages.supervision = async () => {
   await zj.chrome();
   zj.proc.tab("supervision");
   const t = zj.t, esc = zj.esc, L = (k, zh) => t(`sup.${k}`, zh);
+  const EVIDENCE = { description: "描述", disposal_due: "处置期限", days_over: "超期天数", state: "状态", location: "位置", holder: "保管人",
+    seized_at: "扣押时间", seized_by: "扣押人", custody_entries: "保管记录", property_id: "财物序号", number: "财物编号", item_id: "原系统编号",
+    due_at: "届满", stopped_at: "停止", over_hours: "超期小时", articles: "依据", person: "对象", action: "事项", document: "文书", limit: "期限" };
   const RULES = { property_without_custody: "涉案财物无保管记录", property_past_disposal: "涉案财物超期未处置" };
   const quiet = { quiet: true };
   const [proc, prop, chains] = await Promise.all([zj.api("/api/procedure/supervision/flags", quiet).catch(() => null),
@@ -19,7 +22,8 @@ zj.pages.supervision = async () => {
     const inner = obj.evidence && typeof obj.evidence === "object" ? obj.evidence : {};  // a flag handed on whole: its own evidence
     const flat = { ...obj, ...inner };
     for (const k of ["evidence", "rule", "title", "case_id", "since"]) delete flat[k];
-    return Object.entries(flat).map(([k, v]) => `<span class="ev-item"><b>${esc(k)}</b> ${esc(typeof v === "object" ? JSON.stringify(v) : zj.value(v))}</span>`).join(" ");
+    const name = (k) => (zj.lang() === "en" ? k : EVIDENCE[k] || k);
+    return Object.entries(flat).map(([k, v]) => `<span class="ev-item"><b>${esc(name(k))}</b> ${esc(typeof v === "object" ? JSON.stringify(v) : zj.value(v))}</span>`).join(" ");
   };
   const key = (f) => `${f.rule}|${f.case_id}|${f.subject}`;
   const fromProc = ((proc && proc.flags) || []).map((f) => ({ ...f, source: "procedure" }));
