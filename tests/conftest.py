@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,45 @@ if not os.environ.get("HYPOTHESIS_EXPLORE"):
 
 @pytest.fixture(scope="session")
 def small_city(tmp_path_factory) -> Path:
-    """A 10^4-person city (sources + truth), generated once."""
+    """A 10^4-person city (sources + truth), generated once per run: the test workers (pytest-xdist)
+    share one copy under the run's base folder, the first to ask generates it under a lock (the
+    sources are only read, never written, by the tests)."""
     from zhijing.sources.generate.testing import small_city as make
 
-    return make(tmp_path_factory.mktemp("cities"))
+    root = _run_root(tmp_path_factory)
+    with _locked(root / "cities.lock"):
+        return make(root / "cities")
+
+
+def _run_root(tmp_path_factory) -> Path:
+    """The run's base folder, which every test worker's own base folder sits in."""
+    root = tmp_path_factory.getbasetemp()
+    return root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """Hold an exclusive lock on ``path`` across the run's test workers."""
+    import fcntl
+
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+SHARED_SERVICES = re.compile(r"postgres|nats|jetstream|pgrouting", re.IGNORECASE)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``--dist loadgroup``) a module's tests run on one worker, so its module
+    fixtures (a seeded app, a browser) are built once; every module that uses the shared test
+    PostgreSQL or NATS runs on one worker, in turn, as they share tables and streams."""
+    shared: dict[Path, bool] = {}
+    for item in items:
+        path = Path(item.module.__file__)
+        if path not in shared:
+            shared[path] = bool(SHARED_SERVICES.search(path.read_text(encoding="utf-8")))
+        item.add_marker(pytest.mark.xdist_group("services" if shared[path] else item.module.__name__))
 
 
 @pytest.fixture()
@@ -113,19 +149,36 @@ def resolved_api(resolved_city):
 
 @pytest.fixture(scope="session")
 def resolved_city(small_city, tmp_path_factory):
-    """(settings, city) with the small city ingested and resolved, once per session."""
+    """(settings, city) with the small city ingested and resolved: built once per run (the first
+    worker to ask builds it under a lock), copied into each worker's own home, which its tests
+    may change."""
+    import pickle
+    import shutil
+
+    root = _run_root(tmp_path_factory)
+    pristine = root / "resolved-city"
+    with _locked(root / "resolved.lock"):
+        if not (pristine / "summary.pickle").exists():
+            shutil.rmtree(pristine, ignore_errors=True)
+            summary = _resolve(Settings(home=pristine / "home"), small_city)
+            (pristine / "summary.pickle").write_bytes(pickle.dumps(summary))
+    home = tmp_path_factory.mktemp("resolved")
+    shutil.copytree(pristine / "home", home, dirs_exist_ok=True)
+    return Settings(home=home), small_city, pickle.loads((pristine / "summary.pickle").read_bytes())
+
+
+def _resolve(s: Settings, city: Path) -> dict:
+    """Ingest, resolve and build as the command line's refresh after resolve: analyses read the model."""
     from zhijing.entities.resolve import resolve_all
     from zhijing.governance.ingest import ingest_city
-
-    s = Settings(home=tmp_path_factory.mktemp("resolved"))
-    ingest_city(s, small_city / "sources", progress=False)
-    summary = resolve_all(s, progress=False)
     from zhijing.model.build import build as build_model
     from zhijing.serving.build import build
 
-    build_model(s)  # as the command line's refresh after resolve: analyses read the model
+    ingest_city(s, city / "sources", progress=False)
+    summary = resolve_all(s, progress=False)
+    build_model(s)
     build(s)
-    return s, small_city, summary
+    return summary
 
 
 @pytest.fixture(scope="session")
