@@ -33,3 +33,15 @@ def build_analyses(settings) -> None:
     from zhijing.derived.graph import edges
 
     edges.run(settings, "duckdb")
+
+
+def nav(page, href: str) -> None:
+    """Open a screen from the header's menu as a user does: unfold its group (研判 / 指挥 /
+    治理 / 监督), then click the entry."""
+    link = page.locator(f"header nav a[href='{href}']")
+    link.wait_for(state="attached")
+    page.wait_for_selector(f"header nav a[href='{href}']:not([hidden])", state="attached")
+    group = page.locator(f"header nav details:has(a[href='{href}'])")
+    if group.count() and not group.evaluate("d => d.open"):
+        group.locator("summary").click()
+    link.click()

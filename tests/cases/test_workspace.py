@@ -208,3 +208,29 @@ def test_the_oversight_rules_count_a_report_as_an_export(workspace, monkeypatch)
     assert r.status_code == 200
     found = oversight.detect(log_for(s).all_events(), lambda p: set(), lambda r: None, lambda u: None)
     assert any(f["rule"] == "bulk_export" and f["actor"] == "xingzhen01" for f in found)
+
+
+def test_workspace_and_report_name_companions_and_datasets(workspace):
+    """A pinned companion is named (masked as the reader's clearance requires), its edge says
+    how they shared (同住, not 同行), and a pinned record reads as its dataset's catalog title."""
+    api, s, mid, _ = workspace
+    other, other_name = duckdb.sql(f"SELECT master_id, name FROM read_parquet({current_files(s, 'entities', 'persons_master')!r}) "
+                                   f"WHERE name IS NOT NULL AND length(name) >= 2 AND master_id <> '{mid}' ORDER BY mentions DESC LIMIT 1").fetchall()[0]  # fmt: skip
+    h = api.headers("xingzhen01", CASE)
+    base = f"/api/cases/{CASE}"
+    companion = {"subject": other, "kind": "person", "score": 1.0, "events": 1, "places": 1, "kinds": ["同住"],
+                 "evidence": [{"kind": "同住", "place_name": "如家酒店", "dataset": "lodging", "record_id": "LD-NAMED-1", "ts": "2026-03-03T22:00:00"}]}
+    group = {"kind": "record", "id": "bank_transaction|TX-NAMED-1", "group": "record:bank_transaction|TX-NAMED-1", "count": 1,
+             "hits": [{"dataset": "bank_transaction", "record_id": "TX-NAMED-1", "fields": {}}]}
+    for kind, t, payload in [("pin", "同住", {"subject": f"person:{mid}", "companion": companion}),
+                             ("search", "转账 → 记录", {"query": "TX", "group": group})]:  # fmt: skip
+        assert api.post(f"{base}/items", json={"kind": kind, "title": t, "payload": payload}, headers=h).status_code == 200
+    ws = api.get(base, headers=h).json()
+    assert ws["names"][other] == other_name
+    low = api.get(base, headers=api.headers("paichusuo01", CASE)).json()["names"]
+    file = api.get(f"/api/persons/{other}", headers=api.headers("paichusuo01", CASE))
+    assert low.get(other) == (file.json()["name"] if file.status_code == 200 else None)  # as the person file shows it to them
+    html = api.get(f"{base}/report", params=REASON, headers=h).text
+    assert f"{other_name}（{other}）" in html and 'fill="#55606e">同住</text>' in html
+    assert "TX-NAMED-1" in html and "bank_transaction|" not in html
+    assert "旅馆业住宿登记" in html

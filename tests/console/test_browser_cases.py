@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from browser_ui import login
+from browser_ui import login, nav
 
 from zhijing.lake.store import current_files
 
@@ -76,8 +76,7 @@ def test_an_export_is_requested_approved_and_downloaded_on_screen(page, server, 
     assert page.locator("#pending [data-approve]").count() == 0  # never one's own
 
     login(page, server, "kezhang01", DEMO_CASE)
-    page.locator("nav a[href='/exports']").wait_for(state="visible")  # the approver's entry
-    page.click("nav a[href='/exports']")
+    nav(page, "/exports")  # the approver's entry
     page.wait_for_selector(f"#pending [data-approve='{rid}']")
     row = page.locator(f"#pending tr:has([data-approve='{rid}'])").inner_text()
     for words in ("xingzhen01", DEMO_CASE, mid, "移送检察院审查起诉", "敏感"):

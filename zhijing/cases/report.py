@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import shutil
 import subprocess
 import tempfile
@@ -21,6 +22,7 @@ from zhijing.access.masking import watermark
 from zhijing.errors import ZhijingError
 from zhijing.localtime import shown, zone_label
 from zhijing.model import places
+from zhijing.sources.spec import load_spec
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
 W, H = 640, 420
@@ -103,6 +105,47 @@ def _row(pin: str, subject: str, r: dict) -> dict[str, Any]:
             "coords": f"{lon:.5f}, {lat:.5f}" if lon is not None and lat is not None else "", "lon": lon, "lat": lat}  # fmt: skip
 
 
+# the relation graph's edge types in words (as the console's zj.relName)
+RELATIONS = {"household": "同户", "co_lodging": "同住", "co_travel": "同行", "co_netbar": "同上网", "co_case": "同案", "call": "通话",
+             "transfer": "转账", "holds": "持有", "uses": "使用", "owns": "车主", "drives": "驾驶", "company_role": "任职",
+             "same_place": "同地点", "nearby": "邻近", "same_stay": "同住"}  # fmt: skip
+MASTER_ID = re.compile(r"^PM[0-9A-Z]{4,40}$")
+
+
+def persons_named(items: list[dict]) -> list[str]:
+    """The master IDs of persons a case's items name anywhere (subjects, companions, hits,
+    edges, search groups): the workspace and the report show them by name."""
+    found: list[str] = []
+    for item in items:
+        p = item.get("payload") or {}
+        found += [m for m in p.get("master_ids") or [] if isinstance(m, str)]
+        found.append(_person(p.get("subject")))
+        for key in ("companion", "hit"):
+            if isinstance(p.get(key), dict):
+                found.append(_person(p[key].get("subject")))
+        if isinstance(p.get("edge"), dict):
+            found += [_person(p["edge"].get("source")), _person(p["edge"].get("target"))]
+        if isinstance(p.get("group"), dict) and p["group"].get("kind") == "person":
+            found.append(_person(p["group"].get("id")))
+        found += [_person(e.get(k)) for e in p.get("edges") or [] if isinstance(e, dict) for k in ("source", "target")]
+    return list(dict.fromkeys(m for m in found if MASTER_ID.match(m)))
+
+
+def named(node: str, names: dict[str, str]) -> str:
+    """A subject as the report prints it: a person by name and ID (姓名（PM…）), a record by
+    its dataset's catalog title and number (never ``bank_transaction|TX…``), else as it is."""
+    if node in names:
+        return f"{names[node]}（{node}）"
+    kind, _, rest = node.partition(":")
+    dataset, bar, record = (rest if rest and kind in ("record", "incident", "case") else node).partition("|")
+    return f"{dataset_titles().get(dataset, dataset)} {record}" if bar else node
+
+
+def dataset_titles() -> dict[str, str]:
+    """Dataset code → its catalog title (the declarations)."""
+    return {d.name: d.title for d in load_spec().datasets}
+
+
 def _person(node: Any) -> str:
     """A graph or workbench subject as the report's node ID (persons by their master ID)."""
     node = str(node or "")
@@ -126,7 +169,8 @@ def pinned(item: dict) -> tuple[list[dict], list[dict]]:
         c = p["companion"]
         who = f"{c.get('kind')}:{c.get('subject')}" if c.get("kind") and c.get("kind") != "person" else str(c.get("subject") or "")
         rows += [_row(title, who, e) for e in c.get("evidence") or [] if isinstance(e, dict)]
-        edges.append({"source": _person(subject), "target": _person(who), "kind": "同行"})
+        how = "/".join(k for k in c.get("kinds") or [] if isinstance(k, str)) or "同行"  # 同住, 同乘, 同行 as the analysis found them
+        edges.append({"source": _person(subject), "target": _person(who), "kind": how})
     if isinstance(p.get("hit"), dict):
         h = p["hit"]
         who = str(h.get("subject") or "") if h.get("kind") == "person" else f"{h.get('kind')}:{h.get('subject')}"
@@ -135,7 +179,8 @@ def pinned(item: dict) -> tuple[list[dict], list[dict]]:
         e = p["edge"]
         pair = f"{e.get('source')} — {e.get('target')}"
         rows += [_row(title, pair, r) for r in e.get("evidence") or [] if isinstance(r, dict)]
-        edges.append({"source": _person(e.get("source")), "target": _person(e.get("target")), "kind": str(e.get("type") or "")})
+        kind = str(e.get("type") or "")
+        edges.append({"source": _person(e.get("source")), "target": _person(e.get("target")), "kind": RELATIONS.get(kind, kind)})
     if isinstance(p.get("group"), dict):
         g = p["group"]
         rows += [_row(title, str(g.get("id") or ""), h) for h in g.get("hits") or [] if isinstance(h, dict)]
@@ -166,11 +211,17 @@ def evidence(items: list[dict]) -> tuple[list[dict], list[dict]]:
     return rows, edges
 
 
-def render_html(settings, case: dict, items: list[dict], subjects: list[dict], username: str) -> tuple[str, str]:
-    """The report as HTML, and its export ID (derived from the watermark, as for CSV)."""
+def render_html(settings, case: dict, items: list[dict], subjects: list[dict], username: str,
+                names: dict[str, str] | None = None) -> tuple[str, str]:  # fmt: skip
+    """The report as HTML, and its export ID (derived from the watermark, as for CSV);
+    ``names``: the persons it names by master ID, as the caller may see them (masked)."""
+    names = names or {}
     mark = watermark(username, case["ref"])
     export_id = hashlib.sha256(mark.encode("utf-8")).hexdigest()[:16]
     evidence_rows, found_edges = evidence(items)
+    titles = dataset_titles()
+    evidence_rows = [{**r, "subject": " ↔ ".join(named(_person(x), names) for x in r["subject"].split(" — ")),
+                      "dataset": titles.get(r["dataset"], r["dataset"])} for r in evidence_rows]  # fmt: skip
     zone = zone_label()
     columns = [(k, f"{label}（{zone}）" if k == "time" else label) for k, label in COLUMNS if k == "pin" or any(r[k] for r in evidence_rows)]
     points = list({(r["pin"], r["lon"], r["lat"]): {"label": r["pin"], "lon": r["lon"], "lat": r["lat"]}
@@ -180,7 +231,7 @@ def render_html(settings, case: dict, items: list[dict], subjects: list[dict], u
     for e in found_edges:
         for end in (e["source"], e["target"]):
             if end not in {nd["id"] for nd in nodes}:
-                nodes.append({"id": end, "label": end[:24], "kind": "entity"})
+                nodes.append({"id": end, "label": (names.get(end) or named(end, names))[:24], "kind": "entity"})
         edges.append(e)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["local_time"] = local_time

@@ -46,10 +46,11 @@ def my_cases(ctx: AccessContext = Depends(require("case:list", person_data=False
 def workspace(ref: str, ctx: AccessContext = Depends(require("case:read"))) -> dict:
     case = _the_case(ctx, ref)
     items = store.list_items(get_settings(), ref)
-    ctx.audit("consult", [s for i in items if i["kind"] == "subject" for s in i["payload"].get("master_ids", [])],
+    names = _names(ctx, items)
+    ctx.audit("consult", list(dict.fromkeys([s for i in items if i["kind"] == "subject" for s in i["payload"].get("master_ids", [])] + list(names))),
               query=f"case workspace {ref}")  # fmt: skip
     procedure = service.case_of_workspace(get_settings(), ref)  # the procedure cases (办案程序) this 专案 works on
-    return {"case": {k: case[k] for k in ("ref", "title", "status", "unit_code")}, "items": items, "procedure": procedure}
+    return {"case": {k: case[k] for k in ("ref", "title", "status", "unit_code")}, "items": items, "procedure": procedure, "names": names}
 
 
 @router.post("/{ref}/items")
@@ -75,22 +76,29 @@ def remove_item(ref: str, item_id: int = Path(..., ge=1, le=2**62), ctx: AccessC
     return {"removed": item_id}
 
 
-def _subjects(ctx: AccessContext, items: list[dict]) -> list[dict]:
-    """The case's subjects as the caller may see them (need to know and masking as in the file)."""
+def _people(ctx: AccessContext, ids: list[str]) -> list[tuple[str, dict, dict]]:
+    """(master id, row, masked row) of the persons among ``ids`` the caller may see (need to
+    know and masking as in the file)."""
     from zhijing.entities.routes import _mask_row
     from zhijing.serving.person_file import persons_by_id
 
-    ids = list(dict.fromkeys(s for i in items if i["kind"] == "subject" for s in i["payload"].get("master_ids", [])))
     found = persons_by_id(get_settings(), ids)
-    out = []
-    for mid in ids:
-        row = found.get(mid)
-        if row is None or not ctx.may_see(mid, row["places"]):
-            continue
-        masked = _mask_row(ctx, {k: v for k, v in row.items() if k != "places"})
-        out.append({"master_id": mid, "label": masked.get("name") or mid, "citizen_id": masked.get("citizen_id"),
-                    "records": masked.get("records", 0), "grades": [GRADES.get(k, "internal") for k in ("name", "citizen_id") if row.get(k)]})  # fmt: skip
-    return out
+    return [(mid, row, _mask_row(ctx, {k: v for k, v in row.items() if k != "places"}))
+            for mid in ids if (row := found.get(mid)) is not None and ctx.may_see(mid, row["places"])]  # fmt: skip
+
+
+def _subjects(ctx: AccessContext, items: list[dict]) -> list[dict]:
+    """The case's subjects as the caller may see them."""
+    ids = list(dict.fromkeys(s for i in items if i["kind"] == "subject" for s in i["payload"].get("master_ids", [])))
+    return [{"master_id": mid, "label": masked.get("name") or mid, "citizen_id": masked.get("citizen_id"), "records": masked.get("records", 0),
+             "grades": [GRADES.get(k, "internal") for k in ("name", "citizen_id") if row.get(k)]}
+            for mid, row, masked in _people(ctx, ids)]  # fmt: skip
+
+
+def _names(ctx: AccessContext, items: list[dict]) -> dict[str, str]:
+    """Every person the items name (companions, hits, edges, search groups), by master ID → the
+    name as the caller may see it (masked as its grade requires); persons out of scope stay IDs."""
+    return {mid: masked["name"] for mid, _, masked in _people(ctx, report.persons_named(items)) if masked.get("name")}
 
 
 def report_export(ctx: AccessContext, ref: str, what: str) -> export_routes.Prepared:
@@ -100,13 +108,14 @@ def report_export(ctx: AccessContext, ref: str, what: str) -> export_routes.Prep
     case = _the_case(ctx, ref)
     items = store.list_items(get_settings(), ref)
     subjects = _subjects(ctx, items)
+    names = _names(ctx, items)
     evidence = report.evidence(items)[0]
-    ctx.audit("consult", [s["master_id"] for s in subjects], query=f"case report {ref} ({what})")
-    grade = export_routes.shown_grade(ctx.user.clearance, [g for s in subjects for g in s["grades"]])
+    ctx.audit("consult", list(dict.fromkeys([s["master_id"] for s in subjects] + list(names))), query=f"case report {ref} ({what})")
+    grade = export_routes.shown_grade(ctx.user.clearance, [g for s in subjects for g in s["grades"]] + [GRADES.get("name", "internal")] * bool(names))
     safe = _safe(ref)
 
     def write(fmt: export_routes.Format) -> tuple[str | bytes, str, str, str]:
-        html, export_id = report.render_html(get_settings(), case, items, subjects, ctx.user.username)
+        html, export_id = report.render_html(get_settings(), case, items, subjects, ctx.user.username, names)
         if fmt == "html":
             return html, export_id, "text/html; charset=utf-8", f"{safe}-{export_id}.html"
         try:
@@ -114,7 +123,8 @@ def report_export(ctx: AccessContext, ref: str, what: str) -> export_routes.Prep
         except ZhijingError as exc:
             raise HTTPException(503, str(exc)) from None
 
-    return export_routes.Prepared(len(subjects) + len(evidence), grade, [s["master_id"] for s in subjects], "case report", write)
+    shown = list(dict.fromkeys([s["master_id"] for s in subjects] + list(names)))
+    return export_routes.Prepared(len(subjects) + len(evidence), grade, shown, "case report", write)
 
 
 export_routes.TARGETS[export_routes.REPORT] = report_export

@@ -113,13 +113,24 @@ def nav(ctx: AccessContext = Depends(require("catalog:read", person_data=False))
 
 
 MASTERS = {"persons_master": "人员主档", "vehicles_master": "车辆主档", "phones_master": "手机号主档", "companies_master": "单位主档"}
-# a field the catalog gives no title is named by its data element
+MASTERS_EN = {"persons_master": "Person masters", "vehicles_master": "Vehicle masters", "phones_master": "Phone masters",
+              "companies_master": "Company masters"}  # fmt: skip
+# a field the catalog gives no title is named by its data element (in English always: the declarations title in Chinese)
 ELEMENTS = {"name": "姓名", "citizen_id": "公民身份号码", "phone": "手机号", "plate": "号牌号码", "address": "地址", "district": "区县",
             "sex": "性别", "birth_date": "出生日期", "master_id": "人员编号", "vin": "车辆识别代号", "number": "号码",
             "uscc": "统一社会信用代码", "company_id": "单位编号", "vehicle_id": "车辆编号", "phone_id": "手机号编号",
             "record_id": "记录编号", "account_no": "账号", "amount": "金额", "company_name": "单位名称", "lat": "纬度", "lon": "经度", "lonlat": "经纬度",
             "name_pinyin": "姓名拼音", "division_code": "行政区划代码", "duration_s": "时长（秒）", "datetime": "时间", "date": "日期",
-            "place_code": "地点编码", "code": "编码", "category": "类别", "count": "数量", "text": "内容"}  # fmt: skip
+            "place_code": "地点编码", "code": "编码", "category": "类别", "count": "数量", "text": "内容",
+            "place_kind": "地点类型", "station": "所属派出所"}  # fmt: skip
+ELEMENTS_EN = {"name": "Name", "citizen_id": "Citizen ID", "phone": "Phone", "plate": "Plate", "address": "Address", "district": "District",
+               "sex": "Sex", "birth_date": "Born", "master_id": "Person ID", "vin": "VIN", "number": "Number", "uscc": "USCC",
+               "company_id": "Company ID", "vehicle_id": "Vehicle ID", "phone_id": "Phone ID", "record_id": "Record ID", "account_no": "Account",
+               "amount": "Amount", "company_name": "Company", "lat": "Latitude", "lon": "Longitude", "lonlat": "Coordinates",
+               "name_pinyin": "Name (pinyin)", "division_code": "Division code", "duration_s": "Duration (s)", "datetime": "Time", "date": "Date",
+               "place_code": "Place code", "code": "Code", "category": "Category", "count": "Count", "text": "Text",
+               "place_kind": "Kind of place", "station": "Police station", "mentions": "Mentions", "brand": "Brand", "operator": "Operator",
+               "checkpoint_reads": "Checkpoint reads"}  # fmt: skip
 
 
 def labels(_ctx=Depends(require("catalog:read", person_data=False))) -> dict[str, Any]:
@@ -130,16 +141,30 @@ def labels(_ctx=Depends(require("catalog:read", person_data=False))) -> dict[str
     from zhijing.sources.spec import load_spec
 
     spec = load_spec()
-    datasets = {**MASTERS, **{d.name: d.title for d in spec.datasets}, **{r.name: r.title for r in spec.reference or []}}
+    refs = {r.name: r for r in spec.reference or []}
+    places = {f"place:{p.kind}": refs[p.dataset] for p in spec.places if p.dataset in refs}  # the search's places by kind
+    datasets = {**MASTERS, **{d.name: d.title for d in spec.datasets}, **{n: r.title for n, r in refs.items()},
+                **{k: r.title for k, r in places.items()}}  # fmt: skip
+    datasets_en = {**MASTERS_EN, **{d.name: d.title_en for d in spec.datasets if d.title_en},
+                   **{n: r.title_en for n, r in {**refs, **places}.items() if r.title_en}}  # fmt: skip
     fields = {d.name: {f.name: t for f in d.fields if (t := f.title or ELEMENTS.get(f.element))} for d in spec.datasets}
-    common = dict(ELEMENTS)
+    fields_en = {d.name: {f.name: ELEMENTS_EN[f.element] for f in d.fields if f.element in ELEMENTS_EN} for d in spec.datasets}
+    common, common_en = dict(ELEMENTS), dict(ELEMENTS_EN)
     for named in fields.values():  # a field code known in any dataset reads the same elsewhere
         for code, title in named.items():
             common.setdefault(code, title)
             common.setdefault(code.lower(), title)
+    for named in fields_en.values():
+        for code, title in named.items():
+            common_en.setdefault(code, title)
     model = model_types.load(get_settings())
-    types = {**{n: e.label for n, e in model.entities.items()}, **{n: e.label for n, e in model.events.items()}}
-    return {"datasets": datasets, "fields": fields, "common": common, "types": types}
+    kinds = {**model.entities, **model.events}
+    types = {n: e.label for n, e in kinds.items()}
+    types_en = {n: e.label_en for n, e in kinds.items() if e.label_en}
+    words_en = {e.label: e.label_en for e in kinds.values() if e.label_en}  # a label the API sends in Chinese, in English
+    words_en |= {e.companion.label: e.companion.label_en for e in model.events.values() if e.companion and e.companion.label_en}
+    return {"datasets": datasets, "fields": fields, "common": common, "types": types, "datasets_en": datasets_en, "fields_en": fields_en,
+            "common_en": common_en, "types_en": types_en, "words_en": words_en}  # fmt: skip
 
 
 async def _html_not_found(request: Request, exc: StarletteHTTPException) -> Response:

@@ -27,6 +27,7 @@ class EntityType(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     label: str
+    label_en: str | None = None  # the label in English (the console's English mode)
     ftm: str | None = None  # its FollowTheMoney schema (none: a value, e.g. a phone number)
     key: str | None = None
     properties: dict[str, str] = Field(default_factory=dict)
@@ -45,6 +46,7 @@ class Companion(BaseModel):
     match: Literal["service", "overlap", "near"]
     window_s: int | None = None  # near: None is the analyst's Δt
     label: str
+    label_en: str | None = None
     weight: float = 1.0
 
 
@@ -64,6 +66,7 @@ class GraphRule(BaseModel):
 class EventType(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: str
+    label_en: str | None = None
     ftm: str | None = None
     ftm_map: dict[str, str] = Field(default_factory=dict)  # role or property -> FtM property (or role.property)
     roles: dict[str, str]

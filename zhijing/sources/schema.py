@@ -111,6 +111,7 @@ class DatasetSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     title: str
+    title_en: str | None = None  # the catalog title in English (the console's English mode)
     owner: str
     format: Literal["csv", "jsonl", "excel", "sqlite", "stream", "ftm"]
     path: str  # relative to the sources folder; may contain one '*'
@@ -165,6 +166,7 @@ class ReferenceSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     title: str
+    title_en: str | None = None
     format: Literal["csv", "geojson"]
     path: str
     encoding: str | None = None

@@ -19,6 +19,8 @@ const zj = (() => {
     "search.start": "From", "search.end": "Until", "pin.nocase": "Choose a case as the purpose first (top right)", "pin.done": "Added to case",
     "nav.risk": "Risk alerts", "nav.command": "Command", "nav.duty": "Station duty room", "nav.phone": "Mobile", "persons.search": "Search", "notfound.title": "Page not found",
     "notfound.hint": "The address is wrong or the page does not exist; use the menu above.", "notfound.home": "Back to the overview",
+    "nav.searchbox": "Search name / ID / phone / plate / case / address", "nav.group.analysis": "Analysis", "nav.group.command": "Command",
+    "nav.group.governance": "Governance", "nav.group.oversight": "Oversight", "lang.switch": "中文",
   };
   EN["wb.subject"] = "Subject (citizen ID / mobile / plate / person ID)";
   // the API's refusal reasons (English, stable) as the Chinese interface shows them
@@ -255,7 +257,7 @@ const zj = (() => {
   }
   /** The workbench screens' common parts: point/evidence columns, and a clear word when the
       analysis is not served here (its branch not merged, or its data not built). */
-  const mode = (m) => (lang === "en" ? m || "" : (LABELS.types || {})[m] || m || "");  // the model's types (types.yaml)
+  const mode = (m) => (lang === "en" ? en(LABELS.types_en, m) || m || "" : (LABELS.types || {})[m] || m || "");  // the model's types (types.yaml)
   const pinButton = (i) => `<button type="button" class="secondary" data-pin="${esc(i)}">${esc(t("wb.pin", "钉选"))}</button>`;
   const pointCols = (extra = []) => [
     timeCol("col.time", "时间", (p) => p.ts), ["wb.mode", "方式", (p) => esc(p.mode ? mode(p.mode) : p.kind || "")],
@@ -299,14 +301,37 @@ const zj = (() => {
     const got = await api("/api/console/labels", { quiet: true }).catch(() => null);
     if (got) { LABELS = got; sessionStorage.setItem("zj.labels", JSON.stringify(got)); }
   }
-  const dsName = (code) => (lang === "en" ? code || "" : LABELS.datasets[code] || code || "");
-  const fieldName = (ds, f) => (lang === "en" ? f : (LABELS.fields[ds] || {})[f] || LABELS.common[f] || LABELS.common[String(f).toLowerCase()] || f);
-  const KIND_NAMES = { person: "人员", phone: "手机", vehicle: "车辆", plate: "车辆", account: "账户", company: "单位", household: "户",
-    case: "案件", place: "地点", record: "记录" };
-  const REL_NAMES = { household: "同户", co_lodging: "同住", co_travel: "同行", co_netbar: "同上网", co_case: "同案", call: "通话", transfer: "转账",
-    holds: "持有", uses: "使用", owns: "车主", drives: "驾驶", company_role: "任职", same_place: "同地点", nearby: "邻近", same_stay: "同住" };
-  const kindName = (k) => (lang === "en" ? k || "" : KIND_NAMES[k] || k || "");
-  const relName = (k) => (lang === "en" ? k || "" : REL_NAMES[k] || k || "");
+  /* Data labels in both languages: datasets by their catalog titles (the declarations' title / title_en), fields by
+     their titles or, in English, by their data element; kinds of entity and relation by the tables below. */
+  const en = (map, code) => (map || {})[code];
+  const dsName = (code) => (lang === "en" ? en(LABELS.datasets_en, code) || code || "" : LABELS.datasets[code] || code || "");
+  const fieldName = (ds, f) => (lang === "en" ? en(LABELS.fields_en?.[ds], f) || en(LABELS.common_en, f) || f
+    : (LABELS.fields[ds] || {})[f] || LABELS.common[f] || LABELS.common[String(f).toLowerCase()] || f);
+  const KIND_NAMES = { person: ["人员", "Person"], phone: ["手机", "Phone"], vehicle: ["车辆", "Vehicle"], plate: ["车辆", "Vehicle"],
+    account: ["账户", "Account"], company: ["单位", "Company"], household: ["户", "Household"], case: ["案件", "Case"],
+    incident: ["警情", "Incident"], place: ["地点", "Place"], record: ["记录", "Record"] };
+  const REL_NAMES = { household: ["同户", "Same household"], co_lodging: ["同住", "Co-lodging"], co_travel: ["同行", "Co-travel"],
+    co_netbar: ["同上网", "Same internet café"], co_case: ["同案", "Same case"], call: ["通话", "Call"], transfer: ["转账", "Transfer"],
+    holds: ["持有", "Holds"], uses: ["使用", "Uses"], owns: ["车主", "Owns"], drives: ["驾驶", "Drives"], company_role: ["任职", "Company role"],
+    same_place: ["同地点", "Same place"], nearby: ["邻近", "Nearby"], same_stay: ["同住", "Co-lodging"] };
+  /** A label the API sends in Chinese (a companion's 同住, a model type's 警情) in the interface's language. */
+  const label = (zh) => (lang === "en" ? en(LABELS.words_en, zh) || zh || "" : zh || "");
+  const pick = (table, k) => (table[k] ? table[k][lang === "en" ? 1 : 0] : k || "");
+  const kindName = (k) => pick(KIND_NAMES, k);
+  const relName = (k) => pick(REL_NAMES, k);
+  /** A record's uid (dataset|record id) in words: the dataset's title and the record's number, never the raw code. */
+  const recordTitle = (uid) => {
+    const [ds, ...rest] = String(uid || "").split("|");
+    return rest.length ? `${dsName(ds)} ${rest.join("|")}` : dsName(ds);
+  };
+  /** A search group's title: a person's name, a place's name, a record's dataset title and number. */
+  const groupTitle = (g) => {
+    const f = (g.hits && g.hits[0] && g.hits[0].fields) || {};
+    if (g.kind === "person") return (g.entity && g.entity.name) || g.id;
+    if (g.kind === "place") return f.name || g.id;
+    if (["incident", "case", "record"].includes(g.kind)) return recordTitle(g.id);
+    return g.id;
+  };
   /** A time axis that stays legible on a phone: fewer, shorter, non-overlapping labels. */
   function timeAxis(el) {
     const box = typeof el === "string" ? document.getElementById(el) : el;
@@ -322,7 +347,17 @@ const zj = (() => {
       lang = lang === "en" ? "zh" : "en"; localStorage.setItem("zj.lang", lang); location.reload();
     });
     const menu = document.getElementById("menu");
-    menu?.addEventListener("click", () => document.querySelector("header.top").classList.toggle("open"));
+    const groups = [...document.querySelectorAll("header.top nav details.navgroup")];
+    menu?.addEventListener("click", () => {  // a phone: the menu opens with every group unfolded
+      const open = document.querySelector("header.top").classList.toggle("open");
+      groups.forEach((d) => { d.open = open; });
+    });
+    groups.forEach((d) => d.addEventListener("toggle", () => {  // one group open at a time (on a wide screen)
+      if (d.open && !document.querySelector("header.top.open")) groups.forEach((o) => { if (o !== d) o.open = false; });
+    }));
+    document.addEventListener("click", (ev) => {
+      if (!ev.target.closest("header.top nav") && !document.querySelector("header.top.open")) groups.forEach((d) => { d.open = false; });
+    });
     if (location.pathname === "/login") return null;
     if (!zjSession.signedIn()) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); return null; }
     document.getElementById("logout")?.addEventListener("click", async () => {  // ends the session: every tab leaves
@@ -356,6 +391,7 @@ const zj = (() => {
         const path = a.getAttribute("href"); if (path !== "/" && !open.has(path)) a.hidden = true;
       });
     }
+    groups.forEach((d) => { d.hidden = ![...d.querySelectorAll("a")].some((a) => !a.hidden); });  // a group with nothing open is not shown
     await loadLabels();
     return me;
   }
@@ -380,5 +416,5 @@ const zj = (() => {
   };
   return { api, request, served, may, download, pages, t, addEN, applyI18n, reason, chrome, table, rows, loading, chart, esc, toast,
            purpose, pin, time, day, value, chartTime, timeCol, zoneTag, qs, lang: () => lang, pointCols, analysis, subjectForm, mode, pinButton,
-           rerun, dsName, fieldName, kindName, relName, timeAxis, missing };
+           rerun, dsName, fieldName, kindName, relName, label, recordTitle, groupTitle, timeAxis, missing };
 })();

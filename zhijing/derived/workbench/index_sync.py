@@ -38,8 +38,11 @@ from zhijing.derived.workbench.search import (
     clear_caches,
     doc_sql,
     index_dir,
+    kind_of,
     lines,
     master_sql,
+    place_kinds,
+    place_sql,
     record_sql,
     schema,
 )
@@ -141,6 +144,9 @@ def _versions(settings) -> dict[str, str | None]:
     for spec in load_spec(settings).datasets:
         m = current_manifest(settings, "clean", spec.name)
         out[f"clean/{spec.name}"] = m.version if m else None
+    for ds in sorted({d for names in place_kinds(settings).values() for d in names}):
+        m = current_manifest(settings, "clean", ds)
+        out[f"clean/{ds}"] = m.version if m else None
     for n in (*MASTERS, "person_links"):
         m = current_manifest(settings, "entities", n)
         out[f"entities/{n}"] = m.version if m else None
@@ -188,7 +194,10 @@ def _update(settings, con: duckdb.DuckDBPyConnection, path: Path, old: dict, dat
         if whole or moved.get(spec.name):
             sql = record_sql(settings, spec, con, None if whole else "moved")
             if sql:
-                out[spec.name] = sync.sync(doc_sql(sql, spec.name, "record"), spec.name, whole=whole)
+                out[spec.name] = sync.sync(doc_sql(sql, spec.name, kind_of(spec)), spec.name, whole=whole)
+    for kind, sources in place_kinds(settings).items():  # the places of a kind, again when one of its datasets changed
+        if any(old.get(f"clean/{d}") != new[f"clean/{d}"] for d in sources) and (sql := place_sql(settings, kind)):
+            out[f"place:{kind}"] = sync.sync(doc_sql(sql, f"place:{kind}", "place"), f"place:{kind}", whole=True)
     if any(old.get(f"entities/{n}") != new[f"entities/{n}"] for n in MASTERS):
         for n in MASTERS:
             sql = master_sql(settings, n)

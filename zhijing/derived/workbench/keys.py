@@ -10,7 +10,6 @@ from functools import lru_cache
 from pypinyin import Style, lazy_pinyin
 
 from zhijing.entities.features import _four_corner
-from zhijing.standards import citizen_id, phone
 
 # characters an OCR reader confuses, folded to one representative (after the province
 # character and the authority letter, which are read reliably)
@@ -19,7 +18,6 @@ OCR_FROM = "".join(c for rep, cs in OCR_CLASSES.items() for c in cs if c != rep)
 OCR_TO = "".join(rep for rep, cs in OCR_CLASSES.items() for c in cs if c != rep)
 _OCR = str.maketrans(OCR_FROM, OCR_TO)
 _HAN = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
-_PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{4,6}[\u4e00-\u9fff]?$")
 
 
 def plate_key(plate: str | None) -> str | None:
@@ -33,26 +31,6 @@ def plate_key(plate: str | None) -> str | None:
 def plate_key_sql(col: str) -> str:
     """``plate_key`` as a DuckDB expression (the same folding, for joins over the lake)."""
     return f"(substr(upper({col}), 1, 2) || translate(substr(upper({col}), 3), '{OCR_FROM}', '{OCR_TO}'))"
-
-
-def looks_like_plate(q: str) -> bool:
-    return bool(_PLATE.match(q.upper()))
-
-
-def exact_keys(q: str) -> list[str]:
-    """Every standard key a query string may be: the text itself (upper-cased), a citizen
-    ID (15-digit legacy IDs upgraded), a phone (+86 stripped), a plate's OCR key."""
-    s = q.strip()
-    keys = {s.upper()}
-    cid = citizen_id.normalize(s)
-    if cid.ok:
-        keys.add(cid.value)
-    ph = phone.normalize(s)
-    if ph.ok:
-        keys.add(ph.value)
-    if looks_like_plate(s):
-        keys.add("plate:" + plate_key(s))
-    return sorted(k for k in keys if k)
 
 
 def is_name(q: str) -> bool:

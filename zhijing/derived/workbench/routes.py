@@ -4,7 +4,7 @@ person by person, masked to the caller's clearance, and audited with what it sho
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
 from pydantic import BaseModel, Field
@@ -33,6 +33,8 @@ from zhijing.sources.spec import load_spec
 router = APIRouter(prefix="/api", tags=["workbench"])
 INVESTIGATIVE = ("case", "order", "emergency")
 MAX_SEARCH_OFFSET = 1000
+SEARCH_KINDS = ("person", "vehicle", "phone", "company", "incident", "case", "place", "record")
+SearchKind = Literal[SEARCH_KINDS]
 MASTER_GRADES = {"persons_master": (GRADES, KINDS),
                  "vehicles_master": ({"plate": "internal", "vin": "internal", "vehicle_id": "internal"}, {}),
                  "phones_master": ({"number": "sensitive", "phone_id": "internal"}, {"number": "phone"}),
@@ -58,7 +60,10 @@ def mask_point(ctx: AccessContext, row: dict, kind: str) -> dict:
 
 
 def mask_fields(ctx: AccessContext, dataset: str, fields: dict) -> dict:
-    """A search hit's values, masked by the grades of the fields they come from."""
+    """A search hit's values, masked by the grades of the fields they come from (a place of
+    the gazetteer — a hotel, a checkpoint, a standard address — is reference data, internal)."""
+    if dataset.startswith("place:"):
+        return ctx.mask(fields, dict.fromkeys(fields, "internal"), {})
     if dataset in MASTER_GRADES:
         grades, kinds = MASTER_GRADES[dataset]
         return ctx.mask(fields, grades, kinds)
@@ -100,19 +105,23 @@ def _admitted(ctx: AccessContext, groups: list[str]) -> set[str]:
 def search_all(q: str = Query(..., max_length=search.MAX_QUERY), dataset: list[str] = Query(default=[]),
                start: str | None = None, end: str | None = None, district: str | None = None,
                limit: int = Query(20, ge=1, le=100), offset: int = Query(0, ge=0, le=MAX_SEARCH_OFFSET),
+               kind: list[SearchKind] = Query(default=[], max_length=len(SEARCH_KINDS)),
                ctx: AccessContext = Depends(require("search:read"))) -> dict[str, Any]:  # fmt: skip
-    """云搜索: every dataset and master, grouped by entity, ranked, highlighted, masked;
+    """云搜索 (one search): the query read as its intents (ID, phone, plate, name, crime word,
+    place, ...), every dataset, master and place, grouped by what each hit is, ranked,
+    highlighted, masked; ``kind`` keeps only groups of those kinds (the person screen: person);
     need to know filters the groups first, then ``offset`` pages them (``total`` counts the
     groups the caller may see, ``more`` says whether another page follows)."""
     if ctx.purpose_kind == "ticket":  # a service ticket searches the persons and its service's datasets only
         allowed = (*services.service(ctx.topic).datasets, "persons_master")
         dataset = [d for d in dataset or allowed if d in allowed]
         if not dataset:
-            return {"query": q, "total": 0, "more": False, "groups": [], "indexed": True, "offset": offset}
+            return {"query": q, "intents": [], "total": 0, "more": False, "groups": [], "indexed": True, "offset": offset}
     try:
         t0, t1 = subjects.span(start, end)
         found = search.query(get_settings(), q, dataset or None, t0, t1, district, limit=limit, offset=offset,
-                             shown=lambda ds, f: mask_fields(ctx, ds, f), admit=lambda groups: _admitted(ctx, groups))  # fmt: skip
+                             shown=lambda ds, f: mask_fields(ctx, ds, f), admit=lambda groups: _admitted(ctx, groups),
+                             kinds=list(kind) or None)  # fmt: skip
     except ZhijingError as exc:
         raise _unprocessable(exc) from None
     groups = found["groups"]

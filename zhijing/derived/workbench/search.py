@@ -27,11 +27,13 @@ import duckdb
 import jieba
 import tantivy
 
-from zhijing.derived.workbench.keys import exact_keys, is_name, name_similarity, name_tokens, plate_key_sql
+from zhijing.derived.workbench.intents import Intent, classify, clean, segment
+from zhijing.derived.workbench.keys import is_name, name_similarity, name_tokens, plate_key_sql
 from zhijing.errors import ZhijingError
 from zhijing.lake.store import current_files
 from zhijing.localtime import shown_all
-from zhijing.sources.spec import DatasetSpec
+from zhijing.model import places
+from zhijing.sources.spec import DatasetSpec, load_spec
 
 jieba.setLogLevel(60)
 TEXT_ELEMENTS = ("address", "text", "company_name", "category", "name")
@@ -40,8 +42,10 @@ NAME_FIELDS = ("name_chars", "name_py", "name_shape", "name_mask")
 MASTERS = ("persons_master", "vehicles_master", "phones_master", "companies_master")
 BATCH = 50_000
 WRITER_HEAP, WRITER_THREADS = 1_000_000_000, 2  # threads overlap the Python side; a large heap: fewer segments to merge at 10^7 documents
-FORMAT = "5"  # the documents' layout (4: group_h is DuckDB's hash, no positions; 5: content hashes kept beside): an index of another layout is rebuilt
-_PUNCT = re.compile(r"^[\s\W_]+$")
+FORMAT = "6"  # the documents' layout (5: content hashes kept beside; 6: incidents, cases and places their own kinds, ID tails): another layout is rebuilt
+# a dataset whose rows are events of these model types is a kind of its own: an incident is found as an incident, not under its caller
+EVENT_KINDS = {"incident": "incident", "accident": "incident", "complaint": "incident", "offence": "case"}
+TAILS = (4, 6)  # the last digits of an ID or a phone, as officers quote them (尾号)
 
 
 def index_dir(settings) -> Path:
@@ -58,7 +62,7 @@ def schema() -> tantivy.Schema:
 
     text("uid", True, "raw")
     text("dataset", True, "raw")
-    text("kind", True, "raw")  # record | person | vehicle | phone | company
+    text("kind", True, "raw")  # record | incident | case | place | person | vehicle | phone | company
     text("masters", True, "raw")
     text("group", True, "raw")  # what a hit is grouped under
     b.add_integer_field("group_h", stored=False, indexed=False, fast=True)  # its hash: grouping without fetching documents
@@ -71,12 +75,6 @@ def schema() -> tantivy.Schema:
     b.add_bytes_field("fields", stored=True, indexed=False)  # the record's values, JSON (stored only)
     b.add_date_field("ts", stored=True, indexed=True, fast=True)
     return b.build()
-
-
-@lru_cache(maxsize=400_000)
-def segment(text: str) -> tuple[str, ...]:
-    """jieba's search-mode tokens of a text, punctuation dropped."""
-    return tuple(t for t in jieba.cut_for_search(text) if t.strip() and not _PUNCT.match(t))
 
 
 SEP = "\x1f"  # joins a document's texts (or names) into one string in DuckDB: jieba splits at it as at any space
@@ -172,27 +170,40 @@ def record_sql(settings, spec: DatasetSpec, con: duckdb.DuckDBPyConnection, only
     by = {el: [f"r.{_q(f.name)}" for f in fields if f.element == el and f.name not in person_names] for el in {f.element for f in fields}}
     keys = ["r._record_id"] + [f"upper(trim(r.{_q(f.name)}::VARCHAR))" for f in fields if f.element in KEY_ELEMENTS or f.element == "address"]
     keys += [f"'plate:' || {plate_key_sql(f'r.{_q(f.name)}')}" for f in fields if f.element == "plate"]
+    keys += tails([f"r.{_q(f.name)}" for f in fields if f.element in ("citizen_id", "phone") and f.name not in person_names])
     names = [f"r.{_q(n)}" for n in person_names if n in available] + by.get("name", [])
     texts = [c for el in TEXT_ELEMENTS if el != "name" for c in by.get(el, [])]
     texts += [f"lower(replace(r.{_q(f.name)}, '/', ' ')) || ' ' || lower(replace(r.{_q(f.name)}, '/', ''))" for f in fields if f.element == "name_pinyin"]
     districts = [f"r.{_q(f.name + '__district')}" for f in fields if f.element == "address" and f"{f.name}__district" in available]
     plates = [f"r.{_q(f.name)}" for f in fields if f.element == "plate"]
-    grp = f"'vehicle:' || coalesce(rp.plate, {plates[0]})" if plates else "NULL"
+    kind = kind_of(spec)
+    grp = f"'{kind}:{spec.name}|' || r._record_id" if kind != "record" else f"'vehicle:' || coalesce(rp.plate, {plates[0]})" if plates else "NULL"
     resolved = f"LEFT JOIN read_plate rp ON rp.raw = {plates[0]}" if plates else ""
     time_field = spec.time_field or next((f.name for f in fields if f.element == "datetime"), None)
     ts = f"r.{_q(time_field)}" if time_field and time_field in available else "NULL"
     struct = ", ".join(f"{_q(f.name)} := r.{_q(f.name)}" for f in fields)
     limit = f"WHERE r._record_id IN (SELECT record_id FROM {only} WHERE dataset = '{spec.name}')" if only else ""
     return f"""SELECT '{spec.name}|' || r._record_id AS uid, m.masters AS masters,
-                     CASE WHEN m.masters IS NULL THEN {grp} END AS grp,
+                     CASE WHEN m.masters IS NULL OR '{kind}' <> 'record' THEN {grp} END AS grp,
                      {_list(keys)} AS keys, {_list(texts)} AS texts, {_list(names)} AS names, {_list(districts)} AS district,
                      to_json(struct_pack({struct}))::VARCHAR AS fields, {ts}::TIMESTAMPTZ AS ts
               FROM {src} r LEFT JOIN (SELECT record_id, list(DISTINCT master_id ORDER BY master_id) AS masters FROM pl
                                       WHERE dataset = '{spec.name}' GROUP BY 1) m ON m.record_id = r._record_id {resolved} {limit}"""  # fmt: skip
 
 
+def kind_of(spec: DatasetSpec) -> str:
+    """What a dataset's records are found as: ``incident`` or ``case`` when the model maps its
+    rows to such events (DESIGN §10), else ``record`` (grouped under the entity they name)."""
+    return next((EVENT_KINDS[m.type] for m in spec.model if m.type in EVENT_KINDS), "record")
+
+
+def tails(cols: list[str]) -> list[str]:
+    """Keys of the last digits of IDs and phones (``tail:1234``): a partial ID finds them."""
+    return [f"'tail:' || right(trim({c}::VARCHAR), {n})" for c in cols for n in TAILS]
+
+
 MASTER_SQL = {
-    "persons_master": ("person", "master_id", "[master_id]", "NULL", ["master_id", "citizen_id", "phone"], [], ["name"], ["district"],
+    "persons_master": ("person", "master_id", "[master_id]", "NULL", ["master_id", "citizen_id", "phone", *tails(["citizen_id", "phone"])], [], ["name"], ["district"],
                        ["master_id", "name", "citizen_id", "phone", "district", "sex", "birth_date", "mentions"]),
     "vehicles_master": ("vehicle", "plate", "owner_masters", "'vehicle:' || plate", ["vehicle_id", "plate", "vin", "'plate:' || " + plate_key_sql("plate")],
                         ["brand"], [], [], ["vehicle_id", "plate", "vin", "brand", "checkpoint_reads"]),
@@ -217,6 +228,28 @@ def master_sql(settings, name: str) -> str | None:
                FROM read_parquet({files!r}) WHERE {key} IS NOT NULL"""  # fmt: skip
 
 
+def place_sql(settings, kind: str) -> str | None:
+    """The document parts (see ``doc_sql``) of the named places of one declared kind (hotels,
+    checkpoints, terminals, standard addresses): a street or a hotel's name finds the place."""
+    sources = [(p, f) for p, f in places.declared(settings, kind) if p.name]
+    if not sources:
+        return None
+    return f"""SELECT 'place|{kind}|' || code AS uid, NULL::VARCHAR[] AS masters, 'place:{kind}:' || code AS grp, {_list(["upper(code)"])} AS keys,
+                      {_list(["name"])} AS texts, []::VARCHAR[] AS names, []::VARCHAR[] AS district,
+                      to_json(struct_pack(name := name, place_kind := '{kind}', code := code, lon := lon, lat := lat, station := station))::VARCHAR AS fields,
+                      NULL::TIMESTAMPTZ AS ts
+               FROM ({places.gazetteer_sql(sources)}) WHERE name IS NOT NULL"""  # fmt: skip
+
+
+def place_kinds(settings) -> dict[str, list[str]]:
+    """The declared place kinds that have names, with the datasets they are read from."""
+    out: dict[str, list[str]] = {}
+    for p in load_spec(settings).places:
+        if p.name:
+            out.setdefault(p.kind, []).append(p.dataset)
+    return out
+
+
 _OPEN: dict[str, tuple[float, tantivy.Index]] = {}
 
 
@@ -236,37 +269,65 @@ def open_index(settings) -> tantivy.Index | None:
 MAX_QUERY = 200
 CANDIDATES = 300
 SHAPE_BOOST = 0.0
+# what an intent finds first among equals: an ID or a phone its holder (before the phone or vehicle master it also
+# keys), an address the place (before the incidents at it), a plate the vehicle (before its owner's file)
+PRIORS = {**{k: {"person": 0.05} for k in ("id", "id_partial", "phone", "phone_partial")}, "plate": {"vehicle": 0.05},
+          "place": {"place": 0.1}}  # fmt: skip
+KEY_INTENTS = ("id", "id_partial", "phone", "phone_partial", "plate", "record_no")
+# the kinds of document an intent looks in (None: every kind)
+INTENT_KINDS = {"crime": ("incident", "case"), "place": ("place", "incident", "case")}
 
 
 def _term(schema, field: str, value: str, boost: float) -> tantivy.Query:
     return tantivy.Query.boost_query(tantivy.Query.term_query(schema, field, value), boost)
 
 
-def build_query(schema, q: str, datasets: list[str] | None = None, start: datetime | None = None, end: datetime | None = None,
-                district: str | None = None) -> tantivy.Query:  # fmt: skip
-    """Term queries from the text — keys, name fields, segmented words — never the query
+def _name_clauses(schema, q: str) -> list[tantivy.Query]:
+    """A name's tokens: the name itself, its pinyin, each one-character variant, each position's pinyin."""
+    nt = name_tokens(q)
+    out = [_term(schema, "name_chars", q, 10.0), _term(schema, "name_py", nt["name_py"][0], 6.0)]
+    out += [_term(schema, "name_mask", t, 2.0) for t in nt["name_mask"]]
+    out += [_term(schema, "name_py", t, 0.5) for t in nt["name_py"][1:]]
+    if SHAPE_BOOST:
+        out += [_term(schema, "name_shape", t, SHAPE_BOOST) for t in nt["name_shape"]]
+    return out
+
+
+def intent_clauses(schema, intent: Intent) -> list[tantivy.Query]:
+    """The term (and key pattern) queries of one reading of the query — never the query
     parser, so ``AND``, quotes, colons and brackets are only text."""
-    S, M = tantivy.Occur.Should, tantivy.Occur.Must
-    should = [(S, _term(schema, "keys", k, 20.0)) for k in exact_keys(q)]
-    if is_name(q):
-        nt = name_tokens(q)
-        should += [(S, _term(schema, "name_chars", q, 10.0)), (S, _term(schema, "name_py", nt["name_py"][0], 6.0))]
-        should += [(S, _term(schema, "name_mask", t, 2.0)) for t in nt["name_mask"]]
-        should += [(S, _term(schema, "name_py", t, 0.5)) for t in nt["name_py"][1:]]
-        if SHAPE_BOOST:
-            should += [(S, _term(schema, "name_shape", t, SHAPE_BOOST)) for t in nt["name_shape"]]
-    if q.isascii() and q.replace(" ", "").isalpha():
-        should.append((S, _term(schema, "name_py", q.replace(" ", "").lower(), 6.0)))
-    words = dict.fromkeys([*segment(q), *(t.lower() for t in segment(q) if t.isascii())])
-    should += [(S, _term(schema, "text", t, 1.0)) for t in words]
-    must = [(M, tantivy.Query.boolean_query(should))]
+    out = [_term(schema, "keys", k, 20.0) for k in intent.keys]
+    out += [tantivy.Query.boost_query(tantivy.Query.regex_query(schema, "keys", p), 10.0) for p in intent.patterns]
+    if intent.kind == "name":
+        out += _name_clauses(schema, intent.value)
+    elif intent.kind == "pinyin":
+        out.append(_term(schema, "name_py", intent.value, 6.0))
+    return out + [_term(schema, "text", t, 1.0) for t in intent.words]
+
+
+def _filters(schema, datasets, start, end, district, kinds=None) -> list[tuple]:
+    M, S = tantivy.Occur.Must, tantivy.Occur.Should
+    must = []
     if datasets:
         must.append((M, tantivy.Query.boolean_query([(S, tantivy.Query.term_query(schema, "dataset", d)) for d in datasets])))
+    if kinds:
+        must.append((M, tantivy.Query.term_set_query(schema, "kind", list(kinds))))
     if start or end:
         must.append((M, tantivy.Query.range_query(schema, "ts", tantivy.FieldType.Date, start, end)))
     if district:
         must.append((M, tantivy.Query.term_query(schema, "district", district)))
-    return tantivy.Query.boolean_query(must)
+    return must
+
+
+def build_query(schema, q: str, datasets: list[str] | None = None, start: datetime | None = None, end: datetime | None = None,
+                district: str | None = None, intent: Intent | None = None) -> tantivy.Query:  # fmt: skip
+    """The query of one intent (``intent``), or of every intent of ``q`` at once, with the filters."""
+    S = tantivy.Occur.Should
+    chosen = [intent] if intent else list(classify(q))
+    should = [(S, c) for i in chosen for c in intent_clauses(schema, i)] or [(S, tantivy.Query.empty_query())]
+    kinds = INTENT_KINDS.get(intent.kind) if intent else None
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, tantivy.Query.boolean_query(should)),
+                                        *_filters(schema, datasets, start, end, district, kinds)])  # fmt: skip
 
 
 def highlight(value: str, terms: list[str]) -> str | None:
@@ -291,27 +352,9 @@ def _everything(groups: list[str]) -> set[str]:
     return set(groups)
 
 
-def query(settings, q: str, datasets: list[str] | None = None, start: datetime | None = None, end: datetime | None = None,
-          district: str | None = None, limit: int = 20, per_group: int = 3, shown=_identity, offset: int = 0,
-          admit=_everything) -> dict:  # fmt: skip
-    """Hits grouped by the master entity they belong to (a person, a vehicle, a phone, a
-    company — or the record itself), ranked, one page of them (``offset``, ``limit``);
-    ``shown(dataset, fields)`` masks each record's values for the caller before
-    highlighting, so a masked value is never marked. ``admit(groups)`` names the groups the
-    caller may see: it runs over every candidate before the page is cut, so ``total`` and
-    ``more`` count only what the caller may see and a page is never short for what was
-    filtered out of it."""
-    q = (q or "").strip()
-    if not q:
-        raise ZhijingError("type something to search for")
-    if len(q) > MAX_QUERY:
-        raise ZhijingError(f"at most {MAX_QUERY} characters")
-    index = open_index(settings)
-    if index is None:
-        return {"query": q, "total": 0, "more": False, "groups": [], "indexed": False}
-    index.reload()
-    searcher = index.searcher()
-    res = searcher.search(build_query(index.schema, q, datasets, start, end, district), limit=CANDIDATES)
+def _groups(searcher, query: tantivy.Query) -> dict[int, dict]:
+    """The candidates of one query grouped by their group's hash (no document fetched)."""
+    res = searcher.search(query, limit=CANDIDATES)
     addrs = [a for _, a in res.hits]
     hashes = searcher.fast_field_values("group_h", addrs) if addrs else []
     groups: dict[int, dict] = {}
@@ -319,16 +362,65 @@ def query(settings, q: str, datasets: list[str] | None = None, start: datetime |
         g = groups.setdefault(h, {"bm25": float(score), "count": 0, "addrs": []})
         g["count"] += 1
         g["addrs"].append((float(score), addr))
-    for g in groups.values():  # the best document of each group names it
-        g["top"] = searcher.doc(g["addrs"][0][1]).to_dict()
-    admitted = admit([g["top"]["group"][0] for g in groups.values()])
-    kept = [g for g in groups.values() if g["top"]["group"][0] in admitted]
-    name_query = is_name(q)
-    for g in kept:  # a name is re-ranked by how close the group's best document is to it
-        sim = max((name_similarity(q, n) for n in g["top"].get("names", [])), default=0.0) if name_query else 0.0
-        g["score"] = (g["bm25"] * (0.25 + sim) if name_query else g["bm25"]) + 0.05 * math.log1p(g["count"])
+    return groups
+
+
+def _scored(intent: Intent, groups: list[dict]) -> None:
+    """Each group's score under ``intent``: its BM25 over the intent's best, times the
+    intent's confidence; a name's by how close the group's best name is (exact 1, homophone
+    0.85), so an exact name outranks its homophones whatever their frequencies."""
+    best = max((g["bm25"] for g in groups), default=1.0) or 1.0
+    for g in groups:
+        rel = g["bm25"] / best
+        if intent.kind == "name":
+            sim = max((name_similarity(intent.value, n) for n in g["top"].get("names", [])), default=0.0)
+            rel = sim * (0.5 + 0.5 * rel)
+        if intent.kind in KEY_INTENTS:  # every exact key is as right as another (BM25 differs only by the documents' lengths)
+            rel = 1.0
+        prior = PRIORS.get(intent.kind, {}).get(g["top"]["group"][0].partition(":")[0], 0.0)
+        g["score"] = intent.confidence * rel + prior + 0.01 * math.log1p(g["count"])
+
+
+def query(settings, q: str, datasets: list[str] | None = None, start: datetime | None = None, end: datetime | None = None,
+          district: str | None = None, limit: int = 20, per_group: int = 3, shown=_identity, offset: int = 0,
+          admit=_everything, kinds: list[str] | None = None) -> dict:  # fmt: skip
+    """Hits grouped by what they are — a person, a vehicle, a phone, a company, an incident,
+    a case, a place, or a record — ranked, one page of them (``offset``, ``limit``). The
+    query is read as its intents (``intents.classify``); each intent searches the kinds it
+    finds and a group keeps its best intent's score, so a name query is one intent among
+    several. ``kinds`` limits the groups (the person screen: persons). ``shown(dataset,
+    fields)`` masks each record's values for the caller before highlighting, so a masked
+    value is never marked. ``admit(groups)`` names the groups the caller may see: it runs
+    over every candidate before the page is cut, so ``total`` and ``more`` count only what
+    the caller may see and a page is never short for what was filtered out of it."""
+    q = (q or "").strip()
+    if not q:
+        raise ZhijingError("type something to search for")
+    if len(q) > MAX_QUERY:
+        raise ZhijingError(f"at most {MAX_QUERY} characters")
+    readings = classify(q)
+    shown_intents = [i.shown() for i in readings]
+    index = open_index(settings)
+    if index is None:
+        return {"query": q, "intents": shown_intents, "total": 0, "more": False, "groups": [], "indexed": False}
+    index.reload()
+    searcher = index.searcher()
+    merged: dict[str, dict] = {}
+    for intent in readings:
+        groups = list(_groups(searcher, build_query(index.schema, q, datasets, start, end, district, intent)).values())
+        for g in groups:  # the best document of each group names it
+            g["top"] = searcher.doc(g["addrs"][0][1]).to_dict()
+        groups = [g for g in groups if not kinds or g["top"]["group"][0].partition(":")[0] in kinds]
+        _scored(intent, groups)
+        for g in groups:
+            key = g["top"]["group"][0]
+            if key not in merged or g["score"] > merged[key]["score"]:
+                merged[key] = {**g, "intent": intent.kind}
+    admitted = admit(list(merged))
+    kept = [g for k, g in merged.items() if k in admitted]
     ranked = sorted(kept, key=lambda g: (-g["score"], g["top"]["group"][0]))
-    terms = list(dict.fromkeys([q, *(t for t in segment(q) if len(t) > 1 or not t.isascii())]))
+    terms = list(dict.fromkeys([q, clean(q), *(i.value for i in readings if i.kind in KEY_INTENTS),
+                                *(t for t in segment(q) if len(t) > 1 or not t.isascii())]))  # fmt: skip
     out = []
     for g in ranked[offset : offset + limit]:
         group = g["top"]["group"][0]
@@ -341,8 +433,9 @@ def query(settings, q: str, datasets: list[str] | None = None, start: datetime |
             marks = {k: h for k, v in fields.items() if isinstance(v, str) and (h := highlight(v, terms))}
             hits.append({"dataset": ds, "uid": d["uid"][0], "kind": d["kind"][0], "score": round(score, 3),
                          "masters": d.get("masters", []), "fields": fields, "highlights": marks})  # fmt: skip
-        out.append({"group": group, "kind": kind, "id": ident, "score": round(g["score"], 3), "count": g["count"], "hits": hits})
-    return {"query": q, "total": len(kept), "more": len(kept) > offset + limit, "groups": out, "indexed": True}
+        out.append({"group": group, "kind": kind, "id": ident, "score": round(g["score"], 3), "count": g["count"], "intent": g["intent"],
+                    "hits": hits})  # fmt: skip
+    return {"query": q, "intents": shown_intents, "total": len(kept), "more": len(kept) > offset + limit, "groups": out, "indexed": True}
 
 
 def entities(settings, group_ids: list[str]) -> dict[str, dict]:

@@ -31,28 +31,31 @@ zj.pages.cases = async () => {
     document.getElementById("case-title").textContent = `${ws.case.title} · ${ws.case.ref} · ${en ? ws.case.status : STATUS[ws.case.status] || ws.case.status}`;
     /** A pinned result in words: subject, place, time, dataset/record (the payload each screen saves). */
     const L = (k, zh) => t(`cases.${k}`, zh);
-    const rec = (r) => [r.dataset, r.record_id].filter(Boolean).join(" / ");
+    const names = ws.names || {};  // persons the items name, by master ID → name (masked as the grade requires)
+    const who = (x) => { const id = String(x || "").replace(/^(person:|P:)/, ""); return names[id] ? `${names[id]}（${id}）` : String(x || ""); };
+    const rec = (r) => [zj.dsName(r.dataset), r.record_id].filter(Boolean).join(" ");
     const pointText = (r) => [r.place_name || r.place_id ? `${L("place", "地点")}：${r.place_name || r.place_id}` : "",
       r.ts || r.time ? `${L("time", "时间")}：${zj.time(r.ts || r.time)}` : "", rec(r) ? `${L("record", "记录")}：${rec(r)}` : ""];
     const summary = (i) => {
       const p = i.payload || {}, parts = [], subj = (s) => s && parts.push(`${L("subject", "对象")}：${s}`);
+      const how = (c) => (c.kinds && c.kinds.length ? ` · ${c.kinds.map(zj.label).join("/")}` : "");
       const evidence = (rows) => {
         if (!rows || !rows.length) return;
         parts.push(...pointText(rows[0]));
         if (rows.length > 1) parts.push(`${rows.length} ${L("evidence", "条证据")}`);
       };
-      if (p.point) { subj(p.subject); parts.push(...(p.point.mode ? [zj.mode(p.point.mode)] : []), ...pointText(p.point)); }
-      else if (p.companion) { subj(`${p.subject || ""} ↔ ${p.companion.subject}`); evidence(p.companion.evidence); }
-      else if (p.hit) { subj(p.hit.kind === "person" ? p.hit.subject : `${p.hit.kind}:${p.hit.subject}`); evidence(p.hit.evidence); }
-      else if (p.edge) { subj(`${p.edge.source} — ${p.edge.target}`); evidence(p.edge.evidence); }
+      if (p.point) { subj(who(p.subject)); parts.push(...(p.point.mode ? [zj.mode(p.point.mode)] : []), ...pointText(p.point)); }
+      else if (p.companion) { subj(`${who(p.subject)} ↔ ${who(p.companion.subject)}${how(p.companion)}`); evidence(p.companion.evidence); }
+      else if (p.hit) { subj(p.hit.kind === "person" ? who(p.hit.subject) : `${zj.kindName(p.hit.kind)} ${p.hit.subject}`); evidence(p.hit.evidence); }
+      else if (p.edge) { subj(`${who(p.edge.source)} — ${who(p.edge.target)} · ${zj.relName(p.edge.type)}`); evidence(p.edge.evidence); }
       else if (p.group || p.query) {
         if (p.query) parts.push(`${L("query", "检索")}：${p.query}`);
-        if (p.group) { subj(p.group.entity?.name || p.group.id); evidence(p.group.hits); }
-      } else { subj(p.subject); evidence(p.evidence); if (!p.evidence && p.lon != null) parts.push(`${p.lon}, ${p.lat}`); }
+        if (p.group) { subj(p.group.kind === "person" ? who(p.group.id) : zj.groupTitle(p.group)); evidence(p.group.hits); }
+      } else { subj(who(p.subject)); evidence(p.evidence); if (!p.evidence && p.lon != null) parts.push(`${p.lon}, ${p.lat}`); }
       return parts.filter(Boolean).join(" · ");
     };
     const what = (i) => i.kind === "note" ? esc(i.payload.text || i.title)
-      : i.kind === "subject" ? (i.payload.master_ids || []).map((m) => `<a href="/persons/${encodeURIComponent(m)}">${esc(m)}</a>`).join(" ")
+      : i.kind === "subject" ? (i.payload.master_ids || []).map((m) => `<a href="/persons/${encodeURIComponent(m)}">${esc(who(m))}</a>`).join(" ")
         : `<span class="summary">${esc(summary(i))}</span>`;
     zj.table("#items", [["cases.kind", "类型", (i) => esc(en ? i.kind : KINDS[i.kind] || i.kind)], ["cases.title", "标题", "title"], ["cases.what", "内容", what],
       ["cases.by", "添加人", (i) => esc(i.author || "")], zj.timeCol("col.time", "时间", (i) => i.created_at),

@@ -7,7 +7,7 @@ zj.addEN({ "persons.placeholder": "name / citizen ID / mobile / plate", "persons
   "persons.pending": "Export request sent for a second officer's approval (双人审批), listed under Exports: ", "persons.records": "Linked records (sources)",
   "col.id": "Person ID", "col.name": "Name", "col.citizen_id": "Citizen ID", "col.sex": "Sex", "col.birth": "Born",
   "col.district": "District", "col.records": "Records", "col.title": "Record", "col.dataset": "Dataset", "col.record_id": "Record ID",
-  "col.summary": "Summary", "col.time": "Time",
+  "col.summary": "Summary", "col.time": "Time", "col.phone": "Mobile", "col.intent": "Matched as",
   "fact.name": "Name", "fact.citizen_id": "Citizen ID", "fact.phone": "Mobile", "fact.address_district": "District of address",
   "fact.sex": "Sex", "persons.to.trajectory": "Trajectory", "persons.to.companions": "Companions", "persons.to.graph": "Relations",
   "persons.pin": "Add to case", "persons.pinned": "Added to the case" });
@@ -21,15 +21,33 @@ zj.pages.persons = async () => {
   if (fromPath) openFile(fromPath);
   else if (zj.qs("q")) { form.q.value = zj.qs("q"); search(zj.qs("q")); }
 
+  /** The one search (云搜索's, GET /api/search) kept to persons: homophones, pinyin, partial IDs, plates and
+      phones find a person here as they do there. An account the search refuses (or a server without it) gets
+      the person search. */
+  async function find(q) {
+    try {
+      const res = q.trim().length < 2 ? { indexed: false }  // one character: the person search says why not
+        : await zj.api(`/api/search?${new URLSearchParams({ q, kind: "person", limit: 20 })}`, { quiet: true });
+      if (res.indexed === false) throw Object.assign(new Error("not indexed"), { status: 404 });
+      const intent = Object.fromEntries((res.intents || []).map((i) => [i.kind, zj.lang() === "en" ? i.label_en : i.label]));
+      return res.groups.map((g) => ({ master_id: g.id, ...(g.entity || {}), records: g.count, intent: intent[g.intent] || "" }));
+    } catch (e) {
+      if (e.status !== 404 && e.status !== 403) throw e;
+    }
+    const old = await zj.api(`/api/persons/search?q=${encodeURIComponent(q)}`);
+    return old.results || old;
+  }
+
   async function search(q) {
     zj.rerun(() => search(q));
-    const res = await zj.loading("#results", zj.api(`/api/persons/search?q=${encodeURIComponent(q)}`)).catch(() => null);
-    if (!res) return;
+    const rows = await zj.loading("#results", find(q)).catch((e) => { zj.toast(e.message); return null; });
+    if (!rows) return;
     zj.table("#results", [
       ["col.id", "人员编号", (r) => `<a href="/persons/${encodeURIComponent(r.master_id)}">${esc(r.master_id)}</a>`],
-      ["col.name", "姓名", "name"], ["col.citizen_id", "公民身份号码", "citizen_id"], ["col.sex", "性别", "sex"],
-      ["col.birth", "出生日期", "birth_date"], ["col.records", "记录数", (r) => esc(r.records ?? r.record_count ?? "")],
-    ], res.results || res, { empty: t("state.scope", "在所选用途和辖区内未查到此人"), onClick: (r) => {
+      ["col.name", "姓名", "name"], ["col.citizen_id", "公民身份号码", "citizen_id"], ["col.phone", "手机号", "phone"],
+      ["col.district", "区县", "district"], ["col.records", "记录数", (r) => esc(r.records ?? r.record_count ?? "")],
+      ["col.intent", "匹配方式", "intent"],
+    ], rows, { empty: t("state.scope", "在所选用途和辖区内未查到此人"), onClick: (r) => {
       history.pushState(null, "", `/persons/${encodeURIComponent(r.master_id)}`); openFile(r.master_id);
     } });
   }
