@@ -14,8 +14,12 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(workbench, live_server, browser):  # the workbench's city: its search index is built
-    with live_server(workbench.settings.home) as (url, logins):
+def server(resolved_city, live_server, browser):  # browser first: skips before a server starts
+    from zhijing.derived.workbench import index_sync
+
+    settings = resolved_city[0]
+    index_sync.update(settings, datasets=["hukou_person", "vehicle_registration", "incident_110", "case_info"])  # as built, or brought up to date
+    with live_server(settings.home) as (url, logins):
         yield url, logins
 
 

@@ -346,6 +346,12 @@ const zj = (() => {
     document.getElementById("lang")?.addEventListener("click", () => {
       lang = lang === "en" ? "zh" : "en"; localStorage.setItem("zj.lang", lang); location.reload();
     });
+    /* The header's one search box (no name: a screen's own field q stays the only one): Enter opens 云搜索 on it. */
+    document.getElementById("header-search")?.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const q = document.getElementById("header-q").value.trim();
+      if (q) location.href = `/search?${new URLSearchParams({ q })}`;
+    });
     const menu = document.getElementById("menu");
     const groups = [...document.querySelectorAll("header.top nav details.navgroup")];
     menu?.addEventListener("click", () => {  // a phone: the menu opens with every group unfolded
