@@ -59,7 +59,7 @@ def _labelled(workbench) -> list[tuple[str, str, str | None]]:
     rng = random.Random(7)
     persons = _df(s, "entities", "persons_master", "SELECT * FROM (SELECT master_id, name, citizen_id, phone, count(*) OVER (PARTITION BY name) AS "
                   "same_name, count(*) OVER (PARTITION BY right(citizen_id, 6)) AS same_tail FROM T WHERE citizen_id IS NOT NULL) "
-                  "WHERE length(name) BETWEEN 2 AND 3 AND same_tail = 1 AND same_name = 1").sample(12, random_state=7)  # fmt: skip
+                  "WHERE length(name) BETWEEN 2 AND 3 AND same_tail = 1 AND same_name = 1 ORDER BY master_id").sample(12, random_state=7)  # fmt: skip
     out: list[tuple[str, str, str | None]] = []
     for p in persons.itertuples():
         out += [(p.name, "person", f"person:{p.master_id}"), (p.citizen_id, "person", f"person:{p.master_id}"),
@@ -68,12 +68,12 @@ def _labelled(workbench) -> list[tuple[str, str, str | None]]:
             out.append((p.phone, "person", f"person:{p.master_id}"))
         if (v := homophone(p.name, rng.random())) and v != p.name:
             out.append((v, "person", f"person:{p.master_id}"))
-    plates = _df(s, "entities", "vehicles_master", "SELECT plate FROM T WHERE plate SIMILAR TO '浙B[0-9].*'").plate.sample(8, random_state=7)
+    plates = _df(s, "entities", "vehicles_master", "SELECT plate FROM T WHERE plate SIMILAR TO '浙B[0-9].*' ORDER BY plate").plate.sample(8, random_state=7)
     for plate in plates:
         out += [(f"{plate[:2]} {plate[2:]}", "vehicle", f"vehicle:{plate}"), (plate[0] + "8" + plate[2:], "vehicle", f"vehicle:{plate}")]
-    cases = _df(s, "clean", "case_info", "SELECT AJBH FROM T").AJBH.sample(5, random_state=7)
+    cases = _df(s, "clean", "case_info", "SELECT AJBH FROM T ORDER BY AJBH").AJBH.sample(5, random_state=7)
     out += [(c, "case", f"case:case_info|{c}") for c in cases]
-    calls = _df(s, "clean", "incident_110", "SELECT jjdbh FROM T").jjdbh.sample(5, random_state=7)
+    calls = _df(s, "clean", "incident_110", "SELECT jjdbh FROM T ORDER BY jjdbh").jjdbh.sample(5, random_state=7)
     out += [(c, "incident", f"incident:incident_110|{c}") for c in calls]
     out += [(c, "incident|case", None) for c in CRIMES]  # the kind only: every incident or case of the category is as right
     streets = _df(s, "clean", "standard_address", "SELECT DISTINCT regexp_extract(text, '[区县市]([^区县市]{2,4}[路街])', 1) AS st FROM T").st
@@ -108,11 +108,11 @@ def test_regressions_robbery_street_plate_with_a_space(workbench):
     assert robbery["intents"][0]["kind"] == "crime" and robbery["groups"]
     assert all(g["kind"] in ("incident", "case") for g in robbery["groups"])  # never 吴杰 / 伍杰
     assert all("抢劫" in "".join(str(v) for h in g["hits"] for v in h["fields"].values()) for g in robbery["groups"])
-    street = _df(s, "clean", "standard_address", "SELECT regexp_extract(text, '[区县市]([^区县市]{2,4}街)', 1) AS st FROM T").st
+    street = _df(s, "clean", "standard_address", "SELECT regexp_extract(text, '[区县市]([^区县市]{2,4}街)', 1) AS st FROM T ORDER BY address_id").st
     st = next(x for x in street if x)
     top = search.query(s, st, limit=5)["groups"]
     assert top and all(g["kind"] != "person" for g in top), (st, top)  # a street (…街, jie) ranks no person named *杰 first
-    plate = _df(s, "entities", "vehicles_master", "SELECT plate FROM T WHERE plate LIKE '浙B%' LIMIT 1").plate[0]
+    plate = _df(s, "entities", "vehicles_master", "SELECT plate FROM T WHERE plate LIKE '浙B%' ORDER BY plate LIMIT 1").plate[0]
     for typed in (f"{plate[:2]} {plate[2:]}", f"{plate[0]} {plate[1]} {plate[2:]}", plate[0] + "8" + plate[2:], plate.lower()):
         found = search.query(s, typed, limit=5)
         assert _rank(found["groups"], f"vehicle:{plate}") <= 2, (typed, found["intents"])

@@ -30,6 +30,7 @@ CRIME_WORDS = set(["盗窃", "偷盗", "被盗", "失窃", "扒窃", "入室", "
 PLACE_SUFFIXES = ("路", "街", "道", "巷", "弄", "号", "村", "镇", "乡", "区", "县", "市", "省", "小区", "花园", "苑", "大厦", "广场", "公寓",
                   "酒店", "宾馆", "旅馆", "饭店", "站", "机场", "码头", "医院", "学校", "大学", "中学", "小学", "商场", "超市", "公园", "桥",
                   "幢", "栋", "单元", "室", "卡口", "派出所", "网吧", "府", "园", "城", "湾", "港")  # fmt: skip
+TAILS = (4, 6)  # the last digits of an ID or a phone, as officers quote them (尾号); the index keys them as ``tail:…``
 _SPACES = re.compile(r"[\s·.\-•・_]+")
 _FULLWIDTH = str.maketrans("０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ",
                            "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")  # fmt: skip
@@ -164,7 +165,7 @@ def _classify(q: str) -> tuple[Intent, ...]:
     if len(s) in (15, 18) and s[:17].isdigit() and not cid.ok:  # an ID of a wrong check digit is still looked up as typed
         out.append(Intent("id", 0.8, keys=(s,), value=s, notes=("校验位不符",)))
     elif _DIGITS.match(s) and not cid.ok and not ph.ok:
-        keys = tuple(f"tail:{s}" for _ in [0] if len(s) in (4, 6))
+        keys = (f"tail:{s}",) if len(s) in TAILS else ()
         prefix = (rf"{s}[0-9X]*",) if 6 <= len(s) < 18 and s[0] in "123456789" else ()
         if keys or prefix:
             out.append(Intent("id_partial", 0.8, keys=keys, patterns=prefix, value=s,

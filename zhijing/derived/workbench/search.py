@@ -27,7 +27,7 @@ import duckdb
 import jieba
 import tantivy
 
-from zhijing.derived.workbench.intents import Intent, classify, clean, segment
+from zhijing.derived.workbench.intents import TAILS, Intent, classify, clean, segment
 from zhijing.derived.workbench.keys import is_name, name_similarity, name_tokens, plate_key_sql
 from zhijing.errors import ZhijingError
 from zhijing.lake.store import current_files
@@ -45,7 +45,6 @@ WRITER_HEAP, WRITER_THREADS = 1_000_000_000, 2  # threads overlap the Python sid
 FORMAT = "6"  # the documents' layout (5: content hashes kept beside; 6: incidents, cases and places their own kinds, ID tails): another layout is rebuilt
 # a dataset whose rows are events of these model types is a kind of its own: an incident is found as an incident, not under its caller
 EVENT_KINDS = {"incident": "incident", "accident": "incident", "complaint": "incident", "offence": "case"}
-TAILS = (4, 6)  # the last digits of an ID or a phone, as officers quote them (尾号)
 
 
 def index_dir(settings) -> Path:
