@@ -44,7 +44,7 @@ def test_a_case_workspace_reads_as_words(page, server):
     row = page.locator("#items tbody tr").first
     content, author = row.locator("td").nth(2).inner_text(), row.locator("td").nth(3).inner_text()
     assert "{" not in content and "ts_end" not in content
-    for words in ("plate:浙B81986", "鄞州大道卡口", "2026-03-01 02:10", "checkpoint_read / GC0000042"):
+    for words in ("plate:浙B81986", "鄞州大道卡口", "2026-03-01 02:10", "卡口过车记录 GC0000042"):  # the dataset by its catalog title
         assert words in content
     assert author == "xingzhen01"
     assert not page.errors, page.errors
