@@ -11,7 +11,7 @@ zj.pages.catalog = async () => {
   const cat = await zj.loading("#catalog", zj.api("/api/catalog"));
   const shared = (await zj.api("/api/sharing/catalog", { quiet: true }).catch(() => ({ datasets: {} }))).datasets;  // contracts exposing each
   zj.table("#catalog", [
-    ["catalog.name", "数据集", (d) => `<b>${esc(d.title)}</b><br><span class="muted">${esc(d.name)}</span>`],
+    ["catalog.name", "数据集", (d) => `<b>${esc(zj.lang() === "en" ? zj.dsName(d.name) : d.title)}</b><br><span class="muted">${esc(d.name)}</span>`],
     ["catalog.owner", "归属部门", "owner"],
     ["catalog.grade", "分级", (d) => `<span class="badge ${esc(d.grade)}">${esc(d.grade)}</span> <span class="badge">${esc(d.pi || "")}</span>`],
     ["catalog.rows", "记录数", (d) => esc((d.row_count ?? d.rows ?? "").toLocaleString())],

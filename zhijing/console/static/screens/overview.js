@@ -7,7 +7,7 @@ zj.pages.overview = async () => {
   await zj.chrome();
   const cat = await zj.api("/api/catalog");
   const items = cat.datasets || cat;
-  const names = items.map((d) => (zj.lang() === "en" ? d.name : d.title || d.name));
+  const names = items.map((d) => (zj.lang() === "en" ? zj.dsName(d.name) : d.title || d.name));
   zj.chart("dataset-chart")?.setOption({ tooltip: {}, grid: { left: 140 }, xAxis: { type: "log" },
     yAxis: { type: "category", axisLabel: { interval: 0 }, data: names },
     series: [{ type: "bar", data: items.map((d) => d.row_count || d.rows || 0) }] });

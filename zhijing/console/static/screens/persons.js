@@ -88,7 +88,7 @@ zj.pages.persons = async () => {
     const when = new Map(tl.map((e) => [`${e.dataset}:${e.record_id}`, e.time]));  // a record's time, as the timeline has it
     zj.table("#records", [zj.timeCol("col.time", "时间", (r) => when.get(`${r.dataset}:${r.record_id}`)), ["col.title", "记录", "title"],
       ["col.dataset", "数据集", (r) => esc(zj.dsName(r.dataset))], ["col.record_id", "记录编号", "record_id"], ["col.summary", "摘要", "summary"]], f.records || []);
-    const label = (e) => (zj.lang() === "en" ? e.dataset : zj.dsName(e.dataset) || e.title);
+    const label = (e) => zj.dsName(e.dataset) || e.title;  // the catalog title in either language
     const ds = [...new Set(tl.map(label))];
     zj.chart("timeline")?.setOption({ tooltip: { formatter: (p) => esc(p.data.label) }, grid: { left: 120 },
       xAxis: zj.timeAxis("timeline"), yAxis: { type: "category", data: ds },
