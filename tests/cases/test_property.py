@@ -184,3 +184,18 @@ def test_a_workspace_linked_to_the_procedure_case_works_its_imported_items(api):
     got = api.get(f"/api/property/{mine[0]['id']}", headers=h).json()
     assert got["verification"]["ok"] and got["chain"][0]["action"] == "intake"
     assert api.get(f"/api/property/{mine[0]['id']}", headers=_h(api, "xingzhen01", "case:A330200000000002")).status_code == 403
+
+
+def test_the_cases_handler_cannot_approve_its_property(api):
+    from zhijing.cases import seized
+    from zhijing.cases.procedure import service
+    from zhijing.config import get_settings
+
+    s = get_settings()
+    cid = service.open_case(s, kind="criminal", title="诈骗案", unit_code="330212000000", handler="kezhang01", purpose="测试",
+                            audit=lambda *_: None)  # fmt: skip
+    it = seized.intake(s, case_id=cid, case_ref=f"case:{cid}", description="涉案银行卡", category="document", quantity="3张",
+                       seized_by="xingzhen01", unit_code="330212000000", holder="xingzhen01", location=_room(api))  # fmt: skip
+    rid = seized.request(s, it["id"], "return", "发还所有人", "与案件无关", "xingzhen01", recipient="王某")["id"]
+    r = api.post(f"/api/property/requests/{rid}/decide", json={"approve": True}, headers=_h(api, "kezhang01", None))
+    assert r.status_code == 403 and "case's handler" in r.json()["detail"]  # 主办人 kezhang01 approves no property of his case
