@@ -50,9 +50,15 @@ def _planted(resolved_city) -> tuple[dict, list[str], str, str, str]:
 def test_collision_from_two_scenes_and_a_path_to_the_ring(page, server, resolved_city):
     base, _ = server
     crew, scenes, mule, collector, owner = _planted(resolved_city)
+    times = pd.to_datetime([r["time"] for r in crew["reads"]])
+    first_day, last_day = (times.min() - pd.Timedelta(days=1)).strftime("%Y-%m-%d"), (times.max() + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
     login(page, server, "xingzhen01", DEMO_CASE)
     page.goto(f"{base}/collision")
     page.wait_for_selector(".scene-marker")  # the scene layer: the burglaries like this case's
+    page.fill("#scene-from", first_day)  # the series' weeks (the layer shows the newest 500 in view)
+    page.fill("#scene-to", last_day)
+    page.dispatch_event("#scene-to", "change")
+    page.wait_for_selector(f".scene-marker span[data-scene='{scenes[0]}']")
     for sid in scenes:
         page.locator(f".scene-marker span[data-scene='{sid}']").dispatch_event("click")
     assert page.locator("#windows tbody tr").count() == 2

@@ -7,7 +7,7 @@
 zj.addEN({ "coll.windows": "Space-time windows: draw them on the map, or click a scene, or find an address",
   "coll.draw.circle": "Circle", "coll.draw.rect": "Rectangle", "coll.draw.polygon": "Polygon", "coll.draw.edit": "Edit windows",
   "coll.span": "Around a scene (minutes)", "coll.radius": "Radius (m)", "coll.withcps": "With nearby checkpoints",
-  "coll.scenes": "Scene layer", "coll.scene.case": "Like this case", "coll.scene.category": "Category", "coll.scene.all": "All",
+  "coll.scenes": "Scene layer", "coll.scene.case": "Like this case", "coll.scene.category": "Category", "coll.scene.all": "All", "coll.scene.from": "Scenes from", "coll.scene.to": "Scenes until",
   "coll.place.ph": "address / road / hotel / checkpoint / station", "coll.place.go": "Locate", "coll.more": "Other windows (H3 cell / checkpoint / address code)",
   "coll.kind": "Kind", "coll.h3": "H3 cell", "coll.checkpoint": "Checkpoint", "coll.address": "Address", "coll.value": "Value (cell / checkpoint codes / address)",
   "coll.add": "Add window", "coll.k": "Present in at least k windows", "coll.name": "Save as", "coll.run": "Collide", "coll.save": "Collide and save",
@@ -135,6 +135,8 @@ zj.pages.collision = async () => {
     const b = m.getBounds(), cat = $("scene-category").value;
     const p = new URLSearchParams({ bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((x) => x.toFixed(5)).join(","), limit: 500 });
     if (cat) p.set("category", cat); else if ($("scene-case").checked) p.set("of_case", "true");
+    if ($("scene-from").value) p.set("start", `${$("scene-from").value}T00:00`);  // the city's wall time, whole days
+    if ($("scene-to").value) p.set("end", `${$("scene-to").value}T23:59:59`);
     let out;
     try { out = await zj.api(`/api/collision/scenes?${p}`, { quiet: true }); } catch (e) { $("scene-status").textContent = e.message; return; }
     scenes = out.scenes; caseScene = out.case;
@@ -160,7 +162,7 @@ zj.pages.collision = async () => {
   }
   const soon = () => { clearTimeout(sceneTimer); sceneTimer = setTimeout(loadScenes, 250); };
   m?.on("moveend", soon);
-  ["scenes-on", "scene-case", "scene-category"].forEach((id) => $(id).addEventListener("change", soon));
+  ["scenes-on", "scene-case", "scene-category", "scene-from", "scene-to"].forEach((id) => $(id).addEventListener("change", soon));
 
   /* address lookup: centre on the place, propose a window there */
   const PLACE_KINDS = { address: "标准地址", road: "道路", hotel: "旅馆", checkpoint: "卡口", terminal: "车站机场" };
