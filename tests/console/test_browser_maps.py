@@ -101,6 +101,7 @@ def test_risk_screen_shows_inbox_places_and_the_hot_map(server, page):
     assert page.evaluate("zj.map.current.getZoom()") > 0 and "zhijing" not in page.inner_text("main")  # no command to run
     rows = page.inner_text("#inbox tbody")
     assert "派出所" in rows and "个时段" in rows  # places by station; a gathering is one row
+    assert page.locator("#hot-list li").count() >= 1 and "派出所" in page.inner_text("#hot-list")  # the patrol's list by place
     page.click("#inbox tbody tr:has(.badge)")
     page.wait_for_selector("#members tbody tr")
     assert page.locator("#members tbody tr").count() >= 2

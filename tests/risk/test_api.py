@@ -57,7 +57,7 @@ def test_risk_api(risk_home, make_api):
     ] == 1
 
     cells = api.get("/api/risk/hotcells?day=2026-05-01&wait=60", headers=api.headers("paichusuo01")).json()["cells"]
-    assert cells and set(cells[0]) == {"lon", "lat", "expected"}
+    assert cells and set(cells[-1]) == {"lon", "lat", "expected"} and cells[0]["place"]["text"]
 
 
 def contacts(api, params: dict, purpose: str) -> int:

@@ -209,8 +209,15 @@ def hotcells(day: str | None = None, wait: float = Query(0.3, ge=0, le=60),
         raise HTTPException(422, "day must be a date (YYYY-MM-DD)")
     if as_of.tzinfo is not None:
         as_of = as_of.tz_convert(zone()).tz_localize(None)
-    found = hotspots.cached_forecast(get_settings(), as_of, wait)
+    settings = get_settings()
+    found = hotspots.cached_forecast(settings, as_of, wait)
+    top = found["cells"][:HOT_NAMED]  # the patrol's list: the hottest cells by street and station
+    for cell, name in zip(top, placename.namer(settings).names([c["lon"] for c in top], [c["lat"] for c in top]), strict=True):
+        cell["place"] = name
     return {"as_of": str(as_of.date()), "cell_m": hotspots.CELL_M, **found}
+
+
+HOT_NAMED = 10
 
 
 @router.get("/contacts")

@@ -220,6 +220,10 @@ const zjRisk = (() => {
           });
           layer.addTo(m);
         }
+        document.getElementById("hot-list").innerHTML = hot.cells.filter((c) => c.place?.text).map((c) =>
+          `<li data-lat="${esc(c.lat)}" data-lon="${esc(c.lon)}">${esc(c.place.text)} <span class="muted">${esc(t("risk.hot.cell", "预计 {n} 起")
+            .replace("{n}", score(c.expected)))}</span></li>`).join("");
+        document.querySelectorAll("#hot-list li").forEach((li) => li.addEventListener("click", () => m?.setView([+li.dataset.lat, +li.dataset.lon], 15)));
         box.classList.add("hot-drawn");
         return hot;
       }
