@@ -75,6 +75,21 @@ def test_flags_go_to_their_department(year, replayed):
     assert {f["rule"] for f in ducha} == {"held_past_limit"}
 
 
+def test_replaying_again_changes_nothing(year, replayed):
+    settings, first, _ = replayed
+    again = replay.replay(settings, {"cases": year.cases.head(50), "events": year.events})
+    assert again.cases == 0 and again.accepted == 0
+    assert len(store.stored_ids(settings)[0]) == first.cases
+
+
+def test_live_case_numbers_pass_over_imported_ones(year, replayed):
+    settings = replayed[0]
+    first = year.cases.iloc[0]
+    cid = service.open_case(settings, kind=first.kind, title="新案", unit_code=first.unit_code, handler="someone", purpose="报案",
+                            audit=lambda *a: None)  # fmt: skip
+    assert cid not in set(year.cases.id) and store.case_detail(settings, cid)["case"]["source"] == "live"
+
+
 def test_workspace_links_the_procedure_case(replayed):
     settings = replayed[0]
     (linked,) = service.case_of_workspace(settings, WORKSPACE)

@@ -51,8 +51,9 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         tables = replay.read(folder)
         r = replay.replay(settings, tables, audit=_audit(settings))
-        if len(tables["seizures"]):  # the seized property and its custody records, into custody's store
-            seized.load_generated(settings, tables["seizures"], tables["custody"])
+        items, records = replay.fresh_property(r, tables["seizures"], tables["custody"])
+        if len(items):  # the seized property and its custody records, into custody's store
+            seized.load_generated(settings, items, records)
         out.print(f"{r.cases:,} cases, {r.accepted:,} events accepted, {len(r.refused):,} refused in {r.seconds:.1f} s")
         for x in r.refused[:10]:
             out.print(f"  refused {x['case_id']} #{x['n']}: {x['message']}", highlight=False)

@@ -28,6 +28,6 @@ def demo_year(settings: Settings, cases: int = 2000) -> dict:
     year.cases.loc[linked, "handler"] = INVESTIGATOR
     year.events.loc[year.events.case_id == case_id, "actor"] = INVESTIGATOR
     done = replay.replay(settings, {"cases": year.cases, "events": year.events})
-    seized.load_generated(settings, year.seizures, year.custody)
+    seized.load_generated(settings, *replay.fresh_property(done, year.seizures, year.custody))
     flags = supervision.run(settings, as_of=now, property_flags=seized.flags)
     return {"cases": done.cases, "refused": len(done.refused), "linked": case_id, "flags": flags["flags"]}

@@ -43,8 +43,8 @@ def _account(r: dict) -> Account | None:
 class _Numbers:
     """Document numbers per year, unit and code, continued by later live documents."""
 
-    def __init__(self):
-        self.n: dict[tuple[int, str, str], int] = {}
+    def __init__(self, taken: dict[tuple[int, str, str], int] | None = None):
+        self.n: dict[tuple[int, str, str], int] = dict(taken or {})  # numbers the store has given already
 
     def take(self, year: int, unit: str, code: str) -> str:
         key = (year, unit, code)
@@ -99,7 +99,9 @@ def _case(rules: Rules, info, events: list[dict], out: Replayed, numbers: _Numbe
 def replay(settings: Settings | None, tables: dict[str, pd.DataFrame], *, audit: Callable[[str, list[str], str], None] | None = None,
            write: bool = True) -> Replayed:  # fmt: skip
     """Check every event of the log; write what is lawful (unless ``write`` is False)."""
-    rules, numbers, zone = load(), _Numbers(), deadlines.zone()
+    rules, zone = load(), deadlines.zone()
+    stored, taken = store.stored_ids(settings) if write and settings is not None else (set(), {})
+    numbers = _Numbers(taken)
     out = Replayed(rows={t: [] for t in ("proc_cases", "proc_steps", "proc_measures", "proc_limits", "proc_documents")})
     t0 = time.perf_counter()
     events = tables["events"].sort_values(["case_id", "n"])
@@ -111,7 +113,7 @@ def replay(settings: Settings | None, tables: dict[str, pd.DataFrame], *, audit:
         r["at"] = t
         by_case[r["case_id"]].append(r)
     for info in tables["cases"].itertuples(index=False):
-        if info.id in by_case:
+        if info.id in by_case and info.id not in stored:  # a case replayed before is left as it is
             _case(rules, info, by_case[info.id], out, numbers, zone)
     if write and settings is not None:
         store.bulk_insert(settings, {**out.rows, "proc_counters": numbers.rows()})
@@ -119,3 +121,9 @@ def replay(settings: Settings | None, tables: dict[str, pd.DataFrame], *, audit:
             audit("collect", [], f"procedure replay {out.cases} cases, {out.accepted} events, {len(out.refused)} refused")
     out.seconds = time.perf_counter() - t0
     return out
+
+
+def fresh_property(out: Replayed, seizures: pd.DataFrame, custody: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The seized property of the cases this replay stored (a case replayed before keeps what it had)."""
+    fresh = {r["id"] for r in out.rows.get("proc_cases", [])}
+    return seizures[seizures.case_id.isin(fresh)], custody[custody.case_id.isin(fresh)]

@@ -67,8 +67,11 @@ def open_case(settings: Settings, *, kind: str, title: str, unit_code: str, hand
     machine.apply(view, step, out)
     year = at.astimezone(deadlines.zone()).year
     with store.engine(settings).begin() as conn:
-        n = store.next_number(conn, year, unit_code, PREFIX[kind])
-        case_id = f"{PREFIX[kind]}{unit_code[:6]}{year}{n:05d}{unit_code[6:8]}"  # the station's digits keep units apart
+        while True:  # a number an imported case already holds is passed over
+            n = store.next_number(conn, year, unit_code, PREFIX[kind])
+            case_id = f"{PREFIX[kind]}{unit_code[:6]}{year}{n:05d}{unit_code[6:8]}"  # the station's digits keep units apart
+            if conn.execute(sa.select(store.cases_t.c.id).where(store.cases_t.c.id == case_id)).first() is None:
+                break
         conn.execute(sa.insert(store.cases_t).values(
             id=case_id, kind=kind, title=title[:256], category=category[:32], unit_code=unit_code, handler=handler,
             state=view.state, opened_at=at, last_at=at, facts=json.dumps({**(facts or {}), "persons": persons or []}, ensure_ascii=False),

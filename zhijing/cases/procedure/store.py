@@ -171,6 +171,14 @@ def _sqlite_value(v):
     return int(v) if isinstance(v, bool) else v
 
 
+def stored_ids(settings: Settings) -> tuple[set[str], dict[tuple[int, str, str], int]]:
+    """The case ids the store holds and the numbers it has given (a replay continues them)."""
+    with engine(settings).connect() as conn:
+        ids = set(conn.execute(sa.select(cases_t.c.id)).scalars())
+        taken = {(r.year, r.unit_code, r.code): r.n for r in conn.execute(sa.select(counters_t))}
+    return ids, taken
+
+
 def bulk_insert(settings: Settings, tables: dict[str, list[dict]], chunk: int = 20_000) -> None:
     """Write a replayed batch (rows per table name) in one transaction. On SQLite the rows go
     straight to the driver's executemany, stored as SQLAlchemy stores them (its per-row
@@ -180,6 +188,9 @@ def bulk_insert(settings: Settings, tables: dict[str, list[dict]], chunk: int = 
             if not rows:
                 continue
             table = meta.tables[name]
+            if table is counters_t:  # counters continue: the rows given replace those they carry on from
+                key = (counters_t.c.year == sa.bindparam("y")) & (counters_t.c.unit_code == sa.bindparam("u")) & (counters_t.c.code == sa.bindparam("c"))
+                conn.execute(sa.delete(counters_t).where(key), [{"y": r["year"], "u": r["unit_code"], "c": r["code"]} for r in rows])
             if conn.dialect.name != "sqlite":
                 for i in range(0, len(rows), chunk):
                     conn.execute(table.insert(), rows[i : i + chunk])
