@@ -20,30 +20,11 @@ PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 64).decode()
 
 
 @pytest.fixture(scope="module")
-def app(small_city, tmp_path_factory):
+def app(small_city, tmp_path_factory, command_app):
     """An API over the small city's reference data, the demo organisation seeded and the units placed."""
-    from fastapi.testclient import TestClient
-
-    from zhijing.access.guard import load_user
-    from zhijing.access.seed import seed_demo
-    from zhijing.api.app import create_app
-    from zhijing.config import Settings, get_settings, reset_settings
-    from zhijing.governance.ingest import ingest_reference
-
     home = tmp_path_factory.mktemp("command-api") / "home"
-    ingest_reference(Settings(home=home), small_city / "sources")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ZHIJING_HOME", str(home))
-        reset_settings()
-        s = get_settings()
-        logins = {u: p for u, p, _ in seed_demo(s)}
-        store.seed_units(s)
-        client = TestClient(create_app())
-        tokens = {u: client.post("/api/auth/token", data={"username": u, "password": logins[u]}).json()["access_token"]
-                  for u in ("zhihui01", "paichusuo01", "xunluo01", "xingzhen01")}  # fmt: skip
-        station = load_user(s, "paichusuo01").unit
+    with command_app(small_city, home, ("zhihui01", "paichusuo01", "xunluo01", "xingzhen01")) as (client, tokens, s, station):
         yield Api(client, tokens, s, station)
-    reset_settings()
 
 
 class Api:

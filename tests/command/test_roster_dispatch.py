@@ -17,28 +17,10 @@ CITY = "330200000000"
 
 
 @pytest.fixture(scope="module")
-def app(small_city, tmp_path_factory):
-    from fastapi.testclient import TestClient
-
-    from zhijing.access.guard import load_user
-    from zhijing.access.seed import seed_demo
-    from zhijing.api.app import create_app
-    from zhijing.config import Settings, get_settings, reset_settings
-    from zhijing.governance.ingest import ingest_reference
-
+def app(small_city, tmp_path_factory, command_app):
     home = tmp_path_factory.mktemp("roster") / "home"
-    ingest_reference(Settings(home=home), small_city / "sources")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ZHIJING_HOME", str(home))
-        reset_settings()
-        s = get_settings()
-        logins = {u: p for u, p, _ in seed_demo(s)}
-        store.seed_units(s)
-        client = TestClient(create_app())
-        tokens = {u: client.post("/api/auth/token", data={"username": u, "password": logins[u]}).json()["access_token"]
-                  for u in ("zhihui01", "paichusuo01", "xunluo01", "kezhang01", "xingzhen01")}  # fmt: skip
-        yield client, tokens, s, load_user(s, "paichusuo01").unit
-    reset_settings()
+    with command_app(small_city, home, ("zhihui01", "paichusuo01", "xunluo01", "kezhang01", "xingzhen01")) as served:
+        yield served
 
 
 def _h(tokens, user, purpose=None) -> dict:
