@@ -58,6 +58,57 @@ def timed(base: str, pid: int, paths: list[str], token: str, purpose: str, c: in
     return r
 
 
+def guard_checks_us(root: Path, rounds: int = 5, n: int = 2000) -> dict[str, float]:
+    """CPU µs per request of the guard's checks alone — token, session, user, purpose, policy —
+    called directly in one thread (the durable audit event is left out here: the load runs
+    include it), best of ``rounds``."""
+    import asyncio
+
+    from starlette.requests import Request
+
+    import zhijing.access.guard as guard
+    from zhijing.access import tokens
+    from zhijing.access.seed import DEMO_CASE
+    from zhijing.api.app import create_app
+    from zhijing.config import get_settings, reset_settings
+
+    os.environ["ZHIJING_HOME"] = str(root)
+    reset_settings()
+    app, token = create_app(), tokens.issue(get_settings(), "xingzhen01")
+
+    async def nothing(*_a, **_k) -> int:
+        return 0
+
+    class Unwritten:
+        append_async = staticmethod(nothing)
+
+    guard.audit_log = lambda *_: Unwritten()  # this process only: the checks, not the audit write
+    headers = [(b"authorization", f"Bearer {token}".encode()), (b"x-purpose", DEMO_CASE.encode())]
+    scope = {"type": "http", "method": "GET", "path": "/api/persons/PM1", "headers": headers, "query_string": b"",
+             "client": ("127.0.0.1", 1), "server": ("bench", 80), "scheme": "http", "app": app, "root_path": "", "path_params": {}}  # fmt: skip
+
+    async def run() -> dict[str, float]:
+        out = {}
+        for label, dep in (("no purpose", guard.require("catalog:read", person_data=False)), ("person data", guard.require("person:read"))):
+            async def once(dep=dep) -> None:
+                g = dep(Request(dict(scope)), authorization=f"Bearer {token}", x_purpose=DEMO_CASE, purpose=None)
+                await g.__anext__()
+                await g.aclose()
+
+            for _ in range(200):
+                await once()
+            best = []
+            for _ in range(rounds):
+                t = time.process_time()
+                for _ in range(n):
+                    await once()
+                best.append((time.process_time() - t) / n * 1e6)
+            out[label] = min(best)
+        return out
+
+    return asyncio.run(run())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--root", type=Path, default=Path(tempfile.gettempdir()) / "zhijing-bench-serve")
@@ -108,12 +159,15 @@ def main() -> None:
             _stop(proc)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    checks = guard_checks_us(args.root)
     floor_rps = rows[0][1]["rps"]
     lines = [HEADING, "", f"{time.strftime('%Y-%m-%d')}, {args.persons:,} persons, one worker, c = {args.c}, {args.seconds} s per run, "
              f"wrk on 127.0.0.1; load average {load:.1f} at start. Machine: {machine()}.", "",
              "| what | req/s | × floor | server CPU ms / request | p50 ms | p99 ms | non-2xx |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     lines += [f"| {label} | {r['rps']:.0f} | {r['rps'] / floor_rps:.2f} | {r['cpu_ms']:.2f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['non2xx']} |"
               for label, r in rows]  # fmt: skip
+    lines += ["", f"The guard's checks alone (token, session, user, purpose, policy; called directly, one thread, best of 5 × 2,000): "
+              f"{checks['no purpose']:.0f} µs per request without a purpose, {checks['person data']:.0f} µs with one."]
     text = "\n".join(lines) + "\n"
     write("console_speed", text)
     into_benchmarks(HEADING, text)
