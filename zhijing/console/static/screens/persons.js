@@ -57,8 +57,9 @@ zj.pages.persons = async () => {
     const section = document.getElementById("file");
     section.hidden = false;
     const parts = ["#file .grid", "#records-card", "#pin", "#export", "#export-reason", "#file-links"].map((q) => document.querySelector(q));
+    parts.forEach((el) => { if (el) el.hidden = true; });  // shown once the file answers: a refused file shows its reason only
     const [f, may] = await Promise.all([zj.loading("#facts", zj.api(`/api/persons/${encodeURIComponent(id)}`)).catch(() => null), zj.may()]);
-    parts.forEach((el) => { if (el) el.hidden = !f; });  // a refused file shows its reason only
+    parts.forEach((el) => { if (el) el.hidden = !f; });
     document.getElementById("file-title").textContent = f ? "" : id;
     if (!f) return;
     document.getElementById("pin").hidden = !(may["case.write"] && zj.purpose().startsWith("case:"));  // only what the policy allows here
