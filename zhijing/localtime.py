@@ -85,9 +85,13 @@ def shown(value: Any, naive: Naive = "utc") -> str | None:
 
 
 def in_zone(value: Any, naive: Naive = "local", to: tzinfo = UTC) -> datetime | None:
-    """An input time (a form's wall time when naive) as an aware instant in ``to``."""
+    """An input time (a form's wall time when naive) as an aware instant in ``to``; a time that
+    has no instant there (year 1 at +14:00) raises ValueError like text that is not a time."""
     t = instant(value, naive)
-    return None if t is None else t.astimezone(to)
+    try:
+        return None if t is None else t.astimezone(to)
+    except OverflowError:
+        raise ValueError("the time is out of range") from None
 
 
 def shown_fields(row: dict, *keys: str, naive: Naive = "utc") -> dict:

@@ -59,11 +59,14 @@ def test_no_route_answers_500_to_hostile_paging(resolved_city, make_api):
     officer, auditor = api.headers("xingzhen01", DEMO_CASE), api.headers("ducha01", DEMO_CASE)
     dispatcher = api.headers("zhihui01", "order:110-330200000000")  # command routes open under a duty purpose only
     department = api.headers("weijian01", _sharing_contract(api))  # the sharing services open under a contract only
+    approver, legal = api.headers("kezhang01"), api.headers("fazhi01")  # the approver's queue; 法制's supervision
     failures, seen = [], 0
     for method, path, params, numeric in _requests(api.client.app):
         h = (auditor if path.startswith(("/api/audit", "/api/oversight")) else
              dispatcher if path.startswith(("/api/command", "/api/watch")) else
-             department if path.startswith("/api/sharing") else officer)  # fmt: skip
+             department if path.startswith("/api/sharing") else
+             approver if path.startswith("/api/procedure/requests") else
+             legal if path.startswith("/api/procedure/supervision") else officer)  # fmt: skip
         r = client.request(method, path, params=params, headers=h)
         seen += 1
         if (numeric and r.status_code != 422) or not 400 <= r.status_code < 500:

@@ -79,9 +79,12 @@ def listed(ctx: AccessContext = Depends(require("sharing:list", person_data=Fals
 @router.post("/contracts", status_code=201)
 def request_contract(body: ContractRequest, ctx: AccessContext = Depends(require("sharing:request", person_data=False, audited=True))) -> dict:
     """Request a contract; it waits for the approver it names on each side."""
-    expires = in_zone(body.expires_at)
+    try:
+        expires = in_zone(body.expires_at)
+    except ValueError:
+        expires = None
     if expires is None:
-        raise HTTPException(422, "expires_at: a time is required")
+        raise HTTPException(422, "expires_at: an ISO time is required, such as 2027-01-01T00:00")
     c = contracts.request(get_settings(), ctx.user.username, **body.model_dump(exclude={"expires_at"}), expires_at=expires)
     ctx.audit("alter", query=f"sharing contract {c.id} requested for {c.department}")
     return shown(c)
