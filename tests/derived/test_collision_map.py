@@ -45,7 +45,7 @@ def crew_scenes(resolved_city, workbench, wb_api) -> tuple[dict, list[dict]]:
 def _window(scene: dict, radius_m: int = 300) -> dict:
     t = pd.Timestamp(scene["ts"])
     return {"kind": "circle", "value": {"lon": scene["lon"], "lat": scene["lat"], "radius_m": radius_m},
-            "checkpoints": [c["code"] for c in scene["checkpoints"]], "label": scene["id"],
+            "near_checkpoints": [c["code"] for c in scene["near_checkpoints"]], "label": scene["id"],
             "start": (t - SPAN).isoformat(), "end": (t + SPAN).isoformat()}  # fmt: skip
 
 
@@ -65,7 +65,7 @@ def test_two_planted_scenes_find_the_crew(crew_scenes, workbench, wb_api):
         assert {x["kind"] for x in hits[:2]} == {"plate", "person"} and hits[:2] == crew_hits[:2], (a["id"], b["id"], hits[:4])
         precisions.append(len(crew_hits) / len(hits))
         for e in hits[0]["evidence"]:  # 方式: the model type, the dataset and how it fell in the window
-            assert e["mode"] == "pass" and e["matched"] == "checkpoint" and e["dataset"] and e["place_id"] in _window(a if e["window"] == 0 else b)["checkpoints"]
+            assert e["mode"] == "pass" and e["matched"] == "checkpoint" and e["dataset"] and e["place_id"] in _window(a if e["window"] == 0 else b)["near_checkpoints"]
     print(f"crew from two scenes: {len(pairs)} pairs, mean precision {sum(precisions) / len(precisions):.2f}")
     assert min(precisions) == 1.0
 
@@ -140,7 +140,7 @@ def test_the_address_lookup_finds_addresses_roads_and_places(workbench, wb_api):
         r = wb_api.get("/api/collision/places", params={"q": q}, headers=h)
         assert r.status_code == 200, r.text
         first = r.json()["places"][0]
-        assert first["kind"] == kind and first["label"] == q and first["checkpoints"], (q, first)
+        assert first["kind"] == kind and first["label"] == q and first["near_checkpoints"], (q, first)
     first = wb_api.get("/api/collision/places", params={"q": address[0]}, headers=h).json()["places"][0]
     assert (first["lon"], first["lat"]) == pytest.approx(address[1:], abs=1e-5)
     assert wb_api.get("/api/collision/places", params={"q": "x" * 61}, headers=h).status_code == 422

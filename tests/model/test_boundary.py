@@ -17,7 +17,7 @@ LAYERS = ("derived", "cases", "serving", "entities")
 ELEMENTS = set(Element.__args__)
 # modules still being ported to the model: each must fail this test until it is (strict xfail),
 # and then leave this list
-PENDING: set[str] = set()
+PENDING: set[str] = {"cases/procedure/demo.py"}  # reads the generated city's org/units.csv for its demo year
 
 
 # headers that are also the platform's own column names (the ground truth's person_id)

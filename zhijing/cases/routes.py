@@ -82,6 +82,8 @@ def _people(ctx: AccessContext, ids: list[str]) -> list[tuple[str, dict, dict]]:
     from zhijing.entities.routes import _mask_row
     from zhijing.serving.person_file import persons_by_id
 
+    if not ids:  # an empty workspace names nobody (and needs no serving store)
+        return []
     found = persons_by_id(get_settings(), ids)
     return [(mid, row, _mask_row(ctx, {k: v for k, v in row.items() if k != "places"}))
             for mid in ids if (row := found.get(mid)) is not None and ctx.may_see(mid, row["places"])]  # fmt: skip

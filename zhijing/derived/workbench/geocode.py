@@ -45,5 +45,5 @@ def lookup(settings, text: str, limit: int = 12) -> list[dict]:
                 f"WHERE (contains(name, $q) OR code = $q) AND lon IS NOT NULL ORDER BY {_rank('name')}, code LIMIT {PER_KIND}", {"q": q}).fetchall()]  # fmt: skip
     exact = sorted(found, key=lambda r: (r[1] != q and r[2] != q, not str(r[1]).startswith(q), len(str(r[1]))))[: max(1, limit)]
     near = nearest_checkpoints(settings, [r[3] for r in exact], [r[4] for r in exact])
-    return [{"kind": kind, "label": label, "code": code, "lon": round(lon, 6), "lat": round(lat, 6), "district": district, "checkpoints": cps}
+    return [{"kind": kind, "label": label, "code": code, "lon": round(lon, 6), "lat": round(lat, 6), "district": district, "near_checkpoints": cps}
             for (kind, label, code, lon, lat, district), cps in zip(exact, near, strict=True)]  # fmt: skip

@@ -42,7 +42,7 @@ _PINYIN = re.compile(r"^[a-z]+( [a-z]+){0,3}$")
 # the letter of the issuing authority as OCR reads it wrong: a digit or a letter plates never use (I, O)
 _AUTHORITY = {d: [c for c in cs if c.isalpha() and c not in "IO"] for d, cs in OCR_CLASSES.items()} | {"O": ["D", "Q"], "6": ["G"], "4": ["A"]}
 
-LABELS = {"id": ("证件号码", "Citizen ID"), "id_partial": ("部分证件号/尾号", "Partial ID or phone tail"), "phone": ("手机号", "Phone"),
+LABELS = {"id": ("公民身份号码", "Citizen ID"), "id_partial": ("部分证件号/尾号", "Partial ID or phone tail"), "phone": ("手机号", "Phone"),
           "phone_partial": ("部分手机号", "Partial phone"), "plate": ("车牌", "Plate"), "record_no": ("案件/单据编号", "Case or record no."),
           "name": ("人名", "Person name"), "pinyin": ("人名拼音", "Name in pinyin"), "crime": ("警情/案件", "Crime or incident"),
           "place": ("地址/地点", "Address or place"), "text": ("全文", "Full text")}  # fmt: skip

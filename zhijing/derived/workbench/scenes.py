@@ -103,7 +103,7 @@ def _rows(settings, df) -> list[dict]:
     near = nearest_checkpoints(settings, df.lon.to_numpy(float), df.lat.to_numpy(float)) if len(df) else []
     return [{"type": r.type, "kind": r.kind, "id": r.id, "dataset": r.dataset, "record_id": r.record_id, "ts": shown(r.ts),
              "lon": round(float(r.lon), 6), "lat": round(float(r.lat), 6), "place_name": r.place_name, "category": r.category,
-             "checkpoints": cps} for r, cps in zip(df.itertuples(), near, strict=True)]  # fmt: skip
+             "near_checkpoints": cps} for r, cps in zip(df.itertuples(), near, strict=True)]  # fmt: skip
 
 
 def nearest_checkpoints(settings, lon: np.ndarray, lat: np.ndarray, n: int = NEAR_CHECKPOINTS) -> list[list[dict]]:

@@ -159,8 +159,8 @@ def parse(settings, specs: list[dict]) -> list[Window]:
             if (t1 - t0).total_seconds() > MAX_DAYS * 86400:
                 raise ZhijingError(f"a window may span at most {MAX_DAYS} days")
             shape, place = _shape(settings, kind, spec.get("value"), spec.get("radius_m"))
-            if shape is not None and spec.get("checkpoints"):
-                place = _checkpoints(settings, spec["checkpoints"])
+            if shape is not None and spec.get("near_checkpoints"):
+                place = _checkpoints(settings, spec["near_checkpoints"])
             if shape is not None and area_km2(shape) > MAX_AREA_KM2:
                 raise ZhijingError(f"a window may cover at most {MAX_AREA_KM2:g} km²")
         except ZhijingError as exc:

@@ -49,9 +49,9 @@ zj.pages.collision = async () => {
     return { kind: "polygon", value: layer.getLatLngs()[0].map((p) => [+p.lng.toFixed(6), +p.lat.toFixed(6)]) };
   }
   function cpLayer(w) {
-    if (!m || !w.spec.checkpoints?.length) return null;
+    if (!m || !w.spec.near_checkpoints?.length) return null;
     const g = L.layerGroup(), at = w.layer?.getLatLng?.() || w.layer?.getBounds?.().getCenter();
-    (w.extra?.checkpoints || []).forEach((c) => {
+    (w.extra?.near_checkpoints || []).forEach((c) => {
       L.circleMarker([c.lat, c.lon], { radius: 6, color: "#2f7d32", fillOpacity: 0.9 }).bindTooltip(esc(`${c.name || c.code} · ${c.distance_m} m`)).addTo(g);
       if (at) L.polyline([at, [c.lat, c.lon]], { color: "#2f7d32", weight: 1, dashArray: "4 4" }).addTo(g);
     });
@@ -92,7 +92,7 @@ zj.pages.collision = async () => {
   function render() {
     const input = (i, f) => `<input type="datetime-local" data-w="${i}" data-f="${f}" value="${esc((windows[i].spec[f] || "").slice(0, 16))}">`;
     zj.table("#windows", [["coll.label", "窗口", (w) => esc(w.spec.label)], ["coll.where", "地点", (w) => esc(where(w.spec))],
-      ["coll.cps", "卡口", (w) => esc((w.spec.checkpoints || []).join(", "))],
+      ["coll.cps", "卡口", (w) => esc((w.spec.near_checkpoints || []).join(", "))],
       ["coll.from", "起", (w) => input(windows.indexOf(w), "start"), "time"], ["coll.to", "止", (w) => input(windows.indexOf(w), "end"), "time"],
       ["coll.remove", "删除", (w) => `<button type="button" class="secondary" data-rm="${windows.indexOf(w)}">${esc(t("coll.remove", "删除"))}</button>`]],
     windows, { empty: t("coll.none", "请至少添加一个窗口") });
@@ -120,8 +120,8 @@ zj.pages.collision = async () => {
     const [start, end] = when ? wallAround(when, span()) : [$("start").value, $("end").value];
     if (when) { $("start").value = start; $("end").value = end; }
     const spec = { kind: "circle", value: { lon: p.lon, lat: p.lat, radius_m: radius() }, start, end, label };
-    if ($("with-cps").checked && p.checkpoints?.length) spec.checkpoints = p.checkpoints.map((c) => c.code);
-    add(spec, null, { checkpoints: p.checkpoints || [] });
+    if ($("with-cps").checked && p.near_checkpoints?.length) spec.near_checkpoints = p.near_checkpoints.map((c) => c.code);
+    add(spec, null, { near_checkpoints: p.near_checkpoints || [] });
     zj.toast(`${t("coll.added", "已添加窗口")}: ${label}`, "ok");
   }
   const sceneLabel = (s) => `${s.category || zj.mode(s.type)} ${s.id}`;
