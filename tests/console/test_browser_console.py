@@ -184,6 +184,7 @@ def test_the_detectives_path(page, server, resolved_city):
     page.click("#pin")  # pinned into the case
     assert "专案" in toast(page)
     page.click("#file-links a[href^='/trajectory']")  # trajectory
+    page.wait_for_selector("#points thead th")  # the table drawn (a loading line is a row of its own)
     page.wait_for_selector("#points tbody tr")
     assert page.locator("#points thead th").count() >= 5
     page.goto(f"{base}/companions?subject=person:{pid}")  # companions

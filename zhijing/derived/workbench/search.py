@@ -269,9 +269,9 @@ MAX_QUERY = 200
 CANDIDATES = 300
 SHAPE_BOOST = 0.0
 # what an intent finds first among equals: an ID or a phone its holder (before the phone or vehicle master it also
-# keys), an address the place (before the incidents at it), a plate the vehicle (before its owner's file)
+# keys), an address the place (before the incidents at it, whose shorter documents score higher), a plate the vehicle (before its owner's file)
 PRIORS = {**{k: {"person": 0.05} for k in ("id", "id_partial", "phone", "phone_partial")}, "plate": {"vehicle": 0.05},
-          "place": {"place": 0.1}}  # fmt: skip
+          "place": {"place": 0.3}}  # fmt: skip
 KEY_INTENTS = ("id", "id_partial", "phone", "phone_partial", "plate", "record_no")
 # the kinds of document an intent looks in (None: every kind)
 INTENT_KINDS = {"crime": ("incident", "case"), "place": ("place", "incident", "case")}
