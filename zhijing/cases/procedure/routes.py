@@ -19,6 +19,7 @@ from zhijing.cases import seized
 from zhijing.cases.procedure import deadlines, documents, service, store, supervision
 from zhijing.cases.procedure.rules import load
 from zhijing.config import get_settings
+from zhijing.localtime import shown_all
 
 router = APIRouter(prefix="/api/procedure", tags=["procedure"])
 CaseId = Annotated[str, Path(min_length=10, max_length=32, pattern=r"^[A-Z]{2}\d{8,30}$")]
@@ -105,8 +106,8 @@ def my_cases(limit: int = Query(100, ge=1, le=500),
              ctx: AccessContext = Depends(require("procedure:list", person_data=False))) -> dict:  # fmt: skip
     """The caller's cases (as handler), newest first; no person is named."""
     rows = store.case_rows(get_settings(), store.cases_t.c.handler == ctx.user.username, limit)
-    return {"cases": [{k: r[k] for k in ("id", "kind", "title", "category", "state", "opened_at", "last_at", "closed_at",
-                                          "workspace_ref")} for r in rows]}  # fmt: skip
+    return shown_all({"cases": [{k: r[k] for k in ("id", "kind", "title", "category", "state", "opened_at", "last_at", "closed_at",
+                                                    "workspace_ref")} for r in rows]})  # fmt: skip
 
 
 @router.get("/cases/{case_id}")
@@ -130,7 +131,7 @@ def my_deadlines(ctx: AccessContext = Depends(require("procedure:list", person_d
     """The caller's running time limits, soonest first, with their countdown (warning before the
     lapse, lapsed after it); persons are not named here."""
     mine = store.deadlines_by_officer(get_settings()).get(ctx.user.username, [])
-    return {"deadlines": [{k: d[k] for k in ("case_id", "limit", "due_at", "state", "seconds_left")} for d in mine]}
+    return shown_all({"deadlines": [{k: d[k] for k in ("case_id", "limit", "due_at", "state", "seconds_left")} for d in mine]})
 
 
 @router.get("/requests")
